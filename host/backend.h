@@ -1,0 +1,81 @@
+/* The operations every backend implements. The solver (solver.c) is written once against this
+ * table; the CPU backend (backend_cpu.c) is the reference, a GPU backend implements the same ops.
+ *
+ * Layout: B members of N points each, member outermost, C order inside a member. Internally every
+ * grid is three-dimensional: a 1D grid of n points is (1, 1, n), a 2D grid (1, n0, n1).
+ *
+ * Preconditions are the solver's job (validated at the public API); backends assert them.
+ */
+#ifndef QDML_BACKEND_H
+#define QDML_BACKEND_H
+
+#include <qdml/qdml.h>
+#include <stdint.h>
+
+typedef struct qdml_backend_state qdml_backend_state;
+
+/* What a backend needs to know about a problem; fixed at creation. */
+typedef struct qdml_backend_desc {
+    int64_t n[3];      /* points per internal axis (leading 1s for dim < 3) */
+    double lo[3];      /* box lower edge per internal axis (0 for padding axes) */
+    double length[3];  /* box length per internal axis (1 for padding axes: k = 0 only) */
+    int64_t npoints;   /* n[0] * n[1] * n[2] */
+    int64_t batch;     /* B */
+    double dv;         /* volume element */
+    int nthreads;      /* CPU threads */
+    qdml_fft_effort effort;
+} qdml_backend_desc;
+
+/* Per-member step parameters, fixed until the next set_step of that member. */
+typedef struct qdml_step_params {
+    int imaginary;       /* 0 real time, 1 imaginary time */
+    double dt;           /* step */
+    double hbar, mass;
+    double vshift;       /* subtracted from V in the exponent (imaginary time with renormalisation) */
+    int potential_only;  /* omit the kinetic factor (D = 0) */
+} qdml_step_params;
+
+/* Raw per-member monitoring sums; the solver turns them into qdml_stats. */
+typedef struct qdml_moments {
+    double s0;          /* sum |psi|^2 */
+    double sv;          /* sum V |psi|^2 */
+    double st;          /* sum over k of (hbar^2 |k|^2 / 2m) |psi_hat|^2 / N  (so <T> = st / s0) */
+    double sx[3], sxx[3]; /* sum x_d |psi|^2, sum x_d^2 |psi|^2 (internal axes) */
+    double rmax;        /* max |psi|^2 */
+    int64_t imax;       /* flat index of the first maximum */
+    double sres;        /* sum |H psi - E psi|^2 with E = (st + sv) / s0 */
+    int finite;         /* 0 if any value of psi was NaN or infinite */
+} qdml_moments;
+
+typedef struct qdml_backend_ops {
+    const char *name;
+    /* Allocate state, potential, work buffers and FFT plans for the problem. */
+    qdml_status (*create)(const qdml_backend_desc *desc, qdml_backend_state **out, char *err, size_t errlen);
+    void (*destroy)(qdml_backend_state *s);
+    /* Host <-> backend copies of one member (interleaved complex state; real potential). */
+    qdml_status (*set_state)(qdml_backend_state *s, int64_t member, const double *psi);
+    qdml_status (*get_state)(qdml_backend_state *s, int64_t member, double *psi);
+    qdml_status (*set_potential)(qdml_backend_state *s, int64_t member, const double *v);
+    qdml_status (*get_potential)(qdml_backend_state *s, int64_t member, double *v);
+    /* Build the half-step and full-step potential factors and the kinetic axis factors of a member. */
+    qdml_status (*set_step)(qdml_backend_state *s, int64_t member, const qdml_step_params *params);
+    /* psi *= potential factor (half or full step) for active members; if norms != NULL, store
+     * sum |psi|^2 of each active member after the multiply. */
+    qdml_status (*kick)(qdml_backend_state *s, int full, const unsigned char *active, double *norms);
+    /* Forward (sign -1) or backward (+1, unnormalised) FFT of every member. */
+    qdml_status (*fft)(qdml_backend_state *s, int forward);
+    /* psi_hat *= scale[b] * kinetic factor / N for active members; inactive members get 1 / N only,
+     * so forward FFT, kinetic, backward FFT leaves them unchanged. */
+    qdml_status (*kinetic)(qdml_backend_state *s, const double *scale, const unsigned char *active);
+    /* psi *= scale[b] for members with active[b] (active may be NULL: all). */
+    qdml_status (*scale)(qdml_backend_state *s, const double *scale, const unsigned char *active);
+    /* Monitoring sums of every member with want[b] (NULL: all); hbar/mass per member. */
+    qdml_status (*moments)(qdml_backend_state *s, const double *hbar, const double *mass, const unsigned char *want,
+                           qdml_moments *out);
+    /* Copy psi to the backup buffer (save) or back (restore), members with mask[b] (NULL: all). */
+    qdml_status (*backup)(qdml_backend_state *s, int restore, const unsigned char *mask);
+} qdml_backend_ops;
+
+extern const qdml_backend_ops qdml_backend_cpu_ops;
+
+#endif

@@ -1,0 +1,70 @@
+#include <omp.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+const char *qdml_backend_name(qdml_backend backend) {
+    switch (backend) {
+    case QDML_BACKEND_CPU: return "cpu";
+    case QDML_BACKEND_CUDA: return "cuda";
+    case QDML_BACKEND_AUTO: return "auto";
+    }
+    return NULL;
+}
+
+int qdml_backend_available(qdml_backend backend) {
+    switch (backend) {
+    case QDML_BACKEND_CPU: return 1;
+    case QDML_BACKEND_AUTO: return 1;
+    case QDML_BACKEND_CUDA: return 0; /* not compiled into this build yet */
+    }
+    return 0;
+}
+
+qdml_status qdml_context_create(qdml_context **out, qdml_backend backend, int nthreads) {
+    if (!out) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_context_create: out is NULL");
+    *out = NULL;
+    const qdml_backend_ops *ops = NULL;
+    qdml_backend chosen = backend;
+    switch (backend) {
+    case QDML_BACKEND_CPU: ops = &qdml_backend_cpu_ops; break;
+    case QDML_BACKEND_AUTO:
+        chosen = QDML_BACKEND_CPU;
+        ops = &qdml_backend_cpu_ops;
+        break;
+    case QDML_BACKEND_CUDA:
+        return qdml_fail(NULL, QDML_ERR_UNAVAILABLE,
+                         "backend 'cuda' is not compiled into this build of qdml; use QDML_BACKEND_CPU or "
+                         "QDML_BACKEND_AUTO");
+    default:
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "backend = %d: expected QDML_BACKEND_CPU (0), CUDA (1) or AUTO (2)",
+                         (int)backend);
+    }
+    qdml_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "qdml_context_create: cannot allocate %zu bytes", sizeof *ctx);
+    ctx->backend = chosen;
+    ctx->ops = ops;
+    ctx->nthreads = nthreads > 0 ? nthreads : omp_get_max_threads();
+    if (ctx->nthreads < 1) ctx->nthreads = 1;
+    ctx->effort = QDML_FFT_MEASURE;
+    *out = ctx;
+    return QDML_OK;
+}
+
+void qdml_context_destroy(qdml_context *ctx) { free(ctx); }
+
+qdml_backend qdml_context_backend(const qdml_context *ctx) { return ctx ? ctx->backend : QDML_BACKEND_CPU; }
+
+int qdml_context_threads(const qdml_context *ctx) { return ctx ? ctx->nthreads : 0; }
+
+qdml_status qdml_context_set_fft_effort(qdml_context *ctx, qdml_fft_effort effort) {
+    if (!ctx) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_context_set_fft_effort: ctx is NULL");
+    if (effort != QDML_FFT_ESTIMATE && effort != QDML_FFT_MEASURE && effort != QDML_FFT_PATIENT)
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "effort = %d: expected QDML_FFT_ESTIMATE, MEASURE or PATIENT",
+                         (int)effort);
+    ctx->effort = effort;
+    qdml_clear_error(ctx);
+    return QDML_OK;
+}
+
+const char *qdml_context_last_error(const qdml_context *ctx) { return ctx ? ctx->error : "context is NULL"; }

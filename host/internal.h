@@ -1,0 +1,69 @@
+/* Internal structures and helpers shared by the host sources. */
+#ifndef QDML_INTERNAL_H
+#define QDML_INTERNAL_H
+
+#include <qdml/qdml.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+#if defined(__GNUC__)
+#define QDML_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define QDML_PRINTF(a, b)
+#endif
+
+#define QDML_ERRLEN 1024
+
+struct qdml_context {
+    qdml_backend backend;
+    int nthreads;
+    qdml_fft_effort effort;
+    const qdml_backend_ops *ops;
+    char error[QDML_ERRLEN];
+};
+
+/* History of one member: a growable array of statistics. */
+typedef struct qdml_history {
+    qdml_stats *items;
+    size_t count, capacity;
+} qdml_history;
+
+struct qdml_problem {
+    qdml_context *ctx;
+    const qdml_backend_ops *ops;
+    qdml_backend_state *bs;
+    qdml_grid grid;
+    qdml_backend_desc desc;
+    int64_t npoints, batch;
+    double *hbar, *mass;      /* per member */
+    double *vmin;             /* per member: min of V (shift for renormalised imaginary time) */
+    unsigned char *has_potential;
+    int64_t *steps;           /* per member: steps since the state was set */
+    double *time;             /* per member: elapsed time since the state was set */
+    double *dt;               /* per member: last step size used */
+    qdml_history *history;    /* per member */
+};
+
+/* Store a formatted message in ctx (if not NULL) and in the thread-local slot; return status. */
+qdml_status qdml_fail(qdml_context *ctx, qdml_status status, const char *fmt, ...) QDML_PRINTF(3, 4);
+/* Clear ctx's message (start of a successful call). */
+void qdml_clear_error(qdml_context *ctx);
+
+/* Overflow-checked products of non-negative sizes; return 0 on overflow. */
+int qdml_mul_i64(int64_t a, int64_t b, int64_t *out);
+int qdml_mul_size(size_t a, size_t b, size_t *out);
+
+/* Allocation helpers that return NULL on overflow as well as on failure. */
+void *qdml_calloc_array(size_t count, size_t size);
+
+/* Statistics from raw moments. */
+void qdml_stats_from_moments(const qdml_problem *p, int64_t member, const qdml_moments *m, qdml_stats *out);
+/* Append statistics to a member's history; returns QDML_ERR_OUT_OF_MEMORY on failure. */
+qdml_status qdml_history_push(qdml_problem *p, int64_t member, const qdml_stats *s);
+/* Reset a member's clock and history (new state). */
+void qdml_member_reset(qdml_problem *p, int64_t member);
+
+#endif

@@ -1,0 +1,328 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "pointwise.h"
+
+void *qdml_calloc_array(size_t count, size_t size) {
+    size_t bytes;
+    if (!qdml_mul_size(count, size, &bytes)) return NULL;
+    return calloc(bytes ? count : 1, bytes ? size : 1);
+}
+
+/* Validate a member index; QDML_ALL_MEMBERS allowed where `allow_all`. */
+static qdml_status check_member(const qdml_problem *p, int64_t member, int allow_all, const char *fn) {
+    if (member == QDML_ALL_MEMBERS && allow_all) return QDML_OK;
+    if (member < 0 || member >= p->batch)
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: member = %lld: must be in 0..%lld%s", fn,
+                         (long long)member, (long long)(p->batch - 1), allow_all ? " or QDML_ALL_MEMBERS (-1)" : "");
+    return QDML_OK;
+}
+
+#define MEMBER_RANGE(p, member, b0, b1)                                                                              \
+    int64_t b0 = (member) == QDML_ALL_MEMBERS ? 0 : (member);                                                        \
+    int64_t b1 = (member) == QDML_ALL_MEMBERS ? (p)->batch : (member) + 1
+
+void qdml_member_reset(qdml_problem *p, int64_t b) {
+    p->steps[b] = 0;
+    p->time[b] = 0.0;
+    p->dt[b] = 0.0;
+    p->history[b].count = 0;
+}
+
+void qdml_problem_destroy(qdml_problem *p) {
+    if (!p) return;
+    if (p->ops && p->bs) p->ops->destroy(p->bs);
+    if (p->history)
+        for (int64_t b = 0; b < p->batch; ++b) free(p->history[b].items);
+    free(p->history);
+    free(p->hbar);
+    free(p->mass);
+    free(p->vmin);
+    free(p->has_potential);
+    free(p->steps);
+    free(p->time);
+    free(p->dt);
+    free(p);
+}
+
+qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_t batch, qdml_problem **out) {
+    if (!ctx) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_create: ctx is NULL");
+    if (!out) return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_create: out is NULL");
+    *out = NULL;
+    if (!grid) return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_create: grid is NULL");
+    qdml_status st = qdml_grid_validate(grid);
+    if (st != QDML_OK) return qdml_fail(ctx, st, "qdml_problem_create: %s", qdml_last_error_message());
+    if (batch < 1)
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_create: batch = %lld: must be >= 1",
+                         (long long)batch);
+    int64_t npoints = qdml_grid_points(grid), total = 0, bytes = 0;
+    /* The backend holds about 88 bytes per point and member; refuse sizes whose byte count overflows. */
+    if (!qdml_mul_i64(npoints, batch, &total) || !qdml_mul_i64(total, 128, &bytes))
+        return qdml_fail(ctx, QDML_ERR_OVERFLOW,
+                         "qdml_problem_create: %lld points x batch %lld x 128 bytes overflows a 64-bit size",
+                         (long long)npoints, (long long)batch);
+    if ((uint64_t)bytes > (uint64_t)SIZE_MAX)
+        return qdml_fail(ctx, QDML_ERR_OVERFLOW, "qdml_problem_create: %lld bytes exceed the address space",
+                         (long long)bytes);
+
+    qdml_problem *p = calloc(1, sizeof *p);
+    if (!p) return qdml_fail(ctx, QDML_ERR_OUT_OF_MEMORY, "qdml_problem_create: cannot allocate the handle");
+    p->ctx = ctx;
+    p->ops = ctx->ops;
+    p->grid = *grid;
+    p->npoints = npoints;
+    p->batch = batch;
+    size_t nb = (size_t)batch;
+    p->hbar = qdml_calloc_array(nb, sizeof(double));
+    p->mass = qdml_calloc_array(nb, sizeof(double));
+    p->vmin = qdml_calloc_array(nb, sizeof(double));
+    p->has_potential = qdml_calloc_array(nb, 1);
+    p->steps = qdml_calloc_array(nb, sizeof(int64_t));
+    p->time = qdml_calloc_array(nb, sizeof(double));
+    p->dt = qdml_calloc_array(nb, sizeof(double));
+    p->history = qdml_calloc_array(nb, sizeof(qdml_history));
+    if (!p->hbar || !p->mass || !p->vmin || !p->has_potential || !p->steps || !p->time || !p->dt || !p->history) {
+        qdml_problem_destroy(p);
+        return qdml_fail(ctx, QDML_ERR_OUT_OF_MEMORY, "qdml_problem_create: cannot allocate per-member arrays (batch %lld)",
+                         (long long)batch);
+    }
+    for (int64_t b = 0; b < batch; ++b) p->hbar[b] = p->mass[b] = 1.0;
+
+    qdml_backend_desc *d = &p->desc;
+    const int pad = 3 - grid->dim;
+    for (int a = 0; a < 3; ++a) {
+        d->n[a] = 1;
+        d->lo[a] = 0.0;
+        d->length[a] = 1.0;
+    }
+    for (int a = 0; a < grid->dim; ++a) {
+        d->n[pad + a] = grid->n[a];
+        d->lo[pad + a] = grid->lo[a];
+        d->length[pad + a] = grid->hi[a] - grid->lo[a];
+    }
+    d->npoints = npoints;
+    d->batch = batch;
+    d->dv = qdml_grid_dv(grid);
+    d->nthreads = ctx->nthreads;
+    d->effort = ctx->effort;
+    char err[512] = "";
+    st = p->ops->create(d, &p->bs, err, sizeof err);
+    if (st != QDML_OK) {
+        p->bs = NULL;
+        qdml_problem_destroy(p);
+        return qdml_fail(ctx, st, "qdml_problem_create (%s backend): %s", ctx->ops->name, err);
+    }
+    st = qdml_problem_set_state_uniform(p, QDML_ALL_MEMBERS);
+    if (st != QDML_OK) {
+        qdml_problem_destroy(p);
+        return st;
+    }
+    qdml_clear_error(ctx);
+    *out = p;
+    return QDML_OK;
+}
+
+int64_t qdml_problem_batch(const qdml_problem *p) { return p ? p->batch : 0; }
+int64_t qdml_problem_points(const qdml_problem *p) { return p ? p->npoints : 0; }
+const qdml_grid *qdml_problem_grid(const qdml_problem *p) { return p ? &p->grid : NULL; }
+
+qdml_status qdml_problem_set_potential(qdml_problem *p, int64_t member, const double *values) {
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_set_potential: problem is NULL");
+    qdml_status st = check_member(p, member, 1, "qdml_problem_set_potential");
+    if (st != QDML_OK) return st;
+    if (!values) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_set_potential: values is NULL");
+    double vmin = INFINITY;
+    for (int64_t i = 0; i < p->npoints; ++i) {
+        if (!isfinite(values[i]))
+            return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                             "qdml_problem_set_potential: values[%lld] = %g: the potential must be finite everywhere "
+                             "(first bad index %lld)",
+                             (long long)i, values[i], (long long)i);
+        if (values[i] < vmin) vmin = values[i];
+    }
+    MEMBER_RANGE(p, member, b0, b1);
+    for (int64_t b = b0; b < b1; ++b) {
+        st = p->ops->set_potential(p->bs, b, values);
+        if (st != QDML_OK) return qdml_fail(p->ctx, st, "qdml_problem_set_potential: backend failed to store member %lld",
+                                            (long long)b);
+        p->vmin[b] = vmin;
+        p->has_potential[b] = 1;
+    }
+    qdml_clear_error(p->ctx);
+    return QDML_OK;
+}
+
+qdml_status qdml_problem_get_potential(const qdml_problem *p, int64_t member, double *values) {
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_get_potential: problem is NULL");
+    qdml_status st = check_member(p, member, 0, "qdml_problem_get_potential");
+    if (st != QDML_OK) return st;
+    if (!values) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_get_potential: values is NULL");
+    if (!p->has_potential[member])
+        return qdml_fail(p->ctx, QDML_ERR_NOT_READY, "qdml_problem_get_potential: member %lld has no potential set",
+                         (long long)member);
+    return p->ops->get_potential(p->bs, member, values);
+}
+
+static qdml_status set_param(qdml_problem *p, int64_t member, double value, double *arr, const char *fn,
+                             const char *name) {
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
+    qdml_status st = check_member(p, member, 1, fn);
+    if (st != QDML_OK) return st;
+    if (!isfinite(value) || !(value > 0.0))
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: %s = %g: must be positive and finite", fn, name, value);
+    MEMBER_RANGE(p, member, b0, b1);
+    for (int64_t b = b0; b < b1; ++b) arr[b] = value;
+    qdml_clear_error(p->ctx);
+    return QDML_OK;
+}
+
+qdml_status qdml_problem_set_hbar(qdml_problem *p, int64_t member, double hbar) {
+    return set_param(p, member, hbar, p ? p->hbar : NULL, "qdml_problem_set_hbar", "hbar");
+}
+
+qdml_status qdml_problem_set_mass(qdml_problem *p, int64_t member, double mass) {
+    return set_param(p, member, mass, p ? p->mass : NULL, "qdml_problem_set_mass", "mass");
+}
+
+static qdml_status get_param(const qdml_problem *p, int64_t member, double *out, const double *arr, const char *fn) {
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
+    qdml_status st = check_member(p, member, 0, fn);
+    if (st != QDML_OK) return st;
+    if (!out) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: output pointer is NULL", fn);
+    *out = arr[member];
+    return QDML_OK;
+}
+
+qdml_status qdml_problem_get_hbar(const qdml_problem *p, int64_t member, double *hbar) {
+    return get_param(p, member, hbar, p ? p->hbar : NULL, "qdml_problem_get_hbar");
+}
+
+qdml_status qdml_problem_get_mass(const qdml_problem *p, int64_t member, double *mass) {
+    return get_param(p, member, mass, p ? p->mass : NULL, "qdml_problem_get_mass");
+}
+
+/* Upload one host array to members b0..b1-1 and reset their clocks. */
+static qdml_status upload_state(qdml_problem *p, int64_t member, const double *psi, const char *fn) {
+    MEMBER_RANGE(p, member, b0, b1);
+    for (int64_t b = b0; b < b1; ++b) {
+        qdml_status st = p->ops->set_state(p->bs, b, psi);
+        if (st != QDML_OK) return qdml_fail(p->ctx, st, "%s: backend failed to store the state of member %lld", fn, (long long)b);
+        qdml_member_reset(p, b);
+    }
+    qdml_clear_error(p->ctx);
+    return QDML_OK;
+}
+
+static double *alloc_state(qdml_problem *p, const char *fn) {
+    double *buf = qdml_calloc_array((size_t)p->npoints, 2 * sizeof(double));
+    if (!buf)
+        qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate a host buffer of %lld complex points", fn,
+                  (long long)p->npoints);
+    return buf;
+}
+
+qdml_status qdml_problem_set_state_uniform(qdml_problem *p, int64_t member) {
+    const char *fn = "qdml_problem_set_state_uniform";
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
+    qdml_status st = check_member(p, member, 1, fn);
+    if (st != QDML_OK) return st;
+    double *buf = alloc_state(p, fn);
+    if (!buf) return QDML_ERR_OUT_OF_MEMORY;
+    double volume = 1.0;
+    for (int d = 0; d < p->grid.dim; ++d) volume *= p->grid.hi[d] - p->grid.lo[d];
+    const double amp = 1.0 / sqrt(volume);
+    for (int64_t i = 0; i < p->npoints; ++i) buf[2 * i] = amp;
+    st = upload_state(p, member, buf, fn);
+    free(buf);
+    return st;
+}
+
+qdml_status qdml_problem_set_state_gaussian(qdml_problem *p, int64_t member, const double *center, const double *width,
+                                            const double *momentum) {
+    const char *fn = "qdml_problem_set_state_gaussian";
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
+    qdml_status st = check_member(p, member, 1, fn);
+    if (st != QDML_OK) return st;
+    if (!center || !width)
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, !center ? "center" : "width");
+    const int dim = p->grid.dim;
+    for (int d = 0; d < dim; ++d) {
+        if (!isfinite(center[d]))
+            return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: center[%d] = %g: must be finite", fn, d, center[d]);
+        if (!isfinite(width[d]) || !(width[d] > 0))
+            return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: width[%d] = %g: must be positive and finite", fn, d,
+                             width[d]);
+        if (momentum && !isfinite(momentum[d]))
+            return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: momentum[%d] = %g: must be finite", fn, d,
+                             momentum[d]);
+    }
+    double *buf = alloc_state(p, fn);
+    qdml_c64 *axis[QDML_MAX_DIM] = {NULL};
+    int ok = buf != NULL;
+    for (int d = 0; d < dim && ok; ++d) ok = (axis[d] = qdml_calloc_array((size_t)p->grid.n[d], sizeof(qdml_c64))) != NULL;
+    if (!ok) {
+        free(buf);
+        for (int d = 0; d < dim; ++d) free(axis[d]);
+        return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate host buffers", fn);
+    }
+    for (int d = 0; d < dim; ++d)
+        for (int64_t j = 0; j < p->grid.n[d]; ++j) {
+            double x = p->grid.lo[d] + (double)j * (p->grid.hi[d] - p->grid.lo[d]) / (double)p->grid.n[d];
+            axis[d][j] = qdml_gaussian_factor(x, center[d], width[d], momentum ? momentum[d] : 0.0);
+        }
+    int64_t idx[QDML_MAX_DIM] = {0};
+    for (int64_t i = 0; i < p->npoints; ++i) {
+        qdml_c64 z = axis[0][idx[0]];
+        for (int d = 1; d < dim; ++d) z = qdml_cmul(z, axis[d][idx[d]]);
+        buf[2 * i] = z.re;
+        buf[2 * i + 1] = z.im;
+        for (int d = dim - 1; d >= 0; --d) {
+            if (++idx[d] < p->grid.n[d]) break;
+            idx[d] = 0;
+        }
+    }
+    st = upload_state(p, member, buf, fn);
+    free(buf);
+    for (int d = 0; d < dim; ++d) free(axis[d]);
+    return st;
+}
+
+qdml_status qdml_problem_set_state(qdml_problem *p, int64_t member, const double *psi) {
+    const char *fn = "qdml_problem_set_state";
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
+    qdml_status st = check_member(p, member, 1, fn);
+    if (st != QDML_OK) return st;
+    if (!psi) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: psi_interleaved is NULL", fn);
+    for (int64_t i = 0; i < 2 * p->npoints; ++i)
+        if (!isfinite(psi[i]))
+            return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                             "%s: psi[%lld] has a non-finite %s part (%g): the state must be finite (first bad index %lld)",
+                             fn, (long long)(i / 2), (i % 2) ? "imaginary" : "real", psi[i], (long long)(i / 2));
+    return upload_state(p, member, psi, fn);
+}
+
+qdml_status qdml_problem_get_state(const qdml_problem *p, int64_t member, double *psi) {
+    const char *fn = "qdml_problem_get_state";
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
+    qdml_status st = check_member(p, member, 0, fn);
+    if (st != QDML_OK) return st;
+    if (!psi) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: psi_interleaved is NULL", fn);
+    return p->ops->get_state(p->bs, member, psi);
+}
+
+qdml_status qdml_problem_get_density(const qdml_problem *p, int64_t member, double *density) {
+    const char *fn = "qdml_problem_get_density";
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
+    qdml_status st = check_member(p, member, 0, fn);
+    if (st != QDML_OK) return st;
+    if (!density) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: density is NULL", fn);
+    double *buf = qdml_calloc_array((size_t)p->npoints, 2 * sizeof(double));
+    if (!buf) return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate a host buffer", fn);
+    st = p->ops->get_state(p->bs, member, buf);
+    if (st == QDML_OK)
+        for (int64_t i = 0; i < p->npoints; ++i) density[i] = buf[2 * i] * buf[2 * i] + buf[2 * i + 1] * buf[2 * i + 1];
+    free(buf);
+    return st;
+}

@@ -1,0 +1,465 @@
+/* The split-step driver: fixed-step evolution and the adaptive ground-state search. Written once
+ * against the backend ops table (backend.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct run {
+    qdml_problem *p;
+    int64_t B;
+    int imaginary, renorm, potential_only;
+    unsigned char *active; /* members that step */
+    double *scale, *norms;
+    qdml_moments *mom;
+    qdml_stats *stats;     /* latest statistics per member */
+    int64_t *bk_steps;     /* clocks at the last backup (restored on divergence) */
+    double *bk_time;
+    int64_t *run_steps;    /* steps taken by each member in this call */
+    int64_t *bk_run_steps;
+    int64_t bad_member;    /* first member found non-finite, or -1 */
+} run;
+
+static void run_free(run *r) {
+    free(r->active);
+    free(r->scale);
+    free(r->norms);
+    free(r->mom);
+    free(r->stats);
+    free(r->bk_steps);
+    free(r->bk_time);
+    free(r->run_steps);
+    free(r->bk_run_steps);
+}
+
+static qdml_status run_init(run *r, qdml_problem *p, const char *fn) {
+    memset(r, 0, sizeof *r);
+    r->p = p;
+    r->B = p->batch;
+    r->bad_member = -1;
+    size_t nb = (size_t)p->batch;
+    r->active = qdml_calloc_array(nb, 1);
+    r->scale = qdml_calloc_array(nb, sizeof(double));
+    r->norms = qdml_calloc_array(nb, sizeof(double));
+    r->mom = qdml_calloc_array(nb, sizeof(qdml_moments));
+    r->stats = qdml_calloc_array(nb, sizeof(qdml_stats));
+    r->bk_steps = qdml_calloc_array(nb, sizeof(int64_t));
+    r->bk_time = qdml_calloc_array(nb, sizeof(double));
+    r->run_steps = qdml_calloc_array(nb, sizeof(int64_t));
+    r->bk_run_steps = qdml_calloc_array(nb, sizeof(int64_t));
+    if (!r->active || !r->scale || !r->norms || !r->mom || !r->stats || !r->bk_steps || !r->bk_time ||
+        !r->run_steps || !r->bk_run_steps) {
+        run_free(r);
+        return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate per-member scratch (batch %lld)", fn,
+                         (long long)p->batch);
+    }
+    for (int64_t b = 0; b < r->B; ++b) {
+        r->active[b] = 1;
+        r->scale[b] = 1.0;
+    }
+    return QDML_OK;
+}
+
+static qdml_status check_ready(qdml_problem *p, const char *fn) {
+    for (int64_t b = 0; b < p->batch; ++b)
+        if (!p->has_potential[b])
+            return qdml_fail(p->ctx, QDML_ERR_NOT_READY,
+                             "%s: member %lld has no potential: call qdml_problem_set_potential first", fn, (long long)b);
+    return QDML_OK;
+}
+
+static qdml_status backend_error(run *r, qdml_status st, const char *fn, const char *what) {
+    return qdml_fail(r->p->ctx, st, "%s: the %s backend failed in %s", fn, r->p->ops->name, what);
+}
+
+static qdml_status set_member_step(run *r, int64_t b, double dt) {
+    qdml_problem *p = r->p;
+    qdml_step_params sp;
+    sp.imaginary = r->imaginary;
+    sp.dt = dt;
+    sp.hbar = p->hbar[b];
+    sp.mass = p->mass[b];
+    /* Renormalised imaginary time may shift V freely; shifting by min V keeps every potential
+     * factor <= 1, so no amount of negative potential can overflow. */
+    sp.vshift = (r->imaginary && r->renorm) ? p->vmin[b] : 0.0;
+    sp.potential_only = r->potential_only;
+    p->dt[b] = dt;
+    return p->ops->set_step(p->bs, b, &sp);
+}
+
+static void save_clocks(run *r) {
+    for (int64_t b = 0; b < r->B; ++b) {
+        r->bk_steps[b] = r->p->steps[b];
+        r->bk_time[b] = r->p->time[b];
+        r->bk_run_steps[b] = r->run_steps[b];
+    }
+}
+
+static qdml_status save_backup(run *r, const char *fn) {
+    qdml_status st = r->p->ops->backup(r->p->bs, 0, NULL);
+    if (st != QDML_OK) return backend_error(r, st, fn, "backup");
+    save_clocks(r);
+    return QDML_OK;
+}
+
+/* Advance every active member by n >= 1 whole steps, ending on a closing half kick. Sets
+ * r->bad_member when a renormalisation norm is not finite and positive. */
+static qdml_status advance(run *r, int64_t n, const char *fn) {
+    qdml_problem *p = r->p;
+    const qdml_backend_ops *ops = p->ops;
+    const double dv = p->desc.dv;
+    double *norms = (r->imaginary && r->renorm) ? r->norms : NULL;
+    qdml_status st = ops->kick(p->bs, 0, r->active, norms);
+    if (st != QDML_OK) return backend_error(r, st, fn, "kick");
+    for (int64_t s = 0; s < n; ++s) {
+        if (norms) {
+            for (int64_t b = 0; b < r->B; ++b) {
+                if (!r->active[b]) continue;
+                if (!(isfinite(norms[b]) && norms[b] > 0)) {
+                    r->bad_member = b;
+                    return QDML_OK;
+                }
+                r->scale[b] = 1.0 / sqrt(norms[b] * dv);
+            }
+        }
+        if (!r->potential_only) {
+            if ((st = ops->fft(p->bs, 1)) != QDML_OK) return backend_error(r, st, fn, "forward FFT");
+            if ((st = ops->kinetic(p->bs, r->scale, r->active)) != QDML_OK) return backend_error(r, st, fn, "kinetic");
+            if ((st = ops->fft(p->bs, 0)) != QDML_OK) return backend_error(r, st, fn, "backward FFT");
+        } else if (norms) {
+            /* No kinetic pass to carry the rescaling: the closing renormalisation below suffices,
+             * since potential factors never exceed 1 after the shift. */
+        }
+        if ((st = ops->kick(p->bs, s + 1 < n, r->active, norms)) != QDML_OK) return backend_error(r, st, fn, "kick");
+        for (int64_t b = 0; b < r->B; ++b)
+            if (r->active[b]) {
+                p->steps[b] += 1;
+                p->time[b] += p->dt[b];
+                r->run_steps[b] += 1;
+            }
+    }
+    if (norms) {
+        for (int64_t b = 0; b < r->B; ++b) {
+            if (!r->active[b]) continue;
+            if (!(isfinite(norms[b]) && norms[b] > 0)) {
+                r->bad_member = b;
+                return QDML_OK;
+            }
+            r->scale[b] = 1.0 / sqrt(norms[b] * dv);
+        }
+        if ((st = ops->scale(p->bs, r->scale, r->active)) != QDML_OK) return backend_error(r, st, fn, "scale");
+    }
+    return QDML_OK;
+}
+
+/* Statistics of the members in `want`; sets r->bad_member on a non-finite state. */
+static qdml_status measure(run *r, const unsigned char *want, const char *fn) {
+    qdml_problem *p = r->p;
+    qdml_status st = p->ops->moments(p->bs, p->hbar, p->mass, want, r->mom);
+    if (st != QDML_OK) return backend_error(r, st, fn, "moments");
+    for (int64_t b = 0; b < r->B; ++b) {
+        if (want && !want[b]) continue;
+        if (!r->mom[b].finite || !(r->mom[b].s0 > 0)) {
+            if (r->bad_member < 0) r->bad_member = b;
+            continue;
+        }
+        qdml_stats_from_moments(p, b, &r->mom[b], &r->stats[b]);
+    }
+    return QDML_OK;
+}
+
+/* Restore the last good state of every member, fill results, and report DIVERGED. */
+static qdml_status diverged(run *r, qdml_run_result *results, const char *fn) {
+    qdml_problem *p = r->p;
+    const int64_t bad = r->bad_member;
+    const int64_t bad_step = p->steps[bad];
+    qdml_status st = p->ops->backup(p->bs, 1, NULL);
+    if (st != QDML_OK) return backend_error(r, st, fn, "restore");
+    for (int64_t b = 0; b < r->B; ++b) {
+        p->steps[b] = r->bk_steps[b];
+        p->time[b] = r->bk_time[b];
+        r->run_steps[b] = r->bk_run_steps[b];
+    }
+    r->bad_member = -1;
+    st = measure(r, NULL, fn);
+    if (st != QDML_OK) return st;
+    if (results)
+        for (int64_t b = 0; b < r->B; ++b) {
+            results[b].final = r->stats[b];
+            results[b].steps = r->run_steps[b];
+            results[b].diverged = (b == bad);
+        }
+    return qdml_fail(p->ctx, QDML_ERR_DIVERGED,
+                     "%s: member %lld became non-finite (or zero) by step %lld (dt = %g, hbar = %g, mass = %g); every "
+                     "member was restored to its last good state at step %lld",
+                     fn, (long long)bad, (long long)bad_step, p->dt[bad], p->hbar[bad], p->mass[bad],
+                     (long long)r->bk_steps[bad]);
+}
+
+static qdml_status record(run *r, const unsigned char *which) {
+    for (int64_t b = 0; b < r->B; ++b) {
+        if (which && !which[b]) continue;
+        qdml_status st = qdml_history_push(r->p, b, &r->stats[b]);
+        if (st != QDML_OK) return st;
+    }
+    return QDML_OK;
+}
+
+void qdml_evolve_options_default(qdml_evolve_options *o) {
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->mode = QDML_REAL_TIME;
+    o->dt = 0.0;
+    o->steps = 0;
+    o->monitor_every = 0;
+    o->renormalize = 1;
+    o->potential_only = 0;
+}
+
+void qdml_ground_options_default(qdml_ground_options *o) {
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->tolerance = 1e-6;
+    o->max_steps = 200000;
+    o->monitor_every = 0;
+    o->dt_initial = 0.0;
+    o->dt_min = 0.0;
+}
+
+qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, qdml_run_result *results) {
+    static const char fn[] = "qdml_problem_evolve";
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
+    if (!o) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options is NULL", fn);
+    if (o->mode != QDML_REAL_TIME && o->mode != QDML_IMAGINARY_TIME)
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: options.mode = %d: expected QDML_REAL_TIME (0) or QDML_IMAGINARY_TIME (1)", fn, (int)o->mode);
+    if (!isfinite(o->dt) || !(o->dt > 0))
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.dt = %g: must be positive and finite", fn, o->dt);
+    if (o->steps < 0)
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.steps = %lld: must be >= 0", fn,
+                         (long long)o->steps);
+    if (o->monitor_every < 0)
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.monitor_every = %lld: must be >= 0 (0: only at the end)",
+                         fn, (long long)o->monitor_every);
+    qdml_status st = check_ready(p, fn);
+    if (st != QDML_OK) return st;
+    run r;
+    if ((st = run_init(&r, p, fn)) != QDML_OK) return st;
+    r.imaginary = o->mode == QDML_IMAGINARY_TIME;
+    r.renorm = r.imaginary && o->renormalize;
+    r.potential_only = o->potential_only != 0;
+    if (results) memset(results, 0, (size_t)p->batch * sizeof *results);
+
+    for (int64_t b = 0; b < r.B && st == QDML_OK; ++b) st = set_member_step(&r, b, o->dt);
+    if (st != QDML_OK) {
+        st = backend_error(&r, st, fn, "set_step");
+        goto done;
+    }
+    if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
+
+    int stopped = 0;
+    int64_t done_steps = 0;
+    while (done_steps < o->steps && !stopped) {
+        int64_t chunk = o->steps - done_steps;
+        if (o->monitor_every > 0 && o->monitor_every < chunk) chunk = o->monitor_every;
+        if ((st = advance(&r, chunk, fn)) != QDML_OK) goto done;
+        if (r.bad_member >= 0) {
+            st = diverged(&r, results, fn);
+            goto done;
+        }
+        done_steps += chunk;
+        if ((st = measure(&r, NULL, fn)) != QDML_OK) goto done;
+        if (r.bad_member >= 0) {
+            st = diverged(&r, results, fn);
+            goto done;
+        }
+        if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
+        if ((st = record(&r, NULL)) != QDML_OK) goto done;
+        if (o->monitor && o->monitor(r.stats, r.B, o->monitor_user)) stopped = 1;
+    }
+    if (o->steps == 0) {
+        if ((st = measure(&r, NULL, fn)) != QDML_OK) goto done;
+        if (r.bad_member >= 0) {
+            st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: the state of member %lld has zero norm", fn,
+                           (long long)r.bad_member);
+            goto done;
+        }
+    }
+    if (results)
+        for (int64_t b = 0; b < r.B; ++b) {
+            results[b].final = r.stats[b];
+            results[b].steps = r.run_steps[b];
+            results[b].stopped_by_callback = stopped;
+        }
+    qdml_clear_error(p->ctx);
+done:
+    run_free(&r);
+    return st;
+}
+
+/* Residuals kept per member to decide when the splitting floor of the current step is reached. */
+typedef struct schedule {
+    double r[3];
+    int count;
+    double floor_coef; /* floor / dt^2 measured at the last floor (0: none yet) */
+} schedule;
+
+/* Decide whether the residual has reached the O(dt^2) floor of the split operator at step dt;
+ * if so return the estimated floor (> 0), else 0. */
+static double floor_reached(const schedule *s, double dt) {
+    if (s->count < 3) return 0.0;
+    const double r1 = s->r[0], r2 = s->r[1], r3 = s->r[2];
+    if (r3 >= 0.999 * r2) return r3; /* not moving at all */
+    const double d1 = r2 - r1, d2 = r3 - r2;
+    if (d1 < 0 && d2 < 0) {
+        const double q = d2 / d1; /* geometric rate of approach to the floor */
+        if (q > 0 && q < 1) {
+            /* Aitken's extrapolation of the residual sequence to its limit. */
+            const double rinf = r3 + d2 * q / (1.0 - q);
+            if (rinf > 0 && (r3 - rinf) < 0.5 * rinf) return rinf;
+        }
+    }
+    if (r3 >= 0.98 * r2) {
+        /* Falling slowly: a floor, or slow convergence at a small step. The floor scales as dt^2,
+         * so trust a slow fall only if the residual is near the floor predicted from the last one;
+         * shrinking dt while still converging would slow convergence further. */
+        const double predicted = s->floor_coef * dt * dt;
+        if (s->floor_coef == 0.0 || r3 < 3.0 * predicted) return r3;
+    }
+    return 0.0;
+}
+
+qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, qdml_run_result *results) {
+    static const char fn[] = "qdml_problem_ground";
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
+    if (!o) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options is NULL", fn);
+    if (!isfinite(o->tolerance) || !(o->tolerance > 0))
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.tolerance = %g: must be positive and finite", fn,
+                         o->tolerance);
+    if (o->max_steps < 1)
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.max_steps = %lld: must be >= 1", fn,
+                         (long long)o->max_steps);
+    if (o->monitor_every < 0)
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.monitor_every = %lld: must be >= 0 (0: automatic)",
+                         fn, (long long)o->monitor_every);
+    if (!isfinite(o->dt_initial) || o->dt_initial < 0)
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.dt_initial = %g: must be >= 0 (0: automatic)", fn,
+                         o->dt_initial);
+    if (!isfinite(o->dt_min) || o->dt_min < 0)
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.dt_min = %g: must be >= 0 (0: automatic)", fn,
+                         o->dt_min);
+    qdml_status st = check_ready(p, fn);
+    if (st != QDML_OK) return st;
+    run r;
+    if ((st = run_init(&r, p, fn)) != QDML_OK) return st;
+    r.imaginary = 1;
+    r.renorm = 1;
+    r.potential_only = 0;
+    if (results) memset(results, 0, (size_t)p->batch * sizeof *results);
+    const int64_t every = o->monitor_every > 0 ? o->monitor_every : 20;
+    schedule *sched = qdml_calloc_array((size_t)r.B, sizeof *sched);
+    double *dtmin = qdml_calloc_array((size_t)r.B, sizeof(double));
+    unsigned char *converged = qdml_calloc_array((size_t)r.B, 1);
+    if (!sched || !dtmin || !converged) {
+        st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
+        goto done;
+    }
+
+    /* Start: statistics of the initial states set the first step and may already satisfy the tolerance. */
+    if ((st = measure(&r, NULL, fn)) != QDML_OK) goto done;
+    if (r.bad_member >= 0) {
+        st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                       "%s: the initial state of member %lld has zero norm; set a state that overlaps the ground state",
+                       fn, (long long)r.bad_member);
+        goto done;
+    }
+    for (int64_t b = 0; b < r.B; ++b) {
+        double dt0 = o->dt_initial;
+        if (dt0 == 0.0) {
+            /* One unit of the initial state's energy scale above the potential minimum: excited
+             * components at that scale decay by e^-1 per step, and Strang is stable at any step. */
+            double scale = r.stats[b].kinetic + r.stats[b].potential - p->vmin[b];
+            dt0 = scale > 0 ? p->hbar[b] / scale : 1.0;
+        }
+        dtmin[b] = o->dt_min > 0 ? o->dt_min : dt0 * 1e-6;
+        if ((st = set_member_step(&r, b, dt0)) != QDML_OK) {
+            st = backend_error(&r, st, fn, "set_step");
+            goto done;
+        }
+        if (r.stats[b].residual <= o->tolerance) {
+            converged[b] = 1;
+            r.active[b] = 0;
+        }
+    }
+    if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
+
+    int stopped = 0;
+    int64_t taken = 0;
+    for (;;) {
+        int any = 0;
+        for (int64_t b = 0; b < r.B; ++b) any |= r.active[b];
+        if (!any || stopped || taken >= o->max_steps) break;
+        int64_t chunk = o->max_steps - taken < every ? o->max_steps - taken : every;
+        if ((st = advance(&r, chunk, fn)) != QDML_OK) goto done;
+        if (r.bad_member >= 0) {
+            st = diverged(&r, results, fn);
+            goto done;
+        }
+        taken += chunk;
+        if ((st = measure(&r, r.active, fn)) != QDML_OK) goto done;
+        if (r.bad_member >= 0) {
+            st = diverged(&r, results, fn);
+            goto done;
+        }
+        if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
+        if ((st = record(&r, r.active)) != QDML_OK) goto done;
+        if (o->monitor && o->monitor(r.stats, r.B, o->monitor_user)) stopped = 1;
+        for (int64_t b = 0; b < r.B; ++b) {
+            if (!r.active[b]) continue;
+            const double res = r.stats[b].residual;
+            if (res <= o->tolerance) {
+                converged[b] = 1;
+                r.active[b] = 0;
+                continue;
+            }
+            schedule *s = &sched[b];
+            if (s->count == 3) {
+                s->r[0] = s->r[1];
+                s->r[1] = s->r[2];
+                s->count = 2;
+            }
+            s->r[s->count++] = res;
+            const double fl = floor_reached(s, p->dt[b]);
+            if (fl > 0 && p->dt[b] > dtmin[b]) {
+                /* The floor scales as dt^2: aim below a quarter of the tolerance, but shrink by at
+                 * most 4x at once (each stage then starts close to its fixed point) and at least 2x. */
+                double ratio = sqrt(o->tolerance / (4.0 * fl));
+                if (ratio < 0.25) ratio = 0.25;
+                if (ratio > 0.5) ratio = 0.5;
+                double dt = p->dt[b] * ratio;
+                if (dt < dtmin[b]) dt = dtmin[b];
+                s->floor_coef = fl / (p->dt[b] * p->dt[b]);
+                if ((st = set_member_step(&r, b, dt)) != QDML_OK) {
+                    st = backend_error(&r, st, fn, "set_step");
+                    goto done;
+                }
+                s->count = 0;
+            }
+        }
+    }
+    if (results)
+        for (int64_t b = 0; b < r.B; ++b) {
+            results[b].final = r.stats[b];
+            results[b].steps = r.run_steps[b];
+            results[b].converged = converged[b];
+            results[b].stopped_by_callback = stopped && !converged[b];
+        }
+    qdml_clear_error(p->ctx);
+done:
+    free(sched);
+    free(dtmin);
+    free(converged);
+    run_free(&r);
+    return st;
+}

@@ -1,0 +1,310 @@
+/*
+ * qdml — quantum dynamics for machine learning.
+ *
+ * A C library that evolves the Schrodinger equation on periodic grids in real time
+ *
+ *     i hbar dpsi/dt   = -(hbar^2 / 2m) lap psi + V(x) psi
+ *
+ * and in imaginary time (tau = i t, the Wick-rotated diffusion equation)
+ *
+ *     hbar dpsi/dtau   =  (hbar^2 / 2m) lap psi - V(x) psi,
+ *
+ * which converges to the ground state of H = -(hbar^2/2m) lap + V. The objective f(x) of an
+ * optimisation problem is the potential V; the ground-state density concentrates on its
+ * minima as hbar shrinks.
+ *
+ * This header is the manual. Conventions used throughout:
+ *
+ *  - Every function that can fail returns a qdml_status. On failure the context keeps a message
+ *    naming the argument and the value (qdml_context_last_error). Nothing prints, exits or aborts.
+ *  - Handles are opaque, created and destroyed in pairs; destroy functions accept NULL.
+ *  - Arrays passed in are copied; the caller keeps ownership of its memory.
+ *  - Complex arrays cross the API as interleaved doubles (re0, im0, re1, im1, ...), the layout of
+ *    C99 `double complex`, C++ `std::complex<double>`, fftw_complex and cufftDoubleComplex.
+ *  - Grid arrays are C order (row-major): the last axis varies fastest. Batched arrays put the
+ *    batch member outermost: element (b, i) is at b * npoints + i.
+ *  - Grid points are x_j = lo + j (hi - lo) / n, j = 0 .. n-1, on each axis: the box [lo, hi) is
+ *    periodic. dV is the product of the spacings.
+ *  - Wavefunctions are normalised so that sum |psi|^2 dV = 1 (the "norm" reported is that sum).
+ *
+ * Thread safety: no global mutable state is exposed. A context and everything made from it may
+ * be used by one thread at a time; distinct contexts may be used concurrently from different
+ * threads. (FFTW's planner is made thread-safe internally.)
+ */
+#ifndef QDML_QDML_H
+#define QDML_QDML_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Version
+ * ------------------------------------------------------------------------------------------- */
+
+#define QDML_VERSION_MAJOR 0
+#define QDML_VERSION_MINOR 1
+#define QDML_VERSION_PATCH 0
+#define QDML_VERSION_STRING "0.1.0"
+/* Single number for compile-time comparisons: major*10000 + minor*100 + patch. */
+#define QDML_VERSION_NUMBER (QDML_VERSION_MAJOR * 10000 + QDML_VERSION_MINOR * 100 + QDML_VERSION_PATCH)
+
+/* Run-time version of the linked library, e.g. "0.1.0". Static storage; never NULL. */
+const char *qdml_version_string(void);
+/* Run-time QDML_VERSION_NUMBER of the linked library. */
+int qdml_version_number(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Status codes
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum qdml_status {
+    QDML_OK = 0,
+    QDML_ERR_INVALID_ARGUMENT = 1, /* an argument is out of range, NULL, non-finite, ... */
+    QDML_ERR_OUT_OF_MEMORY = 2,    /* an allocation failed; nothing was leaked */
+    QDML_ERR_OVERFLOW = 3,         /* a size computation (points x batch x bytes) overflows */
+    QDML_ERR_BACKEND = 4,          /* FFTW / CUDA / cuFFT reported a failure */
+    QDML_ERR_UNAVAILABLE = 5,      /* the requested backend is not compiled in or has no device */
+    QDML_ERR_DIVERGED = 6,         /* a non-finite value appeared; the last good state was kept */
+    QDML_ERR_NOT_READY = 7,        /* a call came before what it needs (e.g. no potential set) */
+    QDML_ERR_INTERNAL = 8          /* a bug in qdml: please report it with the message */
+} qdml_status;
+
+/* Name of a status, e.g. "QDML_ERR_INVALID_ARGUMENT: invalid argument". Static; never NULL. */
+const char *qdml_status_string(qdml_status status);
+
+/* ---------------------------------------------------------------------------------------------
+ * Context: backend choice, threads, FFT planning effort, last error message.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum qdml_backend {
+    QDML_BACKEND_CPU = 0,  /* FFTW + OpenMP, float64 */
+    QDML_BACKEND_CUDA = 1, /* NVIDIA GPU (cuFFT); not part of this build unless compiled in */
+    QDML_BACKEND_AUTO = 2  /* CUDA where a device is present, else CPU */
+} qdml_backend;
+
+typedef enum qdml_fft_effort {
+    QDML_FFT_ESTIMATE = 0, /* plan instantly by heuristics (FFTW_ESTIMATE) */
+    QDML_FFT_MEASURE = 1,  /* time candidate plans once per problem shape (FFTW_MEASURE; default) */
+    QDML_FFT_PATIENT = 2   /* try more candidates (FFTW_PATIENT); slow to plan, for long runs */
+} qdml_fft_effort;
+
+typedef struct qdml_context qdml_context;
+
+/* Create a context on `backend`. nthreads <= 0 means "all available cores" (omp_get_max_threads);
+ * otherwise the CPU backend uses exactly nthreads threads for FFTs and pointwise loops.
+ * Errors: QDML_ERR_INVALID_ARGUMENT (out == NULL, unknown backend), QDML_ERR_UNAVAILABLE (CUDA
+ * requested but not compiled in or no device), QDML_ERR_OUT_OF_MEMORY. On failure *out is NULL;
+ * there is no context to read a message from, so qdml_last_error_message() (thread-local) holds it. */
+qdml_status qdml_context_create(qdml_context **out, qdml_backend backend, int nthreads);
+/* Free a context. Problems made from it must be destroyed first. NULL is accepted. */
+void qdml_context_destroy(qdml_context *ctx);
+/* The backend actually in use (never QDML_BACKEND_AUTO). */
+qdml_backend qdml_context_backend(const qdml_context *ctx);
+/* Threads the CPU backend uses. */
+int qdml_context_threads(const qdml_context *ctx);
+/* Planning effort for problems created afterwards. Default QDML_FFT_MEASURE. */
+qdml_status qdml_context_set_fft_effort(qdml_context *ctx, qdml_fft_effort effort);
+/* Message describing the last failure on this context ("" if none). Owned by the context, valid
+ * until the next call on it. */
+const char *qdml_context_last_error(const qdml_context *ctx);
+/* Message of the last failure of a call that had no context to store it in (context creation),
+ * per thread. Never NULL. */
+const char *qdml_last_error_message(void);
+/* Backend names "cpu", "cuda", "auto"; NULL for an unknown value. */
+const char *qdml_backend_name(qdml_backend backend);
+/* Nonzero if `backend` is compiled into this build and usable now (CUDA: a device is present). */
+int qdml_backend_available(qdml_backend backend);
+
+/* ---------------------------------------------------------------------------------------------
+ * Grid: a periodic box of 1 to QDML_MAX_DIM dimensions. A plain value type.
+ * ------------------------------------------------------------------------------------------- */
+
+#define QDML_MAX_DIM 3
+
+typedef struct qdml_grid {
+    int dim;                 /* 1 .. QDML_MAX_DIM */
+    int64_t n[QDML_MAX_DIM]; /* points per axis, >= 1 each (FFT sizes: any, powers of small primes fastest) */
+    double lo[QDML_MAX_DIM]; /* box lower edge per axis (included) */
+    double hi[QDML_MAX_DIM]; /* box upper edge per axis (excluded; periodic image of lo) */
+} qdml_grid;
+
+/* Fill a grid with n points on [lo, hi) on each of `dim` axes. Returns INVALID_ARGUMENT for
+ * dim outside 1..QDML_MAX_DIM, n < 1, non-finite bounds or lo >= hi. Message in
+ * qdml_last_error_message(). */
+qdml_status qdml_grid_init(qdml_grid *grid, int dim, const int64_t *n, const double *lo, const double *hi);
+/* Check a grid; on failure the thread-local message names the axis and value. */
+qdml_status qdml_grid_validate(const qdml_grid *grid);
+/* Number of points (product of n); 0 if the grid is invalid or the product overflows. */
+int64_t qdml_grid_points(const qdml_grid *grid);
+/* Spacing (hi - lo) / n on `axis`, and the volume element dV (product of spacings). */
+double qdml_grid_spacing(const qdml_grid *grid, int axis);
+double qdml_grid_dv(const qdml_grid *grid);
+
+/* ---------------------------------------------------------------------------------------------
+ * Problem: a batch of B wavefunctions on one grid, each with its own potential, hbar and mass.
+ * Sizes, batch and FFT plans are fixed at creation; stepping is cheap (a plan, in FFTW's sense).
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct qdml_problem qdml_problem;
+
+/* Apply a setter to every batch member. */
+#define QDML_ALL_MEMBERS (-1)
+
+/* Create a problem of `batch` members (>= 1) on `grid`. Allocates all memory and FFT plans now.
+ * Initial state: uniform and normalised; potential: not set (runs fail with NOT_READY until set);
+ * hbar = mass = 1 for every member.
+ * Errors: INVALID_ARGUMENT, OVERFLOW (points x batch x bytes), OUT_OF_MEMORY, BACKEND. */
+qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_t batch, qdml_problem **out);
+/* Free a problem and everything it owns. NULL is accepted. */
+void qdml_problem_destroy(qdml_problem *problem);
+/* Sizes. */
+int64_t qdml_problem_batch(const qdml_problem *problem);
+int64_t qdml_problem_points(const qdml_problem *problem);
+const qdml_grid *qdml_problem_grid(const qdml_problem *problem);
+
+/* Potential (the objective) of one member, or of all with QDML_ALL_MEMBERS: `values` holds
+ * qdml_problem_points() doubles sampled at the grid points, copied in. Energy units.
+ * Errors: INVALID_ARGUMENT for a NULL array, a member out of range, or a NaN/infinite value
+ * (the message gives the first bad index). */
+qdml_status qdml_problem_set_potential(qdml_problem *problem, int64_t member, const double *values);
+/* Read back the potential of one member (qdml_problem_points() doubles). */
+qdml_status qdml_problem_get_potential(const qdml_problem *problem, int64_t member, double *values);
+/* Reduced Planck constant (> 0, finite; default 1) and mass (> 0, finite; default 1). */
+qdml_status qdml_problem_set_hbar(qdml_problem *problem, int64_t member, double hbar);
+qdml_status qdml_problem_set_mass(qdml_problem *problem, int64_t member, double mass);
+qdml_status qdml_problem_get_hbar(const qdml_problem *problem, int64_t member, double *hbar);
+qdml_status qdml_problem_get_mass(const qdml_problem *problem, int64_t member, double *mass);
+
+/* Initial states. Setting a state clears the statistics history of that member. */
+
+/* Product of Gaussian packets, one per axis (continuum-normalised, not renormalised on the grid):
+ *   psi = prod_d (2 pi s_d^2)^(-1/4) exp(-(x_d - c_d)^2 / (4 s_d^2) + i k_d (x_d - c_d))
+ * center c, width s (> 0: the standard deviation of |psi|^2) and wavenumber k (momentum hbar k)
+ * per axis; `momentum` may be NULL for k = 0. Arrays hold grid.dim values. */
+qdml_status qdml_problem_set_state_gaussian(qdml_problem *problem, int64_t member, const double *center,
+                                            const double *width, const double *momentum);
+/* Uniform state 1/sqrt(box volume) (normalised). */
+qdml_status qdml_problem_set_state_uniform(qdml_problem *problem, int64_t member);
+/* A caller's state: 2 * qdml_problem_points() interleaved doubles, copied in as given (not
+ * renormalised). Errors: INVALID_ARGUMENT for NULL or non-finite values (first bad index named). */
+qdml_status qdml_problem_set_state(qdml_problem *problem, int64_t member, const double *psi_interleaved);
+/* Copy the current state of one member out: 2 * qdml_problem_points() interleaved doubles. */
+qdml_status qdml_problem_get_state(const qdml_problem *problem, int64_t member, double *psi_interleaved);
+/* Copy |psi|^2 of one member out: qdml_problem_points() doubles. */
+qdml_status qdml_problem_get_density(const qdml_problem *problem, int64_t member, double *density);
+
+/* ---------------------------------------------------------------------------------------------
+ * Statistics: what monitoring computes per member.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct qdml_stats {
+    int64_t step;     /* steps taken by this member since its state was set */
+    double time;      /* elapsed time (real mode) or imaginary time tau (imaginary mode) */
+    double dt;        /* the step size in force at this point (0 before any step) */
+    double norm;      /* sum |psi|^2 dV */
+    double kinetic;   /* <T> = <psi| -(hbar^2/2m) lap |psi> / norm, computed spectrally */
+    double potential; /* <V> = <psi| V |psi> / norm */
+    double energy;    /* E = <H> = kinetic + potential */
+    double residual;  /* || H psi - E psi || / || psi ||  (energy units; 0 for an eigenstate) */
+    double mean[QDML_MAX_DIM];  /* <x_d> under |psi|^2 / norm, box coordinates (no unwrapping) */
+    double width[QDML_MAX_DIM]; /* sqrt(<x_d^2> - <x_d>^2) */
+    double density_max;         /* max |psi|^2 over the grid (not divided by norm) */
+    double argmax[QDML_MAX_DIM]; /* coordinates of that maximum (first one in C order) */
+    int64_t argmax_index;        /* its flat C-order index */
+} qdml_stats;
+
+/* Compute the statistics of one member's current state now. */
+qdml_status qdml_problem_stats(qdml_problem *problem, int64_t member, qdml_stats *out);
+
+/* Called every `monitor_every` steps and at the end of a run with the statistics of all `batch`
+ * members (array of `batch`). Return nonzero to stop the run (reported as stopped_by_callback).
+ * Runs on the calling thread; must not call qdml functions on the same problem. */
+typedef int (*qdml_monitor_fn)(const qdml_stats *stats, int64_t batch, void *user);
+
+/* Statistics recorded at every monitoring point, per member, since its state was last set.
+ * Copies up to `capacity` entries (oldest first) into `out` (may be NULL when capacity is 0) and
+ * stores the total number recorded in *count. */
+qdml_status qdml_problem_history(const qdml_problem *problem, int64_t member, qdml_stats *out, size_t capacity,
+                                 size_t *count);
+/* Forget the recorded history of one member or all. */
+qdml_status qdml_problem_clear_history(qdml_problem *problem, int64_t member);
+
+/* ---------------------------------------------------------------------------------------------
+ * Fixed-step evolution (Strang split-step Fourier, potential half-steps outside):
+ *   psi <- e^{-i V dt/2hbar} F^-1 e^{-i hbar k^2 dt/2m} F e^{-i V dt/2hbar} psi      (real time)
+ *   psi <- e^{-V dt/2hbar}   F^-1 e^{-hbar k^2 dt/2m}   F e^{-V dt/2hbar}   psi      (imaginary)
+ * Consecutive potential half-steps are fused into one full step between monitoring points.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum qdml_time_mode {
+    QDML_REAL_TIME = 0,
+    QDML_IMAGINARY_TIME = 1
+} qdml_time_mode;
+
+typedef struct qdml_evolve_options {
+    qdml_time_mode mode;   /* default QDML_REAL_TIME */
+    double dt;             /* step, > 0 and finite (no default: must be set) */
+    int64_t steps;         /* number of steps, >= 0 (default 0) */
+    int64_t monitor_every; /* statistics every k steps (k >= 1) and at the end; 0 = only at the end (default) */
+    int renormalize;       /* imaginary time only: keep the norm at 1 (default 1). 0 evolves the linear
+                              equation as it is (the heat kernel), with no rescaling at all. */
+    int potential_only;    /* 1: omit the kinetic step (D = hbar/2m -> 0 limit: no dispersion/diffusion;
+                              the softmax limit of the paper). Default 0. */
+    qdml_monitor_fn monitor; /* optional callback (NULL) */
+    void *monitor_user;
+} qdml_evolve_options;
+
+/* Defaults listed above. */
+void qdml_evolve_options_default(qdml_evolve_options *options);
+
+/* Outcome of a run, per member. */
+typedef struct qdml_run_result {
+    qdml_stats final;        /* statistics at the end of the run (of the last good state on DIVERGED) */
+    int64_t steps;           /* steps this member took in this run */
+    int converged;           /* ground state: residual <= tolerance was reached (0 for evolve) */
+    int stopped_by_callback; /* the monitor callback asked to stop */
+    int diverged;            /* a non-finite value appeared in this member */
+} qdml_run_result;
+
+/* Take options->steps steps on every member. `results` (NULL or an array of batch entries)
+ * receives each member's outcome. Errors: INVALID_ARGUMENT (options), NOT_READY (no potential),
+ * DIVERGED (a non-finite value appeared: every member is restored to its state at the last
+ * monitoring point, or the start, and results say which member diverged). */
+qdml_status qdml_problem_evolve(qdml_problem *problem, const qdml_evolve_options *options, qdml_run_result *results);
+
+/* ---------------------------------------------------------------------------------------------
+ * Ground state by imaginary time with an automatic step size.
+ *
+ * Each member evolves with its own step dtau. The run starts with a large step (fast decay of
+ * excited components), watches the residual || H psi - E psi || / ||psi|| (of the true H, not of
+ * the split operator), and when the residual stops falling (the O(dtau^2) splitting floor) shrinks
+ * dtau so the floor lies below the tolerance. A member stops when its residual <= tolerance; the
+ * run ends when every member has stopped or max_steps is reached.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct qdml_ground_options {
+    double tolerance;      /* residual tolerance in energy units, > 0 (default 1e-6) */
+    int64_t max_steps;     /* per member, >= 1 (default 200000) */
+    int64_t monitor_every; /* residual checked every k steps, >= 1; 0 = automatic (default) */
+    double dt_initial;     /* first dtau, > 0; 0 = automatic from the initial state's energy scale (default) */
+    double dt_min;         /* smallest dtau the schedule may use; 0 = automatic (dt_initial * 1e-6) */
+    qdml_monitor_fn monitor; /* optional callback, called at each monitoring point */
+    void *monitor_user;
+} qdml_ground_options;
+
+void qdml_ground_options_default(qdml_ground_options *options);
+
+/* Find the ground state of every member from its current state (which must not be orthogonal to
+ * the ground state; a Gaussian or the uniform state is fine). Returns QDML_OK whether or not every
+ * member converged: read results[b].converged. Errors as for qdml_problem_evolve. */
+qdml_status qdml_problem_ground(qdml_problem *problem, const qdml_ground_options *options, qdml_run_result *results);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* QDML_QDML_H */

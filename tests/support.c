@@ -1,0 +1,123 @@
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+qdml_context *qt_context(void) {
+    qdml_context *ctx = NULL;
+    qdml_status st = qdml_context_create(&ctx, QDML_BACKEND_CPU, 1);
+    cr_assert_eq(st, QDML_OK, "qdml_context_create: %s", qdml_last_error_message());
+    cr_assert_eq(qdml_context_set_fft_effort(ctx, QDML_FFT_ESTIMATE), QDML_OK);
+    return ctx;
+}
+
+qdml_problem *qt_problem(qdml_context *ctx, const qdml_grid *grid, int64_t batch) {
+    qdml_problem *p = NULL;
+    qdml_status st = qdml_problem_create(ctx, grid, batch, &p);
+    cr_assert_eq(st, QDML_OK, "qdml_problem_create: %s", qdml_context_last_error(ctx));
+    return p;
+}
+
+double qt_x(const qdml_grid *g, int axis, int64_t j) {
+    return g->lo[axis] + (double)j * (g->hi[axis] - g->lo[axis]) / (double)g->n[axis];
+}
+
+void qt_fill(const qdml_grid *g, double *out, double (*f)(const double *x, int dim, void *user), void *user) {
+    int64_t n[3] = {1, 1, 1};
+    for (int d = 0; d < g->dim; ++d) n[3 - g->dim + d] = g->n[d];
+    int64_t idx = 0;
+    for (int64_t i0 = 0; i0 < n[0]; ++i0)
+        for (int64_t i1 = 0; i1 < n[1]; ++i1)
+            for (int64_t i2 = 0; i2 < n[2]; ++i2, ++idx) {
+                int64_t ii[3] = {i0, i1, i2};
+                double x[3];
+                for (int d = 0; d < g->dim; ++d) x[d] = qt_x(g, d, ii[3 - g->dim + d]);
+                out[idx] = f(x, g->dim, user);
+            }
+}
+
+void qt_rng_seed(qt_rng *r, uint64_t seed) { r->s = seed ? seed * 0x9E3779B97F4A7C15ull : 0x2545F4914F6CDD1Dull; }
+
+double qt_uniform(qt_rng *r) {
+    r->s ^= r->s >> 12;
+    r->s ^= r->s << 25;
+    r->s ^= r->s >> 27;
+    return (double)((r->s * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
+}
+
+double qt_normal(qt_rng *r) {
+    double u1 = qt_uniform(r), u2 = qt_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+qdml_grid qt_grid(int dim, const int64_t *n, const double *lo, const double *hi) {
+    qdml_grid g;
+    qdml_status st = qdml_grid_init(&g, dim, n, lo, hi);
+    cr_assert_eq(st, QDML_OK, "qdml_grid_init: %s", qdml_last_error_message());
+    return g;
+}
+
+void qt_coords(const qdml_grid *g, int64_t idx, double *x) {
+    for (int d = g->dim - 1; d >= 0; --d) {
+        x[d] = qt_x(g, d, idx % g->n[d]);
+        idx /= g->n[d];
+    }
+}
+
+void *qt_calloc(size_t count, size_t size) {
+    cr_assert(size == 0 || count <= SIZE_MAX / size, "qt_calloc: %zu x %zu overflows", count, size);
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    cr_assert_not_null(p, "qt_calloc: cannot allocate %zu x %zu bytes", count, size);
+    return p;
+}
+
+void qt_set_potential_fn(qdml_problem *p, int64_t member, double (*f)(const double *x, int dim, void *user),
+                         void *user) {
+    const qdml_grid *g = qdml_problem_grid(p);
+    double *v = qt_calloc((size_t)qdml_problem_points(p), sizeof *v);
+    qt_fill(g, v, f, user);
+    qdml_status st = qdml_problem_set_potential(p, member, v);
+    free(v);
+    cr_assert_eq(st, QDML_OK, "qdml_problem_set_potential: status %d", (int)st);
+}
+
+void qt_set_zero_potential(qdml_problem *p) {
+    double *v = qt_calloc((size_t)qdml_problem_points(p), sizeof *v);
+    qdml_status st = qdml_problem_set_potential(p, QDML_ALL_MEMBERS, v);
+    free(v);
+    cr_assert_eq(st, QDML_OK, "qdml_problem_set_potential (zero): status %d", (int)st);
+}
+
+double qt_max_abs_diff(const double *a, const double *b, int64_t n) {
+    double m = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+        double e = hypot(a[2 * i] - b[2 * i], a[2 * i + 1] - b[2 * i + 1]);
+        if (!(e <= m)) m = e; /* NaN propagates as the maximum */
+    }
+    return m;
+}
+
+double qt_max_abs(const double *a, int64_t n) {
+    double m = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+        double e = hypot(a[2 * i], a[2 * i + 1]);
+        if (!(e <= m)) m = e;
+    }
+    return m;
+}
+
+double qt_norm(const double *a, int64_t n, double dv) {
+    double s = 0.0;
+    for (int64_t i = 0; i < n; ++i) s += a[2 * i] * a[2 * i] + a[2 * i + 1] * a[2 * i + 1];
+    return s * dv;
+}
+
+double *qt_get_state(const qdml_problem *p, int64_t member) {
+    double *psi = qt_calloc(2 * (size_t)qdml_problem_points(p), sizeof *psi);
+    qdml_status st = qdml_problem_get_state(p, member, psi);
+    cr_assert_eq(st, QDML_OK, "qdml_problem_get_state(member %lld): status %d", (long long)member, (int)st);
+    return psi;
+}

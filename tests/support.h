@@ -1,0 +1,41 @@
+/* Helpers shared by the tests: contexts, random numbers, closed-form comparisons. */
+#ifndef QDML_TESTS_SUPPORT_H
+#define QDML_TESTS_SUPPORT_H
+#include <qdml/qdml.h>
+#include <stdint.h>
+
+/* A CPU context with 1 thread and FFTW_ESTIMATE planning (fast to make in tests). Asserts on failure. */
+qdml_context *qt_context(void);
+/* A problem on `grid` with `batch` members; asserts on failure and prints the context's message. */
+qdml_problem *qt_problem(qdml_context *ctx, const qdml_grid *grid, int64_t batch);
+/* Coordinate of point j on `axis`. */
+double qt_x(const qdml_grid *g, int axis, int64_t j);
+/* Fill a C-order grid array: for each point call f(x, dim, user). */
+void qt_fill(const qdml_grid *g, double *out, double (*f)(const double *x, int dim, void *user), void *user);
+/* Deterministic uniform random numbers in [0,1) (xorshift64*), seeded per test. */
+typedef struct { uint64_t s; } qt_rng;
+void qt_rng_seed(qt_rng *r, uint64_t seed);
+double qt_uniform(qt_rng *r);
+double qt_normal(qt_rng *r);
+
+/* pi (M_PI is not part of strict C11). */
+#define QT_PI 3.14159265358979323846
+
+/* A grid with per-axis n, lo, hi; asserts on failure. */
+qdml_grid qt_grid(int dim, const int64_t *n, const double *lo, const double *hi);
+/* Coordinates of flat C-order point `idx` (last axis fastest): x[0..dim-1]. */
+void qt_coords(const qdml_grid *g, int64_t idx, double *x);
+/* calloc that asserts (count * size must not overflow). */
+void *qt_calloc(size_t count, size_t size);
+/* Set a potential V(x) on one member (or QDML_ALL_MEMBERS); asserts. */
+void qt_set_potential_fn(qdml_problem *p, int64_t member, double (*f)(const double *x, int dim, void *user),
+                         void *user);
+/* Set V = 0 on every member (runs need a potential); asserts. */
+void qt_set_zero_potential(qdml_problem *p);
+/* Interleaved complex arrays of n values: max |a_i - b_i|, max |a_i|, sum |a_i|^2 * dv. */
+double qt_max_abs_diff(const double *a, const double *b, int64_t n);
+double qt_max_abs(const double *a, int64_t n);
+double qt_norm(const double *a, int64_t n, double dv);
+/* The state of one member into a fresh array (2 * points doubles; free() it); asserts. */
+double *qt_get_state(const qdml_problem *p, int64_t member);
+#endif
