@@ -41,6 +41,13 @@
 extern "C" {
 #endif
 
+/* Symbols of the shared library; everything else in it is hidden. */
+#if defined(QDML_BUILDING) && defined(__GNUC__)
+#define QDML_API __attribute__((visibility("default")))
+#else
+#define QDML_API
+#endif
+
 /* ---------------------------------------------------------------------------------------------
  * Version
  * ------------------------------------------------------------------------------------------- */
@@ -53,9 +60,9 @@ extern "C" {
 #define QDML_VERSION_NUMBER (QDML_VERSION_MAJOR * 10000 + QDML_VERSION_MINOR * 100 + QDML_VERSION_PATCH)
 
 /* Run-time version of the linked library, e.g. "0.1.0". Static storage; never NULL. */
-const char *qdml_version_string(void);
+QDML_API const char *qdml_version_string(void);
 /* Run-time QDML_VERSION_NUMBER of the linked library. */
-int qdml_version_number(void);
+QDML_API int qdml_version_number(void);
 
 /* ---------------------------------------------------------------------------------------------
  * Status codes
@@ -74,7 +81,7 @@ typedef enum qdml_status {
 } qdml_status;
 
 /* Name of a status, e.g. "QDML_ERR_INVALID_ARGUMENT: invalid argument". Static; never NULL. */
-const char *qdml_status_string(qdml_status status);
+QDML_API const char *qdml_status_string(qdml_status status);
 
 /* ---------------------------------------------------------------------------------------------
  * Context: backend choice, threads, FFT planning effort, last error message.
@@ -99,25 +106,25 @@ typedef struct qdml_context qdml_context;
  * Errors: QDML_ERR_INVALID_ARGUMENT (out == NULL, unknown backend), QDML_ERR_UNAVAILABLE (CUDA
  * requested but not compiled in or no device), QDML_ERR_OUT_OF_MEMORY. On failure *out is NULL;
  * there is no context to read a message from, so qdml_last_error_message() (thread-local) holds it. */
-qdml_status qdml_context_create(qdml_context **out, qdml_backend backend, int nthreads);
+QDML_API qdml_status qdml_context_create(qdml_context **out, qdml_backend backend, int nthreads);
 /* Free a context. Problems made from it must be destroyed first. NULL is accepted. */
-void qdml_context_destroy(qdml_context *ctx);
+QDML_API void qdml_context_destroy(qdml_context *ctx);
 /* The backend actually in use (never QDML_BACKEND_AUTO). */
-qdml_backend qdml_context_backend(const qdml_context *ctx);
+QDML_API qdml_backend qdml_context_backend(const qdml_context *ctx);
 /* Threads the CPU backend uses. */
-int qdml_context_threads(const qdml_context *ctx);
+QDML_API int qdml_context_threads(const qdml_context *ctx);
 /* Planning effort for problems created afterwards. Default QDML_FFT_MEASURE. */
-qdml_status qdml_context_set_fft_effort(qdml_context *ctx, qdml_fft_effort effort);
+QDML_API qdml_status qdml_context_set_fft_effort(qdml_context *ctx, qdml_fft_effort effort);
 /* Message describing the last failure on this context ("" if none). Owned by the context, valid
  * until the next call on it. */
-const char *qdml_context_last_error(const qdml_context *ctx);
+QDML_API const char *qdml_context_last_error(const qdml_context *ctx);
 /* Message of the last failure of a call that had no context to store it in (context creation),
  * per thread. Never NULL. */
-const char *qdml_last_error_message(void);
+QDML_API const char *qdml_last_error_message(void);
 /* Backend names "cpu", "cuda", "auto"; NULL for an unknown value. */
-const char *qdml_backend_name(qdml_backend backend);
+QDML_API const char *qdml_backend_name(qdml_backend backend);
 /* Nonzero if `backend` is compiled into this build and usable now (CUDA: a device is present). */
-int qdml_backend_available(qdml_backend backend);
+QDML_API int qdml_backend_available(qdml_backend backend);
 
 /* ---------------------------------------------------------------------------------------------
  * Grid: a periodic box of 1 to QDML_MAX_DIM dimensions. A plain value type.
@@ -135,14 +142,14 @@ typedef struct qdml_grid {
 /* Fill a grid with n points on [lo, hi) on each of `dim` axes. Returns INVALID_ARGUMENT for
  * dim outside 1..QDML_MAX_DIM, n < 1, non-finite bounds or lo >= hi. Message in
  * qdml_last_error_message(). */
-qdml_status qdml_grid_init(qdml_grid *grid, int dim, const int64_t *n, const double *lo, const double *hi);
+QDML_API qdml_status qdml_grid_init(qdml_grid *grid, int dim, const int64_t *n, const double *lo, const double *hi);
 /* Check a grid; on failure the thread-local message names the axis and value. */
-qdml_status qdml_grid_validate(const qdml_grid *grid);
+QDML_API qdml_status qdml_grid_validate(const qdml_grid *grid);
 /* Number of points (product of n); 0 if the grid is invalid or the product overflows. */
-int64_t qdml_grid_points(const qdml_grid *grid);
+QDML_API int64_t qdml_grid_points(const qdml_grid *grid);
 /* Spacing (hi - lo) / n on `axis`, and the volume element dV (product of spacings). */
-double qdml_grid_spacing(const qdml_grid *grid, int axis);
-double qdml_grid_dv(const qdml_grid *grid);
+QDML_API double qdml_grid_spacing(const qdml_grid *grid, int axis);
+QDML_API double qdml_grid_dv(const qdml_grid *grid);
 
 /* ---------------------------------------------------------------------------------------------
  * Problem: a batch of B wavefunctions on one grid, each with its own potential, hbar and mass.
@@ -158,26 +165,26 @@ typedef struct qdml_problem qdml_problem;
  * Initial state: uniform and normalised; potential: not set (runs fail with NOT_READY until set);
  * hbar = mass = 1 for every member.
  * Errors: INVALID_ARGUMENT, OVERFLOW (points x batch x bytes), OUT_OF_MEMORY, BACKEND. */
-qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_t batch, qdml_problem **out);
+QDML_API qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_t batch, qdml_problem **out);
 /* Free a problem and everything it owns. NULL is accepted. */
-void qdml_problem_destroy(qdml_problem *problem);
+QDML_API void qdml_problem_destroy(qdml_problem *problem);
 /* Sizes. */
-int64_t qdml_problem_batch(const qdml_problem *problem);
-int64_t qdml_problem_points(const qdml_problem *problem);
-const qdml_grid *qdml_problem_grid(const qdml_problem *problem);
+QDML_API int64_t qdml_problem_batch(const qdml_problem *problem);
+QDML_API int64_t qdml_problem_points(const qdml_problem *problem);
+QDML_API const qdml_grid *qdml_problem_grid(const qdml_problem *problem);
 
 /* Potential (the objective) of one member, or of all with QDML_ALL_MEMBERS: `values` holds
  * qdml_problem_points() doubles sampled at the grid points, copied in. Energy units.
  * Errors: INVALID_ARGUMENT for a NULL array, a member out of range, or a NaN/infinite value
  * (the message gives the first bad index). */
-qdml_status qdml_problem_set_potential(qdml_problem *problem, int64_t member, const double *values);
+QDML_API qdml_status qdml_problem_set_potential(qdml_problem *problem, int64_t member, const double *values);
 /* Read back the potential of one member (qdml_problem_points() doubles). */
-qdml_status qdml_problem_get_potential(const qdml_problem *problem, int64_t member, double *values);
+QDML_API qdml_status qdml_problem_get_potential(const qdml_problem *problem, int64_t member, double *values);
 /* Reduced Planck constant (> 0, finite; default 1) and mass (> 0, finite; default 1). */
-qdml_status qdml_problem_set_hbar(qdml_problem *problem, int64_t member, double hbar);
-qdml_status qdml_problem_set_mass(qdml_problem *problem, int64_t member, double mass);
-qdml_status qdml_problem_get_hbar(const qdml_problem *problem, int64_t member, double *hbar);
-qdml_status qdml_problem_get_mass(const qdml_problem *problem, int64_t member, double *mass);
+QDML_API qdml_status qdml_problem_set_hbar(qdml_problem *problem, int64_t member, double hbar);
+QDML_API qdml_status qdml_problem_set_mass(qdml_problem *problem, int64_t member, double mass);
+QDML_API qdml_status qdml_problem_get_hbar(const qdml_problem *problem, int64_t member, double *hbar);
+QDML_API qdml_status qdml_problem_get_mass(const qdml_problem *problem, int64_t member, double *mass);
 
 /* Initial states. Setting a state clears the statistics history of that member. */
 
@@ -185,17 +192,17 @@ qdml_status qdml_problem_get_mass(const qdml_problem *problem, int64_t member, d
  *   psi = prod_d (2 pi s_d^2)^(-1/4) exp(-(x_d - c_d)^2 / (4 s_d^2) + i k_d (x_d - c_d))
  * center c, width s (> 0: the standard deviation of |psi|^2) and wavenumber k (momentum hbar k)
  * per axis; `momentum` may be NULL for k = 0. Arrays hold grid.dim values. */
-qdml_status qdml_problem_set_state_gaussian(qdml_problem *problem, int64_t member, const double *center,
+QDML_API qdml_status qdml_problem_set_state_gaussian(qdml_problem *problem, int64_t member, const double *center,
                                             const double *width, const double *momentum);
 /* Uniform state 1/sqrt(box volume) (normalised). */
-qdml_status qdml_problem_set_state_uniform(qdml_problem *problem, int64_t member);
+QDML_API qdml_status qdml_problem_set_state_uniform(qdml_problem *problem, int64_t member);
 /* A caller's state: 2 * qdml_problem_points() interleaved doubles, copied in as given (not
  * renormalised). Errors: INVALID_ARGUMENT for NULL or non-finite values (first bad index named). */
-qdml_status qdml_problem_set_state(qdml_problem *problem, int64_t member, const double *psi_interleaved);
+QDML_API qdml_status qdml_problem_set_state(qdml_problem *problem, int64_t member, const double *psi_interleaved);
 /* Copy the current state of one member out: 2 * qdml_problem_points() interleaved doubles. */
-qdml_status qdml_problem_get_state(const qdml_problem *problem, int64_t member, double *psi_interleaved);
+QDML_API qdml_status qdml_problem_get_state(const qdml_problem *problem, int64_t member, double *psi_interleaved);
 /* Copy |psi|^2 of one member out: qdml_problem_points() doubles. */
-qdml_status qdml_problem_get_density(const qdml_problem *problem, int64_t member, double *density);
+QDML_API qdml_status qdml_problem_get_density(const qdml_problem *problem, int64_t member, double *density);
 
 /* ---------------------------------------------------------------------------------------------
  * Statistics: what monitoring computes per member.
@@ -218,7 +225,7 @@ typedef struct qdml_stats {
 } qdml_stats;
 
 /* Compute the statistics of one member's current state now. */
-qdml_status qdml_problem_stats(qdml_problem *problem, int64_t member, qdml_stats *out);
+QDML_API qdml_status qdml_problem_stats(qdml_problem *problem, int64_t member, qdml_stats *out);
 
 /* Called every `monitor_every` steps and at the end of a run with the statistics of all `batch`
  * members (array of `batch`). Return nonzero to stop the run (reported as stopped_by_callback).
@@ -228,10 +235,10 @@ typedef int (*qdml_monitor_fn)(const qdml_stats *stats, int64_t batch, void *use
 /* Statistics recorded at every monitoring point, per member, since its state was last set.
  * Copies up to `capacity` entries (oldest first) into `out` (may be NULL when capacity is 0) and
  * stores the total number recorded in *count. */
-qdml_status qdml_problem_history(const qdml_problem *problem, int64_t member, qdml_stats *out, size_t capacity,
+QDML_API qdml_status qdml_problem_history(const qdml_problem *problem, int64_t member, qdml_stats *out, size_t capacity,
                                  size_t *count);
 /* Forget the recorded history of one member or all. */
-qdml_status qdml_problem_clear_history(qdml_problem *problem, int64_t member);
+QDML_API qdml_status qdml_problem_clear_history(qdml_problem *problem, int64_t member);
 
 /* ---------------------------------------------------------------------------------------------
  * Fixed-step evolution (Strang split-step Fourier, potential half-steps outside):
@@ -259,7 +266,7 @@ typedef struct qdml_evolve_options {
 } qdml_evolve_options;
 
 /* Defaults listed above. */
-void qdml_evolve_options_default(qdml_evolve_options *options);
+QDML_API void qdml_evolve_options_default(qdml_evolve_options *options);
 
 /* Outcome of a run, per member. */
 typedef struct qdml_run_result {
@@ -274,7 +281,7 @@ typedef struct qdml_run_result {
  * receives each member's outcome. Errors: INVALID_ARGUMENT (options), NOT_READY (no potential),
  * DIVERGED (a non-finite value appeared: every member is restored to its state at the last
  * monitoring point, or the start, and results say which member diverged). */
-qdml_status qdml_problem_evolve(qdml_problem *problem, const qdml_evolve_options *options, qdml_run_result *results);
+QDML_API qdml_status qdml_problem_evolve(qdml_problem *problem, const qdml_evolve_options *options, qdml_run_result *results);
 
 /* ---------------------------------------------------------------------------------------------
  * Ground state by imaginary time with an automatic step size.
@@ -296,12 +303,12 @@ typedef struct qdml_ground_options {
     void *monitor_user;
 } qdml_ground_options;
 
-void qdml_ground_options_default(qdml_ground_options *options);
+QDML_API void qdml_ground_options_default(qdml_ground_options *options);
 
 /* Find the ground state of every member from its current state (which must not be orthogonal to
  * the ground state; a Gaussian or the uniform state is fine). Returns QDML_OK whether or not every
  * member converged: read results[b].converged. Errors as for qdml_problem_evolve. */
-qdml_status qdml_problem_ground(qdml_problem *problem, const qdml_ground_options *options, qdml_run_result *results);
+QDML_API qdml_status qdml_problem_ground(qdml_problem *problem, const qdml_ground_options *options, qdml_run_result *results);
 
 #ifdef __cplusplus
 } /* extern "C" */
