@@ -72,6 +72,9 @@ typedef struct qdml_backend_ops {
     /* Monitoring sums of every member with want[b] (NULL: all); hbar/mass per member. */
     qdml_status (*moments)(qdml_backend_state *s, const double *hbar, const double *mass, const unsigned char *want,
                            qdml_moments *out);
+    /* Per-member sum |psi - backup|^2 for members with mask[b] (NULL: all); out has B entries
+     * (unmasked entries untouched). Measures how far the state moved since the last backup. */
+    qdml_status (*distance)(qdml_backend_state *s, const unsigned char *mask, double *out);
     /* Copy psi to the backup buffer (save) or back (restore), members with mask[b] (NULL: all). */
     qdml_status (*backup)(qdml_backend_state *s, int restore, const unsigned char *mask);
 } qdml_backend_ops;

@@ -473,6 +473,22 @@ static qdml_status cpu_moments(qdml_backend_state *s, const double *hbar, const 
     return QDML_OK;
 }
 
+static qdml_status cpu_distance(qdml_backend_state *s, const unsigned char *mask, double *out) {
+    const int64_t N = s->d.npoints;
+    for (int64_t b = 0; b < s->d.batch; ++b) {
+        if (mask && !mask[b]) continue;
+        const qdml_c64 *x = s->psi + b * N, *y = s->backup + b * N;
+        double acc = 0.0;
+#pragma omp parallel for num_threads(s->d.nthreads) schedule(static) reduction(+ : acc)
+        for (int64_t i = 0; i < N; ++i) {
+            const double re = x[i].re - y[i].re, im = x[i].im - y[i].im;
+            acc += re * re + im * im;
+        }
+        out[b] = acc;
+    }
+    return QDML_OK;
+}
+
 static qdml_status cpu_backup(qdml_backend_state *s, int restore, const unsigned char *mask) {
     const int64_t N = s->d.npoints;
     for (int64_t b = 0; b < s->d.batch; ++b) {
@@ -498,5 +514,6 @@ const qdml_backend_ops qdml_backend_cpu_ops = {
     .kinetic = cpu_kinetic,
     .scale = cpu_scale,
     .moments = cpu_moments,
+    .distance = cpu_distance,
     .backup = cpu_backup,
 };

@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +54,11 @@ qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_
     *out = NULL;
     if (!grid) return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_create: grid is NULL");
     qdml_status st = qdml_grid_validate(grid);
-    if (st != QDML_OK) return qdml_fail(ctx, st, "qdml_problem_create: %s", qdml_last_error_message());
+    if (st != QDML_OK) {
+        char why[QDML_ERRLEN]; /* the thread-local message is also the destination buffer */
+        snprintf(why, sizeof why, "%s", qdml_last_error_message());
+        return qdml_fail(ctx, st, "qdml_problem_create: %s", why);
+    }
     if (batch < 1)
         return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_create: batch = %lld: must be >= 1",
                          (long long)batch);

@@ -298,38 +298,6 @@ done:
     return st;
 }
 
-/* Residuals kept per member to decide when the splitting floor of the current step is reached. */
-typedef struct schedule {
-    double r[3];
-    int count;
-    double floor_coef; /* floor / dt^2 measured at the last floor (0: none yet) */
-} schedule;
-
-/* Decide whether the residual has reached the O(dt^2) floor of the split operator at step dt;
- * if so return the estimated floor (> 0), else 0. */
-static double floor_reached(const schedule *s, double dt) {
-    if (s->count < 3) return 0.0;
-    const double r1 = s->r[0], r2 = s->r[1], r3 = s->r[2];
-    if (r3 >= 0.999 * r2) return r3; /* not moving at all */
-    const double d1 = r2 - r1, d2 = r3 - r2;
-    if (d1 < 0 && d2 < 0) {
-        const double q = d2 / d1; /* geometric rate of approach to the floor */
-        if (q > 0 && q < 1) {
-            /* Aitken's extrapolation of the residual sequence to its limit. */
-            const double rinf = r3 + d2 * q / (1.0 - q);
-            if (rinf > 0 && (r3 - rinf) < 0.5 * rinf) return rinf;
-        }
-    }
-    if (r3 >= 0.98 * r2) {
-        /* Falling slowly: a floor, or slow convergence at a small step. The floor scales as dt^2,
-         * so trust a slow fall only if the residual is near the floor predicted from the last one;
-         * shrinking dt while still converging would slow convergence further. */
-        const double predicted = s->floor_coef * dt * dt;
-        if (s->floor_coef == 0.0 || r3 < 3.0 * predicted) return r3;
-    }
-    return 0.0;
-}
-
 qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, qdml_run_result *results) {
     static const char fn[] = "qdml_problem_ground";
     if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
@@ -358,10 +326,10 @@ qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, q
     r.potential_only = 0;
     if (results) memset(results, 0, (size_t)p->batch * sizeof *results);
     const int64_t every = o->monitor_every > 0 ? o->monitor_every : 20;
-    schedule *sched = qdml_calloc_array((size_t)r.B, sizeof *sched);
+    double *moved = qdml_calloc_array((size_t)r.B, sizeof(double));
     double *dtmin = qdml_calloc_array((size_t)r.B, sizeof(double));
     unsigned char *converged = qdml_calloc_array((size_t)r.B, 1);
-    if (!sched || !dtmin || !converged) {
+    if (!moved || !dtmin || !converged) {
         st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
         goto done;
     }
@@ -412,6 +380,11 @@ qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, q
             st = diverged(&r, results, fn);
             goto done;
         }
+        /* How far each state moved since the last monitoring point (the backup holds it). */
+        if ((st = p->ops->distance(p->bs, r.active, moved)) != QDML_OK) {
+            st = backend_error(&r, st, fn, "distance");
+            goto done;
+        }
         if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
         if ((st = record(&r, r.active)) != QDML_OK) goto done;
         if (o->monitor && o->monitor(r.stats, r.B, o->monitor_user)) stopped = 1;
@@ -423,28 +396,25 @@ qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, q
                 r.active[b] = 0;
                 continue;
             }
-            schedule *s = &sched[b];
-            if (s->count == 3) {
-                s->r[0] = s->r[1];
-                s->r[1] = s->r[2];
-                s->count = 2;
-            }
-            s->r[s->count++] = res;
-            const double fl = floor_reached(s, p->dt[b]);
-            if (fl > 0 && p->dt[b] > dtmin[b]) {
-                /* The floor scales as dt^2: aim below a quarter of the tolerance, but shrink by at
-                 * most 4x at once (each stage then starts close to its fixed point) and at least 2x. */
-                double ratio = sqrt(o->tolerance / (4.0 * fl));
+            /* hbar dpsi/dtau = -(H_split - E) psi, so hbar |delta psi| / (k dtau) is the residual of
+             * the split operator: it vanishes at the split fixed point, while the residual of the true
+             * H stays at the O(dtau^2) splitting floor. When the state has stopped moving compared
+             * with its true residual, only a smaller step can lower the residual further. Both
+             * measures are per unit of imaginary time, so slow convergence at a small step is not
+             * mistaken for the floor. */
+            const double split_res = p->hbar[b] * sqrt(moved[b] * p->desc.dv) / ((double)chunk * p->dt[b]);
+            if (split_res < 0.1 * res && p->dt[b] > dtmin[b]) {
+                /* The floor scales as dtau^2: aim below a quarter of the tolerance, shrinking by at
+                 * least 2x and at most 4x at once, so each stage starts close to its fixed point. */
+                double ratio = sqrt(o->tolerance / (4.0 * res));
                 if (ratio < 0.25) ratio = 0.25;
                 if (ratio > 0.5) ratio = 0.5;
                 double dt = p->dt[b] * ratio;
                 if (dt < dtmin[b]) dt = dtmin[b];
-                s->floor_coef = fl / (p->dt[b] * p->dt[b]);
                 if ((st = set_member_step(&r, b, dt)) != QDML_OK) {
                     st = backend_error(&r, st, fn, "set_step");
                     goto done;
                 }
-                s->count = 0;
             }
         }
     }
@@ -457,7 +427,7 @@ qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, q
         }
     qdml_clear_error(p->ctx);
 done:
-    free(sched);
+    free(moved);
     free(dtmin);
     free(converged);
     run_free(&r);

@@ -1,0 +1,994 @@
+/* The qdml program: ground states and time evolution of potentials given as .npy files, a
+ * built-in demo, and a report of what this build can run on. A thin layer over qdml.h. */
+#include "cli.h"
+#include "io_csv.h"
+#include "io_npy.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- shared helpers -------------------------------------------------------------------------- */
+
+void cli_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "qdml%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, size_t nopts, int *help) {
+    *help = 0;
+    for (size_t k = 0; k < nopts; ++k) opts[k].value = NULL;
+    for (int i = 1; i < argc; ++i) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            *help = 1;
+            return CLI_OK;
+        }
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+            cli_error(cmd, "unexpected argument '%s' (options start with --; see 'qdml %s --help')", arg, cmd);
+            return CLI_USAGE;
+        }
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+        cli_opt *opt = NULL;
+        for (size_t k = 0; k < nopts; ++k)
+            if (strlen(opts[k].name) == name_len && strncmp(opts[k].name, name, name_len) == 0) opt = &opts[k];
+        if (!opt) {
+            cli_error(cmd, "unknown option '--%.*s' (see 'qdml %s --help')", (int)name_len, name, cmd);
+            return CLI_USAGE;
+        }
+        if (!opt->takes_value) {
+            if (eq) {
+                cli_error(cmd, "option --%s takes no value (got '%s')", opt->name, arg);
+                return CLI_USAGE;
+            }
+            opt->value = "1";
+        } else if (eq) {
+            opt->value = eq + 1;
+        } else {
+            if (i + 1 >= argc) {
+                cli_error(cmd, "option --%s needs a value", opt->name);
+                return CLI_USAGE;
+            }
+            opt->value = argv[++i];
+        }
+    }
+    return CLI_OK;
+}
+
+const char *cli_value(const cli_opt *opts, size_t nopts, const char *name) {
+    for (size_t k = 0; k < nopts; ++k)
+        if (strcmp(opts[k].name, name) == 0) return opts[k].value;
+    return NULL;
+}
+
+/* strtod skips leading blanks; a value like " 1" is more likely a quoting mistake than intent. */
+static int starts_blank(const char *s) { return *s == ' ' || *s == '\t' || *s == '\n'; }
+
+int cli_positive_double(const char *cmd, const char *flag, const char *text, double *out) {
+    if (!text || !*text) {
+        cli_error(cmd, "%s: missing value", flag);
+        return CLI_USAGE;
+    }
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || starts_blank(text)) {
+        cli_error(cmd, "%s: cannot parse '%s' as a number", flag, text);
+        return CLI_USAGE;
+    }
+    if (!isfinite(v) || !(v > 0.0)) {
+        cli_error(cmd, "%s: must be positive and finite, got '%s'", flag, text);
+        return CLI_USAGE;
+    }
+    *out = v;
+    return CLI_OK;
+}
+
+int cli_positive_int64(const char *cmd, const char *flag, const char *text, int64_t *out) {
+    if (!text || !*text) {
+        cli_error(cmd, "%s: missing value", flag);
+        return CLI_USAGE;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end != '\0' || starts_blank(text)) {
+        cli_error(cmd, "%s: cannot parse '%s' as an integer", flag, text);
+        return CLI_USAGE;
+    }
+    if (errno == ERANGE) {
+        cli_error(cmd, "%s: '%s' is out of range", flag, text);
+        return CLI_USAGE;
+    }
+    if (v <= 0) {
+        cli_error(cmd, "%s: must be a positive integer, got '%s'", flag, text);
+        return CLI_USAGE;
+    }
+    *out = (int64_t)v;
+    return CLI_OK;
+}
+
+int cli_exit_for_status(qdml_status st) {
+    if (st == QDML_OK) return CLI_OK;
+    return st == QDML_ERR_INVALID_ARGUMENT ? CLI_USAGE : CLI_RUN_FAILED;
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cli_progress_init(cli_progress *p, const char *label) {
+    p->label = label;
+    p->enabled = isatty(STDERR_FILENO);
+    p->printed = 0;
+    p->last_print = 0.0;
+}
+
+int cli_progress_monitor(const qdml_stats *stats, int64_t batch, void *user) {
+    cli_progress *p = user;
+    if (!p || !p->enabled || batch < 1) return 0;
+    double t = now_seconds();
+    /* Redrawing more than a few times a second only costs time. */
+    if (p->printed && t - p->last_print < 0.2) return 0;
+    p->last_print = t;
+    p->printed = 1;
+    double rmax = 0.0;
+    for (int64_t b = 0; b < batch; ++b)
+        if (stats[b].residual > rmax || !isfinite(stats[b].residual)) rmax = stats[b].residual;
+    fprintf(stderr, "\r\033[K%s: step %lld  t=%.6g  E=%.10g  norm=%.12g  residual%s=%.3e", p->label,
+            (long long)stats[0].step, stats[0].time, stats[0].energy, stats[0].norm, batch > 1 ? " (max)" : "", rmax);
+    fflush(stderr);
+    return 0;
+}
+
+void cli_progress_finish(cli_progress *p) {
+    if (p->enabled && p->printed) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+    p->printed = 0;
+}
+
+void cli_json_number(FILE *f, double v) {
+    if (isfinite(v)) fprintf(f, "%.17g", v);
+    else fputs("null", f);
+}
+
+void cli_json_axes(FILE *f, const double *v, int dim) {
+    fputc('[', f);
+    for (int d = 0; d < dim; ++d) {
+        if (d) fputs(", ", f);
+        cli_json_number(f, v[d]);
+    }
+    fputc(']', f);
+}
+
+void cli_json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; ++s) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+void cli_json_stats_fields(FILE *f, const qdml_stats *s, int dim, const char *in) {
+    fprintf(f, "%s\"energy\": ", in);
+    cli_json_number(f, s->energy);
+    fprintf(f, ",\n%s\"residual\": ", in);
+    cli_json_number(f, s->residual);
+    fprintf(f, ",\n%s\"kinetic\": ", in);
+    cli_json_number(f, s->kinetic);
+    fprintf(f, ",\n%s\"potential\": ", in);
+    cli_json_number(f, s->potential);
+    fprintf(f, ",\n%s\"norm\": ", in);
+    cli_json_number(f, s->norm);
+    fprintf(f, ",\n%s\"time\": ", in);
+    cli_json_number(f, s->time);
+    fprintf(f, ",\n%s\"dt\": ", in);
+    cli_json_number(f, s->dt);
+    fprintf(f, ",\n%s\"mean\": ", in);
+    cli_json_axes(f, s->mean, dim);
+    fprintf(f, ",\n%s\"width\": ", in);
+    cli_json_axes(f, s->width, dim);
+    fprintf(f, ",\n%s\"density_max\": ", in);
+    cli_json_number(f, s->density_max);
+    fprintf(f, ",\n%s\"argmax\": ", in);
+    cli_json_axes(f, s->argmax, dim);
+}
+
+int cli_write_history(const char *cmd, const char *path, qdml_problem *problem) {
+    const int64_t batch = qdml_problem_batch(problem);
+    const int dim = qdml_problem_grid(problem)->dim;
+    if (batch < 1 || (uint64_t)batch > SIZE_MAX / sizeof(qdml_stats *)) {
+        cli_error(cmd, "--history: invalid batch %lld", (long long)batch);
+        return CLI_RUN_FAILED;
+    }
+    const qdml_stats **hist = calloc((size_t)batch, sizeof *hist);
+    size_t *counts = calloc((size_t)batch, sizeof *counts);
+    int rc = CLI_OK;
+    if (!hist || !counts) {
+        cli_error(cmd, "--history %s: out of memory", path);
+        rc = CLI_RUN_FAILED;
+        goto done;
+    }
+    for (int64_t b = 0; b < batch && rc == CLI_OK; ++b) {
+        size_t total = 0;
+        qdml_status st = qdml_problem_history(problem, b, NULL, 0, &total);
+        if (st != QDML_OK) {
+            cli_error(cmd, "--history: qdml_problem_history(member %lld) failed: %s", (long long)b,
+                      qdml_status_string(st));
+            rc = CLI_RUN_FAILED;
+            break;
+        }
+        if (total == 0) continue;
+        if (total > SIZE_MAX / sizeof(qdml_stats)) {
+            cli_error(cmd, "--history: %zu entries are too many", total);
+            rc = CLI_RUN_FAILED;
+            break;
+        }
+        qdml_stats *h = malloc(total * sizeof *h);
+        if (!h) {
+            cli_error(cmd, "--history %s: out of memory for %zu entries", path, total);
+            rc = CLI_RUN_FAILED;
+            break;
+        }
+        hist[b] = h;
+        size_t got = 0;
+        st = qdml_problem_history(problem, b, h, total, &got);
+        if (st != QDML_OK) {
+            cli_error(cmd, "--history: qdml_problem_history(member %lld) failed: %s", (long long)b,
+                      qdml_status_string(st));
+            rc = CLI_RUN_FAILED;
+            break;
+        }
+        counts[b] = got < total ? got : total;
+    }
+    if (rc == CLI_OK) {
+        char err[512];
+        if (qdml_csv_write_history(path, dim, batch, hist, counts, err, sizeof err) != 0) {
+            cli_error(cmd, "--history: %s", err);
+            rc = CLI_RUN_FAILED;
+        }
+    }
+done:
+    if (hist)
+        for (int64_t b = 0; b < batch; ++b) free((void *)hist[b]);
+    free(hist);
+    free(counts);
+    return rc;
+}
+
+/* ---- inputs: potential, box, state ------------------------------------------------------------ */
+
+static void format_shape(char *buf, size_t len, int ndim, const int64_t *shape) {
+    size_t used = 0;
+    int w = snprintf(buf, len, "(");
+    if (w > 0) used = (size_t)w;
+    for (int d = 0; d < ndim && used < len; ++d) {
+        w = snprintf(buf + used, len - used, "%s%lld", d ? ", " : "", (long long)shape[d]);
+        if (w < 0) return;
+        used += (size_t)w;
+    }
+    if (used < len) snprintf(buf + used, len - used, ndim == 1 ? ",)" : ")");
+}
+
+/* Index of the first non-finite double in v[0..n), or -1. */
+static int64_t first_nonfinite(const double *v, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+        if (!isfinite(v[i])) return i;
+    return -1;
+}
+
+/* Reports the element at `flat` as an index tuple of `shape`. */
+static void format_index(char *buf, size_t len, int64_t flat, int ndim, const int64_t *shape) {
+    int64_t idx[QDML_NPY_MAX_NDIM];
+    for (int d = ndim - 1; d >= 0; --d) {
+        idx[d] = shape[d] > 0 ? flat % shape[d] : 0;
+        flat = shape[d] > 0 ? flat / shape[d] : 0;
+    }
+    format_shape(buf, len, ndim, idx);
+}
+
+typedef struct setup {
+    const char *cmd;
+    qdml_npy_array V;
+    int dim;
+    int64_t n[QDML_MAX_DIM];
+    int64_t batch;
+    int64_t points;
+    double lo[QDML_MAX_DIM], hi[QDML_MAX_DIM];
+    qdml_grid grid;
+    qdml_context *ctx;
+    qdml_problem *problem;
+} setup;
+
+static void setup_free(setup *s) {
+    qdml_problem_destroy(s->problem);
+    qdml_context_destroy(s->ctx);
+    qdml_npy_free(&s->V);
+    s->problem = NULL;
+    s->ctx = NULL;
+}
+
+static int load_potential(setup *s, const char *path, int batch_mode) {
+    const char *cmd = s->cmd;
+    char err[768];
+    if (qdml_npy_read(path, &s->V, err, sizeof err) != 0) {
+        cli_error(cmd, "--potential: %s", err);
+        return CLI_USAGE;
+    }
+    const qdml_npy_array *V = &s->V;
+    char shape_txt[256];
+    format_shape(shape_txt, sizeof shape_txt, V->ndim, V->shape);
+    if (V->dtype != QDML_NPY_F64) {
+        cli_error(cmd, "--potential %s: dtype is complex128, expected float64 (a real potential)", path);
+        return CLI_USAGE;
+    }
+    const int grid_axes = V->ndim - (batch_mode ? 1 : 0);
+    if (batch_mode && V->ndim < 2) {
+        cli_error(cmd,
+                  "--potential %s: with --batch the first axis is the batch, so the array needs 2 to %d axes "
+                  "(batch, n1[, n2[, n3]]); it has shape %s",
+                  path, QDML_MAX_DIM + 1, shape_txt);
+        return CLI_USAGE;
+    }
+    if (grid_axes < 1) {
+        cli_error(cmd, "--potential %s: has shape %s; expected a grid array of shape (n1[, n2[, n3]])", path,
+                  shape_txt);
+        return CLI_USAGE;
+    }
+    if (grid_axes > QDML_MAX_DIM) {
+        cli_error(cmd,
+                  "--potential %s: grids of more than %d dimensions are not supported (shape %s has %d grid axes%s)",
+                  path, QDML_MAX_DIM, shape_txt, grid_axes, batch_mode ? " after the batch axis" : "");
+        return CLI_USAGE;
+    }
+    for (int d = 0; d < V->ndim; ++d) {
+        if (V->shape[d] < 1) {
+            cli_error(cmd, "--potential %s: axis %d of shape %s is empty", path, d, shape_txt);
+            return CLI_USAGE;
+        }
+    }
+    s->batch = batch_mode ? V->shape[0] : 1;
+    s->dim = grid_axes;
+    s->points = 1;
+    for (int d = 0; d < grid_axes; ++d) {
+        s->n[d] = V->shape[d + (batch_mode ? 1 : 0)];
+        s->points *= s->n[d]; /* cannot overflow: the .npy reader checked the full product */
+    }
+    int64_t bad = first_nonfinite(V->data, V->count);
+    if (bad >= 0) {
+        char idx[256];
+        format_index(idx, sizeof idx, bad, V->ndim, V->shape);
+        cli_error(cmd, "--potential %s: value at index %lld %s is %s; the potential must be finite", path,
+                  (long long)bad, idx, isnan(V->data[bad]) ? "nan" : "infinite");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+static int parse_range(const char *cmd, const char *part, const char *whole, int axis, double *lo, double *hi) {
+    const char *colon = strchr(part, ':');
+    char axis_txt[32] = "";
+    if (axis >= 0) snprintf(axis_txt, sizeof axis_txt, " axis %d:", axis);
+    if (!colon || colon == part || colon[1] == '\0' || strchr(colon + 1, ':')) {
+        cli_error(cmd, "--box:%s cannot parse '%s' (expected LO:HI, e.g. -10:10)", axis_txt, part);
+        return CLI_USAGE;
+    }
+    char *end = NULL;
+    double a = strtod(part, &end);
+    if (end != colon || starts_blank(part)) {
+        cli_error(cmd, "--box:%s cannot parse '%s' (expected LO:HI, e.g. -10:10)", axis_txt, part);
+        return CLI_USAGE;
+    }
+    double b = strtod(colon + 1, &end);
+    if (*end != '\0' || starts_blank(colon + 1)) {
+        cli_error(cmd, "--box:%s cannot parse '%s' (expected LO:HI, e.g. -10:10)", axis_txt, part);
+        return CLI_USAGE;
+    }
+    if (!isfinite(a) || !isfinite(b)) {
+        cli_error(cmd, "--box:%s '%s' has a non-finite bound", axis_txt, part);
+        return CLI_USAGE;
+    }
+    if (!(a < b)) {
+        cli_error(cmd, "--box:%s '%s' needs lo < hi (got lo %.17g >= hi %.17g)", axis_txt, part, a, b);
+        return CLI_USAGE;
+    }
+    (void)whole;
+    *lo = a;
+    *hi = b;
+    return CLI_OK;
+}
+
+/* SPEC is LO:HI for every axis, or LO:HI,LO:HI,... one per axis. */
+static int parse_box(const char *cmd, const char *spec, int dim, double *lo, double *hi) {
+    size_t len = strlen(spec);
+    char *buf = malloc(len + 1);
+    if (!buf) {
+        cli_error(cmd, "--box: out of memory");
+        return CLI_RUN_FAILED;
+    }
+    memcpy(buf, spec, len + 1);
+    int parts = 1;
+    for (size_t i = 0; i < len; ++i) parts += buf[i] == ',';
+    if (parts != 1 && parts != dim) {
+        cli_error(cmd,
+                  "--box: '%s' gives %d axis ranges but the grid has %d axes (give one LO:HI for all axes or one "
+                  "per axis)",
+                  spec, parts, dim);
+        free(buf);
+        return CLI_USAGE;
+    }
+    char *p = buf;
+    int rc = CLI_OK;
+    for (int k = 0; k < parts && rc == CLI_OK; ++k) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        rc = parse_range(cmd, p, spec, parts > 1 ? k : -1, &lo[k], &hi[k]);
+        p = comma ? comma + 1 : p + strlen(p);
+    }
+    if (rc == CLI_OK && parts == 1)
+        for (int d = 1; d < dim; ++d) lo[d] = lo[0], hi[d] = hi[0];
+    free(buf);
+    return rc;
+}
+
+static int parse_backend(const char *cmd, const char *text, qdml_backend *out) {
+    if (!text || strcmp(text, "auto") == 0) *out = QDML_BACKEND_AUTO;
+    else if (strcmp(text, "cpu") == 0) *out = QDML_BACKEND_CPU;
+    else if (strcmp(text, "cuda") == 0) *out = QDML_BACKEND_CUDA;
+    else {
+        cli_error(cmd, "--backend: unknown backend '%s' (expected cpu, cuda or auto)", text);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+static int parse_threads(const char *cmd, const char *text, int *out) {
+    *out = 0;
+    if (!text) return CLI_OK;
+    int64_t v;
+    if (cli_positive_int64(cmd, "--threads", text, &v) != CLI_OK) return CLI_USAGE;
+    if (v > INT_MAX) {
+        cli_error(cmd, "--threads: %s is too large", text);
+        return CLI_USAGE;
+    }
+    *out = (int)v;
+    return CLI_OK;
+}
+
+/* Grid, context and problem, with the potential and hbar/mass set on every member. */
+static int make_problem(setup *s, qdml_backend backend, int threads, double hbar, double mass) {
+    const char *cmd = s->cmd;
+    qdml_status st = qdml_grid_init(&s->grid, s->dim, s->n, s->lo, s->hi);
+    if (st != QDML_OK) {
+        cli_error(cmd, "invalid grid: %s", qdml_last_error_message());
+        return cli_exit_for_status(st);
+    }
+    st = qdml_context_create(&s->ctx, backend, threads);
+    if (st != QDML_OK) {
+        cli_error(cmd, "cannot create a %s context: %s", qdml_backend_name(backend), qdml_last_error_message());
+        return st == QDML_ERR_UNAVAILABLE ? CLI_RUN_FAILED : cli_exit_for_status(st);
+    }
+    st = qdml_problem_create(s->ctx, &s->grid, s->batch, &s->problem);
+    if (st != QDML_OK) {
+        cli_error(cmd, "cannot create the problem (%lld points x %lld members): %s", (long long)s->points,
+                  (long long)s->batch, qdml_context_last_error(s->ctx));
+        return cli_exit_for_status(st);
+    }
+    for (int64_t b = 0; b < s->batch; ++b) {
+        st = qdml_problem_set_potential(s->problem, b, s->V.data + b * s->points);
+        if (st != QDML_OK) {
+            cli_error(cmd, "--potential: %s", qdml_context_last_error(s->ctx));
+            return cli_exit_for_status(st);
+        }
+    }
+    st = qdml_problem_set_hbar(s->problem, QDML_ALL_MEMBERS, hbar);
+    if (st == QDML_OK) st = qdml_problem_set_mass(s->problem, QDML_ALL_MEMBERS, mass);
+    if (st != QDML_OK) {
+        cli_error(cmd, "%s", qdml_context_last_error(s->ctx));
+        return cli_exit_for_status(st);
+    }
+    return CLI_OK;
+}
+
+/* Copies the states of all members out and writes them as one complex128 array. */
+static int write_states(setup *s, const char *path, int batch_axis) {
+    const char *cmd = s->cmd;
+    if ((uint64_t)s->points > SIZE_MAX / 16 / (uint64_t)s->batch) {
+        cli_error(cmd, "--out %s: state too large to copy", path);
+        return CLI_RUN_FAILED;
+    }
+    double *psi = malloc((size_t)s->points * (size_t)s->batch * 2 * sizeof(double));
+    if (!psi) {
+        cli_error(cmd, "--out %s: out of memory", path);
+        return CLI_RUN_FAILED;
+    }
+    for (int64_t b = 0; b < s->batch; ++b) {
+        qdml_status st = qdml_problem_get_state(s->problem, b, psi + 2 * b * s->points);
+        if (st != QDML_OK) {
+            cli_error(cmd, "--out: reading the state failed: %s", qdml_context_last_error(s->ctx));
+            free(psi);
+            return CLI_RUN_FAILED;
+        }
+    }
+    int64_t shape[QDML_MAX_DIM + 1];
+    int ndim = 0;
+    if (batch_axis) shape[ndim++] = s->batch;
+    for (int d = 0; d < s->dim; ++d) shape[ndim++] = s->n[d];
+    char err[768];
+    int rc = CLI_OK;
+    if (qdml_npy_write(path, QDML_NPY_C128, ndim, shape, psi, err, sizeof err) != 0) {
+        cli_error(cmd, "--out: %s", err);
+        rc = CLI_RUN_FAILED;
+    }
+    free(psi);
+    return rc;
+}
+
+static void print_axes_text(FILE *f, const double *v, int dim) {
+    fputc('(', f);
+    for (int d = 0; d < dim; ++d) fprintf(f, "%s%.10g", d ? ", " : "", v[d]);
+    fputc(')', f);
+}
+
+static void print_stats_text(FILE *f, const qdml_stats *s, int dim) {
+    fprintf(f, "  energy       %.15g\n", s->energy);
+    fprintf(f, "  kinetic      %.15g\n", s->kinetic);
+    fprintf(f, "  potential    %.15g\n", s->potential);
+    fprintf(f, "  residual     %.6e\n", s->residual);
+    fprintf(f, "  norm         %.15g\n", s->norm);
+    fprintf(f, "  <x>          ");
+    print_axes_text(f, s->mean, dim);
+    fprintf(f, "\n  width        ");
+    print_axes_text(f, s->width, dim);
+    fprintf(f, "\n  density max  %.10g at ", s->density_max);
+    print_axes_text(f, s->argmax, dim);
+    fputc('\n', f);
+}
+
+static void report_divergence(setup *s, const qdml_run_result *results) {
+    cli_error(s->cmd, "the run diverged (a non-finite value appeared): %s", qdml_context_last_error(s->ctx));
+    for (int64_t b = 0; b < s->batch; ++b)
+        if (results[b].diverged)
+            cli_error(s->cmd, "member %lld diverged after %lld steps; no output written", (long long)b,
+                      (long long)results[b].steps);
+}
+
+/* ---- qdml ground ------------------------------------------------------------------------------ */
+
+static const char ground_help[] =
+    "Usage: qdml ground --potential V.npy --box SPEC [options]\n"
+    "\n"
+    "Finds the ground state of H = -(hbar^2/2m) lap + V by imaginary-time evolution with an automatic\n"
+    "step size (qdml_problem_ground), starting from the uniform state (which always overlaps the ground\n"
+    "state of a real potential).\n"
+    "\n"
+    "  --potential V.npy  float64 C-order array of shape (n1[, n2[, n3]]) sampled at the grid points\n"
+    "                     x_j = lo + j (hi - lo) / n (the box is periodic: hi is excluded)\n"
+    "  --box SPEC         LO:HI for every axis, or LO:HI,LO:HI,... one per axis\n"
+    "  --batch            the first axis of V is a batch: B problems on one grid, solved together\n"
+    "  --hbar H           reduced Planck constant, > 0 (default 1)\n"
+    "  --mass M           mass, > 0 (default 1)\n"
+    "  --tol T            residual tolerance ||H psi - E psi|| / ||psi||, > 0 (default 1e-6)\n"
+    "  --max-steps N      step limit per member, >= 1 (default 200000)\n"
+    "  --dt-initial DT    first imaginary-time step, > 0 (default: hbar over the initial energy scale)\n"
+    "  --dt-min DT        smallest step the schedule may shrink to, > 0 (default: 1e-6 x the first)\n"
+    "  --out PSI.npy      write the ground state(s), complex128 of the grid's shape (batch axis first\n"
+    "                     with --batch)\n"
+    "  --history H.csv    write the monitored statistics of every member as CSV\n"
+    "  --json             print a JSON object (an array of them with --batch) instead of a summary\n"
+    "  --threads N        CPU threads (default: all cores)\n"
+    "  --backend B        cpu, cuda or auto (default auto: CUDA where a device is present)\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "A member that does not converge within --max-steps is reported (converged: false, a warning on\n"
+    "stderr) but is not an error. Exit status: 0 success, 1 the run failed (diverged, runtime error),\n"
+    "2 bad usage or bad input.\n";
+
+static int cmd_ground(int argc, char **argv) {
+    const char *cmd = "ground";
+    cli_opt opts[] = {{"potential", 1, NULL}, {"box", 1, NULL},       {"batch", 0, NULL},   {"hbar", 1, NULL},
+                      {"mass", 1, NULL},      {"tol", 1, NULL},       {"max-steps", 1, NULL}, {"out", 1, NULL},
+                      {"history", 1, NULL},   {"json", 0, NULL},      {"threads", 1, NULL}, {"backend", 1, NULL},
+                      {"dt-initial", 1, NULL}, {"dt-min", 1, NULL}};
+    const size_t nopts = sizeof opts / sizeof opts[0];
+    int help = 0;
+    if (cli_parse(cmd, argc, argv, opts, nopts, &help) != CLI_OK) return CLI_USAGE;
+    if (help) {
+        fputs(ground_help, stdout);
+        return CLI_OK;
+    }
+    const char *vpath = cli_value(opts, nopts, "potential");
+    const char *box = cli_value(opts, nopts, "box");
+    if (!vpath) {
+        cli_error(cmd, "missing required option --potential V.npy (see 'qdml ground --help')");
+        return CLI_USAGE;
+    }
+    if (!box) {
+        cli_error(cmd, "missing required option --box LO:HI (see 'qdml ground --help')");
+        return CLI_USAGE;
+    }
+    const int batch_mode = cli_value(opts, nopts, "batch") != NULL;
+    const int json = cli_value(opts, nopts, "json") != NULL;
+    double hbar = 1.0, mass = 1.0;
+    qdml_ground_options go;
+    qdml_ground_options_default(&go);
+    const char *v;
+    if ((v = cli_value(opts, nopts, "hbar")) && cli_positive_double(cmd, "--hbar", v, &hbar)) return CLI_USAGE;
+    if ((v = cli_value(opts, nopts, "mass")) && cli_positive_double(cmd, "--mass", v, &mass)) return CLI_USAGE;
+    if ((v = cli_value(opts, nopts, "tol")) && cli_positive_double(cmd, "--tol", v, &go.tolerance)) return CLI_USAGE;
+    if ((v = cli_value(opts, nopts, "max-steps")) && cli_positive_int64(cmd, "--max-steps", v, &go.max_steps))
+        return CLI_USAGE;
+    if ((v = cli_value(opts, nopts, "dt-initial")) && cli_positive_double(cmd, "--dt-initial", v, &go.dt_initial))
+        return CLI_USAGE;
+    if ((v = cli_value(opts, nopts, "dt-min")) && cli_positive_double(cmd, "--dt-min", v, &go.dt_min))
+        return CLI_USAGE;
+    int threads;
+    qdml_backend backend;
+    if (parse_threads(cmd, cli_value(opts, nopts, "threads"), &threads)) return CLI_USAGE;
+    if (parse_backend(cmd, cli_value(opts, nopts, "backend"), &backend)) return CLI_USAGE;
+
+    setup s;
+    memset(&s, 0, sizeof s);
+    s.cmd = cmd;
+    int rc = load_potential(&s, vpath, batch_mode);
+    if (rc == CLI_OK) rc = parse_box(cmd, box, s.dim, s.lo, s.hi);
+    if (rc == CLI_OK) rc = make_problem(&s, backend, threads, hbar, mass);
+    if (rc != CLI_OK) {
+        setup_free(&s);
+        return rc;
+    }
+    /* The large potential array is no longer needed once copied into the problem. */
+    qdml_npy_free(&s.V);
+
+    qdml_run_result *results = calloc((size_t)s.batch, sizeof *results);
+    if (!results) {
+        cli_error(cmd, "out of memory");
+        setup_free(&s);
+        return CLI_RUN_FAILED;
+    }
+    cli_progress prog;
+    cli_progress_init(&prog, "qdml ground");
+    go.monitor = cli_progress_monitor;
+    go.monitor_user = &prog;
+    qdml_status st = qdml_problem_ground(s.problem, &go, results);
+    cli_progress_finish(&prog);
+    if (st == QDML_ERR_DIVERGED) {
+        report_divergence(&s, results);
+        rc = CLI_RUN_FAILED;
+    } else if (st != QDML_OK) {
+        cli_error(cmd, "qdml_problem_ground failed: %s", qdml_context_last_error(s.ctx));
+        rc = cli_exit_for_status(st);
+    }
+    if (rc == CLI_OK) {
+        const char *out = cli_value(opts, nopts, "out");
+        const char *hist = cli_value(opts, nopts, "history");
+        if (out) rc = write_states(&s, out, batch_mode);
+        if (rc == CLI_OK && hist) rc = cli_write_history(cmd, hist, s.problem);
+    }
+    if (rc == CLI_OK) {
+        for (int64_t b = 0; b < s.batch; ++b)
+            if (!results[b].converged)
+                fprintf(stderr,
+                        "qdml ground: warning: member %lld did not converge within %lld steps (residual %.3e > "
+                        "tolerance %.3e)\n",
+                        (long long)b, (long long)results[b].steps, results[b].final.residual, go.tolerance);
+        if (json) {
+            const char *in = batch_mode ? "    " : "  ";
+            if (batch_mode) fputs("[\n", stdout);
+            for (int64_t b = 0; b < s.batch; ++b) {
+                const qdml_run_result *r = &results[b];
+                fprintf(stdout, "%s{\n", batch_mode ? "  " : "");
+                if (batch_mode) fprintf(stdout, "%s\"member\": %lld,\n", in, (long long)b);
+                fprintf(stdout, "%s\"steps\": %lld,\n%s\"converged\": %s,\n", in, (long long)r->steps, in,
+                        r->converged ? "true" : "false");
+                fprintf(stdout, "%s\"hbar\": ", in);
+                cli_json_number(stdout, hbar);
+                fprintf(stdout, ",\n%s\"mass\": ", in);
+                cli_json_number(stdout, mass);
+                fprintf(stdout, ",\n%s\"tolerance\": ", in);
+                cli_json_number(stdout, go.tolerance);
+                fputs(",\n", stdout);
+                cli_json_stats_fields(stdout, &r->final, s.dim, in);
+                fprintf(stdout, "\n%s}%s\n", batch_mode ? "  " : "", batch_mode && b + 1 < s.batch ? "," : "");
+            }
+            if (batch_mode) fputs("]\n", stdout);
+        } else {
+            for (int64_t b = 0; b < s.batch; ++b) {
+                const qdml_run_result *r = &results[b];
+                if (batch_mode) printf("member %lld: ", (long long)b);
+                printf("ground state %s after %lld steps (tolerance %.3g)\n",
+                       r->converged ? "converged" : "NOT converged", (long long)r->steps, go.tolerance);
+                print_stats_text(stdout, &r->final, s.dim);
+            }
+            const char *out = cli_value(opts, nopts, "out");
+            if (out) printf("state written to %s\n", out);
+        }
+    }
+    free(results);
+    setup_free(&s);
+    return rc;
+}
+
+/* ---- qdml evolve ------------------------------------------------------------------------------ */
+
+static const char evolve_help[] =
+    "Usage: qdml evolve --mode real|imag --potential V.npy --box SPEC --psi0 PSI0.npy --time T --dt DT\n"
+    "                   [options]\n"
+    "\n"
+    "Evolves a state with Strang split-step Fourier steps: exactly round(T/DT) steps of DT.\n"
+    "\n"
+    "  --mode real|imag   real time (Schrodinger) or imaginary time (diffusion; the state is\n"
+    "                     renormalised to norm 1 after every step)\n"
+    "  --potential V.npy  float64 C-order array of shape (n1[, n2[, n3]]) at x_j = lo + j (hi - lo) / n\n"
+    "  --box SPEC         LO:HI for every axis, or LO:HI,LO:HI,... one per axis\n"
+    "  --psi0 PSI0.npy    initial state, complex128 (or float64 for a real state) of the grid's shape;\n"
+    "                     used as given (not renormalised)\n"
+    "  --time T           total time, > 0\n"
+    "  --dt DT            step, > 0\n"
+    "  --hbar H           reduced Planck constant, > 0 (default 1)\n"
+    "  --mass M           mass, > 0 (default 1)\n"
+    "  --out PSI.npy      write the final state, complex128\n"
+    "  --history H.csv    write the monitored statistics (about 100 points) as CSV\n"
+    "  --json             print the final statistics as a JSON object instead of a summary\n"
+    "  --threads N        CPU threads (default: all cores)\n"
+    "  --backend B        cpu, cuda or auto (default auto)\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "Exit status: 0 success, 1 the run failed (diverged, runtime error), 2 bad usage or bad input.\n";
+
+static int cmd_evolve(int argc, char **argv) {
+    const char *cmd = "evolve";
+    cli_opt opts[] = {{"mode", 1, NULL}, {"potential", 1, NULL}, {"box", 1, NULL},    {"psi0", 1, NULL},
+                      {"time", 1, NULL}, {"dt", 1, NULL},        {"hbar", 1, NULL},   {"mass", 1, NULL},
+                      {"out", 1, NULL},  {"history", 1, NULL},   {"json", 0, NULL},   {"threads", 1, NULL},
+                      {"backend", 1, NULL}};
+    const size_t nopts = sizeof opts / sizeof opts[0];
+    int help = 0;
+    if (cli_parse(cmd, argc, argv, opts, nopts, &help) != CLI_OK) return CLI_USAGE;
+    if (help) {
+        fputs(evolve_help, stdout);
+        return CLI_OK;
+    }
+    static const char *const required[] = {"mode", "potential", "box", "psi0", "time", "dt"};
+    for (size_t k = 0; k < sizeof required / sizeof required[0]; ++k) {
+        if (!cli_value(opts, nopts, required[k])) {
+            cli_error(cmd, "missing required option --%s (see 'qdml evolve --help')", required[k]);
+            return CLI_USAGE;
+        }
+    }
+    const char *mode_txt = cli_value(opts, nopts, "mode");
+    qdml_evolve_options eo;
+    qdml_evolve_options_default(&eo);
+    if (strcmp(mode_txt, "real") == 0) eo.mode = QDML_REAL_TIME;
+    else if (strcmp(mode_txt, "imag") == 0 || strcmp(mode_txt, "imaginary") == 0) eo.mode = QDML_IMAGINARY_TIME;
+    else {
+        cli_error(cmd, "--mode: unknown mode '%s' (expected real or imag)", mode_txt);
+        return CLI_USAGE;
+    }
+    double T, dt, hbar = 1.0, mass = 1.0;
+    const char *v;
+    if (cli_positive_double(cmd, "--time", cli_value(opts, nopts, "time"), &T)) return CLI_USAGE;
+    if (cli_positive_double(cmd, "--dt", cli_value(opts, nopts, "dt"), &dt)) return CLI_USAGE;
+    if ((v = cli_value(opts, nopts, "hbar")) && cli_positive_double(cmd, "--hbar", v, &hbar)) return CLI_USAGE;
+    if ((v = cli_value(opts, nopts, "mass")) && cli_positive_double(cmd, "--mass", v, &mass)) return CLI_USAGE;
+    int threads;
+    qdml_backend backend;
+    if (parse_threads(cmd, cli_value(opts, nopts, "threads"), &threads)) return CLI_USAGE;
+    if (parse_backend(cmd, cli_value(opts, nopts, "backend"), &backend)) return CLI_USAGE;
+    const double ratio = T / dt;
+    /* 2^53: beyond it step counts are no longer exact doubles, and no run is that long anyway. */
+    if (!(ratio < 9007199254740992.0)) {
+        cli_error(cmd, "--time/--dt: T/DT = %.6g steps is too many", ratio);
+        return CLI_USAGE;
+    }
+    eo.dt = dt;
+    eo.steps = (int64_t)llround(ratio);
+    if (fabs((double)eo.steps - ratio) > 1e-9 * (ratio > 1.0 ? ratio : 1.0))
+        fprintf(stderr, "qdml evolve: note: T/DT = %.10g is not an integer; taking %lld steps of %.10g (t = %.10g)\n",
+                ratio, (long long)eo.steps, dt, (double)eo.steps * dt);
+
+    setup s;
+    memset(&s, 0, sizeof s);
+    s.cmd = cmd;
+    qdml_npy_array psi0;
+    memset(&psi0, 0, sizeof psi0);
+    double *state = NULL;
+    qdml_run_result result;
+    memset(&result, 0, sizeof result);
+    const char *ppath = cli_value(opts, nopts, "psi0");
+    int rc = load_potential(&s, cli_value(opts, nopts, "potential"), 0);
+    if (rc == CLI_OK) rc = parse_box(cmd, cli_value(opts, nopts, "box"), s.dim, s.lo, s.hi);
+    if (rc == CLI_OK) {
+        char err[768];
+        if (qdml_npy_read(ppath, &psi0, err, sizeof err) != 0) {
+            cli_error(cmd, "--psi0: %s", err);
+            rc = CLI_USAGE;
+        }
+    }
+    if (rc == CLI_OK) {
+        int same = psi0.ndim == s.V.ndim;
+        for (int d = 0; same && d < psi0.ndim; ++d) same = psi0.shape[d] == s.V.shape[d];
+        if (!same) {
+            char a[256], b[256];
+            format_shape(a, sizeof a, psi0.ndim, psi0.shape);
+            format_shape(b, sizeof b, s.V.ndim, s.V.shape);
+            cli_error(cmd, "--psi0 %s: shape %s does not match the potential's shape %s", ppath, a, b);
+            rc = CLI_USAGE;
+        }
+    }
+    if (rc == CLI_OK) {
+        const int64_t nd = psi0.dtype == QDML_NPY_C128 ? 2 * psi0.count : psi0.count;
+        int64_t bad = first_nonfinite(psi0.data, nd);
+        if (bad >= 0) {
+            int64_t el = psi0.dtype == QDML_NPY_C128 ? bad / 2 : bad;
+            char idx[256];
+            format_index(idx, sizeof idx, el, psi0.ndim, psi0.shape);
+            cli_error(cmd, "--psi0 %s: value at index %lld %s is not finite", ppath, (long long)el, idx);
+            rc = CLI_USAGE;
+        }
+    }
+    if (rc == CLI_OK) rc = make_problem(&s, backend, threads, hbar, mass);
+    if (rc == CLI_OK) {
+        if (psi0.dtype == QDML_NPY_C128) {
+            state = psi0.data;
+        } else {
+            state = malloc((size_t)s.points * 2 * sizeof(double));
+            if (!state) {
+                cli_error(cmd, "out of memory");
+                rc = CLI_RUN_FAILED;
+            } else {
+                for (int64_t i = 0; i < s.points; ++i) state[2 * i] = psi0.data[i], state[2 * i + 1] = 0.0;
+            }
+        }
+    }
+    if (rc == CLI_OK) {
+        qdml_status st = qdml_problem_set_state(s.problem, 0, state);
+        if (st != QDML_OK) {
+            cli_error(cmd, "--psi0: %s", qdml_context_last_error(s.ctx));
+            rc = cli_exit_for_status(st);
+        }
+    }
+    if (state != psi0.data) free(state);
+    qdml_npy_free(&psi0);
+    qdml_npy_free(&s.V);
+    if (rc == CLI_OK) {
+        cli_progress prog;
+        cli_progress_init(&prog, "qdml evolve");
+        /* The same monitoring whether or not stderr is a terminal, so results never depend on it. */
+        eo.monitor_every = eo.steps >= 100 ? eo.steps / 100 : 1;
+        eo.monitor = cli_progress_monitor;
+        eo.monitor_user = &prog;
+        qdml_status st = qdml_problem_evolve(s.problem, &eo, &result);
+        cli_progress_finish(&prog);
+        if (st == QDML_ERR_DIVERGED) {
+            report_divergence(&s, &result);
+            rc = CLI_RUN_FAILED;
+        } else if (st != QDML_OK) {
+            cli_error(cmd, "qdml_problem_evolve failed: %s", qdml_context_last_error(s.ctx));
+            rc = cli_exit_for_status(st);
+        }
+    }
+    if (rc == CLI_OK) {
+        const char *out = cli_value(opts, nopts, "out");
+        const char *hist = cli_value(opts, nopts, "history");
+        if (out) rc = write_states(&s, out, 0);
+        if (rc == CLI_OK && hist) rc = cli_write_history(cmd, hist, s.problem);
+        if (rc == CLI_OK && cli_value(opts, nopts, "json")) {
+            printf("{\n  \"mode\": \"%s\",\n  \"steps\": %lld,\n", eo.mode == QDML_REAL_TIME ? "real" : "imag",
+                   (long long)result.steps);
+            printf("  \"hbar\": ");
+            cli_json_number(stdout, hbar);
+            printf(",\n  \"mass\": ");
+            cli_json_number(stdout, mass);
+            printf(",\n");
+            cli_json_stats_fields(stdout, &result.final, s.dim, "  ");
+            printf("\n}\n");
+        } else if (rc == CLI_OK) {
+            printf("%s-time evolution: %lld steps of %.10g (t = %.10g)\n", eo.mode == QDML_REAL_TIME ? "real" : "imaginary",
+                   (long long)result.steps, dt, result.final.time);
+            print_stats_text(stdout, &result.final, s.dim);
+            if (out) printf("state written to %s\n", out);
+        }
+    }
+    setup_free(&s);
+    return rc;
+}
+
+/* ---- qdml info -------------------------------------------------------------------------------- */
+
+static const char info_help[] =
+    "Usage: qdml info\n"
+    "\n"
+    "Prints the library version, the backends compiled into this build and the devices they see.\n";
+
+static int cmd_info(int argc, char **argv) {
+    const char *cmd = "info";
+    int help = 0;
+    if (cli_parse(cmd, argc, argv, NULL, 0, &help) != CLI_OK) return CLI_USAGE;
+    if (help) {
+        fputs(info_help, stdout);
+        return CLI_OK;
+    }
+    int cpu = qdml_backend_available(QDML_BACKEND_CPU);
+    int cuda = qdml_backend_available(QDML_BACKEND_CUDA);
+    printf("qdml %s\n", qdml_version_string());
+    printf("backends:\n");
+    printf("  cpu   %s\n", cpu ? "available (FFTW + OpenMP, float64)" : "not available");
+    printf("  cuda  %s\n", cuda ? "available" : "not available (not compiled in, or no device)");
+    printf("devices:\n");
+    if (cpu) {
+        qdml_context *ctx = NULL;
+        if (qdml_context_create(&ctx, QDML_BACKEND_CPU, 0) == QDML_OK) {
+            printf("  cpu: %d threads\n", qdml_context_threads(ctx));
+            qdml_context_destroy(ctx);
+        } else {
+            printf("  cpu: cannot create a context: %s\n", qdml_last_error_message());
+        }
+    }
+    if (cuda) printf("  cuda: device present\n");
+    else printf("  no CUDA devices\n");
+    return CLI_OK;
+}
+
+/* ---- main ------------------------------------------------------------------------------------- */
+
+static const char main_help[] =
+    "Usage: qdml COMMAND [options]\n"
+    "\n"
+    "Solves the Schrodinger equation on periodic grids in real and imaginary time: the potential is\n"
+    "an objective, its ground state the answer to the optimisation problem.\n"
+    "\n"
+    "Commands:\n"
+    "  demo     ground state of a tilted 2D double well, then a dispersing wave packet (no arguments\n"
+    "           needed; writes .npy/.csv/.json files into a folder)\n"
+    "  ground   ground state(s) of a potential given as .npy (imaginary time, automatic step)\n"
+    "  evolve   real- or imaginary-time evolution of a given state for a fixed number of steps\n"
+    "  info     version, backends and devices\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help     this text ('qdml COMMAND --help' for a command's options)\n"
+    "  --version      print the version\n"
+    "\n"
+    "Exit status: 0 success, 1 a run failed, 2 bad usage or bad input.\n";
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fputs(main_help, stderr);
+        cli_error(NULL, "missing command (try 'qdml demo')");
+        return CLI_USAGE;
+    }
+    const char *c = argv[1];
+    if (strcmp(c, "-h") == 0 || strcmp(c, "--help") == 0 || strcmp(c, "help") == 0) {
+        fputs(main_help, stdout);
+        return CLI_OK;
+    }
+    if (strcmp(c, "--version") == 0) {
+        printf("qdml %s\n", qdml_version_string());
+        return CLI_OK;
+    }
+    if (strcmp(c, "demo") == 0) return cli_demo(argc - 1, argv + 1);
+    if (strcmp(c, "ground") == 0) return cmd_ground(argc - 1, argv + 1);
+    if (strcmp(c, "evolve") == 0) return cmd_evolve(argc - 1, argv + 1);
+    if (strcmp(c, "info") == 0) return cmd_info(argc - 1, argv + 1);
+    cli_error(NULL, "unknown command '%s' (expected demo, ground, evolve or info; see 'qdml --help')", c);
+    return CLI_USAGE;
+}
