@@ -33,6 +33,8 @@ typedef struct qdml_step_params {
     double hbar, mass;
     double vshift;       /* subtracted from V in the exponent (imaginary time with renormalisation) */
     int potential_only;  /* omit the kinetic factor (D = 0) */
+    int flush_tiny;      /* set amplitudes below QDML_TINY to zero after kick and kinetic multiplies
+                            (renormalised imaginary time, where norms stay near 1) */
 } qdml_step_params;
 
 /* Raw per-member monitoring sums; the solver turns them into qdml_stats. */

@@ -32,6 +32,7 @@ struct qdml_backend_state {
     double *x[3];        /* coordinates per internal axis */
     double *k2[3];       /* k^2 per internal axis (FFT order) */
     partial_sums *part;  /* nthreads * B */
+    unsigned char *flush; /* per member: flush tiny amplitudes (qdml_step_params.flush_tiny) */
     double *norm_part;   /* nthreads * B */
     fftw_plan fwd, bwd;
 };
@@ -72,6 +73,7 @@ static void cpu_destroy(qdml_backend_state *s) {
     }
     free(s->part);
     free(s->norm_part);
+    free(s->flush);
     free(s);
 }
 
@@ -121,13 +123,14 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
     if (ok && s->ktab) {
         s->part = qdml_calloc_array(nparts, sizeof(partial_sums));
         s->norm_part = qdml_calloc_array(nparts, sizeof(double));
+        s->flush = qdml_calloc_array((size_t)desc->batch, 1);
     }
     for (int a = 0; a < 3 && ok; ++a) {
         s->x[a] = qdml_calloc_array((size_t)desc->n[a], sizeof(double));
         s->k2[a] = qdml_calloc_array((size_t)desc->n[a], sizeof(double));
         ok = s->x[a] && s->k2[a];
     }
-    if (!ok || !s->ktab || !s->part || !s->norm_part) {
+    if (!ok || !s->ktab || !s->part || !s->norm_part || !s->flush) {
         cpu_destroy(s);
         snprintf(err, errlen, "cannot allocate the potential and table buffers (%lld points x %lld members)",
                  (long long)desc->npoints, (long long)desc->batch);
@@ -209,10 +212,11 @@ static qdml_status cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_ste
     const double shift = p->vshift;
 #pragma omp parallel for num_threads(s->d.nthreads) schedule(static)
     for (int64_t i = 0; i < N; ++i) {
-        double th = (v[i] - shift) * c;
-        evh[i] = qdml_propagator(imag, th);
-        evf[i] = qdml_propagator(imag, 2.0 * th);
+        const qdml_c64 h = qdml_propagator(imag, (v[i] - shift) * c);
+        evh[i] = h;
+        evf[i] = qdml_cmul(h, h);
     }
+    s->flush[b] = (unsigned char)(p->flush_tiny != 0);
     qdml_c64 *kt = s->ktab + b * s->ksum;
     for (int a = 0; a < 3; ++a) {
         for (int64_t j = 0; j < s->d.n[a]; ++j) {
@@ -249,11 +253,19 @@ static qdml_status cpu_kick(qdml_backend_state *s, int full, const unsigned char
             }
             if (norms) {
                 double acc = 0.0;
-                for (int64_t i = idx; i < end; ++i) {
-                    psi[i] = qdml_cmul(psi[i], f[i]);
-                    acc += qdml_abs2(psi[i]);
-                }
+                if (s->flush[b])
+                    for (int64_t i = idx; i < end; ++i) {
+                        psi[i] = qdml_flush_tiny(qdml_cmul(psi[i], f[i]));
+                        acc += qdml_abs2(psi[i]);
+                    }
+                else
+                    for (int64_t i = idx; i < end; ++i) {
+                        psi[i] = qdml_cmul(psi[i], f[i]);
+                        acc += qdml_abs2(psi[i]);
+                    }
                 np[(size_t)t * B + b] += acc;
+            } else if (s->flush[b]) {
+                for (int64_t i = idx; i < end; ++i) psi[i] = qdml_flush_tiny(qdml_cmul(psi[i], f[i]));
             } else {
                 for (int64_t i = idx; i < end; ++i) psi[i] = qdml_cmul(psi[i], f[i]);
             }
@@ -297,7 +309,10 @@ static qdml_status cpu_kinetic(qdml_backend_state *s, const double *scale, const
             const qdml_c64 *kt = s->ktab + b * s->ksum;
             const qdml_c64 *t2 = kt + n0 + n1;
             const qdml_c64 rf = qdml_cscale(qdml_cmul(kt[i0], kt[n0 + i1]), scale[b] * invn);
-            for (; idx < rend; ++idx, ++i2) psi[idx] = qdml_cmul(psi[idx], qdml_cmul(rf, t2[i2]));
+            if (s->flush[b])
+                for (; idx < rend; ++idx, ++i2) psi[idx] = qdml_flush_tiny(qdml_cmul(psi[idx], qdml_cmul(rf, t2[i2])));
+            else
+                for (; idx < rend; ++idx, ++i2) psi[idx] = qdml_cmul(psi[idx], qdml_cmul(rf, t2[i2]));
         }
     }
     return QDML_OK;

@@ -44,6 +44,8 @@ struct qdml_problem {
     int64_t *steps;           /* per member: steps since the state was set */
     double *time;             /* per member: elapsed time since the state was set */
     double *dt;               /* per member: last step size used */
+    qdml_step_params *built;  /* per member: parameters the backend's step tables were built for */
+    unsigned char *built_ok;  /* per member: `built` is valid (cleared when V, hbar or mass change) */
     qdml_history *history;    /* per member */
 };
 

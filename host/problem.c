@@ -45,6 +45,8 @@ void qdml_problem_destroy(qdml_problem *p) {
     free(p->steps);
     free(p->time);
     free(p->dt);
+    free(p->built);
+    free(p->built_ok);
     free(p);
 }
 
@@ -88,7 +90,10 @@ qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_
     p->time = qdml_calloc_array(nb, sizeof(double));
     p->dt = qdml_calloc_array(nb, sizeof(double));
     p->history = qdml_calloc_array(nb, sizeof(qdml_history));
-    if (!p->hbar || !p->mass || !p->vmin || !p->has_potential || !p->steps || !p->time || !p->dt || !p->history) {
+    p->built = qdml_calloc_array(nb, sizeof(qdml_step_params));
+    p->built_ok = qdml_calloc_array(nb, 1);
+    if (!p->hbar || !p->mass || !p->vmin || !p->has_potential || !p->steps || !p->time || !p->dt || !p->history ||
+        !p->built || !p->built_ok) {
         qdml_problem_destroy(p);
         return qdml_fail(ctx, QDML_ERR_OUT_OF_MEMORY, "qdml_problem_create: cannot allocate per-member arrays (batch %lld)",
                          (long long)batch);
@@ -154,6 +159,7 @@ qdml_status qdml_problem_set_potential(qdml_problem *p, int64_t member, const do
                                             (long long)b);
         p->vmin[b] = vmin;
         p->has_potential[b] = 1;
+        p->built_ok[b] = 0;
     }
     qdml_clear_error(p->ctx);
     return QDML_OK;
@@ -178,7 +184,10 @@ static qdml_status set_param(qdml_problem *p, int64_t member, double value, doub
     if (!isfinite(value) || !(value > 0.0))
         return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: %s = %g: must be positive and finite", fn, name, value);
     MEMBER_RANGE(p, member, b0, b1);
-    for (int64_t b = b0; b < b1; ++b) arr[b] = value;
+    for (int64_t b = b0; b < b1; ++b) {
+        arr[b] = value;
+        p->built_ok[b] = 0;
+    }
     qdml_clear_error(p->ctx);
     return QDML_OK;
 }

@@ -76,6 +76,7 @@ static qdml_status backend_error(run *r, qdml_status st, const char *fn, const c
 static qdml_status set_member_step(run *r, int64_t b, double dt) {
     qdml_problem *p = r->p;
     qdml_step_params sp;
+    memset(&sp, 0, sizeof sp); /* compared bytewise below */
     sp.imaginary = r->imaginary;
     sp.dt = dt;
     sp.hbar = p->hbar[b];
@@ -84,8 +85,17 @@ static qdml_status set_member_step(run *r, int64_t b, double dt) {
      * factor <= 1, so no amount of negative potential can overflow. */
     sp.vshift = (r->imaginary && r->renorm) ? p->vmin[b] : 0.0;
     sp.potential_only = r->potential_only;
+    sp.flush_tiny = r->imaginary && r->renorm;
     p->dt[b] = dt;
-    return p->ops->set_step(p->bs, b, &sp);
+    /* Building the tables costs a transcendental function per point: skip it when nothing changed. */
+    if (p->built_ok[b] && memcmp(&p->built[b], &sp, sizeof sp) == 0) return QDML_OK;
+    p->built_ok[b] = 0;
+    qdml_status st = p->ops->set_step(p->bs, b, &sp);
+    if (st == QDML_OK) {
+        p->built[b] = sp;
+        p->built_ok[b] = 1;
+    }
+    return st;
 }
 
 static void save_clocks(run *r) {

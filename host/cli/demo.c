@@ -215,11 +215,6 @@ int cli_demo(int argc, char **argv) {
     qdml_ground_options_default(&go);
     cli_progress prog;
     cli_progress_init(&prog, "qdml demo: ground state");
-    /* The automatic schedule shrinks the step when the residual stalls; a floor on it keeps the run
-     * from crawling. At 2.5e-4 the O(dt^2) splitting floor of this well (~3e-7) is below the
-     * tolerance, and the run takes about 2 s. */
-    go.dt_min = 2.5e-4;
-    go.monitor_every = 100;
     go.monitor = cli_progress_monitor;
     go.monitor_user = &prog;
     qdml_run_result gr;

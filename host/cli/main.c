@@ -802,6 +802,11 @@ static int cmd_evolve(int argc, char **argv) {
     }
     eo.dt = dt;
     eo.steps = (int64_t)llround(ratio);
+    if (eo.steps < 1) {
+        cli_error(cmd, "--time %s is less than half of --dt %s: round(T/DT) = 0 steps", cli_value(opts, nopts, "time"),
+                  cli_value(opts, nopts, "dt"));
+        return CLI_USAGE;
+    }
     if (fabs((double)eo.steps - ratio) > 1e-9 * (ratio > 1.0 ? ratio : 1.0))
         fprintf(stderr, "qdml evolve: note: T/DT = %.10g is not an integer; taking %lld steps of %.10g (t = %.10g)\n",
                 ratio, (long long)eo.steps, dt, (double)eo.steps * dt);
@@ -843,6 +848,15 @@ static int cmd_evolve(int argc, char **argv) {
             char idx[256];
             format_index(idx, sizeof idx, el, psi0.ndim, psi0.shape);
             cli_error(cmd, "--psi0 %s: value at index %lld %s is not finite", ppath, (long long)el, idx);
+            rc = CLI_USAGE;
+        }
+    }
+    if (rc == CLI_OK) {
+        const int64_t nd = psi0.dtype == QDML_NPY_C128 ? 2 * psi0.count : psi0.count;
+        int64_t k = 0;
+        while (k < nd && psi0.data[k] == 0.0) ++k;
+        if (k == nd) {
+            cli_error(cmd, "--psi0 %s: the state is zero everywhere (norm 0); give a state to evolve", ppath);
             rc = CLI_USAGE;
         }
     }
@@ -985,10 +999,19 @@ int main(int argc, char **argv) {
         printf("qdml %s\n", qdml_version_string());
         return CLI_OK;
     }
-    if (strcmp(c, "demo") == 0) return cli_demo(argc - 1, argv + 1);
-    if (strcmp(c, "ground") == 0) return cmd_ground(argc - 1, argv + 1);
-    if (strcmp(c, "evolve") == 0) return cmd_evolve(argc - 1, argv + 1);
-    if (strcmp(c, "info") == 0) return cmd_info(argc - 1, argv + 1);
-    cli_error(NULL, "unknown command '%s' (expected demo, ground, evolve or info; see 'qdml --help')", c);
-    return CLI_USAGE;
+    int rc;
+    if (strcmp(c, "demo") == 0) rc = cli_demo(argc - 1, argv + 1);
+    else if (strcmp(c, "ground") == 0) rc = cmd_ground(argc - 1, argv + 1);
+    else if (strcmp(c, "evolve") == 0) rc = cmd_evolve(argc - 1, argv + 1);
+    else if (strcmp(c, "info") == 0) rc = cmd_info(argc - 1, argv + 1);
+    else {
+        cli_error(NULL, "unknown command '%s' (expected demo, ground, evolve or info; see 'qdml --help')", c);
+        return CLI_USAGE;
+    }
+    /* A result that never reached its reader (a full disk, a closed pipe) is a failed run. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error(c, "writing to standard output failed: %s", strerror(errno));
+        if (rc == CLI_OK) rc = CLI_RUN_FAILED;
+    }
+    return rc;
 }
