@@ -25,6 +25,7 @@ typedef struct partial_sums {
 
 struct qdml_backend_state {
     qdml_backend_desc d;
+    int nt;              /* threads used for loops and FFTs: 1 for small problems, else d.nthreads */
     int64_t total;       /* B * N */
     int64_t ksum;        /* n0 + n1 + n2: length of one member's kinetic table */
     qdml_c64 *psi, *work, *backup, *evh, *evf, *ktab;
@@ -103,6 +104,9 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
         return QDML_ERR_OVERFLOW;
     }
     s->ksum = desc->n[0] + desc->n[1] + desc->n[2];
+    /* Below ~2^15 points a pass takes microseconds, less than waking and joining a thread team
+     * (far less on a loaded machine, where a spinning team can cost 10-50x). */
+    s->nt = s->total < 32768 ? 1 : desc->nthreads;
     size_t bytes = 0, total_bytes = 0;
     qdml_c64 **cbufs[] = {&s->psi, &s->work, &s->backup, &s->evh, &s->evf};
     for (size_t i = 0; i < sizeof cbufs / sizeof cbufs[0]; ++i) {
@@ -164,7 +168,7 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
         return QDML_ERR_OVERFLOW;
     }
     pthread_mutex_lock(&fftw_plan_lock);
-    fftw_plan_with_nthreads(desc->nthreads);
+    fftw_plan_with_nthreads(s->nt);
     fftw_complex *buf = (fftw_complex *)s->psi;
     s->fwd = fftw_plan_many_dft(3, n, (int)desc->batch, buf, NULL, 1, (int)desc->npoints, buf, NULL, 1,
                                 (int)desc->npoints, FFTW_FORWARD, flags);
@@ -210,7 +214,7 @@ static qdml_status cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_ste
     const double c = p->dt / (2.0 * p->hbar);
     const int imag = p->imaginary;
     const double shift = p->vshift;
-#pragma omp parallel for num_threads(s->d.nthreads) schedule(static)
+#pragma omp parallel for num_threads(s->nt) schedule(static)
     for (int64_t i = 0; i < N; ++i) {
         const qdml_c64 h = qdml_propagator(imag, (v[i] - shift) * c);
         evh[i] = h;
@@ -235,7 +239,7 @@ static qdml_status cpu_kick(qdml_backend_state *s, int full, const unsigned char
     qdml_c64 *psi = s->psi;
     double *np = s->norm_part;
     int used = 1;
-#pragma omp parallel num_threads(s->d.nthreads)
+#pragma omp parallel num_threads(s->nt)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
 #pragma omp single
@@ -291,7 +295,7 @@ static qdml_status cpu_kinetic(qdml_backend_state *s, const double *scale, const
     const int64_t rows_per_member = n0 * n1;
     const double invn = 1.0 / (double)s->d.npoints;
     qdml_c64 *psi = s->psi;
-#pragma omp parallel num_threads(s->d.nthreads)
+#pragma omp parallel num_threads(s->nt)
     {
         int64_t a, e;
         chunk(s->total, omp_get_thread_num(), omp_get_num_threads(), &a, &e);
@@ -324,7 +328,7 @@ static qdml_status cpu_scale(qdml_backend_state *s, const double *scale, const u
         if (active && !active[b]) continue;
         qdml_c64 *psi = s->psi + b * N;
         const double c = scale[b];
-#pragma omp parallel for num_threads(s->d.nthreads) schedule(static)
+#pragma omp parallel for num_threads(s->nt) schedule(static)
         for (int64_t i = 0; i < N; ++i) psi[i] = qdml_cscale(psi[i], c);
     }
     return QDML_OK;
@@ -342,7 +346,7 @@ static qdml_status cpu_moments(qdml_backend_state *s, const double *hbar, const 
     partial_sums *part = s->part;
     int used = 1;
     /* Pass 1: density moments, and a copy of psi into the work buffer for H psi. */
-#pragma omp parallel num_threads(s->d.nthreads)
+#pragma omp parallel num_threads(s->nt)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
 #pragma omp single
@@ -417,7 +421,7 @@ static qdml_status cpu_moments(qdml_backend_state *s, const double *hbar, const 
     /* Pass 2: kinetic energy spectrally; work becomes T psi after the inverse transform. */
     memset(part, 0, (size_t)s->d.nthreads * (size_t)B * sizeof *part);
     fftw_execute_dft(s->fwd, (fftw_complex *)w, (fftw_complex *)w);
-#pragma omp parallel num_threads(s->d.nthreads)
+#pragma omp parallel num_threads(s->nt)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
         partial_sums *my = part + (size_t)t * B;
@@ -455,7 +459,7 @@ static qdml_status cpu_moments(qdml_backend_state *s, const double *hbar, const 
     memset(part, 0, (size_t)s->d.nthreads * (size_t)B * sizeof *part);
     double *energy = s->norm_part; /* B doubles of scratch (nthreads * B available) */
     for (int64_t b = 0; b < B; ++b) energy[b] = out[b].s0 > 0 ? (out[b].st + out[b].sv) / out[b].s0 : 0.0;
-#pragma omp parallel num_threads(s->d.nthreads)
+#pragma omp parallel num_threads(s->nt)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
         partial_sums *my = part + (size_t)t * B;
@@ -494,7 +498,7 @@ static qdml_status cpu_distance(qdml_backend_state *s, const unsigned char *mask
         if (mask && !mask[b]) continue;
         const qdml_c64 *x = s->psi + b * N, *y = s->backup + b * N;
         double acc = 0.0;
-#pragma omp parallel for num_threads(s->d.nthreads) schedule(static) reduction(+ : acc)
+#pragma omp parallel for num_threads(s->nt) schedule(static) reduction(+ : acc)
         for (int64_t i = 0; i < N; ++i) {
             const double re = x[i].re - y[i].re, im = x[i].im - y[i].im;
             acc += re * re + im * im;

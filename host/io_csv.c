@@ -17,11 +17,13 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...) {
 }
 
 static void axis_columns(FILE *f, const char *name, int dim) {
-    for (int d = 0; d < dim; ++d) fprintf(f, ",%s_%d", name, d);
+    for (int d = 0; d < dim; ++d)
+        fprintf(f, ",%s_%d", name, d);
 }
 
 static void axis_values(FILE *f, const double *v, int dim) {
-    for (int d = 0; d < dim; ++d) fprintf(f, ",%.17g", v[d]);
+    for (int d = 0; d < dim; ++d)
+        fprintf(f, ",%.17g", v[d]);
 }
 
 int qdml_csv_write_history(const char *path, int dim, int64_t batch, const qdml_stats *const *histories,
@@ -71,8 +73,8 @@ int qdml_csv_write_history(const char *path, int dim, int64_t batch, const qdml_
     for (int64_t b = 0; b < batch; ++b) {
         for (size_t i = 0; i < counts[b]; ++i) {
             const qdml_stats *s = &histories[b][i];
-            fprintf(f, "%lld,%lld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", (long long)b, (long long)s->step,
-                    s->time, s->dt, s->norm, s->kinetic, s->potential, s->energy, s->residual);
+            fprintf(f, "%lld,%lld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", (long long)b, (long long)s->step, s->time,
+                    s->dt, s->norm, s->kinetic, s->potential, s->energy, s->residual);
             axis_values(f, s->mean, dim);
             axis_values(f, s->width, dim);
             fprintf(f, ",%.17g", s->density_max);

@@ -74,20 +74,22 @@ typedef struct hparser {
 static void hp_ws(hparser *p) {
     while (p->pos < p->len) {
         char c = p->s[p->pos];
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') ++p->pos;
-        else break;
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+            ++p->pos;
+        else
+            break;
     }
 }
 
 static int hp_fail(hparser *p, const char *what) {
-    set_err(p->err, p->errlen, "%s: malformed .npy header: %s at offset %zu of the header dict", p->path, what,
-            p->pos);
+    set_err(p->err, p->errlen, "%s: malformed .npy header: %s at offset %zu of the header dict", p->path, what, p->pos);
     return -1;
 }
 
 /* A Python string literal without escapes (numpy never writes any in these keys or values). */
 static int hp_string(hparser *p, char *out, size_t outlen) {
-    if (p->pos >= p->len || (p->s[p->pos] != '\'' && p->s[p->pos] != '"')) return hp_fail(p, "expected a quoted string");
+    if (p->pos >= p->len || (p->s[p->pos] != '\'' && p->s[p->pos] != '"'))
+        return hp_fail(p, "expected a quoted string");
     char q = p->s[p->pos++];
     size_t n = 0;
     while (p->pos < p->len && p->s[p->pos] != q) {
@@ -195,9 +197,12 @@ static int parse_header_dict(hparser *p, npy_header *h) {
             have_descr = 1;
         } else if (strcmp(key, "fortran_order") == 0) {
             if (have_fortran) return hp_fail(p, "duplicate key 'fortran_order'");
-            if (hp_match(p, "True")) h->fortran = 1;
-            else if (hp_match(p, "False")) h->fortran = 0;
-            else return hp_fail(p, "'fortran_order' must be True or False");
+            if (hp_match(p, "True"))
+                h->fortran = 1;
+            else if (hp_match(p, "False"))
+                h->fortran = 0;
+            else
+                return hp_fail(p, "'fortran_order' must be True or False");
             have_fortran = 1;
         } else if (strcmp(key, "shape") == 0) {
             if (have_shape) return hp_fail(p, "duplicate key 'shape'");
@@ -282,8 +287,8 @@ int qdml_npy_read(const char *path, qdml_npy_array *out, char *err, size_t errle
         goto done;
     }
     if (hlen > NPY_MAX_HEADER) {
-        set_err(err, errlen, "%s: header of %llu bytes is larger than the %u supported", path,
-                (unsigned long long)hlen, NPY_MAX_HEADER);
+        set_err(err, errlen, "%s: header of %llu bytes is larger than the %u supported", path, (unsigned long long)hlen,
+                NPY_MAX_HEADER);
         goto done;
     }
     header = malloc((size_t)hlen + 1);
@@ -292,7 +297,8 @@ int qdml_npy_read(const char *path, qdml_npy_array *out, char *err, size_t errle
         goto done;
     }
     if (fread(header, 1, (size_t)hlen, f) != (size_t)hlen) {
-        set_err(err, errlen, "%s: truncated header (read error: %s)", path, ferror(f) ? strerror(errno) : "end of file");
+        set_err(err, errlen, "%s: truncated header (read error: %s)", path,
+                ferror(f) ? strerror(errno) : "end of file");
         goto done;
     }
     header[hlen] = '\0';
@@ -309,16 +315,20 @@ int qdml_npy_read(const char *path, qdml_npy_array *out, char *err, size_t errle
     qdml_npy_dtype dtype;
     int swap;
     const char *d = h.descr;
-    if ((d[0] == '<' || d[0] == '>') && strcmp(d + 1, "f8") == 0) dtype = QDML_NPY_F64;
-    else if ((d[0] == '<' || d[0] == '>') && strcmp(d + 1, "c16") == 0) dtype = QDML_NPY_C128;
+    if ((d[0] == '<' || d[0] == '>') && strcmp(d + 1, "f8") == 0)
+        dtype = QDML_NPY_F64;
+    else if ((d[0] == '<' || d[0] == '>') && strcmp(d + 1, "c16") == 0)
+        dtype = QDML_NPY_C128;
     else {
         set_err(err, errlen, "%s: unsupported dtype '%s': expected float64 ('<f8') or complex128 ('<c16')", path, d);
         goto done;
     }
     swap = (d[0] == '<') != host_is_little_endian();
     if (h.fortran) {
-        set_err(err, errlen, "%s: Fortran order (fortran_order: True) is not supported; save a C-order array "
-                             "(numpy.ascontiguousarray)", path);
+        set_err(err, errlen,
+                "%s: Fortran order (fortran_order: True) is not supported; save a C-order array "
+                "(numpy.ascontiguousarray)",
+                path);
         goto done;
     }
 
@@ -329,7 +339,8 @@ int qdml_npy_read(const char *path, qdml_npy_array *out, char *err, size_t errle
         if (h.shape[k] != 0 && count > INT64_MAX / h.shape[k]) {
             /* A zero later on still makes the product zero; only a real overflow is an error. */
             int has_zero = 0;
-            for (int j = k; j < h.ndim; ++j) has_zero |= h.shape[j] == 0;
+            for (int j = k; j < h.ndim; ++j)
+                has_zero |= h.shape[j] == 0;
             if (has_zero) {
                 count = 0;
                 break;
@@ -372,7 +383,8 @@ int qdml_npy_read(const char *path, qdml_npy_array *out, char *err, size_t errle
 
     out->dtype = dtype;
     out->ndim = h.ndim;
-    for (int k = 0; k < h.ndim; ++k) out->shape[k] = h.shape[k];
+    for (int k = 0; k < h.ndim; ++k)
+        out->shape[k] = h.shape[k];
     out->count = count;
     out->data = data;
     data = NULL;
@@ -414,7 +426,8 @@ int qdml_npy_write(const char *path, qdml_npy_dtype dtype, int ndim, const int64
     }
     int64_t count = 1;
     int has_zero = 0;
-    for (int d = 0; d < ndim; ++d) has_zero |= shape[d] == 0;
+    for (int d = 0; d < ndim; ++d)
+        has_zero |= shape[d] == 0;
     for (int d = 0; d < ndim; ++d) {
         if (shape[d] < 0) {
             set_err(err, errlen, "%s: shape[%d] = %lld is negative", path, d, (long long)shape[d]);

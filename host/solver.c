@@ -201,7 +201,7 @@ static qdml_status diverged(run *r, qdml_run_result *results, const char *fn) {
             results[b].diverged = (b == bad);
         }
     return qdml_fail(p->ctx, QDML_ERR_DIVERGED,
-                     "%s: member %lld became non-finite (or zero) by step %lld (dt = %g, hbar = %g, mass = %g); every "
+                     "%s: member %lld became non-finite or zero, or its energy overflowed, by step %lld (dt = %g, hbar = %g, mass = %g); every "
                      "member was restored to its last good state at step %lld",
                      fn, (long long)bad, (long long)bad_step, p->dt[bad], p->hbar[bad], p->mass[bad],
                      (long long)r->bk_steps[bad]);
@@ -347,9 +347,18 @@ qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, q
     /* Start: statistics of the initial states set the first step and may already satisfy the tolerance. */
     if ((st = measure(&r, NULL, fn)) != QDML_OK) goto done;
     if (r.bad_member >= 0) {
-        st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                       "%s: the initial state of member %lld has zero norm; set a state that overlaps the ground state",
-                       fn, (long long)r.bad_member);
+        const qdml_moments *m = &r.mom[r.bad_member];
+        if (m->finite && !(m->s0 > 0))
+            st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                           "%s: the initial state of member %lld has zero norm; set a state that overlaps the ground "
+                           "state",
+                           fn, (long long)r.bad_member);
+        else
+            st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                           "%s: the energy of the initial state of member %lld overflows double precision (<V> = %g, "
+                           "<T> = %g per unit norm); rescale the potential or the box",
+                           fn, (long long)r.bad_member, m->s0 > 0 ? m->sv / m->s0 : m->sv,
+                           m->s0 > 0 ? m->st / m->s0 : m->st);
         goto done;
     }
     for (int64_t b = 0; b < r.B; ++b) {

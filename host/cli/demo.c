@@ -103,8 +103,10 @@ static int ensure_dir(const char *dir) {
     int e = errno;
     struct stat st;
     if (e == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return CLI_OK;
-    if (e == EEXIST) cli_error("demo", "--out %s: exists and is not a directory", dir);
-    else cli_error("demo", "--out %s: cannot create the directory: %s", dir, strerror(e));
+    if (e == EEXIST)
+        cli_error("demo", "--out %s: exists and is not a directory", dir);
+    else
+        cli_error("demo", "--out %s: cannot create the directory: %s", dir, strerror(e));
     return CLI_USAGE;
 }
 
@@ -165,8 +167,10 @@ int cli_demo(int argc, char **argv) {
     qdml_backend backend = QDML_BACKEND_AUTO;
     v = cli_value(opts, nopts, "backend");
     if (v) {
-        if (strcmp(v, "cpu") == 0) backend = QDML_BACKEND_CPU;
-        else if (strcmp(v, "cuda") == 0) backend = QDML_BACKEND_CUDA;
+        if (strcmp(v, "cpu") == 0)
+            backend = QDML_BACKEND_CPU;
+        else if (strcmp(v, "cuda") == 0)
+            backend = QDML_BACKEND_CUDA;
         else if (strcmp(v, "auto") != 0) {
             cli_error(cmd, "--backend: unknown backend '%s' (expected cpu, cuda or auto)", v);
             return CLI_USAGE;
@@ -219,12 +223,18 @@ int cli_demo(int argc, char **argv) {
     go.monitor_user = &prog;
     qdml_run_result gr;
     memset(&gr, 0, sizeof gr);
-    if ((st = qdml_problem_create(ctx, &grid, 1, &well)) != QDML_OK) failed = "qdml_problem_create";
-    else if ((st = qdml_problem_set_potential(well, 0, V)) != QDML_OK) failed = "qdml_problem_set_potential";
-    else if ((st = qdml_problem_set_hbar(well, 0, DEMO_HBAR)) != QDML_OK) failed = "qdml_problem_set_hbar";
-    else if ((st = qdml_problem_set_mass(well, 0, DEMO_MASS)) != QDML_OK) failed = "qdml_problem_set_mass";
-    else if ((st = qdml_problem_set_state_uniform(well, 0)) != QDML_OK) failed = "qdml_problem_set_state_uniform";
-    else if ((st = qdml_problem_ground(well, &go, &gr)) != QDML_OK) failed = "qdml_problem_ground";
+    if ((st = qdml_problem_create(ctx, &grid, 1, &well)) != QDML_OK)
+        failed = "qdml_problem_create";
+    else if ((st = qdml_problem_set_potential(well, 0, V)) != QDML_OK)
+        failed = "qdml_problem_set_potential";
+    else if ((st = qdml_problem_set_hbar(well, 0, DEMO_HBAR)) != QDML_OK)
+        failed = "qdml_problem_set_hbar";
+    else if ((st = qdml_problem_set_mass(well, 0, DEMO_MASS)) != QDML_OK)
+        failed = "qdml_problem_set_mass";
+    else if ((st = qdml_problem_set_state_uniform(well, 0)) != QDML_OK)
+        failed = "qdml_problem_set_state_uniform";
+    else if ((st = qdml_problem_ground(well, &go, &gr)) != QDML_OK)
+        failed = "qdml_problem_ground";
     cli_progress_finish(&prog);
     if (failed) goto lib_failed;
     if ((st = qdml_problem_get_state(well, 0, psi)) != QDML_OK) {
@@ -255,10 +265,14 @@ int cli_demo(int argc, char **argv) {
     qdml_run_result rr;
     memset(&rr, 0, sizeof rr);
     memset(dens, 0, points * sizeof *dens);
-    if ((st = qdml_problem_create(ctx, &grid, 1, &free_p)) != QDML_OK) failed = "qdml_problem_create";
-    else if ((st = qdml_problem_set_potential(free_p, 0, dens)) != QDML_OK) failed = "qdml_problem_set_potential";
-    else if ((st = qdml_problem_set_hbar(free_p, 0, DEMO_HBAR)) != QDML_OK) failed = "qdml_problem_set_hbar";
-    else if ((st = qdml_problem_set_mass(free_p, 0, DEMO_MASS)) != QDML_OK) failed = "qdml_problem_set_mass";
+    if ((st = qdml_problem_create(ctx, &grid, 1, &free_p)) != QDML_OK)
+        failed = "qdml_problem_create";
+    else if ((st = qdml_problem_set_potential(free_p, 0, dens)) != QDML_OK)
+        failed = "qdml_problem_set_potential";
+    else if ((st = qdml_problem_set_hbar(free_p, 0, DEMO_HBAR)) != QDML_OK)
+        failed = "qdml_problem_set_hbar";
+    else if ((st = qdml_problem_set_mass(free_p, 0, DEMO_MASS)) != QDML_OK)
+        failed = "qdml_problem_set_mass";
     else if ((st = qdml_problem_set_state_gaussian(free_p, 0, c0, s0, k0)) != QDML_OK)
         failed = "qdml_problem_set_state_gaussian";
     if (failed) goto lib_failed;
@@ -266,11 +280,14 @@ int cli_demo(int argc, char **argv) {
      * renormalising on the grid makes the printed norm the conserved quantity itself. */
     {
         qdml_stats s;
-        if ((st = qdml_problem_stats(free_p, 0, &s)) != QDML_OK) failed = "qdml_problem_stats";
-        else if ((st = qdml_problem_get_state(free_p, 0, psi)) != QDML_OK) failed = "qdml_problem_get_state";
+        if ((st = qdml_problem_stats(free_p, 0, &s)) != QDML_OK)
+            failed = "qdml_problem_stats";
+        else if ((st = qdml_problem_get_state(free_p, 0, psi)) != QDML_OK)
+            failed = "qdml_problem_get_state";
         else {
             const double scale = 1.0 / sqrt(s.norm);
-            for (int64_t i = 0; i < 2 * points; ++i) psi[i] *= scale;
+            for (int64_t i = 0; i < 2 * points; ++i)
+                psi[i] *= scale;
             if ((st = qdml_problem_set_state(free_p, 0, psi)) != QDML_OK) failed = "qdml_problem_set_state";
         }
         if (failed) goto lib_failed;
@@ -341,8 +358,8 @@ int cli_demo(int argc, char **argv) {
             goto done;
         }
         fprintf(f, "{\n  \"version\": \"%s\",\n", qdml_version_string());
-        fprintf(f, "  \"grid\": {\"n\": [%d, %d], \"lo\": [%g, %g], \"hi\": [%g, %g]},\n", DEMO_N, DEMO_N, lo[0],
-                lo[1], hi[0], hi[1]);
+        fprintf(f, "  \"grid\": {\"n\": [%d, %d], \"lo\": [%g, %g], \"hi\": [%g, %g]},\n", DEMO_N, DEMO_N, lo[0], lo[1],
+                hi[0], hi[1]);
         fprintf(f, "  \"potential\": {\"formula\": \"a*(x^2-1)^2 + b*y^2 + c*x\", \"a\": %g, \"b\": %g, \"c\": %g},\n",
                 DEMO_A, DEMO_B, DEMO_C);
         fprintf(f, "  \"hbar\": %g,\n  \"mass\": %g,\n", DEMO_HBAR, DEMO_MASS);
@@ -400,10 +417,9 @@ int cli_demo(int argc, char **argv) {
            gr.converged ? "converged" : "NOT converged", go.tolerance);
     printf("  <x>, <y>      (%.6f, %.6f)   global minimum of V at (%.6f, 0): the lower, left well\n", tidy(g->mean[0]),
            tidy(g->mean[1]), xstar);
-    printf("  width         (%.6f, %.6f)   semiclassical (hbar/2)(mK)^(-1/2): (%.6f, %.6f)\n", g->width[0],
-           g->width[1], pred_width[0], pred_width[1]);
-    printf("  density max   %.6g at (%.4f, %.4f)\n\n", g->density_max, tidy(g->argmax[0]),
-           tidy(g->argmax[1]));
+    printf("  width         (%.6f, %.6f)   semiclassical (hbar/2)(mK)^(-1/2): (%.6f, %.6f)\n", g->width[0], g->width[1],
+           pred_width[0], pred_width[1]);
+    printf("  density max   %.6g at (%.4f, %.4f)\n\n", g->density_max, tidy(g->argmax[0]), tidy(g->argmax[1]));
     printf("Free Gaussian packet in real time (V = 0): from (%g, 0), width %g, wavenumber (%g, 0), dt = %g\n",
            PACKET_X0, PACKET_SIGMA, PACKET_K0, PACKET_DT);
     printf("      t       <x>     width_x   closed form   norm\n");

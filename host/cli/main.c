@@ -27,7 +27,8 @@ void cli_error(const char *cmd, const char *fmt, ...) {
 
 int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, size_t nopts, int *help) {
     *help = 0;
-    for (size_t k = 0; k < nopts; ++k) opts[k].value = NULL;
+    for (size_t k = 0; k < nopts; ++k)
+        opts[k].value = NULL;
     for (int i = 1; i < argc; ++i) {
         const char *arg = argv[i];
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
@@ -164,8 +165,10 @@ void cli_progress_finish(cli_progress *p) {
 }
 
 void cli_json_number(FILE *f, double v) {
-    if (isfinite(v)) fprintf(f, "%.17g", v);
-    else fputs("null", f);
+    if (isfinite(v))
+        fprintf(f, "%.17g", v);
+    else
+        fputs("null", f);
 }
 
 void cli_json_axes(FILE *f, const double *v, int dim) {
@@ -181,9 +184,12 @@ void cli_json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (; *s; ++s) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
     }
     fputc('"', f);
 }
@@ -269,7 +275,8 @@ int cli_write_history(const char *cmd, const char *path, qdml_problem *problem) 
     }
 done:
     if (hist)
-        for (int64_t b = 0; b < batch; ++b) free((void *)hist[b]);
+        for (int64_t b = 0; b < batch; ++b)
+            free((void *)hist[b]);
     free(hist);
     free(counts);
     return rc;
@@ -384,7 +391,7 @@ static int load_potential(setup *s, const char *path, int batch_mode) {
     return CLI_OK;
 }
 
-static int parse_range(const char *cmd, const char *part, const char *whole, int axis, double *lo, double *hi) {
+static int parse_range(const char *cmd, const char *part, int axis, double *lo, double *hi) {
     const char *colon = strchr(part, ':');
     char axis_txt[32] = "";
     if (axis >= 0) snprintf(axis_txt, sizeof axis_txt, " axis %d:", axis);
@@ -411,7 +418,6 @@ static int parse_range(const char *cmd, const char *part, const char *whole, int
         cli_error(cmd, "--box:%s '%s' needs lo < hi (got lo %.17g >= hi %.17g)", axis_txt, part, a, b);
         return CLI_USAGE;
     }
-    (void)whole;
     *lo = a;
     *hi = b;
     return CLI_OK;
@@ -427,11 +433,12 @@ static int parse_box(const char *cmd, const char *spec, int dim, double *lo, dou
     }
     memcpy(buf, spec, len + 1);
     int parts = 1;
-    for (size_t i = 0; i < len; ++i) parts += buf[i] == ',';
+    for (size_t i = 0; i < len; ++i)
+        parts += buf[i] == ',';
     if (parts != 1 && parts != dim) {
         cli_error(cmd,
-                  "--box: '%s' gives %d axis ranges but the grid has %d axes (give one LO:HI for all axes or one "
-                  "per axis)",
+                  "--box: '%s' gives %d axis ranges for a %d-dimensional potential (give one LO:HI for all axes or "
+                  "one per axis)",
                   spec, parts, dim);
         free(buf);
         return CLI_USAGE;
@@ -441,19 +448,23 @@ static int parse_box(const char *cmd, const char *spec, int dim, double *lo, dou
     for (int k = 0; k < parts && rc == CLI_OK; ++k) {
         char *comma = strchr(p, ',');
         if (comma) *comma = '\0';
-        rc = parse_range(cmd, p, spec, parts > 1 ? k : -1, &lo[k], &hi[k]);
+        rc = parse_range(cmd, p, parts > 1 ? k : -1, &lo[k], &hi[k]);
         p = comma ? comma + 1 : p + strlen(p);
     }
     if (rc == CLI_OK && parts == 1)
-        for (int d = 1; d < dim; ++d) lo[d] = lo[0], hi[d] = hi[0];
+        for (int d = 1; d < dim; ++d)
+            lo[d] = lo[0], hi[d] = hi[0];
     free(buf);
     return rc;
 }
 
 static int parse_backend(const char *cmd, const char *text, qdml_backend *out) {
-    if (!text || strcmp(text, "auto") == 0) *out = QDML_BACKEND_AUTO;
-    else if (strcmp(text, "cpu") == 0) *out = QDML_BACKEND_CPU;
-    else if (strcmp(text, "cuda") == 0) *out = QDML_BACKEND_CUDA;
+    if (!text || strcmp(text, "auto") == 0)
+        *out = QDML_BACKEND_AUTO;
+    else if (strcmp(text, "cpu") == 0)
+        *out = QDML_BACKEND_CPU;
+    else if (strcmp(text, "cuda") == 0)
+        *out = QDML_BACKEND_CUDA;
     else {
         cli_error(cmd, "--backend: unknown backend '%s' (expected cpu, cuda or auto)", text);
         return CLI_USAGE;
@@ -532,7 +543,8 @@ static int write_states(setup *s, const char *path, int batch_axis) {
     int64_t shape[QDML_MAX_DIM + 1];
     int ndim = 0;
     if (batch_axis) shape[ndim++] = s->batch;
-    for (int d = 0; d < s->dim; ++d) shape[ndim++] = s->n[d];
+    for (int d = 0; d < s->dim; ++d)
+        shape[ndim++] = s->n[d];
     char err[768];
     int rc = CLI_OK;
     if (qdml_npy_write(path, QDML_NPY_C128, ndim, shape, psi, err, sizeof err) != 0) {
@@ -545,7 +557,8 @@ static int write_states(setup *s, const char *path, int batch_axis) {
 
 static void print_axes_text(FILE *f, const double *v, int dim) {
     fputc('(', f);
-    for (int d = 0; d < dim; ++d) fprintf(f, "%s%.10g", d ? ", " : "", v[d]);
+    for (int d = 0; d < dim; ++d)
+        fprintf(f, "%s%.10g", d ? ", " : "", v[d]);
     fputc(')', f);
 }
 
@@ -605,9 +618,9 @@ static const char ground_help[] =
 
 static int cmd_ground(int argc, char **argv) {
     const char *cmd = "ground";
-    cli_opt opts[] = {{"potential", 1, NULL}, {"box", 1, NULL},       {"batch", 0, NULL},   {"hbar", 1, NULL},
-                      {"mass", 1, NULL},      {"tol", 1, NULL},       {"max-steps", 1, NULL}, {"out", 1, NULL},
-                      {"history", 1, NULL},   {"json", 0, NULL},      {"threads", 1, NULL}, {"backend", 1, NULL},
+    cli_opt opts[] = {{"potential", 1, NULL},  {"box", 1, NULL},   {"batch", 0, NULL},     {"hbar", 1, NULL},
+                      {"mass", 1, NULL},       {"tol", 1, NULL},   {"max-steps", 1, NULL}, {"out", 1, NULL},
+                      {"history", 1, NULL},    {"json", 0, NULL},  {"threads", 1, NULL},   {"backend", 1, NULL},
                       {"dt-initial", 1, NULL}, {"dt-min", 1, NULL}};
     const size_t nopts = sizeof opts / sizeof opts[0];
     int help = 0;
@@ -639,8 +652,7 @@ static int cmd_ground(int argc, char **argv) {
         return CLI_USAGE;
     if ((v = cli_value(opts, nopts, "dt-initial")) && cli_positive_double(cmd, "--dt-initial", v, &go.dt_initial))
         return CLI_USAGE;
-    if ((v = cli_value(opts, nopts, "dt-min")) && cli_positive_double(cmd, "--dt-min", v, &go.dt_min))
-        return CLI_USAGE;
+    if ((v = cli_value(opts, nopts, "dt-min")) && cli_positive_double(cmd, "--dt-min", v, &go.dt_min)) return CLI_USAGE;
     int threads;
     qdml_backend backend;
     if (parse_threads(cmd, cli_value(opts, nopts, "threads"), &threads)) return CLI_USAGE;
@@ -757,9 +769,9 @@ static const char evolve_help[] =
 
 static int cmd_evolve(int argc, char **argv) {
     const char *cmd = "evolve";
-    cli_opt opts[] = {{"mode", 1, NULL}, {"potential", 1, NULL}, {"box", 1, NULL},    {"psi0", 1, NULL},
-                      {"time", 1, NULL}, {"dt", 1, NULL},        {"hbar", 1, NULL},   {"mass", 1, NULL},
-                      {"out", 1, NULL},  {"history", 1, NULL},   {"json", 0, NULL},   {"threads", 1, NULL},
+    cli_opt opts[] = {{"mode", 1, NULL},   {"potential", 1, NULL}, {"box", 1, NULL},  {"psi0", 1, NULL},
+                      {"time", 1, NULL},   {"dt", 1, NULL},        {"hbar", 1, NULL}, {"mass", 1, NULL},
+                      {"out", 1, NULL},    {"history", 1, NULL},   {"json", 0, NULL}, {"threads", 1, NULL},
                       {"backend", 1, NULL}};
     const size_t nopts = sizeof opts / sizeof opts[0];
     int help = 0;
@@ -778,8 +790,10 @@ static int cmd_evolve(int argc, char **argv) {
     const char *mode_txt = cli_value(opts, nopts, "mode");
     qdml_evolve_options eo;
     qdml_evolve_options_default(&eo);
-    if (strcmp(mode_txt, "real") == 0) eo.mode = QDML_REAL_TIME;
-    else if (strcmp(mode_txt, "imag") == 0 || strcmp(mode_txt, "imaginary") == 0) eo.mode = QDML_IMAGINARY_TIME;
+    if (strcmp(mode_txt, "real") == 0)
+        eo.mode = QDML_REAL_TIME;
+    else if (strcmp(mode_txt, "imag") == 0 || strcmp(mode_txt, "imaginary") == 0)
+        eo.mode = QDML_IMAGINARY_TIME;
     else {
         cli_error(cmd, "--mode: unknown mode '%s' (expected real or imag)", mode_txt);
         return CLI_USAGE;
@@ -831,7 +845,8 @@ static int cmd_evolve(int argc, char **argv) {
     }
     if (rc == CLI_OK) {
         int same = psi0.ndim == s.V.ndim;
-        for (int d = 0; same && d < psi0.ndim; ++d) same = psi0.shape[d] == s.V.shape[d];
+        for (int d = 0; same && d < psi0.ndim; ++d)
+            same = psi0.shape[d] == s.V.shape[d];
         if (!same) {
             char a[256], b[256];
             format_shape(a, sizeof a, psi0.ndim, psi0.shape);
@@ -854,7 +869,8 @@ static int cmd_evolve(int argc, char **argv) {
     if (rc == CLI_OK) {
         const int64_t nd = psi0.dtype == QDML_NPY_C128 ? 2 * psi0.count : psi0.count;
         int64_t k = 0;
-        while (k < nd && psi0.data[k] == 0.0) ++k;
+        while (k < nd && psi0.data[k] == 0.0)
+            ++k;
         if (k == nd) {
             cli_error(cmd, "--psi0 %s: the state is zero everywhere (norm 0); give a state to evolve", ppath);
             rc = CLI_USAGE;
@@ -870,7 +886,8 @@ static int cmd_evolve(int argc, char **argv) {
                 cli_error(cmd, "out of memory");
                 rc = CLI_RUN_FAILED;
             } else {
-                for (int64_t i = 0; i < s.points; ++i) state[2 * i] = psi0.data[i], state[2 * i + 1] = 0.0;
+                for (int64_t i = 0; i < s.points; ++i)
+                    state[2 * i] = psi0.data[i], state[2 * i + 1] = 0.0;
             }
         }
     }
@@ -917,8 +934,8 @@ static int cmd_evolve(int argc, char **argv) {
             cli_json_stats_fields(stdout, &result.final, s.dim, "  ");
             printf("\n}\n");
         } else if (rc == CLI_OK) {
-            printf("%s-time evolution: %lld steps of %.10g (t = %.10g)\n", eo.mode == QDML_REAL_TIME ? "real" : "imaginary",
-                   (long long)result.steps, dt, result.final.time);
+            printf("%s-time evolution: %lld steps of %.10g (t = %.10g)\n",
+                   eo.mode == QDML_REAL_TIME ? "real" : "imaginary", (long long)result.steps, dt, result.final.time);
             print_stats_text(stdout, &result.final, s.dim);
             if (out) printf("state written to %s\n", out);
         }
@@ -958,8 +975,10 @@ static int cmd_info(int argc, char **argv) {
             printf("  cpu: cannot create a context: %s\n", qdml_last_error_message());
         }
     }
-    if (cuda) printf("  cuda: device present\n");
-    else printf("  no CUDA devices\n");
+    if (cuda)
+        printf("  cuda: device present\n");
+    else
+        printf("  no CUDA devices\n");
     return CLI_OK;
 }
 
@@ -1000,10 +1019,14 @@ int main(int argc, char **argv) {
         return CLI_OK;
     }
     int rc;
-    if (strcmp(c, "demo") == 0) rc = cli_demo(argc - 1, argv + 1);
-    else if (strcmp(c, "ground") == 0) rc = cmd_ground(argc - 1, argv + 1);
-    else if (strcmp(c, "evolve") == 0) rc = cmd_evolve(argc - 1, argv + 1);
-    else if (strcmp(c, "info") == 0) rc = cmd_info(argc - 1, argv + 1);
+    if (strcmp(c, "demo") == 0)
+        rc = cli_demo(argc - 1, argv + 1);
+    else if (strcmp(c, "ground") == 0)
+        rc = cmd_ground(argc - 1, argv + 1);
+    else if (strcmp(c, "evolve") == 0)
+        rc = cmd_evolve(argc - 1, argv + 1);
+    else if (strcmp(c, "info") == 0)
+        rc = cmd_info(argc - 1, argv + 1);
     else {
         cli_error(NULL, "unknown command '%s' (expected demo, ground, evolve or info; see 'qdml --help')", c);
         return CLI_USAGE;
