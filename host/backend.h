@@ -24,6 +24,7 @@ typedef struct qdml_backend_desc {
     double dv;         /* volume element */
     int nthreads;      /* CPU threads */
     qdml_fft_effort effort;
+    const char *wisdom_path; /* FFTW wisdom file or NULL; valid during create only */
 } qdml_backend_desc;
 
 /* Per-member step parameters, fixed until the next set_step of that member. */

@@ -1,5 +1,6 @@
 #include <omp.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -63,6 +64,18 @@ qdml_status qdml_context_set_fft_effort(qdml_context *ctx, qdml_fft_effort effor
         return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "effort = %d: expected QDML_FFT_ESTIMATE, MEASURE or PATIENT",
                          (int)effort);
     ctx->effort = effort;
+    qdml_clear_error(ctx);
+    return QDML_OK;
+}
+
+qdml_status qdml_context_set_fft_wisdom(qdml_context *ctx, const char *path) {
+    if (!ctx) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_context_set_fft_wisdom: ctx is NULL");
+    if (!path) path = "";
+    size_t len = strlen(path);
+    if (len >= sizeof ctx->wisdom)
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "qdml_context_set_fft_wisdom: path is %zu bytes long (at most %zu)",
+                         len, sizeof ctx->wisdom - 1);
+    memcpy(ctx->wisdom, path, len + 1);
     qdml_clear_error(ctx);
     return QDML_OK;
 }

@@ -22,6 +22,7 @@ struct qdml_context {
     int nthreads;
     qdml_fft_effort effort;
     const qdml_backend_ops *ops;
+    char wisdom[4096]; /* FFTW wisdom file ("" = none) */
     char error[QDML_ERRLEN];
 };
 

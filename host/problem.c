@@ -117,6 +117,7 @@ qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_
     d->dv = qdml_grid_dv(grid);
     d->nthreads = ctx->nthreads;
     d->effort = ctx->effort;
+    d->wisdom_path = ctx->wisdom[0] ? ctx->wisdom : NULL;
     char err[512] = "";
     st = p->ops->create(d, &p->bs, err, sizeof err);
     if (st != QDML_OK) {

@@ -115,6 +115,11 @@ QDML_API qdml_backend qdml_context_backend(const qdml_context *ctx);
 QDML_API int qdml_context_threads(const qdml_context *ctx);
 /* Planning effort for problems created afterwards. Default QDML_FFT_MEASURE. */
 QDML_API qdml_status qdml_context_set_fft_effort(qdml_context *ctx, qdml_fft_effort effort);
+/* FFTW wisdom file for the CPU backend: read (if it exists) before planning, and rewritten
+ * atomically after planning, for problems created afterwards, so that FFTW_MEASURE/PATIENT plans
+ * are timed once per machine rather than once per run. NULL or "" turns it off (the default).
+ * The path is copied (at most 4095 bytes). */
+QDML_API qdml_status qdml_context_set_fft_wisdom(qdml_context *ctx, const char *path);
 /* Message describing the last failure on this context ("" if none). Owned by the context, valid
  * until the next call on it. */
 QDML_API const char *qdml_context_last_error(const qdml_context *ctx);
