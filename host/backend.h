@@ -24,6 +24,7 @@ typedef struct qdml_backend_desc {
     double dv;         /* volume element */
     int nthreads;      /* CPU threads */
     qdml_fft_effort effort;
+    qdml_precision precision;
     const char *wisdom_path; /* FFTW wisdom file or NULL; valid during create only */
 } qdml_backend_desc;
 
@@ -52,6 +53,8 @@ typedef struct qdml_moments {
 
 typedef struct qdml_backend_ops {
     const char *name;
+    /* Bytes create() would allocate for this problem (FFT work areas included). */
+    qdml_status (*bytes_needed)(const qdml_backend_desc *desc, size_t *bytes);
     /* Allocate state, potential, work buffers and FFT plans for the problem. */
     qdml_status (*create)(const qdml_backend_desc *desc, qdml_backend_state **out, char *err, size_t errlen);
     void (*destroy)(qdml_backend_state *s);

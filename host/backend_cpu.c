@@ -85,11 +85,25 @@ static void *fft_alloc(int64_t count, size_t elem, size_t *bytes_out) {
     return fftw_malloc(bytes ? bytes : 1);
 }
 
+static qdml_status cpu_bytes_needed(const qdml_backend_desc *desc, size_t *bytes) {
+    int64_t total, per;
+    /* psi, work, backup, evh, evf (complex) and V (real): 88 bytes per point and member, plus
+     * the per-axis tables and coordinates. FFTW's in-place plans need no separate work area. */
+    if (!qdml_mul_i64(desc->npoints, desc->batch, &total) || !qdml_mul_i64(total, 5 * 16 + 8, &per)) return QDML_ERR_OVERFLOW;
+    const int64_t ksum = desc->n[0] + desc->n[1] + desc->n[2];
+    *bytes = (size_t)per + (size_t)ksum * (size_t)desc->batch * 16u + (size_t)ksum * 16u;
+    return QDML_OK;
+}
+
 static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state **out, char *err, size_t errlen) {
     pthread_once(&fftw_once, fftw_global_init);
     if (!fftw_threads_ok) {
         snprintf(err, errlen, "FFTW threads could not be initialised (fftw_init_threads failed)");
         return QDML_ERR_BACKEND;
+    }
+    if (desc->precision != QDML_FLOAT64) {
+        snprintf(err, errlen, "float32 is offered by the cuda backend only; the cpu backend computes in float64");
+        return QDML_ERR_UNAVAILABLE;
     }
     qdml_backend_state *s = calloc(1, sizeof *s);
     if (!s) {
@@ -521,6 +535,7 @@ static qdml_status cpu_backup(qdml_backend_state *s, int restore, const unsigned
 
 const qdml_backend_ops qdml_backend_cpu_ops = {
     .name = "cpu",
+    .bytes_needed = cpu_bytes_needed,
     .create = cpu_create,
     .destroy = cpu_destroy,
     .set_state = cpu_set_state,

@@ -48,6 +48,7 @@ qdml_status qdml_context_create(qdml_context **out, qdml_backend backend, int nt
     ctx->nthreads = nthreads > 0 ? nthreads : omp_get_max_threads();
     if (ctx->nthreads < 1) ctx->nthreads = 1;
     ctx->effort = QDML_FFT_MEASURE;
+    ctx->precision = QDML_FLOAT64;
     *out = ctx;
     return QDML_OK;
 }
@@ -67,6 +68,19 @@ qdml_status qdml_context_set_fft_effort(qdml_context *ctx, qdml_fft_effort effor
     qdml_clear_error(ctx);
     return QDML_OK;
 }
+
+qdml_status qdml_context_set_precision(qdml_context *ctx, qdml_precision precision) {
+    if (!ctx) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_context_set_precision: ctx is NULL");
+    if (precision != QDML_FLOAT64 && precision != QDML_FLOAT32)
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT,
+                         "qdml_context_set_precision: precision = %d: expected QDML_FLOAT64 (0) or QDML_FLOAT32 (1)",
+                         (int)precision);
+    ctx->precision = precision;
+    qdml_clear_error(ctx);
+    return QDML_OK;
+}
+
+qdml_precision qdml_context_precision(const qdml_context *ctx) { return ctx ? ctx->precision : QDML_FLOAT64; }
 
 qdml_status qdml_context_set_fft_wisdom(qdml_context *ctx, const char *path) {
     if (!ctx) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_context_set_fft_wisdom: ctx is NULL");

@@ -21,6 +21,7 @@ struct qdml_context {
     qdml_backend backend;
     int nthreads;
     qdml_fft_effort effort;
+    qdml_precision precision;
     const qdml_backend_ops *ops;
     char wisdom[4096]; /* FFTW wisdom file ("" = none) */
     char error[QDML_ERRLEN];

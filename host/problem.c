@@ -50,30 +50,70 @@ void qdml_problem_destroy(qdml_problem *p) {
     free(p);
 }
 
-qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_t batch, qdml_problem **out) {
-    if (!ctx) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_create: ctx is NULL");
-    if (!out) return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_create: out is NULL");
-    *out = NULL;
-    if (!grid) return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_create: grid is NULL");
+/* The backend's view of a problem: internal axes padded with leading 1s. */
+static void fill_desc(const qdml_context *ctx, const qdml_grid *grid, int64_t batch, qdml_backend_desc *d) {
+    memset(d, 0, sizeof *d);
+    const int pad = 3 - grid->dim;
+    for (int a = 0; a < 3; ++a) {
+        d->n[a] = 1;
+        d->lo[a] = 0.0;
+        d->length[a] = 1.0;
+    }
+    for (int a = 0; a < grid->dim; ++a) {
+        d->n[pad + a] = grid->n[a];
+        d->lo[pad + a] = grid->lo[a];
+        d->length[pad + a] = grid->hi[a] - grid->lo[a];
+    }
+    d->npoints = qdml_grid_points(grid);
+    d->batch = batch;
+    d->dv = qdml_grid_dv(grid);
+    d->nthreads = ctx->nthreads;
+    d->effort = ctx->effort;
+    d->precision = ctx->precision;
+    d->wisdom_path = ctx->wisdom[0] ? ctx->wisdom : NULL;
+}
+
+/* Checks shared by create and bytes_needed. */
+static qdml_status check_sizes(qdml_context *ctx, const qdml_grid *grid, int64_t batch, const char *fn) {
+    if (!grid) return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: grid is NULL", fn);
     qdml_status st = qdml_grid_validate(grid);
     if (st != QDML_OK) {
         char why[QDML_ERRLEN]; /* the thread-local message is also the destination buffer */
         snprintf(why, sizeof why, "%s", qdml_last_error_message());
-        return qdml_fail(ctx, st, "qdml_problem_create: %s", why);
+        return qdml_fail(ctx, st, "%s: %s", fn, why);
     }
-    if (batch < 1)
-        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_create: batch = %lld: must be >= 1",
-                         (long long)batch);
+    if (batch < 1) return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: batch = %lld: must be >= 1", fn, (long long)batch);
     int64_t npoints = qdml_grid_points(grid), total = 0, bytes = 0;
     /* The backend holds about 88 bytes per point and member; refuse sizes whose byte count overflows. */
     if (!qdml_mul_i64(npoints, batch, &total) || !qdml_mul_i64(total, 128, &bytes))
-        return qdml_fail(ctx, QDML_ERR_OVERFLOW,
-                         "qdml_problem_create: %lld points x batch %lld x 128 bytes overflows a 64-bit size",
+        return qdml_fail(ctx, QDML_ERR_OVERFLOW, "%s: %lld points x batch %lld x 128 bytes overflows a 64-bit size", fn,
                          (long long)npoints, (long long)batch);
     if ((uint64_t)bytes > (uint64_t)SIZE_MAX)
-        return qdml_fail(ctx, QDML_ERR_OVERFLOW, "qdml_problem_create: %lld bytes exceed the address space",
-                         (long long)bytes);
+        return qdml_fail(ctx, QDML_ERR_OVERFLOW, "%s: %lld bytes exceed the address space", fn, (long long)bytes);
+    return QDML_OK;
+}
 
+qdml_status qdml_problem_bytes_needed(qdml_context *ctx, const qdml_grid *grid, int64_t batch, size_t *bytes) {
+    static const char fn[] = "qdml_problem_bytes_needed";
+    if (!ctx) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
+    if (!bytes) return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: bytes is NULL", fn);
+    qdml_status st = check_sizes(ctx, grid, batch, fn);
+    if (st != QDML_OK) return st;
+    qdml_backend_desc d;
+    fill_desc(ctx, grid, batch, &d);
+    st = ctx->ops->bytes_needed(&d, bytes);
+    if (st != QDML_OK) return qdml_fail(ctx, st, "%s: the %s backend cannot size this problem", fn, ctx->ops->name);
+    qdml_clear_error(ctx);
+    return QDML_OK;
+}
+
+qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_t batch, qdml_problem **out) {
+    if (!ctx) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_create: ctx is NULL");
+    if (!out) return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_create: out is NULL");
+    *out = NULL;
+    qdml_status st = check_sizes(ctx, grid, batch, "qdml_problem_create");
+    if (st != QDML_OK) return st;
+    const int64_t npoints = qdml_grid_points(grid);
     qdml_problem *p = calloc(1, sizeof *p);
     if (!p) return qdml_fail(ctx, QDML_ERR_OUT_OF_MEMORY, "qdml_problem_create: cannot allocate the handle");
     p->ctx = ctx;
@@ -100,26 +140,9 @@ qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_
     }
     for (int64_t b = 0; b < batch; ++b) p->hbar[b] = p->mass[b] = 1.0;
 
-    qdml_backend_desc *d = &p->desc;
-    const int pad = 3 - grid->dim;
-    for (int a = 0; a < 3; ++a) {
-        d->n[a] = 1;
-        d->lo[a] = 0.0;
-        d->length[a] = 1.0;
-    }
-    for (int a = 0; a < grid->dim; ++a) {
-        d->n[pad + a] = grid->n[a];
-        d->lo[pad + a] = grid->lo[a];
-        d->length[pad + a] = grid->hi[a] - grid->lo[a];
-    }
-    d->npoints = npoints;
-    d->batch = batch;
-    d->dv = qdml_grid_dv(grid);
-    d->nthreads = ctx->nthreads;
-    d->effort = ctx->effort;
-    d->wisdom_path = ctx->wisdom[0] ? ctx->wisdom : NULL;
+    fill_desc(ctx, grid, batch, &p->desc);
     char err[512] = "";
-    st = p->ops->create(d, &p->bs, err, sizeof err);
+    st = p->ops->create(&p->desc, &p->bs, err, sizeof err);
     if (st != QDML_OK) {
         p->bs = NULL;
         qdml_problem_destroy(p);
@@ -138,6 +161,7 @@ qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_
 int64_t qdml_problem_batch(const qdml_problem *p) { return p ? p->batch : 0; }
 int64_t qdml_problem_points(const qdml_problem *p) { return p ? p->npoints : 0; }
 const qdml_grid *qdml_problem_grid(const qdml_problem *p) { return p ? &p->grid : NULL; }
+qdml_precision qdml_problem_precision(const qdml_problem *p) { return p ? p->desc.precision : QDML_FLOAT64; }
 
 qdml_status qdml_problem_set_potential(qdml_problem *p, int64_t member, const double *values) {
     if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_set_potential: problem is NULL");

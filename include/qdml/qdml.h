@@ -99,6 +99,11 @@ typedef enum qdml_fft_effort {
     QDML_FFT_PATIENT = 2   /* try more candidates (FFTW_PATIENT); slow to plan, for long runs */
 } qdml_fft_effort;
 
+typedef enum qdml_precision {
+    QDML_FLOAT64 = 0, /* double precision everywhere (default) */
+    QDML_FLOAT32 = 1  /* single precision state and transforms (CUDA backend); host arrays stay double */
+} qdml_precision;
+
 typedef struct qdml_context qdml_context;
 
 /* Create a context on `backend`. nthreads <= 0 means "all available cores" (omp_get_max_threads);
@@ -115,6 +120,11 @@ QDML_API qdml_backend qdml_context_backend(const qdml_context *ctx);
 QDML_API int qdml_context_threads(const qdml_context *ctx);
 /* Planning effort for problems created afterwards. Default QDML_FFT_MEASURE. */
 QDML_API qdml_status qdml_context_set_fft_effort(qdml_context *ctx, qdml_fft_effort effort);
+/* Precision of problems created afterwards. Default QDML_FLOAT64. QDML_FLOAT32 is offered by the
+ * CUDA backend; on the CPU backend qdml_problem_create then fails with QDML_ERR_UNAVAILABLE.
+ * Arrays crossing the API are double in either case (converted on the way in and out). */
+QDML_API qdml_status qdml_context_set_precision(qdml_context *ctx, qdml_precision precision);
+QDML_API qdml_precision qdml_context_precision(const qdml_context *ctx);
 /* FFTW wisdom file for the CPU backend: read (if it exists) before planning, and rewritten
  * atomically after planning, for problems created afterwards, so that FFTW_MEASURE/PATIENT plans
  * are timed once per machine rather than once per run. NULL or "" turns it off (the default).
@@ -171,12 +181,17 @@ typedef struct qdml_problem qdml_problem;
  * hbar = mass = 1 for every member.
  * Errors: INVALID_ARGUMENT, OVERFLOW (points x batch x bytes), OUT_OF_MEMORY, BACKEND. */
 QDML_API qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_t batch, qdml_problem **out);
+/* Bytes of memory (device memory on CUDA, host memory on the CPU) that qdml_problem_create would
+ * allocate for `batch` members on `grid` with this context's backend and precision, including FFT
+ * work areas. Creates nothing. Errors: INVALID_ARGUMENT, OVERFLOW. */
+QDML_API qdml_status qdml_problem_bytes_needed(qdml_context *ctx, const qdml_grid *grid, int64_t batch, size_t *bytes);
 /* Free a problem and everything it owns. NULL is accepted. */
 QDML_API void qdml_problem_destroy(qdml_problem *problem);
 /* Sizes. */
 QDML_API int64_t qdml_problem_batch(const qdml_problem *problem);
 QDML_API int64_t qdml_problem_points(const qdml_problem *problem);
 QDML_API const qdml_grid *qdml_problem_grid(const qdml_problem *problem);
+QDML_API qdml_precision qdml_problem_precision(const qdml_problem *problem);
 
 /* Potential (the objective) of one member, or of all with QDML_ALL_MEMBERS: `values` holds
  * qdml_problem_points() doubles sampled at the grid points, copied in. Energy units.
