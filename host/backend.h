@@ -83,6 +83,8 @@ typedef struct qdml_backend_ops {
     qdml_status (*distance)(qdml_backend_state *s, const unsigned char *mask, double *out);
     /* Copy psi to the backup buffer (save) or back (restore), members with mask[b] (NULL: all). */
     qdml_status (*backup)(qdml_backend_state *s, int restore, const unsigned char *mask);
+    /* Why the last op on this state failed (the failing library call and its message); "" if none. */
+    const char *(*last_error)(const qdml_backend_state *s);
 } qdml_backend_ops;
 
 extern const qdml_backend_ops qdml_backend_cpu_ops;

@@ -533,6 +533,12 @@ static qdml_status cpu_backup(qdml_backend_state *s, int restore, const unsigned
     return QDML_OK;
 }
 
+/* FFTW and OpenMP report no errors once a plan exists; create() writes its own message. */
+static const char *cpu_last_error(const qdml_backend_state *s) {
+    (void)s;
+    return "";
+}
+
 const qdml_backend_ops qdml_backend_cpu_ops = {
     .name = "cpu",
     .bytes_needed = cpu_bytes_needed,
@@ -550,4 +556,5 @@ const qdml_backend_ops qdml_backend_cpu_ops = {
     .moments = cpu_moments,
     .distance = cpu_distance,
     .backup = cpu_backup,
+    .last_error = cpu_last_error,
 };

@@ -4,6 +4,19 @@
 
 #include "internal.h"
 
+#ifdef QDML_HAVE_CUDA
+#include "backend_cuda.h"
+#endif
+
+/* Usable CUDA devices in this build (0 without the CUDA backend). */
+static int cuda_devices(void) {
+#ifdef QDML_HAVE_CUDA
+    return qdml_cuda_device_count();
+#else
+    return 0;
+#endif
+}
+
 const char *qdml_backend_name(qdml_backend backend) {
     switch (backend) {
     case QDML_BACKEND_CPU: return "cpu";
@@ -17,7 +30,7 @@ int qdml_backend_available(qdml_backend backend) {
     switch (backend) {
     case QDML_BACKEND_CPU: return 1;
     case QDML_BACKEND_AUTO: return 1;
-    case QDML_BACKEND_CUDA: return 0; /* not compiled into this build yet */
+    case QDML_BACKEND_CUDA: return cuda_devices() > 0;
     }
     return 0;
 }
@@ -32,11 +45,27 @@ qdml_status qdml_context_create(qdml_context **out, qdml_backend backend, int nt
     case QDML_BACKEND_AUTO:
         chosen = QDML_BACKEND_CPU;
         ops = &qdml_backend_cpu_ops;
+#ifdef QDML_HAVE_CUDA
+        if (cuda_devices() > 0) {
+            chosen = QDML_BACKEND_CUDA;
+            ops = &qdml_backend_cuda_ops;
+        }
+#endif
         break;
     case QDML_BACKEND_CUDA:
+#ifdef QDML_HAVE_CUDA
+        if (cuda_devices() > 0) {
+            ops = &qdml_backend_cuda_ops;
+            break;
+        }
         return qdml_fail(NULL, QDML_ERR_UNAVAILABLE,
-                         "backend 'cuda' is not compiled into this build of qdml; use QDML_BACKEND_CPU or "
-                         "QDML_BACKEND_AUTO");
+                         "backend 'cuda': this build has the CUDA backend but no usable CUDA device or driver was "
+                         "found; use QDML_BACKEND_CPU or QDML_BACKEND_AUTO");
+#else
+        return qdml_fail(NULL, QDML_ERR_UNAVAILABLE,
+                         "backend 'cuda' is not compiled into this build of qdml (configure with nvcc on PATH and "
+                         "-DQDML_ENABLE_CUDA=ON); use QDML_BACKEND_CPU or QDML_BACKEND_AUTO");
+#endif
     default:
         return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "backend = %d: expected QDML_BACKEND_CPU (0), CUDA (1) or AUTO (2)",
                          (int)backend);

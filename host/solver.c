@@ -70,7 +70,9 @@ static qdml_status check_ready(qdml_problem *p, const char *fn) {
 }
 
 static qdml_status backend_error(run *r, qdml_status st, const char *fn, const char *what) {
-    return qdml_fail(r->p->ctx, st, "%s: the %s backend failed in %s", fn, r->p->ops->name, what);
+    const char *why = r->p->ops->last_error(r->p->bs);
+    return qdml_fail(r->p->ctx, st, "%s: the %s backend failed in %s%s%s", fn, r->p->ops->name, what,
+                     why && why[0] ? ": " : "", why ? why : "");
 }
 
 static qdml_status set_member_step(run *r, int64_t b, double dt) {

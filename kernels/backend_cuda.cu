@@ -1,0 +1,1162 @@
+/* CUDA backend: the ops of host/backend.h on one GPU, float64.
+ *
+ * - Memory: one device allocation per problem (state, work, backup, evh, evf, potential, tables,
+ *   reduction scratch, parameters, cuFFT work area) made in create and freed in destroy, and one
+ *   pinned host allocation (staging for member copies, a ring of parameter slots, results).
+ * - FFT: one batched Z2Z cuFFT plan (B transforms of the grid, distance N) with our work area,
+ *   executed in place on psi (fft op) or on work (moments).
+ * - Everything runs on one stream owned by the state; the host waits only where it reads results
+ *   (kick norms, moments, distance, get_state/get_potential).
+ * - Per-element math comes from pointwise.h; loop bodies and index math from backend_cuda_math.cuh.
+ *   Per-member reductions: one warp per (member, segment) writes partials, then one warp per
+ *   member sums them in a fixed order, so results do not depend on scheduling.
+ *
+ * The CPU backend (host/backend_cpu.c) is the reference: each op computes the same quantities.
+ */
+#include <cuda_runtime.h>
+#include <cufft.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend_cuda.h"
+#include "backend_cuda_math.cuh"
+#include "pointwise.h"
+
+using namespace qdml_cuda;
+
+static_assert(sizeof(qdml_c64) == sizeof(cufftDoubleComplex), "qdml_c64 must match cufftDoubleComplex");
+static_assert(sizeof(qdml_c64) == sizeof(double2), "qdml_c64 must match double2");
+/* Positional initialisation of the ops table below: a new op in backend.h must be added here. */
+static_assert(sizeof(qdml_backend_ops) == 17 * sizeof(void *),
+              "backend.h ops table changed: update qdml_backend_cuda_ops");
+
+namespace {
+
+enum {
+    kBlock = 256,                    /* threads per block, every kernel */
+    kWarpsPerBlock = kBlock / kWarp, /* segments or members per block in warp-per-item kernels */
+    kRing = 4,                       /* parameter upload slots in flight */
+    kAlign = 256                     /* sub-allocation alignment (cuFFT and 16-byte vector access) */
+};
+
+/* Fields of the per-segment partial sums: part[field * P + segment]. */
+enum {
+    F_S0 = 0,
+    F_SV = 1,
+    F_SX = 2,  /* 2, 3, 4 */
+    F_SXX = 5, /* 5, 6, 7 */
+    F_RMAX = 8,
+    F_ST = 9,
+    F_SRES = 10,
+    kFields = 11
+};
+
+const size_t kStageMax = (size_t)8 << 20; /* bytes per staging half */
+
+/* Sub-buffers of the single device allocation. */
+enum {
+    L_PSI,
+    L_WORK,
+    L_BACKUP,
+    L_EVH,
+    L_EVF,
+    L_V,
+    L_KTAB,
+    L_XT,
+    L_K2T,
+    L_PART,
+    L_PIMAX,
+    L_RED,
+    L_ENERGY,
+    L_MOM,
+    L_PARAMS,
+    L_FLUSH,
+    L_FFTWORK,
+    L_COUNT
+};
+
+/* ---- checked size arithmetic ---------------------------------------------------------------- */
+
+bool mul_sz(size_t a, size_t b, size_t *out) {
+    if (a != 0 && b > SIZE_MAX / a) return false;
+    *out = a * b;
+    return true;
+}
+
+bool add_sz(size_t a, size_t b, size_t *out) {
+    if (b > SIZE_MAX - a) return false;
+    *out = a + b;
+    return true;
+}
+
+bool align_sz(size_t a, size_t *out) {
+    if (a > SIZE_MAX - (kAlign - 1)) return false;
+    *out = (a + kAlign - 1) / kAlign * kAlign;
+    return true;
+}
+
+/* Problem geometry derived from a desc. */
+struct geometry {
+    i64 N, B, total, ksum, cpm, P;
+    size_t par_bytes, par_off_b, par_off_m; /* parameter slot: doubles A at 0, doubles B, mask bytes */
+};
+
+/* Validate a desc and derive its geometry; message in msg on failure. */
+qdml_status make_geometry(const qdml_backend_desc *d, geometry *g, char *msg, size_t msglen) {
+    for (int a = 0; a < 3; ++a)
+        if (d->n[a] < 1) {
+            snprintf(msg, msglen, "internal axis %d has %lld points (must be >= 1)", a, (long long)d->n[a]);
+            return QDML_ERR_INVALID_ARGUMENT;
+        }
+    if (d->batch < 1) {
+        snprintf(msg, msglen, "batch = %lld (must be >= 1)", (long long)d->batch);
+        return QDML_ERR_INVALID_ARGUMENT;
+    }
+    size_t n01, n012, tot;
+    if (!mul_sz((size_t)d->n[0], (size_t)d->n[1], &n01) || !mul_sz(n01, (size_t)d->n[2], &n012) ||
+        n012 > (size_t)INT64_MAX) {
+        snprintf(msg, msglen, "%lld x %lld x %lld points overflow", (long long)d->n[0], (long long)d->n[1],
+                 (long long)d->n[2]);
+        return QDML_ERR_OVERFLOW;
+    }
+    if ((i64)n012 != d->npoints) {
+        snprintf(msg, msglen, "npoints = %lld but the axes give %lld x %lld x %lld = %lld", (long long)d->npoints,
+                 (long long)d->n[0], (long long)d->n[1], (long long)d->n[2], (long long)n012);
+        return QDML_ERR_INVALID_ARGUMENT;
+    }
+    if (!mul_sz(n012, (size_t)d->batch, &tot) || tot > (size_t)INT64_MAX / 16) {
+        snprintf(msg, msglen, "points (%lld) x batch (%lld) x 16 bytes overflows", (long long)d->npoints,
+                 (long long)d->batch);
+        return QDML_ERR_OVERFLOW;
+    }
+    g->N = d->npoints;
+    g->B = d->batch;
+    g->total = (i64)tot;
+    g->ksum = d->n[0] + d->n[1] + d->n[2];
+    g->cpm = segments_per_member(g->N, g->B);
+    g->P = g->B * g->cpm; /* <= kTargetSegments + B - 1: no overflow */
+    /* Grid sizes of the warp-per-item kernels must fit gridDim.x. */
+    if ((g->P + kWarpsPerBlock - 1) / kWarpsPerBlock > (i64)0x7fffffff) {
+        snprintf(msg, msglen, "batch %lld is too large for one kernel launch", (long long)d->batch);
+        return QDML_ERR_OVERFLOW;
+    }
+    size_t a8, m;
+    if (!mul_sz((size_t)g->B, sizeof(double), &a8) || !align_sz(a8, &a8) || !align_sz((size_t)g->B, &m) ||
+        !add_sz(a8, a8, &g->par_off_m) || !add_sz(g->par_off_m, m, &g->par_bytes)) {
+        snprintf(msg, msglen, "batch %lld overflows the parameter buffer size", (long long)d->batch);
+        return QDML_ERR_OVERFLOW;
+    }
+    g->par_off_b = a8;
+    return QDML_OK;
+}
+
+/* Sizes, offsets and total of the device allocation for a cuFFT work area of fft_ws bytes. */
+bool device_layout(const geometry &g, size_t fft_ws, size_t off[L_COUNT], size_t *total) {
+    size_t sz[L_COUNT];
+    size_t t = (size_t)g.total;
+    bool ok = mul_sz(t, sizeof(qdml_c64), &sz[L_PSI]);
+    sz[L_WORK] = sz[L_BACKUP] = sz[L_EVH] = sz[L_EVF] = sz[L_PSI];
+    ok = ok && mul_sz(t, sizeof(double), &sz[L_V]);
+    size_t kt;
+    ok = ok && mul_sz((size_t)g.B, (size_t)g.ksum, &kt) && mul_sz(kt, sizeof(qdml_c64), &sz[L_KTAB]);
+    ok = ok && mul_sz((size_t)g.ksum, sizeof(double), &sz[L_XT]);
+    sz[L_K2T] = sz[L_XT];
+    size_t pf;
+    ok = ok && mul_sz((size_t)g.P, kFields, &pf) && mul_sz(pf, sizeof(double), &sz[L_PART]);
+    ok = ok && mul_sz((size_t)g.P, sizeof(i64), &sz[L_PIMAX]);
+    ok = ok && mul_sz((size_t)g.B, sizeof(double), &sz[L_RED]);
+    sz[L_ENERGY] = sz[L_RED];
+    ok = ok && mul_sz((size_t)g.B, sizeof(qdml_moments), &sz[L_MOM]);
+    sz[L_PARAMS] = g.par_bytes;
+    sz[L_FLUSH] = (size_t)g.B;
+    sz[L_FFTWORK] = fft_ws;
+    if (!ok) return false;
+    size_t at = 0;
+    for (int k = 0; k < L_COUNT; ++k) {
+        off[k] = at;
+        size_t a;
+        if (!align_sz(sz[k], &a) || !add_sz(at, a, &at)) return false;
+    }
+    *total = at;
+    return true;
+}
+
+/* Transform axes: the internal axes of more than one point (a length-1 DFT is the identity, and
+ * dropping such axes leaves the C-order layout of the others unchanged). rank 0: N == 1, no FFT. */
+int fft_dims(const qdml_backend_desc *d, long long dims[3]) {
+    int r = 0;
+    for (int a = 0; a < 3; ++a)
+        if (d->n[a] > 1) dims[r++] = d->n[a];
+    return r;
+}
+
+const char *cufft_name(cufftResult r) {
+    switch (r) {
+    case CUFFT_SUCCESS: return "CUFFT_SUCCESS";
+    case CUFFT_INVALID_PLAN: return "CUFFT_INVALID_PLAN";
+    case CUFFT_ALLOC_FAILED: return "CUFFT_ALLOC_FAILED (out of device memory)";
+    case CUFFT_INVALID_TYPE: return "CUFFT_INVALID_TYPE";
+    case CUFFT_INVALID_VALUE: return "CUFFT_INVALID_VALUE";
+    case CUFFT_INTERNAL_ERROR: return "CUFFT_INTERNAL_ERROR";
+    case CUFFT_EXEC_FAILED: return "CUFFT_EXEC_FAILED";
+    case CUFFT_SETUP_FAILED: return "CUFFT_SETUP_FAILED";
+    case CUFFT_INVALID_SIZE: return "CUFFT_INVALID_SIZE";
+    case CUFFT_UNALIGNED_DATA: return "CUFFT_UNALIGNED_DATA";
+    case CUFFT_INVALID_DEVICE: return "CUFFT_INVALID_DEVICE";
+    case CUFFT_NO_WORKSPACE: return "CUFFT_NO_WORKSPACE";
+    case CUFFT_NOT_IMPLEMENTED: return "CUFFT_NOT_IMPLEMENTED";
+    case CUFFT_NOT_SUPPORTED: return "CUFFT_NOT_SUPPORTED";
+    default: return "unrecognised cuFFT error";
+    }
+}
+
+} /* namespace */
+
+/* ---- backend state -------------------------------------------------------------------------- */
+
+struct qdml_backend_state {
+    qdml_backend_desc d;
+    geometry g;
+    shape3 sh;
+    int dev;
+    int flat_blocks; /* grid size cap of the flat grid-stride kernels */
+    cudaStream_t stream;
+    cufftHandle plan;
+    int have_plan;
+    size_t fft_ws;
+
+    /* device: one allocation, carved */
+    void *dmem;
+    size_t dbytes;
+    qdml_c64 *psi, *work, *backup, *evh, *evf, *ktab;
+    double *v, *xt, *k2t, *part, *red, *energy;
+    i64 *pimax;
+    qdml_moments *mom;
+    unsigned char *dpar;   /* parameter buffer: doubles at 0, doubles at par_off_b, mask at par_off_m */
+    unsigned char *dflush; /* per member: flush tiny amplitudes (qdml_step_params.flush_tiny) */
+    unsigned char *hflush; /* host mirror of dflush (malloc) */
+    i64 nflush;            /* members with the flag set: 0 lets the kernels skip the test */
+
+    /* pinned host: one allocation, carved */
+    void *hmem;
+    unsigned char *stage[2];
+    size_t stage_bytes;
+    cudaEvent_t stage_ev[2];
+    int stage_next;
+    unsigned char *ring[kRing];
+    cudaEvent_t ring_ev[kRing];
+    int ring_next;
+    void *hres;
+
+    char msg[512];
+};
+
+namespace {
+
+qdml_status fail_cuda(qdml_backend_state *s, const char *call, cudaError_t e) {
+    snprintf(s->msg, sizeof s->msg, "%s failed: %s (%s)", call, cudaGetErrorName(e), cudaGetErrorString(e));
+    return e == cudaErrorMemoryAllocation ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
+}
+
+qdml_status fail_fft(qdml_backend_state *s, const char *call, cufftResult r) {
+    snprintf(s->msg, sizeof s->msg, "%s failed: %s (cufftResult %d)", call, cufft_name(r), (int)r);
+    return r == CUFFT_ALLOC_FAILED ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
+}
+
+qdml_status fail_internal(qdml_backend_state *s, const char *what) {
+    snprintf(s->msg, sizeof s->msg, "%s", what);
+    return QDML_ERR_INTERNAL;
+}
+
+} /* namespace */
+
+/* Call a CUDA runtime function; on failure record "fn failed: ..." and return from the caller. */
+#define CUDA_TRY(fn, args)                                                                                             \
+    do {                                                                                                               \
+        const cudaError_t e_ = fn args;                                                                                \
+        if (e_ != cudaSuccess) return fail_cuda(s, #fn, e_);                                                           \
+    } while (0)
+
+#define CUFFT_TRY(fn, args)                                                                                            \
+    do {                                                                                                               \
+        const cufftResult r_ = fn args;                                                                                \
+        if (r_ != CUFFT_SUCCESS) return fail_fft(s, #fn, r_);                                                          \
+    } while (0)
+
+/* Kernels are launched through cudaLaunchKernel (see launch() below), not <<< >>>: the launch
+ * stubs nvcc writes for <<< >>> need the C++ runtime (a guarded static per kernel), and
+ * libqdml is linked as C. */
+#define LAUNCH(kernel, grid, ...)                                                                                      \
+    do {                                                                                                               \
+        const cudaError_t e_ = launch(kernel, grid, s->stream, __VA_ARGS__);                                           \
+        if (e_ != cudaSuccess) return fail_cuda(s, "cudaLaunchKernel (" #kernel ")", e_);                              \
+    } while (0)
+
+/* ---- kernels ------------------------------------------------------------------------------------ */
+
+namespace {
+
+__device__ __forceinline__ double warp_sum(double v) {
+    /* Butterfly: every lane ends with the same sum, in the same order on every run. */
+    for (int o = kWarp / 2; o > 0; o >>= 1)
+        v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ void warp_amax(double &r, i64 &i) {
+    for (int o = kWarp / 2; o > 0; o >>= 1) {
+        const double r2 = __shfl_xor_sync(0xffffffffu, r, o);
+        const i64 i2 = __shfl_xor_sync(0xffffffffu, i, o);
+        amax_combine(r, i, r2, i2);
+    }
+}
+
+__device__ __forceinline__ i64 global_thread() { return (i64)blockIdx.x * blockDim.x + threadIdx.x; }
+__device__ __forceinline__ i64 grid_threads() { return (i64)gridDim.x * blockDim.x; }
+/* Warp-per-item kernels: the item (segment or member) of this warp, and the lane. */
+__device__ __forceinline__ i64 warp_item() { return (i64)blockIdx.x * kWarpsPerBlock + (threadIdx.x / kWarp); }
+__device__ __forceinline__ int lane_id() { return (int)(threadIdx.x % kWarp); }
+
+__global__ void __launch_bounds__(kBlock) k_fill(qdml_c64 *p, i64 n, double re, double im) {
+    const qdml_c64 z = qdml_c64_make(re, im);
+    for (i64 i = global_thread(); i < n; i += grid_threads())
+        stc(p, i, z);
+}
+
+/* set_step, potential part: one member's N elements (pointers at the member). */
+__global__ void __launch_bounds__(kBlock)
+    k_step_potential(const double *v, qdml_c64 *evh, qdml_c64 *evf, i64 N, double c, double shift, int imaginary) {
+    for (i64 i = global_thread(); i < N; i += grid_threads())
+        step_potential_elem(v, evh, evf, i, c, shift, imaginary);
+}
+
+/* set_step, kinetic axis factors of one member (ksum entries). */
+__global__ void __launch_bounds__(kBlock) k_step_kinetic(qdml_c64 *kt, const double *k2t, i64 ksum, int imaginary,
+                                                         double hbar, double mass, double dt, int potential_only) {
+    for (i64 j = global_thread(); j < ksum; j += grid_threads())
+        stc(kt, j, step_kinetic_elem(k2t, j, imaginary, hbar, mass, dt, potential_only));
+}
+
+__global__ void __launch_bounds__(kBlock)
+    k_kick(qdml_c64 *psi, const qdml_c64 *f, i64 total, i64 N, const unsigned char *mask, const unsigned char *flush,
+           flat_stride fs) {
+    flat_kick(psi, f, total, N, mask, flush, global_thread(), fs);
+}
+
+__global__ void __launch_bounds__(kBlock)
+    k_kinetic(qdml_c64 *psi, const qdml_c64 *ktab, i64 ksum, const double *scale, const unsigned char *mask,
+              const unsigned char *flush, double invn, i64 total, shape3 sh, flat_stride fs) {
+    flat_kinetic(psi, ktab, ksum, scale, mask, flush, invn, total, sh, global_thread(), fs);
+}
+
+__global__ void __launch_bounds__(kBlock)
+    k_scale(qdml_c64 *psi, const double *scale, i64 total, i64 N, const unsigned char *mask, flat_stride fs) {
+    flat_scale(psi, scale, total, N, mask, global_thread(), fs);
+}
+
+__global__ void __launch_bounds__(kBlock)
+    k_copy_masked(qdml_c64 *dst, const qdml_c64 *src, i64 total, i64 N, const unsigned char *mask, flat_stride fs) {
+    flat_copy_masked(dst, src, total, N, mask, global_thread(), fs);
+}
+
+/* Kick with norms: psi *= f; part[seg] = sum |psi|^2 of the segment. Masked-out members write
+ * nothing (k_fin_sum gives them 0). */
+__global__ void __launch_bounds__(kBlock)
+    k_kick_norm(qdml_c64 *psi, const qdml_c64 *f, i64 N, i64 cpm, i64 nseg, const unsigned char *mask,
+                const unsigned char *flush, double *part) {
+    const i64 w = warp_item();
+    if (w >= nseg) return;
+    const i64 b = w / cpm, c = w - b * cpm;
+    if (mask && !mask[b]) return;
+    const int lane = lane_id();
+    const int fl = flush ? flush[b] : 0;
+    double acc = lane_kick_norm(psi + b * N, f + b * N, fl, N, c * kWarp + lane, cpm * kWarp);
+    acc = warp_sum(acc);
+    if (lane == 0) part[w] = acc;
+}
+
+__global__ void __launch_bounds__(kBlock) k_distance(const qdml_c64 *psi, const qdml_c64 *backup, i64 N, i64 cpm,
+                                                     i64 nseg, const unsigned char *mask, double *part) {
+    const i64 w = warp_item();
+    if (w >= nseg) return;
+    const i64 b = w / cpm, c = w - b * cpm;
+    if (mask && !mask[b]) return;
+    const int lane = lane_id();
+    double acc = lane_distance(psi + b * N, backup + b * N, N, c * kWarp + lane, cpm * kWarp);
+    acc = warp_sum(acc);
+    if (lane == 0) part[w] = acc;
+}
+
+/* out[b] = sum over the member's segments of part (0 for masked-out members). */
+__global__ void __launch_bounds__(kBlock)
+    k_fin_sum(const double *part, i64 cpm, i64 B, const unsigned char *mask, double *out) {
+    const i64 b = warp_item();
+    if (b >= B) return;
+    const int lane = lane_id();
+    if (mask && !mask[b]) {
+        if (lane == 0) out[b] = 0.0;
+        return;
+    }
+    double acc = 0.0;
+    for (i64 c = lane; c < cpm; c += kWarp)
+        acc += part[b * cpm + c];
+    acc = warp_sum(acc);
+    if (lane == 0) out[b] = acc;
+}
+
+/* Moments pass 1: density sums, argmax, and w = psi. */
+__global__ void __launch_bounds__(kBlock)
+    k_mom1(const qdml_c64 *psi, qdml_c64 *w, const double *v, const double *xt, shape3 sh, i64 cpm, i64 nseg,
+           const unsigned char *want, double *part, i64 P, i64 *pimax) {
+    const i64 seg = warp_item();
+    if (seg >= nseg) return;
+    const i64 b = seg / cpm, c = seg - b * cpm;
+    if (want && !want[b]) return;
+    const int lane = lane_id();
+    const i64 base = b * sh.N;
+    mom1_acc a;
+    mom1_init(a);
+    lane_mom1(psi + base, w + base, v + base, xt, sh, c * kWarp + lane, cpm * kWarp, a);
+    a.s0 = warp_sum(a.s0);
+    a.sv = warp_sum(a.sv);
+    for (int d = 0; d < 3; ++d) {
+        a.sx[d] = warp_sum(a.sx[d]);
+        a.sxx[d] = warp_sum(a.sxx[d]);
+    }
+    warp_amax(a.rmax, a.imax);
+    if (lane == 0) {
+        part[F_S0 * P + seg] = a.s0;
+        part[F_SV * P + seg] = a.sv;
+        for (int d = 0; d < 3; ++d) {
+            part[(F_SX + d) * P + seg] = a.sx[d];
+            part[(F_SXX + d) * P + seg] = a.sxx[d];
+        }
+        part[F_RMAX * P + seg] = a.rmax;
+        pimax[seg] = a.imax;
+    }
+}
+
+/* Moments pass 2, on the forward transform in w: st and w *= ek / N. cpar[b] = hbar^2 / 2m. */
+__global__ void __launch_bounds__(kBlock)
+    k_mom2(qdml_c64 *w, const double *k2t, const double *cpar, double invn, shape3 sh, i64 cpm, i64 nseg,
+           const unsigned char *want, double *part, i64 P) {
+    const i64 seg = warp_item();
+    if (seg >= nseg) return;
+    const i64 b = seg / cpm, c = seg - b * cpm;
+    if (want && !want[b]) return;
+    const int lane = lane_id();
+    double st = lane_mom2(w + b * sh.N, k2t, cpar[b], invn, sh, c * kWarp + lane, cpm * kWarp);
+    st = warp_sum(st);
+    if (lane == 0) part[F_ST * P + seg] = st;
+}
+
+/* Per-member totals of passes 1 and 2, and E = (st + sv) / s0 for pass 3. Members not wanted get
+ * the values the CPU backend leaves for them (zeros, rmax -1, imax -1, finite 1). */
+__global__ void __launch_bounds__(kBlock)
+    k_mom_fin1(const double *part, const i64 *pimax, i64 P, i64 cpm, i64 B, const unsigned char *want, double invn,
+               qdml_moments *mom, double *energy) {
+    const i64 b = warp_item();
+    if (b >= B) return;
+    const int lane = lane_id();
+    qdml_moments m;
+    memset(&m, 0, sizeof m);
+    m.rmax = -1.0;
+    m.imax = -1;
+    if (want && !want[b]) {
+        if (lane == 0) {
+            m.finite = 1;
+            mom[b] = m;
+            energy[b] = 0.0;
+        }
+        return;
+    }
+    const i64 first = b * cpm;
+    double s0 = 0.0, sv = 0.0, st = 0.0, sx[3] = {0.0, 0.0, 0.0}, sxx[3] = {0.0, 0.0, 0.0};
+    double r = -1.0;
+    i64 ri = -1;
+    for (i64 c = lane; c < cpm; c += kWarp) {
+        const i64 seg = first + c;
+        s0 += part[F_S0 * P + seg];
+        sv += part[F_SV * P + seg];
+        st += part[F_ST * P + seg];
+        for (int d = 0; d < 3; ++d) {
+            sx[d] += part[(F_SX + d) * P + seg];
+            sxx[d] += part[(F_SXX + d) * P + seg];
+        }
+        amax_combine(r, ri, part[F_RMAX * P + seg], pimax[seg]);
+    }
+    s0 = warp_sum(s0);
+    sv = warp_sum(sv);
+    st = warp_sum(st);
+    for (int d = 0; d < 3; ++d) {
+        sx[d] = warp_sum(sx[d]);
+        sxx[d] = warp_sum(sxx[d]);
+    }
+    warp_amax(r, ri);
+    if (lane == 0) {
+        m.s0 = s0;
+        m.sv = sv;
+        m.st = st * invn;
+        for (int d = 0; d < 3; ++d) {
+            m.sx[d] = sx[d];
+            m.sxx[d] = sxx[d];
+        }
+        m.rmax = r;
+        m.imax = ri;
+        m.sres = 0.0;
+        m.finite = 0; /* set by k_mom_fin2 */
+        mom[b] = m;
+        energy[b] = m.s0 > 0 ? (m.st + m.sv) / m.s0 : 0.0;
+    }
+}
+
+/* Moments pass 3 (w = T psi after the inverse transform): sum |w + (V - E) psi|^2. */
+__global__ void __launch_bounds__(kBlock)
+    k_mom3(const qdml_c64 *psi, const qdml_c64 *w, const double *v, const double *energy, i64 N, i64 cpm, i64 nseg,
+           const unsigned char *want, double *part, i64 P) {
+    const i64 seg = warp_item();
+    if (seg >= nseg) return;
+    const i64 b = seg / cpm, c = seg - b * cpm;
+    if (want && !want[b]) return;
+    const int lane = lane_id();
+    const i64 base = b * N;
+    double acc = lane_mom3(psi + base, w + base, v + base, energy[b], N, c * kWarp + lane, cpm * kWarp);
+    acc = warp_sum(acc);
+    if (lane == 0) part[F_SRES * P + seg] = acc;
+}
+
+__global__ void __launch_bounds__(kBlock)
+    k_mom_fin2(const double *part, i64 P, i64 cpm, i64 B, const unsigned char *want, qdml_moments *mom) {
+    const i64 b = warp_item();
+    if (b >= B) return;
+    if (want && !want[b]) return;
+    const int lane = lane_id();
+    double acc = 0.0;
+    for (i64 c = lane; c < cpm; c += kWarp)
+        acc += part[F_SRES * P + b * cpm + c];
+    acc = warp_sum(acc);
+    if (lane == 0) {
+        qdml_moments *m = mom + b;
+        m->sres = acc;
+        m->finite = isfinite(m->s0) && isfinite(m->sv) && isfinite(m->st) && isfinite(acc);
+    }
+}
+
+/* ---- launch geometry ------------------------------------------------------------------------- */
+
+unsigned flat_grid(const qdml_backend_state *s, i64 n) {
+    i64 blocks = (n + kBlock - 1) / kBlock;
+    if (blocks > s->flat_blocks) blocks = s->flat_blocks;
+    return (unsigned)(blocks < 1 ? 1 : blocks);
+}
+
+unsigned warp_grid(i64 items) { return (unsigned)((items + kWarpsPerBlock - 1) / kWarpsPerBlock); }
+
+template <typename T> struct same_type { typedef T type; };
+
+/* kernel<<<grid, kBlock, 0, stream>>>(args...) with every argument converted to the kernel's
+ * parameter type first (same_type<> keeps P from being deduced from the arguments), so the
+ * pointers handed to cudaLaunchKernel point at values of exactly the types the kernel expects. */
+template <typename... P>
+cudaError_t launch(void (*kernel)(P...), unsigned grid, cudaStream_t stream, typename same_type<P>::type... args) {
+    void *ptrs[] = {const_cast<void *>(static_cast<const void *>(&args))...};
+    return cudaLaunchKernel(reinterpret_cast<const void *>(kernel), dim3(grid), dim3(kBlock), ptrs, 0, stream);
+}
+
+/* ---- device selection ------------------------------------------------------------------------ */
+
+/* Make the state's device current for the duration of an op; *prev is restored by dev_leave. */
+qdml_status dev_enter(qdml_backend_state *s, int *prev) {
+    *prev = -1;
+    if (cudaGetDevice(prev) != cudaSuccess) *prev = -1;
+    if (*prev != s->dev) CUDA_TRY(cudaSetDevice, (s->dev));
+    return QDML_OK;
+}
+
+void dev_leave(const qdml_backend_state *s, int prev) {
+    if (prev >= 0 && prev != s->dev) (void)cudaSetDevice(prev);
+}
+
+/* ---- host <-> device transfers ---------------------------------------------------------------- */
+
+/* Host array -> device through the pinned staging halves, without waiting for the copies: a half
+ * is refilled only after the copy that last used it has finished. */
+qdml_status upload(qdml_backend_state *s, void *dst, const void *src, size_t bytes) {
+    size_t off = 0;
+    while (off < bytes) {
+        const int k = s->stage_next;
+        s->stage_next ^= 1;
+        const size_t len = bytes - off < s->stage_bytes ? bytes - off : s->stage_bytes;
+        CUDA_TRY(cudaEventSynchronize, (s->stage_ev[k]));
+        memcpy(s->stage[k], (const unsigned char *)src + off, len);
+        CUDA_TRY(cudaMemcpyAsync, ((unsigned char *)dst + off, s->stage[k], len, cudaMemcpyHostToDevice, s->stream));
+        CUDA_TRY(cudaEventRecord, (s->stage_ev[k], s->stream));
+        off += len;
+    }
+    return QDML_OK;
+}
+
+/* Device -> host array through the staging halves, double-buffered; returns when all is copied. */
+qdml_status download(qdml_backend_state *s, void *dst, const void *src, size_t bytes) {
+    size_t off = 0, prev_off = 0, prev_len = 0;
+    int prev_k = -1;
+    while (off < bytes) {
+        const int k = s->stage_next;
+        s->stage_next ^= 1;
+        const size_t len = bytes - off < s->stage_bytes ? bytes - off : s->stage_bytes;
+        /* Stream order puts this copy after any earlier upload from the same half. */
+        CUDA_TRY(cudaMemcpyAsync,
+                 (s->stage[k], (const unsigned char *)src + off, len, cudaMemcpyDeviceToHost, s->stream));
+        CUDA_TRY(cudaEventRecord, (s->stage_ev[k], s->stream));
+        if (prev_k >= 0) {
+            CUDA_TRY(cudaEventSynchronize, (s->stage_ev[prev_k]));
+            memcpy((unsigned char *)dst + prev_off, s->stage[prev_k], prev_len);
+        }
+        prev_k = k;
+        prev_off = off;
+        prev_len = len;
+        off += len;
+    }
+    if (prev_k >= 0) {
+        CUDA_TRY(cudaEventSynchronize, (s->stage_ev[prev_k]));
+        memcpy((unsigned char *)dst + prev_off, s->stage[prev_k], prev_len);
+    }
+    return QDML_OK;
+}
+
+/* Per-call parameters (scales, masks): fill a pinned ring slot, then copy it to the device
+ * parameter buffer on the stream. Stream order keeps the previous op's kernels ahead of the
+ * overwrite; the slot's event keeps the host from refilling a slot still being copied. */
+qdml_status params_acquire(qdml_backend_state *s, unsigned char **slot, int *k) {
+    *k = s->ring_next;
+    s->ring_next = (s->ring_next + 1) % kRing;
+    CUDA_TRY(cudaEventSynchronize, (s->ring_ev[*k]));
+    *slot = s->ring[*k];
+    return QDML_OK;
+}
+
+qdml_status params_commit(qdml_backend_state *s, int k) {
+    CUDA_TRY(cudaMemcpyAsync, (s->dpar, s->ring[k], s->g.par_bytes, cudaMemcpyHostToDevice, s->stream));
+    CUDA_TRY(cudaEventRecord, (s->ring_ev[k], s->stream));
+    return QDML_OK;
+}
+
+/* Upload up to two per-member double arrays (a -> doubles A, bb -> doubles B) and a mask. */
+qdml_status params_upload(qdml_backend_state *s, const double *a, const double *bb, const unsigned char *mask) {
+    unsigned char *slot;
+    int k;
+    qdml_status st = params_acquire(s, &slot, &k);
+    if (st != QDML_OK) return st;
+    const size_t B = (size_t)s->g.B;
+    if (a) memcpy(slot, a, B * sizeof(double));
+    if (bb) memcpy(slot + s->g.par_off_b, bb, B * sizeof(double));
+    if (mask) memcpy(slot + s->g.par_off_m, mask, B);
+    return params_commit(s, k);
+}
+
+const double *dpar_a(const qdml_backend_state *s) { return (const double *)s->dpar; }
+const unsigned char *dpar_mask(const qdml_backend_state *s) { return s->dpar + s->g.par_off_m; }
+
+/* Copy B results (bytes each) from the device to the pinned result buffer and wait. */
+qdml_status fetch_results(qdml_backend_state *s, const void *src, size_t bytes) {
+    CUDA_TRY(cudaMemcpyAsync, (s->hres, src, bytes, cudaMemcpyDeviceToHost, s->stream));
+    CUDA_TRY(cudaStreamSynchronize, (s->stream));
+    return QDML_OK;
+}
+
+/* ---- create / destroy ------------------------------------------------------------------------ */
+
+void destroy_state(qdml_backend_state *s) {
+    if (!s) return;
+    int prev = -1;
+    if (cudaGetDevice(&prev) != cudaSuccess) prev = -1;
+    if (prev != s->dev) (void)cudaSetDevice(s->dev);
+    if (s->stream) (void)cudaStreamSynchronize(s->stream);
+    if (s->have_plan) (void)cufftDestroy(s->plan);
+    if (s->dmem) (void)cudaFree(s->dmem);
+    if (s->hmem) (void)cudaFreeHost(s->hmem);
+    for (int k = 0; k < 2; ++k)
+        if (s->stage_ev[k]) (void)cudaEventDestroy(s->stage_ev[k]);
+    for (int k = 0; k < kRing; ++k)
+        if (s->ring_ev[k]) (void)cudaEventDestroy(s->ring_ev[k]);
+    if (s->stream) (void)cudaStreamDestroy(s->stream);
+    free(s->hflush);
+    /* A failure above leaves an error that is not the caller's: clear it. */
+    (void)cudaGetLastError();
+    if (prev >= 0 && prev != s->dev) (void)cudaSetDevice(prev);
+    free(s);
+}
+
+/* Everything of create after the state exists; messages in s->msg. */
+qdml_status create_body(qdml_backend_state *s) {
+    const geometry &g = s->g;
+    const qdml_backend_desc *d = &s->d;
+
+    CUDA_TRY(cudaGetDevice, (&s->dev));
+    int sms = 0;
+    CUDA_TRY(cudaDeviceGetAttribute, (&sms, cudaDevAttrMultiProcessorCount, s->dev));
+    s->flat_blocks = (sms > 0 ? sms : 1) * (2048 / kBlock) * 2;
+    CUDA_TRY(cudaStreamCreateWithFlags, (&s->stream, cudaStreamNonBlocking));
+
+    /* FFT plan first: its work size is part of what must fit. */
+    long long dims[3];
+    const int rank = fft_dims(d, dims);
+    s->fft_ws = 0;
+    if (rank > 0) {
+        CUFFT_TRY(cufftCreate, (&s->plan));
+        s->have_plan = 1;
+        CUFFT_TRY(cufftSetAutoAllocation, (s->plan, 0));
+        size_t ws = 0;
+        CUFFT_TRY(cufftMakePlanMany64, (s->plan, rank, dims, NULL, 1, (long long)g.N, NULL, 1, (long long)g.N,
+                                        CUFFT_Z2Z, (long long)g.B, &ws));
+        s->fft_ws = ws;
+        CUFFT_TRY(cufftSetStream, (s->plan, s->stream));
+    }
+
+    size_t off[L_COUNT];
+    if (!device_layout(g, s->fft_ws, off, &s->dbytes)) {
+        snprintf(s->msg, sizeof s->msg, "device memory size of %lld points x %lld members overflows", (long long)g.N,
+                 (long long)g.B);
+        return QDML_ERR_OVERFLOW;
+    }
+    size_t free_b = 0, total_b = 0;
+    CUDA_TRY(cudaMemGetInfo, (&free_b, &total_b));
+    if (s->dbytes > free_b) {
+        snprintf(s->msg, sizeof s->msg,
+                 "CUDA device %d has %zu bytes free (of %zu) but this problem needs %zu bytes (%lld points x %lld "
+                 "members: 5 complex buffers, potential, tables, reduction scratch, cuFFT work area of %zu bytes)",
+                 s->dev, free_b, total_b, s->dbytes, (long long)g.N, (long long)g.B, s->fft_ws);
+        return QDML_ERR_OUT_OF_MEMORY;
+    }
+    {
+        const cudaError_t e = cudaMalloc(&s->dmem, s->dbytes);
+        if (e != cudaSuccess) {
+            s->dmem = NULL;
+            (void)cudaGetLastError();
+            snprintf(s->msg, sizeof s->msg,
+                     "cudaMalloc of %zu bytes on CUDA device %d failed: %s (%s; %zu bytes were "
+                     "reported free)",
+                     s->dbytes, s->dev, cudaGetErrorName(e), cudaGetErrorString(e), free_b);
+            return e == cudaErrorMemoryAllocation ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
+        }
+    }
+    unsigned char *base = (unsigned char *)s->dmem;
+    s->psi = (qdml_c64 *)(base + off[L_PSI]);
+    s->work = (qdml_c64 *)(base + off[L_WORK]);
+    s->backup = (qdml_c64 *)(base + off[L_BACKUP]);
+    s->evh = (qdml_c64 *)(base + off[L_EVH]);
+    s->evf = (qdml_c64 *)(base + off[L_EVF]);
+    s->v = (double *)(base + off[L_V]);
+    s->ktab = (qdml_c64 *)(base + off[L_KTAB]);
+    s->xt = (double *)(base + off[L_XT]);
+    s->k2t = (double *)(base + off[L_K2T]);
+    s->part = (double *)(base + off[L_PART]);
+    s->pimax = (i64 *)(base + off[L_PIMAX]);
+    s->red = (double *)(base + off[L_RED]);
+    s->energy = (double *)(base + off[L_ENERGY]);
+    s->mom = (qdml_moments *)(base + off[L_MOM]);
+    s->dpar = base + off[L_PARAMS];
+    s->dflush = base + off[L_FLUSH];
+    s->hflush = (unsigned char *)calloc((size_t)g.B, 1);
+    if (!s->hflush) {
+        snprintf(s->msg, sizeof s->msg, "cannot allocate %lld bytes of host flags", (long long)g.B);
+        return QDML_ERR_OUT_OF_MEMORY;
+    }
+    if (s->have_plan && s->fft_ws > 0) CUFFT_TRY(cufftSetWorkArea, (s->plan, base + off[L_FFTWORK]));
+
+    /* Pinned host memory: 2 staging halves, kRing parameter slots, the result buffer. */
+    size_t stage = 0, member_bytes = 0, hres = 0, hbytes = 0;
+    (void)mul_sz((size_t)g.N, sizeof(qdml_c64), &member_bytes); /* <= 16 * total: checked in make_geometry */
+    stage = member_bytes < kStageMax ? member_bytes : kStageMax;
+    (void)align_sz(stage, &stage);
+    (void)mul_sz((size_t)g.B, sizeof(qdml_moments), &hres); /* <= device layout sizes: no overflow */
+    (void)align_sz(hres, &hres);
+    size_t ring_total = 0;
+    if (!mul_sz(g.par_bytes, kRing, &ring_total) || !add_sz(2 * stage, ring_total, &hbytes) ||
+        !add_sz(hbytes, hres, &hbytes)) {
+        snprintf(s->msg, sizeof s->msg, "pinned host buffer size overflows (batch %lld)", (long long)g.B);
+        return QDML_ERR_OVERFLOW;
+    }
+    {
+        const cudaError_t e = cudaMallocHost(&s->hmem, hbytes);
+        if (e != cudaSuccess) {
+            s->hmem = NULL;
+            (void)cudaGetLastError();
+            snprintf(s->msg, sizeof s->msg, "cudaMallocHost of %zu bytes of pinned host memory failed: %s (%s)", hbytes,
+                     cudaGetErrorName(e), cudaGetErrorString(e));
+            return e == cudaErrorMemoryAllocation ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
+        }
+    }
+    unsigned char *h = (unsigned char *)s->hmem;
+    s->stage_bytes = stage;
+    s->stage[0] = h;
+    s->stage[1] = h + stage;
+    for (int k = 0; k < kRing; ++k)
+        s->ring[k] = h + 2 * stage + (size_t)k * g.par_bytes;
+    s->hres = h + 2 * stage + ring_total;
+    memset(s->hmem, 0, hbytes);
+    for (int k = 0; k < 2; ++k)
+        CUDA_TRY(cudaEventCreateWithFlags, (&s->stage_ev[k], cudaEventDisableTiming));
+    for (int k = 0; k < kRing; ++k)
+        CUDA_TRY(cudaEventCreateWithFlags, (&s->ring_ev[k], cudaEventDisableTiming));
+
+    /* Initial contents: zeros everywhere (psi 0 like the CPU backend), identity factors and
+     * kinetic tables so an unset member is harmless, the coordinate and k^2 tables. */
+    CUDA_TRY(cudaMemsetAsync, (s->dmem, 0, s->dbytes, s->stream));
+    LAUNCH(k_fill, flat_grid(s, g.total), s->evh, g.total, 1.0, 0.0);
+    LAUNCH(k_fill, flat_grid(s, g.total), s->evf, g.total, 1.0, 0.0);
+    LAUNCH(k_fill, flat_grid(s, g.B * g.ksum), s->ktab, g.B * g.ksum, 1.0, 0.0);
+
+    double *tab = (double *)malloc(2 * (size_t)g.ksum * sizeof(double));
+    if (!tab) {
+        snprintf(s->msg, sizeof s->msg, "cannot allocate %zu bytes of host tables",
+                 2 * (size_t)g.ksum * sizeof(double));
+        return QDML_ERR_OUT_OF_MEMORY;
+    }
+    /* Same expressions as the CPU backend, on the host, so the tables agree to the last bit. */
+    i64 at = 0;
+    for (int a = 0; a < 3; ++a)
+        for (i64 j = 0; j < d->n[a]; ++j, ++at) {
+            tab[at] = d->lo[a] + (double)j * d->length[a] / (double)d->n[a];
+            const double k = qdml_wavenumber(j, d->n[a], d->length[a]);
+            tab[g.ksum + at] = k * k;
+        }
+    cudaError_t e1 = cudaMemcpyAsync(s->xt, tab, (size_t)g.ksum * sizeof(double), cudaMemcpyHostToDevice, s->stream);
+    cudaError_t e2 = e1 == cudaSuccess ? cudaMemcpyAsync(s->k2t, tab + g.ksum, (size_t)g.ksum * sizeof(double),
+                                                         cudaMemcpyHostToDevice, s->stream)
+                                       : e1;
+    /* The pageable source must outlive the copies: wait before freeing it. */
+    cudaError_t e3 = cudaStreamSynchronize(s->stream);
+    free(tab);
+    if (e2 != cudaSuccess) return fail_cuda(s, "cudaMemcpyAsync", e2);
+    if (e3 != cudaSuccess) return fail_cuda(s, "cudaStreamSynchronize", e3);
+    return QDML_OK;
+}
+
+/* ---- ops ------------------------------------------------------------------------------------- */
+
+qdml_status cu_create(const qdml_backend_desc *desc, qdml_backend_state **out, char *err, size_t errlen) {
+    if (!desc || !out) {
+        if (err && errlen) snprintf(err, errlen, "cuda backend create: desc or out is NULL");
+        return QDML_ERR_INTERNAL;
+    }
+    *out = NULL;
+    qdml_backend_state *s = (qdml_backend_state *)calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "cannot allocate the CUDA backend state");
+        return QDML_ERR_OUT_OF_MEMORY;
+    }
+    s->d = *desc;
+    s->dev = -1;
+    qdml_status st = make_geometry(desc, &s->g, s->msg, sizeof s->msg);
+    if (st == QDML_OK && desc->precision != QDML_FLOAT64) {
+        snprintf(s->msg, sizeof s->msg, "precision %d: this build of the cuda backend computes in float64 only",
+                 (int)desc->precision);
+        st = QDML_ERR_UNAVAILABLE;
+    }
+    if (st == QDML_OK && qdml_cuda_device_count() < 1) {
+        snprintf(s->msg, sizeof s->msg,
+                 "no CUDA device is available (no driver, no device, or CUDA_VISIBLE_DEVICES "
+                 "hides them)");
+        st = QDML_ERR_UNAVAILABLE;
+    }
+    if (st == QDML_OK) {
+        s->sh = make_shape3(desc->n[0], desc->n[1], desc->n[2]);
+        /* On failure the current device is the one create found; restore nothing else. */
+        st = create_body(s);
+    }
+    if (st != QDML_OK) {
+        snprintf(err, errlen, "%s", s->msg);
+        if (s->dev < 0) {
+            /* Never reached cudaGetDevice: no CUDA resources were made. */
+            free(s);
+        } else {
+            destroy_state(s);
+        }
+        return st;
+    }
+    s->msg[0] = '\0';
+    *out = s;
+    return QDML_OK;
+}
+
+void cu_destroy(qdml_backend_state *s) { destroy_state(s); }
+
+bool member_ok(const qdml_backend_state *s, int64_t b) { return b >= 0 && b < s->g.B; }
+
+qdml_status set_state_impl(qdml_backend_state *s, int64_t b, const double *psi) {
+    if (!member_ok(s, b) || !psi) return fail_internal(s, "set_state: member out of range or NULL array");
+    return upload(s, s->psi + b * s->g.N, psi, (size_t)s->g.N * sizeof(qdml_c64));
+}
+
+qdml_status get_state_impl(qdml_backend_state *s, int64_t b, double *psi) {
+    if (!member_ok(s, b) || !psi) return fail_internal(s, "get_state: member out of range or NULL array");
+    return download(s, psi, s->psi + b * s->g.N, (size_t)s->g.N * sizeof(qdml_c64));
+}
+
+qdml_status set_potential_impl(qdml_backend_state *s, int64_t b, const double *v) {
+    if (!member_ok(s, b) || !v) return fail_internal(s, "set_potential: member out of range or NULL array");
+    return upload(s, s->v + b * s->g.N, v, (size_t)s->g.N * sizeof(double));
+}
+
+qdml_status get_potential_impl(qdml_backend_state *s, int64_t b, double *v) {
+    if (!member_ok(s, b) || !v) return fail_internal(s, "get_potential: member out of range or NULL array");
+    return download(s, v, s->v + b * s->g.N, (size_t)s->g.N * sizeof(double));
+}
+
+qdml_status set_step_impl(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
+    if (!member_ok(s, b) || !p) return fail_internal(s, "set_step: member out of range or NULL params");
+    const i64 N = s->g.N;
+    const double c = p->dt / (2.0 * p->hbar);
+    LAUNCH(k_step_potential, flat_grid(s, N), s->v + b * N, s->evh + b * N, s->evf + b * N, N, c, p->vshift,
+           p->imaginary);
+    LAUNCH(k_step_kinetic, flat_grid(s, s->g.ksum), s->ktab + b * s->g.ksum, s->k2t, s->g.ksum, p->imaginary, p->hbar,
+           p->mass, p->dt, p->potential_only);
+    const unsigned char flag = p->flush_tiny ? 1 : 0;
+    if (flag != s->hflush[b]) {
+        CUDA_TRY(cudaMemsetAsync, (s->dflush + b, flag, 1, s->stream));
+        s->nflush += flag ? 1 : -1;
+        s->hflush[b] = flag;
+    }
+    return QDML_OK;
+}
+
+qdml_status kick_impl(qdml_backend_state *s, int full, const unsigned char *active, double *norms) {
+    const geometry &g = s->g;
+    const qdml_c64 *f = full ? s->evf : s->evh;
+    const unsigned char *dmask = NULL, *dflush = s->nflush > 0 ? s->dflush : NULL;
+    if (active) {
+        const qdml_status st = params_upload(s, NULL, NULL, active);
+        if (st != QDML_OK) return st;
+        dmask = dpar_mask(s);
+    }
+    if (!norms) {
+        const unsigned grid = flat_grid(s, g.total);
+        LAUNCH(k_kick, grid, s->psi, f, g.total, g.N, dmask, dflush, make_flat_stride((i64)grid * kBlock, s->sh));
+        return QDML_OK;
+    }
+    LAUNCH(k_kick_norm, warp_grid(g.P), s->psi, f, g.N, g.cpm, g.P, dmask, dflush, s->part);
+    LAUNCH(k_fin_sum, warp_grid(g.B), s->part, g.cpm, g.B, dmask, s->red);
+    const qdml_status st = fetch_results(s, s->red, (size_t)g.B * sizeof(double));
+    if (st != QDML_OK) return st;
+    memcpy(norms, s->hres, (size_t)g.B * sizeof(double));
+    return QDML_OK;
+}
+
+qdml_status fft_impl(qdml_backend_state *s, int forward) {
+    if (!s->have_plan) return QDML_OK; /* one point per member: the DFT is the identity */
+    cufftDoubleComplex *p = reinterpret_cast<cufftDoubleComplex *>(s->psi);
+    CUFFT_TRY(cufftExecZ2Z, (s->plan, p, p, forward ? CUFFT_FORWARD : CUFFT_INVERSE));
+    return QDML_OK;
+}
+
+qdml_status kinetic_impl(qdml_backend_state *s, const double *scale, const unsigned char *active) {
+    if (!scale) return fail_internal(s, "kinetic: scale is NULL");
+    const geometry &g = s->g;
+    qdml_status st = params_upload(s, scale, NULL, active);
+    if (st != QDML_OK) return st;
+    const unsigned grid = flat_grid(s, g.total);
+    LAUNCH(k_kinetic, grid, s->psi, s->ktab, g.ksum, dpar_a(s), active ? dpar_mask(s) : NULL,
+           s->nflush > 0 ? s->dflush : NULL, 1.0 / (double)g.N, g.total, s->sh,
+           make_flat_stride((i64)grid * kBlock, s->sh));
+    return QDML_OK;
+}
+
+qdml_status scale_impl(qdml_backend_state *s, const double *scale, const unsigned char *active) {
+    if (!scale) return fail_internal(s, "scale: scale is NULL");
+    const geometry &g = s->g;
+    qdml_status st = params_upload(s, scale, NULL, active);
+    if (st != QDML_OK) return st;
+    const unsigned grid = flat_grid(s, g.total);
+    LAUNCH(k_scale, grid, s->psi, dpar_a(s), g.total, g.N, active ? dpar_mask(s) : NULL,
+           make_flat_stride((i64)grid * kBlock, s->sh));
+    return QDML_OK;
+}
+
+qdml_status moments_impl(qdml_backend_state *s, const double *hbar, const double *mass, const unsigned char *want,
+                         qdml_moments *out) {
+    if (!hbar || !mass || !out) return fail_internal(s, "moments: hbar, mass or out is NULL");
+    const geometry &g = s->g;
+    const double invn = 1.0 / (double)g.N;
+    /* hbar^2 / 2m per member, the CPU backend's expression, into parameter array A. */
+    unsigned char *slot;
+    int k;
+    qdml_status st = params_acquire(s, &slot, &k);
+    if (st != QDML_OK) return st;
+    double *cpar = (double *)slot;
+    for (i64 b = 0; b < g.B; ++b)
+        cpar[b] = hbar[b] * hbar[b] / (2.0 * mass[b]);
+    if (want) memcpy(slot + g.par_off_m, want, (size_t)g.B);
+    if ((st = params_commit(s, k)) != QDML_OK) return st;
+    const unsigned char *dwant = want ? dpar_mask(s) : NULL;
+    cufftDoubleComplex *w = reinterpret_cast<cufftDoubleComplex *>(s->work);
+
+    LAUNCH(k_mom1, warp_grid(g.P), s->psi, s->work, s->v, s->xt, s->sh, g.cpm, g.P, dwant, s->part, g.P, s->pimax);
+    if (s->have_plan) CUFFT_TRY(cufftExecZ2Z, (s->plan, w, w, CUFFT_FORWARD));
+    LAUNCH(k_mom2, warp_grid(g.P), s->work, s->k2t, dpar_a(s), invn, s->sh, g.cpm, g.P, dwant, s->part, g.P);
+    LAUNCH(k_mom_fin1, warp_grid(g.B), s->part, s->pimax, g.P, g.cpm, g.B, dwant, invn, s->mom, s->energy);
+    if (s->have_plan) CUFFT_TRY(cufftExecZ2Z, (s->plan, w, w, CUFFT_INVERSE));
+    LAUNCH(k_mom3, warp_grid(g.P), s->psi, s->work, s->v, s->energy, g.N, g.cpm, g.P, dwant, s->part, g.P);
+    LAUNCH(k_mom_fin2, warp_grid(g.B), s->part, g.P, g.cpm, g.B, dwant, s->mom);
+    if ((st = fetch_results(s, s->mom, (size_t)g.B * sizeof(qdml_moments))) != QDML_OK) return st;
+    memcpy(out, s->hres, (size_t)g.B * sizeof(qdml_moments));
+    return QDML_OK;
+}
+
+qdml_status distance_impl(qdml_backend_state *s, const unsigned char *mask, double *out) {
+    if (!out) return fail_internal(s, "distance: out is NULL");
+    const geometry &g = s->g;
+    const unsigned char *dmask = NULL;
+    if (mask) {
+        const qdml_status st = params_upload(s, NULL, NULL, mask);
+        if (st != QDML_OK) return st;
+        dmask = dpar_mask(s);
+    }
+    LAUNCH(k_distance, warp_grid(g.P), s->psi, s->backup, g.N, g.cpm, g.P, dmask, s->part);
+    LAUNCH(k_fin_sum, warp_grid(g.B), s->part, g.cpm, g.B, dmask, s->red);
+    const qdml_status st = fetch_results(s, s->red, (size_t)g.B * sizeof(double));
+    if (st != QDML_OK) return st;
+    const double *r = (const double *)s->hres;
+    for (i64 b = 0; b < g.B; ++b)
+        if (!mask || mask[b]) out[b] = r[b]; /* unmasked entries untouched */
+    return QDML_OK;
+}
+
+qdml_status backup_impl(qdml_backend_state *s, int restore, const unsigned char *mask) {
+    const geometry &g = s->g;
+    qdml_c64 *src = restore ? s->backup : s->psi;
+    qdml_c64 *dst = restore ? s->psi : s->backup;
+    if (!mask) {
+        CUDA_TRY(cudaMemcpyAsync, (dst, src, (size_t)g.total * sizeof(qdml_c64), cudaMemcpyDeviceToDevice, s->stream));
+        return QDML_OK;
+    }
+    const qdml_status st = params_upload(s, NULL, NULL, mask);
+    if (st != QDML_OK) return st;
+    const unsigned grid = flat_grid(s, g.total);
+    LAUNCH(k_copy_masked, grid, dst, src, g.total, g.N, dpar_mask(s), make_flat_stride((i64)grid * kBlock, s->sh));
+    return QDML_OK;
+}
+
+/* Op entry points: select the state's device around the work and restore the caller's. */
+#define OP_WRAP(call)                                                                                                  \
+    do {                                                                                                               \
+        int prev_;                                                                                                     \
+        qdml_status st_ = dev_enter(s, &prev_);                                                                        \
+        if (st_ != QDML_OK) return st_;                                                                                \
+        st_ = call;                                                                                                    \
+        dev_leave(s, prev_);                                                                                           \
+        return st_;                                                                                                    \
+    } while (0)
+
+qdml_status cu_set_state(qdml_backend_state *s, int64_t b, const double *psi) { OP_WRAP(set_state_impl(s, b, psi)); }
+qdml_status cu_get_state(qdml_backend_state *s, int64_t b, double *psi) { OP_WRAP(get_state_impl(s, b, psi)); }
+qdml_status cu_set_potential(qdml_backend_state *s, int64_t b, const double *v) {
+    OP_WRAP(set_potential_impl(s, b, v));
+}
+qdml_status cu_get_potential(qdml_backend_state *s, int64_t b, double *v) { OP_WRAP(get_potential_impl(s, b, v)); }
+qdml_status cu_set_step(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
+    OP_WRAP(set_step_impl(s, b, p));
+}
+qdml_status cu_kick(qdml_backend_state *s, int full, const unsigned char *active, double *norms) {
+    OP_WRAP(kick_impl(s, full, active, norms));
+}
+qdml_status cu_fft(qdml_backend_state *s, int forward) { OP_WRAP(fft_impl(s, forward)); }
+qdml_status cu_kinetic(qdml_backend_state *s, const double *scale, const unsigned char *active) {
+    OP_WRAP(kinetic_impl(s, scale, active));
+}
+qdml_status cu_scale(qdml_backend_state *s, const double *scale, const unsigned char *active) {
+    OP_WRAP(scale_impl(s, scale, active));
+}
+qdml_status cu_moments(qdml_backend_state *s, const double *hbar, const double *mass, const unsigned char *want,
+                       qdml_moments *out) {
+    OP_WRAP(moments_impl(s, hbar, mass, want, out));
+}
+qdml_status cu_distance(qdml_backend_state *s, const unsigned char *mask, double *out) {
+    OP_WRAP(distance_impl(s, mask, out));
+}
+qdml_status cu_backup(qdml_backend_state *s, int restore, const unsigned char *mask) {
+    OP_WRAP(backup_impl(s, restore, mask));
+}
+
+} /* namespace */
+
+/* ---- exported ------------------------------------------------------------------------------- */
+
+extern "C" const qdml_backend_ops qdml_backend_cuda_ops = {
+    "cuda",           qdml_cuda_bytes_needed,
+    cu_create,        cu_destroy,
+    cu_set_state,     cu_get_state,
+    cu_set_potential, cu_get_potential,
+    cu_set_step,      cu_kick,
+    cu_fft,           cu_kinetic,
+    cu_scale,         cu_moments,
+    cu_distance,      cu_backup,
+    qdml_cuda_last_error,
+};
+
+extern "C" int qdml_cuda_device_count(void) {
+    int n = 0;
+    const cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return n > 0 ? n : 0;
+}
+
+extern "C" int qdml_cuda_device_info(int index, char *name, size_t namelen, size_t *total_bytes) {
+    if (name && namelen) name[0] = '\0';
+    if (total_bytes) *total_bytes = 0;
+    const int n = qdml_cuda_device_count();
+    if (index < 0 || index >= n) return -1;
+    cudaDeviceProp prop;
+    const cudaError_t e = cudaGetDeviceProperties(&prop, index);
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        return -1;
+    }
+    if (name && namelen) snprintf(name, namelen, "%s", prop.name);
+    if (total_bytes) *total_bytes = prop.totalGlobalMem;
+    return 0;
+}
+
+extern "C" qdml_status qdml_cuda_bytes_needed(const qdml_backend_desc *desc, size_t *bytes) {
+    if (!desc || !bytes) return QDML_ERR_INVALID_ARGUMENT;
+    *bytes = 0;
+    if (desc->precision != QDML_FLOAT64) return QDML_ERR_UNAVAILABLE; /* float64 only, as create */
+    geometry g;
+    char msg[256];
+    const qdml_status st = make_geometry(desc, &g, msg, sizeof msg);
+    if (st != QDML_OK) return st;
+    long long dims[3];
+    const int rank = fft_dims(desc, dims);
+    size_t ws = 0;
+    if (rank > 0) {
+        int have = 0;
+        if (qdml_cuda_device_count() > 0) {
+            cufftHandle h;
+            if (cufftCreate(&h) == CUFFT_SUCCESS) {
+                size_t w = 0;
+                if (cufftGetSizeMany64(h, rank, dims, NULL, 1, (long long)g.N, NULL, 1, (long long)g.N, CUFFT_Z2Z,
+                                       (long long)g.B, &w) == CUFFT_SUCCESS) {
+                    ws = w;
+                    have = 1;
+                }
+                (void)cufftDestroy(h);
+            }
+            (void)cudaGetLastError();
+        }
+        /* No device to ask: one more complex buffer, typical of cuFFT's in-place multi-dimensional
+         * and Bluestein work areas. */
+        if (!have && !mul_sz((size_t)g.total, sizeof(qdml_c64), &ws)) return QDML_ERR_OVERFLOW;
+    }
+    size_t off[L_COUNT];
+    if (!device_layout(g, ws, off, bytes)) return QDML_ERR_OVERFLOW;
+    return QDML_OK;
+}
+
+extern "C" const char *qdml_cuda_last_error(const qdml_backend_state *s) { return s ? s->msg : ""; }

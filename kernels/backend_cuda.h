@@ -1,0 +1,43 @@
+/* The CUDA backend as seen from the host C code (context.c, problem.c, tests): the ops table
+ * and a few device queries. Defined in kernels/backend_cuda.cu; present only in builds with the
+ * CUDA backend (QDML_HAVE_CUDA). Plain C11. */
+#ifndef QDML_BACKEND_CUDA_H
+#define QDML_BACKEND_CUDA_H
+
+#include <stddef.h>
+
+#include "backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The ops of backend.h on the current CUDA device of the thread that creates the problem
+ * (float64, cuFFT, one stream per problem). */
+extern const qdml_backend_ops qdml_backend_cuda_ops;
+
+/* Number of usable CUDA devices; 0 when there is no driver, no device, or any error. Never
+ * aborts; leaves no CUDA error pending. */
+int qdml_cuda_device_count(void);
+
+/* Name (NUL-terminated, truncated to namelen - 1 characters; name may be NULL or namelen 0) and
+ * total memory in bytes (total_bytes may be NULL) of device `index`. Returns 0 on success, -1 for
+ * an index out of range or a CUDA error (then name is "" where it has room and *total_bytes 0). */
+int qdml_cuda_device_info(int index, char *name, size_t namelen, size_t *total_bytes);
+
+/* Device bytes a problem of this shape needs on the current device: five complex buffers (state,
+ * work, backup, half- and full-step potential factors), the potential, the per-axis tables, the
+ * reduction scratch, the parameter buffer and the cuFFT work area (asked of cuFFT when a device
+ * is present, else estimated as one more complex buffer). cuFFT's own plan data are not included.
+ * Errors: QDML_ERR_INVALID_ARGUMENT (NULL pointers, an inconsistent desc), QDML_ERR_OVERFLOW. */
+qdml_status qdml_cuda_bytes_needed(const qdml_backend_desc *desc, size_t *bytes);
+
+/* Message of the last failed op on this backend state ("" if none): the CUDA or cuFFT call and
+ * its error string. The solver only reports that an op failed; this says why. */
+const char *qdml_cuda_last_error(const qdml_backend_state *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

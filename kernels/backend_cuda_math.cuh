@@ -1,0 +1,365 @@
+/* Index arithmetic and per-thread (per-lane) loop bodies of the CUDA backend.
+ *
+ * Everything here is a plain function of values and pointers, compiled by nvcc for the device
+ * (backend_cuda.cu wraps each body in a __global__ kernel that adds the thread indexing and the
+ * warp reductions) and by a host C++ compiler, so the index math and the masks can be exercised
+ * on a machine without a GPU by calling the bodies for every (segment, lane) in turn.
+ *
+ * Layout (backend.h): B members of N points, member outermost; inside a member the internal grid
+ * is (n0, n1, n2) in C order. The per-axis tables (coordinates x, squared wavenumbers k^2, kinetic
+ * factors) are stored concatenated: axis 0 at [0, n0), axis 1 at [n0, n0 + n1), axis 2 at
+ * [n0 + n1, n0 + n1 + n2).
+ *
+ * Two loop shapes:
+ *  - flat: one grid-stride loop over the B * N elements; the thread's (b, i0, i1, i2) is found by
+ *    division once and then advanced by the fixed stride with carries (no division per element);
+ *  - segmented: member b is split into `cpm` interleaved segments; a segment is one warp; lane l
+ *    of segment c visits i = c * 32 + l, then steps by cpm * 32. A warp never crosses members, so
+ *    per-member sums need no atomics; the per-segment partials are summed in a fixed order.
+ */
+#ifndef QDML_BACKEND_CUDA_MATH_CUH
+#define QDML_BACKEND_CUDA_MATH_CUH
+
+#include <stdint.h>
+
+#include "pointwise.h"
+
+#if defined(__CUDACC__)
+#define QDML_CU_HD __host__ __device__ __forceinline__
+#else
+#define QDML_CU_HD static inline
+#endif
+
+namespace qdml_cuda {
+
+typedef long long i64;
+
+enum { kWarp = 32 };
+
+/* ---- complex loads and stores: one 16-byte access on the device ------------------------------ */
+
+QDML_CU_HD qdml_c64 ldc(const qdml_c64 *p, i64 i) {
+#if defined(__CUDA_ARCH__)
+    const double2 v = reinterpret_cast<const double2 *>(p)[i];
+    return qdml_c64_make(v.x, v.y);
+#else
+    return p[i];
+#endif
+}
+
+QDML_CU_HD void stc(qdml_c64 *p, i64 i, qdml_c64 z) {
+#if defined(__CUDA_ARCH__)
+    reinterpret_cast<double2 *>(p)[i] = make_double2(z.re, z.im);
+#else
+    p[i] = z;
+#endif
+}
+
+/* ---- mixed-radix positions -------------------------------------------------------------------- */
+
+struct shape3 {
+    i64 n0, n1, n2; /* internal axes */
+    i64 n12;        /* n1 * n2 */
+    i64 N;          /* n0 * n1 * n2 */
+};
+
+struct pos3 {
+    i64 i0, i1, i2;
+};
+
+QDML_CU_HD shape3 make_shape3(i64 n0, i64 n1, i64 n2) {
+    shape3 s;
+    s.n0 = n0;
+    s.n1 = n1;
+    s.n2 = n2;
+    s.n12 = n1 * n2;
+    s.N = n0 * s.n12;
+    return s;
+}
+
+/* Digits of a within-member flat index i (0 <= i < N for meaningful digits). */
+QDML_CU_HD pos3 pos_of(i64 i, const shape3 &s) {
+    pos3 p;
+    p.i0 = i / s.n12;
+    const i64 r = i - p.i0 * s.n12;
+    p.i1 = r / s.n2;
+    p.i2 = r - p.i1 * s.n2;
+    return p;
+}
+
+/* p += d digit-wise with carries; every digit of d must be below its radix except d.i0, which may
+ * be anything when the caller stops before using digits of a flat index >= N. Returns the carry
+ * out of axis 0 (1 when the flat index passed N). */
+QDML_CU_HD i64 pos_advance(pos3 &p, const pos3 &d, const shape3 &s) {
+    i64 c = 0;
+    p.i2 += d.i2;
+    if (p.i2 >= s.n2) {
+        p.i2 -= s.n2;
+        c = 1;
+    }
+    p.i1 += d.i1 + c;
+    c = 0;
+    if (p.i1 >= s.n1) {
+        p.i1 -= s.n1;
+        c = 1;
+    }
+    p.i0 += d.i0 + c;
+    c = 0;
+    if (p.i0 >= s.n0) {
+        p.i0 -= s.n0;
+        c = 1;
+    }
+    return c;
+}
+
+/* A flat grid-stride walk over B * N elements tracking (b, i) or (b, i0, i1, i2). */
+struct flat_stride {
+    i64 S;   /* total stride (threads in the grid) */
+    i64 sb;  /* S / N */
+    i64 sr;  /* S % N */
+    pos3 sd; /* digits of sr */
+};
+
+QDML_CU_HD flat_stride make_flat_stride(i64 S, const shape3 &s) {
+    flat_stride f;
+    f.S = S;
+    f.sb = S / s.N;
+    f.sr = S - f.sb * s.N;
+    f.sd = pos_of(f.sr, s);
+    return f;
+}
+
+/* ---- argmax with the CPU backend's semantics ---------------------------------------------------
+ * Scanning in increasing index with `if (rho > rmax || rho != rho)` from (-1, -1) keeps the first
+ * index of the largest value and, once a NaN is seen, the last NaN. The same selection as an
+ * associative, commutative combination of (value, index) pairs: a NaN beats any number, of two
+ * NaNs the higher index wins, otherwise the larger value, and of equal values the lower index.
+ * (-1, -1) is the empty element. */
+QDML_CU_HD void amax_combine(double &r, i64 &i, double r2, i64 i2) {
+    const bool nan1 = r != r, nan2 = r2 != r2;
+    bool take;
+    if (nan1 || nan2)
+        take = nan2 && (!nan1 || i2 > i);
+    else
+        take = r2 > r || (r2 == r && i2 < i);
+    if (take) {
+        r = r2;
+        i = i2;
+    }
+}
+
+/* ---- flat element loops (one call per thread) -------------------------------------------------- */
+
+/* psi *= f for members with mask[b] (mask NULL: all); members with flush[b] then have amplitudes
+ * below QDML_TINY set to zero (flush NULL: none). */
+QDML_CU_HD void flat_kick(qdml_c64 *psi, const qdml_c64 *f, i64 total, i64 N, const unsigned char *mask,
+                          const unsigned char *flush, i64 start, const flat_stride &fs) {
+    if (!mask && !flush) {
+        for (i64 idx = start; idx < total; idx += fs.S)
+            stc(psi, idx, qdml_cmul(ldc(psi, idx), ldc(f, idx)));
+        return;
+    }
+    i64 b = start / N, i = start - (start / N) * N;
+    for (i64 idx = start; idx < total; idx += fs.S) {
+        if (!mask || mask[b]) {
+            const qdml_c64 z = qdml_cmul(ldc(psi, idx), ldc(f, idx));
+            stc(psi, idx, (flush && flush[b]) ? qdml_flush_tiny(z) : z);
+        }
+        b += fs.sb;
+        i += fs.sr;
+        if (i >= N) {
+            i -= N;
+            ++b;
+        }
+    }
+}
+
+/* psi *= scale[b] for members with mask[b] (mask NULL: all). */
+QDML_CU_HD void flat_scale(qdml_c64 *psi, const double *scale, i64 total, i64 N, const unsigned char *mask, i64 start,
+                           const flat_stride &fs) {
+    i64 b = start / N, i = start - (start / N) * N;
+    for (i64 idx = start; idx < total; idx += fs.S) {
+        if (!mask || mask[b]) stc(psi, idx, qdml_cscale(ldc(psi, idx), scale[b]));
+        b += fs.sb;
+        i += fs.sr;
+        if (i >= N) {
+            i -= N;
+            ++b;
+        }
+    }
+}
+
+/* dst = src for members with mask[b] (mask required). */
+QDML_CU_HD void flat_copy_masked(qdml_c64 *dst, const qdml_c64 *src, i64 total, i64 N, const unsigned char *mask,
+                                 i64 start, const flat_stride &fs) {
+    i64 b = start / N, i = start - (start / N) * N;
+    for (i64 idx = start; idx < total; idx += fs.S) {
+        if (mask[b]) stc(dst, idx, ldc(src, idx));
+        b += fs.sb;
+        i += fs.sr;
+        if (i >= N) {
+            i -= N;
+            ++b;
+        }
+    }
+}
+
+/* Kinetic factor in Fourier space, as the CPU backend: active members
+ *   psi_hat *= (kt0[i0] * kt1[i1] * (scale[b] / N)) * kt2[i2]
+ * (then amplitudes below QDML_TINY set to zero where flush[b]; flush NULL: none), inactive members
+ * psi_hat *= 1 / N. scale NULL counts as 1 for every member. */
+QDML_CU_HD void flat_kinetic(qdml_c64 *psi, const qdml_c64 *ktab, i64 ksum, const double *scale,
+                             const unsigned char *mask, const unsigned char *flush, double invn, i64 total,
+                             const shape3 &sh, i64 start, const flat_stride &fs) {
+    if (start >= total) return;
+    i64 b = start / sh.N;
+    pos3 p = pos_of(start - b * sh.N, sh);
+    for (i64 idx = start; idx < total; idx += fs.S) {
+        const qdml_c64 z = ldc(psi, idx);
+        if (mask && !mask[b]) {
+            stc(psi, idx, qdml_cscale(z, invn));
+        } else {
+            const qdml_c64 *kt = ktab + b * ksum;
+            const double sc = scale ? scale[b] : 1.0;
+            const qdml_c64 rf = qdml_cscale(qdml_cmul(ldc(kt, p.i0), ldc(kt, sh.n0 + p.i1)), sc * invn);
+            const qdml_c64 y = qdml_cmul(z, qdml_cmul(rf, ldc(kt, sh.n0 + sh.n1 + p.i2)));
+            stc(psi, idx, (flush && flush[b]) ? qdml_flush_tiny(y) : y);
+        }
+        b += fs.sb + pos_advance(p, fs.sd, sh);
+    }
+}
+
+/* ---- segmented (per-lane) loops ---------------------------------------------------------------
+ * psi etc. point at the member's first element; i = c * 32 + lane; T = cpm * 32. */
+
+/* psi *= f (then tiny amplitudes flushed to zero if `flush`) and return sum |psi|^2 over the
+ * lane's elements after the multiply. */
+QDML_CU_HD double lane_kick_norm(qdml_c64 *psi, const qdml_c64 *f, int flush, i64 N, i64 i, i64 T) {
+    double acc = 0.0;
+    for (; i < N; i += T) {
+        qdml_c64 z = qdml_cmul(ldc(psi, i), ldc(f, i));
+        if (flush) z = qdml_flush_tiny(z);
+        stc(psi, i, z);
+        acc += qdml_abs2(z);
+    }
+    return acc;
+}
+
+/* sum |x - y|^2 over the lane's elements. */
+QDML_CU_HD double lane_distance(const qdml_c64 *x, const qdml_c64 *y, i64 N, i64 i, i64 T) {
+    double acc = 0.0;
+    for (; i < N; i += T) {
+        const qdml_c64 a = ldc(x, i), c = ldc(y, i);
+        const double re = a.re - c.re, im = a.im - c.im;
+        acc += re * re + im * im;
+    }
+    return acc;
+}
+
+/* Density moments of the first monitoring pass. */
+struct mom1_acc {
+    double s0, sv, sx[3], sxx[3];
+    double rmax;
+    i64 imax;
+};
+
+QDML_CU_HD void mom1_init(mom1_acc &a) {
+    a.s0 = a.sv = 0.0;
+    for (int d = 0; d < 3; ++d)
+        a.sx[d] = a.sxx[d] = 0.0;
+    a.rmax = -1.0;
+    a.imax = -1;
+}
+
+/* Pass 1: s0, sv, sx, sxx, argmax of |psi|^2, and w = psi. xt holds the concatenated coordinate
+ * tables; i0..i2 are tracked from i and the lane stride T. */
+QDML_CU_HD void lane_mom1(const qdml_c64 *psi, qdml_c64 *w, const double *v, const double *xt, const shape3 &sh, i64 i,
+                          i64 T, mom1_acc &a) {
+    if (i >= sh.N) return;
+    const double *x0t = xt, *x1t = xt + sh.n0, *x2t = xt + sh.n0 + sh.n1;
+    pos3 p = pos_of(i, sh);
+    const pos3 d = pos_of(T, sh);
+    for (; i < sh.N; i += T) {
+        const qdml_c64 z = ldc(psi, i);
+        stc(w, i, z);
+        const double rho = qdml_abs2(z);
+        const double x0 = x0t[p.i0], x1 = x1t[p.i1], x2 = x2t[p.i2];
+        a.s0 += rho;
+        a.sv += v[i] * rho;
+        a.sx[0] += x0 * rho;
+        a.sxx[0] += x0 * x0 * rho;
+        a.sx[1] += x1 * rho;
+        a.sxx[1] += x1 * x1 * rho;
+        a.sx[2] += x2 * rho;
+        a.sxx[2] += x2 * x2 * rho;
+        if (rho > a.rmax || rho != rho) {
+            a.rmax = rho;
+            a.imax = i;
+        }
+        pos_advance(p, d, sh);
+    }
+}
+
+/* Pass 2 (on the forward transform of psi in w): st += ek |w|^2 and w *= ek / N, where
+ * ek = c * ((k0^2 + k1^2) + k2^2), c = hbar^2 / 2m of the member. */
+QDML_CU_HD double lane_mom2(qdml_c64 *w, const double *k2t, double c, double invn, const shape3 &sh, i64 i, i64 T) {
+    double st = 0.0;
+    if (i >= sh.N) return st;
+    const double *k0t = k2t, *k1t = k2t + sh.n0, *k2 = k2t + sh.n0 + sh.n1;
+    pos3 p = pos_of(i, sh);
+    const pos3 d = pos_of(T, sh);
+    for (; i < sh.N; i += T) {
+        const double ek = c * ((k0t[p.i0] + k1t[p.i1]) + k2[p.i2]);
+        const qdml_c64 z = ldc(w, i);
+        st += ek * qdml_abs2(z);
+        stc(w, i, qdml_cscale(z, ek * invn));
+        pos_advance(p, d, sh);
+    }
+    return st;
+}
+
+/* Pass 3 (w = T psi): sum |w + (V - E) psi|^2. */
+QDML_CU_HD double lane_mom3(const qdml_c64 *psi, const qdml_c64 *w, const double *v, double e, i64 N, i64 i, i64 T) {
+    double acc = 0.0;
+    for (; i < N; i += T) {
+        const qdml_c64 z = ldc(psi, i), t = ldc(w, i);
+        const double f = v[i] - e;
+        const double re = t.re + f * z.re, im = t.im + f * z.im;
+        acc += re * re + im * im;
+    }
+    return acc;
+}
+
+/* ---- set_step -------------------------------------------------------------------------------- */
+
+/* Potential factors of one element: h = propagator((V - shift) * dt / (2 hbar)), evh = h and
+ * evf = h * h (the CPU backend's full step). */
+QDML_CU_HD void step_potential_elem(const double *v, qdml_c64 *evh, qdml_c64 *evf, i64 i, double c, double shift,
+                                    int imaginary) {
+    const qdml_c64 h = qdml_propagator(imaginary, (v[i] - shift) * c);
+    stc(evh, i, h);
+    stc(evf, i, qdml_cmul(h, h));
+}
+
+/* Kinetic axis factor j of one member: theta = hbar k^2 dt / 2m (1 with potential_only). */
+QDML_CU_HD qdml_c64 step_kinetic_elem(const double *k2t, i64 j, int imaginary, double hbar, double mass, double dt,
+                                      int potential_only) {
+    return potential_only ? qdml_c64_make(1.0, 0.0) : qdml_propagator(imaginary, hbar * k2t[j] * dt / (2.0 * mass));
+}
+
+/* ---- segment geometry ---------------------------------------------------------------------------
+ * Segments (warps) per member: enough to fill a device, each lane doing at least 8 elements when
+ * the member is large. A fixed target (not the device's SM count) keeps the summation order, and
+ * so the rounding of every reduction, the same on every GPU. */
+enum { kTargetSegments = 16384, kMinPerSegment = 256 };
+
+QDML_CU_HD i64 segments_per_member(i64 N, i64 B) {
+    const i64 by_size = (N + kMinPerSegment - 1) / kMinPerSegment;
+    const i64 by_fill = (kTargetSegments + B - 1) / B;
+    i64 c = by_size < by_fill ? by_size : by_fill;
+    return c < 1 ? 1 : c;
+}
+
+} /* namespace qdml_cuda */
+
+#endif

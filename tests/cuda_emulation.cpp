@@ -1,0 +1,617 @@
+// Host emulation check of the CUDA backend's loop bodies (no GPU needed).
+//
+// Runs the per-thread and per-lane functions of backend_cuda_math.cuh for every emulated thread
+// and lane, with the thread/warp structure of backend_cuda.cu mirrored here (flat grid-stride
+// kernels, one warp per (member, segment), xor-butterfly warp sums, per-member finalisation), and
+// compares every op with the CPU backend (host/backend_cpu.c) on random inputs, masks, flush
+// flags, argmax ties, infinities and NaNs, for 1D/2D/3D shapes and segment counts 1 to 129.
+// Pointwise ops must agree bit for bit; sums to 1e-12 relative.
+//
+// Built and run by ctest (tests/CMakeLists.txt); by hand, from the repository root:
+//   g++ -std=c++17 -O2 -Wall -Wextra -I include -I host -I kernels -c tests/cuda_emulation.cpp -o /tmp/emu.o
+//   gcc -std=c11 -O2 -fopenmp -D_POSIX_C_SOURCE=200809L -I include -I host -I kernels -c host/backend_cpu.c -o /tmp/bcpu.o
+//   g++ -fopenmp /tmp/emu.o /tmp/bcpu.o -o /tmp/emulate_check -lfftw3_omp -lfftw3 -lm && /tmp/emulate_check
+// The cuFFT transforms, streams, staging and launches are not covered (FFTW stands in for cuFFT).
+#include <fftw3.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <random>
+#include <vector>
+
+extern "C" {
+#include "backend.h"
+int qdml_mul_i64(int64_t a, int64_t b, int64_t *out) {
+    if (a < 0 || b < 0) return 0;
+    if (a != 0 && b > INT64_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+int qdml_mul_size(size_t a, size_t b, size_t *out) {
+    if (a != 0 && b > SIZE_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+void *qdml_calloc_array(size_t count, size_t size) { return calloc(count ? count : 1, size ? size : 1); }
+}
+#include "backend_cuda_math.cuh"
+
+using namespace qdml_cuda;
+using std::vector;
+
+enum { kBlock = 256, kWarpsPerBlock = 8 };
+enum { F_S0 = 0, F_SV = 1, F_SX = 2, F_SXX = 5, F_RMAX = 8, F_ST = 9, F_SRES = 10, kFields = 11 };
+
+static int failures = 0;
+#define CHECK(cond, ...)                                                                                               \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            if (failures < 40) {                                                                                       \
+                printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                            \
+                printf(__VA_ARGS__);                                                                                   \
+                printf("\n");                                                                                          \
+            }                                                                                                          \
+            ++failures;                                                                                                \
+        }                                                                                                              \
+    } while (0)
+
+static double warp_sum_emu(vector<double> v) {
+    for (int o = 16; o > 0; o >>= 1) {
+        vector<double> t(32);
+        for (int l = 0; l < 32; ++l)
+            t[l] = v[l] + v[l ^ o];
+        v = t;
+    }
+    for (int l = 1; l < 32; ++l)
+        if (!(v[l] == v[0] || (v[l] != v[l] && v[0] != v[0]))) printf("warp lanes disagree\n");
+    return v[0];
+}
+
+static void warp_amax_emu(vector<double> r, vector<i64> i, double &ro, i64 &io) {
+    for (int o = 16; o > 0; o >>= 1) {
+        vector<double> tr = r;
+        vector<i64> ti = i;
+        for (int l = 0; l < 32; ++l)
+            amax_combine(tr[l], ti[l], r[l ^ o], i[l ^ o]);
+        r = tr;
+        i = ti;
+    }
+    for (int l = 1; l < 32; ++l)
+        if (i[l] != i[0]) printf("warp amax lanes disagree\n");
+    ro = r[0];
+    io = i[0];
+}
+
+struct Emu {
+    qdml_backend_desc d;
+    i64 N, B, total, ksum, cpm, P;
+    shape3 sh;
+    int blocks; // flat grid size used for the emulation
+    vector<qdml_c64> psi, work, backup, evh, evf, ktab;
+    vector<double> v, xt, k2t, part, red, energy;
+    vector<i64> pimax;
+    vector<qdml_moments> mom;
+    vector<unsigned char> flush;
+    i64 nflush = 0;
+    fftw_plan wf, wb, pf, pb;
+
+    Emu(const qdml_backend_desc &desc, int blocks_) : d(desc), blocks(blocks_) {
+        N = d.npoints;
+        B = d.batch;
+        total = N * B;
+        ksum = d.n[0] + d.n[1] + d.n[2];
+        cpm = segments_per_member(N, B);
+        P = B * cpm;
+        sh = make_shape3(d.n[0], d.n[1], d.n[2]);
+        psi.assign(total, qdml_c64_make(0, 0));
+        work = backup = psi;
+        evh.assign(total, qdml_c64_make(1, 0));
+        evf = evh;
+        ktab.assign(B * ksum, qdml_c64_make(1, 0));
+        v.assign(total, 0.0);
+        xt.assign(ksum, 0);
+        k2t.assign(ksum, 0);
+        part.assign(kFields * P, 0);
+        red.assign(B, 0);
+        energy.assign(B, 0);
+        pimax.assign(P, 0);
+        mom.resize(B);
+        flush.assign(B, 0);
+        i64 at = 0;
+        for (int a = 0; a < 3; ++a)
+            for (i64 j = 0; j < d.n[a]; ++j, ++at) {
+                xt[at] = d.lo[a] + (double)j * d.length[a] / (double)d.n[a];
+                const double k = qdml_wavenumber(j, d.n[a], d.length[a]);
+                k2t[at] = k * k;
+            }
+        int n[3] = {(int)d.n[0], (int)d.n[1], (int)d.n[2]};
+        fftw_complex *w = (fftw_complex *)work.data(), *p = (fftw_complex *)psi.data();
+        wf = fftw_plan_many_dft(3, n, (int)B, w, NULL, 1, (int)N, w, NULL, 1, (int)N, FFTW_FORWARD, FFTW_ESTIMATE);
+        wb = fftw_plan_many_dft(3, n, (int)B, w, NULL, 1, (int)N, w, NULL, 1, (int)N, FFTW_BACKWARD, FFTW_ESTIMATE);
+        pf = fftw_plan_many_dft(3, n, (int)B, p, NULL, 1, (int)N, p, NULL, 1, (int)N, FFTW_FORWARD, FFTW_ESTIMATE);
+        pb = fftw_plan_many_dft(3, n, (int)B, p, NULL, 1, (int)N, p, NULL, 1, (int)N, FFTW_BACKWARD, FFTW_ESTIMATE);
+    }
+    ~Emu() {
+        fftw_destroy_plan(wf);
+        fftw_destroy_plan(wb);
+        fftw_destroy_plan(pf);
+        fftw_destroy_plan(pb);
+    }
+    i64 S(i64 n) const {
+        i64 bl = (n + kBlock - 1) / kBlock;
+        if (bl > blocks) bl = blocks;
+        if (bl < 1) bl = 1;
+        return bl * kBlock;
+    }
+
+    void set_step(i64 b, const qdml_step_params *p) {
+        const double c = p->dt / (2.0 * p->hbar);
+        const i64 S1 = S(N);
+        for (i64 t = 0; t < S1; ++t)
+            for (i64 i = t; i < N; i += S1)
+                step_potential_elem(v.data() + b * N, evh.data() + b * N, evf.data() + b * N, i, c, p->vshift,
+                                    p->imaginary);
+        const i64 S2 = S(ksum);
+        for (i64 t = 0; t < S2; ++t)
+            for (i64 j = t; j < ksum; j += S2)
+                ktab[b * ksum + j] =
+                    step_kinetic_elem(k2t.data(), j, p->imaginary, p->hbar, p->mass, p->dt, p->potential_only);
+        const unsigned char flag = p->flush_tiny ? 1 : 0;
+        if (flag != flush[b]) {
+            nflush += flag ? 1 : -1;
+            flush[b] = flag;
+        }
+    }
+
+    // k_kick_norm + k_fin_sum emulation
+    void seg_sum(const unsigned char *mask, int which, vector<double> &out, const unsigned char *dflush,
+                 const qdml_c64 *f) {
+        for (i64 w = 0; w < P; ++w) {
+            const i64 b = w / cpm, c = w - b * cpm;
+            if (mask && !mask[b]) continue;
+            vector<double> lanes(32);
+            for (int lane = 0; lane < 32; ++lane) {
+                if (which == 0) {
+                    const int fl = dflush ? dflush[b] : 0;
+                    lanes[lane] = lane_kick_norm(psi.data() + b * N, f + b * N, fl, N, c * 32 + lane, cpm * 32);
+                } else {
+                    lanes[lane] = lane_distance(psi.data() + b * N, backup.data() + b * N, N, c * 32 + lane, cpm * 32);
+                }
+            }
+            part[w] = warp_sum_emu(lanes);
+        }
+        out.assign(B, -7.0);
+        for (i64 b = 0; b < B; ++b) {
+            if (mask && !mask[b]) {
+                out[b] = 0.0;
+                continue;
+            }
+            vector<double> lanes(32, 0.0);
+            for (int lane = 0; lane < 32; ++lane)
+                for (i64 c = lane; c < cpm; c += 32)
+                    lanes[lane] += part[b * cpm + c];
+            out[b] = warp_sum_emu(lanes);
+        }
+    }
+
+    void kick(int full, const unsigned char *active, double *norms) {
+        const qdml_c64 *f = full ? evf.data() : evh.data();
+        const unsigned char *dflush = nflush > 0 ? flush.data() : NULL;
+        if (!norms) {
+            const i64 SS = S(total);
+            const flat_stride fs = make_flat_stride(SS, sh);
+            for (i64 t = 0; t < SS; ++t)
+                flat_kick(psi.data(), f, total, N, active, dflush, t, fs);
+            return;
+        }
+        vector<double> out;
+        seg_sum(active, 0, out, dflush, f);
+        for (i64 b = 0; b < B; ++b)
+            norms[b] = out[b];
+    }
+    void fft(int forward) { fftw_execute(forward ? pf : pb); }
+    void kinetic(const double *scale, const unsigned char *active) {
+        const i64 SS = S(total);
+        const flat_stride fs = make_flat_stride(SS, sh);
+        const unsigned char *dflush = nflush > 0 ? flush.data() : NULL;
+        for (i64 t = 0; t < SS; ++t)
+            flat_kinetic(psi.data(), ktab.data(), ksum, scale, active, dflush, 1.0 / (double)N, total, sh, t, fs);
+    }
+    void scale(const double *sc, const unsigned char *active) {
+        const i64 SS = S(total);
+        const flat_stride fs = make_flat_stride(SS, sh);
+        for (i64 t = 0; t < SS; ++t)
+            flat_scale(psi.data(), sc, total, N, active, t, fs);
+    }
+    void backup_op(int restore, const unsigned char *mask) {
+        vector<qdml_c64> &src = restore ? backup : psi;
+        vector<qdml_c64> &dst = restore ? psi : backup;
+        if (!mask) {
+            dst = src;
+            return;
+        }
+        const i64 SS = S(total);
+        const flat_stride fs = make_flat_stride(SS, sh);
+        for (i64 t = 0; t < SS; ++t)
+            flat_copy_masked(dst.data(), src.data(), total, N, mask, t, fs);
+    }
+    void distance(const unsigned char *mask, double *out) {
+        vector<double> r;
+        seg_sum(mask, 1, r, NULL, NULL);
+        for (i64 b = 0; b < B; ++b)
+            if (!mask || mask[b]) out[b] = r[b];
+    }
+    void moments(const double *hbar, const double *mass, const unsigned char *want, qdml_moments *out) {
+        const double invn = 1.0 / (double)N;
+        vector<double> cpar(B);
+        for (i64 b = 0; b < B; ++b)
+            cpar[b] = hbar[b] * hbar[b] / (2.0 * mass[b]);
+        // k_mom1
+        for (i64 seg = 0; seg < P; ++seg) {
+            const i64 b = seg / cpm, c = seg - b * cpm;
+            if (want && !want[b]) continue;
+            vector<double> l[9];
+            for (auto &x : l)
+                x.assign(32, 0);
+            vector<double> lr(32);
+            vector<i64> li(32);
+            for (int lane = 0; lane < 32; ++lane) {
+                mom1_acc a;
+                mom1_init(a);
+                lane_mom1(psi.data() + b * N, work.data() + b * N, v.data() + b * N, xt.data(), sh, c * 32 + lane,
+                          cpm * 32, a);
+                l[0][lane] = a.s0;
+                l[1][lane] = a.sv;
+                for (int dd = 0; dd < 3; ++dd) {
+                    l[2 + dd][lane] = a.sx[dd];
+                    l[5 + dd][lane] = a.sxx[dd];
+                }
+                lr[lane] = a.rmax;
+                li[lane] = a.imax;
+            }
+            for (int f = 0; f < 8; ++f)
+                part[f * P + seg] = warp_sum_emu(l[f]);
+            double r;
+            i64 ii;
+            warp_amax_emu(lr, li, r, ii);
+            part[F_RMAX * P + seg] = r;
+            pimax[seg] = ii;
+        }
+        fftw_execute(wf);
+        for (i64 seg = 0; seg < P; ++seg) {
+            const i64 b = seg / cpm, c = seg - b * cpm;
+            if (want && !want[b]) continue;
+            vector<double> l(32);
+            for (int lane = 0; lane < 32; ++lane)
+                l[lane] = lane_mom2(work.data() + b * N, k2t.data(), cpar[b], invn, sh, c * 32 + lane, cpm * 32);
+            part[F_ST * P + seg] = warp_sum_emu(l);
+        }
+        // fin1
+        for (i64 b = 0; b < B; ++b) {
+            qdml_moments m;
+            memset(&m, 0, sizeof m);
+            m.rmax = -1;
+            m.imax = -1;
+            if (want && !want[b]) {
+                m.finite = 1;
+                mom[b] = m;
+                energy[b] = 0;
+                continue;
+            }
+            const i64 first = b * cpm;
+            vector<double> l[9];
+            for (auto &x : l)
+                x.assign(32, 0);
+            vector<double> lr(32, -1.0);
+            vector<i64> li(32, -1);
+            for (int lane = 0; lane < 32; ++lane)
+                for (i64 c = lane; c < cpm; c += 32) {
+                    const i64 seg = first + c;
+                    l[0][lane] += part[F_S0 * P + seg];
+                    l[1][lane] += part[F_SV * P + seg];
+                    l[8][lane] += part[F_ST * P + seg];
+                    for (int dd = 0; dd < 3; ++dd) {
+                        l[2 + dd][lane] += part[(F_SX + dd) * P + seg];
+                        l[5 + dd][lane] += part[(F_SXX + dd) * P + seg];
+                    }
+                    amax_combine(lr[lane], li[lane], part[F_RMAX * P + seg], pimax[seg]);
+                }
+            m.s0 = warp_sum_emu(l[0]);
+            m.sv = warp_sum_emu(l[1]);
+            m.st = warp_sum_emu(l[8]) * invn;
+            for (int dd = 0; dd < 3; ++dd) {
+                m.sx[dd] = warp_sum_emu(l[2 + dd]);
+                m.sxx[dd] = warp_sum_emu(l[5 + dd]);
+            }
+            double r;
+            i64 ii;
+            warp_amax_emu(lr, li, r, ii);
+            m.rmax = r;
+            m.imax = ii;
+            mom[b] = m;
+            energy[b] = m.s0 > 0 ? (m.st + m.sv) / m.s0 : 0.0;
+        }
+        fftw_execute(wb);
+        for (i64 seg = 0; seg < P; ++seg) {
+            const i64 b = seg / cpm, c = seg - b * cpm;
+            if (want && !want[b]) continue;
+            vector<double> l(32);
+            for (int lane = 0; lane < 32; ++lane)
+                l[lane] = lane_mom3(psi.data() + b * N, work.data() + b * N, v.data() + b * N, energy[b], N,
+                                    c * 32 + lane, cpm * 32);
+            part[F_SRES * P + seg] = warp_sum_emu(l);
+        }
+        for (i64 b = 0; b < B; ++b) {
+            if (want && !want[b]) continue;
+            vector<double> l(32, 0);
+            for (int lane = 0; lane < 32; ++lane)
+                for (i64 c = lane; c < cpm; c += 32)
+                    l[lane] += part[F_SRES * P + b * cpm + c];
+            const double acc = warp_sum_emu(l);
+            mom[b].sres = acc;
+            mom[b].finite = isfinite(mom[b].s0) && isfinite(mom[b].sv) && isfinite(mom[b].st) && isfinite(acc);
+        }
+        for (i64 b = 0; b < B; ++b)
+            out[b] = mom[b];
+    }
+};
+
+static bool same(double a, double b) { return a == b || (a != a && b != b); }
+static bool close(double a, double b, double tol) {
+    if (same(a, b)) return true;
+    const double s = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+    return fabs(a - b) <= tol * (s > 1e-300 ? s : 1e-300);
+}
+
+static void compare_state(const char *what, const qdml_backend_ops *ops, qdml_backend_state *cs, Emu &e, bool exact,
+                          double tol = 1e-12) {
+    vector<double> buf(2 * e.N);
+    double worst = 0;
+    for (i64 b = 0; b < e.B; ++b) {
+        ops->get_state(cs, b, buf.data());
+        // scale for relative comparison: max amplitude of the member
+        double amax = 0;
+        for (i64 i = 0; i < 2 * e.N; ++i)
+            amax = fmax(amax, fabs(buf[i]));
+        for (i64 i = 0; i < e.N; ++i) {
+            const double re = e.psi[b * e.N + i].re, im = e.psi[b * e.N + i].im;
+            if (exact) {
+                CHECK(same(buf[2 * i], re) && same(buf[2 * i + 1], im),
+                      "%s: member %lld point %lld: cpu (%.17g, %.17g) emu (%.17g, %.17g)", what, (long long)b,
+                      (long long)i, buf[2 * i], buf[2 * i + 1], re, im);
+            } else {
+                const double d = fmax(fabs(buf[2 * i] - re), fabs(buf[2 * i + 1] - im)) / (amax > 0 ? amax : 1);
+                worst = fmax(worst, d);
+                CHECK(d <= tol, "%s: member %lld point %lld: rel diff %g", what, (long long)b, (long long)i, d);
+            }
+        }
+    }
+    (void)worst;
+}
+
+static void compare_moments(const char *what, const qdml_moments *a, const qdml_moments *b, i64 B, double tol) {
+    for (i64 m = 0; m < B; ++m) {
+        const qdml_moments &x = a[m], &y = b[m];
+        CHECK(close(x.s0, y.s0, tol), "%s m%lld s0 %.17g %.17g", what, (long long)m, x.s0, y.s0);
+        CHECK(close(x.sv, y.sv, tol), "%s m%lld sv %.17g %.17g", what, (long long)m, x.sv, y.sv);
+        CHECK(close(x.st, y.st, 1e-9) || fabs(x.st - y.st) < 1e-12 * fabs(x.s0) * 1e3, "%s m%lld st %.17g %.17g", what,
+              (long long)m, x.st, y.st);
+        for (int d = 0; d < 3; ++d) {
+            const double sc = fabs(x.s0) * 10 + 1e-300;
+            CHECK(close(x.sx[d], y.sx[d], tol) || fabs(x.sx[d] - y.sx[d]) < 1e-12 * sc, "%s m%lld sx%d %.17g %.17g",
+                  what, (long long)m, d, x.sx[d], y.sx[d]);
+            CHECK(close(x.sxx[d], y.sxx[d], tol) || fabs(x.sxx[d] - y.sxx[d]) < 1e-12 * sc * 10,
+                  "%s m%lld sxx%d %.17g %.17g", what, (long long)m, d, x.sxx[d], y.sxx[d]);
+        }
+        CHECK(same(x.rmax, y.rmax), "%s m%lld rmax %.17g %.17g", what, (long long)m, x.rmax, y.rmax);
+        CHECK(x.imax == y.imax, "%s m%lld imax %lld %lld", what, (long long)m, (long long)x.imax, (long long)y.imax);
+        CHECK(close(x.sres, y.sres, 1e-8) || fabs(x.sres - y.sres) < 1e-10 * (fabs(x.s0) + 1e-300) * 1e6,
+              "%s m%lld sres %.17g %.17g", what, (long long)m, x.sres, y.sres);
+        CHECK(x.finite == y.finite, "%s m%lld finite %d %d", what, (long long)m, x.finite, y.finite);
+    }
+}
+
+static void run_case(int64_t n0, int64_t n1, int64_t n2, int64_t B, int blocks, unsigned seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> U(-1, 1);
+    qdml_backend_desc d;
+    memset(&d, 0, sizeof d);
+    d.n[0] = n0;
+    d.n[1] = n1;
+    d.n[2] = n2;
+    const double lo[3] = {-1.5, 0.25, -3.0}, len[3] = {3.0, 2.0, 7.5};
+    for (int a = 0; a < 3; ++a) {
+        d.lo[a] = lo[a];
+        d.length[a] = len[a];
+    }
+    d.npoints = n0 * n1 * n2;
+    d.batch = B;
+    d.dv = 1;
+    d.nthreads = 3;
+    d.effort = QDML_FFT_ESTIMATE;
+    d.precision = QDML_FLOAT64;
+    d.wisdom_path = NULL;
+    const qdml_backend_ops *ops = &qdml_backend_cpu_ops;
+    qdml_backend_state *cs = NULL;
+    char err[256];
+    if (ops->create(&d, &cs, err, sizeof err) != QDML_OK) {
+        printf("cpu create failed: %s\n", err);
+        exit(1);
+    }
+    Emu e(d, blocks);
+    const i64 N = e.N;
+    printf("case %lldx%lldx%lld B=%lld blocks=%d cpm=%lld\n", (long long)n0, (long long)n1, (long long)n2, (long long)B,
+           blocks, (long long)e.cpm);
+    vector<double> buf(2 * N), vb(N);
+    for (i64 b = 0; b < B; ++b) {
+        for (i64 i = 0; i < 2 * N; ++i)
+            buf[i] = U(rng);
+        for (i64 i = 0; i < N; ++i)
+            vb[i] = 3 * U(rng);
+        // tiny amplitudes for flush tests
+        if (N > 4) {
+            buf[2] = 3e-201;
+            buf[5] = -2e-201;
+        }
+        ops->set_state(cs, b, buf.data());
+        ops->set_potential(cs, b, vb.data());
+        memcpy(&e.psi[b * N], buf.data(), 16 * N);
+        memcpy(&e.v[b * N], vb.data(), 8 * N);
+    }
+    vector<double> hbar(B), mass(B);
+    for (i64 b = 0; b < B; ++b) {
+        qdml_step_params p;
+        memset(&p, 0, sizeof p);
+        p.imaginary = (int)(b % 2);
+        p.dt = 0.01 + 0.05 * (U(rng) + 1);
+        p.hbar = hbar[b] = 0.5 + (U(rng) + 1);
+        p.mass = mass[b] = 0.3 + (U(rng) + 1);
+        p.vshift = p.imaginary ? -3.0 : 0.0;
+        p.potential_only = (b % 3 == 2);
+        p.flush_tiny = p.imaginary && (b % 4 == 1);
+        ops->set_step(cs, b, &p);
+        e.set_step(b, &p);
+    }
+    vector<unsigned char> act(B);
+    for (i64 b = 0; b < B; ++b)
+        act[b] = (unsigned char)(rng() % 3 != 0);
+    vector<double> n1v(B, -1), n2v(B, -2);
+    // kick half with mask and norms
+    ops->kick(cs, 0, act.data(), n1v.data());
+    e.kick(0, act.data(), n2v.data());
+    compare_state("kick half masked norms", ops, cs, e, true);
+    for (i64 b = 0; b < B; ++b)
+        CHECK(close(n1v[b], n2v[b], 1e-13), "norm m%lld %.17g %.17g", (long long)b, n1v[b], n2v[b]);
+    // kick full, all, no norms
+    ops->kick(cs, 1, NULL, NULL);
+    e.kick(1, NULL, NULL);
+    compare_state("kick full", ops, cs, e, true);
+    // kick full, masked, no norms
+    ops->kick(cs, 1, act.data(), NULL);
+    e.kick(1, act.data(), NULL);
+    compare_state("kick full masked", ops, cs, e, true);
+    // kick half, all, norms
+    ops->kick(cs, 0, NULL, n1v.data());
+    e.kick(0, NULL, n2v.data());
+    compare_state("kick half norms", ops, cs, e, true);
+    for (i64 b = 0; b < B; ++b)
+        CHECK(close(n1v[b], n2v[b], 1e-13), "norm2 m%lld %.17g %.17g", (long long)b, n1v[b], n2v[b]);
+    // kinetic
+    vector<double> sc(B);
+    for (i64 b = 0; b < B; ++b)
+        sc[b] = 1 + 0.5 * U(rng);
+    ops->fft(cs, 1);
+    e.fft(1);
+    compare_state("fft fwd", ops, cs, e, true);
+    ops->kinetic(cs, sc.data(), act.data());
+    e.kinetic(sc.data(), act.data());
+    compare_state("kinetic masked", ops, cs, e, true);
+    ops->fft(cs, 0);
+    e.fft(0);
+    ops->fft(cs, 1);
+    e.fft(1);
+    ops->kinetic(cs, sc.data(), NULL);
+    e.kinetic(sc.data(), NULL);
+    compare_state("kinetic all", ops, cs, e, true);
+    ops->fft(cs, 0);
+    e.fft(0);
+    // scale
+    ops->scale(cs, sc.data(), act.data());
+    e.scale(sc.data(), act.data());
+    compare_state("scale masked", ops, cs, e, true);
+    ops->scale(cs, sc.data(), NULL);
+    e.scale(sc.data(), NULL);
+    compare_state("scale all", ops, cs, e, true);
+    // moments
+    vector<qdml_moments> m1(B), m2(B);
+    vector<unsigned char> want(B);
+    for (i64 b = 0; b < B; ++b)
+        want[b] = (unsigned char)(rng() % 2);
+    ops->moments(cs, hbar.data(), mass.data(), NULL, m1.data());
+    e.moments(hbar.data(), mass.data(), NULL, m2.data());
+    compare_moments("moments all", m1.data(), m2.data(), B, 1e-12);
+    memset(m1.data(), 0x55, B * sizeof m1[0]);
+    memset(m2.data(), 0x55, B * sizeof m2[0]);
+    ops->moments(cs, hbar.data(), mass.data(), want.data(), m1.data());
+    e.moments(hbar.data(), mass.data(), want.data(), m2.data());
+    compare_moments("moments want", m1.data(), m2.data(), B, 1e-12);
+    compare_state("after moments", ops, cs, e, true);
+    // backup / distance
+    ops->backup(cs, 0, NULL);
+    e.backup_op(0, NULL);
+    ops->kick(cs, 1, NULL, NULL);
+    e.kick(1, NULL, NULL);
+    vector<double> d1(B, -5), d2(B, -5);
+    ops->distance(cs, act.data(), d1.data());
+    e.distance(act.data(), d2.data());
+    for (i64 b = 0; b < B; ++b)
+        CHECK(close(d1[b], d2[b], 1e-12), "distance m%lld %.17g %.17g", (long long)b, d1[b], d2[b]);
+    ops->distance(cs, NULL, d1.data());
+    e.distance(NULL, d2.data());
+    for (i64 b = 0; b < B; ++b)
+        CHECK(close(d1[b], d2[b], 1e-12), "distance all m%lld %.17g %.17g", (long long)b, d1[b], d2[b]);
+    ops->backup(cs, 1, act.data());
+    e.backup_op(1, act.data());
+    compare_state("restore masked", ops, cs, e, true);
+    ops->kick(cs, 1, NULL, NULL);
+    e.kick(1, NULL, NULL);
+    ops->backup(cs, 0, want.data());
+    e.backup_op(0, want.data());
+    ops->backup(cs, 1, NULL);
+    e.backup_op(1, NULL);
+    compare_state("save masked restore all", ops, cs, e, true);
+
+    // argmax: ties and NaN
+    for (int scenario = 0; scenario < 4; ++scenario) {
+        for (i64 b = 0; b < B; ++b) {
+            for (i64 i = 0; i < 2 * N; ++i)
+                buf[i] = 0.25 * U(rng);
+            const i64 k = (i64)(rng() % N), k2 = (i64)(rng() % N), k3 = (i64)(rng() % N);
+            if (scenario == 0) { // ties
+                buf[2 * k] = 1.0;
+                buf[2 * k2 + 1] = 1.0;
+                buf[2 * k3] = -1.0;
+            } else if (scenario == 1) { // NaNs
+                buf[2 * k] = NAN;
+                buf[2 * k2 + 1] = NAN;
+                buf[2 * k3] = 2.0;
+            } else if (scenario == 2) { // inf and tie
+                buf[2 * k] = INFINITY;
+                buf[2 * k2] = -INFINITY;
+            } else { // all equal
+                for (i64 i = 0; i < 2 * N; ++i)
+                    buf[i] = (i % 2) ? 0.0 : 0.5;
+            }
+            ops->set_state(cs, b, buf.data());
+            memcpy(&e.psi[b * N], buf.data(), 16 * N);
+        }
+        ops->moments(cs, hbar.data(), mass.data(), NULL, m1.data());
+        e.moments(hbar.data(), mass.data(), NULL, m2.data());
+        for (i64 b = 0; b < B; ++b) {
+            CHECK(same(m1[b].rmax, m2[b].rmax) && m1[b].imax == m2[b].imax,
+                  "argmax scenario %d m%lld cpu (%g, %lld) emu (%g, %lld)", scenario, (long long)b, m1[b].rmax,
+                  (long long)m1[b].imax, m2[b].rmax, (long long)m2[b].imax);
+            CHECK(m1[b].finite == m2[b].finite, "finite scenario %d m%lld", scenario, (long long)b);
+        }
+    }
+    ops->destroy(cs);
+}
+
+int main() {
+    struct {
+        int64_t n0, n1, n2, B;
+        int blocks;
+    } cases[] = {
+        {1, 1, 1, 1, 1},    {1, 1, 1, 5, 2},    {1, 1, 16, 1, 1},     {1, 1, 37, 3, 1},   {1, 1, 1000, 2, 3},
+        {1, 1, 4096, 1, 5}, {1, 12, 10, 4, 2},  {1, 31, 33, 2, 3},    {1, 64, 64, 3, 7},  {5, 6, 7, 3, 1},
+        {9, 1, 13, 2, 2},   {11, 13, 1, 2, 2},  {8, 8, 8, 5, 3},      {12, 10, 9, 2, 4},  {1, 1, 2, 40, 1},
+        {3, 1, 1, 7, 1},    {16, 16, 16, 1, 9}, {1, 129, 255, 1, 11}, {1, 1, 300, 60, 2},
+    };
+    for (auto &c : cases)
+        run_case(c.n0, c.n1, c.n2, c.B, c.blocks, (unsigned)(c.n0 * 131 + c.n1 * 17 + c.n2 + c.B));
+    printf("%s: %d failures\n", failures ? "FAILED" : "OK", failures);
+    return failures != 0;
+}
