@@ -35,6 +35,22 @@ int qdml_backend_available(qdml_backend backend) {
     return 0;
 }
 
+int qdml_device_count(void) { return cuda_devices(); }
+
+qdml_status qdml_device_info(int index, char *name, size_t namelen, size_t *total_bytes) {
+    if (name && namelen) name[0] = '\0';
+    if (total_bytes) *total_bytes = 0;
+    const int count = cuda_devices();
+    if (index < 0 || index >= count)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_device_info: index = %d: %s", index,
+                         count ? "out of range" : "this build sees no CUDA device");
+#ifdef QDML_HAVE_CUDA
+    if (qdml_cuda_device_info(index, name, namelen, total_bytes) != 0)
+        return qdml_fail(NULL, QDML_ERR_BACKEND, "qdml_device_info: the CUDA driver failed to describe device %d", index);
+#endif
+    return QDML_OK;
+}
+
 qdml_status qdml_context_create(qdml_context **out, qdml_backend backend, int nthreads) {
     if (!out) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_context_create: out is NULL");
     *out = NULL;

@@ -5,9 +5,18 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+qdml_backend qt_backend(void) {
+    const char *env = getenv("QDML_TEST_BACKEND");
+    if (!env || !env[0] || !strcmp(env, "cpu")) return QDML_BACKEND_CPU;
+    if (!strcmp(env, "cuda")) return QDML_BACKEND_CUDA;
+    if (!strcmp(env, "auto")) return QDML_BACKEND_AUTO;
+    cr_assert_fail("QDML_TEST_BACKEND = '%s': expected cpu, cuda or auto", env);
+    return QDML_BACKEND_CPU;
+}
+
 qdml_context *qt_context(void) {
     qdml_context *ctx = NULL;
-    qdml_status st = qdml_context_create(&ctx, QDML_BACKEND_CPU, 1);
+    qdml_status st = qdml_context_create(&ctx, qt_backend(), 1);
     cr_assert_eq(st, QDML_OK, "qdml_context_create: %s", qdml_last_error_message());
     cr_assert_eq(qdml_context_set_fft_effort(ctx, QDML_FFT_ESTIMATE), QDML_OK);
     return ctx;

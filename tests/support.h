@@ -4,7 +4,9 @@
 #include <qdml/qdml.h>
 #include <stdint.h>
 
-/* A CPU context with 1 thread and FFTW_ESTIMATE planning (fast to make in tests). Asserts on failure. */
+/* The backend the tests run on: QDML_TEST_BACKEND=cpu (default), cuda or auto. */
+qdml_backend qt_backend(void);
+/* A context on qt_backend() with 1 thread and FFTW_ESTIMATE planning (fast to make in tests). Asserts on failure. */
 qdml_context *qt_context(void);
 /* A problem on `grid` with `batch` members; asserts on failure and prints the context's message. */
 qdml_problem *qt_problem(qdml_context *ctx, const qdml_grid *grid, int64_t batch);

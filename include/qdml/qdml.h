@@ -141,6 +141,13 @@ QDML_API const char *qdml_backend_name(qdml_backend backend);
 /* Nonzero if `backend` is compiled into this build and usable now (CUDA: a device is present). */
 QDML_API int qdml_backend_available(qdml_backend backend);
 
+/* CUDA devices this build can use: 0 without the CUDA backend, a driver or a device. */
+QDML_API int qdml_device_count(void);
+/* Name of device `index` (NUL-terminated, truncated to namelen - 1; name may be NULL) and its
+ * total memory in bytes (total_bytes may be NULL). Errors: INVALID_ARGUMENT for an index out of
+ * range (including every index in a build without CUDA), BACKEND when the driver fails. */
+QDML_API qdml_status qdml_device_info(int index, char *name, size_t namelen, size_t *total_bytes);
+
 /* ---------------------------------------------------------------------------------------------
  * Grid: a periodic box of 1 to QDML_MAX_DIM dimensions. A plain value type.
  * ------------------------------------------------------------------------------------------- */
