@@ -87,6 +87,7 @@ static void *fft_alloc(int64_t count, size_t elem, size_t *bytes_out) {
 
 static qdml_status cpu_bytes_needed(const qdml_backend_desc *desc, size_t *bytes) {
     int64_t total, per;
+    if (desc->precision != QDML_FLOAT64) return QDML_ERR_UNAVAILABLE;
     /* psi, work, backup, evh, evf (complex) and V (real): 88 bytes per point and member, plus
      * the per-axis tables and coordinates. FFTW's in-place plans need no separate work area. */
     if (!qdml_mul_i64(desc->npoints, desc->batch, &total) || !qdml_mul_i64(total, 5 * 16 + 8, &per)) return QDML_ERR_OVERFLOW;

@@ -339,9 +339,10 @@ qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, q
     if (results) memset(results, 0, (size_t)p->batch * sizeof *results);
     const int64_t every = o->monitor_every > 0 ? o->monitor_every : 20;
     double *moved = qdml_calloc_array((size_t)r.B, sizeof(double));
+    int *stalled = qdml_calloc_array((size_t)r.B, sizeof(int));
     double *dtmin = qdml_calloc_array((size_t)r.B, sizeof(double));
     unsigned char *converged = qdml_calloc_array((size_t)r.B, 1);
-    if (!moved || !dtmin || !converged) {
+    if (!moved || !stalled || !dtmin || !converged) {
         st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
         goto done;
     }
@@ -372,6 +373,13 @@ qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, q
             dt0 = scale > 0 ? p->hbar[b] / scale : 1.0;
         }
         dtmin[b] = o->dt_min > 0 ? o->dt_min : dt0 * 1e-6;
+        if (p->desc.precision == QDML_FLOAT32) {
+            /* Rounding of float32 states leaves a residual of about u hbar / dtau (u = 2^-24 ~ 6e-8)
+             * that grows as the step shrinks: below this step a smaller one only makes it worse. */
+            double dt_round = 6e-8 * p->hbar[b] / o->tolerance;
+            if (dt_round > dt0) dt_round = dt0;
+            if (dtmin[b] < dt_round) dtmin[b] = dt_round;
+        }
         if ((st = set_member_step(&r, b, dt0)) != QDML_OK) {
             st = backend_error(&r, st, fn, "set_step");
             goto done;
@@ -436,6 +444,12 @@ qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, q
                     st = backend_error(&r, st, fn, "set_step");
                     goto done;
                 }
+            } else if (split_res < 0.1 * res) {
+                /* At the floor of the smallest step allowed: nothing will lower the residual, so
+                 * stop this member (not converged) rather than spend the remaining steps. */
+                if (++stalled[b] >= 5) r.active[b] = 0;
+            } else {
+                stalled[b] = 0;
             }
         }
     }
@@ -449,6 +463,7 @@ qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, q
     qdml_clear_error(p->ctx);
 done:
     free(moved);
+    free(stalled);
     free(dtmin);
     free(converged);
     run_free(&r);

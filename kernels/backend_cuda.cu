@@ -1,9 +1,15 @@
-/* CUDA backend: the ops of host/backend.h on one GPU, float64.
+/* CUDA backend: the ops of host/backend.h on one GPU, float64 or float32 (desc->precision).
  *
  * - Memory: one device allocation per problem (state, work, backup, evh, evf, potential, tables,
  *   reduction scratch, parameters, cuFFT work area) made in create and freed in destroy, and one
  *   pinned host allocation (staging for member copies, a ring of parameter slots, results).
- * - FFT: one batched Z2Z cuFFT plan (B transforms of the grid, distance N) with our work area,
+ * - Precision: float32 stores psi, work, backup, evh, evf, V and the kinetic factor tables as
+ *   float (complex: float2) and transforms with C2C plans; float64 stores double and uses Z2Z.
+ *   The kernels are templates on the element type. Step factors are computed in double and rounded
+ *   once; every reduction (norms, moments, distances) accumulates in double in both precisions.
+ *   The coordinate and k^2 tables (n0 + n1 + n2 entries) stay double. Host arrays are double in
+ *   both: float32 transfers convert on the host, inside the pinned staging buffers.
+ * - FFT: one batched cuFFT plan (B transforms of the grid, distance N) with our work area,
  *   executed in place on psi (fft op) or on work (moments).
  * - Everything runs on one stream owned by the state; the host waits only where it reads results
  *   (kick norms, moments, distance, get_state/get_potential).
@@ -30,6 +36,7 @@ using namespace qdml_cuda;
 
 static_assert(sizeof(qdml_c64) == sizeof(cufftDoubleComplex), "qdml_c64 must match cufftDoubleComplex");
 static_assert(sizeof(qdml_c64) == sizeof(double2), "qdml_c64 must match double2");
+static_assert(sizeof(c32) == sizeof(cufftComplex) && sizeof(c32) == sizeof(float2), "c32 must match float2");
 /* Positional initialisation of the ops table below: a new op in backend.h must be added here. */
 static_assert(sizeof(qdml_backend_ops) == 17 * sizeof(void *),
               "backend.h ops table changed: update qdml_backend_cuda_ops");
@@ -102,6 +109,8 @@ bool align_sz(size_t a, size_t *out) {
 /* Problem geometry derived from a desc. */
 struct geometry {
     i64 N, B, total, ksum, cpm, P;
+    int f32;                                /* desc->precision == QDML_FLOAT32 */
+    size_t csz, rsz;                        /* bytes of a complex and of a real element of the state arrays */
     size_t par_bytes, par_off_b, par_off_m; /* parameter slot: doubles A at 0, doubles B, mask bytes */
 };
 
@@ -133,6 +142,13 @@ qdml_status make_geometry(const qdml_backend_desc *d, geometry *g, char *msg, si
                  (long long)d->batch);
         return QDML_ERR_OVERFLOW;
     }
+    if (d->precision != QDML_FLOAT64 && d->precision != QDML_FLOAT32) {
+        snprintf(msg, msglen, "precision = %d: expected QDML_FLOAT64 (0) or QDML_FLOAT32 (1)", (int)d->precision);
+        return QDML_ERR_INVALID_ARGUMENT;
+    }
+    g->f32 = d->precision == QDML_FLOAT32;
+    g->csz = g->f32 ? sizeof(c32) : sizeof(qdml_c64);
+    g->rsz = g->f32 ? sizeof(float) : sizeof(double);
     g->N = d->npoints;
     g->B = d->batch;
     g->total = (i64)tot;
@@ -158,11 +174,11 @@ qdml_status make_geometry(const qdml_backend_desc *d, geometry *g, char *msg, si
 bool device_layout(const geometry &g, size_t fft_ws, size_t off[L_COUNT], size_t *total) {
     size_t sz[L_COUNT];
     size_t t = (size_t)g.total;
-    bool ok = mul_sz(t, sizeof(qdml_c64), &sz[L_PSI]);
+    bool ok = mul_sz(t, g.csz, &sz[L_PSI]);
     sz[L_WORK] = sz[L_BACKUP] = sz[L_EVH] = sz[L_EVF] = sz[L_PSI];
-    ok = ok && mul_sz(t, sizeof(double), &sz[L_V]);
+    ok = ok && mul_sz(t, g.rsz, &sz[L_V]);
     size_t kt;
-    ok = ok && mul_sz((size_t)g.B, (size_t)g.ksum, &kt) && mul_sz(kt, sizeof(qdml_c64), &sz[L_KTAB]);
+    ok = ok && mul_sz((size_t)g.B, (size_t)g.ksum, &kt) && mul_sz(kt, g.csz, &sz[L_KTAB]);
     ok = ok && mul_sz((size_t)g.ksum, sizeof(double), &sz[L_XT]);
     sz[L_K2T] = sz[L_XT];
     size_t pf;
@@ -192,6 +208,34 @@ int fft_dims(const qdml_backend_desc *d, long long dims[3]) {
     for (int a = 0; a < 3; ++a)
         if (d->n[a] > 1) dims[r++] = d->n[a];
     return r;
+}
+
+cufftType fft_type(const geometry &g) { return g.f32 ? CUFFT_C2C : CUFFT_Z2Z; }
+
+/* cuFFT work area of the batched plan as cuFFT estimates it before planning (asked of cuFFT when a
+ * device is present), else one more complex buffer, typical of cuFFT's in-place multi-dimensional
+ * and Bluestein work areas. false on overflow. */
+bool fft_work_estimate(const qdml_backend_desc *desc, const geometry &g, size_t *ws) {
+    long long dims[3];
+    const int rank = fft_dims(desc, dims);
+    *ws = 0;
+    if (rank == 0) return true;
+    if (qdml_cuda_device_count() > 0) {
+        int have = 0;
+        cufftHandle h;
+        if (cufftCreate(&h) == CUFFT_SUCCESS) {
+            size_t w = 0;
+            if (cufftGetSizeMany64(h, rank, dims, NULL, 1, (long long)g.N, NULL, 1, (long long)g.N, fft_type(g),
+                                   (long long)g.B, &w) == CUFFT_SUCCESS) {
+                *ws = w;
+                have = 1;
+            }
+            (void)cufftDestroy(h);
+        }
+        (void)cudaGetLastError();
+        if (have) return true;
+    }
+    return mul_sz((size_t)g.total, g.csz, ws);
 }
 
 const char *cufft_name(cufftResult r) {
@@ -229,11 +273,12 @@ struct qdml_backend_state {
     int have_plan;
     size_t fft_ws;
 
-    /* device: one allocation, carved */
+    /* device: one allocation, carved. The state arrays hold qdml_c64 / double (float64) or
+     * c32 / float (float32): see cbuf() and rbuf(). */
     void *dmem;
     size_t dbytes;
-    qdml_c64 *psi, *work, *backup, *evh, *evf, *ktab;
-    double *v, *xt, *k2t, *part, *red, *energy;
+    void *psi, *work, *backup, *evh, *evf, *ktab, *v;
+    double *xt, *k2t, *part, *red, *energy;
     i64 *pimax;
     qdml_moments *mom;
     unsigned char *dpar;   /* parameter buffer: doubles at 0, doubles at par_off_b, mask at par_off_m */
@@ -321,53 +366,62 @@ __device__ __forceinline__ i64 grid_threads() { return (i64)gridDim.x * blockDim
 __device__ __forceinline__ i64 warp_item() { return (i64)blockIdx.x * kWarpsPerBlock + (threadIdx.x / kWarp); }
 __device__ __forceinline__ int lane_id() { return (int)(threadIdx.x % kWarp); }
 
-__global__ void __launch_bounds__(kBlock) k_fill(qdml_c64 *p, i64 n, double re, double im) {
-    const qdml_c64 z = qdml_c64_make(re, im);
+/* Kernels that touch the state arrays are templates on the element type C (qdml_c64 or c32) and
+ * R = real_of<C>::type; the finalisation kernels read only double partials. */
+
+template <typename C> __global__ void __launch_bounds__(kBlock) k_fill(C *p, i64 n, double re, double im) {
+    const C z = from_c64<C>(qdml_c64_make(re, im));
     for (i64 i = global_thread(); i < n; i += grid_threads())
         stc(p, i, z);
 }
 
 /* set_step, potential part: one member's N elements (pointers at the member). */
+template <typename C>
 __global__ void __launch_bounds__(kBlock)
-    k_step_potential(const double *v, qdml_c64 *evh, qdml_c64 *evf, i64 N, double c, double shift, int imaginary) {
+    k_step_potential(const typename real_of<C>::type *v, C *evh, C *evf, i64 N, double c, double shift, int imaginary) {
     for (i64 i = global_thread(); i < N; i += grid_threads())
         step_potential_elem(v, evh, evf, i, c, shift, imaginary);
 }
 
 /* set_step, kinetic axis factors of one member (ksum entries). */
-__global__ void __launch_bounds__(kBlock) k_step_kinetic(qdml_c64 *kt, const double *k2t, i64 ksum, int imaginary,
-                                                         double hbar, double mass, double dt, int potential_only) {
+template <typename C>
+__global__ void __launch_bounds__(kBlock) k_step_kinetic(C *kt, const double *k2t, i64 ksum, int imaginary, double hbar,
+                                                         double mass, double dt, int potential_only) {
     for (i64 j = global_thread(); j < ksum; j += grid_threads())
-        stc(kt, j, step_kinetic_elem(k2t, j, imaginary, hbar, mass, dt, potential_only));
+        stc(kt, j, from_c64<C>(step_kinetic_elem(k2t, j, imaginary, hbar, mass, dt, potential_only)));
 }
 
-__global__ void __launch_bounds__(kBlock)
-    k_kick(qdml_c64 *psi, const qdml_c64 *f, i64 total, i64 N, const unsigned char *mask, const unsigned char *flush,
-           flat_stride fs) {
+template <typename C>
+__global__ void __launch_bounds__(kBlock) k_kick(C *psi, const C *f, i64 total, i64 N, const unsigned char *mask,
+                                                 const unsigned char *flush, flat_stride fs) {
     flat_kick(psi, f, total, N, mask, flush, global_thread(), fs);
 }
 
+template <typename C>
 __global__ void __launch_bounds__(kBlock)
-    k_kinetic(qdml_c64 *psi, const qdml_c64 *ktab, i64 ksum, const double *scale, const unsigned char *mask,
+    k_kinetic(C *psi, const C *ktab, i64 ksum, const double *scale, const unsigned char *mask,
               const unsigned char *flush, double invn, i64 total, shape3 sh, flat_stride fs) {
     flat_kinetic(psi, ktab, ksum, scale, mask, flush, invn, total, sh, global_thread(), fs);
 }
 
+template <typename C>
 __global__ void __launch_bounds__(kBlock)
-    k_scale(qdml_c64 *psi, const double *scale, i64 total, i64 N, const unsigned char *mask, flat_stride fs) {
+    k_scale(C *psi, const double *scale, i64 total, i64 N, const unsigned char *mask, flat_stride fs) {
     flat_scale(psi, scale, total, N, mask, global_thread(), fs);
 }
 
+template <typename C>
 __global__ void __launch_bounds__(kBlock)
-    k_copy_masked(qdml_c64 *dst, const qdml_c64 *src, i64 total, i64 N, const unsigned char *mask, flat_stride fs) {
+    k_copy_masked(C *dst, const C *src, i64 total, i64 N, const unsigned char *mask, flat_stride fs) {
     flat_copy_masked(dst, src, total, N, mask, global_thread(), fs);
 }
 
 /* Kick with norms: psi *= f; part[seg] = sum |psi|^2 of the segment. Masked-out members write
  * nothing (k_fin_sum gives them 0). */
+template <typename C>
 __global__ void __launch_bounds__(kBlock)
-    k_kick_norm(qdml_c64 *psi, const qdml_c64 *f, i64 N, i64 cpm, i64 nseg, const unsigned char *mask,
-                const unsigned char *flush, double *part) {
+    k_kick_norm(C *psi, const C *f, i64 N, i64 cpm, i64 nseg, const unsigned char *mask, const unsigned char *flush,
+                double *part) {
     const i64 w = warp_item();
     if (w >= nseg) return;
     const i64 b = w / cpm, c = w - b * cpm;
@@ -379,8 +433,9 @@ __global__ void __launch_bounds__(kBlock)
     if (lane == 0) part[w] = acc;
 }
 
-__global__ void __launch_bounds__(kBlock) k_distance(const qdml_c64 *psi, const qdml_c64 *backup, i64 N, i64 cpm,
-                                                     i64 nseg, const unsigned char *mask, double *part) {
+template <typename C>
+__global__ void __launch_bounds__(kBlock)
+    k_distance(const C *psi, const C *backup, i64 N, i64 cpm, i64 nseg, const unsigned char *mask, double *part) {
     const i64 w = warp_item();
     if (w >= nseg) return;
     const i64 b = w / cpm, c = w - b * cpm;
@@ -409,8 +464,9 @@ __global__ void __launch_bounds__(kBlock)
 }
 
 /* Moments pass 1: density sums, argmax, and w = psi. */
+template <typename C>
 __global__ void __launch_bounds__(kBlock)
-    k_mom1(const qdml_c64 *psi, qdml_c64 *w, const double *v, const double *xt, shape3 sh, i64 cpm, i64 nseg,
+    k_mom1(const C *psi, C *w, const typename real_of<C>::type *v, const double *xt, shape3 sh, i64 cpm, i64 nseg,
            const unsigned char *want, double *part, i64 P, i64 *pimax) {
     const i64 seg = warp_item();
     if (seg >= nseg) return;
@@ -441,9 +497,9 @@ __global__ void __launch_bounds__(kBlock)
 }
 
 /* Moments pass 2, on the forward transform in w: st and w *= ek / N. cpar[b] = hbar^2 / 2m. */
-__global__ void __launch_bounds__(kBlock)
-    k_mom2(qdml_c64 *w, const double *k2t, const double *cpar, double invn, shape3 sh, i64 cpm, i64 nseg,
-           const unsigned char *want, double *part, i64 P) {
+template <typename C>
+__global__ void __launch_bounds__(kBlock) k_mom2(C *w, const double *k2t, const double *cpar, double invn, shape3 sh,
+                                                 i64 cpm, i64 nseg, const unsigned char *want, double *part, i64 P) {
     const i64 seg = warp_item();
     if (seg >= nseg) return;
     const i64 b = seg / cpm, c = seg - b * cpm;
@@ -515,8 +571,9 @@ __global__ void __launch_bounds__(kBlock)
 }
 
 /* Moments pass 3 (w = T psi after the inverse transform): sum |w + (V - E) psi|^2. */
+template <typename C>
 __global__ void __launch_bounds__(kBlock)
-    k_mom3(const qdml_c64 *psi, const qdml_c64 *w, const double *v, const double *energy, i64 N, i64 cpm, i64 nseg,
+    k_mom3(const C *psi, const C *w, const typename real_of<C>::type *v, const double *energy, i64 N, i64 cpm, i64 nseg,
            const unsigned char *want, double *part, i64 P) {
     const i64 seg = warp_item();
     if (seg >= nseg) return;
@@ -628,6 +685,60 @@ qdml_status download(qdml_backend_state *s, void *dst, const void *src, size_t b
     return QDML_OK;
 }
 
+/* float32: `count` host doubles -> device floats. Each chunk is rounded to float on the host
+ * straight into a pinned staging half (so the copy moves 4 bytes per value), then copied without
+ * waiting, as upload(). */
+qdml_status upload_f32(qdml_backend_state *s, float *dst, const double *src, size_t count) {
+    const size_t per = s->stage_bytes / sizeof(float);
+    size_t off = 0;
+    while (off < count) {
+        const int k = s->stage_next;
+        s->stage_next ^= 1;
+        const size_t len = count - off < per ? count - off : per;
+        CUDA_TRY(cudaEventSynchronize, (s->stage_ev[k]));
+        float *st = (float *)s->stage[k];
+        const double *from = src + off;
+        for (size_t j = 0; j < len; ++j)
+            st[j] = (float)from[j];
+        CUDA_TRY(cudaMemcpyAsync, (dst + off, st, len * sizeof(float), cudaMemcpyHostToDevice, s->stream));
+        CUDA_TRY(cudaEventRecord, (s->stage_ev[k], s->stream));
+        off += len;
+    }
+    return QDML_OK;
+}
+
+/* float32: `count` device floats -> host doubles, double-buffered as download(); each chunk is
+ * widened from the staging half once its copy has finished. */
+qdml_status download_f32(qdml_backend_state *s, double *dst, const float *src, size_t count) {
+    const size_t per = s->stage_bytes / sizeof(float);
+    size_t off = 0, prev_off = 0, prev_len = 0;
+    int prev_k = -1;
+    for (;;) {
+        int k = -1;
+        size_t len = 0;
+        if (off < count) {
+            k = s->stage_next;
+            s->stage_next ^= 1;
+            len = count - off < per ? count - off : per;
+            CUDA_TRY(cudaMemcpyAsync, (s->stage[k], src + off, len * sizeof(float), cudaMemcpyDeviceToHost, s->stream));
+            CUDA_TRY(cudaEventRecord, (s->stage_ev[k], s->stream));
+        }
+        if (prev_k >= 0) {
+            CUDA_TRY(cudaEventSynchronize, (s->stage_ev[prev_k]));
+            const float *st = (const float *)s->stage[prev_k];
+            double *to = dst + prev_off;
+            for (size_t j = 0; j < prev_len; ++j)
+                to[j] = (double)st[j];
+        }
+        if (k < 0) break;
+        prev_k = k;
+        prev_off = off;
+        prev_len = len;
+        off += len;
+    }
+    return QDML_OK;
+}
+
 /* Per-call parameters (scales, masks): fill a pinned ring slot, then copy it to the device
  * parameter buffer on the stream. Stream order keeps the previous op's kernels ahead of the
  * overwrite; the slot's event keeps the host from refilling a slot still being copied. */
@@ -661,6 +772,10 @@ qdml_status params_upload(qdml_backend_state *s, const double *a, const double *
 const double *dpar_a(const qdml_backend_state *s) { return (const double *)s->dpar; }
 const unsigned char *dpar_mask(const qdml_backend_state *s) { return s->dpar + s->g.par_off_m; }
 
+/* A state array as the element type of the problem's precision. */
+template <typename C> C *cbuf(void *p) { return static_cast<C *>(p); }
+template <typename C> typename real_of<C>::type *rbuf(void *p) { return static_cast<typename real_of<C>::type *>(p); }
+
 /* Copy B results (bytes each) from the device to the pinned result buffer and wait. */
 qdml_status fetch_results(qdml_backend_state *s, const void *src, size_t bytes) {
     CUDA_TRY(cudaMemcpyAsync, (s->hres, src, bytes, cudaMemcpyDeviceToHost, s->stream));
@@ -691,6 +806,25 @@ void destroy_state(qdml_backend_state *s) {
     free(s);
 }
 
+/* The problem does not fit in the device's free memory. */
+qdml_status fail_too_big(qdml_backend_state *s, size_t free_b, size_t total_b, size_t needed, size_t fft_ws) {
+    snprintf(s->msg, sizeof s->msg,
+             "CUDA device %d has %zu bytes free (of %zu) but this problem needs %zu bytes (%lld points x %lld "
+             "members, %s: 5 complex buffers, potential, tables, reduction scratch, cuFFT work area of %zu bytes)",
+             s->dev, free_b, total_b, needed, (long long)s->g.N, (long long)s->g.B, s->g.f32 ? "float32" : "float64",
+             fft_ws);
+    return QDML_ERR_OUT_OF_MEMORY;
+}
+
+/* Identity potential factors and kinetic tables, so an unset member is harmless. */
+template <typename C> qdml_status fill_identity(qdml_backend_state *s) {
+    const geometry &g = s->g;
+    LAUNCH(k_fill<C>, flat_grid(s, g.total), cbuf<C>(s->evh), g.total, 1.0, 0.0);
+    LAUNCH(k_fill<C>, flat_grid(s, g.total), cbuf<C>(s->evf), g.total, 1.0, 0.0);
+    LAUNCH(k_fill<C>, flat_grid(s, g.B * g.ksum), cbuf<C>(s->ktab), g.B * g.ksum, 1.0, 0.0);
+    return QDML_OK;
+}
+
 /* Everything of create after the state exists; messages in s->msg. */
 qdml_status create_body(qdml_backend_state *s) {
     const geometry &g = s->g;
@@ -702,7 +836,29 @@ qdml_status create_body(qdml_backend_state *s) {
     s->flat_blocks = (sms > 0 ? sms : 1) * (2048 / kBlock) * 2;
     CUDA_TRY(cudaStreamCreateWithFlags, (&s->stream, cudaStreamNonBlocking));
 
-    /* FFT plan first: its work size is part of what must fit. */
+    size_t off[L_COUNT];
+    size_t free_b = 0, total_b = 0;
+    CUDA_TRY(cudaMemGetInfo, (&free_b, &total_b));
+    /* A problem whose buffers alone exceed the free memory fails before anything is planned, with
+     * the numbers (the total reported is qdml_cuda_bytes_needed's), not inside cuFFT's planner. */
+    {
+        size_t lower = 0;
+        if (!device_layout(g, 0, off, &lower)) {
+            snprintf(s->msg, sizeof s->msg, "device memory size of %lld points x %lld members overflows",
+                     (long long)g.N, (long long)g.B);
+            return QDML_ERR_OVERFLOW;
+        }
+        if (lower > free_b) {
+            size_t ws = 0, est = 0;
+            if (!fft_work_estimate(d, g, &ws) || !device_layout(g, ws, off, &est)) {
+                ws = 0;
+                est = lower;
+            }
+            return fail_too_big(s, free_b, total_b, est, ws);
+        }
+    }
+
+    /* FFT plan: its exact work size is part of what must fit. */
     long long dims[3];
     const int rank = fft_dims(d, dims);
     s->fft_ws = 0;
@@ -712,26 +868,18 @@ qdml_status create_body(qdml_backend_state *s) {
         CUFFT_TRY(cufftSetAutoAllocation, (s->plan, 0));
         size_t ws = 0;
         CUFFT_TRY(cufftMakePlanMany64, (s->plan, rank, dims, NULL, 1, (long long)g.N, NULL, 1, (long long)g.N,
-                                        CUFFT_Z2Z, (long long)g.B, &ws));
+                                        fft_type(g), (long long)g.B, &ws));
         s->fft_ws = ws;
         CUFFT_TRY(cufftSetStream, (s->plan, s->stream));
     }
 
-    size_t off[L_COUNT];
     if (!device_layout(g, s->fft_ws, off, &s->dbytes)) {
         snprintf(s->msg, sizeof s->msg, "device memory size of %lld points x %lld members overflows", (long long)g.N,
                  (long long)g.B);
         return QDML_ERR_OVERFLOW;
     }
-    size_t free_b = 0, total_b = 0;
-    CUDA_TRY(cudaMemGetInfo, (&free_b, &total_b));
-    if (s->dbytes > free_b) {
-        snprintf(s->msg, sizeof s->msg,
-                 "CUDA device %d has %zu bytes free (of %zu) but this problem needs %zu bytes (%lld points x %lld "
-                 "members: 5 complex buffers, potential, tables, reduction scratch, cuFFT work area of %zu bytes)",
-                 s->dev, free_b, total_b, s->dbytes, (long long)g.N, (long long)g.B, s->fft_ws);
-        return QDML_ERR_OUT_OF_MEMORY;
-    }
+    CUDA_TRY(cudaMemGetInfo, (&free_b, &total_b)); /* again: the plan may hold device memory */
+    if (s->dbytes > free_b) return fail_too_big(s, free_b, total_b, s->dbytes, s->fft_ws);
     {
         const cudaError_t e = cudaMalloc(&s->dmem, s->dbytes);
         if (e != cudaSuccess) {
@@ -745,13 +893,13 @@ qdml_status create_body(qdml_backend_state *s) {
         }
     }
     unsigned char *base = (unsigned char *)s->dmem;
-    s->psi = (qdml_c64 *)(base + off[L_PSI]);
-    s->work = (qdml_c64 *)(base + off[L_WORK]);
-    s->backup = (qdml_c64 *)(base + off[L_BACKUP]);
-    s->evh = (qdml_c64 *)(base + off[L_EVH]);
-    s->evf = (qdml_c64 *)(base + off[L_EVF]);
-    s->v = (double *)(base + off[L_V]);
-    s->ktab = (qdml_c64 *)(base + off[L_KTAB]);
+    s->psi = base + off[L_PSI];
+    s->work = base + off[L_WORK];
+    s->backup = base + off[L_BACKUP];
+    s->evh = base + off[L_EVH];
+    s->evf = base + off[L_EVF];
+    s->v = base + off[L_V];
+    s->ktab = base + off[L_KTAB];
     s->xt = (double *)(base + off[L_XT]);
     s->k2t = (double *)(base + off[L_K2T]);
     s->part = (double *)(base + off[L_PART]);
@@ -770,7 +918,7 @@ qdml_status create_body(qdml_backend_state *s) {
 
     /* Pinned host memory: 2 staging halves, kRing parameter slots, the result buffer. */
     size_t stage = 0, member_bytes = 0, hres = 0, hbytes = 0;
-    (void)mul_sz((size_t)g.N, sizeof(qdml_c64), &member_bytes); /* <= 16 * total: checked in make_geometry */
+    (void)mul_sz((size_t)g.N, g.csz, &member_bytes); /* <= 16 * total: checked in make_geometry */
     stage = member_bytes < kStageMax ? member_bytes : kStageMax;
     (void)align_sz(stage, &stage);
     (void)mul_sz((size_t)g.B, sizeof(qdml_moments), &hres); /* <= device layout sizes: no overflow */
@@ -807,9 +955,8 @@ qdml_status create_body(qdml_backend_state *s) {
     /* Initial contents: zeros everywhere (psi 0 like the CPU backend), identity factors and
      * kinetic tables so an unset member is harmless, the coordinate and k^2 tables. */
     CUDA_TRY(cudaMemsetAsync, (s->dmem, 0, s->dbytes, s->stream));
-    LAUNCH(k_fill, flat_grid(s, g.total), s->evh, g.total, 1.0, 0.0);
-    LAUNCH(k_fill, flat_grid(s, g.total), s->evf, g.total, 1.0, 0.0);
-    LAUNCH(k_fill, flat_grid(s, g.B * g.ksum), s->ktab, g.B * g.ksum, 1.0, 0.0);
+    const qdml_status fst = g.f32 ? fill_identity<c32>(s) : fill_identity<qdml_c64>(s);
+    if (fst != QDML_OK) return fst;
 
     double *tab = (double *)malloc(2 * (size_t)g.ksum * sizeof(double));
     if (!tab) {
@@ -853,11 +1000,6 @@ qdml_status cu_create(const qdml_backend_desc *desc, qdml_backend_state **out, c
     s->d = *desc;
     s->dev = -1;
     qdml_status st = make_geometry(desc, &s->g, s->msg, sizeof s->msg);
-    if (st == QDML_OK && desc->precision != QDML_FLOAT64) {
-        snprintf(s->msg, sizeof s->msg, "precision %d: this build of the cuda backend computes in float64 only",
-                 (int)desc->precision);
-        st = QDML_ERR_UNAVAILABLE;
-    }
     if (st == QDML_OK && qdml_cuda_device_count() < 1) {
         snprintf(s->msg, sizeof s->msg,
                  "no CUDA device is available (no driver, no device, or CUDA_VISIBLE_DEVICES "
@@ -890,32 +1032,40 @@ bool member_ok(const qdml_backend_state *s, int64_t b) { return b >= 0 && b < s-
 
 qdml_status set_state_impl(qdml_backend_state *s, int64_t b, const double *psi) {
     if (!member_ok(s, b) || !psi) return fail_internal(s, "set_state: member out of range or NULL array");
-    return upload(s, s->psi + b * s->g.N, psi, (size_t)s->g.N * sizeof(qdml_c64));
+    const i64 N = s->g.N;
+    if (s->g.f32) return upload_f32(s, (float *)(cbuf<c32>(s->psi) + b * N), psi, 2 * (size_t)N);
+    return upload(s, cbuf<qdml_c64>(s->psi) + b * N, psi, (size_t)N * sizeof(qdml_c64));
 }
 
 qdml_status get_state_impl(qdml_backend_state *s, int64_t b, double *psi) {
     if (!member_ok(s, b) || !psi) return fail_internal(s, "get_state: member out of range or NULL array");
-    return download(s, psi, s->psi + b * s->g.N, (size_t)s->g.N * sizeof(qdml_c64));
+    const i64 N = s->g.N;
+    if (s->g.f32) return download_f32(s, psi, (const float *)(cbuf<c32>(s->psi) + b * N), 2 * (size_t)N);
+    return download(s, psi, cbuf<qdml_c64>(s->psi) + b * N, (size_t)N * sizeof(qdml_c64));
 }
 
 qdml_status set_potential_impl(qdml_backend_state *s, int64_t b, const double *v) {
     if (!member_ok(s, b) || !v) return fail_internal(s, "set_potential: member out of range or NULL array");
-    return upload(s, s->v + b * s->g.N, v, (size_t)s->g.N * sizeof(double));
+    const i64 N = s->g.N;
+    if (s->g.f32) return upload_f32(s, rbuf<c32>(s->v) + b * N, v, (size_t)N);
+    return upload(s, rbuf<qdml_c64>(s->v) + b * N, v, (size_t)N * sizeof(double));
 }
 
 qdml_status get_potential_impl(qdml_backend_state *s, int64_t b, double *v) {
     if (!member_ok(s, b) || !v) return fail_internal(s, "get_potential: member out of range or NULL array");
-    return download(s, v, s->v + b * s->g.N, (size_t)s->g.N * sizeof(double));
+    const i64 N = s->g.N;
+    if (s->g.f32) return download_f32(s, v, rbuf<c32>(s->v) + b * N, (size_t)N);
+    return download(s, v, rbuf<qdml_c64>(s->v) + b * N, (size_t)N * sizeof(double));
 }
 
-qdml_status set_step_impl(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
+template <typename C> qdml_status set_step_impl(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
     if (!member_ok(s, b) || !p) return fail_internal(s, "set_step: member out of range or NULL params");
     const i64 N = s->g.N;
     const double c = p->dt / (2.0 * p->hbar);
-    LAUNCH(k_step_potential, flat_grid(s, N), s->v + b * N, s->evh + b * N, s->evf + b * N, N, c, p->vshift,
-           p->imaginary);
-    LAUNCH(k_step_kinetic, flat_grid(s, s->g.ksum), s->ktab + b * s->g.ksum, s->k2t, s->g.ksum, p->imaginary, p->hbar,
-           p->mass, p->dt, p->potential_only);
+    LAUNCH(k_step_potential<C>, flat_grid(s, N), rbuf<C>(s->v) + b * N, cbuf<C>(s->evh) + b * N,
+           cbuf<C>(s->evf) + b * N, N, c, p->vshift, p->imaginary);
+    LAUNCH(k_step_kinetic<C>, flat_grid(s, s->g.ksum), cbuf<C>(s->ktab) + b * s->g.ksum, s->k2t, s->g.ksum,
+           p->imaginary, p->hbar, p->mass, p->dt, p->potential_only);
     const unsigned char flag = p->flush_tiny ? 1 : 0;
     if (flag != s->hflush[b]) {
         CUDA_TRY(cudaMemsetAsync, (s->dflush + b, flag, 1, s->stream));
@@ -925,9 +1075,11 @@ qdml_status set_step_impl(qdml_backend_state *s, int64_t b, const qdml_step_para
     return QDML_OK;
 }
 
+template <typename C>
 qdml_status kick_impl(qdml_backend_state *s, int full, const unsigned char *active, double *norms) {
     const geometry &g = s->g;
-    const qdml_c64 *f = full ? s->evf : s->evh;
+    C *psi = cbuf<C>(s->psi);
+    const C *f = cbuf<C>(full ? s->evf : s->evh);
     const unsigned char *dmask = NULL, *dflush = s->nflush > 0 ? s->dflush : NULL;
     if (active) {
         const qdml_status st = params_upload(s, NULL, NULL, active);
@@ -936,10 +1088,10 @@ qdml_status kick_impl(qdml_backend_state *s, int full, const unsigned char *acti
     }
     if (!norms) {
         const unsigned grid = flat_grid(s, g.total);
-        LAUNCH(k_kick, grid, s->psi, f, g.total, g.N, dmask, dflush, make_flat_stride((i64)grid * kBlock, s->sh));
+        LAUNCH(k_kick<C>, grid, psi, f, g.total, g.N, dmask, dflush, make_flat_stride((i64)grid * kBlock, s->sh));
         return QDML_OK;
     }
-    LAUNCH(k_kick_norm, warp_grid(g.P), s->psi, f, g.N, g.cpm, g.P, dmask, dflush, s->part);
+    LAUNCH(k_kick_norm<C>, warp_grid(g.P), psi, f, g.N, g.cpm, g.P, dmask, dflush, s->part);
     LAUNCH(k_fin_sum, warp_grid(g.B), s->part, g.cpm, g.B, dmask, s->red);
     const qdml_status st = fetch_results(s, s->red, (size_t)g.B * sizeof(double));
     if (st != QDML_OK) return st;
@@ -947,36 +1099,48 @@ qdml_status kick_impl(qdml_backend_state *s, int full, const unsigned char *acti
     return QDML_OK;
 }
 
-qdml_status fft_impl(qdml_backend_state *s, int forward) {
+/* In-place transform of every member of a state array (psi or work) with the problem's plan. */
+qdml_status exec_fft(qdml_backend_state *s, void *data, int direction) {
     if (!s->have_plan) return QDML_OK; /* one point per member: the DFT is the identity */
-    cufftDoubleComplex *p = reinterpret_cast<cufftDoubleComplex *>(s->psi);
-    CUFFT_TRY(cufftExecZ2Z, (s->plan, p, p, forward ? CUFFT_FORWARD : CUFFT_INVERSE));
+    if (s->g.f32) {
+        cufftComplex *p = static_cast<cufftComplex *>(data);
+        CUFFT_TRY(cufftExecC2C, (s->plan, p, p, direction));
+    } else {
+        cufftDoubleComplex *p = static_cast<cufftDoubleComplex *>(data);
+        CUFFT_TRY(cufftExecZ2Z, (s->plan, p, p, direction));
+    }
     return QDML_OK;
 }
 
+qdml_status fft_impl(qdml_backend_state *s, int forward) {
+    return exec_fft(s, s->psi, forward ? CUFFT_FORWARD : CUFFT_INVERSE);
+}
+
+template <typename C>
 qdml_status kinetic_impl(qdml_backend_state *s, const double *scale, const unsigned char *active) {
     if (!scale) return fail_internal(s, "kinetic: scale is NULL");
     const geometry &g = s->g;
     qdml_status st = params_upload(s, scale, NULL, active);
     if (st != QDML_OK) return st;
     const unsigned grid = flat_grid(s, g.total);
-    LAUNCH(k_kinetic, grid, s->psi, s->ktab, g.ksum, dpar_a(s), active ? dpar_mask(s) : NULL,
+    LAUNCH(k_kinetic<C>, grid, cbuf<C>(s->psi), cbuf<C>(s->ktab), g.ksum, dpar_a(s), active ? dpar_mask(s) : NULL,
            s->nflush > 0 ? s->dflush : NULL, 1.0 / (double)g.N, g.total, s->sh,
            make_flat_stride((i64)grid * kBlock, s->sh));
     return QDML_OK;
 }
 
-qdml_status scale_impl(qdml_backend_state *s, const double *scale, const unsigned char *active) {
+template <typename C> qdml_status scale_impl(qdml_backend_state *s, const double *scale, const unsigned char *active) {
     if (!scale) return fail_internal(s, "scale: scale is NULL");
     const geometry &g = s->g;
     qdml_status st = params_upload(s, scale, NULL, active);
     if (st != QDML_OK) return st;
     const unsigned grid = flat_grid(s, g.total);
-    LAUNCH(k_scale, grid, s->psi, dpar_a(s), g.total, g.N, active ? dpar_mask(s) : NULL,
+    LAUNCH(k_scale<C>, grid, cbuf<C>(s->psi), dpar_a(s), g.total, g.N, active ? dpar_mask(s) : NULL,
            make_flat_stride((i64)grid * kBlock, s->sh));
     return QDML_OK;
 }
 
+template <typename C>
 qdml_status moments_impl(qdml_backend_state *s, const double *hbar, const double *mass, const unsigned char *want,
                          qdml_moments *out) {
     if (!hbar || !mass || !out) return fail_internal(s, "moments: hbar, mass or out is NULL");
@@ -993,21 +1157,23 @@ qdml_status moments_impl(qdml_backend_state *s, const double *hbar, const double
     if (want) memcpy(slot + g.par_off_m, want, (size_t)g.B);
     if ((st = params_commit(s, k)) != QDML_OK) return st;
     const unsigned char *dwant = want ? dpar_mask(s) : NULL;
-    cufftDoubleComplex *w = reinterpret_cast<cufftDoubleComplex *>(s->work);
+    const C *psi = cbuf<C>(s->psi);
+    C *w = cbuf<C>(s->work);
+    const typename real_of<C>::type *v = rbuf<C>(s->v);
 
-    LAUNCH(k_mom1, warp_grid(g.P), s->psi, s->work, s->v, s->xt, s->sh, g.cpm, g.P, dwant, s->part, g.P, s->pimax);
-    if (s->have_plan) CUFFT_TRY(cufftExecZ2Z, (s->plan, w, w, CUFFT_FORWARD));
-    LAUNCH(k_mom2, warp_grid(g.P), s->work, s->k2t, dpar_a(s), invn, s->sh, g.cpm, g.P, dwant, s->part, g.P);
+    LAUNCH(k_mom1<C>, warp_grid(g.P), psi, w, v, s->xt, s->sh, g.cpm, g.P, dwant, s->part, g.P, s->pimax);
+    if ((st = exec_fft(s, w, CUFFT_FORWARD)) != QDML_OK) return st;
+    LAUNCH(k_mom2<C>, warp_grid(g.P), w, s->k2t, dpar_a(s), invn, s->sh, g.cpm, g.P, dwant, s->part, g.P);
     LAUNCH(k_mom_fin1, warp_grid(g.B), s->part, s->pimax, g.P, g.cpm, g.B, dwant, invn, s->mom, s->energy);
-    if (s->have_plan) CUFFT_TRY(cufftExecZ2Z, (s->plan, w, w, CUFFT_INVERSE));
-    LAUNCH(k_mom3, warp_grid(g.P), s->psi, s->work, s->v, s->energy, g.N, g.cpm, g.P, dwant, s->part, g.P);
+    if ((st = exec_fft(s, w, CUFFT_INVERSE)) != QDML_OK) return st;
+    LAUNCH(k_mom3<C>, warp_grid(g.P), psi, w, v, s->energy, g.N, g.cpm, g.P, dwant, s->part, g.P);
     LAUNCH(k_mom_fin2, warp_grid(g.B), s->part, g.P, g.cpm, g.B, dwant, s->mom);
     if ((st = fetch_results(s, s->mom, (size_t)g.B * sizeof(qdml_moments))) != QDML_OK) return st;
     memcpy(out, s->hres, (size_t)g.B * sizeof(qdml_moments));
     return QDML_OK;
 }
 
-qdml_status distance_impl(qdml_backend_state *s, const unsigned char *mask, double *out) {
+template <typename C> qdml_status distance_impl(qdml_backend_state *s, const unsigned char *mask, double *out) {
     if (!out) return fail_internal(s, "distance: out is NULL");
     const geometry &g = s->g;
     const unsigned char *dmask = NULL;
@@ -1016,7 +1182,7 @@ qdml_status distance_impl(qdml_backend_state *s, const unsigned char *mask, doub
         if (st != QDML_OK) return st;
         dmask = dpar_mask(s);
     }
-    LAUNCH(k_distance, warp_grid(g.P), s->psi, s->backup, g.N, g.cpm, g.P, dmask, s->part);
+    LAUNCH(k_distance<C>, warp_grid(g.P), cbuf<C>(s->psi), cbuf<C>(s->backup), g.N, g.cpm, g.P, dmask, s->part);
     LAUNCH(k_fin_sum, warp_grid(g.B), s->part, g.cpm, g.B, dmask, s->red);
     const qdml_status st = fetch_results(s, s->red, (size_t)g.B * sizeof(double));
     if (st != QDML_OK) return st;
@@ -1026,18 +1192,18 @@ qdml_status distance_impl(qdml_backend_state *s, const unsigned char *mask, doub
     return QDML_OK;
 }
 
-qdml_status backup_impl(qdml_backend_state *s, int restore, const unsigned char *mask) {
+template <typename C> qdml_status backup_impl(qdml_backend_state *s, int restore, const unsigned char *mask) {
     const geometry &g = s->g;
-    qdml_c64 *src = restore ? s->backup : s->psi;
-    qdml_c64 *dst = restore ? s->psi : s->backup;
+    C *src = cbuf<C>(restore ? s->backup : s->psi);
+    C *dst = cbuf<C>(restore ? s->psi : s->backup);
     if (!mask) {
-        CUDA_TRY(cudaMemcpyAsync, (dst, src, (size_t)g.total * sizeof(qdml_c64), cudaMemcpyDeviceToDevice, s->stream));
+        CUDA_TRY(cudaMemcpyAsync, (dst, src, (size_t)g.total * sizeof(C), cudaMemcpyDeviceToDevice, s->stream));
         return QDML_OK;
     }
     const qdml_status st = params_upload(s, NULL, NULL, mask);
     if (st != QDML_OK) return st;
     const unsigned grid = flat_grid(s, g.total);
-    LAUNCH(k_copy_masked, grid, dst, src, g.total, g.N, dpar_mask(s), make_flat_stride((i64)grid * kBlock, s->sh));
+    LAUNCH(k_copy_masked<C>, grid, dst, src, g.total, g.N, dpar_mask(s), make_flat_stride((i64)grid * kBlock, s->sh));
     return QDML_OK;
 }
 
@@ -1058,28 +1224,31 @@ qdml_status cu_set_potential(qdml_backend_state *s, int64_t b, const double *v) 
     OP_WRAP(set_potential_impl(s, b, v));
 }
 qdml_status cu_get_potential(qdml_backend_state *s, int64_t b, double *v) { OP_WRAP(get_potential_impl(s, b, v)); }
+/* The float64 or float32 instantiation of an op, by the problem's precision. */
+#define BY_PRECISION(fn, ...) (s->g.f32 ? fn<c32>(__VA_ARGS__) : fn<qdml_c64>(__VA_ARGS__))
+
 qdml_status cu_set_step(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
-    OP_WRAP(set_step_impl(s, b, p));
+    OP_WRAP(BY_PRECISION(set_step_impl, s, b, p));
 }
 qdml_status cu_kick(qdml_backend_state *s, int full, const unsigned char *active, double *norms) {
-    OP_WRAP(kick_impl(s, full, active, norms));
+    OP_WRAP(BY_PRECISION(kick_impl, s, full, active, norms));
 }
 qdml_status cu_fft(qdml_backend_state *s, int forward) { OP_WRAP(fft_impl(s, forward)); }
 qdml_status cu_kinetic(qdml_backend_state *s, const double *scale, const unsigned char *active) {
-    OP_WRAP(kinetic_impl(s, scale, active));
+    OP_WRAP(BY_PRECISION(kinetic_impl, s, scale, active));
 }
 qdml_status cu_scale(qdml_backend_state *s, const double *scale, const unsigned char *active) {
-    OP_WRAP(scale_impl(s, scale, active));
+    OP_WRAP(BY_PRECISION(scale_impl, s, scale, active));
 }
 qdml_status cu_moments(qdml_backend_state *s, const double *hbar, const double *mass, const unsigned char *want,
                        qdml_moments *out) {
-    OP_WRAP(moments_impl(s, hbar, mass, want, out));
+    OP_WRAP(BY_PRECISION(moments_impl, s, hbar, mass, want, out));
 }
 qdml_status cu_distance(qdml_backend_state *s, const unsigned char *mask, double *out) {
-    OP_WRAP(distance_impl(s, mask, out));
+    OP_WRAP(BY_PRECISION(distance_impl, s, mask, out));
 }
 qdml_status cu_backup(qdml_backend_state *s, int restore, const unsigned char *mask) {
-    OP_WRAP(backup_impl(s, restore, mask));
+    OP_WRAP(BY_PRECISION(backup_impl, s, restore, mask));
 }
 
 } /* namespace */
@@ -1127,33 +1296,12 @@ extern "C" int qdml_cuda_device_info(int index, char *name, size_t namelen, size
 extern "C" qdml_status qdml_cuda_bytes_needed(const qdml_backend_desc *desc, size_t *bytes) {
     if (!desc || !bytes) return QDML_ERR_INVALID_ARGUMENT;
     *bytes = 0;
-    if (desc->precision != QDML_FLOAT64) return QDML_ERR_UNAVAILABLE; /* float64 only, as create */
     geometry g;
     char msg[256];
     const qdml_status st = make_geometry(desc, &g, msg, sizeof msg);
     if (st != QDML_OK) return st;
-    long long dims[3];
-    const int rank = fft_dims(desc, dims);
     size_t ws = 0;
-    if (rank > 0) {
-        int have = 0;
-        if (qdml_cuda_device_count() > 0) {
-            cufftHandle h;
-            if (cufftCreate(&h) == CUFFT_SUCCESS) {
-                size_t w = 0;
-                if (cufftGetSizeMany64(h, rank, dims, NULL, 1, (long long)g.N, NULL, 1, (long long)g.N, CUFFT_Z2Z,
-                                       (long long)g.B, &w) == CUFFT_SUCCESS) {
-                    ws = w;
-                    have = 1;
-                }
-                (void)cufftDestroy(h);
-            }
-            (void)cudaGetLastError();
-        }
-        /* No device to ask: one more complex buffer, typical of cuFFT's in-place multi-dimensional
-         * and Bluestein work areas. */
-        if (!have && !mul_sz((size_t)g.total, sizeof(qdml_c64), &ws)) return QDML_ERR_OVERFLOW;
-    }
+    if (!fft_work_estimate(desc, g, &ws)) return QDML_ERR_OVERFLOW;
     size_t off[L_COUNT];
     if (!device_layout(g, ws, off, bytes)) return QDML_ERR_OVERFLOW;
     return QDML_OK;

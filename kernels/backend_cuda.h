@@ -13,7 +13,10 @@ extern "C" {
 #endif
 
 /* The ops of backend.h on the current CUDA device of the thread that creates the problem
- * (float64, cuFFT, one stream per problem). */
+ * (cuFFT, one stream per problem). desc->precision selects float64 (double storage, Z2Z
+ * transforms) or float32 (float storage of the state, work, backup, potential factors, potential
+ * and kinetic factor tables, C2C transforms; sums accumulated in double). Host arrays are double
+ * in both. */
 extern const qdml_backend_ops qdml_backend_cuda_ops;
 
 /* Number of usable CUDA devices; 0 when there is no driver, no device, or any error. Never
@@ -25,11 +28,13 @@ int qdml_cuda_device_count(void);
  * an index out of range or a CUDA error (then name is "" where it has room and *total_bytes 0). */
 int qdml_cuda_device_info(int index, char *name, size_t namelen, size_t *total_bytes);
 
-/* Device bytes a problem of this shape needs on the current device: five complex buffers (state,
- * work, backup, half- and full-step potential factors), the potential, the per-axis tables, the
- * reduction scratch, the parameter buffer and the cuFFT work area (asked of cuFFT when a device
- * is present, else estimated as one more complex buffer). cuFFT's own plan data are not included.
- * Errors: QDML_ERR_INVALID_ARGUMENT (NULL pointers, an inconsistent desc), QDML_ERR_OVERFLOW. */
+/* Device bytes a problem of this shape and precision needs on the current device: five complex
+ * buffers (state, work, backup, half- and full-step potential factors; 16 bytes per element in
+ * float64, 8 in float32), the potential (8 or 4 bytes), the per-axis tables, the reduction
+ * scratch, the parameter buffer and the cuFFT work area (asked of cuFFT when a device is present,
+ * else estimated as one more complex buffer). cuFFT's own plan data are not included.
+ * Errors: QDML_ERR_INVALID_ARGUMENT (NULL pointers, an inconsistent desc, an unknown precision),
+ * QDML_ERR_OVERFLOW. */
 qdml_status qdml_cuda_bytes_needed(const qdml_backend_desc *desc, size_t *bytes);
 
 /* Message of the last failed op on this backend state ("" if none): the CUDA or cuFFT call and

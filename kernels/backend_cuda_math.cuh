@@ -10,6 +10,11 @@
  * factors) are stored concatenated: axis 0 at [0, n0), axis 1 at [n0, n0 + n1), axis 2 at
  * [n0 + n1, n0 + n1 + n2).
  *
+ * Precision: every loop body is a template on the complex element type C, qdml_c64 (float64: the
+ * pointwise.h functions themselves, so float64 results are those of the CPU backend's expressions)
+ * or c32 (float32 storage; products in float, every sum, norm and moment accumulated in double).
+ * real_of<C>::type is the matching real type of the potential array.
+ *
  * Two loop shapes:
  *  - flat: one grid-stride loop over the B * N elements; the thread's (b, i0, i1, i2) is found by
  *    division once and then advanced by the fixed stride with carries (no division per element);
@@ -36,7 +41,24 @@ typedef long long i64;
 
 enum { kWarp = 32 };
 
-/* ---- complex loads and stores: one 16-byte access on the device ------------------------------ */
+/* ---- element types ----------------------------------------------------------------------------- */
+
+/* Single-precision complex: the layout of cufftComplex, float2 and C99 float complex. */
+struct c32 {
+    float re, im;
+};
+
+template <typename C> struct real_of;
+template <> struct real_of<qdml_c64> { typedef double type; };
+template <> struct real_of<c32> { typedef float type; };
+
+/* Amplitudes below this are set to zero in float32 where qdml_flush_tiny applies in float64. The
+ * float64 threshold (QDML_TINY = 1e-200) is below the smallest float; 1e-30 keeps float32 states
+ * clear of subnormals (< 1.2e-38) with the same kind of margin and changes a normalised state by
+ * far less than float32 rounding (6e-8). */
+#define QDML_CU_TINY_F32 1e-30f
+
+/* ---- complex loads and stores: one 16-byte (float64) or 8-byte (float32) access on the device -- */
 
 QDML_CU_HD qdml_c64 ldc(const qdml_c64 *p, i64 i) {
 #if defined(__CUDA_ARCH__)
@@ -53,6 +75,66 @@ QDML_CU_HD void stc(qdml_c64 *p, i64 i, qdml_c64 z) {
 #else
     p[i] = z;
 #endif
+}
+
+QDML_CU_HD c32 ldc(const c32 *p, i64 i) {
+#if defined(__CUDA_ARCH__)
+    const float2 v = reinterpret_cast<const float2 *>(p)[i];
+    c32 z;
+    z.re = v.x;
+    z.im = v.y;
+    return z;
+#else
+    return p[i];
+#endif
+}
+
+QDML_CU_HD void stc(c32 *p, i64 i, c32 z) {
+#if defined(__CUDA_ARCH__)
+    reinterpret_cast<float2 *>(p)[i] = make_float2(z.re, z.im);
+#else
+    p[i] = z;
+#endif
+}
+
+/* ---- complex arithmetic per element type ----------------------------------------------------------
+ * float64: exactly the pointwise.h functions. float32: the same formulas in float; a double factor
+ * is rounded to float once; |z|^2 is formed in double (exact: a float square fits a double). */
+
+QDML_CU_HD qdml_c64 cmul(qdml_c64 a, qdml_c64 b) { return qdml_cmul(a, b); }
+QDML_CU_HD qdml_c64 cscale(qdml_c64 a, double s) { return qdml_cscale(a, s); }
+QDML_CU_HD double abs2(qdml_c64 a) { return qdml_abs2(a); }
+QDML_CU_HD qdml_c64 flush_tiny(qdml_c64 z) { return qdml_flush_tiny(z); }
+
+QDML_CU_HD c32 c32_make(float re, float im) {
+    c32 z;
+    z.re = re;
+    z.im = im;
+    return z;
+}
+QDML_CU_HD c32 cmul(c32 a, c32 b) { return c32_make(a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re); }
+QDML_CU_HD c32 cscale(c32 a, double s) {
+    const float f = (float)s;
+    return c32_make(a.re * f, a.im * f);
+}
+QDML_CU_HD double abs2(c32 a) {
+    const double re = a.re, im = a.im;
+    return re * re + im * im;
+}
+QDML_CU_HD c32 flush_tiny(c32 z) {
+    z.re = fabsf(z.re) < QDML_CU_TINY_F32 ? 0.0f : z.re;
+    z.im = fabsf(z.im) < QDML_CU_TINY_F32 ? 0.0f : z.im;
+    return z;
+}
+
+/* A float64 value stored as element type C (rounded to nearest for float32). */
+QDML_CU_HD void round_to(qdml_c64 z, qdml_c64 &out) { out = z; }
+QDML_CU_HD void round_to(qdml_c64 z, c32 &out) { out = c32_make((float)z.re, (float)z.im); }
+
+template <typename C> QDML_CU_HD C from_c64(qdml_c64 z) {
+    C out;
+    round_to(z, out);
+    return out;
 }
 
 /* ---- mixed-radix positions -------------------------------------------------------------------- */
@@ -151,19 +233,20 @@ QDML_CU_HD void amax_combine(double &r, i64 &i, double r2, i64 i2) {
 /* ---- flat element loops (one call per thread) -------------------------------------------------- */
 
 /* psi *= f for members with mask[b] (mask NULL: all); members with flush[b] then have amplitudes
- * below QDML_TINY set to zero (flush NULL: none). */
-QDML_CU_HD void flat_kick(qdml_c64 *psi, const qdml_c64 *f, i64 total, i64 N, const unsigned char *mask,
-                          const unsigned char *flush, i64 start, const flat_stride &fs) {
+ * below the tiny threshold set to zero (flush NULL: none). */
+template <typename C>
+QDML_CU_HD void flat_kick(C *psi, const C *f, i64 total, i64 N, const unsigned char *mask, const unsigned char *flush,
+                          i64 start, const flat_stride &fs) {
     if (!mask && !flush) {
         for (i64 idx = start; idx < total; idx += fs.S)
-            stc(psi, idx, qdml_cmul(ldc(psi, idx), ldc(f, idx)));
+            stc(psi, idx, cmul(ldc(psi, idx), ldc(f, idx)));
         return;
     }
     i64 b = start / N, i = start - (start / N) * N;
     for (i64 idx = start; idx < total; idx += fs.S) {
         if (!mask || mask[b]) {
-            const qdml_c64 z = qdml_cmul(ldc(psi, idx), ldc(f, idx));
-            stc(psi, idx, (flush && flush[b]) ? qdml_flush_tiny(z) : z);
+            const C z = cmul(ldc(psi, idx), ldc(f, idx));
+            stc(psi, idx, (flush && flush[b]) ? flush_tiny(z) : z);
         }
         b += fs.sb;
         i += fs.sr;
@@ -175,11 +258,12 @@ QDML_CU_HD void flat_kick(qdml_c64 *psi, const qdml_c64 *f, i64 total, i64 N, co
 }
 
 /* psi *= scale[b] for members with mask[b] (mask NULL: all). */
-QDML_CU_HD void flat_scale(qdml_c64 *psi, const double *scale, i64 total, i64 N, const unsigned char *mask, i64 start,
+template <typename C>
+QDML_CU_HD void flat_scale(C *psi, const double *scale, i64 total, i64 N, const unsigned char *mask, i64 start,
                            const flat_stride &fs) {
     i64 b = start / N, i = start - (start / N) * N;
     for (i64 idx = start; idx < total; idx += fs.S) {
-        if (!mask || mask[b]) stc(psi, idx, qdml_cscale(ldc(psi, idx), scale[b]));
+        if (!mask || mask[b]) stc(psi, idx, cscale(ldc(psi, idx), scale[b]));
         b += fs.sb;
         i += fs.sr;
         if (i >= N) {
@@ -190,8 +274,9 @@ QDML_CU_HD void flat_scale(qdml_c64 *psi, const double *scale, i64 total, i64 N,
 }
 
 /* dst = src for members with mask[b] (mask required). */
-QDML_CU_HD void flat_copy_masked(qdml_c64 *dst, const qdml_c64 *src, i64 total, i64 N, const unsigned char *mask,
-                                 i64 start, const flat_stride &fs) {
+template <typename C>
+QDML_CU_HD void flat_copy_masked(C *dst, const C *src, i64 total, i64 N, const unsigned char *mask, i64 start,
+                                 const flat_stride &fs) {
     i64 b = start / N, i = start - (start / N) * N;
     for (i64 idx = start; idx < total; idx += fs.S) {
         if (mask[b]) stc(dst, idx, ldc(src, idx));
@@ -206,51 +291,53 @@ QDML_CU_HD void flat_copy_masked(qdml_c64 *dst, const qdml_c64 *src, i64 total, 
 
 /* Kinetic factor in Fourier space, as the CPU backend: active members
  *   psi_hat *= (kt0[i0] * kt1[i1] * (scale[b] / N)) * kt2[i2]
- * (then amplitudes below QDML_TINY set to zero where flush[b]; flush NULL: none), inactive members
- * psi_hat *= 1 / N. scale NULL counts as 1 for every member. */
-QDML_CU_HD void flat_kinetic(qdml_c64 *psi, const qdml_c64 *ktab, i64 ksum, const double *scale,
-                             const unsigned char *mask, const unsigned char *flush, double invn, i64 total,
-                             const shape3 &sh, i64 start, const flat_stride &fs) {
+ * (then amplitudes below the tiny threshold set to zero where flush[b]; flush NULL: none),
+ * inactive members psi_hat *= 1 / N. scale NULL counts as 1 for every member. */
+template <typename C>
+QDML_CU_HD void flat_kinetic(C *psi, const C *ktab, i64 ksum, const double *scale, const unsigned char *mask,
+                             const unsigned char *flush, double invn, i64 total, const shape3 &sh, i64 start,
+                             const flat_stride &fs) {
     if (start >= total) return;
     i64 b = start / sh.N;
     pos3 p = pos_of(start - b * sh.N, sh);
     for (i64 idx = start; idx < total; idx += fs.S) {
-        const qdml_c64 z = ldc(psi, idx);
+        const C z = ldc(psi, idx);
         if (mask && !mask[b]) {
-            stc(psi, idx, qdml_cscale(z, invn));
+            stc(psi, idx, cscale(z, invn));
         } else {
-            const qdml_c64 *kt = ktab + b * ksum;
+            const C *kt = ktab + b * ksum;
             const double sc = scale ? scale[b] : 1.0;
-            const qdml_c64 rf = qdml_cscale(qdml_cmul(ldc(kt, p.i0), ldc(kt, sh.n0 + p.i1)), sc * invn);
-            const qdml_c64 y = qdml_cmul(z, qdml_cmul(rf, ldc(kt, sh.n0 + sh.n1 + p.i2)));
-            stc(psi, idx, (flush && flush[b]) ? qdml_flush_tiny(y) : y);
+            const C rf = cscale(cmul(ldc(kt, p.i0), ldc(kt, sh.n0 + p.i1)), sc * invn);
+            const C y = cmul(z, cmul(rf, ldc(kt, sh.n0 + sh.n1 + p.i2)));
+            stc(psi, idx, (flush && flush[b]) ? flush_tiny(y) : y);
         }
         b += fs.sb + pos_advance(p, fs.sd, sh);
     }
 }
 
 /* ---- segmented (per-lane) loops ---------------------------------------------------------------
- * psi etc. point at the member's first element; i = c * 32 + lane; T = cpm * 32. */
+ * psi etc. point at the member's first element; i = c * 32 + lane; T = cpm * 32. Sums in double
+ * for either element type. */
 
 /* psi *= f (then tiny amplitudes flushed to zero if `flush`) and return sum |psi|^2 over the
  * lane's elements after the multiply. */
-QDML_CU_HD double lane_kick_norm(qdml_c64 *psi, const qdml_c64 *f, int flush, i64 N, i64 i, i64 T) {
+template <typename C> QDML_CU_HD double lane_kick_norm(C *psi, const C *f, int flush, i64 N, i64 i, i64 T) {
     double acc = 0.0;
     for (; i < N; i += T) {
-        qdml_c64 z = qdml_cmul(ldc(psi, i), ldc(f, i));
-        if (flush) z = qdml_flush_tiny(z);
+        C z = cmul(ldc(psi, i), ldc(f, i));
+        if (flush) z = flush_tiny(z);
         stc(psi, i, z);
-        acc += qdml_abs2(z);
+        acc += abs2(z);
     }
     return acc;
 }
 
-/* sum |x - y|^2 over the lane's elements. */
-QDML_CU_HD double lane_distance(const qdml_c64 *x, const qdml_c64 *y, i64 N, i64 i, i64 T) {
+/* sum |x - y|^2 over the lane's elements (differences formed in double). */
+template <typename C> QDML_CU_HD double lane_distance(const C *x, const C *y, i64 N, i64 i, i64 T) {
     double acc = 0.0;
     for (; i < N; i += T) {
-        const qdml_c64 a = ldc(x, i), c = ldc(y, i);
-        const double re = a.re - c.re, im = a.im - c.im;
+        const C a = ldc(x, i), c = ldc(y, i);
+        const double re = (double)a.re - (double)c.re, im = (double)a.im - (double)c.im;
         acc += re * re + im * im;
     }
     return acc;
@@ -273,19 +360,20 @@ QDML_CU_HD void mom1_init(mom1_acc &a) {
 
 /* Pass 1: s0, sv, sx, sxx, argmax of |psi|^2, and w = psi. xt holds the concatenated coordinate
  * tables; i0..i2 are tracked from i and the lane stride T. */
-QDML_CU_HD void lane_mom1(const qdml_c64 *psi, qdml_c64 *w, const double *v, const double *xt, const shape3 &sh, i64 i,
-                          i64 T, mom1_acc &a) {
+template <typename C>
+QDML_CU_HD void lane_mom1(const C *psi, C *w, const typename real_of<C>::type *v, const double *xt, const shape3 &sh,
+                          i64 i, i64 T, mom1_acc &a) {
     if (i >= sh.N) return;
     const double *x0t = xt, *x1t = xt + sh.n0, *x2t = xt + sh.n0 + sh.n1;
     pos3 p = pos_of(i, sh);
     const pos3 d = pos_of(T, sh);
     for (; i < sh.N; i += T) {
-        const qdml_c64 z = ldc(psi, i);
+        const C z = ldc(psi, i);
         stc(w, i, z);
-        const double rho = qdml_abs2(z);
+        const double rho = abs2(z);
         const double x0 = x0t[p.i0], x1 = x1t[p.i1], x2 = x2t[p.i2];
         a.s0 += rho;
-        a.sv += v[i] * rho;
+        a.sv += (double)v[i] * rho;
         a.sx[0] += x0 * rho;
         a.sxx[0] += x0 * x0 * rho;
         a.sx[1] += x1 * rho;
@@ -302,7 +390,8 @@ QDML_CU_HD void lane_mom1(const qdml_c64 *psi, qdml_c64 *w, const double *v, con
 
 /* Pass 2 (on the forward transform of psi in w): st += ek |w|^2 and w *= ek / N, where
  * ek = c * ((k0^2 + k1^2) + k2^2), c = hbar^2 / 2m of the member. */
-QDML_CU_HD double lane_mom2(qdml_c64 *w, const double *k2t, double c, double invn, const shape3 &sh, i64 i, i64 T) {
+template <typename C>
+QDML_CU_HD double lane_mom2(C *w, const double *k2t, double c, double invn, const shape3 &sh, i64 i, i64 T) {
     double st = 0.0;
     if (i >= sh.N) return st;
     const double *k0t = k2t, *k1t = k2t + sh.n0, *k2 = k2t + sh.n0 + sh.n1;
@@ -310,35 +399,39 @@ QDML_CU_HD double lane_mom2(qdml_c64 *w, const double *k2t, double c, double inv
     const pos3 d = pos_of(T, sh);
     for (; i < sh.N; i += T) {
         const double ek = c * ((k0t[p.i0] + k1t[p.i1]) + k2[p.i2]);
-        const qdml_c64 z = ldc(w, i);
-        st += ek * qdml_abs2(z);
-        stc(w, i, qdml_cscale(z, ek * invn));
+        const C z = ldc(w, i);
+        st += ek * abs2(z);
+        stc(w, i, cscale(z, ek * invn));
         pos_advance(p, d, sh);
     }
     return st;
 }
 
-/* Pass 3 (w = T psi): sum |w + (V - E) psi|^2. */
-QDML_CU_HD double lane_mom3(const qdml_c64 *psi, const qdml_c64 *w, const double *v, double e, i64 N, i64 i, i64 T) {
+/* Pass 3 (w = T psi): sum |w + (V - E) psi|^2 (formed in double). */
+template <typename C>
+QDML_CU_HD double lane_mom3(const C *psi, const C *w, const typename real_of<C>::type *v, double e, i64 N, i64 i,
+                            i64 T) {
     double acc = 0.0;
     for (; i < N; i += T) {
-        const qdml_c64 z = ldc(psi, i), t = ldc(w, i);
-        const double f = v[i] - e;
-        const double re = t.re + f * z.re, im = t.im + f * z.im;
+        const C z = ldc(psi, i), t = ldc(w, i);
+        const double f = (double)v[i] - e;
+        const double re = (double)t.re + f * (double)z.re, im = (double)t.im + f * (double)z.im;
         acc += re * re + im * im;
     }
     return acc;
 }
 
-/* ---- set_step -------------------------------------------------------------------------------- */
+/* ---- set_step ---------------------------------------------------------------------------------
+ * The factors are computed in double from the stored potential and rounded once to C. */
 
 /* Potential factors of one element: h = propagator((V - shift) * dt / (2 hbar)), evh = h and
  * evf = h * h (the CPU backend's full step). */
-QDML_CU_HD void step_potential_elem(const double *v, qdml_c64 *evh, qdml_c64 *evf, i64 i, double c, double shift,
+template <typename C>
+QDML_CU_HD void step_potential_elem(const typename real_of<C>::type *v, C *evh, C *evf, i64 i, double c, double shift,
                                     int imaginary) {
-    const qdml_c64 h = qdml_propagator(imaginary, (v[i] - shift) * c);
-    stc(evh, i, h);
-    stc(evf, i, qdml_cmul(h, h));
+    const qdml_c64 h = qdml_propagator(imaginary, ((double)v[i] - shift) * c);
+    stc(evh, i, from_c64<C>(h));
+    stc(evf, i, from_c64<C>(qdml_cmul(h, h)));
 }
 
 /* Kinetic axis factor j of one member: theta = hbar k^2 dt / 2m (1 with potential_only). */

@@ -472,6 +472,18 @@ static int parse_backend(const char *cmd, const char *text, qdml_backend *out) {
     return CLI_OK;
 }
 
+static int parse_precision(const char *cmd, const char *text, qdml_precision *out) {
+    if (!text || strcmp(text, "float64") == 0)
+        *out = QDML_FLOAT64;
+    else if (strcmp(text, "float32") == 0)
+        *out = QDML_FLOAT32;
+    else {
+        cli_error(cmd, "--precision: unknown precision '%s' (expected float64 or float32)", text);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 static int parse_threads(const char *cmd, const char *text, int *out) {
     *out = 0;
     if (!text) return CLI_OK;
@@ -486,7 +498,8 @@ static int parse_threads(const char *cmd, const char *text, int *out) {
 }
 
 /* Grid, context and problem, with the potential and hbar/mass set on every member. */
-static int make_problem(setup *s, qdml_backend backend, int threads, double hbar, double mass) {
+static int make_problem(setup *s, qdml_backend backend, int threads, qdml_precision precision, double hbar,
+                        double mass) {
     const char *cmd = s->cmd;
     qdml_status st = qdml_grid_init(&s->grid, s->dim, s->n, s->lo, s->hi);
     if (st != QDML_OK) {
@@ -498,10 +511,23 @@ static int make_problem(setup *s, qdml_backend backend, int threads, double hbar
         cli_error(cmd, "cannot create a %s context: %s", qdml_backend_name(backend), qdml_last_error_message());
         return st == QDML_ERR_UNAVAILABLE ? CLI_RUN_FAILED : cli_exit_for_status(st);
     }
+    st = qdml_context_set_precision(s->ctx, precision);
+    if (st != QDML_OK) {
+        cli_error(cmd, "--precision: %s", qdml_context_last_error(s->ctx));
+        return cli_exit_for_status(st);
+    }
     st = qdml_problem_create(s->ctx, &s->grid, s->batch, &s->problem);
     if (st != QDML_OK) {
         cli_error(cmd, "cannot create the problem (%lld points x %lld members): %s", (long long)s->points,
                   (long long)s->batch, qdml_context_last_error(s->ctx));
+        if (st == QDML_ERR_UNAVAILABLE && precision == QDML_FLOAT32) {
+            /* A usage problem, not a failed run: this backend does not compute in float32. */
+            cli_error(cmd,
+                      "--precision float32 needs the cuda backend (this run uses the %s backend); use "
+                      "--precision float64 or --backend cuda on a machine with a CUDA device",
+                      qdml_backend_name(qdml_context_backend(s->ctx)));
+            return CLI_USAGE;
+        }
         return cli_exit_for_status(st);
     }
     for (int64_t b = 0; b < s->batch; ++b) {
@@ -610,6 +636,9 @@ static const char ground_help[] =
     "  --json             print a JSON object (an array of them with --batch) instead of a summary\n"
     "  --threads N        CPU threads (default: all cores)\n"
     "  --backend B        cpu, cuda or auto (default auto: CUDA where a device is present)\n"
+    "  --precision P      float64 (default) or float32 (cuda backend only; files read and written stay\n"
+    "                     float64/complex128). float32 residuals stop falling near 6e-8 times the\n"
+    "                     grid's largest kinetic energy (or hbar/dtau at small steps): --tol 1e-4 or more\n"
     "  -h, --help         this text\n"
     "\n"
     "A member that does not converge within --max-steps is reported (converged: false, a warning on\n"
@@ -618,10 +647,10 @@ static const char ground_help[] =
 
 static int cmd_ground(int argc, char **argv) {
     const char *cmd = "ground";
-    cli_opt opts[] = {{"potential", 1, NULL},  {"box", 1, NULL},   {"batch", 0, NULL},     {"hbar", 1, NULL},
-                      {"mass", 1, NULL},       {"tol", 1, NULL},   {"max-steps", 1, NULL}, {"out", 1, NULL},
-                      {"history", 1, NULL},    {"json", 0, NULL},  {"threads", 1, NULL},   {"backend", 1, NULL},
-                      {"dt-initial", 1, NULL}, {"dt-min", 1, NULL}};
+    cli_opt opts[] = {{"potential", 1, NULL},  {"box", 1, NULL},    {"batch", 0, NULL},     {"hbar", 1, NULL},
+                      {"mass", 1, NULL},       {"tol", 1, NULL},    {"max-steps", 1, NULL}, {"out", 1, NULL},
+                      {"history", 1, NULL},    {"json", 0, NULL},   {"threads", 1, NULL},   {"backend", 1, NULL},
+                      {"dt-initial", 1, NULL}, {"dt-min", 1, NULL}, {"precision", 1, NULL}};
     const size_t nopts = sizeof opts / sizeof opts[0];
     int help = 0;
     if (cli_parse(cmd, argc, argv, opts, nopts, &help) != CLI_OK) return CLI_USAGE;
@@ -655,15 +684,17 @@ static int cmd_ground(int argc, char **argv) {
     if ((v = cli_value(opts, nopts, "dt-min")) && cli_positive_double(cmd, "--dt-min", v, &go.dt_min)) return CLI_USAGE;
     int threads;
     qdml_backend backend;
+    qdml_precision precision;
     if (parse_threads(cmd, cli_value(opts, nopts, "threads"), &threads)) return CLI_USAGE;
     if (parse_backend(cmd, cli_value(opts, nopts, "backend"), &backend)) return CLI_USAGE;
+    if (parse_precision(cmd, cli_value(opts, nopts, "precision"), &precision)) return CLI_USAGE;
 
     setup s;
     memset(&s, 0, sizeof s);
     s.cmd = cmd;
     int rc = load_potential(&s, vpath, batch_mode);
     if (rc == CLI_OK) rc = parse_box(cmd, box, s.dim, s.lo, s.hi);
-    if (rc == CLI_OK) rc = make_problem(&s, backend, threads, hbar, mass);
+    if (rc == CLI_OK) rc = make_problem(&s, backend, threads, precision, hbar, mass);
     if (rc != CLI_OK) {
         setup_free(&s);
         return rc;
@@ -763,16 +794,18 @@ static const char evolve_help[] =
     "  --json             print the final statistics as a JSON object instead of a summary\n"
     "  --threads N        CPU threads (default: all cores)\n"
     "  --backend B        cpu, cuda or auto (default auto)\n"
+    "  --precision P      float64 (default) or float32 (cuda backend only; files read and written stay\n"
+    "                     float64/complex128)\n"
     "  -h, --help         this text\n"
     "\n"
     "Exit status: 0 success, 1 the run failed (diverged, runtime error), 2 bad usage or bad input.\n";
 
 static int cmd_evolve(int argc, char **argv) {
     const char *cmd = "evolve";
-    cli_opt opts[] = {{"mode", 1, NULL},   {"potential", 1, NULL}, {"box", 1, NULL},  {"psi0", 1, NULL},
-                      {"time", 1, NULL},   {"dt", 1, NULL},        {"hbar", 1, NULL}, {"mass", 1, NULL},
-                      {"out", 1, NULL},    {"history", 1, NULL},   {"json", 0, NULL}, {"threads", 1, NULL},
-                      {"backend", 1, NULL}};
+    cli_opt opts[] = {{"mode", 1, NULL},    {"potential", 1, NULL}, {"box", 1, NULL},  {"psi0", 1, NULL},
+                      {"time", 1, NULL},    {"dt", 1, NULL},        {"hbar", 1, NULL}, {"mass", 1, NULL},
+                      {"out", 1, NULL},     {"history", 1, NULL},   {"json", 0, NULL}, {"threads", 1, NULL},
+                      {"backend", 1, NULL}, {"precision", 1, NULL}};
     const size_t nopts = sizeof opts / sizeof opts[0];
     int help = 0;
     if (cli_parse(cmd, argc, argv, opts, nopts, &help) != CLI_OK) return CLI_USAGE;
@@ -806,8 +839,10 @@ static int cmd_evolve(int argc, char **argv) {
     if ((v = cli_value(opts, nopts, "mass")) && cli_positive_double(cmd, "--mass", v, &mass)) return CLI_USAGE;
     int threads;
     qdml_backend backend;
+    qdml_precision precision;
     if (parse_threads(cmd, cli_value(opts, nopts, "threads"), &threads)) return CLI_USAGE;
     if (parse_backend(cmd, cli_value(opts, nopts, "backend"), &backend)) return CLI_USAGE;
+    if (parse_precision(cmd, cli_value(opts, nopts, "precision"), &precision)) return CLI_USAGE;
     const double ratio = T / dt;
     /* 2^53: beyond it step counts are no longer exact doubles, and no run is that long anyway. */
     if (!(ratio < 9007199254740992.0)) {
@@ -876,7 +911,7 @@ static int cmd_evolve(int argc, char **argv) {
             rc = CLI_USAGE;
         }
     }
-    if (rc == CLI_OK) rc = make_problem(&s, backend, threads, hbar, mass);
+    if (rc == CLI_OK) rc = make_problem(&s, backend, threads, precision, hbar, mass);
     if (rc == CLI_OK) {
         if (psi0.dtype == QDML_NPY_C128) {
             state = psi0.data;
@@ -964,7 +999,7 @@ static int cmd_info(int argc, char **argv) {
     printf("qdml %s\n", qdml_version_string());
     printf("backends:\n");
     printf("  cpu   %s\n", cpu ? "available (FFTW + OpenMP, float64)" : "not available");
-    printf("  cuda  %s\n", cuda ? "available" : "not available (not compiled in, or no device)");
+    printf("  cuda  %s\n", cuda ? "available (cuFFT, float64 and float32)" : "not available (not compiled in, or no device)");
     printf("devices:\n");
     if (cpu) {
         qdml_context *ctx = NULL;
@@ -975,10 +1010,16 @@ static int cmd_info(int argc, char **argv) {
             printf("  cpu: cannot create a context: %s\n", qdml_last_error_message());
         }
     }
-    if (cuda)
-        printf("  cuda: device present\n");
-    else
-        printf("  no CUDA devices\n");
+    const int ndev = qdml_device_count();
+    for (int i = 0; i < ndev; ++i) {
+        char name[256];
+        size_t bytes = 0;
+        if (qdml_device_info(i, name, sizeof name, &bytes) == QDML_OK)
+            printf("  cuda %d: %s, %.1f GiB\n", i, name, (double)bytes / (1024.0 * 1024.0 * 1024.0));
+        else
+            printf("  cuda %d: %s\n", i, qdml_last_error_message());
+    }
+    if (!cuda || ndev == 0) printf("  no CUDA devices\n");
     return CLI_OK;
 }
 

@@ -190,7 +190,8 @@ typedef struct qdml_problem qdml_problem;
 QDML_API qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_t batch, qdml_problem **out);
 /* Bytes of memory (device memory on CUDA, host memory on the CPU) that qdml_problem_create would
  * allocate for `batch` members on `grid` with this context's backend and precision, including FFT
- * work areas. Creates nothing. Errors: INVALID_ARGUMENT, OVERFLOW. */
+ * work areas. Creates nothing. Errors: INVALID_ARGUMENT, OVERFLOW, UNAVAILABLE (the precision is not
+ * offered by the backend). */
 QDML_API qdml_status qdml_problem_bytes_needed(qdml_context *ctx, const qdml_grid *grid, int64_t batch, size_t *bytes);
 /* Free a problem and everything it owns. NULL is accepted. */
 QDML_API void qdml_problem_destroy(qdml_problem *problem);
@@ -316,8 +317,12 @@ QDML_API qdml_status qdml_problem_evolve(qdml_problem *problem, const qdml_evolv
  * Each member evolves with its own step dtau. The run starts with a large step (fast decay of
  * excited components), watches the residual || H psi - E psi || / ||psi|| (of the true H, not of
  * the split operator), and when the residual stops falling (the O(dtau^2) splitting floor) shrinks
- * dtau so the floor lies below the tolerance. A member stops when its residual <= tolerance; the
- * run ends when every member has stopped or max_steps is reached.
+ * dtau so the floor lies below the tolerance. A member stops when its residual <= tolerance
+ * (converged), or unconverged when its residual has stopped falling at the smallest step allowed
+ * (dt_min; in float32 also the step below which rounding raises the residual, about
+ * 6e-8 hbar / tolerance); the run ends when every member has stopped or max_steps is reached.
+ * float32 states reach residuals of about 1e-5 to 1e-4 (energy units, order-1 energies): ask
+ * for no less.
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct qdml_ground_options {
