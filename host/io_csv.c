@@ -1,5 +1,6 @@
 /* Monitored history as CSV (see io_csv.h). */
 #include "io_csv.h"
+#include "io_npy.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -82,24 +83,5 @@ int qdml_csv_write_history(const char *path, int dim, int64_t batch, const qdml_
             fputc('\n', f);
         }
     }
-    int ok = !ferror(f);
-    int saved = errno;
-    if (ok && fflush(f) != 0) ok = 0, saved = errno;
-    if (ok && fsync(fileno(f)) != 0) ok = 0, saved = errno;
-    if (fclose(f) != 0 && ok) ok = 0, saved = errno;
-    if (!ok) {
-        set_err(err, errlen, "%s: write failed: %s", path, strerror(saved));
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        saved = errno;
-        set_err(err, errlen, "%s: cannot rename '%s' into place: %s", path, tmp, strerror(saved));
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
+    return qdml_io_commit(f, tmp, path, !ferror(f), err, errlen);
 }

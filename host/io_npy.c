@@ -501,6 +501,10 @@ int qdml_npy_write(const char *path, qdml_npy_dtype dtype, int ndim, const int64
             }
         }
     }
+    return qdml_io_commit(f, tmp, path, ok, err, errlen);
+}
+
+int qdml_io_commit(FILE *f, char *tmp, const char *path, int ok, char *err, size_t errlen) {
     int saved = errno;
     if (ok && fflush(f) != 0) ok = 0, saved = errno;
     if (ok && fsync(fileno(f)) != 0) ok = 0, saved = errno;

@@ -4,6 +4,7 @@
 #define QDML_IO_NPY_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define QDML_NPY_MAX_NDIM 8
@@ -32,6 +33,11 @@ int qdml_npy_read(const char *path, qdml_npy_array *out, char *err, size_t errle
  * Atomic: writes "<path>.tmp.<pid>", flushes, fsyncs, renames over path. Returns 0 or -1 with err. */
 int qdml_npy_write(const char *path, qdml_npy_dtype dtype, int ndim, const int64_t *shape, const double *data,
                    char *err, size_t errlen);
+
+/* Finish an atomic write: flush, fsync and close f (the temporary file `tmp`, malloc'd), then
+ * rename it over path, or remove it on any failure (ok == 0 says an earlier write failed).
+ * Frees tmp. Returns 0, or -1 with a message naming path. Shared by the npy and CSV writers. */
+int qdml_io_commit(FILE *f, char *tmp, const char *path, int ok, char *err, size_t errlen);
 
 /* Free the data of an array read by qdml_npy_read and zero it. NULL-safe. */
 void qdml_npy_free(qdml_npy_array *array);

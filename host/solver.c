@@ -115,6 +115,20 @@ static qdml_status save_backup(run *r, const char *fn) {
     return QDML_OK;
 }
 
+/* Scales that bring each active member back to norm 1; 0 (and r->bad_member set) when a norm is
+ * not finite and positive. */
+static int renorm_scales(run *r, const double *norms, double dv) {
+    for (int64_t b = 0; b < r->B; ++b) {
+        if (!r->active[b]) continue;
+        if (!(isfinite(norms[b]) && norms[b] > 0)) {
+            r->bad_member = b;
+            return 0;
+        }
+        r->scale[b] = 1.0 / sqrt(norms[b] * dv);
+    }
+    return 1;
+}
+
 /* Advance every active member by n >= 1 whole steps, ending on a closing half kick. Sets
  * r->bad_member when a renormalisation norm is not finite and positive. */
 static qdml_status advance(run *r, int64_t n, const char *fn) {
@@ -125,24 +139,14 @@ static qdml_status advance(run *r, int64_t n, const char *fn) {
     qdml_status st = ops->kick(p->bs, 0, r->active, norms);
     if (st != QDML_OK) return backend_error(r, st, fn, "kick");
     for (int64_t s = 0; s < n; ++s) {
-        if (norms) {
-            for (int64_t b = 0; b < r->B; ++b) {
-                if (!r->active[b]) continue;
-                if (!(isfinite(norms[b]) && norms[b] > 0)) {
-                    r->bad_member = b;
-                    return QDML_OK;
-                }
-                r->scale[b] = 1.0 / sqrt(norms[b] * dv);
-            }
-        }
+        if (norms && !renorm_scales(r, norms, dv)) return QDML_OK;
         if (!r->potential_only) {
             if ((st = ops->fft(p->bs, 1)) != QDML_OK) return backend_error(r, st, fn, "forward FFT");
             if ((st = ops->kinetic(p->bs, r->scale, r->active)) != QDML_OK) return backend_error(r, st, fn, "kinetic");
             if ((st = ops->fft(p->bs, 0)) != QDML_OK) return backend_error(r, st, fn, "backward FFT");
-        } else if (norms) {
-            /* No kinetic pass to carry the rescaling: the closing renormalisation below suffices,
-             * since potential factors never exceed 1 after the shift. */
         }
+        /* With the kinetic step omitted, nothing carries the rescaling between steps; the closing
+         * renormalisation suffices, since the shifted potential factors never exceed 1. */
         if ((st = ops->kick(p->bs, s + 1 < n, r->active, norms)) != QDML_OK) return backend_error(r, st, fn, "kick");
         for (int64_t b = 0; b < r->B; ++b)
             if (r->active[b]) {
@@ -152,14 +156,7 @@ static qdml_status advance(run *r, int64_t n, const char *fn) {
             }
     }
     if (norms) {
-        for (int64_t b = 0; b < r->B; ++b) {
-            if (!r->active[b]) continue;
-            if (!(isfinite(norms[b]) && norms[b] > 0)) {
-                r->bad_member = b;
-                return QDML_OK;
-            }
-            r->scale[b] = 1.0 / sqrt(norms[b] * dv);
-        }
+        if (!renorm_scales(r, norms, dv)) return QDML_OK;
         if ((st = ops->scale(p->bs, r->scale, r->active)) != QDML_OK) return backend_error(r, st, fn, "scale");
     }
     return QDML_OK;

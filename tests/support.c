@@ -1,5 +1,10 @@
 #include "support.h"
 
+#include <dirent.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdint.h>
@@ -129,4 +134,44 @@ double *qt_get_state(const qdml_problem *p, int64_t member) {
     qdml_status st = qdml_problem_get_state(p, member, psi);
     cr_assert_eq(st, QDML_OK, "qdml_problem_get_state(member %lld): status %d", (long long)member, (int)st);
     return psi;
+}
+
+char *qt_tmpdir(const char *tag) {
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base) base = "/tmp";
+    size_t n = strlen(base) + strlen(tag) + 32;
+    char *t = malloc(n);
+    cr_assert_not_null(t);
+    snprintf(t, n, "%s/qdml-%s-XXXXXX", base, tag);
+    cr_assert_not_null(mkdtemp(t), "mkdtemp(%s) failed", t);
+    return t;
+}
+
+void qt_rm_rf(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (d) {
+            struct dirent *e;
+            while ((e = readdir(d)) != NULL) {
+                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+                char *child = qt_path(path, e->d_name);
+                qt_rm_rf(child);
+                free(child);
+            }
+            closedir(d);
+        }
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+char *qt_path(const char *dir, const char *name) {
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    cr_assert_not_null(p);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
 }

@@ -40,4 +40,10 @@ double qt_max_abs(const double *a, int64_t n);
 double qt_norm(const double *a, int64_t n, double dv);
 /* The state of one member into a fresh array (2 * points doubles; free() it); asserts. */
 double *qt_get_state(const qdml_problem *p, int64_t member);
+/* A fresh directory under $TMPDIR (or /tmp) named qdml-TAG-XXXXXX; free() the result. */
+char *qt_tmpdir(const char *tag);
+/* Remove a file or a directory tree (no error if absent). */
+void qt_rm_rf(const char *path);
+/* "dir/name", malloc'd. */
+char *qt_path(const char *dir, const char *name);
 #endif

@@ -29,49 +29,6 @@ typedef struct cli_result {
     char *err;
 } cli_result;
 
-static char *make_tmpdir(void) {
-    const char *base = getenv("TMPDIR");
-    if (!base || !*base) base = "/tmp";
-    size_t n = strlen(base) + 32;
-    char *t = malloc(n);
-    cr_assert_not_null(t);
-    snprintf(t, n, "%s/qdml-cli-XXXXXX", base);
-    cr_assert_not_null(mkdtemp(t), "mkdtemp(%s) failed", t);
-    return t;
-}
-
-static void rm_rf(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (d) {
-            struct dirent *e;
-            while ((e = readdir(d)) != NULL) {
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-                size_t n = strlen(path) + strlen(e->d_name) + 2;
-                char *child = malloc(n);
-                if (!child) continue;
-                snprintf(child, n, "%s/%s", path, e->d_name);
-                rm_rf(child);
-                free(child);
-            }
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
-static char *path_in(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    cr_assert_not_null(p);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 static char *slurp(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return calloc(1, 1);
@@ -94,7 +51,7 @@ static void redirect(const char *path, int fd) {
 
 /* Runs `qdml args...` (NULL-terminated) with stdout and stderr captured in files under dir. */
 static cli_result run_cli_v(const char *dir, const char *const *args) {
-    char *outp = path_in(dir, ".stdout"), *errp = path_in(dir, ".stderr");
+    char *outp = qt_path(dir, ".stdout"), *errp = qt_path(dir, ".stderr");
     size_t n = 0;
     while (args[n])
         ++n;
@@ -218,14 +175,14 @@ static int count_substr(const char *text, const char *needle) {
 /* ---- inputs --------------------------------------------------------------------------------- */
 
 static char *write_f64(const char *dir, const char *name, int ndim, const int64_t *shape, const double *data) {
-    char *p = path_in(dir, name);
+    char *p = qt_path(dir, name);
     char err[512];
     cr_assert_eq(qdml_npy_write(p, QDML_NPY_F64, ndim, shape, data, err, sizeof err), 0, "%s", err);
     return p;
 }
 
 static char *write_c128(const char *dir, const char *name, int ndim, const int64_t *shape, const double *data) {
-    char *p = path_in(dir, name);
+    char *p = qt_path(dir, name);
     char err[512];
     cr_assert_eq(qdml_npy_write(p, QDML_NPY_C128, ndim, shape, data, err, sizeof err), 0, "%s", err);
     return p;
@@ -279,7 +236,7 @@ static double complex free_packet(double x, double t, double x0, double s0, doub
 /* ---- success paths: numbers ------------------------------------------------------------------ */
 
 Test(cli_ground, harmonic_1d_energy) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     const int64_t n[1] = {256};
     double *v = harmonic_1d(256, -10, 10, 1.0);
     char *vp = write_f64(dir, "v.npy", 1, n, v);
@@ -303,12 +260,12 @@ Test(cli_ground, harmonic_1d_energy) {
     cli_free(&r);
     free(v);
     free(vp);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(cli_ground, hbar_scales_energy) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     const int64_t n[1] = {256};
     double *v = harmonic_1d(256, -10, 10, 1.0);
     char *vp = write_f64(dir, "v.npy", 1, n, v);
@@ -324,12 +281,12 @@ Test(cli_ground, hbar_scales_energy) {
     cli_free(&r);
     free(v);
     free(vp);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(cli_ground, anisotropic_2d_and_output) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     const int64_t n[2] = {64, 48};
     double *v = malloc(64 * 48 * sizeof *v);
     for (int i = 0; i < 64; ++i)
@@ -338,8 +295,8 @@ Test(cli_ground, anisotropic_2d_and_output) {
             v[i * 48 + j] = 0.5 * x * x + 2.0 * y * y; /* wx = 1, wy = 2 */
         }
     char *vp = write_f64(dir, "v2.npy", 2, n, v);
-    char *out = path_in(dir, "psi.npy");
-    char *hist = path_in(dir, "h.csv");
+    char *out = qt_path(dir, "psi.npy");
+    char *hist = qt_path(dir, "h.csv");
     cli_result r = RUN(dir, "ground", "--potential", vp, "--box", "-8:8,-6:6", "--json", "--out", out, "--history",
                        hist, "--threads=1");
     expect_ok(&r);
@@ -380,19 +337,19 @@ Test(cli_ground, anisotropic_2d_and_output) {
     free(vp);
     free(out);
     free(hist);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(cli_ground, batch_of_two) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     const int64_t n[2] = {2, 256};
     double *v1 = harmonic_1d(256, -10, 10, 1.0), *v2 = harmonic_1d(256, -10, 10, 2.0);
     double *v = malloc(512 * sizeof *v);
     memcpy(v, v1, 256 * sizeof *v);
     memcpy(v + 256, v2, 256 * sizeof *v);
     char *vp = write_f64(dir, "vb.npy", 2, n, v);
-    char *out = path_in(dir, "psib.npy");
+    char *out = qt_path(dir, "psib.npy");
     cli_result r = RUN(dir, "ground", "--batch", "--potential", vp, "--box=-10:10", "--json", "--out", out);
     expect_ok(&r);
     const char *p = r.out;
@@ -418,12 +375,12 @@ Test(cli_ground, batch_of_two) {
     free(v2);
     free(vp);
     free(out);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(cli_ground, readable_summary_without_json) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     small_inputs s = small_problem(dir);
     cli_result r = RUN(dir, "ground", "--potential", s.v, "--box", "-5:5", "--tol", "1e-4");
     expect_ok(&r);
@@ -440,7 +397,7 @@ Test(cli_ground, readable_summary_without_json) {
     cr_assert_not_null(strstr(r.err, "did not converge"), "%s", r.err);
     cli_free(&r);
     small_free(&s);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
@@ -463,7 +420,7 @@ static void check_free_packet(const char *dir, int dim) {
     }
     char *vp = write_f64(dir, "free_v.npy", dim, n, v);
     char *pp = write_c128(dir, "free_psi0.npy", dim, n, psi);
-    char *out = path_in(dir, "free_out.npy");
+    char *out = qt_path(dir, "free_out.npy");
     char box[128];
     if (dim == 1)
         snprintf(box, sizeof box, "%g:%g", lo[0], hi[0]);
@@ -500,21 +457,21 @@ static void check_free_packet(const char *dir, int dim) {
 }
 
 Test(cli_evolve, free_packet_matches_closed_form_1d) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     check_free_packet(dir, 1);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(cli_evolve, free_packet_matches_closed_form_2d) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     check_free_packet(dir, 2);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(cli_evolve, takes_round_t_over_dt_steps) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     small_inputs s = small_problem(dir);
     static const struct {
         const char *mode, *T, *dt;
@@ -534,12 +491,12 @@ Test(cli_evolve, takes_round_t_over_dt_steps) {
         cli_free(&r);
     }
     small_free(&s);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(cli_evolve, real_psi0_and_imaginary_time_descends) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     const int64_t n[1] = {128};
     double *v = harmonic_1d(128, -10, 10, 1.0);
     double psi[128];
@@ -549,7 +506,7 @@ Test(cli_evolve, real_psi0_and_imaginary_time_descends) {
     }
     char *vp = write_f64(dir, "v.npy", 1, n, v);
     char *pp = write_f64(dir, "p.npy", 1, n, psi);
-    char *out = path_in(dir, "o.npy");
+    char *out = qt_path(dir, "o.npy");
     cli_result r = RUN(dir, "evolve", "--mode", "imag", "--potential", vp, "--box", "-10:10", "--psi0", pp, "--time",
                        "20", "--dt", "0.01", "--json", "--out", out);
     expect_ok(&r);
@@ -567,14 +524,14 @@ Test(cli_evolve, real_psi0_and_imaginary_time_descends) {
     free(vp);
     free(pp);
     free(out);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 /* ---- info, help, demo ------------------------------------------------------------------------- */
 
 Test(cli_misc, info_prints_version_and_backends) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     cli_result r = RUN(dir, "info");
     expect_ok(&r);
     cr_assert_not_null(strstr(r.out, qdml_version_string()), "%s", r.out);
@@ -587,12 +544,12 @@ Test(cli_misc, info_prints_version_and_backends) {
     cr_assert_not_null(strstr(r.out, qdml_version_string()));
     cli_free(&r);
     expect_fail(RUN(dir, "info", "--verbose"), 2, "unknown option '--verbose'");
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(cli_misc, help_for_program_and_commands) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     const char *cmds[] = {"demo", "ground", "evolve", "info"};
     cli_result r = RUN(dir, "--help");
     expect_ok(&r);
@@ -618,13 +575,13 @@ Test(cli_misc, help_for_program_and_commands) {
     r = RUN(dir, "evolve", "--help");
     cr_assert_not_null(strstr(r.out, "renormalised"), "evolve --help must state the imag-time normalisation");
     cli_free(&r);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(cli_misc, demo_writes_its_outputs, .timeout = 120) {
-    char *dir = make_tmpdir();
-    char *out = path_in(dir, "demo out");
+    char *dir = qt_tmpdir("cli");
+    char *out = qt_path(dir, "demo out");
     cli_result r = RUN(dir, "demo", "--out", out);
     expect_ok(&r);
     cr_assert_not_null(strstr(r.out, out), "the output folder is not named on stdout: %s", r.out);
@@ -642,7 +599,7 @@ Test(cli_misc, demo_writes_its_outputs, .timeout = 120) {
                  {"real_psi_final.npy", QDML_NPY_C128, 2, {128, 128}},
                  {"real_density_snapshots.npy", QDML_NPY_F64, 3, {5, 128, 128}}};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; ++f) {
-        char *p = path_in(out, files[f].name);
+        char *p = qt_path(out, files[f].name);
         qdml_npy_array a;
         char err[512];
         cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
@@ -665,7 +622,7 @@ Test(cli_misc, demo_writes_its_outputs, .timeout = 120) {
     }
     const char *texts[] = {"ground_history.csv", "real_history.csv", "summary.json"};
     for (size_t f = 0; f < 3; ++f) {
-        char *p = path_in(out, texts[f]);
+        char *p = qt_path(out, texts[f]);
         char *t = slurp(p);
         cr_assert(strlen(t) > 10, "%s is empty", texts[f]);
         if (strstr(texts[f], ".csv")) {
@@ -680,14 +637,14 @@ Test(cli_misc, demo_writes_its_outputs, .timeout = 120) {
         free(p);
     }
     free(out);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 /* ---- usage errors: exit 2 ------------------------------------------------------------------- */
 
 Test(cli_usage, commands_and_flags) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     small_inputs s = small_problem(dir);
     expect_fail(RUN(dir, "frobnicate"), 2, "unknown command 'frobnicate'");
     cli_result r = run_cli_v(dir, (const char *const[]){NULL});
@@ -705,12 +662,12 @@ Test(cli_usage, commands_and_flags) {
     expect_fail(RUN(dir, "ground", "--potential", s.v, "--box", "-5:5", "--backend", "tpu"), 2,
                 "unknown backend 'tpu'");
     small_free(&s);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(cli_usage, missing_required_flags) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     small_inputs s = small_problem(dir);
     expect_fail(RUN(dir, "ground", "--box", "-5:5"), 2, "missing required option --potential");
     expect_fail(RUN(dir, "ground", "--potential", s.v), 2, "missing required option --box");
@@ -729,12 +686,12 @@ Test(cli_usage, missing_required_flags) {
         expect_fail(run_cli_v(dir, args), 2, needle);
     }
     small_free(&s);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(cli_usage, bad_numbers) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     small_inputs s = small_problem(dir);
     const char *bad_real[] = {"0", "-1", "nan", "inf", "-inf", "1e999"};
     const char *ground_real[] = {"--hbar", "--mass", "--tol"};
@@ -781,12 +738,12 @@ Test(cli_usage, bad_numbers) {
                     "1", "--dt", "3"),
                 2, "round(T/DT) = 0 steps");
     small_free(&s);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(cli_usage, bad_boxes) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     small_inputs s = small_problem(dir);
     const char *cases[][2] = {{"1:x", "--box: cannot parse '1:x' (expected LO:HI"},
                               {"abc", "cannot parse 'abc'"},
@@ -813,16 +770,16 @@ Test(cli_usage, bad_boxes) {
     expect_fail(RUN(dir, "ground", "--potential", p2, "--box", "0:1,1:0"), 2, "needs lo < hi");
     free(p2);
     small_free(&s);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(cli_usage, bad_files_and_shapes) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     small_inputs s = small_problem(dir);
-    char *missing = path_in(dir, "absent.npy");
+    char *missing = qt_path(dir, "absent.npy");
     expect_fail(RUN(dir, "ground", "--potential", missing, "--box", "0:1"), 2, "cannot open");
-    char *text = path_in(dir, "text.npy");
+    char *text = qt_path(dir, "text.npy");
     FILE *f = fopen(text, "w");
     fputs("this is not an array\n", f);
     fclose(f);
@@ -831,7 +788,7 @@ Test(cli_usage, bad_files_and_shapes) {
                     "--dt", "0.1"),
                 2, "--psi0: ");
     /* Truncated: the valid potential cut short. */
-    char *trunc = path_in(dir, "trunc.npy");
+    char *trunc = qt_path(dir, "trunc.npy");
     {
         FILE *in = fopen(s.v, "rb");
         unsigned char buf[4096];
@@ -848,7 +805,7 @@ Test(cli_usage, bad_files_and_shapes) {
     double c[64] = {0};
     char *cv = write_c128(dir, "cv.npy", 1, n32, c);
     expect_fail(RUN(dir, "ground", "--potential", cv, "--box", "-5:5"), 2, "expected float64");
-    char *f4 = path_in(dir, "f4.npy");
+    char *f4 = qt_path(dir, "f4.npy");
     {
         const char hdr[] = "{'descr': '<f4', 'fortran_order': False, 'shape': (32,), }";
         unsigned char buf[128 + 128];
@@ -910,12 +867,12 @@ Test(cli_usage, bad_files_and_shapes) {
     free(v0);
     free(ve);
     small_free(&s);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(cli_usage, non_finite_values_are_located) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     small_inputs s = small_problem(dir);
     const int64_t n32[1] = {32}, n4x8[2] = {4, 8};
     double v[32];
@@ -944,21 +901,21 @@ Test(cli_usage, non_finite_values_are_located) {
     free(v2);
     free(pn);
     small_free(&s);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 /* ---- run failures: exit 1 ------------------------------------------------------------------- */
 
 Test(cli_run, divergence_exits_1) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     small_inputs s = small_problem(dir);
     const int64_t n32[1] = {32};
     double v[32] = {0};
     /* Real time: V dt / hbar overflows to infinity at one point, so its phase is NaN. */
     v[3] = 1e308;
     char *huge = write_f64(dir, "huge.npy", 1, n32, v);
-    char *out = path_in(dir, "never.npy");
+    char *out = qt_path(dir, "never.npy");
     expect_fail(RUN(dir, "evolve", "--mode", "real", "--potential", huge, "--box", "-5:5", "--psi0", s.psi, "--time",
                     "10", "--dt", "10", "--out", out),
                 1, "diverged");
@@ -975,18 +932,18 @@ Test(cli_run, divergence_exits_1) {
     free(deep);
     free(out);
     small_free(&s);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(cli_run, unwritable_output_exits_1) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("cli");
     small_inputs s = small_problem(dir);
-    char *out = path_in(dir, "no/such/dir/psi.npy");
+    char *out = qt_path(dir, "no/such/dir/psi.npy");
     expect_fail(RUN(dir, "ground", "--potential", s.v, "--box", "-5:5", "--tol", "1e-4", "--out", out), 1,
                 "no/such/dir/psi.npy");
     free(out);
     small_free(&s);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }

@@ -15,55 +15,13 @@
 
 /* ---- temp dirs and raw files ---------------------------------------------------------------- */
 
-static char *make_tmpdir(void) {
-    const char *base = getenv("TMPDIR");
-    if (!base || !*base) base = "/tmp";
-    size_t n = strlen(base) + 32;
-    char *t = malloc(n);
-    cr_assert_not_null(t);
-    snprintf(t, n, "%s/qdml-npy-XXXXXX", base);
-    cr_assert_not_null(mkdtemp(t), "mkdtemp(%s) failed", t);
-    return t;
-}
-
-static void rm_rf(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (d) {
-            struct dirent *e;
-            while ((e = readdir(d)) != NULL) {
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-                size_t n = strlen(path) + strlen(e->d_name) + 2;
-                char *child = malloc(n);
-                if (!child) continue;
-                snprintf(child, n, "%s/%s", path, e->d_name);
-                rm_rf(child);
-                free(child);
-            }
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
-static char *tmp_path(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    cr_assert_not_null(p);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 static void write_bytes(const char *path, const void *data, size_t n) {
     FILE *f = fopen(path, "wb");
     cr_assert_not_null(f, "cannot create %s", path);
     if (n) cr_assert_eq(fwrite(data, 1, n, f), n);
     cr_assert_eq(fclose(f), 0);
 }
+
 
 /* A .npy file with the given version, header dict (padded per the spec unless raw) and payload. */
 static void write_npy_raw(const char *path, int major, int minor, const char *dict, const void *payload, size_t plen) {
@@ -113,13 +71,13 @@ static void expect_read_error(const char *path, const char *needle) {
 }
 
 static void expect_bad_header(const char *dict, const char *needle) {
-    char *dir = make_tmpdir();
-    char *p = tmp_path(dir, "bad.npy");
+    char *dir = qt_tmpdir("npy");
+    char *p = qt_path(dir, "bad.npy");
     double payload[6] = {0};
     write_npy_raw(p, 1, 0, dict, payload, sizeof payload);
     expect_read_error(p, needle);
     free(p);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
@@ -140,7 +98,7 @@ static void roundtrip(const char *dir, qdml_npy_dtype dtype, int ndim, const int
         data[2] = 4.9e-324;
         data[3] = NAN;
     }
-    char *p = tmp_path(dir, "rt.npy");
+    char *p = qt_path(dir, "rt.npy");
     char err[512] = "";
     cr_assert_eq(qdml_npy_write(p, dtype, ndim, shape, data, err, sizeof err), 0, "write: %s", err);
 
@@ -172,7 +130,7 @@ static void roundtrip(const char *dir, qdml_npy_dtype dtype, int ndim, const int
 }
 
 Test(npy, roundtrip_shapes_and_dtypes) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("npy");
     qt_rng rng;
     qt_rng_seed(&rng, 7);
     static const int64_t s1[] = {5}, s2[] = {3, 4}, s3[] = {2, 3, 4}, s4[] = {2, 1, 3, 2}, s0[] = {0}, sz[] = {2, 0, 3},
@@ -197,21 +155,21 @@ Test(npy, roundtrip_shapes_and_dtypes) {
     }
     closedir(d);
     cr_assert_eq(entries, 1);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(npy, writer_errors) {
-    char *dir = make_tmpdir();
+    char *dir = qt_tmpdir("npy");
     char err[512] = "";
     double x[4] = {1, 2, 3, 4};
     int64_t shape[1] = {4};
-    char *missing = tmp_path(dir, "no/such/dir/x.npy");
+    char *missing = qt_path(dir, "no/such/dir/x.npy");
     cr_assert_eq(qdml_npy_write(missing, QDML_NPY_F64, 1, shape, x, err, sizeof err), -1);
     cr_assert_not_null(strstr(err, "no/such/dir/x.npy"), "%s", err);
     cr_assert_not_null(strstr(err, "cannot create"), "%s", err);
     free(missing);
-    char *p = tmp_path(dir, "x.npy");
+    char *p = qt_path(dir, "x.npy");
     int64_t nine[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
     cr_assert_eq(qdml_npy_write(p, QDML_NPY_F64, 9, nine, x, err, sizeof err), -1);
     cr_assert_not_null(strstr(err, "ndim 9"), "%s", err);
@@ -224,15 +182,15 @@ Test(npy, writer_errors) {
     cr_assert_eq(qdml_npy_write(p, QDML_NPY_F64, 2, huge, x, err, sizeof err), -1);
     cr_assert_not_null(strstr(err, "overflow"), "%s", err);
     free(p);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 /* ---- header dialects that must parse ------------------------------------------------------ */
 
 static void expect_parses(int major, const char *dict, int ndim, const int64_t *shape, qdml_npy_dtype dtype) {
-    char *dir = make_tmpdir();
-    char *p = tmp_path(dir, "ok.npy");
+    char *dir = qt_tmpdir("npy");
+    char *p = qt_path(dir, "ok.npy");
     int64_t count = 1;
     for (int d = 0; d < ndim; ++d)
         count *= shape[d];
@@ -254,7 +212,7 @@ static void expect_parses(int major, const char *dict, int ndim, const int64_t *
     qdml_npy_free(&a);
     free(payload);
     free(p);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
@@ -271,8 +229,8 @@ Test(npy, header_dialects) {
 }
 
 Test(npy, big_endian_is_swapped) {
-    char *dir = make_tmpdir();
-    char *p = tmp_path(dir, "be.npy");
+    char *dir = qt_tmpdir("npy");
+    char *p = qt_path(dir, "be.npy");
     const double vals[4] = {1.5, -2.25, 1e-300, 3.0e200};
     unsigned char be[32];
     for (int i = 0; i < 4; ++i) {
@@ -297,26 +255,26 @@ Test(npy, big_endian_is_swapped) {
         cr_assert_eq(a.data[i], vals[i]);
     qdml_npy_free(&a);
     free(p);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 /* ---- malformed files --------------------------------------------------------------------------- */
 
 Test(npy, missing_file_and_directory) {
-    char *dir = make_tmpdir();
-    char *p = tmp_path(dir, "absent.npy");
+    char *dir = qt_tmpdir("npy");
+    char *p = qt_path(dir, "absent.npy");
     expect_read_error(p, "cannot open");
     expect_read_error(p, "absent.npy");
     expect_read_error(dir, "not a regular file");
     free(p);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(npy, bad_magic_and_short_files) {
-    char *dir = make_tmpdir();
-    char *p = tmp_path(dir, "m.npy");
+    char *dir = qt_tmpdir("npy");
+    char *p = qt_path(dir, "m.npy");
     write_bytes(p, "", 0);
     expect_read_error(p, "not a .npy file");
     write_bytes(p, "hello world, this is text\n", 26);
@@ -326,13 +284,13 @@ Test(npy, bad_magic_and_short_files) {
     write_bytes(p, "\x93NUMPY", 6);
     expect_read_error(p, "truncated");
     free(p);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(npy, unsupported_versions) {
-    char *dir = make_tmpdir();
-    char *p = tmp_path(dir, "v.npy");
+    char *dir = qt_tmpdir("npy");
+    char *p = qt_path(dir, "v.npy");
     double x = 1.0;
     write_npy_raw(p, 4, 0, "{'descr': '<f8', 'fortran_order': False, 'shape': (), }", &x, 8);
     expect_read_error(p, "unsupported .npy format version 4.0");
@@ -341,13 +299,13 @@ Test(npy, unsupported_versions) {
     write_npy_raw(p, 0, 0, "{'descr': '<f8', 'fortran_order': False, 'shape': (), }", &x, 8);
     expect_read_error(p, "version 0.0");
     free(p);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 Test(npy, truncated_header) {
-    char *dir = make_tmpdir();
-    char *p = tmp_path(dir, "t.npy");
+    char *dir = qt_tmpdir("npy");
+    char *p = qt_path(dir, "t.npy");
     /* Header length says 118 bytes but only 20 follow. */
     unsigned char b[30] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 118, 0};
     memcpy(b + 10, "{'descr': '<f8', 'f", 19);
@@ -358,7 +316,7 @@ Test(npy, truncated_header) {
     write_bytes(p, c, 10);
     expect_read_error(p, "truncated header");
     free(p);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
@@ -377,8 +335,8 @@ Test(npy, fortran_order_rejected) {
 }
 
 Test(npy, data_size_must_match_exactly) {
-    char *dir = make_tmpdir();
-    char *p = tmp_path(dir, "d.npy");
+    char *dir = qt_tmpdir("npy");
+    char *p = qt_path(dir, "d.npy");
     double x[7] = {1, 2, 3, 4, 5, 6, 7};
     write_npy_raw(p, 1, 0, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", x, 5 * 8);
     expect_read_error(p, "truncated data");
@@ -389,7 +347,7 @@ Test(npy, data_size_must_match_exactly) {
     write_npy_raw(p, 1, 0, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", x, 6 * 8 + 3);
     expect_read_error(p, "3 trailing bytes");
     free(p);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
@@ -423,8 +381,8 @@ Test(npy, malformed_header_dicts) {
 }
 
 Test(npy, nul_byte_in_header) {
-    char *dir = make_tmpdir();
-    char *p = tmp_path(dir, "nul.npy");
+    char *dir = qt_tmpdir("npy");
+    char *p = qt_path(dir, "nul.npy");
     char dict[] = "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }";
     unsigned char buf[64 + 8];
     memset(buf, ' ', sizeof buf);
@@ -438,7 +396,7 @@ Test(npy, nul_byte_in_header) {
     write_bytes(p, buf, sizeof buf);
     expect_read_error(p, "NUL");
     free(p);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
@@ -482,8 +440,8 @@ static const char py_script[] =
 Test(npy, numpy_interop) {
     const char *py = python_with_numpy();
     if (!py) cr_skip_test("python3 with numpy is not importable (tried python3 and /usr/bin/python3)");
-    char *dir = make_tmpdir();
-    char *script = tmp_path(dir, "interop.py");
+    char *dir = qt_tmpdir("npy");
+    char *script = qt_path(dir, "interop.py");
     write_bytes(script, py_script, strlen(py_script));
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "%s '%s' write '%s'", py, script, dir);
@@ -491,7 +449,7 @@ Test(npy, numpy_interop) {
 
     qdml_npy_array a;
     char err[512] = "";
-    char *p = tmp_path(dir, "f8.npy");
+    char *p = qt_path(dir, "f8.npy");
     cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
     cr_assert_eq(a.dtype, QDML_NPY_F64);
     cr_assert_eq(a.ndim, 2);
@@ -502,7 +460,7 @@ Test(npy, numpy_interop) {
     qdml_npy_free(&a);
     free(p);
 
-    p = tmp_path(dir, "c16.npy");
+    p = qt_path(dir, "c16.npy");
     cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
     cr_assert_eq(a.dtype, QDML_NPY_C128);
     cr_assert_eq(a.ndim, 2);
@@ -513,7 +471,7 @@ Test(npy, numpy_interop) {
     qdml_npy_free(&a);
     free(p);
 
-    p = tmp_path(dir, "be.npy");
+    p = qt_path(dir, "be.npy");
     cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
     cr_assert_eq(a.count, 5);
     for (int i = 0; i < 5; ++i)
@@ -521,7 +479,7 @@ Test(npy, numpy_interop) {
     qdml_npy_free(&a);
     free(p);
 
-    p = tmp_path(dir, "bec.npy");
+    p = qt_path(dir, "bec.npy");
     cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
     cr_assert_eq(a.dtype, QDML_NPY_C128);
     for (int i = 0; i < 3; ++i) {
@@ -531,7 +489,7 @@ Test(npy, numpy_interop) {
     qdml_npy_free(&a);
     free(p);
 
-    p = tmp_path(dir, "scalar.npy");
+    p = qt_path(dir, "scalar.npy");
     cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
     cr_assert_eq(a.ndim, 0);
     cr_assert_eq(a.count, 1);
@@ -539,14 +497,14 @@ Test(npy, numpy_interop) {
     qdml_npy_free(&a);
     free(p);
 
-    p = tmp_path(dir, "empty.npy");
+    p = qt_path(dir, "empty.npy");
     cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
     cr_assert_eq(a.ndim, 2);
     cr_assert_eq(a.count, 0);
     qdml_npy_free(&a);
     free(p);
 
-    p = tmp_path(dir, "one.npy");
+    p = qt_path(dir, "one.npy");
     cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
     cr_assert_eq(a.ndim, 1);
     cr_assert_eq(a.shape[0], 1);
@@ -554,17 +512,17 @@ Test(npy, numpy_interop) {
     qdml_npy_free(&a);
     free(p);
 
-    p = tmp_path(dir, "v2.npy");
+    p = qt_path(dir, "v2.npy");
     cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
     cr_assert_eq(a.count, 4);
     cr_assert_eq(a.data[3], 3.0);
     qdml_npy_free(&a);
     free(p);
 
-    p = tmp_path(dir, "f32.npy");
+    p = qt_path(dir, "f32.npy");
     expect_read_error(p, "unsupported dtype '<f4'");
     free(p);
-    p = tmp_path(dir, "fort.npy");
+    p = qt_path(dir, "fort.npy");
     expect_read_error(p, "Fortran order");
     free(p);
 
@@ -575,27 +533,27 @@ Test(npy, numpy_interop) {
     for (int i = 0; i < 5; ++i)
         c[2 * i] = i, c[2 * i + 1] = -0.5 * i;
     const int64_t sf[3] = {2, 3, 4}, sc[1] = {5};
-    p = tmp_path(dir, "cf8.npy");
+    p = qt_path(dir, "cf8.npy");
     cr_assert_eq(qdml_npy_write(p, QDML_NPY_F64, 3, sf, f, err, sizeof err), 0, "%s", err);
     free(p);
-    p = tmp_path(dir, "cc16.npy");
+    p = qt_path(dir, "cc16.npy");
     cr_assert_eq(qdml_npy_write(p, QDML_NPY_C128, 1, sc, c, err, sizeof err), 0, "%s", err);
     free(p);
-    p = tmp_path(dir, "cs.npy");
+    p = qt_path(dir, "cs.npy");
     cr_assert_eq(qdml_npy_write(p, QDML_NPY_F64, 0, NULL, &s, err, sizeof err), 0, "%s", err);
     free(p);
     snprintf(cmd, sizeof cmd, "%s '%s' check '%s'", py, script, dir);
     cr_assert_eq(system(cmd), 0, "numpy could not read our files correctly: %s", cmd);
     free(script);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
 
 /* ---- CSV history ----------------------------------------------------------------------------- */
 
 Test(csv, history_layout) {
-    char *dir = make_tmpdir();
-    char *p = tmp_path(dir, "h.csv");
+    char *dir = qt_tmpdir("npy");
+    char *p = qt_path(dir, "h.csv");
     qdml_stats h0[2], h1[1];
     memset(h0, 0, sizeof h0);
     memset(h1, 0, sizeof h1);
@@ -623,11 +581,11 @@ Test(csv, history_layout) {
     free(bytes);
     cr_assert_eq(qdml_csv_write_history(p, 4, 2, hist, counts, err, sizeof err), -1);
     cr_assert_not_null(strstr(err, "dim 4"), "%s", err);
-    char *bad = tmp_path(dir, "missing/h.csv");
+    char *bad = qt_path(dir, "missing/h.csv");
     cr_assert_eq(qdml_csv_write_history(bad, 2, 2, hist, counts, err, sizeof err), -1);
     cr_assert_not_null(strstr(err, "missing/h.csv"), "%s", err);
     free(bad);
     free(p);
-    rm_rf(dir);
+    qt_rm_rf(dir);
     free(dir);
 }
