@@ -33,6 +33,16 @@ typedef struct qdml_history {
     size_t count, capacity;
 } qdml_history;
 
+/* Where a member's ground-state search stands, kept between qdml_problem_ground calls (and in
+ * checkpoints) so that qdml_ground_options.resume can continue it exactly. */
+typedef struct qdml_ground_member {
+    double dt_min;           /* smallest step the schedule may use */
+    int64_t stalled;         /* monitoring points in a row at the floor of dt_min */
+    unsigned char converged; /* residual <= tolerance was reached */
+    unsigned char active;    /* still searching */
+    qdml_stats last;         /* statistics the search last took of this member (its results[b].final) */
+} qdml_ground_member;
+
 struct qdml_problem {
     qdml_context *ctx;
     const qdml_backend_ops *ops;
@@ -49,6 +59,8 @@ struct qdml_problem {
     qdml_step_params *built;  /* per member: parameters the backend's step tables were built for */
     unsigned char *built_ok;  /* per member: `built` is valid (cleared when V, hbar or mass change) */
     qdml_history *history;    /* per member */
+    qdml_ground_member *ground; /* per member: the last ground-state search's schedule */
+    int ground_valid;         /* `ground` describes the current states (cleared by any other change) */
 };
 
 /* Store a formatted message in ctx (if not NULL) and in the thread-local slot; return status. */

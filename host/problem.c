@@ -30,6 +30,7 @@ void qdml_member_reset(qdml_problem *p, int64_t b) {
     p->time[b] = 0.0;
     p->dt[b] = 0.0;
     p->history[b].count = 0;
+    p->ground_valid = 0;
 }
 
 void qdml_problem_destroy(qdml_problem *p) {
@@ -47,6 +48,7 @@ void qdml_problem_destroy(qdml_problem *p) {
     free(p->dt);
     free(p->built);
     free(p->built_ok);
+    free(p->ground);
     free(p);
 }
 
@@ -132,8 +134,9 @@ qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_
     p->history = qdml_calloc_array(nb, sizeof(qdml_history));
     p->built = qdml_calloc_array(nb, sizeof(qdml_step_params));
     p->built_ok = qdml_calloc_array(nb, 1);
+    p->ground = qdml_calloc_array(nb, sizeof(qdml_ground_member));
     if (!p->hbar || !p->mass || !p->vmin || !p->has_potential || !p->steps || !p->time || !p->dt || !p->history ||
-        !p->built || !p->built_ok) {
+        !p->built || !p->built_ok || !p->ground) {
         qdml_problem_destroy(p);
         return qdml_fail(ctx, QDML_ERR_OUT_OF_MEMORY, "qdml_problem_create: cannot allocate per-member arrays (batch %lld)",
                          (long long)batch);
@@ -186,6 +189,7 @@ qdml_status qdml_problem_set_potential(qdml_problem *p, int64_t member, const do
         p->has_potential[b] = 1;
         p->built_ok[b] = 0;
     }
+    p->ground_valid = 0;
     qdml_clear_error(p->ctx);
     return QDML_OK;
 }
@@ -213,6 +217,7 @@ static qdml_status set_param(qdml_problem *p, int64_t member, double value, doub
         arr[b] = value;
         p->built_ok[b] = 0;
     }
+    p->ground_valid = 0;
     qdml_clear_error(p->ctx);
     return QDML_OK;
 }

@@ -255,6 +255,7 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
     if (st != QDML_OK) return st;
     run r;
     if ((st = run_init(&r, p, fn)) != QDML_OK) return st;
+    p->ground_valid = 0; /* the states move: a ground search cannot resume from them */
     r.imaginary = o->mode == QDML_IMAGINARY_TIME;
     r.renorm = r.imaginary && o->renormalize;
     r.potential_only = o->potential_only != 0;
@@ -328,6 +329,13 @@ qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, q
                          o->dt_min);
     qdml_status st = check_ready(p, fn);
     if (st != QDML_OK) return st;
+    if (o->resume && !p->ground_valid)
+        return qdml_fail(p->ctx, QDML_ERR_NOT_READY,
+                         "%s: options.resume = %d: there is no search to resume on this problem (none ran, or a state, "
+                         "potential, hbar or mass was set, or the problem evolved, since)",
+                         fn, o->resume);
+    const int resume = o->resume != 0;
+    p->ground_valid = 0;
     run r;
     if ((st = run_init(&r, p, fn)) != QDML_OK) return st;
     r.imaginary = 1;
@@ -346,6 +354,23 @@ qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, q
 
     /* Start: statistics of the initial states set the first step and may already satisfy the tolerance. */
     if ((st = measure(&r, NULL, fn)) != QDML_OK) goto done;
+    if (resume && r.bad_member < 0) {
+        /* Where the previous call stopped: same steps, floors, stall counts and flags. */
+        for (int64_t b = 0; b < r.B; ++b) {
+            dtmin[b] = p->ground[b].dt_min;
+            stalled[b] = (int)p->ground[b].stalled;
+            converged[b] = p->ground[b].converged;
+            r.active[b] = p->ground[b].active;
+            /* A finished member's state has been through the inactive FFT round trips since its last
+             * statistics (equal up to rounding): report those statistics, as an unbroken run does. */
+            r.stats[b] = p->ground[b].last;
+            if ((st = set_member_step(&r, b, p->dt[b])) != QDML_OK) {
+                st = backend_error(&r, st, fn, "set_step");
+                goto done;
+            }
+        }
+        goto search;
+    }
     if (r.bad_member >= 0) {
         const qdml_moments *m = &r.mom[r.bad_member];
         if (m->finite && !(m->s0 > 0))
@@ -386,6 +411,7 @@ qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, q
             r.active[b] = 0;
         }
     }
+search:
     if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
 
     int stopped = 0;
@@ -456,7 +482,16 @@ qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, q
             results[b].steps = r.run_steps[b];
             results[b].converged = converged[b];
             results[b].stopped_by_callback = stopped && !converged[b];
+            results[b].finished = !r.active[b];
         }
+    for (int64_t b = 0; b < r.B; ++b) {
+        p->ground[b].dt_min = dtmin[b];
+        p->ground[b].stalled = stalled[b];
+        p->ground[b].converged = converged[b];
+        p->ground[b].active = r.active[b];
+        p->ground[b].last = r.stats[b];
+    }
+    p->ground_valid = 1;
     qdml_clear_error(p->ctx);
 done:
     free(moved);

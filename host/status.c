@@ -21,6 +21,7 @@ const char *qdml_status_string(qdml_status status) {
     case QDML_ERR_DIVERGED: return "QDML_ERR_DIVERGED: run diverged (non-finite values)";
     case QDML_ERR_NOT_READY: return "QDML_ERR_NOT_READY: missing input (set it first)";
     case QDML_ERR_INTERNAL: return "QDML_ERR_INTERNAL: internal error";
+    case QDML_ERR_IO: return "QDML_ERR_IO: a file could not be read or written";
     }
     return "QDML_ERR_UNKNOWN: unknown status code";
 }

@@ -77,7 +77,8 @@ Test(api, status_strings_non_null_distinct_and_named) {
                                   "QDML_ERR_UNAVAILABLE",
                                   "QDML_ERR_DIVERGED",
                                   "QDML_ERR_NOT_READY",
-                                  "QDML_ERR_INTERNAL"};
+                                  "QDML_ERR_INTERNAL",
+                                  "QDML_ERR_IO"};
     const int n = (int)(sizeof names / sizeof names[0]);
     for (int i = 0; i < n; ++i) {
         const char *s = qdml_status_string((qdml_status)i);

@@ -589,3 +589,32 @@ Test(csv, history_layout) {
     qt_rm_rf(dir);
     free(dir);
 }
+
+/* Inputs kept from fuzzing the reader (tests/fuzz/fuzz_npy.c, run by scripts/sanitize): each is
+ * read once more; it must be refused with a message or give an array whose size matches its shape. */
+Test(npy, fuzz_regressions_are_rejected_cleanly) {
+    char *dirpath = qt_path(QDML_SOURCE_DIR, "tests/fuzz/npy-regressions");
+    DIR *d = opendir(dirpath);
+    cr_assert_not_null(d, "cannot open %s", dirpath);
+    struct dirent *e;
+    int files = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char *p = qt_path(dirpath, e->d_name);
+        qdml_npy_array a;
+        char err[512] = "";
+        if (qdml_npy_read(p, &a, err, sizeof err) == 0) {
+            int64_t count = 1;
+            for (int k = 0; k < a.ndim; ++k) count *= a.shape[k];
+            cr_assert_eq(count, a.count, "%s: shape and count disagree", e->d_name);
+            qdml_npy_free(&a);
+        } else {
+            cr_assert_neq(err[0], '\0', "%s: refused without a message", e->d_name);
+        }
+        free(p);
+        ++files;
+    }
+    closedir(d);
+    cr_assert_gt(files, 0, "no inputs in %s", dirpath);
+    free(dirpath);
+}

@@ -324,6 +324,7 @@ typedef struct setup {
     qdml_grid grid;
     qdml_context *ctx;
     qdml_problem *problem;
+    int estimate; /* plan FFTs with QDML_FFT_ESTIMATE (reproducible plans) */
 } setup;
 
 static void setup_free(setup *s) {
@@ -516,6 +517,10 @@ static int make_problem(setup *s, qdml_backend backend, int threads, qdml_precis
         cli_error(cmd, "--precision: %s", qdml_context_last_error(s->ctx));
         return cli_exit_for_status(st);
     }
+    if (s->estimate && (st = qdml_context_set_fft_effort(s->ctx, QDML_FFT_ESTIMATE)) != QDML_OK) {
+        cli_error(cmd, "%s", qdml_context_last_error(s->ctx));
+        return cli_exit_for_status(st);
+    }
     st = qdml_problem_create(s->ctx, &s->grid, s->batch, &s->problem);
     if (st != QDML_OK) {
         cli_error(cmd, "cannot create the problem (%lld points x %lld members): %s", (long long)s->points,
@@ -530,6 +535,7 @@ static int make_problem(setup *s, qdml_backend backend, int threads, qdml_precis
         }
         return cli_exit_for_status(st);
     }
+    if (!s->V.data) return CLI_OK; /* resuming: everything else comes from the checkpoint */
     for (int64_t b = 0; b < s->batch; ++b) {
         st = qdml_problem_set_potential(s->problem, b, s->V.data + b * s->points);
         if (st != QDML_OK) {
@@ -613,6 +619,45 @@ static void report_divergence(setup *s, const qdml_run_result *results) {
 
 /* ---- qdml ground ------------------------------------------------------------------------------ */
 
+/* Steps between checkpoints: `requested` (0: ten monitoring intervals), at most `total`, rounded up
+ * to a multiple of the monitoring interval M. Checkpoints then fall on monitoring points, where an
+ * unbroken run also closes its fused half-steps, so resuming changes no bit. */
+static int64_t checkpoint_interval(const char *cmd, int64_t requested, int64_t M, int64_t total) {
+    int64_t every = requested > 0 ? requested : 10 * M;
+    if (every > total) every = total;
+    if (every % M != 0) {
+        int64_t up = (every / M + 1) * M;
+        if (requested > 0)
+            fprintf(stderr,
+                    "qdml %s: note: --checkpoint-every %lld is not a multiple of the monitoring interval %lld; "
+                    "checkpointing every %lld steps\n",
+                    cmd, (long long)requested, (long long)M, (long long)up);
+        every = up;
+    }
+    return every;
+}
+
+/* Grid and batch from a checkpoint; the problem made on them and the checkpoint loaded into it. */
+static int resume_problem(setup *s, const char *path, qdml_backend backend, int threads, qdml_precision precision) {
+    const char *cmd = s->cmd;
+    if (qdml_checkpoint_info(path, &s->grid, &s->batch) != QDML_OK) {
+        cli_error(cmd, "--resume: %s", qdml_last_error_message());
+        return CLI_USAGE;
+    }
+    s->dim = s->grid.dim;
+    s->points = qdml_grid_points(&s->grid);
+    for (int d = 0; d < s->dim; ++d)
+        s->n[d] = s->grid.n[d], s->lo[d] = s->grid.lo[d], s->hi[d] = s->grid.hi[d];
+    int rc = make_problem(s, backend, threads, precision, 1.0, 1.0);
+    if (rc != CLI_OK) return rc;
+    qdml_status st = qdml_checkpoint_load(s->problem, path);
+    if (st != QDML_OK) {
+        cli_error(cmd, "--resume: %s", qdml_context_last_error(s->ctx));
+        return cli_exit_for_status(st);
+    }
+    return CLI_OK;
+}
+
 static const char ground_help[] =
     "Usage: qdml ground --potential V.npy --box SPEC [options]\n"
     "\n"
@@ -641,6 +686,17 @@ static const char ground_help[] =
     "                     grid's largest kinetic energy (or hbar/dtau at small steps): --tol 1e-4 or more\n"
     "  -h, --help         this text\n"
     "\n"
+    "  --checkpoint FILE  save the whole search to FILE (atomically) every --checkpoint-every steps and\n"
+    "                     at the end; runs with --checkpoint or --resume choose FFT plans without timing\n"
+    "                     them (FFTW_ESTIMATE), so that every run of them uses the same plans\n"
+    "  --checkpoint-every N  steps between checkpoints (default 200), rounded up to a multiple of the\n"
+    "                     monitoring interval (20 steps)\n"
+    "  --resume FILE      continue the search saved in FILE: grid, potentials, states, hbar, mass, step\n"
+    "                     sizes and convergence come from it (no --potential, --box, --hbar or --mass;\n"
+    "                     --batch when it holds more than one member); give the same --tol, --dt-min,\n"
+    "                     --threads and --backend. --max-steps counts from the start of the search.\n"
+    "                     The result equals, bit for bit (cpu backend), that of the search never stopped.\n"
+    "\n"
     "A member that does not converge within --max-steps is reported (converged: false, a warning on\n"
     "stderr) but is not an error. Exit status: 0 success, 1 the run failed (diverged, runtime error),\n"
     "2 bad usage or bad input.\n";
@@ -650,7 +706,8 @@ static int cmd_ground(int argc, char **argv) {
     cli_opt opts[] = {{"potential", 1, NULL},  {"box", 1, NULL},    {"batch", 0, NULL},     {"hbar", 1, NULL},
                       {"mass", 1, NULL},       {"tol", 1, NULL},    {"max-steps", 1, NULL}, {"out", 1, NULL},
                       {"history", 1, NULL},    {"json", 0, NULL},   {"threads", 1, NULL},   {"backend", 1, NULL},
-                      {"dt-initial", 1, NULL}, {"dt-min", 1, NULL}, {"precision", 1, NULL}};
+                      {"dt-initial", 1, NULL}, {"dt-min", 1, NULL}, {"precision", 1, NULL},
+                      {"checkpoint", 1, NULL}, {"checkpoint-every", 1, NULL}, {"resume", 1, NULL}};
     const size_t nopts = sizeof opts / sizeof opts[0];
     int help = 0;
     if (cli_parse(cmd, argc, argv, opts, nopts, &help) != CLI_OK) return CLI_USAGE;
@@ -660,11 +717,31 @@ static int cmd_ground(int argc, char **argv) {
     }
     const char *vpath = cli_value(opts, nopts, "potential");
     const char *box = cli_value(opts, nopts, "box");
-    if (!vpath) {
+    const char *resume = cli_value(opts, nopts, "resume");
+    const char *ckpath = cli_value(opts, nopts, "checkpoint");
+    int64_t ckevery = 0;
+    {
+        const char *ce = cli_value(opts, nopts, "checkpoint-every");
+        if (ce && !ckpath) {
+            cli_error(cmd, "--checkpoint-every needs --checkpoint FILE");
+            return CLI_USAGE;
+        }
+        if (ce && cli_positive_int64(cmd, "--checkpoint-every", ce, &ckevery)) return CLI_USAGE;
+    }
+    if (resume) {
+        static const char *const from_checkpoint[] = {"potential", "box", "hbar", "mass"};
+        for (size_t k = 0; k < sizeof from_checkpoint / sizeof from_checkpoint[0]; ++k)
+            if (cli_value(opts, nopts, from_checkpoint[k])) {
+                cli_error(cmd, "--%s cannot be given with --resume: it comes from the checkpoint %s",
+                          from_checkpoint[k], resume);
+                return CLI_USAGE;
+            }
+    }
+    if (!vpath && !resume) {
         cli_error(cmd, "missing required option --potential V.npy (see 'qdml ground --help')");
         return CLI_USAGE;
     }
-    if (!box) {
+    if (!box && !resume) {
         cli_error(cmd, "missing required option --box LO:HI (see 'qdml ground --help')");
         return CLI_USAGE;
     }
@@ -692,9 +769,38 @@ static int cmd_ground(int argc, char **argv) {
     setup s;
     memset(&s, 0, sizeof s);
     s.cmd = cmd;
-    int rc = load_potential(&s, vpath, batch_mode);
-    if (rc == CLI_OK) rc = parse_box(cmd, box, s.dim, s.lo, s.hi);
-    if (rc == CLI_OK) rc = make_problem(&s, backend, threads, precision, hbar, mass);
+    s.estimate = resume || ckpath; /* reproducible FFT plans (see qdml evolve) */
+    int rc = CLI_OK;
+    int64_t start_step = 0;
+    if (resume) {
+        rc = resume_problem(&s, resume, backend, threads, precision);
+        if (rc == CLI_OK && s.batch > 1 && !batch_mode) {
+            cli_error(cmd, "--resume %s: the checkpoint holds %lld members: add --batch", resume, (long long)s.batch);
+            rc = CLI_USAGE;
+        }
+        if (rc == CLI_OK && (qdml_problem_get_hbar(s.problem, 0, &hbar) != QDML_OK ||
+                             qdml_problem_get_mass(s.problem, 0, &mass) != QDML_OK))
+            rc = CLI_RUN_FAILED;
+        /* Steps the search has taken: those of its members still going, the most of any. */
+        for (int64_t b = 0; b < s.batch && rc == CLI_OK; ++b) {
+            qdml_stats at;
+            if (qdml_problem_stats(s.problem, b, &at) != QDML_OK) {
+                cli_error(cmd, "--resume: %s", qdml_context_last_error(s.ctx));
+                rc = CLI_USAGE;
+            } else if (at.step > start_step) {
+                start_step = at.step;
+            }
+        }
+        if (rc == CLI_OK && start_step >= go.max_steps) {
+            cli_error(cmd, "--resume %s: the search has taken %lld steps, --max-steps is %lld: raise it to go on",
+                      resume, (long long)start_step, (long long)go.max_steps);
+            rc = CLI_USAGE;
+        }
+    } else {
+        rc = load_potential(&s, vpath, batch_mode);
+        if (rc == CLI_OK) rc = parse_box(cmd, box, s.dim, s.lo, s.hi);
+        if (rc == CLI_OK) rc = make_problem(&s, backend, threads, precision, hbar, mass);
+    }
     if (rc != CLI_OK) {
         setup_free(&s);
         return rc;
@@ -712,7 +818,41 @@ static int cmd_ground(int argc, char **argv) {
     cli_progress_init(&prog, "qdml ground");
     go.monitor = cli_progress_monitor;
     go.monitor_user = &prog;
-    qdml_status st = qdml_problem_ground(s.problem, &go, results);
+    const int64_t total = go.max_steps;
+    if (ckpath) ckevery = checkpoint_interval(cmd, ckevery, 20 /* qdml_problem_ground's automatic interval */, total);
+    int64_t done = start_step;
+    int first = !resume;
+    qdml_status st = QDML_OK;
+    /* In calls that end on checkpoint boundaries (multiples of ckevery from step 0), each continuing
+     * the search of the one before. */
+    for (;;) {
+        int64_t next = total;
+        if (ckpath) {
+            int64_t boundary = (done / ckevery + 1) * ckevery;
+            if (boundary < next) next = boundary;
+        }
+        go.max_steps = next - done;
+        go.resume = !first;
+        st = qdml_problem_ground(s.problem, &go, results);
+        if (st != QDML_OK) break;
+        first = 0;
+        int over = 1;
+        int64_t took = 0;
+        for (int64_t b = 0; b < s.batch; ++b) {
+            over &= results[b].finished;
+            if (results[b].steps > took) took = results[b].steps;
+        }
+        done += took;
+        if (ckpath && qdml_checkpoint_save(s.problem, ckpath) != QDML_OK) {
+            cli_error(cmd, "--checkpoint: %s", qdml_context_last_error(s.ctx));
+            rc = CLI_RUN_FAILED;
+            break;
+        }
+        if (over || done >= total) break;
+    }
+    go.max_steps = total;
+    /* Steps since the start of the search, across checkpoints and resumption. */
+    for (int64_t b = 0; b < s.batch && st == QDML_OK; ++b) results[b].steps = results[b].final.step;
     cli_progress_finish(&prog);
     if (st == QDML_ERR_DIVERGED) {
         report_divergence(&s, results);
@@ -796,16 +936,31 @@ static const char evolve_help[] =
     "  --backend B        cpu, cuda or auto (default auto)\n"
     "  --precision P      float64 (default) or float32 (cuda backend only; files read and written stay\n"
     "                     float64/complex128)\n"
+    "  --checkpoint FILE  save the whole state of the run to FILE (atomically: FILE always holds a\n"
+    "                     complete checkpoint) every --checkpoint-every steps and at the end. Runs\n"
+    "                     with --checkpoint or --resume choose FFT plans without timing them\n"
+    "                     (FFTW_ESTIMATE), so that every run of them uses the same plans\n"
+    "  --checkpoint-every N  steps between checkpoints (default: 10 monitoring intervals); rounded up to\n"
+    "                     a multiple of the monitoring interval (about T/DT/100 steps), so that a run\n"
+    "                     with checkpoints, or resumed from one, gives bit for bit the same result\n"
+    "  --resume FILE      continue the run saved in FILE (grid, potential, state, hbar, mass, steps\n"
+    "                     taken and history come from it: give --mode, --time and --dt as for the\n"
+    "                     original run, the same --threads and --backend, and no --potential, --box,\n"
+    "                     --psi0, --hbar or --mass); takes the\n"
+    "                     remaining round(T/DT) - (steps taken) steps. Combine with --checkpoint to\n"
+    "                     keep saving.\n"
     "  -h, --help         this text\n"
     "\n"
-    "Exit status: 0 success, 1 the run failed (diverged, runtime error), 2 bad usage or bad input.\n";
+    "Exit status: 0 success, 1 the run failed (diverged, runtime error, a checkpoint could not be\n"
+    "written), 2 bad usage or bad input (including a damaged or mismatched --resume file).\n";
 
 static int cmd_evolve(int argc, char **argv) {
     const char *cmd = "evolve";
     cli_opt opts[] = {{"mode", 1, NULL},    {"potential", 1, NULL}, {"box", 1, NULL},  {"psi0", 1, NULL},
                       {"time", 1, NULL},    {"dt", 1, NULL},        {"hbar", 1, NULL}, {"mass", 1, NULL},
                       {"out", 1, NULL},     {"history", 1, NULL},   {"json", 0, NULL}, {"threads", 1, NULL},
-                      {"backend", 1, NULL}, {"precision", 1, NULL}};
+                      {"backend", 1, NULL}, {"precision", 1, NULL},   {"checkpoint", 1, NULL},
+                      {"checkpoint-every", 1, NULL}, {"resume", 1, NULL}};
     const size_t nopts = sizeof opts / sizeof opts[0];
     int help = 0;
     if (cli_parse(cmd, argc, argv, opts, nopts, &help) != CLI_OK) return CLI_USAGE;
@@ -813,12 +968,33 @@ static int cmd_evolve(int argc, char **argv) {
         fputs(evolve_help, stdout);
         return CLI_OK;
     }
-    static const char *const required[] = {"mode", "potential", "box", "psi0", "time", "dt"};
-    for (size_t k = 0; k < sizeof required / sizeof required[0]; ++k) {
+    const char *resume = cli_value(opts, nopts, "resume");
+    const char *ckpath = cli_value(opts, nopts, "checkpoint");
+    static const char *const required[] = {"mode", "time", "dt", "potential", "box", "psi0"};
+    const size_t nrequired = resume ? 3 : sizeof required / sizeof required[0];
+    for (size_t k = 0; k < nrequired; ++k) {
         if (!cli_value(opts, nopts, required[k])) {
             cli_error(cmd, "missing required option --%s (see 'qdml evolve --help')", required[k]);
             return CLI_USAGE;
         }
+    }
+    if (resume) {
+        static const char *const from_checkpoint[] = {"potential", "box", "psi0", "hbar", "mass"};
+        for (size_t k = 0; k < sizeof from_checkpoint / sizeof from_checkpoint[0]; ++k)
+            if (cli_value(opts, nopts, from_checkpoint[k])) {
+                cli_error(cmd, "--%s cannot be given with --resume: it comes from the checkpoint %s",
+                          from_checkpoint[k], resume);
+                return CLI_USAGE;
+            }
+    }
+    int64_t ckevery = 0;
+    {
+        const char *ce = cli_value(opts, nopts, "checkpoint-every");
+        if (ce && !ckpath) {
+            cli_error(cmd, "--checkpoint-every needs --checkpoint FILE");
+            return CLI_USAGE;
+        }
+        if (ce && cli_positive_int64(cmd, "--checkpoint-every", ce, &ckevery)) return CLI_USAGE;
     }
     const char *mode_txt = cli_value(opts, nopts, "mode");
     qdml_evolve_options eo;
@@ -869,9 +1045,46 @@ static int cmd_evolve(int argc, char **argv) {
     qdml_run_result result;
     memset(&result, 0, sizeof result);
     const char *ppath = cli_value(opts, nopts, "psi0");
-    int rc = load_potential(&s, cli_value(opts, nopts, "potential"), 0);
-    if (rc == CLI_OK) rc = parse_box(cmd, cli_value(opts, nopts, "box"), s.dim, s.lo, s.hi);
-    if (rc == CLI_OK) {
+    /* The same monitoring whether or not stderr is a terminal, so results never depend on it. */
+    eo.monitor_every = eo.steps >= 100 ? eo.steps / 100 : 1;
+    if (ckpath) ckevery = checkpoint_interval(cmd, ckevery, eo.monitor_every, eo.steps);
+    int64_t start_step = 0;
+    int rc = CLI_OK;
+    /* FFTW_MEASURE times candidate plans and may pick another one in another process, which rounds
+     * differently: runs that checkpoint or resume plan with FFTW_ESTIMATE, the same plans every time. */
+    s.estimate = resume || ckpath;
+    if (resume) {
+        rc = resume_problem(&s, resume, backend, threads, precision);
+        if (rc == CLI_OK && s.batch != 1) {
+            cli_error(cmd, "--resume %s: the checkpoint has %lld members; qdml evolve runs one", resume,
+                      (long long)s.batch);
+            rc = CLI_USAGE;
+        }
+        qdml_stats at;
+        if (rc == CLI_OK && qdml_problem_stats(s.problem, 0, &at) != QDML_OK) {
+            cli_error(cmd, "--resume: %s", qdml_context_last_error(s.ctx));
+            rc = CLI_USAGE;
+        }
+        if (rc == CLI_OK) {
+            start_step = at.step;
+            if (at.step > eo.steps) {
+                cli_error(cmd, "--resume %s: the checkpoint is at step %lld, past the %lld steps of --time/--dt",
+                          resume, (long long)at.step, (long long)eo.steps);
+                rc = CLI_USAGE;
+            } else if (at.step > 0 && at.dt != dt) {
+                cli_error(cmd, "--resume %s: the run was saved with --dt %.17g; got --dt %.17g", resume, at.dt, dt);
+                rc = CLI_USAGE;
+            }
+            hbar = 0.0;
+            mass = 0.0;
+            if (rc == CLI_OK && (qdml_problem_get_hbar(s.problem, 0, &hbar) != QDML_OK ||
+                                 qdml_problem_get_mass(s.problem, 0, &mass) != QDML_OK))
+                rc = CLI_RUN_FAILED;
+        }
+    }
+    if (!resume) rc = load_potential(&s, cli_value(opts, nopts, "potential"), 0);
+    if (!resume && rc == CLI_OK) rc = parse_box(cmd, cli_value(opts, nopts, "box"), s.dim, s.lo, s.hi);
+    if (!resume && rc == CLI_OK) {
         char err[768];
         if (qdml_npy_read(ppath, &psi0, err, sizeof err) != 0) {
             cli_error(cmd, "--psi0: %s", err);
@@ -890,7 +1103,7 @@ static int cmd_evolve(int argc, char **argv) {
             rc = CLI_USAGE;
         }
     }
-    if (rc == CLI_OK) {
+    if (!resume && rc == CLI_OK) {
         const int64_t nd = psi0.dtype == QDML_NPY_C128 ? 2 * psi0.count : psi0.count;
         int64_t bad = first_nonfinite(psi0.data, nd);
         if (bad >= 0) {
@@ -901,7 +1114,7 @@ static int cmd_evolve(int argc, char **argv) {
             rc = CLI_USAGE;
         }
     }
-    if (rc == CLI_OK) {
+    if (!resume && rc == CLI_OK) {
         const int64_t nd = psi0.dtype == QDML_NPY_C128 ? 2 * psi0.count : psi0.count;
         int64_t k = 0;
         while (k < nd && psi0.data[k] == 0.0)
@@ -911,8 +1124,8 @@ static int cmd_evolve(int argc, char **argv) {
             rc = CLI_USAGE;
         }
     }
-    if (rc == CLI_OK) rc = make_problem(&s, backend, threads, precision, hbar, mass);
-    if (rc == CLI_OK) {
+    if (!resume && rc == CLI_OK) rc = make_problem(&s, backend, threads, precision, hbar, mass);
+    if (!resume && rc == CLI_OK) {
         if (psi0.dtype == QDML_NPY_C128) {
             state = psi0.data;
         } else {
@@ -926,7 +1139,7 @@ static int cmd_evolve(int argc, char **argv) {
             }
         }
     }
-    if (rc == CLI_OK) {
+    if (!resume && rc == CLI_OK) {
         qdml_status st = qdml_problem_set_state(s.problem, 0, state);
         if (st != QDML_OK) {
             cli_error(cmd, "--psi0: %s", qdml_context_last_error(s.ctx));
@@ -939,11 +1152,28 @@ static int cmd_evolve(int argc, char **argv) {
     if (rc == CLI_OK) {
         cli_progress prog;
         cli_progress_init(&prog, "qdml evolve");
-        /* The same monitoring whether or not stderr is a terminal, so results never depend on it. */
-        eo.monitor_every = eo.steps >= 100 ? eo.steps / 100 : 1;
         eo.monitor = cli_progress_monitor;
         eo.monitor_user = &prog;
-        qdml_status st = qdml_problem_evolve(s.problem, &eo, &result);
+        const int64_t total = eo.steps;
+        int64_t done = start_step;
+        qdml_status st = QDML_OK;
+        /* In chunks that end on checkpoint boundaries (multiples of ckevery from step 0). */
+        while (done < total && st == QDML_OK && rc == CLI_OK) {
+            int64_t next = total;
+            if (ckpath) {
+                int64_t boundary = (done / ckevery + 1) * ckevery;
+                if (boundary < next) next = boundary;
+            }
+            eo.steps = next - done;
+            st = qdml_problem_evolve(s.problem, &eo, &result);
+            if (st != QDML_OK) break;
+            done = next;
+            if (ckpath && qdml_checkpoint_save(s.problem, ckpath) != QDML_OK) {
+                cli_error(cmd, "--checkpoint: %s", qdml_context_last_error(s.ctx));
+                rc = CLI_RUN_FAILED;
+            }
+        }
+        eo.steps = total;
         cli_progress_finish(&prog);
         if (st == QDML_ERR_DIVERGED) {
             report_divergence(&s, &result);
@@ -951,7 +1181,15 @@ static int cmd_evolve(int argc, char **argv) {
         } else if (st != QDML_OK) {
             cli_error(cmd, "qdml_problem_evolve failed: %s", qdml_context_last_error(s.ctx));
             rc = cli_exit_for_status(st);
+        } else if (rc == CLI_OK && start_step == total) {
+            /* Resumed from a finished run: report its final state. */
+            if (qdml_problem_stats(s.problem, 0, &result.final) != QDML_OK) {
+                cli_error(cmd, "%s", qdml_context_last_error(s.ctx));
+                rc = CLI_RUN_FAILED;
+            }
         }
+        /* Steps since the initial state, across checkpoints and resumption. */
+        result.steps = result.final.step;
     }
     if (rc == CLI_OK) {
         const char *out = cli_value(opts, nopts, "out");

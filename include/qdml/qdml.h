@@ -27,9 +27,23 @@
  *    periodic. dV is the product of the spacings.
  *  - Wavefunctions are normalised so that sum |psi|^2 dV = 1 (the "norm" reported is that sum).
  *
- * Thread safety: no global mutable state is exposed. A context and everything made from it may
- * be used by one thread at a time; distinct contexts may be used concurrently from different
- * threads. (FFTW's planner is made thread-safe internally.)
+ * Thread safety:
+ *  - Distinct contexts, with the problems made from each, may be used from different threads at
+ *    the same time, and give the same results as when used one after another (tested with four
+ *    threads on the CPU backend). FFTW's planner is made thread-safe by the library; a program that
+ *    also calls FFTW itself from other threads should call fftw_make_planner_thread_safe() too.
+ *  - One context and everything made from it must be used by one thread at a time: calls on a
+ *    context or on any of its problems must not overlap, even calls that take a const problem
+ *    (they use the context's error message and the backend's buffers). Serialise them yourself, or
+ *    give each thread its own context. A problem may move between threads between calls.
+ *  - qdml_last_error_message() is per thread. The calls without a context or problem (version,
+ *    status and backend names, grid functions, qdml_backend_available, device queries,
+ *    qdml_checkpoint_info) may be made from any thread at any time.
+ *  - Monitor callbacks run on the thread that called the run, inside the call.
+ *  - Reproducibility: a run gives the same bits every time with the same backend, thread count
+ *    and FFT plans. QDML_FFT_ESTIMATE chooses the same plans every time; QDML_FFT_MEASURE and
+ *    QDML_FFT_PATIENT time candidates and may choose other plans in another process, changing the
+ *    last bits of results.
  */
 #ifndef QDML_QDML_H
 #define QDML_QDML_H
@@ -77,7 +91,8 @@ typedef enum qdml_status {
     QDML_ERR_UNAVAILABLE = 5,      /* the requested backend is not compiled in or has no device */
     QDML_ERR_DIVERGED = 6,         /* a non-finite value appeared; the last good state was kept */
     QDML_ERR_NOT_READY = 7,        /* a call came before what it needs (e.g. no potential set) */
-    QDML_ERR_INTERNAL = 8          /* a bug in qdml: please report it with the message */
+    QDML_ERR_INTERNAL = 8,         /* a bug in qdml: please report it with the message */
+    QDML_ERR_IO = 9                /* a file could not be opened, read, written, synced or renamed */
 } qdml_status;
 
 /* Name of a status, e.g. "QDML_ERR_INVALID_ARGUMENT: invalid argument". Static; never NULL. */
@@ -303,6 +318,9 @@ typedef struct qdml_run_result {
     int converged;           /* ground state: residual <= tolerance was reached (0 for evolve) */
     int stopped_by_callback; /* the monitor callback asked to stop */
     int diverged;            /* a non-finite value appeared in this member */
+    int finished;            /* ground: this member's search is over (converged, or stopped at the floor
+                                of its smallest step); 0 when max_steps or the callback ended the call
+                                first, so that a call with options.resume would go on. evolve: 0. */
 } qdml_run_result;
 
 /* Take options->steps steps on every member. `results` (NULL or an array of batch entries)
@@ -333,6 +351,12 @@ typedef struct qdml_ground_options {
     double dt_min;         /* smallest dtau the schedule may use; 0 = automatic (dt_initial * 1e-6) */
     qdml_monitor_fn monitor; /* optional callback, called at each monitoring point */
     void *monitor_user;
+    int resume;            /* 0 (default): start a new search. 1: continue the search the previous call on
+                              this problem left (ended by max_steps or the callback, nothing set or evolved
+                              since, or restored by qdml_checkpoint_load), with its step sizes, stall counts
+                              and convergence flags; give the same tolerance, monitor_every and dt_min. Calls
+                              of k steps then add up, bit for bit, to one call of their total steps when k
+                              is a multiple of the monitor interval. NOT_READY when there is none. */
 } qdml_ground_options;
 
 QDML_API void qdml_ground_options_default(qdml_ground_options *options);
@@ -341,6 +365,57 @@ QDML_API void qdml_ground_options_default(qdml_ground_options *options);
  * the ground state; a Gaussian or the uniform state is fine). Returns QDML_OK whether or not every
  * member converged: read results[b].converged. Errors as for qdml_problem_evolve. */
 QDML_API qdml_status qdml_problem_ground(qdml_problem *problem, const qdml_ground_options *options, qdml_run_result *results);
+
+/* ---------------------------------------------------------------------------------------------
+ * Checkpoints: the whole state of a problem in one file, to resume a run after it was stopped.
+ *
+ * A checkpoint holds the grid and batch, and per member hbar, mass, the potential, the state, the
+ * step counter, the time, the step size in force and the statistics history. It does not hold the
+ * context (backend, threads, precision) or run options (mode, steps, monitor): the caller gives those
+ * again when it resumes. Loading a checkpoint into a problem made on the same grid and batch and then
+ * calling qdml_problem_evolve with the same options continues the run exactly: on the CPU backend the
+ * states after N steps in one call equal, bit for bit, those after k steps, save, load into a fresh
+ * problem, and N - k more steps, provided k is a multiple of the monitor interval (the potential
+ * half-steps are fused between monitoring points, so a run split elsewhere rounds differently).
+ * A checkpoint also holds where the last qdml_problem_ground search stands (per member: smallest
+ * step allowed, stall count, converged and active flags, last statistics), so that a ground search resumes with
+ * qdml_ground_options.resume = 1 just as it would have gone on, under the same condition on k.
+ *
+ * Format, version 1 (every number little-endian whatever the host; doubles as IEEE-754 bits):
+ *   header   "QDMLCKPT", u32 version = 1, u32 0, u64 payload bytes
+ *   payload  u32 dim, u32 precision, i64 n[3], f64 lo[3], f64 hi[3] (unused axes 0), i64 batch,
+ *            i64 points; per member f64 hbar, f64 mass, u64 has_potential, i64 step, f64 time,
+ *            f64 dt, u64 history entries; u64 ground schedule valid, per member f64 dt_min,
+ *            i64 stalled, u64 converged, u64 active, its last statistics (19 words, as in the
+ *            history); then per member the potential (points f64, when set), the
+ *            state (2 x points f64, interleaved) and the history (entries x 19 eight-byte words: the
+ *            fields of qdml_stats in declaration order)
+ *   trailer  u64 FNV-1a 64 checksum of header and payload
+ * Files are written atomically: to "PATH.tmp.<pid>", flushed, fsynced, then renamed over PATH (and
+ * the directory synced), so PATH always holds either the previous checkpoint or the new one, never
+ * a part; on failure the temporary file is removed. (Two threads of one process must not save to
+ * the same PATH at once.) Nothing else is kept or owned: the caller owns the path string.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Write the whole state of `problem` to `path`. Errors: INVALID_ARGUMENT (NULL), OUT_OF_MEMORY,
+ * OVERFLOW, BACKEND (copying arrays out failed), IO (create, write, fsync or rename failed; the
+ * message has the OS error; a previous file at path is left as it was). */
+QDML_API qdml_status qdml_checkpoint_save(const qdml_problem *problem, const char *path);
+/* Replace the state of `problem` (every member: hbar, mass, potential, state, step counter, time,
+ * dt, history, ground-search schedule) by the checkpoint at `path`. The whole file is read and
+ * checked before the problem is touched; refused with INVALID_ARGUMENT and a message saying which:
+ * not a checkpoint (bad magic),
+ * an unsupported version, truncated or padded (size differs from the header's), corrupt (checksum
+ * mismatch), an invalid layout or non-finite values, or a grid or batch that differs from the
+ * problem's (dim, n, lo and hi must be equal exactly). IO when the file cannot be opened or read,
+ * OUT_OF_MEMORY (needs the file's size in host memory, briefly). Only a backend failure after the
+ * checks (BACKEND) can leave the problem partly loaded. Precision is not checked: states cross as
+ * double either way (bit-for-bit resumption holds when the precision is the same). */
+QDML_API qdml_status qdml_checkpoint_load(qdml_problem *problem, const char *path);
+/* Read and check the checkpoint at `path` (as qdml_checkpoint_load does) and report its grid and
+ * batch (either may be NULL), e.g. to create the problem to load it into. Errors as for load; the
+ * message is in qdml_last_error_message(). */
+QDML_API qdml_status qdml_checkpoint_info(const char *path, qdml_grid *grid, int64_t *batch);
 
 #ifdef __cplusplus
 } /* extern "C" */

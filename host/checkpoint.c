@@ -1,0 +1,634 @@
+/* Checkpoints: the whole state of a problem in one file, written atomically, read back only when
+ * every byte checks out. Format (version 1; every number little-endian, whatever the host):
+ *
+ *   header   "QDMLCKPT" (8 bytes), u32 version (1), u32 zero, u64 payload bytes
+ *   payload  u32 dim, u32 precision, i64 n[3], f64 lo[3], f64 hi[3], i64 batch, i64 points,
+ *            per member: f64 hbar, f64 mass, u64 has_potential, i64 steps, f64 time, f64 dt,
+ *                        u64 history entries,
+ *            u64 ground schedule valid, per member: f64 dt_min, i64 stalled, u64 converged, u64 active,
+ *                        the last statistics (19 words as below),
+ *            per member: [potential: points f64 if has_potential], state: 2 * points f64,
+ *                        history: entries x 19 eight-byte fields (qdml_stats in declaration order)
+ *   trailer  u64 FNV-1a 64 of header and payload
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define CK_MAGIC "QDMLCKPT"
+#define CK_VERSION 1u
+#define CK_HEADER 24u
+#define CK_TRAILER 8u
+#define CK_GRID_BYTES (4u + 4u + 3u * 8u * 3u + 8u + 8u)
+#define CK_MEMBER_BYTES (7u * 8u)
+#define CK_GROUND_MEMBER_BYTES ((4u + CK_STATS_WORDS) * 8u)
+#define CK_STATS_WORDS 19u
+
+/* ---- byte encoding and the checksum ----------------------------------------------------------- */
+
+static void put_u64(unsigned char *b, uint64_t v) {
+    for (int i = 0; i < 8; ++i)
+        b[i] = (unsigned char)(v >> (8 * i));
+}
+static uint64_t get_u64(const unsigned char *b) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i)
+        v |= (uint64_t)b[i] << (8 * i);
+    return v;
+}
+static void put_u32(unsigned char *b, uint32_t v) {
+    for (int i = 0; i < 4; ++i)
+        b[i] = (unsigned char)(v >> (8 * i));
+}
+static uint32_t get_u32(const unsigned char *b) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i)
+        v |= (uint32_t)b[i] << (8 * i);
+    return v;
+}
+static uint64_t dbits(double d) {
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+static double bitsd(uint64_t u) {
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+        h ^= p[i];
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+static void stats_words(const qdml_stats *s, uint64_t *w) {
+    size_t k = 0;
+    w[k++] = (uint64_t)s->step;
+    w[k++] = dbits(s->time);
+    w[k++] = dbits(s->dt);
+    w[k++] = dbits(s->norm);
+    w[k++] = dbits(s->kinetic);
+    w[k++] = dbits(s->potential);
+    w[k++] = dbits(s->energy);
+    w[k++] = dbits(s->residual);
+    for (int d = 0; d < QDML_MAX_DIM; ++d)
+        w[k++] = dbits(s->mean[d]);
+    for (int d = 0; d < QDML_MAX_DIM; ++d)
+        w[k++] = dbits(s->width[d]);
+    w[k++] = dbits(s->density_max);
+    for (int d = 0; d < QDML_MAX_DIM; ++d)
+        w[k++] = dbits(s->argmax[d]);
+    w[k++] = (uint64_t)s->argmax_index;
+}
+
+static void words_stats(const uint64_t *w, qdml_stats *s) {
+    size_t k = 0;
+    memset(s, 0, sizeof *s);
+    s->step = (int64_t)w[k++];
+    s->time = bitsd(w[k++]);
+    s->dt = bitsd(w[k++]);
+    s->norm = bitsd(w[k++]);
+    s->kinetic = bitsd(w[k++]);
+    s->potential = bitsd(w[k++]);
+    s->energy = bitsd(w[k++]);
+    s->residual = bitsd(w[k++]);
+    for (int d = 0; d < QDML_MAX_DIM; ++d)
+        s->mean[d] = bitsd(w[k++]);
+    for (int d = 0; d < QDML_MAX_DIM; ++d)
+        s->width[d] = bitsd(w[k++]);
+    s->density_max = bitsd(w[k++]);
+    for (int d = 0; d < QDML_MAX_DIM; ++d)
+        s->argmax[d] = bitsd(w[k++]);
+    s->argmax_index = (int64_t)w[k++];
+}
+
+/* ---- writing ----------------------------------------------------------------------------------- */
+
+typedef struct writer {
+    FILE *f;
+    uint64_t hash;
+    int ok;
+    unsigned char buf[8192];
+    size_t used;
+} writer;
+
+static void w_flush(writer *w) {
+    if (w->ok && w->used && fwrite(w->buf, 1, w->used, w->f) != w->used) w->ok = 0;
+    w->used = 0;
+}
+static void w_bytes(writer *w, const unsigned char *p, size_t n) {
+    w->hash = fnv1a(w->hash, p, n);
+    while (n > 0) {
+        if (w->used == sizeof w->buf) w_flush(w);
+        size_t k = sizeof w->buf - w->used < n ? sizeof w->buf - w->used : n;
+        memcpy(w->buf + w->used, p, k);
+        w->used += k;
+        p += k;
+        n -= k;
+    }
+}
+static void w_u64(writer *w, uint64_t v) {
+    unsigned char b[8];
+    put_u64(b, v);
+    w_bytes(w, b, 8);
+}
+static void w_u32(writer *w, uint32_t v) {
+    unsigned char b[4];
+    put_u32(b, v);
+    w_bytes(w, b, 4);
+}
+static void w_f64(writer *w, double v) { w_u64(w, dbits(v)); }
+static void w_f64s(writer *w, const double *v, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+        w_f64(w, v[i]);
+}
+
+/* Payload bytes of a problem's checkpoint; 0 on overflow. */
+static uint64_t payload_bytes(const qdml_problem *p) {
+    uint64_t total = CK_GRID_BYTES + 8 + (uint64_t)p->batch * (CK_MEMBER_BYTES + CK_GROUND_MEMBER_BYTES);
+    const uint64_t pts = (uint64_t)p->npoints;
+    for (int64_t b = 0; b < p->batch; ++b) {
+        uint64_t words = (p->has_potential[b] ? pts : 0) + 2 * pts + (uint64_t)p->history[b].count * CK_STATS_WORDS;
+        if (words > (UINT64_MAX - total) / 8) return 0;
+        total += 8 * words;
+    }
+    return total;
+}
+
+/* Makes the rename durable: fsync of the directory holding path (best effort). */
+static void sync_parent_dir(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash) {
+        strcpy(dir, ".");
+    } else {
+        size_t len = slash == path ? 1 : (size_t)(slash - path);
+        if (len >= sizeof dir) return;
+        memcpy(dir, path, len);
+        dir[len] = '\0';
+    }
+    int fd = open(dir, O_RDONLY);
+    if (fd < 0) return;
+    (void)fsync(fd);
+    close(fd);
+}
+
+qdml_status qdml_checkpoint_save(const qdml_problem *p, const char *path) {
+    static const char fn[] = "qdml_checkpoint_save";
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
+    if (!path || !path[0]) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: path is NULL or empty", fn);
+    const uint64_t payload = payload_bytes(p);
+    if (payload == 0) return qdml_fail(p->ctx, QDML_ERR_OVERFLOW, "%s: the checkpoint's size overflows", fn);
+    double *buf = qdml_calloc_array((size_t)p->npoints, 2 * sizeof(double));
+    size_t tlen = strlen(path) + 32;
+    char *tmp = malloc(tlen);
+    if (!buf || !tmp) {
+        free(buf);
+        free(tmp);
+        return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate a host buffer of %lld complex points", fn,
+                         (long long)p->npoints);
+    }
+    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
+    writer *w = calloc(1, sizeof *w);
+    if (!w) {
+        free(buf);
+        free(tmp);
+        return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate the write buffer", fn);
+    }
+    w->f = fopen(tmp, "wb");
+    if (!w->f) {
+        int e = errno;
+        qdml_status st = qdml_fail(p->ctx, QDML_ERR_IO, "%s: cannot create '%s': %s", fn, tmp, strerror(e));
+        free(buf);
+        free(tmp);
+        free(w);
+        return st;
+    }
+    w->hash = FNV_OFFSET;
+    w->ok = 1;
+    qdml_status st = QDML_OK;
+    /* header */
+    w_bytes(w, (const unsigned char *)CK_MAGIC, 8);
+    w_u32(w, CK_VERSION);
+    w_u32(w, 0);
+    w_u64(w, payload);
+    /* grid */
+    w_u32(w, (uint32_t)p->grid.dim);
+    w_u32(w, (uint32_t)p->desc.precision);
+    for (int d = 0; d < QDML_MAX_DIM; ++d)
+        w_u64(w, (uint64_t)(d < p->grid.dim ? p->grid.n[d] : 0));
+    for (int d = 0; d < QDML_MAX_DIM; ++d)
+        w_f64(w, d < p->grid.dim ? p->grid.lo[d] : 0.0);
+    for (int d = 0; d < QDML_MAX_DIM; ++d)
+        w_f64(w, d < p->grid.dim ? p->grid.hi[d] : 0.0);
+    w_u64(w, (uint64_t)p->batch);
+    w_u64(w, (uint64_t)p->npoints);
+    /* per-member scalars */
+    for (int64_t b = 0; b < p->batch; ++b) {
+        w_f64(w, p->hbar[b]);
+        w_f64(w, p->mass[b]);
+        w_u64(w, p->has_potential[b] ? 1u : 0u);
+        w_u64(w, (uint64_t)p->steps[b]);
+        w_f64(w, p->time[b]);
+        w_f64(w, p->dt[b]);
+        w_u64(w, (uint64_t)p->history[b].count);
+    }
+    /* the ground-state search's schedule */
+    w_u64(w, p->ground_valid ? 1u : 0u);
+    for (int64_t b = 0; b < p->batch; ++b) {
+        w_f64(w, p->ground[b].dt_min);
+        w_u64(w, (uint64_t)p->ground[b].stalled);
+        w_u64(w, p->ground[b].converged ? 1u : 0u);
+        w_u64(w, p->ground[b].active ? 1u : 0u);
+        uint64_t words[CK_STATS_WORDS];
+        stats_words(&p->ground[b].last, words);
+        for (unsigned i = 0; i < CK_STATS_WORDS; ++i)
+            w_u64(w, words[i]);
+    }
+    /* per-member arrays */
+    for (int64_t b = 0; b < p->batch && st == QDML_OK; ++b) {
+        if (p->has_potential[b]) {
+            st = p->ops->get_potential(p->bs, b, buf);
+            if (st != QDML_OK) {
+                st = qdml_fail(p->ctx, st, "%s: the %s backend failed to copy out the potential of member %lld", fn,
+                               p->ops->name, (long long)b);
+                break;
+            }
+            w_f64s(w, buf, p->npoints);
+        }
+        st = p->ops->get_state(p->bs, b, buf);
+        if (st != QDML_OK) {
+            st = qdml_fail(p->ctx, st, "%s: the %s backend failed to copy out the state of member %lld", fn,
+                           p->ops->name, (long long)b);
+            break;
+        }
+        w_f64s(w, buf, 2 * p->npoints);
+        uint64_t words[CK_STATS_WORDS];
+        for (size_t k = 0; k < p->history[b].count; ++k) {
+            stats_words(&p->history[b].items[k], words);
+            for (unsigned i = 0; i < CK_STATS_WORDS; ++i)
+                w_u64(w, words[i]);
+        }
+    }
+    unsigned char trailer[8];
+    put_u64(trailer, w->hash);
+    w_flush(w);
+    if (w->ok && fwrite(trailer, 1, sizeof trailer, w->f) != sizeof trailer) w->ok = 0;
+    int e = errno;
+    if (w->ok && fflush(w->f) != 0) w->ok = 0, e = errno;
+    if (w->ok && fsync(fileno(w->f)) != 0) w->ok = 0, e = errno;
+    if (fclose(w->f) != 0 && w->ok) w->ok = 0, e = errno;
+    if (st == QDML_OK && !w->ok)
+        st = qdml_fail(p->ctx, QDML_ERR_IO, "%s: writing '%s' failed: %s (the previous '%s', if any, is untouched)", fn,
+                       tmp, strerror(e), path);
+    if (st == QDML_OK && rename(tmp, path) != 0) {
+        e = errno;
+        st = qdml_fail(p->ctx, QDML_ERR_IO, "%s: cannot rename '%s' to '%s': %s", fn, tmp, path, strerror(e));
+    }
+    if (st != QDML_OK)
+        remove(tmp);
+    else
+        sync_parent_dir(path);
+    free(buf);
+    free(tmp);
+    free(w);
+    if (st == QDML_OK) qdml_clear_error(p->ctx);
+    return st;
+}
+
+/* ---- reading ----------------------------------------------------------------------------------- */
+
+/* A checkpoint read into memory and checked: size, magic, version, checksum, and the layout. */
+typedef struct ckpt {
+    unsigned char *data;
+    size_t size;
+    qdml_grid grid;
+    uint32_t precision;
+    int64_t batch, npoints;
+    const unsigned char *members; /* batch x CK_MEMBER_BYTES */
+    const unsigned char *ground;  /* u64 valid, then batch x CK_GROUND_MEMBER_BYTES */
+    const unsigned char *arrays;  /* start of the per-member arrays */
+} ckpt;
+
+static qdml_status ck_read(qdml_context *ctx, const char *fn, const char *path, ckpt *c) {
+    memset(c, 0, sizeof *c);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        return qdml_fail(ctx, QDML_ERR_IO, "%s: cannot open '%s': %s", fn, path, strerror(e));
+    }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' is not a regular file", fn, path);
+    }
+    const uint64_t size = (uint64_t)sb.st_size;
+    if (size < CK_HEADER + CK_TRAILER) {
+        fclose(f);
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: '%s' is not a qdml checkpoint: %llu bytes is shorter than the %u-byte header and trailer",
+                         fn, path, (unsigned long long)size, CK_HEADER + CK_TRAILER);
+    }
+    if (size > (uint64_t)SIZE_MAX) {
+        fclose(f);
+        return qdml_fail(ctx, QDML_ERR_OVERFLOW, "%s: '%s' (%llu bytes) does not fit in memory", fn, path,
+                         (unsigned long long)size);
+    }
+    unsigned char head[CK_HEADER];
+    if (fread(head, 1, CK_HEADER, f) != CK_HEADER) {
+        fclose(f);
+        return qdml_fail(ctx, QDML_ERR_IO, "%s: cannot read the header of '%s'", fn, path);
+    }
+    if (memcmp(head, CK_MAGIC, 8) != 0) {
+        fclose(f);
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' is not a qdml checkpoint (bad magic)", fn, path);
+    }
+    const uint32_t version = get_u32(head + 8);
+    if (version != CK_VERSION) {
+        fclose(f);
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: '%s' is a version %u checkpoint; this library reads version %u", fn, path, version,
+                         CK_VERSION);
+    }
+    const uint64_t payload = get_u64(head + 16);
+    if (payload > size || size - CK_HEADER - CK_TRAILER != payload) {
+        fclose(f);
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: '%s' is truncated or has trailing bytes: %llu bytes, the header says %llu", fn, path,
+                         (unsigned long long)size,
+                         (unsigned long long)(payload <= UINT64_MAX - CK_HEADER - CK_TRAILER
+                                                  ? payload + CK_HEADER + CK_TRAILER
+                                                  : UINT64_MAX));
+    }
+    c->data = malloc((size_t)size);
+    if (!c->data) {
+        fclose(f);
+        return qdml_fail(ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate %llu bytes to read '%s'", fn,
+                         (unsigned long long)size, path);
+    }
+    memcpy(c->data, head, CK_HEADER);
+    const size_t rest = (size_t)size - CK_HEADER;
+    size_t got = fread(c->data + CK_HEADER, 1, rest, f);
+    fclose(f);
+    c->size = (size_t)size;
+    if (got != rest) {
+        free(c->data);
+        c->data = NULL;
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' is truncated: read %zu of %zu bytes", fn, path,
+                         got + CK_HEADER, (size_t)size);
+    }
+    const uint64_t want = get_u64(c->data + size - CK_TRAILER);
+    const uint64_t have = fnv1a(FNV_OFFSET, c->data, (size_t)size - CK_TRAILER);
+    if (want != have) {
+        free(c->data);
+        c->data = NULL;
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' is corrupt: checksum %016llx, the file says %016llx",
+                         fn, path, (unsigned long long)have, (unsigned long long)want);
+    }
+    /* The checksum matched; still check the layout so a crafted file cannot mislead the reader. */
+    const unsigned char *q = c->data + CK_HEADER;
+    qdml_status st = QDML_OK;
+    const int dim = (int)get_u32(q);
+    c->precision = get_u32(q + 4);
+    int64_t n[QDML_MAX_DIM];
+    double lo[QDML_MAX_DIM], hi[QDML_MAX_DIM];
+    for (int d = 0; d < QDML_MAX_DIM; ++d) {
+        n[d] = (int64_t)get_u64(q + 8 + 8 * d);
+        lo[d] = bitsd(get_u64(q + 32 + 8 * d));
+        hi[d] = bitsd(get_u64(q + 56 + 8 * d));
+    }
+    c->batch = (int64_t)get_u64(q + 80);
+    c->npoints = (int64_t)get_u64(q + 88);
+    if (payload < CK_GRID_BYTES || dim < 1 || dim > QDML_MAX_DIM || c->precision > 1 ||
+        qdml_grid_init(&c->grid, dim, n, lo, hi) != QDML_OK || c->npoints < 1 ||
+        qdml_grid_points(&c->grid) != c->npoints || c->batch < 1) {
+        st = qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' describes an invalid grid or batch", fn, path);
+        goto bad;
+    }
+    if ((uint64_t)c->batch > (payload - CK_GRID_BYTES - 8) / (CK_MEMBER_BYTES + CK_GROUND_MEMBER_BYTES)) {
+        st = qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s': batch %lld does not fit in the file", fn, path,
+                       (long long)c->batch);
+        goto bad;
+    }
+    c->members = q + CK_GRID_BYTES;
+    c->ground = c->members + (size_t)c->batch * CK_MEMBER_BYTES;
+    c->arrays = c->ground + 8 + (size_t)c->batch * CK_GROUND_MEMBER_BYTES;
+    uint64_t total = CK_GRID_BYTES + 8 + (uint64_t)c->batch * (CK_MEMBER_BYTES + CK_GROUND_MEMBER_BYTES);
+    if (get_u64(c->ground) > 1) {
+        st = qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s': invalid ground schedule flag", fn, path);
+        goto bad;
+    }
+    const uint64_t pts = (uint64_t)c->npoints;
+    for (int64_t b = 0; b < c->batch; ++b) {
+        const unsigned char *m = c->members + (size_t)b * CK_MEMBER_BYTES;
+        const double hbar = bitsd(get_u64(m)), mass = bitsd(get_u64(m + 8));
+        const uint64_t has_v = get_u64(m + 16);
+        const int64_t steps = (int64_t)get_u64(m + 24);
+        const double time = bitsd(get_u64(m + 32)), dt = bitsd(get_u64(m + 40));
+        const uint64_t hist = get_u64(m + 48);
+        const unsigned char *gm = c->ground + 8 + (size_t)b * CK_GROUND_MEMBER_BYTES;
+        const double dt_min = bitsd(get_u64(gm));
+        const int64_t stalled = (int64_t)get_u64(gm + 8);
+        if (!(isfinite(hbar) && hbar > 0) || !(isfinite(mass) && mass > 0) || has_v > 1 || steps < 0 ||
+            !isfinite(time) || !(isfinite(dt) && dt >= 0) || !(isfinite(dt_min) && dt_min >= 0) || stalled < 0 ||
+            get_u64(gm + 16) > 1 || get_u64(gm + 24) > 1) {
+            st = qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s': member %lld has invalid parameters", fn, path,
+                           (long long)b);
+            goto bad;
+        }
+        uint64_t left = payload - total;
+        uint64_t words = (has_v ? pts : 0) + 2 * pts;
+        if (words > left / 8 || hist > (left / 8 - words) / CK_STATS_WORDS) {
+            st = qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s': the arrays of member %lld overrun the file", fn,
+                           path, (long long)b);
+            goto bad;
+        }
+        total += 8 * (words + hist * CK_STATS_WORDS);
+    }
+    if (total != payload) {
+        st = qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s': %llu payload bytes, the layout accounts for %llu", fn,
+                       path, (unsigned long long)payload, (unsigned long long)total);
+        goto bad;
+    }
+    return QDML_OK;
+bad:
+    free(c->data);
+    c->data = NULL;
+    return st;
+}
+
+qdml_status qdml_checkpoint_info(const char *path, qdml_grid *grid, int64_t *batch) {
+    static const char fn[] = "qdml_checkpoint_info";
+    if (!path || !path[0]) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: path is NULL or empty", fn);
+    ckpt c;
+    qdml_status st = ck_read(NULL, fn, path, &c);
+    if (st != QDML_OK) return st;
+    if (grid) *grid = c.grid;
+    if (batch) *batch = c.batch;
+    free(c.data);
+    return QDML_OK;
+}
+
+static int same_grid(const qdml_grid *a, const qdml_grid *b) {
+    if (a->dim != b->dim) return 0;
+    for (int d = 0; d < a->dim; ++d)
+        if (a->n[d] != b->n[d] || a->lo[d] != b->lo[d] || a->hi[d] != b->hi[d]) return 0;
+    return 1;
+}
+
+static void describe_grid(const qdml_grid *g, int64_t batch, char *buf, size_t len) {
+    size_t used = 0;
+#define APPEND(...)                                                                                                    \
+    do {                                                                                                               \
+        if (used < len) {                                                                                              \
+            int w_ = snprintf(buf + used, len - used, __VA_ARGS__);                                                    \
+            if (w_ > 0) used += (size_t)w_;                                                                            \
+        }                                                                                                              \
+    } while (0)
+    APPEND("%dD, batch %lld, n = (", g->dim, (long long)batch);
+    for (int d = 0; d < g->dim; ++d)
+        APPEND("%s%lld", d ? ", " : "", (long long)g->n[d]);
+    APPEND("), box ");
+    for (int d = 0; d < g->dim; ++d)
+        APPEND("%s[%.17g, %.17g)", d ? " x " : "", g->lo[d], g->hi[d]);
+#undef APPEND
+}
+
+qdml_status qdml_checkpoint_load(qdml_problem *p, const char *path) {
+    static const char fn[] = "qdml_checkpoint_load";
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
+    if (!path || !path[0]) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: path is NULL or empty", fn);
+    ckpt c;
+    qdml_status st = ck_read(p->ctx, fn, path, &c);
+    if (st != QDML_OK) return st;
+    if (c.batch != p->batch || !same_grid(&c.grid, &p->grid)) {
+        char have[512], want[512];
+        describe_grid(&c.grid, c.batch, have, sizeof have);
+        describe_grid(&p->grid, p->batch, want, sizeof want);
+        free(c.data);
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: '%s' does not match this problem: the checkpoint is %s; the problem is %s", fn, path,
+                         have, want);
+    }
+    const int64_t B = p->batch, N = p->npoints;
+    /* Everything that can fail before the problem is touched: the buffers, and the values. */
+    double *buf = qdml_calloc_array((size_t)N, 2 * sizeof(double));
+    qdml_history *hist = qdml_calloc_array((size_t)B, sizeof *hist);
+    double *vmin = qdml_calloc_array((size_t)B, sizeof *vmin);
+    if (!buf || !hist || !vmin) {
+        st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate host buffers", fn);
+        goto done;
+    }
+    const unsigned char *a = c.arrays;
+    for (int64_t b = 0; b < B && st == QDML_OK; ++b) {
+        const unsigned char *m = c.members + (size_t)b * CK_MEMBER_BYTES;
+        const int has_v = get_u64(m + 16) != 0;
+        const size_t count = (size_t)get_u64(m + 48);
+        vmin[b] = INFINITY;
+        if (has_v) {
+            for (int64_t i = 0; i < N; ++i) {
+                double v = bitsd(get_u64(a + 8 * (size_t)i));
+                if (!isfinite(v)) {
+                    st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                                   "%s: '%s': potential of member %lld is not finite at %lld", fn, path, (long long)b,
+                                   (long long)i);
+                    break;
+                }
+                if (v < vmin[b]) vmin[b] = v;
+            }
+            a += 8 * (size_t)N;
+        }
+        for (int64_t i = 0; i < 2 * N && st == QDML_OK; ++i)
+            if (!isfinite(bitsd(get_u64(a + 8 * (size_t)i))))
+                st =
+                    qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s': state of member %lld is not finite at %lld",
+                              fn, path, (long long)b, (long long)(i / 2));
+        a += 16 * (size_t)N;
+        if (st == QDML_OK && count > 0) {
+            hist[b].items = qdml_calloc_array(count, sizeof(qdml_stats));
+            if (!hist[b].items) {
+                st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate %zu history entries", fn, count);
+                break;
+            }
+            hist[b].capacity = hist[b].count = count;
+            uint64_t words[CK_STATS_WORDS];
+            for (size_t k = 0; k < count; ++k) {
+                for (unsigned i = 0; i < CK_STATS_WORDS; ++i)
+                    words[i] = get_u64(a + 8 * (k * CK_STATS_WORDS + i));
+                words_stats(words, &hist[b].items[k]);
+            }
+        }
+        a += 8 * count * CK_STATS_WORDS;
+    }
+    if (st != QDML_OK) goto done;
+    /* Into the backend. A backend failure here leaves the problem partly loaded (reported). */
+    a = c.arrays;
+    for (int64_t b = 0; b < B; ++b) {
+        const unsigned char *m = c.members + (size_t)b * CK_MEMBER_BYTES;
+        const int has_v = get_u64(m + 16) != 0;
+        const size_t count = (size_t)get_u64(m + 48);
+        if (has_v) {
+            for (int64_t i = 0; i < N; ++i)
+                buf[i] = bitsd(get_u64(a + 8 * (size_t)i));
+            a += 8 * (size_t)N;
+            if ((st = p->ops->set_potential(p->bs, b, buf)) != QDML_OK) break;
+        }
+        for (int64_t i = 0; i < 2 * N; ++i)
+            buf[i] = bitsd(get_u64(a + 8 * (size_t)i));
+        a += 16 * (size_t)N;
+        if ((st = p->ops->set_state(p->bs, b, buf)) != QDML_OK) break;
+        a += 8 * count * CK_STATS_WORDS;
+        p->hbar[b] = bitsd(get_u64(m));
+        p->mass[b] = bitsd(get_u64(m + 8));
+        p->has_potential[b] = (unsigned char)has_v;
+        p->vmin[b] = has_v ? vmin[b] : 0.0;
+        p->steps[b] = (int64_t)get_u64(m + 24);
+        p->time[b] = bitsd(get_u64(m + 32));
+        p->dt[b] = bitsd(get_u64(m + 40));
+        p->built_ok[b] = 0;
+        const unsigned char *gm = c.ground + 8 + (size_t)b * CK_GROUND_MEMBER_BYTES;
+        p->ground[b].dt_min = bitsd(get_u64(gm));
+        p->ground[b].stalled = (int64_t)get_u64(gm + 8);
+        p->ground[b].converged = get_u64(gm + 16) != 0;
+        p->ground[b].active = get_u64(gm + 24) != 0;
+        uint64_t words[CK_STATS_WORDS];
+        for (unsigned i = 0; i < CK_STATS_WORDS; ++i)
+            words[i] = get_u64(gm + 32 + 8 * i);
+        words_stats(words, &p->ground[b].last);
+        free(p->history[b].items);
+        p->history[b] = hist[b];
+        memset(&hist[b], 0, sizeof hist[b]);
+    }
+    p->ground_valid = st == QDML_OK && get_u64(c.ground) != 0;
+    if (st != QDML_OK) {
+        const char *why = p->ops->last_error(p->bs);
+        st = qdml_fail(p->ctx, st,
+                       "%s: the %s backend failed to store the checkpoint's arrays%s%s; the problem is partly loaded",
+                       fn, p->ops->name, why && why[0] ? ": " : "", why ? why : "");
+        goto done;
+    }
+    qdml_clear_error(p->ctx);
+done:
+    if (hist)
+        for (int64_t b = 0; b < B; ++b)
+            free(hist[b].items);
+    free(hist);
+    free(vmin);
+    free(buf);
+    free(c.data);
+    return st;
+}
