@@ -95,6 +95,27 @@ static qdml_status check_sizes(qdml_context *ctx, const qdml_grid *grid, int64_t
     return QDML_OK;
 }
 
+/* Memory the host can give without swapping out other work: MemAvailable + SwapFree from
+ * /proc/meminfo (Linux); 0 when unknown. */
+static uint64_t host_memory_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    uint64_t avail = 0, swap = 0;
+    int found = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long kb;
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+            avail = (uint64_t)kb * 1024u;
+            found = 1;
+        } else if (sscanf(line, "SwapFree: %llu kB", &kb) == 1) {
+            swap = (uint64_t)kb * 1024u;
+        }
+    }
+    fclose(f);
+    return found ? avail + swap : 0;
+}
+
 qdml_status qdml_problem_bytes_needed(qdml_context *ctx, const qdml_grid *grid, int64_t batch, size_t *bytes) {
     static const char fn[] = "qdml_problem_bytes_needed";
     if (!ctx) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
@@ -115,6 +136,19 @@ qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_
     *out = NULL;
     qdml_status st = check_sizes(ctx, grid, batch, "qdml_problem_create");
     if (st != QDML_OK) return st;
+    if (ctx->backend == QDML_BACKEND_CPU && ctx->precision == QDML_FLOAT64) {
+        /* Refuse before any work a problem the host cannot hold (the CUDA backend checks the
+         * device's free memory itself). */
+        qdml_backend_desc d;
+        size_t need = 0;
+        fill_desc(ctx, grid, batch, &d);
+        const uint64_t avail = host_memory_available();
+        if (ctx->ops->bytes_needed(&d, &need) == QDML_OK && avail > 0 && (uint64_t)need > avail)
+            return qdml_fail(ctx, QDML_ERR_OUT_OF_MEMORY,
+                             "qdml_problem_create: this problem needs %zu bytes (%.2f GiB) of host memory; %llu bytes "
+                             "(%.2f GiB) are available (MemAvailable + SwapFree)",
+                             need, (double)need / 1073741824.0, (unsigned long long)avail, (double)avail / 1073741824.0);
+    }
     const int64_t npoints = qdml_grid_points(grid);
     qdml_problem *p = calloc(1, sizeof *p);
     if (!p) return qdml_fail(ctx, QDML_ERR_OUT_OF_MEMORY, "qdml_problem_create: cannot allocate the handle");

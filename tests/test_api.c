@@ -695,3 +695,27 @@ Test(api, divergence_restores_every_member_to_the_last_monitoring_point) {
     qdml_problem_destroy(p);
     qdml_context_destroy(ctx);
 }
+
+/* A problem larger than the host's memory is refused before anything is allocated, with both
+ * sizes in the message: 2048^3 points x 88 bytes = 756 GB, far above any test machine. */
+Test(api, problem_larger_than_host_memory_is_refused_up_front) {
+    qdml_context *ctx = qt_context();
+    if (qdml_context_backend(ctx) != QDML_BACKEND_CPU) {
+        qdml_context_destroy(ctx);
+        cr_skip_test("host-memory check applies to the cpu backend");
+    }
+    const int64_t n[3] = {2048, 2048, 2048};
+    const double lo[3] = {-1, -1, -1}, hi[3] = {1, 1, 1};
+    qdml_grid g;
+    cr_assert_eq(qdml_grid_init(&g, 3, n, lo, hi), QDML_OK);
+    size_t need = 0;
+    cr_assert_eq(qdml_problem_bytes_needed(ctx, &g, 1, &need), QDML_OK);
+    cr_assert_geq(need, (size_t)2048 * 2048 * 2048 * 88, "bytes_needed = %zu", need);
+    qdml_problem *p = NULL;
+    qdml_status st = qdml_problem_create(ctx, &g, 1, &p);
+    cr_assert_eq(st, QDML_ERR_OUT_OF_MEMORY, "status %d: %s", (int)st, qdml_context_last_error(ctx));
+    cr_assert_null(p);
+    cr_assert_not_null(strstr(qdml_context_last_error(ctx), "available"), "message: %s", qdml_context_last_error(ctx));
+    cr_assert_not_null(strstr(qdml_context_last_error(ctx), "bytes"), "message: %s", qdml_context_last_error(ctx));
+    qdml_context_destroy(ctx);
+}
