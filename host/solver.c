@@ -1,6 +1,7 @@
 /* The split-step driver: fixed-step evolution and the adaptive ground-state search. Written once
  * against the backend ops table (backend.h). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@ typedef struct run {
     int64_t *run_steps;    /* steps taken by each member in this call */
     int64_t *bk_run_steps;
     int64_t bad_member;    /* first member found non-finite, or -1 */
+    int runaway;           /* bad_member's energy ran away (real time) rather than turned non-finite */
+    double runaway_energy, runaway_ref, runaway_scale;
 } run;
 
 static void run_free(run *r) {
@@ -181,6 +184,12 @@ static qdml_status measure(run *r, const unsigned char *want, const char *fn) {
 /* Restore the last good state of every member, fill results, and report DIVERGED. */
 static qdml_status diverged(run *r, qdml_run_result *results, const char *fn) {
     qdml_problem *p = r->p;
+    char why[256];
+    if (r->runaway)
+        snprintf(why, sizeof why, "its energy ran away (<H> = %g, %g at the start of the run, energy scale %g)",
+                 r->runaway_energy, r->runaway_ref, r->runaway_scale);
+    else
+        snprintf(why, sizeof why, "became non-finite or zero, or its energy overflowed,");
     const int64_t bad = r->bad_member;
     const int64_t bad_step = p->steps[bad];
     qdml_status st = p->ops->backup(p->bs, 1, NULL);
@@ -200,9 +209,9 @@ static qdml_status diverged(run *r, qdml_run_result *results, const char *fn) {
             results[b].diverged = (b == bad);
         }
     return qdml_fail(p->ctx, QDML_ERR_DIVERGED,
-                     "%s: member %lld became non-finite or zero, or its energy overflowed, by step %lld (dt = %g, hbar = %g, mass = %g); every "
-                     "member was restored to its last good state at step %lld",
-                     fn, (long long)bad, (long long)bad_step, p->dt[bad], p->hbar[bad], p->mass[bad],
+                     "%s: member %lld %s by step %lld (dt = %g, hbar = %g, mass = %g); every member was restored to its "
+                     "last good state at step %lld",
+                     fn, (long long)bad, why, (long long)bad_step, p->dt[bad], p->hbar[bad], p->mass[bad],
                      (long long)r->bk_steps[bad]);
 }
 
@@ -253,6 +262,7 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
                          fn, (long long)o->monitor_every);
     qdml_status st = check_ready(p, fn);
     if (st != QDML_OK) return st;
+    double *e_ref = NULL; /* per member: <H> and |<T>| + |<V>| at the start (real-time checks) */
     run r;
     if ((st = run_init(&r, p, fn)) != QDML_OK) return st;
     p->ground_valid = 0; /* the states move: a ground search cannot resume from them */
@@ -268,6 +278,26 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
     }
     if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
 
+    /* <H> is conserved by real-time evolution (Strang conserves a nearby energy): a change of the
+     * order of the energy scale itself means the step is far too large for the potential, and the
+     * run is stopped as diverged. Checked at monitoring points, against the start. */
+    const int check_energy = !r.imaginary && o->monitor_every > 0 && o->steps > 0;
+    if (check_energy) {
+        if ((e_ref = qdml_calloc_array((size_t)r.B, 2 * sizeof(double))) == NULL) {
+            st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
+            goto done;
+        }
+        if ((st = measure(&r, NULL, fn)) != QDML_OK) goto done;
+        for (int64_t b = 0; b < r.B; ++b) {
+            /* A member whose start is already non-finite (or zero) has no reference: the
+             * non-finite checks below catch it as before. */
+            const int ok = r.mom[b].finite && r.mom[b].s0 > 0;
+            e_ref[2 * b] = ok ? r.stats[b].energy : 0.0;
+            e_ref[2 * b + 1] = ok ? fabs(r.stats[b].kinetic) + fabs(r.stats[b].potential) : 0.0;
+        }
+        r.bad_member = -1;
+    }
+
     int stopped = 0;
     int64_t done_steps = 0;
     while (done_steps < o->steps && !stopped) {
@@ -280,6 +310,16 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
         }
         done_steps += chunk;
         if ((st = measure(&r, NULL, fn)) != QDML_OK) goto done;
+        for (int64_t b = 0; check_energy && r.bad_member < 0 && b < r.B; ++b) {
+            const double e = r.stats[b].energy, ref = e_ref[2 * b], scale = e_ref[2 * b + 1];
+            if (fabs(e - ref) > scale && scale > 0) {
+                r.bad_member = b;
+                r.runaway = 1;
+                r.runaway_energy = e;
+                r.runaway_ref = ref;
+                r.runaway_scale = scale;
+            }
+        }
         if (r.bad_member >= 0) {
             st = diverged(&r, results, fn);
             goto done;
@@ -304,6 +344,7 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
         }
     qdml_clear_error(p->ctx);
 done:
+    free(e_ref);
     run_free(&r);
     return st;
 }

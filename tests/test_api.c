@@ -719,3 +719,46 @@ Test(api, problem_larger_than_host_memory_is_refused_up_front) {
     cr_assert_not_null(strstr(qdml_context_last_error(ctx), "bytes"), "message: %s", qdml_context_last_error(ctx));
     qdml_context_destroy(ctx);
 }
+
+/* Real time conserves <H>. With omega dt = 5 (Strang's <x> follows velocity Verlet, unstable for
+ * omega dt > 2) the energy jumps from ~56 to ~1400 by the first monitoring point: the run must stop
+ * as diverged, name the cause, and leave the state at the start. With omega dt = 0.1 it must run. */
+Test(api, real_time_energy_runaway_is_divergence) {
+    qdml_context *ctx = qt_context();
+    const int64_t n = 256;
+    const double lo = -8, hi = 8, c0 = 1.0, w = 0.3;
+    qdml_grid g;
+    cr_assert_eq(qdml_grid_init(&g, 1, &n, &lo, &hi), QDML_OK);
+    qdml_problem *p = qt_problem(ctx, &g, 1);
+    double v[256], start[512], after[512];
+    for (int i = 0; i < 256; ++i) {
+        const double x = qt_x(&g, 0, i);
+        v[i] = 0.5 * 100.0 * x * x;
+    }
+    cr_assert_eq(qdml_problem_set_potential(p, 0, v), QDML_OK);
+    const double dts[2] = {0.5, 0.01};
+    for (int k = 0; k < 2; ++k) {
+        cr_assert_eq(qdml_problem_set_state_gaussian(p, 0, &c0, &w, NULL), QDML_OK);
+        cr_assert_eq(qdml_problem_get_state(p, 0, start), QDML_OK);
+        qdml_evolve_options o;
+        qdml_evolve_options_default(&o);
+        o.dt = dts[k];
+        o.steps = 400;
+        o.monitor_every = 20;
+        qdml_run_result r;
+        qdml_status st = qdml_problem_evolve(p, &o, &r);
+        if (k == 0) {
+            cr_assert_eq(st, QDML_ERR_DIVERGED, "dt 0.5: status %d (%s)", (int)st, qdml_context_last_error(ctx));
+            cr_assert_not_null(strstr(qdml_context_last_error(ctx), "ran away"), "message: %s",
+                               qdml_context_last_error(ctx));
+            cr_assert(r.diverged);
+            cr_assert_eq(qdml_problem_get_state(p, 0, after), QDML_OK);
+            cr_assert(memcmp(start, after, sizeof start) == 0, "the state must be restored to the start");
+        } else {
+            cr_assert_eq(st, QDML_OK, "dt 0.01: status %d (%s)", (int)st, qdml_context_last_error(ctx));
+            cr_assert(fabs(r.final.norm - 1.0) < 1e-12, "norm %.17g", r.final.norm);
+        }
+    }
+    qdml_problem_destroy(p);
+    qdml_context_destroy(ctx);
+}

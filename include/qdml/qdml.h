@@ -325,7 +325,9 @@ typedef struct qdml_run_result {
 
 /* Take options->steps steps on every member. `results` (NULL or an array of batch entries)
  * receives each member's outcome. Errors: INVALID_ARGUMENT (options), NOT_READY (no potential),
- * DIVERGED (a non-finite value appeared: every member is restored to its state at the last
+ * DIVERGED (a non-finite value appeared, or, in real time with monitor_every > 0, <H> moved away
+ * from its value at the start by more than |<T>| + |<V>| there (conserved by the dynamics; such a
+ * change means the step is far too large for the potential): every member is restored to its state at the last
  * monitoring point, or the start, and results say which member diverged). */
 QDML_API qdml_status qdml_problem_evolve(qdml_problem *problem, const qdml_evolve_options *options, qdml_run_result *results);
 
