@@ -216,6 +216,25 @@ static inline void bench_json_machine(FILE *f, int threads) {
 }
 
 /* One-line description of the machine for the table header. */
+/* A context as the benchmarks configure it; prints the library's message (prefixed by `who`)
+ * and returns NULL on failure. `wisdom` may be NULL. */
+static inline qdml_context *bench_context(const char *who, qdml_backend backend, int threads, qdml_fft_effort effort,
+                                          qdml_precision precision, const char *wisdom) {
+    qdml_context *ctx = NULL;
+    if (qdml_context_create(&ctx, backend, threads) != QDML_OK) {
+        fprintf(stderr, "%s: %s\n", who, qdml_last_error_message());
+        return NULL;
+    }
+    qdml_context_set_fft_effort(ctx, effort);
+    if (qdml_context_set_precision(ctx, precision) != QDML_OK) {
+        fprintf(stderr, "%s: %s\n", who, qdml_context_last_error(ctx));
+        qdml_context_destroy(ctx);
+        return NULL;
+    }
+    if (wisdom) qdml_context_set_fft_wisdom(ctx, wisdom);
+    return ctx;
+}
+
 static inline void bench_print_machine(int threads) {
     char model[256];
     bench_proc_value("/proc/cpuinfo", "model name", model, sizeof model);

@@ -193,17 +193,8 @@ int main(int argc, char **argv) {
             g.lo[d] = pd->lo;
             g.hi[d] = pd->hi;
         }
-        qdml_context *ctx = NULL;
-        if (qdml_context_create(&ctx, backend, threads) != QDML_OK) {
-            fprintf(stderr, "%s\n", qdml_last_error_message());
-            return 1;
-        }
-        qdml_context_set_fft_effort(ctx, effort);
-        if (qdml_context_set_precision(ctx, precision) != QDML_OK) {
-            fprintf(stderr, "%s\n", qdml_context_last_error(ctx));
-            return 1;
-        }
-        if (wisdom) qdml_context_set_fft_wisdom(ctx, wisdom);
+        qdml_context *ctx = bench_context("qdml_bench_ground", backend, threads, effort, precision, wisdom);
+        if (!ctx) return 1;
         qdml_problem *p = NULL;
         double t0 = bench_now();
         if (qdml_problem_create(ctx, &g, 1, &p) != QDML_OK) {

@@ -272,17 +272,8 @@ int main(int argc, char **argv) {
             g.lo[d] = -8.0;
             g.hi[d] = 8.0;
         }
-        qdml_context *ctx = NULL;
-        if (qdml_context_create(&ctx, backend, threads) != QDML_OK) {
-            fprintf(stderr, "qdml_bench_steps: %s\n", qdml_last_error_message());
-            return 1;
-        }
-        qdml_context_set_fft_effort(ctx, effort);
-        if (qdml_context_set_precision(ctx, precision) != QDML_OK) {
-            fprintf(stderr, "qdml_bench_steps: %s\n", qdml_context_last_error(ctx));
-            return 1;
-        }
-        if (wisdom) qdml_context_set_fft_wisdom(ctx, wisdom);
+        qdml_context *ctx = bench_context("qdml_bench_steps", backend, threads, effort, precision, wisdom);
+        if (!ctx) return 1;
         size_t need = 0;
         if (qdml_problem_bytes_needed(ctx, &g, c->batch, &need) != QDML_OK) {
             printf("%-13s %5lld  skipped: %s\n", name, (long long)c->batch, qdml_context_last_error(ctx));
