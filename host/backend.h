@@ -51,6 +51,13 @@ typedef struct qdml_moments {
     int finite;         /* 0 if any value of psi was NaN or infinite */
 } qdml_moments;
 
+/* What fill_objective reports about the values it computed (in double, before rounding). */
+typedef struct qdml_fill_result {
+    double vmin, vmax; /* least and largest finite value (+inf and -inf when there is none) */
+    int64_t first_bad; /* flat index (within the member) of the first value that is not finite in the
+                          storage precision, or -1 */
+} qdml_fill_result;
+
 typedef struct qdml_backend_ops {
     const char *name;
     /* Bytes create() would allocate for this problem (FFT work areas included). */
@@ -85,6 +92,20 @@ typedef struct qdml_backend_ops {
     qdml_status (*backup)(qdml_backend_state *s, int restore, const unsigned char *mask);
     /* Why the last op on this state failed (the failing library call and its message); "" if none. */
     const char *(*last_error)(const qdml_backend_state *s);
+    /* Gram matrix of members 0 .. count-1 (count <= B): g[2 (i count + j)] + i g[2 (i count + j) + 1]
+     * = sum over points of conj(psi_i) psi_j (no volume element). Used to orthonormalise a block of
+     * states (excited states). */
+    qdml_status (*gram)(qdml_backend_state *s, int64_t count, double *g);
+    /* psi_j <- sum_{i <= j} psi_i t_ij for j = 0 .. count-1 (count <= B), in place: t is upper
+     * triangular, count x count complex, row-major interleaved (t[2 (i count + j)] + i t[... + 1]);
+     * its strictly lower part is ignored. */
+    qdml_status (*combine)(qdml_backend_state *s, int64_t count, const double *t);
+    /* Potential of member b := objective o (valid for dim, the grid's dimension: user axis d is
+     * internal axis 3 - dim + d) at every grid point, evaluated in double by kernels/objectives.h
+     * and rounded once to the storage precision, through scratch memory: when a stored value is not
+     * finite the member's potential is left as it was (and out->first_bad says where). */
+    qdml_status (*fill_objective)(qdml_backend_state *s, int64_t member, const qdml_objective *o, int dim,
+                                  qdml_fill_result *out);
 } qdml_backend_ops;
 
 extern const qdml_backend_ops qdml_backend_cpu_ops;

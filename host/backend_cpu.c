@@ -42,6 +42,7 @@
 
 #include "backend.h"
 #include "internal.h"
+#include "objectives.h"
 #include "pointwise.h"
 
 /* Per-thread, per-member partial sums of the monitoring passes. Padded to a cache line multiple
@@ -1276,6 +1277,120 @@ static qdml_status cpu_backup(qdml_backend_state *s, int restore, const unsigned
     return QDML_OK;
 }
 
+/* Gram matrix of members 0 .. count-1: per-thread partial sums over a static split of the points
+ * (the same split every call, so the result is reproducible), added in thread order. */
+static qdml_status cpu_gram(qdml_backend_state *s, int64_t count, double *g) {
+    materialize(s);
+    const int64_t N = s->d.npoints;
+    const size_t pairs = (size_t)count * (size_t)count;
+    const int nt = s->nt;
+    double *part = calloc((size_t)nt * pairs, 2 * sizeof(double));
+    if (!part) return QDML_ERR_OUT_OF_MEMORY;
+    const qdml_c64 *psi = s->psi;
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = omp_get_thread_num();
+        int64_t a, e;
+        chunk(N, t, omp_get_num_threads(), &a, &e);
+        double *acc = part + 2 * (size_t)t * pairs;
+        for (int64_t i = 0; i < count; ++i) {
+            const qdml_c64 *x = psi + i * N;
+            for (int64_t j = i; j < count; ++j) {
+                const qdml_c64 *y = psi + j * N;
+                double re = 0.0, im = 0.0;
+                for (int64_t q = a; q < e; ++q) {
+                    re += x[q].re * y[q].re + x[q].im * y[q].im;
+                    im += x[q].re * y[q].im - x[q].im * y[q].re;
+                }
+                acc[2 * (i * count + j)] = re;
+                acc[2 * (i * count + j) + 1] = im;
+            }
+        }
+    }
+    for (int64_t i = 0; i < count; ++i)
+        for (int64_t j = i; j < count; ++j) {
+            double re = 0.0, im = 0.0;
+            for (int t = 0; t < nt; ++t) {
+                re += part[2 * ((size_t)t * pairs + (size_t)(i * count + j))];
+                im += part[2 * ((size_t)t * pairs + (size_t)(i * count + j)) + 1];
+            }
+            g[2 * (i * count + j)] = re;
+            g[2 * (i * count + j) + 1] = im;
+            g[2 * (j * count + i)] = re; /* Hermitian */
+            g[2 * (j * count + i) + 1] = -im;
+        }
+    free(part);
+    return QDML_OK;
+}
+
+/* In place, point by point: the new psi_j needs the old psi_i for i <= j only, so going from the
+ * last member down overwrites nothing still needed. */
+static qdml_status cpu_combine(qdml_backend_state *s, int64_t count, const double *t) {
+    materialize(s);
+    const int64_t N = s->d.npoints;
+    qdml_c64 *psi = s->psi;
+#pragma omp parallel for num_threads(s->nt) schedule(static)
+    for (int64_t q = 0; q < N; ++q) {
+        for (int64_t j = count - 1; j >= 0; --j) {
+            double re = 0.0, im = 0.0;
+            for (int64_t i = 0; i <= j; ++i) {
+                const qdml_c64 x = psi[i * N + q];
+                const double tr = t[2 * (i * count + j)], ti = t[2 * (i * count + j) + 1];
+                re += x.re * tr - x.im * ti;
+                im += x.re * ti + x.im * tr;
+            }
+            psi[j * N + q] = qdml_c64_make(re, im);
+        }
+    }
+    return QDML_OK;
+}
+
+/* Potential of member b from a built-in objective: evaluated into the member's slice of the work
+ * buffer (scratch between ops: 2N doubles), copied into V only when every value is finite. Min and
+ * max are exact operations, so the result does not depend on how the threads split the loop. */
+static qdml_status cpu_fill_objective(qdml_backend_state *s, int64_t b, const qdml_objective *o, int dim,
+                                      qdml_fill_result *out) {
+    assert(b >= 0 && b < s->d.batch && o && out && dim >= 1 && dim <= 3);
+    const int64_t N = s->d.npoints, n2 = s->d.n[2], n12 = s->d.n[1] * s->d.n[2];
+    const double *x0 = s->x[0], *x1 = s->x[1], *x2 = s->x[2];
+    double *tmp = (double *)(s->work + b * N);
+    const int off = 3 - dim;
+    double vmin = INFINITY, vmax = -INFINITY;
+    int64_t bad = INT64_MAX;
+#pragma omp parallel num_threads(s->nt)
+    {
+        double lmin = INFINITY, lmax = -INFINITY;
+        int64_t lbad = INT64_MAX;
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < N; ++i) {
+            const int64_t i0 = i / n12, r = i - i0 * n12, i1 = r / n2;
+            double x[3];
+            x[0] = x0[i0];
+            x[1] = x1[i1];
+            x[2] = x2[r - i1 * n2];
+            const double f = qdml_objective_value(o, x + off, dim);
+            tmp[i] = f;
+            if (isfinite(f)) {
+                if (f < lmin) lmin = f;
+                if (f > lmax) lmax = f;
+            } else if (i < lbad) {
+                lbad = i;
+            }
+        }
+#pragma omp critical(qdml_cpu_fill_objective)
+        {
+            if (lmin < vmin) vmin = lmin;
+            if (lmax > vmax) vmax = lmax;
+            if (lbad < bad) bad = lbad;
+        }
+    }
+    out->vmin = vmin;
+    out->vmax = vmax;
+    out->first_bad = bad == INT64_MAX ? -1 : bad;
+    if (bad == INT64_MAX) memcpy(s->v + b * N, tmp, (size_t)N * sizeof(double));
+    return QDML_OK;
+}
+
 /* FFTW and OpenMP report no errors once a plan exists; create() writes its own message. */
 static const char *cpu_last_error(const qdml_backend_state *s) {
     (void)s;
@@ -1300,4 +1415,7 @@ const qdml_backend_ops qdml_backend_cpu_ops = {
     .distance = cpu_distance,
     .backup = cpu_backup,
     .last_error = cpu_last_error,
+    .gram = cpu_gram,
+    .combine = cpu_combine,
+    .fill_objective = cpu_fill_objective,
 };

@@ -6,11 +6,14 @@
 #include <string.h>
 
 #include "internal.h"
+#include "pointwise.h"
 
 typedef struct run {
     qdml_problem *p;
     int64_t B;
     int imaginary, renorm, potential_only;
+    int nsub;              /* Strang substeps per step (1: Strang itself) */
+    const double *coef;    /* their lengths in units of the step (nsub values, summing to 1) */
     unsigned char *active; /* members that step */
     double *scale, *norms;
     qdml_moments *mom;
@@ -22,7 +25,21 @@ typedef struct run {
     int64_t bad_member;    /* first member found non-finite, or -1 */
     int runaway;           /* bad_member's energy ran away (real time) rather than turned non-finite */
     double runaway_energy, runaway_ref, runaway_scale;
+    unsigned char *div;    /* members taken out of the run because they diverged */
+    int64_t ndiv;
+    int64_t div_first, div_step, div_good_step; /* the first of them: member, step found, step kept */
+    double div_dt;
+    char div_why[256];
 } run;
+
+/* Substep lengths of the composed steps (qdml.h): S(c_1 dt) ... S(c_m dt), S the Strang step. The
+ * constants are the closed forms rounded to double (2 w1 + w0 and 4 p + q equal 1 to 2e-16). */
+static const double split_strang[1] = {1.0};
+/* Yoshida (1990): w1 = 1/(2 - 2^(1/3)), w0 = 1 - 2 w1. */
+static const double split_yoshida4[3] = {1.35120719195965763405, -1.70241438391931526810, 1.35120719195965763405};
+/* Suzuki (1990): p = 1/(4 - 4^(1/3)), q = 1 - 4p. */
+static const double split_suzuki4[5] = {0.41449077179437573714, 0.41449077179437573714, -0.65796308717750294857,
+                                        0.41449077179437573714, 0.41449077179437573714};
 
 static void run_free(run *r) {
     free(r->active);
@@ -34,6 +51,7 @@ static void run_free(run *r) {
     free(r->bk_time);
     free(r->run_steps);
     free(r->bk_run_steps);
+    free(r->div);
 }
 
 static qdml_status run_init(run *r, qdml_problem *p, const char *fn) {
@@ -41,6 +59,8 @@ static qdml_status run_init(run *r, qdml_problem *p, const char *fn) {
     r->p = p;
     r->B = p->batch;
     r->bad_member = -1;
+    r->nsub = 1;
+    r->coef = split_strang;
     size_t nb = (size_t)p->batch;
     r->active = qdml_calloc_array(nb, 1);
     r->scale = qdml_calloc_array(nb, sizeof(double));
@@ -51,8 +71,9 @@ static qdml_status run_init(run *r, qdml_problem *p, const char *fn) {
     r->bk_time = qdml_calloc_array(nb, sizeof(double));
     r->run_steps = qdml_calloc_array(nb, sizeof(int64_t));
     r->bk_run_steps = qdml_calloc_array(nb, sizeof(int64_t));
+    r->div = qdml_calloc_array(nb, 1);
     if (!r->active || !r->scale || !r->norms || !r->mom || !r->stats || !r->bk_steps || !r->bk_time ||
-        !r->run_steps || !r->bk_run_steps) {
+        !r->run_steps || !r->bk_run_steps || !r->div) {
         run_free(r);
         return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate per-member scratch (batch %lld)", fn,
                          (long long)p->batch);
@@ -132,25 +153,61 @@ static int renorm_scales(run *r, const double *norms, double dv) {
     return 1;
 }
 
-/* Advance every active member by n >= 1 whole steps, ending on a closing half kick. Sets
- * r->bad_member when a renormalisation norm is not finite and positive. */
+/* Build the step tables of every active member for the substep c dt of its step dt (p->dt[b]), which
+ * stays the step in force (set_member_step records the length it builds for). Members whose tables
+ * already hold that substep are skipped by set_member_step. */
+static qdml_status set_substeps(run *r, double c, const char *fn) {
+    qdml_problem *p = r->p;
+    for (int64_t b = 0; b < r->B; ++b) {
+        if (!r->active[b]) continue;
+        const double dt = p->dt[b];
+        const qdml_status st = set_member_step(r, b, c * dt);
+        p->dt[b] = dt;
+        if (st != QDML_OK) return backend_error(r, st, fn, "set_step");
+    }
+    return QDML_OK;
+}
+
+/* Advance every active member by n >= 1 whole steps, ending on a closing half kick. A step is the
+ * composition S(c_1 dt) ... S(c_m dt) of r->coef (m = 1: Strang), each substep a Strang step of its
+ * own length; the potential half-steps of consecutive substeps of equal length (across steps, too)
+ * are fused into one full kick, those of unequal lengths are two half kicks with a rebuild of the
+ * tables between. Sets r->bad_member when a renormalisation norm is not finite and positive. */
 static qdml_status advance(run *r, int64_t n, const char *fn) {
     qdml_problem *p = r->p;
     const qdml_backend_ops *ops = p->ops;
     const double dv = p->desc.dv;
+    const int m = r->nsub;
+    const double *c = r->coef;
     double *norms = (r->imaginary && r->renorm) ? r->norms : NULL;
-    qdml_status st = ops->kick(p->bs, 0, r->active, norms);
-    if (st != QDML_OK) return backend_error(r, st, fn, "kick");
+    qdml_status st;
+    /* The tables hold c_1 dt already (set by the caller, or left by the previous call's last substep,
+     * c_m = c_1): set_member_step skips the rebuild. */
+    if (m > 1 && (st = set_substeps(r, c[0], fn)) != QDML_OK) return st;
+    if ((st = ops->kick(p->bs, 0, r->active, norms)) != QDML_OK) return backend_error(r, st, fn, "kick");
     for (int64_t s = 0; s < n; ++s) {
-        if (norms && !renorm_scales(r, norms, dv)) return QDML_OK;
-        if (!r->potential_only) {
-            if ((st = ops->fft(p->bs, 1)) != QDML_OK) return backend_error(r, st, fn, "forward FFT");
-            if ((st = ops->kinetic(p->bs, r->scale, r->active)) != QDML_OK) return backend_error(r, st, fn, "kinetic");
-            if ((st = ops->fft(p->bs, 0)) != QDML_OK) return backend_error(r, st, fn, "backward FFT");
+        for (int j = 0; j < m; ++j) {
+            if (norms && !renorm_scales(r, norms, dv)) return QDML_OK;
+            if (!r->potential_only) {
+                if ((st = ops->fft(p->bs, 1)) != QDML_OK) return backend_error(r, st, fn, "forward FFT");
+                if ((st = ops->kinetic(p->bs, r->scale, r->active)) != QDML_OK)
+                    return backend_error(r, st, fn, "kinetic");
+                if ((st = ops->fft(p->bs, 0)) != QDML_OK) return backend_error(r, st, fn, "backward FFT");
+            }
+            /* With the kinetic step omitted, nothing carries the rescaling between steps; the closing
+             * renormalisation suffices, since the shifted potential factors never exceed 1 (in a
+             * composed step their product over the step does not). */
+            const int last = s + 1 == n && j + 1 == m;
+            const double next = c[(j + 1) % m];
+            if (last || next == c[j]) {
+                if ((st = ops->kick(p->bs, !last, r->active, norms)) != QDML_OK)
+                    return backend_error(r, st, fn, "kick");
+            } else {
+                if ((st = ops->kick(p->bs, 0, r->active, NULL)) != QDML_OK) return backend_error(r, st, fn, "kick");
+                if ((st = set_substeps(r, next, fn)) != QDML_OK) return st;
+                if ((st = ops->kick(p->bs, 0, r->active, norms)) != QDML_OK) return backend_error(r, st, fn, "kick");
+            }
         }
-        /* With the kinetic step omitted, nothing carries the rescaling between steps; the closing
-         * renormalisation suffices, since the shifted potential factors never exceed 1. */
-        if ((st = ops->kick(p->bs, s + 1 < n, r->active, norms)) != QDML_OK) return backend_error(r, st, fn, "kick");
         for (int64_t b = 0; b < r->B; ++b)
             if (r->active[b]) {
                 p->steps[b] += 1;
@@ -181,7 +238,9 @@ static qdml_status measure(run *r, const unsigned char *want, const char *fn) {
     return QDML_OK;
 }
 
-/* Restore the last good state of every member, fill results, and report DIVERGED. */
+/* Restore the last good state of every member, fill results, and report DIVERGED: for the
+ * lowest-states search, whose members are one block (elsewhere isolate() takes the bad member out
+ * and the others go on). */
 static qdml_status diverged(run *r, qdml_run_result *results, const char *fn) {
     qdml_problem *p = r->p;
     char why[256];
@@ -209,10 +268,69 @@ static qdml_status diverged(run *r, qdml_run_result *results, const char *fn) {
             results[b].diverged = (b == bad);
         }
     return qdml_fail(p->ctx, QDML_ERR_DIVERGED,
-                     "%s: member %lld %s by step %lld (dt = %g, hbar = %g, mass = %g); every member was restored to its "
-                     "last good state at step %lld",
+                     "%s: member %lld %s by step %lld (dt = %g, hbar = %g, mass = %g); every member of the block was "
+                     "restored to its last good state at step %lld",
                      fn, (long long)bad, why, (long long)bad_step, p->dt[bad], p->hbar[bad], p->mass[bad],
                      (long long)r->bk_steps[bad]);
+}
+
+/* Member r->bad_member went wrong in the stretch of steps since the last backup: bring every member
+ * back to that backup and take the bad one out of the rest of the run, so that the others redo the
+ * stretch without it (members never mix, so they compute the same values as before) and go on.
+ * The bad member keeps its last good state; its statistics are those of that state. */
+static qdml_status isolate(run *r, const char *fn) {
+    qdml_problem *p = r->p;
+    const int64_t bad = r->bad_member;
+    if (r->ndiv == 0) {
+        r->div_first = bad;
+        r->div_step = p->steps[bad];
+        r->div_good_step = r->bk_steps[bad];
+        r->div_dt = p->dt[bad];
+        if (r->runaway)
+            snprintf(r->div_why, sizeof r->div_why,
+                     "its energy ran away (<H> = %g, %g at the start of the run, energy scale %g)", r->runaway_energy,
+                     r->runaway_ref, r->runaway_scale);
+        else
+            snprintf(r->div_why, sizeof r->div_why, "became non-finite or zero, or its energy overflowed,");
+    }
+    qdml_status st = p->ops->backup(p->bs, 1, NULL);
+    if (st != QDML_OK) return backend_error(r, st, fn, "restore");
+    for (int64_t b = 0; b < r->B; ++b) {
+        p->steps[b] = r->bk_steps[b];
+        p->time[b] = r->bk_time[b];
+        r->run_steps[b] = r->bk_run_steps[b];
+    }
+    r->div[bad] = 1;
+    r->active[bad] = 0;
+    r->ndiv += 1;
+    r->bad_member = -1;
+    r->runaway = 0;
+    return measure(r, NULL, fn);
+}
+
+static int any_active(const run *r) {
+    for (int64_t b = 0; b < r->B; ++b)
+        if (r->active[b]) return 1;
+    return 0;
+}
+
+/* The DIVERGED status at the end of a run in which members were taken out by isolate(). */
+static qdml_status report_diverged(run *r, qdml_run_result *results, const char *fn) {
+    qdml_problem *p = r->p;
+    const int64_t bad = r->div_first;
+    if (results)
+        for (int64_t b = 0; b < r->B; ++b) results[b].diverged = r->div[b];
+    char others[128] = "";
+    if (r->ndiv > 1)
+        snprintf(others, sizeof others, "; %lld of %lld members diverged (results[b].diverged)", (long long)r->ndiv,
+                 (long long)r->B);
+    else if (r->B > 1)
+        snprintf(others, sizeof others, "; the other %lld members ran on", (long long)(r->B - 1));
+    return qdml_fail(p->ctx, QDML_ERR_DIVERGED,
+                     "%s: member %lld %s by step %lld (dt = %g, hbar = %g, mass = %g); it was restored to its last good "
+                     "state at step %lld and left out of the rest of the run%s",
+                     fn, (long long)bad, r->div_why, (long long)r->div_step, r->div_dt, p->hbar[bad], p->mass[bad],
+                     (long long)r->div_good_step, others);
 }
 
 static qdml_status record(run *r, const unsigned char *which) {
@@ -233,6 +351,7 @@ void qdml_evolve_options_default(qdml_evolve_options *o) {
     o->monitor_every = 0;
     o->renormalize = 1;
     o->potential_only = 0;
+    o->splitting = QDML_SPLIT_STRANG;
 }
 
 void qdml_ground_options_default(qdml_ground_options *o) {
@@ -243,6 +362,93 @@ void qdml_ground_options_default(qdml_ground_options *o) {
     o->monitor_every = 0;
     o->dt_initial = 0.0;
     o->dt_min = 0.0;
+}
+
+static const char *splitting_name(qdml_splitting sp) {
+    switch (sp) {
+    case QDML_SPLIT_STRANG: return "QDML_SPLIT_STRANG";
+    case QDML_SPLIT_YOSHIDA4: return "QDML_SPLIT_YOSHIDA4";
+    case QDML_SPLIT_SUZUKI4: return "QDML_SPLIT_SUZUKI4";
+    }
+    return "?";
+}
+
+/* Largest backward amplification exponent allowed inside an imaginary-time composed step (qdml.h):
+ * rounding noise of relative size u amplified by e^limit stays at u e^20 = 5e-8 (float64) and
+ * u e^8 = 2e-4 (float32) of the state's norm before the positive substeps damp it again. */
+static double backward_limit(qdml_precision prec) { return prec == QDML_FLOAT32 ? 8.0 : 20.0; }
+
+/* Refuse an imaginary-time composed step whose negative substep c dt would amplify, at the grid's
+ * largest |k| or over the range of a member's potential, by more than e^backward_limit. */
+static qdml_status check_backward_substep(qdml_problem *p, const qdml_evolve_options *o, const double *c, int m,
+                                          const char *fn) {
+    double cneg = 0.0;
+    for (int j = 0; j < m; ++j)
+        if (c[j] < cneg) cneg = c[j];
+    if (o->mode != QDML_IMAGINARY_TIME || cneg == 0.0) return QDML_OK;
+    const double limit = backward_limit(p->desc.precision);
+    /* |k|^2 at the corner of the Nyquist box: the largest wavenumber of each axis (the backend's). */
+    double k2max = 0.0;
+    for (int a = 0; a < 3; ++a) {
+        const double k = qdml_wavenumber(p->desc.n[a] / 2, p->desc.n[a], p->desc.length[a]);
+        k2max += k * k;
+    }
+    double *v = qdml_calloc_array((size_t)p->npoints, sizeof(double));
+    double *vrange = qdml_calloc_array((size_t)p->batch, sizeof(double));
+    if (!v || !vrange) {
+        free(v);
+        free(vrange);
+        return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY,
+                         "%s: cannot allocate %lld doubles to check the potential's range", fn, (long long)p->npoints);
+    }
+    qdml_status st = QDML_OK;
+    double dt_max = INFINITY;
+    int64_t bad = -1;
+    for (int64_t b = 0; b < p->batch; ++b) {
+        if ((st = p->ops->get_potential(p->bs, b, v)) != QDML_OK) {
+            const char *why = p->ops->last_error(p->bs);
+            st = qdml_fail(p->ctx, st, "%s: the %s backend failed in get_potential%s%s", fn, p->ops->name,
+                           why && why[0] ? ": " : "", why ? why : "");
+            goto out;
+        }
+        double lo = v[0], hi = v[0];
+        for (int64_t i = 1; i < p->npoints; ++i) {
+            lo = v[i] < lo ? v[i] : lo;
+            hi = v[i] > hi ? v[i] : hi;
+        }
+        vrange[b] = hi - lo;
+        /* Exponents per unit step: hbar k^2 / 2m (kinetic) and (max V - min V) / hbar (potential). */
+        const double rate_k = o->potential_only ? 0.0 : p->hbar[b] * k2max / (2.0 * p->mass[b]);
+        const double rate_v = vrange[b] / p->hbar[b];
+        const double rate = -cneg * (rate_k > rate_v ? rate_k : rate_v);
+        if (!(rate > 0)) continue;
+        const double dt_b = limit / rate;
+        if (dt_b < dt_max) dt_max = dt_b;
+        if (bad < 0 && o->dt > dt_b) bad = b;
+    }
+    if (bad >= 0) {
+        /* The largest dt that passes, rounded down to 4 significant digits so that the number shown passes. */
+        const double unit = pow(10.0, floor(log10(dt_max)) - 3.0);
+        char shown[64];
+        double pass = floor(dt_max / unit) * unit;
+        snprintf(shown, sizeof shown, "%.4g", pass);
+        if (strtod(shown, NULL) > dt_max) snprintf(shown, sizeof shown, "%.4g", pass - unit);
+        const double hb = p->hbar[bad], e_k = hb * hb * k2max / (2.0 * p->mass[bad]);
+        st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                       "%s: options.dt = %g is too large for %s in imaginary time: its negative substep (%.4f dt) "
+                       "runs the diffusion backwards and amplifies member %lld by exp(%.3g) at the grid's largest "
+                       "wavenumber (|k| = %g, hbar^2 k^2 / 2m = %g%s) and by exp(%.3g) over the potential's range "
+                       "(max V - min V = %g), beyond the limit exp(%g) for %s rounding noise; the largest dt that "
+                       "passes is %s (or use QDML_SPLIT_STRANG, which has no such limit)",
+                       fn, o->dt, splitting_name(o->splitting), cneg, (long long)bad,
+                       o->potential_only ? 0.0 : -cneg * e_k * o->dt / hb, sqrt(k2max), e_k,
+                       o->potential_only ? ", no kinetic step: potential_only" : "", -cneg * vrange[bad] * o->dt / hb,
+                       vrange[bad], limit, p->desc.precision == QDML_FLOAT32 ? "float32" : "float64", shown);
+    }
+out:
+    free(v);
+    free(vrange);
+    return st;
 }
 
 qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, qdml_run_result *results) {
@@ -260,8 +466,21 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
     if (o->monitor_every < 0)
         return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.monitor_every = %lld: must be >= 0 (0: only at the end)",
                          fn, (long long)o->monitor_every);
+    const double *coef;
+    int nsub;
+    switch (o->splitting) {
+    case QDML_SPLIT_STRANG: coef = split_strang, nsub = 1; break;
+    case QDML_SPLIT_YOSHIDA4: coef = split_yoshida4, nsub = 3; break;
+    case QDML_SPLIT_SUZUKI4: coef = split_suzuki4, nsub = 5; break;
+    default:
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: options.splitting = %d: expected QDML_SPLIT_STRANG (0), QDML_SPLIT_YOSHIDA4 (1) or "
+                         "QDML_SPLIT_SUZUKI4 (2)",
+                         fn, (int)o->splitting);
+    }
     qdml_status st = check_ready(p, fn);
     if (st != QDML_OK) return st;
+    if ((st = check_backward_substep(p, o, coef, nsub, fn)) != QDML_OK) return st;
     double *e_ref = NULL; /* per member: <H> and |<T>| + |<V>| at the start (real-time checks) */
     run r;
     if ((st = run_init(&r, p, fn)) != QDML_OK) return st;
@@ -269,18 +488,20 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
     r.imaginary = o->mode == QDML_IMAGINARY_TIME;
     r.renorm = r.imaginary && o->renormalize;
     r.potential_only = o->potential_only != 0;
+    r.nsub = nsub;
+    r.coef = coef;
     if (results) memset(results, 0, (size_t)p->batch * sizeof *results);
 
-    for (int64_t b = 0; b < r.B && st == QDML_OK; ++b) st = set_member_step(&r, b, o->dt);
-    if (st != QDML_OK) {
-        st = backend_error(&r, st, fn, "set_step");
-        goto done;
-    }
+    /* The step in force is dt (what statistics and checkpoints record); the tables are built for the
+     * first substep (c_1 = 1 for Strang). */
+    for (int64_t b = 0; b < r.B; ++b) p->dt[b] = o->dt;
+    if ((st = set_substeps(&r, coef[0], fn)) != QDML_OK) goto done;
     if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
 
-    /* <H> is conserved by real-time evolution (Strang conserves a nearby energy): a change of the
-     * order of the energy scale itself means the step is far too large for the potential, and the
-     * run is stopped as diverged. Checked at monitoring points, against the start. */
+    /* <H> is conserved by real-time evolution (Strang and its compositions conserve a nearby
+     * energy): a change of the order of the energy scale itself means the step is far too large for
+     * the potential, and the run is stopped as diverged. Checked at monitoring points, against the
+     * start. */
     const int check_energy = !r.imaginary && o->monitor_every > 0 && o->steps > 0;
     if (check_energy) {
         if ((e_ref = qdml_calloc_array((size_t)r.B, 2 * sizeof(double))) == NULL) {
@@ -300,17 +521,13 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
 
     int stopped = 0;
     int64_t done_steps = 0;
-    while (done_steps < o->steps && !stopped) {
+    while (done_steps < o->steps && !stopped && any_active(&r)) {
         int64_t chunk = o->steps - done_steps;
         if (o->monitor_every > 0 && o->monitor_every < chunk) chunk = o->monitor_every;
         if ((st = advance(&r, chunk, fn)) != QDML_OK) goto done;
-        if (r.bad_member >= 0) {
-            st = diverged(&r, results, fn);
-            goto done;
-        }
-        done_steps += chunk;
-        if ((st = measure(&r, NULL, fn)) != QDML_OK) goto done;
+        if (r.bad_member < 0 && (st = measure(&r, NULL, fn)) != QDML_OK) goto done;
         for (int64_t b = 0; check_energy && r.bad_member < 0 && b < r.B; ++b) {
+            if (!r.active[b]) continue;
             const double e = r.stats[b].energy, ref = e_ref[2 * b], scale = e_ref[2 * b + 1];
             if (fabs(e - ref) > scale && scale > 0) {
                 r.bad_member = b;
@@ -321,9 +538,11 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
             }
         }
         if (r.bad_member >= 0) {
-            st = diverged(&r, results, fn);
-            goto done;
+            /* Redo this stretch without the bad member. */
+            if ((st = isolate(&r, fn)) != QDML_OK) goto done;
+            continue;
         }
+        done_steps += chunk;
         if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
         if ((st = record(&r, NULL)) != QDML_OK) goto done;
         if (o->monitor && o->monitor(r.stats, r.B, o->monitor_user)) stopped = 1;
@@ -342,6 +561,10 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
             results[b].steps = r.run_steps[b];
             results[b].stopped_by_callback = stopped;
         }
+    if (r.ndiv > 0) {
+        st = report_diverged(&r, results, fn);
+        goto done;
+    }
     qdml_clear_error(p->ctx);
 done:
     free(e_ref);
@@ -349,8 +572,188 @@ done:
     return st;
 }
 
-qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, qdml_run_result *results) {
-    static const char fn[] = "qdml_problem_ground";
+/* ---- block orthonormalisation (lowest states) ------------------------------------------------ */
+
+/* Cholesky S = R^H R of a Hermitian positive definite n x n matrix (row-major, interleaved complex),
+ * R upper triangular, then T = R^-1 (upper triangular), both in row-major interleaved arrays.
+ * Returns the first index whose pivot is not positive (the states up to it are linearly
+ * dependent), or -1 on success. */
+static int64_t cholesky_inverse(const double *S, int64_t n, double *R, double *T) {
+    memset(R, 0, (size_t)(2 * n * n) * sizeof(double));
+    memset(T, 0, (size_t)(2 * n * n) * sizeof(double));
+#define RE(M, i, j) (M)[2 * ((i) * n + (j))]
+#define IM(M, i, j) (M)[2 * ((i) * n + (j)) + 1]
+    for (int64_t j = 0; j < n; ++j) {
+        /* R_jj = sqrt(S_jj - sum_k |R_kj|^2) */
+        double d = RE(S, j, j);
+        for (int64_t k = 0; k < j; ++k) d -= RE(R, k, j) * RE(R, k, j) + IM(R, k, j) * IM(R, k, j);
+        if (!(d > 1e-12 * RE(S, j, j)) || !isfinite(d)) return j;
+        const double rjj = sqrt(d);
+        RE(R, j, j) = rjj;
+        /* R_jl = (S_jl - sum_k conj(R_kj) R_kl) / R_jj for l > j */
+        for (int64_t l = j + 1; l < n; ++l) {
+            double re = RE(S, j, l), im = IM(S, j, l);
+            for (int64_t k = 0; k < j; ++k) {
+                re -= RE(R, k, j) * RE(R, k, l) + IM(R, k, j) * IM(R, k, l);
+                im -= RE(R, k, j) * IM(R, k, l) - IM(R, k, j) * RE(R, k, l);
+            }
+            RE(R, j, l) = re / rjj;
+            IM(R, j, l) = im / rjj;
+        }
+    }
+    /* T = R^-1 by back substitution, column by column: R T = I. */
+    for (int64_t c = 0; c < n; ++c) {
+        for (int64_t i = c; i >= 0; --i) {
+            double re = (i == c) ? 1.0 : 0.0, im = 0.0;
+            for (int64_t k = i + 1; k <= c; ++k) {
+                re -= RE(R, i, k) * RE(T, k, c) - IM(R, i, k) * IM(T, k, c);
+                im -= RE(R, i, k) * IM(T, k, c) + IM(R, i, k) * RE(T, k, c);
+            }
+            RE(T, i, c) = re / RE(R, i, i);
+            IM(T, i, c) = im / RE(R, i, i);
+        }
+    }
+#undef RE
+#undef IM
+    return -1;
+}
+
+/* Orthonormalise the members in order (Gram-Schmidt by Cholesky QR: member b becomes orthogonal
+ * to members 0 .. b-1 and normalised, keeping the span of each leading set). Members below
+ * `keep` (a prefix whose search is over) are left exactly as they are. Twice when the first pass
+ * started far from orthonormal, since one Cholesky QR pass leaves errors of order cond(S)^2 u.
+ * *dependent is set to the first member found linearly dependent on those before it (or -1). */
+static qdml_status orthonormalise(run *r, int64_t keep, int64_t *dependent, const char *fn) {
+    qdml_problem *p = r->p;
+    const int64_t n = r->B;
+    const size_t n2 = (size_t)(n * n);
+    *dependent = -1;
+    double *S = qdml_calloc_array(n2, 2 * sizeof(double));
+    double *R = qdml_calloc_array(n2, 2 * sizeof(double));
+    double *T = qdml_calloc_array(n2, 2 * sizeof(double));
+    qdml_status st = QDML_OK;
+    if (!S || !R || !T) {
+        st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate %lld x %lld matrices", fn, (long long)n,
+                       (long long)n);
+        goto out;
+    }
+    for (int pass = 0; pass < 2; ++pass) {
+        if ((st = p->ops->gram(p->bs, n, S)) != QDML_OK) {
+            st = backend_error(r, st, fn, "gram");
+            goto out;
+        }
+        double off = 0.0; /* largest departure of S dV from the identity */
+        for (size_t k = 0; k < 2 * n2; ++k) S[k] *= p->desc.dv;
+        for (int64_t i = 0; i < n; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+                const double re = S[2 * (i * n + j)] - (i == j ? 1.0 : 0.0), im = S[2 * (i * n + j) + 1];
+                const double a = sqrt(re * re + im * im);
+                if (!(a <= off)) off = a; /* NaN propagates */
+            }
+        if (!isfinite(off)) {
+            r->bad_member = 0;
+            for (int64_t i = 0; i < n; ++i)
+                if (!isfinite(S[2 * (i * n + i)])) {
+                    r->bad_member = i;
+                    break;
+                }
+            goto out;
+        }
+        const int64_t bad = cholesky_inverse(S, n, R, T);
+        if (bad >= 0) {
+            *dependent = bad;
+            goto out;
+        }
+        for (int64_t c = 0; c < keep && c < n; ++c)
+            for (int64_t i = 0; i < n; ++i) {
+                T[2 * (i * n + c)] = (i == c) ? 1.0 : 0.0;
+                T[2 * (i * n + c) + 1] = 0.0;
+            }
+        if ((st = p->ops->combine(p->bs, n, T)) != QDML_OK) {
+            st = backend_error(r, st, fn, "combine");
+            goto out;
+        }
+        if (off < 1e-4) break;
+    }
+out:
+    free(S);
+    free(R);
+    free(T);
+    return st;
+}
+
+/* The lowest-states search needs one Hamiltonian: every member with the same hbar, mass and
+ * potential (bit for bit). */
+static qdml_status check_one_hamiltonian(qdml_problem *p, const char *fn) {
+    for (int64_t b = 1; b < p->batch; ++b)
+        if (p->hbar[b] != p->hbar[0] || p->mass[b] != p->mass[0])
+            return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                             "%s: member %lld has hbar = %.17g, mass = %.17g but member 0 has hbar = %.17g, mass = "
+                             "%.17g: the lowest states are those of one Hamiltonian, so every member needs the same",
+                             fn, (long long)b, p->hbar[b], p->mass[b], p->hbar[0], p->mass[0]);
+    if (p->batch < 2) return QDML_OK;
+    const size_t N = (size_t)p->desc.npoints;
+    double *v0 = qdml_calloc_array(N, sizeof(double)), *vb = qdml_calloc_array(N, sizeof(double));
+    qdml_status st = QDML_OK;
+    if (!v0 || !vb) {
+        st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate 2 x %zu doubles to compare potentials", fn,
+                       N);
+        goto out;
+    }
+    if ((st = p->ops->get_potential(p->bs, 0, v0)) != QDML_OK) {
+        st = qdml_fail(p->ctx, st, "%s: reading the potential of member 0 failed: %s", fn, p->ops->last_error(p->bs));
+        goto out;
+    }
+    for (int64_t b = 1; b < p->batch; ++b) {
+        if ((st = p->ops->get_potential(p->bs, b, vb)) != QDML_OK) {
+            st = qdml_fail(p->ctx, st, "%s: reading the potential of member %lld failed: %s", fn, (long long)b,
+                           p->ops->last_error(p->bs));
+            goto out;
+        }
+        for (size_t i = 0; i < N; ++i)
+            if (vb[i] != v0[i]) {
+                st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                               "%s: the potential of member %lld differs from member 0's at index %zu (%.17g vs "
+                               "%.17g): the lowest states are those of one Hamiltonian; set the same potential on "
+                               "every member",
+                               fn, (long long)b, i, vb[i], v0[i]);
+                goto out;
+            }
+    }
+out:
+    free(v0);
+    free(vb);
+    return st;
+}
+
+/* The lowest-states search moves as one block. Orthogonalisation couples the members: member j's
+ * part along a lower state's error is fixed by orthogonality, so its residual cannot fall much
+ * below the residuals of the members under it (the sum of them, at most). Were a lower member
+ * frozen at residual ~ tolerance, a higher one could stall above it. So every member keeps stepping
+ * until all have converged (or stalled at their smallest step) at the same monitoring point, with
+ * convergence judged again at each point; and a member never steps with a larger dtau than any
+ * member above it, so that when a higher member needs a smaller step to get under its O(dtau^2)
+ * floor, the lower ones' floors (and with them the coupling) fall as well. The lowest members,
+ * which converge first, keep their large steps until then. */
+static qdml_status block_sync(run *r, const unsigned char *converged, const int *stalled) {
+    qdml_problem *p = r->p;
+    int done = 1;
+    for (int64_t b = 0; b < r->B; ++b)
+        if (!converged[b] && stalled[b] < 5) done = 0;
+    double dt = INFINITY;
+    for (int64_t b = r->B - 1; b >= 0; --b) {
+        r->active[b] = (unsigned char)!done;
+        dt = fmin(dt, p->dt[b]);
+        if (!done && p->dt[b] > dt) {
+            qdml_status st = set_member_step(r, b, dt);
+            if (st != QDML_OK) return st;
+        }
+    }
+    return QDML_OK;
+}
+
+static qdml_status ground_run(qdml_problem *p, const qdml_ground_options *o, qdml_run_result *results, const char *fn,
+                              int ortho) {
     if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
     if (!o) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options is NULL", fn);
     if (!isfinite(o->tolerance) || !(o->tolerance > 0))
@@ -370,6 +773,7 @@ qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, q
                          o->dt_min);
     qdml_status st = check_ready(p, fn);
     if (st != QDML_OK) return st;
+    if (ortho && (st = check_one_hamiltonian(p, fn)) != QDML_OK) return st;
     if (o->resume && !p->ground_valid)
         return qdml_fail(p->ctx, QDML_ERR_NOT_READY,
                          "%s: options.resume = %d: there is no search to resume on this problem (none ran, or a state, "
@@ -393,6 +797,24 @@ qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, q
         goto done;
     }
 
+    if (ortho && !resume) {
+        /* The search keeps the members orthonormal in order; start so. */
+        int64_t dep = -1;
+        if ((st = orthonormalise(&r, 0, &dep, fn)) != QDML_OK) goto done;
+        if (dep >= 0) {
+            st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                           "%s: the initial state of member %lld is zero or (nearly) a combination of the states of "
+                           "the members before it: set linearly independent states, e.g. Gaussians times different "
+                           "random polynomials",
+                           fn, (long long)dep);
+            goto done;
+        }
+        if (r.bad_member >= 0) {
+            st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: the initial state of member %lld is not finite", fn,
+                           (long long)r.bad_member);
+            goto done;
+        }
+    }
     /* Start: statistics of the initial states set the first step and may already satisfy the tolerance. */
     if ((st = measure(&r, NULL, fn)) != QDML_OK) goto done;
     if (resume && r.bad_member < 0) {
@@ -452,6 +874,10 @@ qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, q
             r.active[b] = 0;
         }
     }
+    if (ortho && (st = block_sync(&r, converged, stalled)) != QDML_OK) {
+        st = backend_error(&r, st, fn, "set_step");
+        goto done;
+    }
 search:
     if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
 
@@ -462,17 +888,32 @@ search:
         for (int64_t b = 0; b < r.B; ++b) any |= r.active[b];
         if (!any || stopped || taken >= o->max_steps) break;
         int64_t chunk = o->max_steps - taken < every ? o->max_steps - taken : every;
-        if ((st = advance(&r, chunk, fn)) != QDML_OK) goto done;
+        if (!ortho) {
+            if ((st = advance(&r, chunk, fn)) != QDML_OK) goto done;
+        } else {
+            /* Orthonormalised after every step, so that no member decays into a lower state for
+             * longer than one step. */
+            const int64_t keep = 0; /* the block moves together */
+            for (int64_t k = 0; k < chunk && r.bad_member < 0; ++k) {
+                int64_t dep = -1;
+                if ((st = advance(&r, 1, fn)) != QDML_OK) goto done;
+                if (r.bad_member >= 0) break;
+                if ((st = orthonormalise(&r, keep, &dep, fn)) != QDML_OK) goto done;
+                if (dep >= 0) r.bad_member = dep; /* a member collapsed onto the lower ones: restore */
+            }
+        }
+        if (r.bad_member < 0 && (st = measure(&r, r.active, fn)) != QDML_OK) goto done;
         if (r.bad_member >= 0) {
-            st = diverged(&r, results, fn);
-            goto done;
+            if (ortho) {
+                /* One block: every member goes back and the search stops. */
+                st = diverged(&r, results, fn);
+                goto done;
+            }
+            /* Redo this stretch without the bad member. */
+            if ((st = isolate(&r, fn)) != QDML_OK) goto done;
+            continue;
         }
         taken += chunk;
-        if ((st = measure(&r, r.active, fn)) != QDML_OK) goto done;
-        if (r.bad_member >= 0) {
-            st = diverged(&r, results, fn);
-            goto done;
-        }
         /* How far each state moved since the last monitoring point (the backup holds it). */
         if ((st = p->ops->distance(p->bs, r.active, moved)) != QDML_OK) {
             st = backend_error(&r, st, fn, "distance");
@@ -489,6 +930,7 @@ search:
                 r.active[b] = 0;
                 continue;
             }
+            converged[b] = 0; /* (lowest states: judged again at every point, see block_sync) */
             /* hbar dpsi/dtau = -(H_split - E) psi, so hbar |delta psi| / (k dtau) is the residual of
              * the split operator: it vanishes at the split fixed point, while the residual of the true
              * H stays at the O(dtau^2) splitting floor. When the state has stopped moving compared
@@ -516,6 +958,10 @@ search:
                 stalled[b] = 0;
             }
         }
+        if (ortho && (st = block_sync(&r, converged, stalled)) != QDML_OK) {
+            st = backend_error(&r, st, fn, "set_step");
+            goto done;
+        }
     }
     if (results)
         for (int64_t b = 0; b < r.B; ++b) {
@@ -525,6 +971,7 @@ search:
             results[b].stopped_by_callback = stopped && !converged[b];
             results[b].finished = !r.active[b];
         }
+    if (r.ndiv > 0) (void)report_diverged(&r, results, fn);
     for (int64_t b = 0; b < r.B; ++b) {
         p->ground[b].dt_min = dtmin[b];
         p->ground[b].stalled = stalled[b];
@@ -533,7 +980,10 @@ search:
         p->ground[b].last = r.stats[b];
     }
     p->ground_valid = 1;
-    qdml_clear_error(p->ctx);
+    if (r.ndiv > 0)
+        st = QDML_ERR_DIVERGED; /* (message set by report_diverged above) */
+    else
+        qdml_clear_error(p->ctx);
 done:
     free(moved);
     free(stalled);
@@ -541,4 +991,12 @@ done:
     free(converged);
     run_free(&r);
     return st;
+}
+
+qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, qdml_run_result *results) {
+    return ground_run(p, o, results, "qdml_problem_ground", 0);
+}
+
+qdml_status qdml_problem_lowest_states(qdml_problem *p, const qdml_ground_options *o, qdml_run_result *results) {
+    return ground_run(p, o, results, "qdml_problem_lowest_states", 1);
 }

@@ -20,6 +20,7 @@
  * The CPU backend (host/backend_cpu.c) is the reference: each op computes the same quantities.
  */
 #include <cuda_runtime.h>
+#include <cublas_v2.h>
 #include <cufft.h>
 
 #include <math.h>
@@ -38,7 +39,7 @@ static_assert(sizeof(qdml_c64) == sizeof(cufftDoubleComplex), "qdml_c64 must mat
 static_assert(sizeof(qdml_c64) == sizeof(double2), "qdml_c64 must match double2");
 static_assert(sizeof(c32) == sizeof(cufftComplex) && sizeof(c32) == sizeof(float2), "c32 must match float2");
 /* Positional initialisation of the ops table below: a new op in backend.h must be added here. */
-static_assert(sizeof(qdml_backend_ops) == 17 * sizeof(void *),
+static_assert(sizeof(qdml_backend_ops) == 20 * sizeof(void *),
               "backend.h ops table changed: update qdml_backend_cuda_ops");
 
 namespace {
@@ -297,6 +298,13 @@ struct qdml_backend_state {
     int ring_next;
     void *hres;
 
+    /* Block orthonormalisation (gram / combine, excited states): a cuBLAS handle on the stream and a
+     * small device buffer of count x count complex values, made on first use and grown as needed. */
+    cublasHandle_t blas;
+    int have_blas;
+    void *dsmall;
+    size_t dsmall_bytes;
+
     char msg[512];
 };
 
@@ -312,6 +320,11 @@ qdml_status fail_fft(qdml_backend_state *s, const char *call, cufftResult r) {
     return r == CUFFT_ALLOC_FAILED ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
 }
 
+qdml_status fail_blas(qdml_backend_state *s, const char *call, cublasStatus_t r) {
+    snprintf(s->msg, sizeof s->msg, "%s failed: %s (cublasStatus_t %d)", call, cublasGetStatusString(r), (int)r);
+    return r == CUBLAS_STATUS_ALLOC_FAILED ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
+}
+
 qdml_status fail_internal(qdml_backend_state *s, const char *what) {
     snprintf(s->msg, sizeof s->msg, "%s", what);
     return QDML_ERR_INTERNAL;
@@ -324,6 +337,12 @@ qdml_status fail_internal(qdml_backend_state *s, const char *what) {
     do {                                                                                                               \
         const cudaError_t e_ = fn args;                                                                                \
         if (e_ != cudaSuccess) return fail_cuda(s, #fn, e_);                                                           \
+    } while (0)
+
+#define CUBLAS_TRY(fn, args)                                                                                           \
+    do {                                                                                                               \
+        const cublasStatus_t r_ = fn args;                                                                             \
+        if (r_ != CUBLAS_STATUS_SUCCESS) return fail_blas(s, #fn, r_);                                                 \
     } while (0)
 
 #define CUFFT_TRY(fn, args)                                                                                            \
@@ -357,6 +376,16 @@ __device__ __forceinline__ void warp_amax(double &r, i64 &i) {
         const double r2 = __shfl_xor_sync(0xffffffffu, r, o);
         const i64 i2 = __shfl_xor_sync(0xffffffffu, i, o);
         amax_combine(r, i, r2, i2);
+    }
+}
+
+/* Butterfly combination of the lanes' fill summaries (every lane ends with the member's). */
+__device__ __forceinline__ void warp_fill(fill_acc &a) {
+    for (int o = kWarp / 2; o > 0; o >>= 1) {
+        const double lo = __shfl_xor_sync(0xffffffffu, a.vmin, o);
+        const double hi = __shfl_xor_sync(0xffffffffu, a.vmax, o);
+        const i64 bad = __shfl_xor_sync(0xffffffffu, a.bad, o);
+        fill_combine(a, lo, hi, bad);
     }
 }
 
@@ -461,6 +490,38 @@ __global__ void __launch_bounds__(kBlock)
         acc += part[b * cpm + c];
     acc = warp_sum(acc);
     if (lane == 0) out[b] = acc;
+}
+
+/* fill_objective: one warp per segment of one member (the segments interleave the member's points
+ * as in the other segmented kernels). part[seg] = least finite value, part[P + seg] = largest,
+ * pbad[seg] = first index whose stored value is not finite (-1: none). */
+template <typename R>
+__global__ void __launch_bounds__(kBlock) k_fill_objective(R *v, qdml_objective o, int dim, const double *xt, shape3 sh,
+                                                           i64 nseg, double *part, i64 P, i64 *pbad) {
+    const i64 seg = warp_item();
+    if (seg >= nseg) return;
+    const int lane = lane_id();
+    fill_acc a;
+    fill_init(a);
+    lane_fill_objective(v, o, dim, xt, sh, seg * kWarp + lane, nseg * kWarp, a);
+    warp_fill(a);
+    if (lane == 0) {
+        part[seg] = a.vmin;
+        part[P + seg] = a.vmax;
+        pbad[seg] = a.bad;
+    }
+}
+
+/* The member's summary from the segments' (one block; its first warp does the work). */
+__global__ void __launch_bounds__(kBlock) k_fill_fin(const double *part, const i64 *pbad, i64 P, i64 nseg, fill_acc *out) {
+    if (warp_item() != 0) return;
+    const int lane = lane_id();
+    fill_acc a;
+    fill_init(a);
+    for (i64 c = lane; c < nseg; c += kWarp)
+        fill_combine(a, part[c], part[P + c], pbad[c]);
+    warp_fill(a);
+    if (lane == 0) *out = a;
 }
 
 /* Moments pass 1: density sums, argmax, and w = psi. */
@@ -792,6 +853,8 @@ void destroy_state(qdml_backend_state *s) {
     if (prev != s->dev) (void)cudaSetDevice(s->dev);
     if (s->stream) (void)cudaStreamSynchronize(s->stream);
     if (s->have_plan) (void)cufftDestroy(s->plan);
+    if (s->have_blas) (void)cublasDestroy(s->blas);
+    if (s->dsmall) (void)cudaFree(s->dsmall);
     if (s->dmem) (void)cudaFree(s->dmem);
     if (s->hmem) (void)cudaFreeHost(s->hmem);
     for (int k = 0; k < 2; ++k)
@@ -1207,6 +1270,134 @@ template <typename C> qdml_status backup_impl(qdml_backend_state *s, int restore
     return QDML_OK;
 }
 
+/* The cuBLAS handle (bound to the state's stream) and a device buffer of at least `bytes`, made on
+ * first use: problems that never orthonormalise do not pay for cuBLAS. */
+qdml_status blas_ready(qdml_backend_state *s, size_t bytes) {
+    if (!s->have_blas) {
+        CUBLAS_TRY(cublasCreate, (&s->blas));
+        s->have_blas = 1;
+        CUBLAS_TRY(cublasSetStream, (s->blas, s->stream));
+        CUBLAS_TRY(cublasSetPointerMode, (s->blas, CUBLAS_POINTER_MODE_HOST));
+    }
+    if (s->dsmall_bytes < bytes) {
+        if (s->dsmall) {
+            CUDA_TRY(cudaStreamSynchronize, (s->stream));
+            CUDA_TRY(cudaFree, (s->dsmall));
+            s->dsmall = NULL;
+            s->dsmall_bytes = 0;
+        }
+        CUDA_TRY(cudaMalloc, (&s->dsmall, bytes));
+        s->dsmall_bytes = bytes;
+    }
+    return QDML_OK;
+}
+
+/* G = Psi^H Psi over members 0 .. count-1: Psi is column-major N x count (member b's points are
+ * contiguous), so G[i + j count] = sum conj(psi_i) psi_j; copied back and widened to double. */
+template <typename C> qdml_status gram_impl(qdml_backend_state *s, int64_t count, double *g) {
+    if (!g || count < 1 || count > s->g.B) return fail_internal(s, "gram: count out of range or NULL output");
+    const size_t n2 = (size_t)count * (size_t)count;
+    qdml_status st = blas_ready(s, n2 * sizeof(C));
+    if (st != QDML_OK) return st;
+    const int64_t N = s->g.N;
+    if (s->g.f32) {
+        const cuComplex one = make_cuComplex(1.0f, 0.0f), zero = make_cuComplex(0.0f, 0.0f);
+        const cuComplex *psi = (const cuComplex *)s->psi;
+        CUBLAS_TRY(cublasCgemm_64, (s->blas, CUBLAS_OP_C, CUBLAS_OP_N, count, count, N, &one, psi, N, psi, N, &zero,
+                                    (cuComplex *)s->dsmall, count));
+    } else {
+        const cuDoubleComplex one = make_cuDoubleComplex(1.0, 0.0), zero = make_cuDoubleComplex(0.0, 0.0);
+        const cuDoubleComplex *psi = (const cuDoubleComplex *)s->psi;
+        CUBLAS_TRY(cublasZgemm_64, (s->blas, CUBLAS_OP_C, CUBLAS_OP_N, count, count, N, &one, psi, N, psi, N, &zero,
+                                    (cuDoubleComplex *)s->dsmall, count));
+    }
+    C *host = (C *)malloc(n2 * sizeof(C));
+    if (!host) return fail_internal(s, "gram: cannot allocate host memory for the Gram matrix");
+    cudaError_t e = cudaMemcpyAsync(host, s->dsmall, n2 * sizeof(C), cudaMemcpyDeviceToHost, s->stream);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(s->stream);
+    if (e != cudaSuccess) {
+        free(host);
+        return fail_cuda(s, "cudaMemcpyAsync (Gram matrix)", e);
+    }
+    for (int64_t i = 0; i < count; ++i)
+        for (int64_t j = 0; j < count; ++j) { /* column-major G(i, j) -> row-major g[i count + j] */
+            const C v = host[i + j * count];
+            g[2 * (i * count + j)] = (double)v.re;
+            g[2 * (i * count + j) + 1] = (double)v.im;
+        }
+    free(host);
+    return QDML_OK;
+}
+
+/* Psi <- Psi T with T upper triangular (count x count, row-major interleaved on the host): cuBLAS
+ * trmm on the right, in place (cuBLAS allows C = B), rounded to the state's precision. */
+template <typename C> qdml_status combine_impl(qdml_backend_state *s, int64_t count, const double *t) {
+    if (!t || count < 1 || count > s->g.B) return fail_internal(s, "combine: count out of range or NULL matrix");
+    const size_t n2 = (size_t)count * (size_t)count;
+    qdml_status st = blas_ready(s, n2 * sizeof(C));
+    if (st != QDML_OK) return st;
+    C *host = (C *)malloc(n2 * sizeof(C));
+    if (!host) return fail_internal(s, "combine: cannot allocate host memory for the matrix");
+    for (int64_t i = 0; i < count; ++i)
+        for (int64_t j = 0; j < count; ++j) { /* row-major t[i count + j] -> column-major T(i, j) */
+            C v;
+            v.re = (decltype(v.re))(i <= j ? t[2 * (i * count + j)] : 0.0);
+            v.im = (decltype(v.im))(i <= j ? t[2 * (i * count + j) + 1] : 0.0);
+            host[i + j * count] = v;
+        }
+    /* Synchronous copy: the host buffer is freed right after. */
+    cudaError_t e = cudaMemcpyAsync(s->dsmall, host, n2 * sizeof(C), cudaMemcpyHostToDevice, s->stream);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(s->stream);
+    free(host);
+    if (e != cudaSuccess) return fail_cuda(s, "cudaMemcpyAsync (combination matrix)", e);
+    const int64_t N = s->g.N;
+    if (s->g.f32) {
+        const cuComplex one = make_cuComplex(1.0f, 0.0f);
+        cuComplex *psi = (cuComplex *)s->psi;
+        CUBLAS_TRY(cublasCtrmm_64, (s->blas, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N,
+                                    CUBLAS_DIAG_NON_UNIT, N, count, &one, (const cuComplex *)s->dsmall, count, psi, N,
+                                    psi, N));
+    } else {
+        const cuDoubleComplex one = make_cuDoubleComplex(1.0, 0.0);
+        cuDoubleComplex *psi = (cuDoubleComplex *)s->psi;
+        CUBLAS_TRY(cublasZtrmm_64, (s->blas, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N,
+                                    CUBLAS_DIAG_NON_UNIT, N, count, &one, (const cuDoubleComplex *)s->dsmall, count,
+                                    psi, N, psi, N));
+    }
+    return QDML_OK;
+}
+
+/* Potential of member b from a built-in objective, evaluated on the device: into the member's slice
+ * of the work buffer (scratch between ops; N complex values hold N reals), reduced to the summary,
+ * and copied into V only when every stored value is finite. */
+static_assert(sizeof(fill_acc) <= sizeof(qdml_moments), "the fill summary is returned through the moments buffer");
+template <typename C>
+qdml_status fill_objective_impl(qdml_backend_state *s, int64_t b, const qdml_objective *o, int dim,
+                                qdml_fill_result *out) {
+    if (!member_ok(s, b) || !o || !out || dim < 1 || dim > 3)
+        return fail_internal(s, "fill_objective: member out of range, NULL argument or dim outside 1..3");
+    typedef typename real_of<C>::type R;
+    const geometry &g = s->g;
+    /* As many segments as for a batch of one (part and pimax hold P >= that many). */
+    i64 nseg = segments_per_member(g.N, 1);
+    if (nseg > g.P) nseg = g.P;
+    R *tmp = reinterpret_cast<R *>(cbuf<C>(s->work) + b * g.N);
+    fill_acc *res = reinterpret_cast<fill_acc *>(s->mom);
+    LAUNCH(k_fill_objective<R>, warp_grid(nseg), tmp, *o, dim, s->xt, s->sh, nseg, s->part, g.P, s->pimax);
+    LAUNCH(k_fill_fin, 1u, s->part, s->pimax, g.P, nseg, res);
+    const qdml_status st = fetch_results(s, res, sizeof(fill_acc));
+    if (st != QDML_OK) return st;
+    fill_acc a;
+    memcpy(&a, s->hres, sizeof a);
+    out->vmin = a.vmin;
+    out->vmax = a.vmax;
+    out->first_bad = a.bad;
+    if (a.bad < 0)
+        CUDA_TRY(cudaMemcpyAsync, (rbuf<C>(s->v) + b * g.N, tmp, (size_t)g.N * sizeof(R), cudaMemcpyDeviceToDevice,
+                                   s->stream));
+    return QDML_OK;
+}
+
 /* Op entry points: select the state's device around the work and restore the caller's. */
 #define OP_WRAP(call)                                                                                                  \
     do {                                                                                                               \
@@ -1250,6 +1441,14 @@ qdml_status cu_distance(qdml_backend_state *s, const unsigned char *mask, double
 qdml_status cu_backup(qdml_backend_state *s, int restore, const unsigned char *mask) {
     OP_WRAP(BY_PRECISION(backup_impl, s, restore, mask));
 }
+qdml_status cu_gram(qdml_backend_state *s, int64_t count, double *g) { OP_WRAP(BY_PRECISION(gram_impl, s, count, g)); }
+qdml_status cu_combine(qdml_backend_state *s, int64_t count, const double *t) {
+    OP_WRAP(BY_PRECISION(combine_impl, s, count, t));
+}
+qdml_status cu_fill_objective(qdml_backend_state *s, int64_t b, const qdml_objective *o, int dim,
+                              qdml_fill_result *out) {
+    OP_WRAP(BY_PRECISION(fill_objective_impl, s, b, o, dim, out));
+}
 
 } /* namespace */
 
@@ -1265,6 +1464,8 @@ extern "C" const qdml_backend_ops qdml_backend_cuda_ops = {
     cu_scale,         cu_moments,
     cu_distance,      cu_backup,
     qdml_cuda_last_error,
+    cu_gram,          cu_combine,
+    cu_fill_objective,
 };
 
 extern "C" int qdml_cuda_device_count(void) {

@@ -27,6 +27,7 @@
 
 #include <stdint.h>
 
+#include "objectives.h"
 #include "pointwise.h"
 
 #if defined(__CUDACC__)
@@ -438,6 +439,58 @@ QDML_CU_HD void step_potential_elem(const typename real_of<C>::type *v, C *evh, 
 QDML_CU_HD qdml_c64 step_kinetic_elem(const double *k2t, i64 j, int imaginary, double hbar, double mass, double dt,
                                       int potential_only) {
     return potential_only ? qdml_c64_make(1.0, 0.0) : qdml_propagator(imaginary, hbar * k2t[j] * dt / (2.0 * mass));
+}
+
+/* ---- fill_objective ---------------------------------------------------------------------------
+ * A member's potential from a built-in objective (kernels/objectives.h), evaluated in double at the
+ * coordinate tables and rounded once to R, with a summary reduced over lanes, segments and the
+ * member: the least and largest finite value (of the double values, as the CPU backend reports
+ * them) and the first index whose stored value is not finite. min, max and the least index are
+ * exact, order-free operations, so the summary does not depend on the segment count. */
+
+struct fill_acc {
+    double vmin, vmax; /* +inf / -inf: no finite value yet */
+    i64 bad;           /* -1: none */
+};
+
+QDML_CU_HD void fill_init(fill_acc &a) {
+    a.vmin = INFINITY;
+    a.vmax = -INFINITY;
+    a.bad = -1;
+}
+
+QDML_CU_HD void fill_combine(fill_acc &a, double vmin, double vmax, i64 bad) {
+    if (vmin < a.vmin) a.vmin = vmin;
+    if (vmax > a.vmax) a.vmax = vmax;
+    if (bad >= 0 && (a.bad < 0 || bad < a.bad)) a.bad = bad;
+}
+
+/* v (the member's first element) at the lane's points i, i + T, ...; the lane's first bad index is
+ * its least, as it visits increasing i. dim: the grid's dimension (user axis d is internal axis
+ * 3 - dim + d). */
+template <typename R>
+QDML_CU_HD void lane_fill_objective(R *v, const qdml_objective &o, int dim, const double *xt, const shape3 &sh, i64 i,
+                                    i64 T, fill_acc &a) {
+    if (i >= sh.N) return;
+    const double *x0t = xt, *x1t = xt + sh.n0, *x2t = xt + sh.n0 + sh.n1;
+    pos3 p = pos_of(i, sh);
+    const pos3 d = pos_of(T, sh);
+    for (; i < sh.N; i += T) {
+        double x[3];
+        x[0] = x0t[p.i0];
+        x[1] = x1t[p.i1];
+        x[2] = x2t[p.i2];
+        const double f = qdml_objective_value(&o, x + (3 - dim), dim);
+        const R r = (R)f;
+        v[i] = r;
+        if (isfinite((double)r)) {
+            if (f < a.vmin) a.vmin = f;
+            if (f > a.vmax) a.vmax = f;
+        } else if (a.bad < 0) {
+            a.bad = i;
+        }
+        pos_advance(p, d, sh);
+    }
 }
 
 /* ---- segment geometry ---------------------------------------------------------------------------

@@ -15,6 +15,9 @@
 // norms, moments of the density and distances within 1e-12 (the summands are formed in double
 // from the same float values); the spectral sums st and sres within 1e-6 (the float FFT stand-in
 // rounds its output to float). The float32 flush threshold and argmax ties are checked exactly.
+// fill_objective (the built-in objectives of kernels/objectives.h, every kind, on every grid
+// dimension a shape allows): values, min, max and first non-finite index exactly in both
+// precisions (float32: the CPU's double values rounded to float), overflow included.
 //
 // Built and run by ctest (tests/CMakeLists.txt); by hand, from the repository root:
 //   g++ -std=c++17 -O2 -Wall -Wextra -I include -I host -I kernels -c tests/cuda_emulation.cpp -o /tmp/emu.o
@@ -418,6 +421,54 @@ template <typename C> struct Emu {
         for (i64 i = 0; i < N; ++i)
             v[b * N + i] = (R)x[i];
     }
+
+    // k_fill_objective (one warp per segment, segments as for a batch of one) into the member's slice
+    // of work, k_fill_fin (one warp over the segments), then the copy into V when nothing is bad.
+    void fill_objective(i64 b, const qdml_objective &o, int dim, qdml_fill_result *out) {
+        i64 nseg = segments_per_member(N, 1);
+        if (nseg > P) nseg = P;
+        R *scratch = reinterpret_cast<R *>(work.data() + b * N);
+        vector<double> pmin(nseg), pmax(nseg);
+        vector<i64> pbad(nseg);
+        for (i64 seg = 0; seg < nseg; ++seg) {
+            vector<fill_acc> lanes(32);
+            for (int lane = 0; lane < 32; ++lane) {
+                fill_init(lanes[lane]);
+                lane_fill_objective(scratch, o, dim, xt.data(), sh, seg * 32 + lane, nseg * 32, lanes[lane]);
+            }
+            const fill_acc a = warp_fill_emu(lanes);
+            pmin[seg] = a.vmin;
+            pmax[seg] = a.vmax;
+            pbad[seg] = a.bad;
+        }
+        vector<fill_acc> lanes(32);
+        for (int lane = 0; lane < 32; ++lane) {
+            fill_init(lanes[lane]);
+            for (i64 c = lane; c < nseg; c += 32)
+                fill_combine(lanes[lane], pmin[c], pmax[c], pbad[c]);
+        }
+        const fill_acc a = warp_fill_emu(lanes);
+        out->vmin = a.vmin;
+        out->vmax = a.vmax;
+        out->first_bad = a.bad;
+        if (a.bad < 0)
+            for (i64 i = 0; i < N; ++i)
+                v[b * N + i] = scratch[i];
+    }
+    static fill_acc warp_fill_emu(vector<fill_acc> l) {
+        for (int o = 16; o > 0; o >>= 1) {
+            vector<fill_acc> t = l;
+            for (int lane = 0; lane < 32; ++lane)
+                fill_combine(t[lane], l[lane ^ o].vmin, l[lane ^ o].vmax, l[lane ^ o].bad);
+            l = t;
+        }
+        for (int lane = 1; lane < 32; ++lane)
+            if (!same_acc(l[lane], l[0])) printf("warp fill lanes disagree\n");
+        return l[0];
+    }
+    static bool same_acc(const fill_acc &a, const fill_acc &b) {
+        return a.vmin == b.vmin && a.vmax == b.vmax && a.bad == b.bad;
+    }
 };
 
 static bool same(double a, double b) { return a == b || (a != a && b != b); }
@@ -495,6 +546,93 @@ template <typename C> static void sync_cpu(const qdml_backend_ops *ops, qdml_bac
     for (i64 b = 0; b < e.B; ++b) {
         e.get_state(b, buf.data());
         ops->set_state(cs, b, buf.data());
+    }
+}
+
+// fill_objective for every kind, on every grid dimension the internal shape allows (a shape with
+// n0 = 1 is also a 2D grid, and so on), with random parameters in [0.5, 1.5) (positive, as the
+// scales must be; lambda of Poschl-Teller above 1), against the CPU backend: the values bit for bit
+// (float32: the CPU's double values rounded to float), the summary (min and max of the double
+// values, first bad index) exactly, other members untouched. Then a harmonic term of stiffness
+// 1e308 (float64) or 1e39 (float32) on the last axis, centred on the box's lower edge, whose values
+// overflow the storage type from some point of each row on: the same first bad index on both
+// sides, and the member's potential left as it was.
+template <typename C>
+static void check_fill_objective(const qdml_backend_ops *ops, qdml_backend_state *cs, Emu<C> &e, std::mt19937_64 &rng) {
+    typedef typename Emu<C>::R R;
+    const bool f32 = Emu<C>::f32;
+    std::uniform_real_distribution<double> U(0.5, 1.5);
+    const i64 N = e.N, B = e.B;
+    const int dim_min = e.d.n[0] > 1 ? 3 : e.d.n[1] > 1 ? 2 : 1;
+    vector<double> vb(N), before(N);
+    vector<R> keep;
+    for (int dim = dim_min; dim <= 3; ++dim)
+        for (int kind = 0; kind < QDML_OBJECTIVE_COUNT; ++kind) {
+            if (kind == QDML_OBJECTIVE_ROSENBROCK && dim < 2) continue;
+            qdml_objective o;
+            memset(&o, 0, sizeof o);
+            o.kind = (qdml_objective_kind)kind;
+            for (int k = 0; k < QDML_OBJECTIVE_MAX_PARAMS; ++k)
+                o.p[k] = U(rng);
+            if (kind == QDML_OBJECTIVE_POSCHL_TELLER) o.p[0] += 1.0;
+            const i64 b = (i64)(rng() % (unsigned long long)B);
+            keep.assign(e.v.begin(), e.v.end());
+            qdml_fill_result r1, r2;
+            CHECK(ops->fill_objective(cs, b, &o, dim, &r1) == QDML_OK, "cpu fill_objective");
+            e.fill_objective(b, o, dim, &r2);
+            ops->get_potential(cs, b, vb.data());
+            for (i64 i = 0; i < N; ++i)
+                CHECK(same((double)e.v[b * N + i], (double)(R)vb[i]),
+                      "fill kind %d dim %d m%lld [%lld]: cpu %.17g emu %.17g", kind, dim, (long long)b, (long long)i,
+                      vb[i], (double)e.v[b * N + i]);
+            CHECK(r1.vmin == r2.vmin && r1.vmax == r2.vmax && r1.first_bad == r2.first_bad && r2.first_bad == -1,
+                  "fill kind %d dim %d: summary cpu (%.17g, %.17g, %lld) emu (%.17g, %.17g, %lld)", kind, dim, r1.vmin,
+                  r1.vmax, (long long)r1.first_bad, r2.vmin, r2.vmax, (long long)r2.first_bad);
+            for (i64 m = 0; m < B; ++m)
+                if (m != b)
+                    for (i64 i = 0; i < N; ++i)
+                        CHECK(same((double)e.v[m * N + i], (double)keep[m * N + i]), "fill changed member %lld",
+                              (long long)m);
+        }
+    // Overflow on the last axis (internal axis 2, box [lo2, lo2 + len2)).
+    for (int dim = dim_min; dim <= 3; ++dim) {
+        qdml_objective o;
+        memset(&o, 0, sizeof o);
+        o.kind = QDML_OBJECTIVE_HARMONIC;
+        for (int d = 0; d < 3; ++d)
+            o.p[d] = 1.0;
+        o.p[dim - 1] = f32 ? 1e39 : 1e308;
+        o.p[3 + dim - 1] = e.d.lo[2];
+        const i64 b = B - 1;
+        ops->get_potential(cs, b, before.data());
+        keep.assign(e.v.begin(), e.v.end());
+        qdml_fill_result r1, r2;
+        CHECK(ops->fill_objective(cs, b, &o, dim, &r1) == QDML_OK, "cpu fill_objective (overflow)");
+        e.fill_objective(b, o, dim, &r2);
+        // The CPU stores doubles: its first bad index in the storage type of C, from its own values.
+        i64 want = -1;
+        if (r1.first_bad >= 0) {
+            want = r1.first_bad;
+        } else {
+            ops->get_potential(cs, b, vb.data());
+            for (i64 i = 0; i < N && want < 0; ++i)
+                if (!isfinite((double)(R)vb[i])) want = i;
+        }
+        const i64 n2 = e.d.n[2];
+        CHECK(want == r2.first_bad, "overflow dim %d: first bad cpu %lld emu %lld", dim, (long long)want,
+              (long long)r2.first_bad);
+        CHECK(n2 < 8 || want > 0, "overflow dim %d (n2 %lld): no overflow inside the row (first bad %lld)", dim,
+              (long long)n2, (long long)want);
+        for (i64 m = 0; m < B; ++m)
+            if (r2.first_bad >= 0 || m != b)
+                for (i64 i = 0; i < N; ++i)
+                    CHECK(same((double)e.v[m * N + i], (double)keep[m * N + i]), "a refused fill changed member %lld",
+                          (long long)m);
+        if (r1.first_bad >= 0) {
+            ops->get_potential(cs, b, vb.data());
+            for (i64 i = 0; i < N; ++i)
+                CHECK(same(vb[i], before[i]), "a refused cpu fill changed the potential at %lld", (long long)i);
+        }
     }
 }
 
@@ -711,6 +849,7 @@ template <typename C> static void run_case(int64_t n0, int64_t n1, int64_t n2, i
             CHECK(m1[b].finite == m2[b].finite, "finite scenario %d m%lld", scenario, (long long)b);
         }
     }
+    check_fill_objective(ops, cs, e, rng);
     ops->destroy(cs);
 }
 

@@ -376,6 +376,39 @@ static void walk_case(qdml_precision prec, int64_t n0, int64_t n1, int64_t n2, i
     cr_assert_eq(w.gpu->backup(w.gs, 1, NULL), QDML_OK);
     walk_compare_states(&w, "save masked, restore all");
 
+    /* Gram matrix and triangular combination (lowest states) of the first `count` members. The
+     * CUDA Gram matrix is a cuBLAS gemm in the state's precision: in float32 its sums of N terms
+     * round with errors up to about sqrt(N) u relative to the largest entry. */
+    for (int pass = 0; pass < 2; ++pass) {
+        const int64_t count = pass == 0 ? B : 1;
+        const size_t cc = (size_t)(count * count);
+        double *g1 = qt_calloc(2 * cc, sizeof(double)), *g2 = qt_calloc(2 * cc, sizeof(double));
+        double *tm = qt_calloc(2 * cc, sizeof(double));
+        cr_assert_eq(w.cpu->gram(w.cs, count, g1), QDML_OK);
+        cr_assert_eq(w.gpu->gram(w.gs, count, g2), QDML_OK, "%s: gram: %s", w.where, w.gpu->last_error(w.gs));
+        double gmax = 0.0, gdiff = 0.0;
+        for (size_t k = 0; k < 2 * cc; ++k) {
+            gmax = fmax(gmax, fabs(g1[k]));
+            gdiff = fmax(gdiff, fabs(g1[k] - g2[k]));
+        }
+        const double gtol = prec == QDML_FLOAT32 ? OP_TOL_F32 * sqrt((double)N) : OP_TOL_F64;
+        cr_assert(gdiff <= gtol * gmax, "%s: gram (count %lld): difference %.3g of %.3g > %.1g", w.where,
+                  (long long)count, gdiff, gmax, gtol);
+        for (int64_t i = 0; i < count; ++i)
+            for (int64_t j = 0; j < count; ++j) {
+                /* Random upper triangle; the lower one must be ignored by both. */
+                tm[2 * (i * count + j)] = i <= j ? qt_normal(&rng) : 1e300;
+                tm[2 * (i * count + j) + 1] = i <= j ? qt_normal(&rng) : -1e300;
+            }
+        cr_assert_eq(w.cpu->combine(w.cs, count, tm), QDML_OK);
+        cr_assert_eq(w.gpu->combine(w.gs, count, tm), QDML_OK, "%s: combine: %s", w.where, w.gpu->last_error(w.gs));
+        walk_compare_states(&w, "combine");
+        walk_sync(&w);
+        free(g1);
+        free(g2);
+        free(tm);
+    }
+
     /* A non-finite state: finite 0 on both, the same NaN index (the CPU keeps the last NaN). */
     for (int64_t i = 0; i < 2 * N; ++i)
         psi[i] = qt_uniform(&rng);
@@ -416,6 +449,112 @@ static void walk_all(qdml_precision prec) {
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; ++k)
         walk_case(prec, shapes[k][0], shapes[k][1], shapes[k][2], shapes[k][3], 1000 + k);
 }
+
+/* fill_objective: every kind on every grid dimension the shape allows (a shape with n0 = 1 is also a
+ * 2D grid, and so on), with the defaults and with every parameter moved by up to 5%, against the
+ * CPU backend: values within tol of the largest |V| (the GPU's exp, cos, ... and its fused
+ * multiply-adds differ from the host's in the last bits; float32 rounds each value once), min and
+ * max likewise, no bad index. Then a harmonic stiffness of 1e308 (float64) or 1e39 (float32) on the
+ * last axis, centred on its lower edge, which overflows the storage type from some point of each
+ * row on: the same first bad index as the CPU's values give, and the member's potential kept. */
+static void fill_case(qdml_precision prec, int64_t n0, int64_t n1, int64_t n2, int64_t B, uint64_t seed) {
+    qt_rng rng;
+    qt_rng_seed(&rng, seed);
+    const int64_t n[3] = {n0, n1, n2};
+    const double lo[3] = {-2.5, 0.5, -4.0}, len[3] = {5.0, 3.0, 8.0};
+    qdml_backend_desc d;
+    memset(&d, 0, sizeof d);
+    for (int a = 0; a < 3; ++a) {
+        d.n[a] = n[a];
+        d.lo[a] = lo[a];
+        d.length[a] = len[a];
+    }
+    d.npoints = n0 * n1 * n2;
+    d.batch = B;
+    d.dv = 1.0;
+    d.nthreads = 1;
+    d.effort = QDML_FFT_ESTIMATE;
+    d.precision = QDML_FLOAT64;
+    qdml_backend_desc dg = d;
+    dg.precision = prec;
+    const qdml_backend_ops *cpu = &qdml_backend_cpu_ops, *gpu = &qdml_backend_cuda_ops;
+    qdml_backend_state *cs = NULL, *gs = NULL;
+    char err[512] = "";
+    cr_assert_eq(cpu->create(&d, &cs, err, sizeof err), QDML_OK, "cpu create: %s", err);
+    cr_assert_eq(gpu->create(&dg, &gs, err, sizeof err), QDML_OK, "cuda create: %s", err);
+    const int64_t N = d.npoints;
+    const int f32 = prec == QDML_FLOAT32;
+    const double tol = f32 ? OP_TOL_F32 : OP_TOL_F64;
+    double *a = qt_calloc((size_t)N, sizeof(double)), *b = qt_calloc((size_t)N, sizeof(double));
+    double *keep = qt_calloc((size_t)N, sizeof(double));
+    const int dim_min = n0 > 1 ? 3 : n1 > 1 ? 2 : 1;
+    for (int dim = dim_min; dim <= 3; ++dim)
+        for (int kind = 0; kind < QDML_OBJECTIVE_COUNT; ++kind)
+            for (int pass = 0; pass < 2; ++pass) {
+                qdml_objective o;
+                if (qdml_objective_default((qdml_objective_kind)kind, dim, &o) != QDML_OK) continue;
+                if (pass == 1)
+                    for (int k = 0; k < QDML_OBJECTIVE_MAX_PARAMS; ++k)
+                        o.p[k] *= 1.0 + 0.1 * (qt_uniform(&rng) - 0.5);
+                if (qdml_objective_validate(&o, dim) != QDML_OK) continue;
+                const char *name = qdml_objective_name((qdml_objective_kind)kind);
+                const int64_t m = (int64_t)(qt_uniform(&rng) * (double)B);
+                qdml_fill_result r1, r2;
+                cr_assert_eq(cpu->fill_objective(cs, m, &o, dim, &r1), QDML_OK);
+                cr_assert_eq(gpu->fill_objective(gs, m, &o, dim, &r2), QDML_OK, "%s %dD: fill_objective: %s", name, dim,
+                             gpu->last_error(gs));
+                cr_assert_eq(cpu->get_potential(cs, m, a), QDML_OK);
+                cr_assert_eq(gpu->get_potential(gs, m, b), QDML_OK);
+                double scale = 0.0, diff = 0.0;
+                for (int64_t i = 0; i < N; ++i) {
+                    scale = fmax(scale, fabs(a[i]));
+                    diff = fmax(diff, fabs(a[i] - b[i]));
+                }
+                cr_assert(diff <= tol * scale, "%s %s %dD (%lldx%lldx%lld): values differ by %.3g of %.3g > %.1g",
+                          prec_name(prec), name, dim, (long long)n0, (long long)n1, (long long)n2, diff, scale, tol);
+                cr_assert(fabs(r1.vmin - r2.vmin) <= tol * scale && fabs(r1.vmax - r2.vmax) <= tol * scale,
+                          "%s %s %dD: min/max cpu (%.17g, %.17g) cuda (%.17g, %.17g)", prec_name(prec), name, dim,
+                          r1.vmin, r1.vmax, r2.vmin, r2.vmax);
+                cr_assert(r1.first_bad == -1 && r2.first_bad == -1, "%s %s %dD: bad index cpu %lld cuda %lld",
+                          prec_name(prec), name, dim, (long long)r1.first_bad, (long long)r2.first_bad);
+            }
+    for (int dim = dim_min; dim <= 3; ++dim) {
+        qdml_objective o;
+        cr_assert_eq(qdml_objective_default(QDML_OBJECTIVE_HARMONIC, dim, &o), QDML_OK);
+        o.p[dim - 1] = f32 ? 1e39 : 1e308;
+        o.p[3 + dim - 1] = lo[2];
+        const int64_t m = B - 1;
+        cr_assert_eq(gpu->get_potential(gs, m, keep), QDML_OK);
+        qdml_fill_result r1, r2;
+        cr_assert_eq(cpu->fill_objective(cs, m, &o, dim, &r1), QDML_OK);
+        cr_assert_eq(gpu->fill_objective(gs, m, &o, dim, &r2), QDML_OK, "overflow: %s", gpu->last_error(gs));
+        int64_t want = r1.first_bad;
+        if (want < 0) { /* float32: the CPU's double values that do not fit a float */
+            cr_assert_eq(cpu->get_potential(cs, m, a), QDML_OK);
+            for (int64_t i = 0; i < N && want < 0; ++i)
+                if (!isfinite(f32 ? (double)(float)a[i] : a[i])) want = i;
+        }
+        cr_assert_eq(r2.first_bad, want, "%s overflow %dD: first bad cuda %lld, cpu %lld", prec_name(prec), dim,
+                     (long long)r2.first_bad, (long long)want);
+        cr_assert(n2 < 2 || want > 0, "overflow %dD: no overflow inside the first row (%lld)", dim, (long long)want);
+        cr_assert_eq(gpu->get_potential(gs, m, b), QDML_OK);
+        cr_assert(memcmp(keep, b, (size_t)N * sizeof(double)) == 0, "%s overflow %dD: the refused fill changed V",
+                  prec_name(prec), dim);
+    }
+    cr_assert_str_eq(gpu->last_error(gs), "", "fill_objective left a message: %s", gpu->last_error(gs));
+    cpu->destroy(cs);
+    gpu->destroy(gs);
+    free(a);
+    free(b);
+    free(keep);
+}
+
+static void fill_all(qdml_precision prec) {
+    static const int64_t shapes[][4] = {{1, 1, 1, 2}, {1, 1, 1000, 2}, {1, 24, 20, 3},
+                                        {6, 5, 7, 2}, {9, 1, 13, 2},   {1, 128, 128, 1}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; ++k)
+        fill_case(prec, shapes[k][0], shapes[k][1], shapes[k][2], shapes[k][3], 2000 + k);
+}
 #endif /* QDML_TEST_HAVE_CUDA_BACKEND */
 
 static void require_op_walk(void) {
@@ -437,6 +576,20 @@ Test(cuda_ops, every_op_float32_within_1e_5) {
     require_op_walk();
 #ifdef QDML_TEST_HAVE_CUDA_BACKEND
     walk_all(QDML_FLOAT32);
+#endif
+}
+
+Test(cuda_ops, fill_objective_float64_within_1e_12) {
+    require_op_walk();
+#ifdef QDML_TEST_HAVE_CUDA_BACKEND
+    fill_all(QDML_FLOAT64);
+#endif
+}
+
+Test(cuda_ops, fill_objective_float32_within_1e_5) {
+    require_op_walk();
+#ifdef QDML_TEST_HAVE_CUDA_BACKEND
+    fill_all(QDML_FLOAT32);
 #endif
 }
 
@@ -745,6 +898,43 @@ Test(cuda_runs, imaginary_time_float32) {
     const run_spec specs[] = {imag_2d(), heat_1d()};
     for (size_t k = 0; k < sizeof specs / sizeof specs[0]; ++k)
         compare_runs(&specs[k], QDML_FLOAT32, IMAG_F32_STATE_TOL, IMAG_F32_E_TOL);
+}
+
+/* The 4th-order compositions (qdml_evolve_options.splitting) run the same ops with substeps of other
+ * lengths, negative ones included. Real time in float32: the error grows with the number of FFT
+ * pairs, 3 (Yoshida) or 5 (Suzuki) per step, so the bound is REAL_F32_TOL of that many. Imaginary
+ * time: the negative substep's amplification in these runs is at most e^2.6 (far inside the float32
+ * limit e^8), so the fixed-step bounds hold; the heat-kernel run (Suzuki, e^6.3 over its potential's
+ * range) is compared in float64 only. */
+static run_spec with_splitting(run_spec r, qdml_splitting split, const char *name) {
+    r.eo.splitting = split;
+    r.name = name;
+    return r;
+}
+
+Test(cuda_runs, order4_float64) {
+    REQUIRE_CUDA_DEVICE();
+    const run_spec specs[] = {with_splitting(real_1d(), QDML_SPLIT_YOSHIDA4, "real-time packet 1D, yoshida4"),
+                              with_splitting(real_2d(), QDML_SPLIT_SUZUKI4, "real-time packet 2D, suzuki4"),
+                              with_splitting(imag_2d(), QDML_SPLIT_YOSHIDA4, "imaginary-time 2D well, yoshida4"),
+                              with_splitting(heat_1d(), QDML_SPLIT_SUZUKI4, "imaginary-time 1D heat, suzuki4")};
+    for (size_t k = 0; k < sizeof specs / sizeof specs[0]; ++k)
+        compare_runs(&specs[k], QDML_FLOAT64, RUN_TOL_F64, RUN_TOL_F64);
+}
+
+Test(cuda_runs, order4_float32) {
+    REQUIRE_CUDA_DEVICE();
+    const run_spec real[] = {with_splitting(real_1d(), QDML_SPLIT_YOSHIDA4, "real-time packet 1D, yoshida4"),
+                             with_splitting(real_2d(), QDML_SPLIT_SUZUKI4, "real-time packet 2D, suzuki4")};
+    const int64_t substeps[] = {3, 5};
+    for (size_t k = 0; k < sizeof real / sizeof real[0]; ++k) {
+        const double tol = REAL_F32_TOL(substeps[k] * real[k].eo.steps);
+        compare_runs(&real[k], QDML_FLOAT32, tol, tol);
+    }
+    const run_spec imag[] = {with_splitting(imag_2d(), QDML_SPLIT_YOSHIDA4, "imaginary-time 2D well, yoshida4"),
+                             with_splitting(imag_2d(), QDML_SPLIT_SUZUKI4, "imaginary-time 2D well, suzuki4")};
+    for (size_t k = 0; k < sizeof imag / sizeof imag[0]; ++k)
+        compare_runs(&imag[k], QDML_FLOAT32, IMAG_F32_STATE_TOL, IMAG_F32_E_TOL);
 }
 
 /* ==============================================================================================

@@ -60,6 +60,19 @@ void cli_json_string(FILE *f, const char *s);
  * status with the message printed. */
 int cli_write_history(const char *cmd, const char *path, qdml_problem *problem);
 
+/* --png FILE: refuses (CLI_USAGE, message printed) a grid that is not 2D. */
+int cli_png_check_dim(const char *cmd, const char *path, int dim);
+/* Picture path of member `member` of `batch`: `path` itself when batch <= 1, else path with "_<member>"
+ * inserted before a trailing ".png" (or with "_<member>.png" appended when there is none). malloc'd;
+ * NULL when out of memory. */
+char *cli_png_member_path(const char *path, int64_t member, int64_t batch);
+/* Writes |psi|^2 of one member of a 2D problem to `path` as a PNG (io_png.h: viridis, linear scale
+ * from the smallest to the largest value, axis 0 downwards, small grids upscaled). Returns CLI_OK or
+ * CLI_RUN_FAILED with the message printed. */
+int cli_write_density_png(const char *cmd, const char *path, qdml_problem *problem, int64_t member);
+/* The same for every member, at cli_png_member_path(path, b, batch). */
+int cli_write_density_pngs(const char *cmd, const char *path, qdml_problem *problem);
+
 /* `qdml demo`. */
 int cli_demo(int argc, char **argv);
 

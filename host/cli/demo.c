@@ -1,4 +1,8 @@
-/* `qdml demo`: the two faces of the library on one 2D grid, with no input needed.
+/* `qdml demo [NAME]`: runnable demonstrations, each checked against a closed form. This file holds
+ * the dispatcher, the helpers the demos share (demo.h) and the default demo, double-well; the
+ * others are in demo_paper.c.
+ *
+ * double-well: the two faces of the library on one 2D grid, with no input needed.
  *
  * 1. Imaginary time as an optimiser: the objective is a tilted double well
  *        V(x, y) = a (x^2 - 1)^2 + b y^2 + c x,
@@ -8,7 +12,7 @@
  * 2. Real time: a free Gaussian packet moves and disperses; its width follows the closed form
  *    sigma(t) = sigma0 sqrt(1 + Theta^2), Theta = hbar t / (2 m sigma0^2), and the norm is conserved
  *    to rounding, which the summary shows. */
-#include "cli.h"
+#include "demo.h"
 #include "io_npy.h"
 
 #include <errno.h>
@@ -18,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DEMO_N 128
 #define DEMO_L 4.0
@@ -37,7 +42,22 @@
 #define PACKET_CHUNKS 4
 
 static const char demo_help[] =
-    "Usage: qdml demo [--out DIR] [--threads N] [--backend cpu|cuda|auto]\n"
+    "Usage: qdml demo [NAME] [--out DIR] [--threads N] [--backend cpu|cuda|auto]\n"
+    "       qdml demo --list\n"
+    "\n"
+    "Runs one demonstration (default: double-well), prints how its numbers compare with the closed\n"
+    "form, and writes its results into DIR (default qdml-demo-out for double-well, qdml-demo-out/NAME\n"
+    "for the others; created if needed). Exit status 1 when a comparison misses its stated bound.\n"
+    "'qdml demo --list' names the demos; 'qdml demo NAME --help' describes one.\n"
+    "\n"
+    "  --out DIR          output folder\n"
+    "  --threads N        CPU threads (default: all cores)\n"
+    "  --backend B        cpu, cuda or auto (default auto)\n"
+    "  --list             list the demos, one line each\n"
+    "  -h, --help         this text\n";
+
+static const char double_well_help[] =
+    "Usage: qdml demo [double-well] [--out DIR] [--threads N] [--backend cpu|cuda|auto]\n"
     "\n"
     "1. Finds the ground state of the tilted double well V = 2 (x^2-1)^2 + y^2 + 0.3 x on the box\n"
     "   [-4, 4)^2 (128 x 128 points, hbar = 0.5, m = 1) by imaginary time from the uniform state: the\n"
@@ -53,6 +73,8 @@ static const char demo_help[] =
     "  real_density_final.npy     |psi|^2 at the end, float64 (128, 128)\n"
     "  real_psi_final.npy         final state, complex128 (128, 128)\n"
     "  real_history.csv           monitored statistics of the real-time run\n"
+    "  ground_density.png         the ground-state density (viridis, linear; x downwards, y rightwards)\n"
+    "  real_density_final.png     the packet's final density, the same way\n"
     "  summary.json               the numbers printed on stdout\n"
     "Axis 0 of every array is x, axis 1 is y; grid points are -4 + 8 j / 128.\n";
 
@@ -70,9 +92,26 @@ static char *join_path(const char *dir, const char *name) {
     return p;
 }
 
-static int write_npy(const char *dir, const char *name, qdml_npy_dtype dtype, int ndim, const int64_t *shape,
-                     const double *data) {
-    char *path = join_path(dir, name);
+/* ---- helpers shared by the demos (demo.h) ----------------------------------------------------- */
+
+int demo_context(const demo_env *env, qdml_context **ctx) {
+    qdml_status st = qdml_context_create(ctx, env->backend, env->threads);
+    if (st != QDML_OK) {
+        cli_error("demo", "cannot create a %s context: %s", qdml_backend_name(env->backend), qdml_last_error_message());
+        return CLI_RUN_FAILED;
+    }
+    return CLI_OK;
+}
+
+int demo_lib_failed(const char *what, qdml_context *ctx, qdml_status st) {
+    cli_error("demo", "%s failed: %s", what, ctx ? qdml_context_last_error(ctx) : qdml_status_string(st));
+    /* The demos make their own inputs: a refused argument is a failed run, not the user's usage. */
+    return cli_exit_for_status(st) == CLI_USAGE ? CLI_RUN_FAILED : cli_exit_for_status(st);
+}
+
+int demo_write_npy(const demo_env *env, const char *name, qdml_npy_dtype dtype, int ndim, const int64_t *shape,
+                   const double *data) {
+    char *path = join_path(env->dir, name);
     if (!path) {
         cli_error("demo", "out of memory");
         return CLI_RUN_FAILED;
@@ -87,8 +126,8 @@ static int write_npy(const char *dir, const char *name, qdml_npy_dtype dtype, in
     return rc;
 }
 
-static int write_csv(const char *dir, const char *name, qdml_problem *problem) {
-    char *path = join_path(dir, name);
+int demo_write_history(const demo_env *env, const char *name, qdml_problem *problem) {
+    char *path = join_path(env->dir, name);
     if (!path) {
         cli_error("demo", "out of memory");
         return CLI_RUN_FAILED;
@@ -96,6 +135,90 @@ static int write_csv(const char *dir, const char *name, qdml_problem *problem) {
     int rc = cli_write_history("demo", path, problem);
     free(path);
     return rc;
+}
+
+int demo_write_png(const demo_env *env, const char *name, int64_t rows, int64_t cols, const double *data,
+                   const qdml_png_options *options) {
+    char *path = join_path(env->dir, name);
+    if (!path) {
+        cli_error("demo", "out of memory");
+        return CLI_RUN_FAILED;
+    }
+    char err[768];
+    int rc = CLI_OK;
+    if (qdml_png_write(path, rows, cols, data, options, err, sizeof err) != 0) {
+        cli_error("demo", "%s", err);
+        rc = CLI_RUN_FAILED;
+    }
+    free(path);
+    return rc;
+}
+
+int demo_text_open(const demo_env *env, const char *name, demo_text *t) {
+    t->f = NULL;
+    t->path = join_path(env->dir, name);
+    const size_t tlen = t->path ? strlen(t->path) + 32 : 0;
+    t->tmp = t->path ? malloc(tlen) : NULL;
+    if (!t->tmp) {
+        cli_error("demo", "out of memory");
+        free(t->path);
+        t->path = NULL;
+        return CLI_RUN_FAILED;
+    }
+    snprintf(t->tmp, tlen, "%s.tmp.%ld", t->path, (long)getpid());
+    t->f = fopen(t->tmp, "w");
+    if (!t->f) {
+        cli_error("demo", "%s: cannot create '%s': %s", t->path, t->tmp, strerror(errno));
+        free(t->tmp);
+        free(t->path);
+        t->tmp = t->path = NULL;
+        return CLI_RUN_FAILED;
+    }
+    return CLI_OK;
+}
+
+int demo_text_close(demo_text *t, int ok) {
+    if (!t->f) return CLI_RUN_FAILED;
+    char err[768];
+    /* qdml_io_commit frees the temporary's name and removes the file on failure. */
+    int rc = qdml_io_commit(t->f, t->tmp, t->path, ok && !ferror(t->f), err, sizeof err) == 0 ? CLI_OK : CLI_RUN_FAILED;
+    if (rc != CLI_OK && ok) cli_error("demo", "%s", err);
+    free(t->path);
+    t->f = NULL;
+    t->tmp = t->path = NULL;
+    return ok ? rc : CLI_RUN_FAILED;
+}
+
+void demo_json_number(FILE *f, const char *indent, const char *key, double v, int comma) {
+    fprintf(f, "%s\"%s\": ", indent, key);
+    cli_json_number(f, v);
+    fputs(comma ? ",\n" : "\n", f);
+}
+
+void demo_json_array(FILE *f, const char *indent, const char *key, const double *v, int64_t n, int comma) {
+    fprintf(f, "%s\"%s\": [", indent, key);
+    for (int64_t i = 0; i < n; ++i) {
+        if (i) fputs(", ", f);
+        cli_json_number(f, v[i]);
+    }
+    fputs(comma ? "],\n" : "]\n", f);
+}
+
+void demo_rng_seed(demo_rng *r, uint64_t seed) { r->s = seed ? seed * 0x9E3779B97F4A7C15ull : 0x2545F4914F6CDD1Dull; }
+
+double demo_uniform(demo_rng *r) {
+    /* xorshift64* (Vigna, "An experimental exploration of Marsaglia's xorshift generators", 2016);
+     * the top 53 bits as a double in [0, 1). */
+    r->s ^= r->s >> 12;
+    r->s ^= r->s << 25;
+    r->s ^= r->s >> 27;
+    return (double)((r->s * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
+}
+
+double demo_normal(demo_rng *r) {
+    double u1 = demo_uniform(r), u2 = demo_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
 static int ensure_dir(const char *dir) {
@@ -121,64 +244,14 @@ static double well_minimum_x(void) {
     return x;
 }
 
-static void json_key_number(FILE *f, const char *indent, const char *key, double v, int comma) {
-    fprintf(f, "%s\"%s\": ", indent, key);
-    cli_json_number(f, v);
-    fputs(comma ? ",\n" : "\n", f);
-}
-
-static void json_key_axes(FILE *f, const char *indent, const char *key, const double *v, int comma) {
-    fprintf(f, "%s\"%s\": ", indent, key);
-    cli_json_axes(f, v, 2);
-    fputs(comma ? ",\n" : "\n", f);
-}
-
 typedef struct packet_point {
     double t, norm, mean[2], width[2], closed_width;
 } packet_point;
 
-int cli_demo(int argc, char **argv) {
+static int demo_double_well(const demo_env *env) {
     const char *cmd = "demo";
-    cli_opt opts[] = {{"out", 1, NULL}, {"threads", 1, NULL}, {"backend", 1, NULL}};
-    const size_t nopts = sizeof opts / sizeof opts[0];
-    int help = 0;
-    if (cli_parse(cmd, argc, argv, opts, nopts, &help) != CLI_OK) return CLI_USAGE;
-    if (help) {
-        fputs(demo_help, stdout);
-        return CLI_OK;
-    }
-    const char *dir = cli_value(opts, nopts, "out");
-    if (!dir) dir = "qdml-demo-out";
-    if (!*dir) {
-        cli_error(cmd, "--out: empty directory name");
-        return CLI_USAGE;
-    }
-    int threads = 0;
-    const char *v = cli_value(opts, nopts, "threads");
-    if (v) {
-        int64_t t;
-        if (cli_positive_int64(cmd, "--threads", v, &t)) return CLI_USAGE;
-        if (t > INT_MAX) {
-            cli_error(cmd, "--threads: %s is too large", v);
-            return CLI_USAGE;
-        }
-        threads = (int)t;
-    }
-    qdml_backend backend = QDML_BACKEND_AUTO;
-    v = cli_value(opts, nopts, "backend");
-    if (v) {
-        if (strcmp(v, "cpu") == 0)
-            backend = QDML_BACKEND_CPU;
-        else if (strcmp(v, "cuda") == 0)
-            backend = QDML_BACKEND_CUDA;
-        else if (strcmp(v, "auto") != 0) {
-            cli_error(cmd, "--backend: unknown backend '%s' (expected cpu, cuda or auto)", v);
-            return CLI_USAGE;
-        }
-    }
-    int rc = ensure_dir(dir);
-    if (rc != CLI_OK) return rc;
-
+    const char *dir = env->dir;
+    int rc = CLI_OK;
     const int64_t n[2] = {DEMO_N, DEMO_N};
     const double lo[2] = {-DEMO_L, -DEMO_L}, hi[2] = {DEMO_L, DEMO_L};
     const int64_t points = DEMO_N * DEMO_N;
@@ -202,11 +275,7 @@ int cli_demo(int argc, char **argv) {
         rc = CLI_RUN_FAILED;
         goto done;
     }
-    if ((st = qdml_context_create(&ctx, backend, threads)) != QDML_OK) {
-        cli_error(cmd, "cannot create a %s context: %s", qdml_backend_name(backend), qdml_last_error_message());
-        rc = CLI_RUN_FAILED;
-        goto done;
-    }
+    if ((rc = demo_context(env, &ctx)) != CLI_OK) goto done;
     for (int64_t i = 0; i < DEMO_N; ++i)
         for (int64_t j = 0; j < DEMO_N; ++j) {
             double x = lo[0] + (double)i * (hi[0] - lo[0]) / DEMO_N;
@@ -245,10 +314,11 @@ int cli_demo(int argc, char **argv) {
         failed = "qdml_problem_get_density";
         goto lib_failed;
     }
-    if ((rc = write_npy(dir, "potential.npy", QDML_NPY_F64, 2, shape2, V)) != CLI_OK) goto done;
-    if ((rc = write_npy(dir, "ground_psi.npy", QDML_NPY_C128, 2, shape2, psi)) != CLI_OK) goto done;
-    if ((rc = write_npy(dir, "ground_density.npy", QDML_NPY_F64, 2, shape2, dens)) != CLI_OK) goto done;
-    if ((rc = write_csv(dir, "ground_history.csv", well)) != CLI_OK) goto done;
+    if ((rc = demo_write_npy(env, "potential.npy", QDML_NPY_F64, 2, shape2, V)) != CLI_OK) goto done;
+    if ((rc = demo_write_npy(env, "ground_psi.npy", QDML_NPY_C128, 2, shape2, psi)) != CLI_OK) goto done;
+    if ((rc = demo_write_npy(env, "ground_density.npy", QDML_NPY_F64, 2, shape2, dens)) != CLI_OK) goto done;
+    if ((rc = demo_write_png(env, "ground_density.png", DEMO_N, DEMO_N, dens, NULL)) != CLI_OK) goto done;
+    if ((rc = demo_write_history(env, "ground_history.csv", well)) != CLI_OK) goto done;
 
     const double xstar = well_minimum_x();
     const double kx = DEMO_A * (12.0 * xstar * xstar - 4.0), ky = 2.0 * DEMO_B;
@@ -332,12 +402,13 @@ int cli_demo(int argc, char **argv) {
         goto lib_failed;
     }
     const int64_t shape3[3] = {PACKET_CHUNKS + 1, DEMO_N, DEMO_N};
-    if ((rc = write_npy(dir, "real_density_snapshots.npy", QDML_NPY_F64, 3, shape3, snaps)) != CLI_OK) goto done;
-    if ((rc = write_npy(dir, "real_density_final.npy", QDML_NPY_F64, 2, shape2, snaps + PACKET_CHUNKS * points)) !=
-        CLI_OK)
+    const double *final_density = snaps + PACKET_CHUNKS * points;
+    if ((rc = demo_write_npy(env, "real_density_snapshots.npy", QDML_NPY_F64, 3, shape3, snaps)) != CLI_OK) goto done;
+    if ((rc = demo_write_npy(env, "real_density_final.npy", QDML_NPY_F64, 2, shape2, final_density)) != CLI_OK)
         goto done;
-    if ((rc = write_npy(dir, "real_psi_final.npy", QDML_NPY_C128, 2, shape2, psi)) != CLI_OK) goto done;
-    if ((rc = write_csv(dir, "real_history.csv", free_p)) != CLI_OK) goto done;
+    if ((rc = demo_write_png(env, "real_density_final.png", DEMO_N, DEMO_N, final_density, NULL)) != CLI_OK) goto done;
+    if ((rc = demo_write_npy(env, "real_psi_final.npy", QDML_NPY_C128, 2, shape2, psi)) != CLI_OK) goto done;
+    if ((rc = demo_write_history(env, "real_history.csv", free_p)) != CLI_OK) goto done;
 
     double drift = 0.0;
     for (int k = 0; k <= PACKET_CHUNKS; ++k)
@@ -347,16 +418,9 @@ int cli_demo(int argc, char **argv) {
 
     /* ---- summary.json ---- */
     {
-        char *path = join_path(dir, "summary.json");
-        char *tmp = path ? join_path(dir, ".summary.json.tmp") : NULL;
-        FILE *f = tmp ? fopen(tmp, "w") : NULL;
-        if (!f) {
-            cli_error(cmd, "%s: cannot write: %s", path ? path : "summary.json", strerror(errno));
-            free(path);
-            free(tmp);
-            rc = CLI_RUN_FAILED;
-            goto done;
-        }
+        demo_text t;
+        if ((rc = demo_text_open(env, "summary.json", &t)) != CLI_OK) goto done;
+        FILE *f = t.f;
         fprintf(f, "{\n  \"version\": \"%s\",\n", qdml_version_string());
         fprintf(f, "  \"grid\": {\"n\": [%d, %d], \"lo\": [%g, %g], \"hi\": [%g, %g]},\n", DEMO_N, DEMO_N, lo[0], lo[1],
                 hi[0], hi[1]);
@@ -366,20 +430,20 @@ int cli_demo(int argc, char **argv) {
         fprintf(f, "  \"ground\": {\n");
         fprintf(f, "    \"steps\": %lld,\n    \"converged\": %s,\n", (long long)gr.steps,
                 gr.converged ? "true" : "false");
-        json_key_number(f, "    ", "tolerance", go.tolerance, 1);
+        demo_json_number(f, "    ", "tolerance", go.tolerance, 1);
         cli_json_stats_fields(f, g, 2, "    ");
         fputs(",\n", f);
-        json_key_axes(f, "    ", "global_minimum", xmin, 1);
-        json_key_number(f, "    ", "harmonic_energy_estimate", pred_energy, 1);
-        json_key_axes(f, "    ", "semiclassical_width", pred_width, 0);
+        demo_json_array(f, "    ", "global_minimum", xmin, 2, 1);
+        demo_json_number(f, "    ", "harmonic_energy_estimate", pred_energy, 1);
+        demo_json_array(f, "    ", "semiclassical_width", pred_width, 2, 0);
         fprintf(f, "  },\n  \"real_time\": {\n");
         fprintf(f, "    \"potential\": \"free (V = 0)\",\n");
-        json_key_axes(f, "    ", "center0", c0, 1);
-        json_key_axes(f, "    ", "width0", s0, 1);
-        json_key_axes(f, "    ", "wavenumber0", k0, 1);
-        json_key_number(f, "    ", "dt", PACKET_DT, 1);
+        demo_json_array(f, "    ", "center0", c0, 2, 1);
+        demo_json_array(f, "    ", "width0", s0, 2, 1);
+        demo_json_array(f, "    ", "wavenumber0", k0, 2, 1);
+        demo_json_number(f, "    ", "dt", PACKET_DT, 1);
         fprintf(f, "    \"steps\": %lld,\n", (long long)(PACKET_CHUNKS * chunk));
-        json_key_number(f, "    ", "norm_drift", drift, 1);
+        demo_json_number(f, "    ", "norm_drift", drift, 1);
         fprintf(f, "    \"snapshots\": [\n");
         for (int k = 0; k <= PACKET_CHUNKS; ++k) {
             fprintf(f, "      {\"t\": ");
@@ -395,16 +459,7 @@ int cli_demo(int argc, char **argv) {
             fprintf(f, "}%s\n", k < PACKET_CHUNKS ? "," : "");
         }
         fprintf(f, "    ]\n  }\n}\n");
-        int bad = ferror(f);
-        if (fclose(f) != 0) bad = 1;
-        if (bad || rename(tmp, path) != 0) {
-            cli_error(cmd, "%s: cannot write: %s", path, strerror(errno));
-            remove(tmp);
-            rc = CLI_RUN_FAILED;
-        }
-        free(path);
-        free(tmp);
-        if (rc != CLI_OK) goto done;
+        if ((rc = demo_text_close(&t, 1)) != CLI_OK) goto done;
     }
 
     /* ---- readable summary ---- */
@@ -430,7 +485,8 @@ int cli_demo(int argc, char **argv) {
            pe->width[0], pe->closed_width);
     printf("Outputs written to %s/:\n", dir);
     printf("  potential.npy ground_psi.npy ground_density.npy ground_history.csv\n");
-    printf("  real_density_snapshots.npy real_density_final.npy real_psi_final.npy real_history.csv summary.json\n");
+    printf("  real_density_snapshots.npy real_density_final.npy real_psi_final.npy real_history.csv\n");
+    printf("  ground_density.png real_density_final.png summary.json\n");
     rc = CLI_OK;
     goto done;
 
@@ -446,4 +502,114 @@ done:
     free(dens);
     free(snaps);
     return rc;
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------------ */
+
+typedef struct demo_entry {
+    const char *name;
+    const char *line; /* what --list prints */
+    const char *help;
+    int (*run)(const demo_env *env);
+} demo_entry;
+
+static const demo_entry demos[] = {
+    {"double-well",
+     "(default) imaginary time finds the global minimum of a tilted 2D double well; a free packet disperses",
+     double_well_help, demo_double_well},
+    {"softmax", "imaginary time with no diffusion on K cells is softmax(-tau E / hbar), at five temperatures",
+     demo_softmax_help, demo_softmax},
+    {"sigmoid", "two cells: the weight of the second is sigmoid(-tau (E1 - E0) / hbar)", demo_sigmoid_help,
+     demo_sigmoid},
+    {"diffusion", "free imaginary time of a 2D density is adding Gaussian noise: chi^2 against seeded samples",
+     demo_diffusion_help, demo_diffusion},
+    {"taylor", "a linear objective (first-order Taylor): a Gaussian packet slides downhill as the closed form says",
+     demo_taylor_help, demo_taylor},
+};
+enum { NDEMOS = sizeof demos / sizeof demos[0] };
+
+static void print_demo_list(FILE *f) {
+    for (int i = 0; i < NDEMOS; ++i)
+        fprintf(f, "  %-12s %s\n", demos[i].name, demos[i].line);
+}
+
+int cli_demo(int argc, char **argv) {
+    const char *cmd = "demo";
+    /* `qdml demo NAME [options]`: the name comes first; without one, the default demo. */
+    const char *name = NULL;
+    if (argc >= 2 && argv[1][0] != '-') {
+        name = argv[1];
+        --argc;
+        ++argv;
+    }
+    cli_opt opts[] = {{"out", 1, NULL}, {"threads", 1, NULL}, {"backend", 1, NULL}, {"list", 0, NULL}};
+    const size_t nopts = sizeof opts / sizeof opts[0];
+    int help = 0;
+    if (cli_parse(cmd, argc, argv, opts, nopts, &help) != CLI_OK) return CLI_USAGE;
+    if (!help && cli_value(opts, nopts, "list")) {
+        print_demo_list(stdout);
+        return CLI_OK;
+    }
+    const demo_entry *demo = &demos[0];
+    if (name) {
+        demo = NULL;
+        for (int i = 0; i < NDEMOS; ++i)
+            if (strcmp(demos[i].name, name) == 0) demo = &demos[i];
+        if (!demo) {
+            cli_error(cmd, "unknown demo '%s'; the demos are:", name);
+            print_demo_list(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (help) {
+        fputs(name ? demo->help : demo_help, stdout);
+        if (!name) {
+            fputs("\nDemos:\n", stdout);
+            print_demo_list(stdout);
+            fputs("\n", stdout);
+            fputs(double_well_help, stdout);
+        }
+        return CLI_OK;
+    }
+    const char *dir = cli_value(opts, nopts, "out");
+    char default_dir[64];
+    if (!dir) {
+        /* double-well keeps the folder it always had; the others get a subfolder each. */
+        if (demo == &demos[0])
+            snprintf(default_dir, sizeof default_dir, "qdml-demo-out");
+        else
+            snprintf(default_dir, sizeof default_dir, "qdml-demo-out/%s", demo->name);
+        dir = default_dir;
+    }
+    if (!*dir) {
+        cli_error(cmd, "--out: empty directory name");
+        return CLI_USAGE;
+    }
+    demo_env env = {dir, QDML_BACKEND_AUTO, 0};
+    const char *v = cli_value(opts, nopts, "threads");
+    if (v) {
+        int64_t t;
+        if (cli_positive_int64(cmd, "--threads", v, &t)) return CLI_USAGE;
+        if (t > INT_MAX) {
+            cli_error(cmd, "--threads: %s is too large", v);
+            return CLI_USAGE;
+        }
+        env.threads = (int)t;
+    }
+    v = cli_value(opts, nopts, "backend");
+    if (v) {
+        if (strcmp(v, "cpu") == 0)
+            env.backend = QDML_BACKEND_CPU;
+        else if (strcmp(v, "cuda") == 0)
+            env.backend = QDML_BACKEND_CUDA;
+        else if (strcmp(v, "auto") != 0) {
+            cli_error(cmd, "--backend: unknown backend '%s' (expected cpu, cuda or auto)", v);
+            return CLI_USAGE;
+        }
+    }
+    int rc = CLI_OK;
+    if (dir == default_dir && demo != &demos[0]) rc = ensure_dir("qdml-demo-out");
+    if (rc == CLI_OK) rc = ensure_dir(dir);
+    if (rc != CLI_OK) return rc;
+    return demo->run(&env);
 }

@@ -324,13 +324,17 @@ typedef struct setup {
     qdml_grid grid;
     qdml_context *ctx;
     qdml_problem *problem;
-    int estimate; /* plan FFTs with QDML_FFT_ESTIMATE (reproducible plans) */
+    int estimate;        /* plan FFTs with QDML_FFT_ESTIMATE (reproducible plans) */
+    qdml_objective *obj; /* --objective: one per member (batch of them), instead of V */
+    int same_potential;  /* every member gets the potential (or objective) of member 0 (--states) */
 } setup;
 
 static void setup_free(setup *s) {
     qdml_problem_destroy(s->problem);
     qdml_context_destroy(s->ctx);
     qdml_npy_free(&s->V);
+    free(s->obj);
+    s->obj = NULL;
     s->problem = NULL;
     s->ctx = NULL;
 }
@@ -498,6 +502,137 @@ static int parse_threads(const char *cmd, const char *text, int *out) {
     return CLI_OK;
 }
 
+/* --n N[,N...]: points per axis, one value for every axis or one per axis. */
+static int parse_points(const char *cmd, const char *text, int dim, int64_t *n) {
+    if (!text) {
+        cli_error(cmd, "--objective needs --n N[,N...] (grid points per axis)");
+        return CLI_USAGE;
+    }
+    char buf[256];
+    if (strlen(text) >= sizeof buf) {
+        cli_error(cmd, "--n: '%.40s...' is too long", text);
+        return CLI_USAGE;
+    }
+    memcpy(buf, text, strlen(text) + 1);
+    int parts = 1;
+    for (const char *c = buf; *c; ++c)
+        parts += *c == ',';
+    if (parts != 1 && parts != dim) {
+        cli_error(cmd, "--n: '%s' gives %d values for a %d-dimensional grid (give one for all axes or one per axis)",
+                  text, parts, dim);
+        return CLI_USAGE;
+    }
+    char *p = buf;
+    for (int k = 0; k < parts; ++k) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        if (cli_positive_int64(cmd, "--n", p, &n[k]) != CLI_OK) return CLI_USAGE;
+        p = comma ? comma + 1 : p + strlen(p);
+    }
+    for (int d = parts; d < dim; ++d)
+        n[d] = n[0];
+    return CLI_OK;
+}
+
+/* --objective SPEC --dim D --n N[,N...] [--box SPEC], the alternative to --potential and --box: SPEC
+ * is NAME[:KEY=V,...] (qdml_objective_parse; the names and keys are in qdml.h), with batch_mode
+ * several separated by ';', one member each. Without --box (box NULL) the box is the smallest one
+ * holding every objective's usual domain (qdml_objective_domain). Fills the grid and batch of s and
+ * s->obj; make_problem then has each member's potential evaluated by the backend
+ * (qdml_problem_set_objective). For every subcommand that takes --objective. */
+static int load_objectives(setup *s, const char *spec, const char *dim_txt, const char *n_txt, const char *box,
+                           int batch_mode) {
+    const char *cmd = s->cmd;
+    if (!dim_txt) {
+        cli_error(cmd, "--objective needs --dim D (the grid's dimensions, 1 to %d)", QDML_MAX_DIM);
+        return CLI_USAGE;
+    }
+    int64_t dim = 0;
+    if (cli_positive_int64(cmd, "--dim", dim_txt, &dim) != CLI_OK) return CLI_USAGE;
+    if (dim > QDML_MAX_DIM) {
+        cli_error(cmd, "--dim: %s: grids have 1 to %d dimensions", dim_txt, QDML_MAX_DIM);
+        return CLI_USAGE;
+    }
+    s->dim = (int)dim;
+    if (parse_points(cmd, n_txt, s->dim, s->n) != CLI_OK) return CLI_USAGE;
+    s->points = 1;
+    for (int d = 0; d < s->dim; ++d) {
+        if (s->n[d] > INT64_MAX / s->points) {
+            cli_error(cmd, "--n: %s points overflow a 64-bit count", n_txt);
+            return CLI_USAGE;
+        }
+        s->points *= s->n[d];
+    }
+    int64_t count = 1;
+    for (const char *c = spec; *c; ++c)
+        count += *c == ';';
+    if (count > 1 && !batch_mode) {
+        cli_error(cmd,
+                  "--objective '%s' holds %lld objectives separated by ';': add --batch to solve them together, "
+                  "one member each",
+                  spec, (long long)count);
+        return CLI_USAGE;
+    }
+    s->obj = calloc((size_t)count, sizeof *s->obj);
+    char *item = malloc(strlen(spec) + 1);
+    if (!s->obj || !item) {
+        free(item);
+        cli_error(cmd, "out of memory");
+        return CLI_RUN_FAILED;
+    }
+    const char *at = spec;
+    for (int64_t k = 0; k < count; ++k) {
+        const char *semi = strchr(at, ';');
+        const size_t len = semi ? (size_t)(semi - at) : strlen(at);
+        memcpy(item, at, len);
+        item[len] = '\0';
+        if (qdml_objective_parse(item, s->dim, &s->obj[k]) != QDML_OK) {
+            const char *why = qdml_last_error_message();
+            static const char prefix[] = "qdml_objective_parse: ";
+            if (strncmp(why, prefix, sizeof prefix - 1) == 0) why += sizeof prefix - 1;
+            if (count > 1)
+                cli_error(cmd, "--objective (member %lld): %s", (long long)k, why);
+            else
+                cli_error(cmd, "--objective: %s", why);
+            free(item);
+            return CLI_USAGE;
+        }
+        at = semi ? semi + 1 : at + len;
+    }
+    free(item);
+    s->batch = count;
+    if (box) return parse_box(cmd, box, s->dim, s->lo, s->hi);
+    for (int64_t k = 0; k < count; ++k) {
+        double lo[QDML_MAX_DIM], hi[QDML_MAX_DIM];
+        if (qdml_objective_domain(&s->obj[k], s->dim, lo, hi) != QDML_OK) {
+            cli_error(cmd, "--objective: %s; give --box", qdml_last_error_message());
+            return CLI_USAGE;
+        }
+        for (int d = 0; d < s->dim; ++d) {
+            s->lo[d] = k == 0 || lo[d] < s->lo[d] ? lo[d] : s->lo[d];
+            s->hi[d] = k == 0 || hi[d] > s->hi[d] ? hi[d] : s->hi[d];
+        }
+    }
+    return CLI_OK;
+}
+
+/* --objective excludes --potential; --dim and --n only go with --objective. */
+static int check_objective_options(const char *cmd, const cli_opt *opts, size_t nopts) {
+    const int objective = cli_value(opts, nopts, "objective") != NULL;
+    if (objective && cli_value(opts, nopts, "potential")) {
+        cli_error(cmd, "--objective and --potential are mutually exclusive: give one (see 'qdml %s --help')", cmd);
+        return CLI_USAGE;
+    }
+    static const char *const with_objective[] = {"dim", "n"};
+    for (size_t k = 0; k < sizeof with_objective / sizeof with_objective[0]; ++k)
+        if (!objective && cli_value(opts, nopts, with_objective[k])) {
+            cli_error(cmd, "--%s goes with --objective (a --potential file gives the grid's shape itself)",
+                      with_objective[k]);
+            return CLI_USAGE;
+        }
+    return CLI_OK;
+}
+
 /* Grid, context and problem, with the potential and hbar/mass set on every member. */
 static int make_problem(setup *s, qdml_backend backend, int threads, qdml_precision precision, double hbar,
                         double mass) {
@@ -535,11 +670,13 @@ static int make_problem(setup *s, qdml_backend backend, int threads, qdml_precis
         }
         return cli_exit_for_status(st);
     }
-    if (!s->V.data) return CLI_OK; /* resuming: everything else comes from the checkpoint */
+    if (!s->V.data && !s->obj) return CLI_OK; /* resuming: everything else comes from the checkpoint */
     for (int64_t b = 0; b < s->batch; ++b) {
-        st = qdml_problem_set_potential(s->problem, b, s->V.data + b * s->points);
+        const int64_t src = s->same_potential ? 0 : b;
+        st = s->obj ? qdml_problem_set_objective(s->problem, b, &s->obj[src])
+                    : qdml_problem_set_potential(s->problem, b, s->V.data + src * s->points);
         if (st != QDML_OK) {
-            cli_error(cmd, "--potential: %s", qdml_context_last_error(s->ctx));
+            cli_error(cmd, "%s: %s", s->obj ? "--objective" : "--potential", qdml_context_last_error(s->ctx));
             return cli_exit_for_status(st);
         }
     }
@@ -658,8 +795,95 @@ static int resume_problem(setup *s, const char *path, qdml_backend backend, int 
     return CLI_OK;
 }
 
+/* The --objective options, printed after the help of every subcommand that takes them (a separate
+ * string: C limits the length of one literal). */
+#define CLI_OBJECTIVE_HELP                                                                                             \
+    "\n"                                                                                                               \
+    "A built-in objective instead of a potential file (--objective, --dim and --n; no --potential):\n"                 \
+    "  --objective SPEC   instead of --potential: a built-in objective, evaluated on the grid by the\n"                \
+    "                     backend: NAME[:KEY=V,...], e.g. rastrigin:A=5 or harmonic:k=1,4 (a per-axis key\n"           \
+    "                     takes one value for all axes or one per axis). NAME is one of harmonic,\n"                   \
+    "                     double_well, gaussian_wells, poschl_teller, morse, rastrigin, ackley, griewank,\n"           \
+    "                     rosenbrock, styblinski_tang, levy, schwefel; their keys, defaults, usual domains\n"          \
+    "                     and minima are listed in qdml.h (\"Objectives\")\n"                                          \
+    "  --dim D            with --objective: the grid's dimensions, 1 to 3\n"                                           \
+    "  --n N[,N...]       with --objective: grid points per axis (one value for all axes or one per axis)\n"           \
+    "                     With --objective, --box is optional (default: the objective's usual domain)\n"
+
+/* --states K: member b starts as a Gaussian centred in the box (width a sixth of the box per axis)
+ * times a complex polynomial with seeded random coefficients in the monomials of total degree <= 4
+ * (or more, for many states): linearly independent, with components of every symmetry, as
+ * qdml_problem_lowest_states asks. The same states every run. */
+static int set_random_states(setup *s) {
+    const char *cmd = s->cmd;
+    int deg = 1;
+    for (;;) { /* monomials of total degree <= deg in dim variables: C(deg + dim, dim) */
+        int64_t count = 1;
+        for (int d = 1; d <= s->dim; ++d) count = count * (deg + d) / d;
+        if (count >= s->batch + 4 || deg >= 64) break;
+        ++deg;
+    }
+    if ((uint64_t)s->points > SIZE_MAX / 16) {
+        cli_error(cmd, "--states: grid too large");
+        return CLI_RUN_FAILED;
+    }
+    double *psi = malloc((size_t)s->points * 2 * sizeof(double));
+    double *coef = malloc((size_t)(deg + 1) * (size_t)(deg + 1) * (size_t)(deg + 1) * 2 * sizeof(double));
+    if (!psi || !coef) {
+        free(psi);
+        free(coef);
+        cli_error(cmd, "--states: out of memory");
+        return CLI_RUN_FAILED;
+    }
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    int rc = CLI_OK;
+    const int64_t nd[3] = {s->dim > 0 ? deg + 1 : 1, s->dim > 1 ? deg + 1 : 1, s->dim > 2 ? deg + 1 : 1};
+    for (int64_t b = 0; b < s->batch && rc == CLI_OK; ++b) {
+        for (int64_t k = 0; k < 2 * nd[0] * nd[1] * nd[2]; ++k) {
+            rng ^= rng >> 12; /* xorshift64*: uniform in [-1, 1) */
+            rng ^= rng << 25;
+            rng ^= rng >> 27;
+            coef[k] = (double)((rng * 2685821657736338717ull) >> 11) * 0x1.0p-52 - 1.0;
+        }
+        for (int64_t i = 0; i < s->points; ++i) {
+            int64_t rest = i, j[3] = {0, 0, 0};
+            for (int d = s->dim - 1; d >= 0; --d) {
+                j[d] = rest % s->n[d];
+                rest /= s->n[d];
+            }
+            double u[3] = {0, 0, 0}, env = 1.0;
+            for (int d = 0; d < s->dim; ++d) {
+                const double L = s->hi[d] - s->lo[d];
+                const double x = s->lo[d] + (double)j[d] * L / (double)s->n[d];
+                u[d] = (x - 0.5 * (s->lo[d] + s->hi[d])) / (L / 6.0);
+                env *= exp(-0.25 * u[d] * u[d]);
+            }
+            double re = 0.0, im = 0.0;
+            for (int64_t a0 = 0; a0 < nd[0]; ++a0)
+                for (int64_t a1 = 0; a1 < nd[1]; ++a1)
+                    for (int64_t a2 = 0; a2 < nd[2]; ++a2) {
+                        if (a0 + a1 + a2 > deg) continue;
+                        const double mono = pow(u[0], (double)a0) * pow(u[1], (double)a1) * pow(u[2], (double)a2);
+                        const int64_t k = (a0 * nd[1] + a1) * nd[2] + a2;
+                        re += coef[2 * k] * mono;
+                        im += coef[2 * k + 1] * mono;
+                    }
+            psi[2 * i] = env * re;
+            psi[2 * i + 1] = env * im;
+        }
+        if (qdml_problem_set_state(s->problem, b, psi) != QDML_OK) {
+            cli_error(cmd, "--states: %s", qdml_context_last_error(s->ctx));
+            rc = CLI_RUN_FAILED;
+        }
+    }
+    free(psi);
+    free(coef);
+    return rc;
+}
+
 static const char ground_help[] =
     "Usage: qdml ground --potential V.npy --box SPEC [options]\n"
+    "       qdml ground --objective SPEC --dim D --n N[,N...] [--box SPEC] [options]\n"
     "\n"
     "Finds the ground state of H = -(hbar^2/2m) lap + V by imaginary-time evolution with an automatic\n"
     "step size (qdml_problem_ground), starting from the uniform state (which always overlaps the ground\n"
@@ -675,9 +899,17 @@ static const char ground_help[] =
     "  --max-steps N      step limit per member, >= 1 (default 200000)\n"
     "  --dt-initial DT    first imaginary-time step, > 0 (default: hbar over the initial energy scale)\n"
     "  --dt-min DT        smallest step the schedule may shrink to, > 0 (default: 1e-6 x the first)\n"
+    "  --states K         the lowest K states instead of the ground state alone (qdml_problem_lowest_states:\n"
+    "                     K members kept orthonormal, started from Gaussians times seeded random\n"
+    "                     polynomials); the JSON adds \"energies\" and \"residuals\" (K values each,\n"
+    "                     ascending), \"energy\" stays the lowest; --out writes the K states (first axis)\n"
     "  --out PSI.npy      write the ground state(s), complex128 of the grid's shape (batch axis first\n"
     "                     with --batch)\n"
     "  --history H.csv    write the monitored statistics of every member as CSV\n"
+    "  --png FILE.png     2D grids: draw the final density |psi|^2 as a PNG (viridis, linear from its\n"
+    "                     minimum to its maximum; axis 0 downwards, axis 1 rightwards; small grids\n"
+    "                     upscaled). With --batch and more than one member, one picture per member:\n"
+    "                     FILE_0.png, FILE_1.png, ...\n"
     "  --json             print a JSON object (an array of them with --batch) instead of a summary\n"
     "  --threads N        CPU threads (default: all cores)\n"
     "  --backend B        cpu, cuda or auto (default auto: CUDA where a device is present)\n"
@@ -692,9 +924,9 @@ static const char ground_help[] =
     "  --checkpoint-every N  steps between checkpoints (default 200), rounded up to a multiple of the\n"
     "                     monitoring interval (20 steps)\n"
     "  --resume FILE      continue the search saved in FILE: grid, potentials, states, hbar, mass, step\n"
-    "                     sizes and convergence come from it (no --potential, --box, --hbar or --mass;\n"
-    "                     --batch when it holds more than one member); give the same --tol, --dt-min,\n"
-    "                     --threads and --backend. --max-steps counts from the start of the search.\n"
+    "                     sizes and convergence come from it (no --potential/--objective, --box, --hbar or\n"
+    "                     --mass; --batch when it holds more than one member); give the same --tol,\n"
+    "                     --dt-min, --threads and --backend. --max-steps counts from the search's start.\n"
     "                     The result equals, bit for bit (cpu backend), that of the search never stopped.\n"
     "\n"
     "A member that does not converge within --max-steps is reported (converged: false, a warning on\n"
@@ -707,12 +939,18 @@ static int cmd_ground(int argc, char **argv) {
                       {"mass", 1, NULL},       {"tol", 1, NULL},    {"max-steps", 1, NULL}, {"out", 1, NULL},
                       {"history", 1, NULL},    {"json", 0, NULL},   {"threads", 1, NULL},   {"backend", 1, NULL},
                       {"dt-initial", 1, NULL}, {"dt-min", 1, NULL}, {"precision", 1, NULL},
-                      {"checkpoint", 1, NULL}, {"checkpoint-every", 1, NULL}, {"resume", 1, NULL}};
+                      {"objective", 1, NULL},  {"dim", 1, NULL},    {"n", 1, NULL},
+                      {"checkpoint", 1, NULL}, {"checkpoint-every", 1, NULL}, {"resume", 1, NULL},
+                      {"png", 1, NULL},        {"states", 1, NULL}};
     const size_t nopts = sizeof opts / sizeof opts[0];
     int help = 0;
     if (cli_parse(cmd, argc, argv, opts, nopts, &help) != CLI_OK) return CLI_USAGE;
     if (help) {
         fputs(ground_help, stdout);
+        fputs(CLI_OBJECTIVE_HELP
+              "                     With --batch, several objectives separated by ';' (quote the argument),\n"
+              "                     one member each; without --box the box holds all their usual domains\n",
+              stdout);
         return CLI_OK;
     }
     const char *vpath = cli_value(opts, nopts, "potential");
@@ -729,7 +967,7 @@ static int cmd_ground(int argc, char **argv) {
         if (ce && cli_positive_int64(cmd, "--checkpoint-every", ce, &ckevery)) return CLI_USAGE;
     }
     if (resume) {
-        static const char *const from_checkpoint[] = {"potential", "box", "hbar", "mass"};
+        static const char *const from_checkpoint[] = {"potential", "box", "hbar", "mass", "objective", "dim", "n"};
         for (size_t k = 0; k < sizeof from_checkpoint / sizeof from_checkpoint[0]; ++k)
             if (cli_value(opts, nopts, from_checkpoint[k])) {
                 cli_error(cmd, "--%s cannot be given with --resume: it comes from the checkpoint %s",
@@ -737,11 +975,13 @@ static int cmd_ground(int argc, char **argv) {
                 return CLI_USAGE;
             }
     }
-    if (!vpath && !resume) {
-        cli_error(cmd, "missing required option --potential V.npy (see 'qdml ground --help')");
+    const char *objective = cli_value(opts, nopts, "objective");
+    if (check_objective_options(cmd, opts, nopts) != CLI_OK) return CLI_USAGE;
+    if (!vpath && !objective && !resume) {
+        cli_error(cmd, "missing required option --potential V.npy (or --objective SPEC; see 'qdml ground --help')");
         return CLI_USAGE;
     }
-    if (!box && !resume) {
+    if (!box && !objective && !resume) {
         cli_error(cmd, "missing required option --box LO:HI (see 'qdml ground --help')");
         return CLI_USAGE;
     }
@@ -759,6 +999,19 @@ static int cmd_ground(int argc, char **argv) {
     if ((v = cli_value(opts, nopts, "dt-initial")) && cli_positive_double(cmd, "--dt-initial", v, &go.dt_initial))
         return CLI_USAGE;
     if ((v = cli_value(opts, nopts, "dt-min")) && cli_positive_double(cmd, "--dt-min", v, &go.dt_min)) return CLI_USAGE;
+    int64_t states = 1;
+    if ((v = cli_value(opts, nopts, "states"))) {
+        if (cli_positive_int64(cmd, "--states", v, &states)) return CLI_USAGE;
+        if (states > 4096) {
+            cli_error(cmd, "--states %s: at most 4096 states", v);
+            return CLI_USAGE;
+        }
+        if (batch_mode) {
+            cli_error(cmd, "--states cannot be given with --batch: the K states are the members of one problem");
+            return CLI_USAGE;
+        }
+    }
+    const int lowest = states > 1;
     int threads;
     qdml_backend backend;
     qdml_precision precision;
@@ -774,8 +1027,13 @@ static int cmd_ground(int argc, char **argv) {
     int64_t start_step = 0;
     if (resume) {
         rc = resume_problem(&s, resume, backend, threads, precision);
-        if (rc == CLI_OK && s.batch > 1 && !batch_mode) {
-            cli_error(cmd, "--resume %s: the checkpoint holds %lld members: add --batch", resume, (long long)s.batch);
+        if (rc == CLI_OK && lowest && s.batch != states) {
+            cli_error(cmd, "--resume %s: the checkpoint holds %lld members, not the %lld of --states", resume,
+                      (long long)s.batch, (long long)states);
+            rc = CLI_USAGE;
+        } else if (rc == CLI_OK && s.batch > 1 && !batch_mode && !lowest) {
+            cli_error(cmd, "--resume %s: the checkpoint holds %lld members: add --batch (or --states %lld)", resume,
+                      (long long)s.batch, (long long)s.batch);
             rc = CLI_USAGE;
         }
         if (rc == CLI_OK && (qdml_problem_get_hbar(s.problem, 0, &hbar) != QDML_OK ||
@@ -797,11 +1055,26 @@ static int cmd_ground(int argc, char **argv) {
             rc = CLI_USAGE;
         }
     } else {
-        rc = load_potential(&s, vpath, batch_mode);
-        if (rc == CLI_OK) rc = parse_box(cmd, box, s.dim, s.lo, s.hi);
+        if (objective) {
+            rc = load_objectives(&s, objective, cli_value(opts, nopts, "dim"), cli_value(opts, nopts, "n"), box,
+                                 batch_mode);
+        } else {
+            rc = load_potential(&s, vpath, batch_mode);
+            if (rc == CLI_OK) rc = parse_box(cmd, box, s.dim, s.lo, s.hi);
+        }
+        if (rc == CLI_OK && lowest) {
+            s.batch = states;
+            s.same_potential = 1;
+        }
         if (rc == CLI_OK) rc = make_problem(&s, backend, threads, precision, hbar, mass);
+        if (rc == CLI_OK && lowest) rc = set_random_states(&s);
     }
     if (rc != CLI_OK) {
+        setup_free(&s);
+        return rc;
+    }
+    const char *png = cli_value(opts, nopts, "png");
+    if (png && (rc = cli_png_check_dim(cmd, png, s.dim)) != CLI_OK) {
         setup_free(&s);
         return rc;
     }
@@ -833,7 +1106,7 @@ static int cmd_ground(int argc, char **argv) {
         }
         go.max_steps = next - done;
         go.resume = !first;
-        st = qdml_problem_ground(s.problem, &go, results);
+        st = lowest ? qdml_problem_lowest_states(s.problem, &go, results) : qdml_problem_ground(s.problem, &go, results);
         if (st != QDML_OK) break;
         first = 0;
         int over = 1;
@@ -858,14 +1131,16 @@ static int cmd_ground(int argc, char **argv) {
         report_divergence(&s, results);
         rc = CLI_RUN_FAILED;
     } else if (st != QDML_OK) {
-        cli_error(cmd, "qdml_problem_ground failed: %s", qdml_context_last_error(s.ctx));
+        cli_error(cmd, "%s failed: %s", lowest ? "qdml_problem_lowest_states" : "qdml_problem_ground",
+                  qdml_context_last_error(s.ctx));
         rc = cli_exit_for_status(st);
     }
     if (rc == CLI_OK) {
         const char *out = cli_value(opts, nopts, "out");
         const char *hist = cli_value(opts, nopts, "history");
-        if (out) rc = write_states(&s, out, batch_mode);
+        if (out) rc = write_states(&s, out, batch_mode || lowest);
         if (rc == CLI_OK && hist) rc = cli_write_history(cmd, hist, s.problem);
+        if (rc == CLI_OK && png) rc = cli_write_density_pngs(cmd, png, s.problem);
     }
     if (rc == CLI_OK) {
         for (int64_t b = 0; b < s.batch; ++b)
@@ -874,7 +1149,40 @@ static int cmd_ground(int argc, char **argv) {
                         "qdml ground: warning: member %lld did not converge within %lld steps (residual %.3e > "
                         "tolerance %.3e)\n",
                         (long long)b, (long long)results[b].steps, results[b].final.residual, go.tolerance);
-        if (json) {
+        if (json && lowest) {
+            int all = 1;
+            for (int64_t b = 0; b < s.batch; ++b) all &= results[b].converged != 0;
+            fprintf(stdout, "{\n  \"states\": %lld,\n  \"steps\": %lld,\n  \"converged\": %s,\n  \"hbar\": ",
+                    (long long)s.batch, (long long)results[0].steps, all ? "true" : "false");
+            cli_json_number(stdout, hbar);
+            fputs(",\n  \"mass\": ", stdout);
+            cli_json_number(stdout, mass);
+            fputs(",\n  \"tolerance\": ", stdout);
+            cli_json_number(stdout, go.tolerance);
+            fputs(",\n  \"energies\": [", stdout);
+            for (int64_t b = 0; b < s.batch; ++b) {
+                if (b) fputs(", ", stdout);
+                cli_json_number(stdout, results[b].final.energy);
+            }
+            fputs("],\n  \"residuals\": [", stdout);
+            for (int64_t b = 0; b < s.batch; ++b) {
+                if (b) fputs(", ", stdout);
+                cli_json_number(stdout, results[b].final.residual);
+            }
+            fputs("],\n", stdout);
+            /* The rest describes the lowest state, as for one state. */
+            cli_json_stats_fields(stdout, &results[0].final, s.dim, "  ");
+            fputs("\n}\n", stdout);
+        } else if (lowest) {
+            printf("lowest %lld states %s after %lld steps (tolerance %.3g)\n", (long long)s.batch,
+                   results[s.batch - 1].converged ? "converged" : "NOT all converged", (long long)results[0].steps,
+                   go.tolerance);
+            for (int64_t b = 0; b < s.batch; ++b)
+                printf("  state %-4lld energy %.15g  residual %.3e%s\n", (long long)b, results[b].final.energy,
+                       results[b].final.residual, results[b].converged ? "" : "  (not converged)");
+            const char *out = cli_value(opts, nopts, "out");
+            if (out) printf("states written to %s\n", out);
+        } else if (json) {
             const char *in = batch_mode ? "    " : "  ";
             if (batch_mode) fputs("[\n", stdout);
             for (int64_t b = 0; b < s.batch; ++b) {
@@ -916,11 +1224,20 @@ static int cmd_ground(int argc, char **argv) {
 static const char evolve_help[] =
     "Usage: qdml evolve --mode real|imag --potential V.npy --box SPEC --psi0 PSI0.npy --time T --dt DT\n"
     "                   [options]\n"
+    "       qdml evolve --mode real|imag --objective SPEC --dim D --n N[,N...] [--box SPEC]\n"
+    "                   --psi0 PSI0.npy --time T --dt DT [options]\n"
     "\n"
-    "Evolves a state with Strang split-step Fourier steps: exactly round(T/DT) steps of DT.\n"
+    "Evolves a state with split-step Fourier steps (Strang, or a 4th-order composition of Strang\n"
+    "steps): exactly round(T/DT) steps of DT.\n"
     "\n"
     "  --mode real|imag   real time (Schrodinger) or imaginary time (diffusion; the state is\n"
     "                     renormalised to norm 1 after every step)\n"
+    "  --splitting S      strang (default; 2nd order, one FFT pair per step), yoshida4 (4th order,\n"
+    "                     3 Strang substeps per step) or suzuki4 (4th order, 5 substeps, smaller\n"
+    "                     negative substep). In imaginary time the negative substep runs the\n"
+    "                     diffusion backwards: a 4th-order run whose amplification at the grid's\n"
+    "                     largest wavenumber or over the potential's range would exceed e^20 (e^8 in\n"
+    "                     float32) is refused with the largest DT that passes\n"
     "  --potential V.npy  float64 C-order array of shape (n1[, n2[, n3]]) at x_j = lo + j (hi - lo) / n\n"
     "  --box SPEC         LO:HI for every axis, or LO:HI,LO:HI,... one per axis\n"
     "  --psi0 PSI0.npy    initial state, complex128 (or float64 for a real state) of the grid's shape;\n"
@@ -931,6 +1248,9 @@ static const char evolve_help[] =
     "  --mass M           mass, > 0 (default 1)\n"
     "  --out PSI.npy      write the final state, complex128\n"
     "  --history H.csv    write the monitored statistics (about 100 points) as CSV\n"
+    "  --png FILE.png     2D grids: draw the final density |psi|^2 as a PNG (viridis, linear from its\n"
+    "                     minimum to its maximum; axis 0 downwards, axis 1 rightwards; small grids\n"
+    "                     upscaled)\n"
     "  --json             print the final statistics as a JSON object instead of a summary\n"
     "  --threads N        CPU threads (default: all cores)\n"
     "  --backend B        cpu, cuda or auto (default auto)\n"
@@ -944,9 +1264,9 @@ static const char evolve_help[] =
     "                     a multiple of the monitoring interval (about T/DT/100 steps), so that a run\n"
     "                     with checkpoints, or resumed from one, gives bit for bit the same result\n"
     "  --resume FILE      continue the run saved in FILE (grid, potential, state, hbar, mass, steps\n"
-    "                     taken and history come from it: give --mode, --time and --dt as for the\n"
-    "                     original run, the same --threads and --backend, and no --potential, --box,\n"
-    "                     --psi0, --hbar or --mass); takes the\n"
+    "                     taken and history come from it: give --mode, --time, --dt and --splitting\n"
+    "                     as for the original run, the same --threads and --backend, and no\n"
+    "                     --potential/--objective, --box, --psi0, --hbar or --mass); takes the\n"
     "                     remaining round(T/DT) - (steps taken) steps. Combine with --checkpoint to\n"
     "                     keep saving.\n"
     "  -h, --help         this text\n"
@@ -960,26 +1280,34 @@ static int cmd_evolve(int argc, char **argv) {
                       {"time", 1, NULL},    {"dt", 1, NULL},        {"hbar", 1, NULL}, {"mass", 1, NULL},
                       {"out", 1, NULL},     {"history", 1, NULL},   {"json", 0, NULL}, {"threads", 1, NULL},
                       {"backend", 1, NULL}, {"precision", 1, NULL},   {"checkpoint", 1, NULL},
-                      {"checkpoint-every", 1, NULL}, {"resume", 1, NULL}};
+                      {"checkpoint-every", 1, NULL}, {"resume", 1, NULL}, {"png", 1, NULL},
+                      {"splitting", 1, NULL}, {"objective", 1, NULL}, {"dim", 1, NULL}, {"n", 1, NULL}};
     const size_t nopts = sizeof opts / sizeof opts[0];
     int help = 0;
     if (cli_parse(cmd, argc, argv, opts, nopts, &help) != CLI_OK) return CLI_USAGE;
     if (help) {
         fputs(evolve_help, stdout);
+        fputs(CLI_OBJECTIVE_HELP, stdout);
         return CLI_OK;
     }
     const char *resume = cli_value(opts, nopts, "resume");
     const char *ckpath = cli_value(opts, nopts, "checkpoint");
+    const char *objective = cli_value(opts, nopts, "objective");
+    if (check_objective_options(cmd, opts, nopts) != CLI_OK) return CLI_USAGE;
     static const char *const required[] = {"mode", "time", "dt", "potential", "box", "psi0"};
     const size_t nrequired = resume ? 3 : sizeof required / sizeof required[0];
     for (size_t k = 0; k < nrequired; ++k) {
+        const int is_potential = strcmp(required[k], "potential") == 0;
+        if (objective && (is_potential || strcmp(required[k], "box") == 0)) continue;
         if (!cli_value(opts, nopts, required[k])) {
-            cli_error(cmd, "missing required option --%s (see 'qdml evolve --help')", required[k]);
+            cli_error(cmd, "missing required option --%s%s (see 'qdml evolve --help')", required[k],
+                      is_potential ? " (or --objective SPEC)" : "");
             return CLI_USAGE;
         }
     }
     if (resume) {
-        static const char *const from_checkpoint[] = {"potential", "box", "psi0", "hbar", "mass"};
+        static const char *const from_checkpoint[] = {"potential", "box",       "psi0", "hbar",
+                                                      "mass",      "objective", "dim",  "n"};
         for (size_t k = 0; k < sizeof from_checkpoint / sizeof from_checkpoint[0]; ++k)
             if (cli_value(opts, nopts, from_checkpoint[k])) {
                 cli_error(cmd, "--%s cannot be given with --resume: it comes from the checkpoint %s",
@@ -1007,6 +1335,20 @@ static int cmd_evolve(int argc, char **argv) {
         cli_error(cmd, "--mode: unknown mode '%s' (expected real or imag)", mode_txt);
         return CLI_USAGE;
     }
+    static const struct {
+        const char *name;
+        qdml_splitting value;
+    } splittings[] = {{"strang", QDML_SPLIT_STRANG}, {"yoshida4", QDML_SPLIT_YOSHIDA4}, {"suzuki4", QDML_SPLIT_SUZUKI4}};
+    const size_t nsplittings = sizeof splittings / sizeof splittings[0];
+    const char *split_txt = cli_value(opts, nopts, "splitting");
+    size_t isplit = 0;
+    while (split_txt && isplit < nsplittings && strcmp(split_txt, splittings[isplit].name) != 0)
+        ++isplit;
+    if (isplit == nsplittings) {
+        cli_error(cmd, "--splitting: unknown splitting '%s' (expected strang, yoshida4 or suzuki4)", split_txt);
+        return CLI_USAGE;
+    }
+    eo.splitting = splittings[isplit].value;
     double T, dt, hbar = 1.0, mass = 1.0;
     const char *v;
     if (cli_positive_double(cmd, "--time", cli_value(opts, nopts, "time"), &T)) return CLI_USAGE;
@@ -1082,8 +1424,11 @@ static int cmd_evolve(int argc, char **argv) {
                 rc = CLI_RUN_FAILED;
         }
     }
-    if (!resume) rc = load_potential(&s, cli_value(opts, nopts, "potential"), 0);
-    if (!resume && rc == CLI_OK) rc = parse_box(cmd, cli_value(opts, nopts, "box"), s.dim, s.lo, s.hi);
+    if (!resume && !objective) rc = load_potential(&s, cli_value(opts, nopts, "potential"), 0);
+    if (!resume && !objective && rc == CLI_OK) rc = parse_box(cmd, cli_value(opts, nopts, "box"), s.dim, s.lo, s.hi);
+    if (!resume && objective)
+        rc = load_objectives(&s, objective, cli_value(opts, nopts, "dim"), cli_value(opts, nopts, "n"),
+                             cli_value(opts, nopts, "box"), 0);
     if (!resume && rc == CLI_OK) {
         char err[768];
         if (qdml_npy_read(ppath, &psi0, err, sizeof err) != 0) {
@@ -1091,15 +1436,16 @@ static int cmd_evolve(int argc, char **argv) {
             rc = CLI_USAGE;
         }
     }
-    if (rc == CLI_OK) {
-        int same = psi0.ndim == s.V.ndim;
+    if (!resume && rc == CLI_OK) {
+        int same = psi0.ndim == s.dim;
         for (int d = 0; same && d < psi0.ndim; ++d)
-            same = psi0.shape[d] == s.V.shape[d];
+            same = psi0.shape[d] == s.n[d];
         if (!same) {
             char a[256], b[256];
             format_shape(a, sizeof a, psi0.ndim, psi0.shape);
-            format_shape(b, sizeof b, s.V.ndim, s.V.shape);
-            cli_error(cmd, "--psi0 %s: shape %s does not match the potential's shape %s", ppath, a, b);
+            format_shape(b, sizeof b, s.dim, s.n);
+            cli_error(cmd, "--psi0 %s: shape %s does not match the %s's shape %s", ppath, a,
+                      objective ? "grid" : "potential", b);
             rc = CLI_USAGE;
         }
     }
@@ -1149,6 +1495,8 @@ static int cmd_evolve(int argc, char **argv) {
     if (state != psi0.data) free(state);
     qdml_npy_free(&psi0);
     qdml_npy_free(&s.V);
+    const char *png = cli_value(opts, nopts, "png");
+    if (rc == CLI_OK && png) rc = cli_png_check_dim(cmd, png, s.dim);
     if (rc == CLI_OK) {
         cli_progress prog;
         cli_progress_init(&prog, "qdml evolve");
@@ -1196,9 +1544,10 @@ static int cmd_evolve(int argc, char **argv) {
         const char *hist = cli_value(opts, nopts, "history");
         if (out) rc = write_states(&s, out, 0);
         if (rc == CLI_OK && hist) rc = cli_write_history(cmd, hist, s.problem);
+        if (rc == CLI_OK && png) rc = cli_write_density_pngs(cmd, png, s.problem);
         if (rc == CLI_OK && cli_value(opts, nopts, "json")) {
-            printf("{\n  \"mode\": \"%s\",\n  \"steps\": %lld,\n", eo.mode == QDML_REAL_TIME ? "real" : "imag",
-                   (long long)result.steps);
+            printf("{\n  \"mode\": \"%s\",\n  \"splitting\": \"%s\",\n  \"steps\": %lld,\n",
+                   eo.mode == QDML_REAL_TIME ? "real" : "imag", splittings[isplit].name, (long long)result.steps);
             printf("  \"hbar\": ");
             cli_json_number(stdout, hbar);
             printf(",\n  \"mass\": ");
@@ -1207,8 +1556,9 @@ static int cmd_evolve(int argc, char **argv) {
             cli_json_stats_fields(stdout, &result.final, s.dim, "  ");
             printf("\n}\n");
         } else if (rc == CLI_OK) {
-            printf("%s-time evolution: %lld steps of %.10g (t = %.10g)\n",
-                   eo.mode == QDML_REAL_TIME ? "real" : "imaginary", (long long)result.steps, dt, result.final.time);
+            printf("%s-time evolution: %lld %s steps of %.10g (t = %.10g)\n",
+                   eo.mode == QDML_REAL_TIME ? "real" : "imaginary", (long long)result.steps, splittings[isplit].name,
+                   dt, result.final.time);
             print_stats_text(stdout, &result.final, s.dim);
             if (out) printf("state written to %s\n", out);
         }
@@ -1261,6 +1611,262 @@ static int cmd_info(int argc, char **argv) {
     return CLI_OK;
 }
 
+/* ---- qdml minimize ---------------------------------------------------------------------------- */
+
+static const char minimize_help[] =
+    "Usage: qdml minimize (--potential V.npy --box SPEC | --objective SPEC --dim D --n N) [options]\n"
+    "\n"
+    "Minimises the objective V by annealing (qdml_problem_minimize): ground states at hbar falling\n"
+    "geometrically from --hbar-start to --hbar-end in --stages stages, each stage started from the\n"
+    "last one's state (with a little of the uniform state mixed in). The estimate of the global\n"
+    "minimiser is the density maximum at which V is lowest over the stages (a grid point).\n"
+    "\n"
+    "  --potential V.npy  float64 C-order array of shape (n1[, n2[, n3]]) at the grid points\n"
+    "  --box SPEC         LO:HI for every axis, or LO:HI,LO:HI,... one per axis (optional with\n"
+    "                     --objective: its usual domain)\n"
+    "  --batch            the first axis of V is a batch (or --objective lists several, separated by\n"
+    "                     ';'): B objectives annealed together\n"
+    "  --hbar-start H0    first stage's hbar, > 0 (default 1)\n"
+    "  --hbar-end H1      last stage's hbar, > 0, <= H0 (default H0 / 100)\n"
+    "  --stages K         number of stages, >= 1 (default 8)\n"
+    "  --mass M           mass, > 0 (default 1)\n"
+    "  --tol T            first stage's residual tolerance, scaled by hbar_k / H0 (default 1e-5)\n"
+    "  --max-steps N      steps per stage and member, >= 1 (default 100000)\n"
+    "  --reseed F         fraction of the uniform state mixed into each stage's start, in [0, 1)\n"
+    "                     (default 0.01; 0 for none)\n"
+    "  --out PSI.npy      write the final state(s), complex128 (batch axis first with --batch)\n"
+    "  --history H.csv    write the monitored statistics of every member (all stages) as CSV\n"
+    "  --png FILE.png     2D grids: the final density as a PNG (FILE_0.png, ... with --batch)\n"
+    "  --json             print a JSON object (an array with --batch): argmin, f_min and the stages\n"
+    "  --threads N        CPU threads (default: all cores)\n"
+    "  --backend B        cpu, cuda or auto (default auto)\n"
+    "  --precision P      float64 (default) or float32 (cuda backend only)\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "With a built-in objective, the JSON and the summary also give its known minimiser and minimum and\n"
+    "the distance of the estimate from it. Exit status: 0 success, 1 the run failed, 2 bad usage or\n"
+    "bad input.\n";
+
+static int cmd_minimize(int argc, char **argv) {
+    const char *cmd = "minimize";
+    cli_opt opts[] = {{"potential", 1, NULL}, {"box", 1, NULL},       {"batch", 0, NULL},     {"hbar-start", 1, NULL},
+                      {"hbar-end", 1, NULL},  {"stages", 1, NULL},    {"mass", 1, NULL},      {"tol", 1, NULL},
+                      {"max-steps", 1, NULL}, {"reseed", 1, NULL},    {"out", 1, NULL},       {"history", 1, NULL},
+                      {"png", 1, NULL},       {"json", 0, NULL},      {"threads", 1, NULL},   {"backend", 1, NULL},
+                      {"precision", 1, NULL}, {"objective", 1, NULL}, {"dim", 1, NULL},       {"n", 1, NULL}};
+    const size_t nopts = sizeof opts / sizeof opts[0];
+    int help = 0;
+    if (cli_parse(cmd, argc, argv, opts, nopts, &help) != CLI_OK) return CLI_USAGE;
+    if (help) {
+        fputs(minimize_help, stdout);
+        fputs(CLI_OBJECTIVE_HELP
+              "                     With --batch, several objectives separated by ';' (quote the argument),\n"
+              "                     one member each; without --box the box holds all their usual domains\n",
+              stdout);
+        return CLI_OK;
+    }
+    const char *vpath = cli_value(opts, nopts, "potential");
+    const char *box = cli_value(opts, nopts, "box");
+    const char *objective = cli_value(opts, nopts, "objective");
+    if (check_objective_options(cmd, opts, nopts) != CLI_OK) return CLI_USAGE;
+    if (!vpath && !objective) {
+        cli_error(cmd, "missing required option --potential V.npy (or --objective SPEC; see 'qdml minimize --help')");
+        return CLI_USAGE;
+    }
+    if (!box && !objective) {
+        cli_error(cmd, "missing required option --box LO:HI (see 'qdml minimize --help')");
+        return CLI_USAGE;
+    }
+    const int batch_mode = cli_value(opts, nopts, "batch") != NULL;
+    const int json = cli_value(opts, nopts, "json") != NULL;
+    double mass = 1.0;
+    qdml_minimize_options mo;
+    qdml_minimize_options_default(&mo);
+    mo.hbar_start = 1.0;
+    const char *v;
+    if ((v = cli_value(opts, nopts, "hbar-start")) && cli_positive_double(cmd, "--hbar-start", v, &mo.hbar_start))
+        return CLI_USAGE;
+    mo.hbar_end = mo.hbar_start / 100.0;
+    if ((v = cli_value(opts, nopts, "hbar-end")) && cli_positive_double(cmd, "--hbar-end", v, &mo.hbar_end))
+        return CLI_USAGE;
+    if (mo.hbar_end > mo.hbar_start) {
+        cli_error(cmd, "--hbar-end %.17g exceeds --hbar-start %.17g: annealing lowers hbar", mo.hbar_end,
+                  mo.hbar_start);
+        return CLI_USAGE;
+    }
+    if ((v = cli_value(opts, nopts, "stages")) && cli_positive_int64(cmd, "--stages", v, &mo.stages)) return CLI_USAGE;
+    if (mo.stages > 100000) {
+        cli_error(cmd, "--stages %lld: at most 100000", (long long)mo.stages);
+        return CLI_USAGE;
+    }
+    if ((v = cli_value(opts, nopts, "mass")) && cli_positive_double(cmd, "--mass", v, &mass)) return CLI_USAGE;
+    if ((v = cli_value(opts, nopts, "tol")) && cli_positive_double(cmd, "--tol", v, &mo.tolerance)) return CLI_USAGE;
+    if ((v = cli_value(opts, nopts, "max-steps")) && cli_positive_int64(cmd, "--max-steps", v, &mo.max_steps))
+        return CLI_USAGE;
+    if ((v = cli_value(opts, nopts, "reseed"))) {
+        char *end = NULL;
+        errno = 0;
+        const double r = strtod(v, &end);
+        if (end == v || *end != '\0' || errno != 0 || !(r >= 0.0 && r < 1.0)) {
+            cli_error(cmd, "--reseed '%s': expected a number in [0, 1)", v);
+            return CLI_USAGE;
+        }
+        mo.reseed = r;
+    }
+    int threads;
+    qdml_backend backend;
+    qdml_precision precision;
+    if (parse_threads(cmd, cli_value(opts, nopts, "threads"), &threads)) return CLI_USAGE;
+    if (parse_backend(cmd, cli_value(opts, nopts, "backend"), &backend)) return CLI_USAGE;
+    if (parse_precision(cmd, cli_value(opts, nopts, "precision"), &precision)) return CLI_USAGE;
+
+    setup s;
+    memset(&s, 0, sizeof s);
+    s.cmd = cmd;
+    int rc;
+    if (objective) {
+        rc = load_objectives(&s, objective, cli_value(opts, nopts, "dim"), cli_value(opts, nopts, "n"), box,
+                             batch_mode);
+    } else {
+        rc = load_potential(&s, vpath, batch_mode);
+        if (rc == CLI_OK) rc = parse_box(cmd, box, s.dim, s.lo, s.hi);
+    }
+    if (rc == CLI_OK) rc = make_problem(&s, backend, threads, precision, mo.hbar_start, mass);
+    const char *png = cli_value(opts, nopts, "png");
+    if (rc == CLI_OK && png) rc = cli_png_check_dim(cmd, png, s.dim);
+    if (rc != CLI_OK) {
+        setup_free(&s);
+        return rc;
+    }
+    qdml_npy_free(&s.V);
+
+    qdml_minimize_result *res = calloc((size_t)s.batch, sizeof *res);
+    qdml_minimize_stage *stg = calloc((size_t)(s.batch * mo.stages), sizeof *stg);
+    if (!res || !stg) {
+        cli_error(cmd, "out of memory");
+        free(res);
+        free(stg);
+        setup_free(&s);
+        return CLI_RUN_FAILED;
+    }
+    cli_progress prog;
+    cli_progress_init(&prog, "qdml minimize");
+    mo.monitor = cli_progress_monitor;
+    mo.monitor_user = &prog;
+    const qdml_status st = qdml_problem_minimize(s.problem, &mo, res, stg);
+    cli_progress_finish(&prog);
+    if (st != QDML_OK) {
+        cli_error(cmd, "qdml_problem_minimize failed: %s", qdml_context_last_error(s.ctx));
+        rc = st == QDML_ERR_DIVERGED ? CLI_RUN_FAILED : cli_exit_for_status(st);
+    }
+    if (rc == CLI_OK) {
+        const char *out = cli_value(opts, nopts, "out");
+        const char *hist = cli_value(opts, nopts, "history");
+        if (out) rc = write_states(&s, out, batch_mode);
+        if (rc == CLI_OK && hist) rc = cli_write_history(cmd, hist, s.problem);
+        if (rc == CLI_OK && png) rc = cli_write_density_pngs(cmd, png, s.problem);
+    }
+    if (rc == CLI_OK) {
+        const int64_t B = s.batch, K = mo.stages;
+        for (int64_t b = 0; b < B; ++b)
+            if (!res[b].converged)
+                fprintf(stderr, "qdml minimize: warning: member %lld: not every stage reached its tolerance\n",
+                        (long long)b);
+        if (json) {
+            const char *in = batch_mode ? "    " : "  ";
+            if (batch_mode) fputs("[\n", stdout);
+            for (int64_t b = 0; b < B; ++b) {
+                const qdml_minimize_result *r = &res[b];
+                fprintf(stdout, "%s{\n", batch_mode ? "  " : "");
+                if (batch_mode) fprintf(stdout, "%s\"member\": %lld,\n", in, (long long)b);
+                fprintf(stdout, "%s\"argmin\": ", in);
+                cli_json_axes(stdout, r->argmin, s.dim);
+                fprintf(stdout, ",\n%s\"f_min\": ", in);
+                cli_json_number(stdout, r->f_min);
+                fprintf(stdout, ",\n%s\"argmin_stage\": %lld,\n%s\"final_argmax\": ", in, (long long)r->stage, in);
+                cli_json_axes(stdout, r->final_argmax, s.dim);
+                fprintf(stdout, ",\n%s\"final_f\": ", in);
+                cli_json_number(stdout, r->final_f);
+                fprintf(stdout, ",\n%s\"steps\": %lld,\n%s\"converged\": %s,\n%s\"hbar_start\": ", in,
+                        (long long)r->steps, in, r->converged ? "true" : "false", in);
+                cli_json_number(stdout, mo.hbar_start);
+                fprintf(stdout, ",\n%s\"hbar_end\": ", in);
+                cli_json_number(stdout, mo.hbar_end);
+                fprintf(stdout, ",\n%s\"mass\": ", in);
+                cli_json_number(stdout, mass);
+                fprintf(stdout, ",\n%s\"grid_spacing\": ", in);
+                double hsp[QDML_MAX_DIM];
+                for (int d = 0; d < s.dim; ++d) hsp[d] = qdml_grid_spacing(&s.grid, d);
+                cli_json_axes(stdout, hsp, s.dim);
+                if (s.obj) {
+                    double xs[QDML_MAX_DIM] = {0, 0, 0}, fs = 0.0, dist = 0.0;
+                    if (qdml_objective_minimum(&s.obj[b], s.dim, xs, &fs) == QDML_OK) {
+                        for (int d = 0; d < s.dim; ++d) dist = fmax(dist, fabs(r->argmin[d] - xs[d]));
+                        fprintf(stdout, ",\n%s\"objective\": ", in);
+                        cli_json_string(stdout, qdml_objective_name(s.obj[b].kind));
+                        fprintf(stdout, ",\n%s\"known_argmin\": ", in);
+                        cli_json_axes(stdout, xs, s.dim);
+                        fprintf(stdout, ",\n%s\"known_f_min\": ", in);
+                        cli_json_number(stdout, fs);
+                        fprintf(stdout, ",\n%s\"argmin_error\": ", in);
+                        cli_json_number(stdout, dist);
+                    }
+                }
+                fprintf(stdout, ",\n%s\"stages\": [\n", in);
+                for (int64_t k = 0; k < K; ++k) {
+                    const qdml_minimize_stage *g = &stg[k * B + b];
+                    fprintf(stdout, "%s  {\"stage\": %lld, \"hbar\": ", in, (long long)k);
+                    cli_json_number(stdout, g->hbar);
+                    fputs(", \"energy\": ", stdout);
+                    cli_json_number(stdout, g->stats.energy);
+                    fputs(", \"residual\": ", stdout);
+                    cli_json_number(stdout, g->stats.residual);
+                    fputs(", \"mean\": ", stdout);
+                    cli_json_axes(stdout, g->stats.mean, s.dim);
+                    fputs(", \"width\": ", stdout);
+                    cli_json_axes(stdout, g->stats.width, s.dim);
+                    fputs(", \"argmax\": ", stdout);
+                    cli_json_axes(stdout, g->stats.argmax, s.dim);
+                    fputs(", \"f_argmax\": ", stdout);
+                    cli_json_number(stdout, g->f_argmax);
+                    fprintf(stdout, ", \"steps\": %lld, \"converged\": %s}%s\n", (long long)g->steps,
+                            g->converged ? "true" : "false", k + 1 < K ? "," : "");
+                }
+                fprintf(stdout, "%s]\n%s}%s\n", in, batch_mode ? "  " : "", batch_mode && b + 1 < B ? "," : "");
+            }
+            if (batch_mode) fputs("]\n", stdout);
+        } else {
+            for (int64_t b = 0; b < B; ++b) {
+                if (batch_mode) printf("member %lld:\n", (long long)b);
+                printf("  stage  hbar          energy            f(argmax)         steps  argmax\n");
+                for (int64_t k = 0; k < K; ++k) {
+                    const qdml_minimize_stage *g = &stg[k * B + b];
+                    printf("  %5lld  %-12.6g  %-16.10g  %-16.10g  %6lld  ", (long long)k, g->hbar, g->stats.energy,
+                           g->f_argmax, (long long)g->steps);
+                    print_axes_text(stdout, g->stats.argmax, s.dim);
+                    printf("%s\n", g->converged ? "" : "  (not converged)");
+                }
+                printf("  minimum f = %.15g at ", res[b].f_min);
+                print_axes_text(stdout, res[b].argmin, s.dim);
+                printf(" (stage %lld, %lld steps in all)\n", (long long)res[b].stage, (long long)res[b].steps);
+                double xs[QDML_MAX_DIM] = {0, 0, 0}, fs = 0.0, dist = 0.0;
+                if (s.obj && qdml_objective_minimum(&s.obj[b], s.dim, xs, &fs) == QDML_OK) {
+                    for (int d = 0; d < s.dim; ++d) dist = fmax(dist, fabs(res[b].argmin[d] - xs[d]));
+                    printf("  known minimum of %s: f = %.15g at ", qdml_objective_name(s.obj[b].kind), fs);
+                    print_axes_text(stdout, xs, s.dim);
+                    printf(" (estimate off by %.3g per axis at most; grid spacing ", dist);
+                    for (int d = 0; d < s.dim; ++d) printf("%s%.3g", d ? ", " : "", qdml_grid_spacing(&s.grid, d));
+                    printf(")\n");
+                }
+            }
+        }
+    }
+    free(res);
+    free(stg);
+    setup_free(&s);
+    return rc;
+}
+
 /* ---- main ------------------------------------------------------------------------------------- */
 
 static const char main_help[] =
@@ -1271,8 +1877,10 @@ static const char main_help[] =
     "\n"
     "Commands:\n"
     "  demo     ground state of a tilted 2D double well, then a dispersing wave packet (no arguments\n"
-    "           needed; writes .npy/.csv/.json files into a folder)\n"
-    "  ground   ground state(s) of a potential given as .npy (imaginary time, automatic step)\n"
+    "           needed; writes .npy/.csv/.json/.png files into a folder); 'qdml demo --list' names\n"
+    "           the others (softmax, sigmoid, diffusion, taylor), each checked against its closed form\n"
+    "  ground   ground state(s) of a potential given as .npy or a built-in objective (imaginary\n"
+    "           time, automatic step)\n"
     "  evolve   real- or imaginary-time evolution of a given state for a fixed number of steps\n"
     "  info     version, backends and devices\n"
     "\n"
@@ -1304,10 +1912,13 @@ int main(int argc, char **argv) {
         rc = cmd_ground(argc - 1, argv + 1);
     else if (strcmp(c, "evolve") == 0)
         rc = cmd_evolve(argc - 1, argv + 1);
+    else if (strcmp(c, "minimize") == 0)
+        rc = cmd_minimize(argc - 1, argv + 1);
     else if (strcmp(c, "info") == 0)
         rc = cmd_info(argc - 1, argv + 1);
     else {
-        cli_error(NULL, "unknown command '%s' (expected demo, ground, evolve or info; see 'qdml --help')", c);
+        cli_error(NULL, "unknown command '%s' (expected demo, ground, evolve, minimize or info; see 'qdml --help')",
+                  c);
         return CLI_USAGE;
     }
     /* A result that never reached its reader (a full disk, a closed pipe) is a failed run. */

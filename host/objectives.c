@@ -1,0 +1,719 @@
+/* Built-in objectives: names, parameters, parsing, validation, domains, known minima, and setting a
+ * problem's potential from an objective (evaluated by the backend) or from a caller's callback.
+ * The per-point formulas are in kernels/objectives.h, shared with the backends. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "objectives.h"
+
+/* ---- the table of kinds and parameters ------------------------------------------------------- */
+
+typedef enum constraint {
+    C_ANY = 0,  /* any finite value */
+    C_POSITIVE, /* > 0 */
+    C_NONNEG,   /* >= 0 */
+    C_ABOVE_ONE /* > 1 */
+} constraint;
+
+typedef struct param_info {
+    const char *name;
+    int slot;     /* first slot in qdml_objective.p */
+    int per_axis; /* 1: QDML_MAX_DIM consecutive slots, one per axis */
+    constraint check;
+} param_info;
+
+enum { MAX_KIND_PARAMS = 6 };
+
+typedef struct kind_info {
+    const char *name;
+    int min_dim;
+    int nparams;
+    param_info params[MAX_KIND_PARAMS];
+    double defaults[QDML_OBJECTIVE_MAX_PARAMS];
+} kind_info;
+
+/* Defaults and constraints as documented in qdml.h ("Objectives"). */
+static const kind_info kinds[QDML_OBJECTIVE_COUNT] = {
+    [QDML_OBJECTIVE_HARMONIC] = {"harmonic", 1, 2, {{"k", 0, 1, C_POSITIVE}, {"c", 3, 1, C_ANY}}, {1, 1, 1, 0, 0, 0}},
+    [QDML_OBJECTIVE_DOUBLE_WELL] =
+        {"double_well",
+         1,
+         4,
+         {{"a", 0, 0, C_POSITIVE}, {"s", 1, 0, C_POSITIVE}, {"c", 2, 0, C_ANY}, {"k", 3, 0, C_POSITIVE}},
+         {2.0, 1.0, 0.3, 2.0}},
+    [QDML_OBJECTIVE_GAUSSIAN_WELLS] = {"gaussian_wells",
+                                       1,
+                                       6,
+                                       {{"d1", 0, 0, C_POSITIVE},
+                                        {"w1", 1, 0, C_POSITIVE},
+                                        {"c1", 2, 1, C_ANY},
+                                        {"d2", 5, 0, C_POSITIVE},
+                                        {"w2", 6, 0, C_POSITIVE},
+                                        {"c2", 7, 1, C_ANY}},
+                                       {2.0, 0.15, 1.5, 0.0, 0.0, 1.5, 1.0, -1.5, 0.0, 0.0}},
+    [QDML_OBJECTIVE_POSCHL_TELLER] = {"poschl_teller",
+                                      1,
+                                      5,
+                                      {{"lambda", 0, 0, C_ABOVE_ONE},
+                                       {"alpha", 1, 0, C_POSITIVE},
+                                       {"hbar", 2, 0, C_POSITIVE},
+                                       {"mass", 3, 0, C_POSITIVE},
+                                       {"c", 4, 1, C_ANY}},
+                                      {3.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0}},
+    [QDML_OBJECTIVE_MORSE] = {"morse",
+                              1,
+                              3,
+                              {{"D", 0, 0, C_POSITIVE}, {"a", 1, 0, C_POSITIVE}, {"re", 2, 1, C_ANY}},
+                              {1.0, 1.0, 0.0, 0.0, 0.0}},
+    [QDML_OBJECTIVE_RASTRIGIN] = {"rastrigin", 1, 1, {{"A", 0, 0, C_NONNEG}}, {10.0}},
+    [QDML_OBJECTIVE_ACKLEY] = {"ackley",
+                               1,
+                               3,
+                               {{"a", 0, 0, C_POSITIVE}, {"b", 1, 0, C_POSITIVE}, {"c", 2, 0, C_ANY}},
+                               {20.0, 0.2, QDML_OBJ_TWO_PI}},
+    [QDML_OBJECTIVE_GRIEWANK] = {"griewank", 1, 1, {{"s", 0, 0, C_POSITIVE}}, {4000.0}},
+    [QDML_OBJECTIVE_ROSENBROCK] = {"rosenbrock", 2, 1, {{"b", 0, 0, C_POSITIVE}}, {100.0}},
+    [QDML_OBJECTIVE_STYBLINSKI_TANG] = {"styblinski_tang", 1, 0, {{NULL, 0, 0, C_ANY}}, {0.0}},
+    [QDML_OBJECTIVE_LEVY] = {"levy", 1, 0, {{NULL, 0, 0, C_ANY}}, {0.0}},
+    [QDML_OBJECTIVE_SCHWEFEL] = {"schwefel", 1, 1, {{"c", 0, 0, C_ANY}}, {418.9829}},
+};
+
+static int kind_ok(qdml_objective_kind kind) { return (int)kind >= 0 && (int)kind < QDML_OBJECTIVE_COUNT; }
+
+const char *qdml_objective_name(qdml_objective_kind kind) { return kind_ok(kind) ? kinds[kind].name : NULL; }
+
+/* "harmonic, double_well, ..." */
+static void list_names(char *buf, size_t len) {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < QDML_OBJECTIVE_COUNT && used < len; ++k) {
+        int w = snprintf(buf + used, len - used, "%s%s", k ? ", " : "", kinds[k].name);
+        if (w < 0) return;
+        used += (size_t)w;
+    }
+}
+
+/* "k, c" or "none" */
+static void list_keys(const kind_info *k, char *buf, size_t len) {
+    size_t used = 0;
+    buf[0] = '\0';
+    if (k->nparams == 0) {
+        snprintf(buf, len, "none: %s takes no parameters", k->name);
+        return;
+    }
+    for (int i = 0; i < k->nparams && used < len; ++i) {
+        int w = snprintf(buf + used, len - used, "%s%s%s", i ? ", " : "", k->params[i].name,
+                         k->params[i].per_axis ? " (per axis)" : "");
+        if (w < 0) return;
+        used += (size_t)w;
+    }
+}
+
+static const char *constraint_text(constraint c) {
+    switch (c) {
+    case C_POSITIVE: return "positive and finite";
+    case C_NONNEG: return "non-negative and finite";
+    case C_ABOVE_ONE: return "greater than 1 and finite";
+    case C_ANY: break;
+    }
+    return "finite";
+}
+
+static int constraint_holds(constraint c, double v) {
+    if (!isfinite(v)) return 0;
+    switch (c) {
+    case C_POSITIVE: return v > 0.0;
+    case C_NONNEG: return v >= 0.0;
+    case C_ABOVE_ONE: return v > 1.0;
+    case C_ANY: break;
+    }
+    return 1;
+}
+
+/* Validation shared by every entry point; the message goes to ctx (may be NULL) and the thread. */
+static qdml_status check_objective(qdml_context *ctx, const qdml_objective *o, int dim, const char *fn) {
+    if (!o) return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: objective is NULL", fn);
+    if (dim < 1 || dim > QDML_MAX_DIM)
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: dim = %d: must be in 1..%d", fn, dim, QDML_MAX_DIM);
+    if (!kind_ok(o->kind))
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: objective kind = %d: not a qdml_objective_kind (0..%d)",
+                         fn, (int)o->kind, QDML_OBJECTIVE_COUNT - 1);
+    const kind_info *k = &kinds[o->kind];
+    if (dim < k->min_dim)
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: dim = %d: %s needs at least %d dimensions", fn, dim,
+                         k->name, k->min_dim);
+    for (int i = 0; i < k->nparams; ++i) {
+        const param_info *pi = &k->params[i];
+        const int axes = pi->per_axis ? dim : 1;
+        for (int a = 0; a < axes; ++a) {
+            const double v = o->p[pi->slot + a];
+            if (constraint_holds(pi->check, v)) continue;
+            char axis[16] = "";
+            if (pi->per_axis) snprintf(axis, sizeof axis, "[%d]", a);
+            return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: %s parameter %s%s = %g (p[%d]): must be %s", fn,
+                             k->name, pi->name, axis, v, pi->slot + a, constraint_text(pi->check));
+        }
+    }
+    return QDML_OK;
+}
+
+qdml_status qdml_objective_validate(const qdml_objective *o, int dim) {
+    return check_objective(NULL, o, dim, "qdml_objective_validate");
+}
+
+qdml_status qdml_objective_default(qdml_objective_kind kind, int dim, qdml_objective *out) {
+    static const char fn[] = "qdml_objective_default";
+    if (!out) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: out is NULL", fn);
+    if (!kind_ok(kind)) {
+        char names[512];
+        list_names(names, sizeof names);
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: kind = %d: not a qdml_objective_kind (0..%d: %s)", fn,
+                         (int)kind, QDML_OBJECTIVE_COUNT - 1, names);
+    }
+    qdml_objective o;
+    memset(&o, 0, sizeof o);
+    o.kind = kind;
+    memcpy(o.p, kinds[kind].defaults, sizeof o.p);
+    qdml_status st = check_objective(NULL, &o, dim, fn);
+    if (st != QDML_OK) return st;
+    *out = o;
+    return QDML_OK;
+}
+
+/* ---- parsing "NAME[:KEY=V,...]" ---------------------------------------------------------------- */
+
+/* A whole token as a finite number (no blanks, nothing after it). */
+static int parse_number(const char *tok, size_t len, double *out) {
+    char buf[64];
+    if (len == 0 || len >= sizeof buf) return 0;
+    memcpy(buf, tok, len);
+    buf[len] = '\0';
+    if (buf[0] == ' ' || buf[0] == '\t' || buf[0] == '\n') return 0;
+    char *end = NULL;
+    const double v = strtod(buf, &end);
+    if (end == buf || *end != '\0' || !isfinite(v)) return 0;
+    *out = v;
+    return 1;
+}
+
+typedef struct parse_state {
+    const char *spec;
+    const kind_info *k;
+    int dim;
+    qdml_objective *o;
+    const param_info *cur; /* key whose values are being read */
+    int count;             /* values read for it */
+    double vals[QDML_MAX_DIM];
+} parse_state;
+
+/* Store the values read for the current key. */
+static qdml_status finish_key(parse_state *ps, const char *fn) {
+    const param_info *pi = ps->cur;
+    if (!pi) return QDML_OK;
+    if (pi->per_axis) {
+        if (ps->count != 1 && ps->count != ps->dim)
+            return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                             "%s: '%.200s': %s %s takes 1 value (every axis) or %d (one per axis) in %dD; got %d", fn,
+                             ps->spec, ps->k->name, pi->name, ps->dim, ps->dim, ps->count);
+        for (int a = 0; a < QDML_MAX_DIM; ++a)
+            if (ps->count == 1 || a < ps->dim) ps->o->p[pi->slot + a] = ps->vals[ps->count == 1 ? 0 : a];
+    } else {
+        ps->o->p[pi->slot] = ps->vals[0];
+    }
+    ps->cur = NULL;
+    ps->count = 0;
+    return QDML_OK;
+}
+
+/* One item between commas: "KEY=V" or, after a per-axis key, a further value "V". */
+static qdml_status parse_item(parse_state *ps, const char *tok, size_t len, unsigned *seen, const char *fn) {
+    const char *spec = ps->spec;
+    if (len == 0)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: '%.200s': empty item (expected KEY=VALUE, e.g. %s)", fn,
+                         spec, ps->k->nparams ? "k=1" : "no parameters at all");
+    const char *eq = memchr(tok, '=', len);
+    const char *val = tok;
+    size_t vlen = len;
+    if (eq) {
+        qdml_status st = finish_key(ps, fn);
+        if (st != QDML_OK) return st;
+        const size_t klen = (size_t)(eq - tok);
+        const param_info *pi = NULL;
+        int index = -1;
+        for (int i = 0; i < ps->k->nparams; ++i)
+            if (strlen(ps->k->params[i].name) == klen && strncmp(ps->k->params[i].name, tok, klen) == 0) {
+                pi = &ps->k->params[i];
+                index = i;
+            }
+        if (!pi) {
+            char keys[256];
+            list_keys(ps->k, keys, sizeof keys);
+            return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: '%.200s': %s has no parameter '%.*s' (valid: %s)",
+                             fn, spec, ps->k->name, (int)(klen > 64 ? 64 : klen), tok, keys);
+        }
+        if (*seen & (1u << index))
+            return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: '%.200s': parameter %s is given twice", fn, spec,
+                             pi->name);
+        *seen |= 1u << index;
+        ps->cur = pi;
+        ps->count = 0;
+        val = eq + 1;
+        vlen = len - klen - 1;
+    } else if (!ps->cur) {
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: '%.200s': expected KEY=VALUE, got '%.*s'", fn, spec,
+                         (int)(len > 64 ? 64 : len), tok);
+    } else if (!ps->cur->per_axis) {
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: '%.200s': %s %s takes one value; '%.*s' is one too many (a comma separates parameters)",
+                         fn, spec, ps->k->name, ps->cur->name, (int)(len > 64 ? 64 : len), tok);
+    } else if (ps->count >= ps->dim) {
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: '%.200s': %s %s takes at most %d values (one per axis) in %dD; '%.*s' is one too many",
+                         fn, spec, ps->k->name, ps->cur->name, ps->dim, ps->dim, (int)(len > 64 ? 64 : len), tok);
+    }
+    double v;
+    if (!parse_number(val, vlen, &v))
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: '%.200s': value '%.*s' of %s %s is not a finite number",
+                         fn, spec, (int)(vlen > 64 ? 64 : vlen), val, ps->k->name, ps->cur->name);
+    ps->vals[ps->count++] = v;
+    return QDML_OK;
+}
+
+qdml_status qdml_objective_parse(const char *spec, int dim, qdml_objective *out) {
+    static const char fn[] = "qdml_objective_parse";
+    if (!spec) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: spec is NULL", fn);
+    if (!out) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: out is NULL", fn);
+    if (dim < 1 || dim > QDML_MAX_DIM)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: dim = %d: must be in 1..%d", fn, dim, QDML_MAX_DIM);
+    const char *colon = strchr(spec, ':');
+    const size_t nlen = colon ? (size_t)(colon - spec) : strlen(spec);
+    int kind = -1;
+    for (int k = 0; k < QDML_OBJECTIVE_COUNT; ++k)
+        if (strlen(kinds[k].name) == nlen && strncmp(kinds[k].name, spec, nlen) == 0) kind = k;
+    if (kind < 0) {
+        char names[512];
+        list_names(names, sizeof names);
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: unknown objective '%.*s' (valid: %s)", fn,
+                         (int)(nlen > 200 ? 200 : nlen), spec, names);
+    }
+    qdml_objective o;
+    memset(&o, 0, sizeof o);
+    o.kind = (qdml_objective_kind)kind;
+    memcpy(o.p, kinds[kind].defaults, sizeof o.p);
+    if (dim < kinds[kind].min_dim)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: dim = %d: %s needs at least %d dimensions", fn, dim,
+                         kinds[kind].name, kinds[kind].min_dim);
+    if (colon) {
+        if (colon[1] == '\0') {
+            char keys[256];
+            list_keys(&kinds[kind], keys, sizeof keys);
+            return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                             "%s: '%.200s': nothing after ':' (expected KEY=VALUE,...; keys: %s)", fn, spec, keys);
+        }
+        parse_state ps;
+        memset(&ps, 0, sizeof ps);
+        ps.spec = spec;
+        ps.k = &kinds[kind];
+        ps.dim = dim;
+        ps.o = &o;
+        unsigned seen = 0;
+        const char *item = colon + 1;
+        for (;;) {
+            const char *comma = strchr(item, ',');
+            const size_t len = comma ? (size_t)(comma - item) : strlen(item);
+            qdml_status st = parse_item(&ps, item, len, &seen, fn);
+            if (st != QDML_OK) return st;
+            if (!comma) break;
+            item = comma + 1;
+        }
+        qdml_status st = finish_key(&ps, fn);
+        if (st != QDML_OK) return st;
+    }
+    qdml_status st = check_objective(NULL, &o, dim, fn);
+    if (st != QDML_OK) return st;
+    *out = o;
+    return QDML_OK;
+}
+
+/* ---- evaluation, domains, minima --------------------------------------------------------------- */
+
+qdml_status qdml_objective_eval(const qdml_objective *o, const double *x, int dim, double *f) {
+    static const char fn[] = "qdml_objective_eval";
+    qdml_status st = check_objective(NULL, o, dim, fn);
+    if (st != QDML_OK) return st;
+    if (!x || !f) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, !x ? "x" : "f");
+    for (int d = 0; d < dim; ++d)
+        if (!isfinite(x[d]))
+            return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: x[%d] = %g: coordinates must be finite", fn, d,
+                             x[d]);
+    *f = qdml_objective_value(o, x, dim);
+    return QDML_OK;
+}
+
+/* Half-width of the harmonic boxes: 6 max(1, k^(-1/4)), at least 8.5 ground-state widths of
+ * |psi|^2 for hbar = m = 1 (width (4k)^(-1/4)). */
+static double harmonic_half_width(double k) { return k >= 1.0 ? 6.0 : 6.0 / sqrt(sqrt(k)); }
+
+qdml_status qdml_objective_domain(const qdml_objective *o, int dim, double *lo, double *hi) {
+    static const char fn[] = "qdml_objective_domain";
+    qdml_status st = check_objective(NULL, o, dim, fn);
+    if (st != QDML_OK) return st;
+    if (!lo || !hi) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, !lo ? "lo" : "hi");
+    const double *p = o->p;
+    for (int d = 0; d < dim; ++d) {
+        double a = 0.0, b = 0.0;
+        switch (o->kind) {
+        case QDML_OBJECTIVE_HARMONIC: {
+            const double h = harmonic_half_width(p[d]);
+            a = p[3 + d] - h;
+            b = p[3 + d] + h;
+            break;
+        }
+        case QDML_OBJECTIVE_DOUBLE_WELL: {
+            const double h = d == 0 ? 3.0 * p[1] : harmonic_half_width(p[3]);
+            a = -h;
+            b = h;
+            break;
+        }
+        case QDML_OBJECTIVE_GAUSSIAN_WELLS:
+            a = fmin(p[2 + d] - 4.0 * p[1], p[7 + d] - 4.0 * p[6]);
+            b = fmax(p[2 + d] + 4.0 * p[1], p[7 + d] + 4.0 * p[6]);
+            break;
+        case QDML_OBJECTIVE_POSCHL_TELLER:
+            a = p[4 + d] - 12.0 / p[1];
+            b = p[4 + d] + 12.0 / p[1];
+            break;
+        case QDML_OBJECTIVE_MORSE:
+            a = p[2 + d] - 2.0 / p[1];
+            b = p[2 + d] + 8.0 / p[1];
+            break;
+        case QDML_OBJECTIVE_RASTRIGIN: a = -5.12, b = 5.12; break;
+        case QDML_OBJECTIVE_ACKLEY: a = -32.768, b = 32.768; break;
+        case QDML_OBJECTIVE_GRIEWANK: a = -600.0, b = 600.0; break;
+        case QDML_OBJECTIVE_ROSENBROCK: a = -2.048, b = 2.048; break;
+        case QDML_OBJECTIVE_STYBLINSKI_TANG: a = -5.0, b = 5.0; break;
+        case QDML_OBJECTIVE_LEVY: a = -10.0, b = 10.0; break;
+        case QDML_OBJECTIVE_SCHWEFEL: a = -500.0, b = 500.0; break;
+        default: return qdml_fail(NULL, QDML_ERR_INTERNAL, "%s: kind %d has no domain", fn, (int)o->kind);
+        }
+        if (!(a < b) || !isfinite(a) || !isfinite(b))
+            return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                             "%s: %s: the domain on axis %d, [%g, %g], is not a finite interval for these parameters",
+                             fn, kinds[o->kind].name, d, a, b);
+        lo[d] = a;
+        hi[d] = b;
+    }
+    return QDML_OK;
+}
+
+/* The leftmost root of y^3 + p y + q = 0 for q > 0 (it lies below -sqrt(-p/3) when p < 0, and is
+ * the only real root below 0 in any case). Left of it the cubic is negative, increasing and concave,
+ * so Newton's method from a point there climbs monotonically to the root: iterate until a step makes
+ * no progress (the root to rounding). */
+static double cubic_leftmost_root(double p, double q) {
+    double y = -2.0;
+    for (int i = 0; i < 2100 && y * y * y + p * y + q >= 0.0; ++i)
+        y *= 2.0;
+    for (int i = 0; i < 500; ++i) {
+        const double h = y * y * y + p * y + q, dh = 3.0 * y * y + p;
+        const double next = y - h / dh;
+        if (!(next > y)) break;
+        y = next;
+    }
+    return y;
+}
+
+/* A root of g in [a, b] where g(a) and g(b) have opposite signs (or one is 0): Newton's method
+ * kept inside the shrinking bracket, bisecting when a Newton step would leave it or converge slowly
+ * (Numerical Recipes, rtsafe); runs until the bracket or the step reaches rounding. */
+typedef void (*fdf_fn)(double t, const void *ctx, double *f, double *df);
+
+static double bracketed_newton(fdf_fn g, const void *ctx, double a, double b) {
+    double fa, fb, df;
+    g(a, ctx, &fa, &df);
+    g(b, ctx, &fb, &df);
+    if (fa == 0.0) return a;
+    if (fb == 0.0) return b;
+    double xl = fa < 0.0 ? a : b, xh = fa < 0.0 ? b : a; /* g(xl) < 0 < g(xh) */
+    double x = 0.5 * (a + b), dxold = fabs(b - a), dx = dxold, f;
+    g(x, ctx, &f, &df);
+    for (int it = 0; it < 400 && f != 0.0; ++it) {
+        if (((x - xh) * df - f) * ((x - xl) * df - f) > 0.0 || fabs(2.0 * f) > fabs(dxold * df)) {
+            dxold = dx;
+            dx = 0.5 * (xh - xl);
+            const double prev = x;
+            x = xl + dx;
+            if (x == prev || x == xl || x == xh) break;
+        } else {
+            dxold = dx;
+            dx = f / df;
+            const double prev = x;
+            x -= dx;
+            if (x == prev) break;
+        }
+        g(x, ctx, &f, &df);
+        if (f < 0.0)
+            xl = x;
+        else
+            xh = x;
+    }
+    return x;
+}
+
+/* Schwefel, one axis: x sin(sqrt(x)) is largest on [0, 500] where sin u + (u/2) cos u = 0, u = sqrt(x);
+ * on [20, 21] that function falls from +5 to -4.9, its derivative staying below -7: one root. */
+static void schwefel_fdf(double u, const void *ctx, double *f, double *df) {
+    (void)ctx;
+    *f = sin(u) + 0.5 * u * cos(u);
+    *df = 1.5 * cos(u) - 0.5 * u * sin(u);
+}
+
+/* Gaussian wells along the segment x(t) = c1 + t (c2 - c1): the derivative of the potential in t,
+ * divided by |c2 - c1|^2 > 0, and its derivative. */
+typedef struct gw_line {
+    double d1, w1, d2, w2, D2; /* D2 = |c2 - c1|^2 */
+} gw_line;
+
+static void gw_fdf(double t, const void *ctx, double *f, double *df) {
+    const gw_line *l = ctx;
+    const double a1 = l->D2 / (l->w1 * l->w1), a2 = l->D2 / (l->w2 * l->w2);
+    const double e1 = exp(-0.5 * t * t * a1), e2 = exp(-0.5 * (1.0 - t) * (1.0 - t) * a2);
+    *f = l->d1 * t * e1 / (l->w1 * l->w1) - l->d2 * (1.0 - t) * e2 / (l->w2 * l->w2);
+    *df = l->d1 * e1 / (l->w1 * l->w1) * (1.0 - t * t * a1) +
+          l->d2 * e2 / (l->w2 * l->w2) * (1.0 - (1.0 - t) * (1.0 - t) * a2);
+}
+
+/* Gaussian wells: every critical point x solves (x - c1) a + (x - c2) b = 0 with a, b > 0, so it lies
+ * on the segment from c1 to c2 and the global minimum is the least of the minima along it. The
+ * derivative along the segment is sampled finely enough to separate the wells (50 samples per
+ * smaller width), every sign change refined by bracketed Newton; the ends (where the far well's
+ * tail has underflowed) are candidates too. */
+static void gaussian_wells_minimum(const qdml_objective *o, int dim, double *x) {
+    const double *p = o->p;
+    double D2 = 0.0;
+    for (int d = 0; d < dim; ++d)
+        D2 += (p[7 + d] - p[2 + d]) * (p[7 + d] - p[2 + d]);
+    double best_t = 0.0, best_f = INFINITY;
+    double xt[QDML_MAX_DIM] = {0.0, 0.0, 0.0};
+#define GW_TRY(tt)                                                                                                     \
+    do {                                                                                                               \
+        const double t_ = (tt);                                                                                        \
+        for (int d = 0; d < dim; ++d)                                                                                  \
+            xt[d] = p[2 + d] + t_ * (p[7 + d] - p[2 + d]);                                                             \
+        const double f_ = qdml_objective_value(o, xt, dim);                                                            \
+        if (f_ < best_f) best_f = f_, best_t = t_;                                                                     \
+    } while (0)
+    GW_TRY(0.0);
+    if (D2 > 0.0) {
+        GW_TRY(1.0);
+        const gw_line line = {p[0], p[1], p[5], p[6], D2};
+        const double ratio = sqrt(D2) / fmin(p[1], p[6]);
+        const double msamples = fmin(100.0 + 50.0 * ratio, 2e6);
+        const int64_t M = (int64_t)msamples;
+        double tprev = 0.0, fprev, df;
+        gw_fdf(0.0, &line, &fprev, &df);
+        for (int64_t j = 1; j <= M; ++j) {
+            const double t = (double)j / (double)M;
+            double f;
+            gw_fdf(t, &line, &f, &df);
+            if (f == 0.0)
+                GW_TRY(t);
+            else if ((fprev < 0.0 && f > 0.0) || (fprev > 0.0 && f < 0.0))
+                GW_TRY(bracketed_newton(gw_fdf, &line, tprev, t));
+            tprev = t;
+            fprev = f;
+        }
+    }
+#undef GW_TRY
+    for (int d = 0; d < dim; ++d)
+        x[d] = p[2 + d] + best_t * (p[7 + d] - p[2 + d]);
+}
+
+qdml_status qdml_objective_minimum(const qdml_objective *o, int dim, double *xmin, double *fmin) {
+    static const char fn[] = "qdml_objective_minimum";
+    qdml_status st = check_objective(NULL, o, dim, fn);
+    if (st != QDML_OK) return st;
+    const double *p = o->p;
+    double x[QDML_MAX_DIM] = {0.0, 0.0, 0.0};
+    int exact_zero = 0; /* the minimum is 0 exactly (the formula may round to a few ulps off) */
+    switch (o->kind) {
+    case QDML_OBJECTIVE_HARMONIC:
+        for (int d = 0; d < dim; ++d)
+            x[d] = p[3 + d];
+        exact_zero = 1;
+        break;
+    case QDML_OBJECTIVE_DOUBLE_WELL: {
+        /* In y = x0 / s: y^3 - y + c s / (4 a) = 0; c > 0 puts the global minimum on the left. */
+        const double a = p[0], s = p[1], c = p[2];
+        if (c == 0.0)
+            x[0] = -s;
+        else if (c > 0.0)
+            x[0] = s * cubic_leftmost_root(-1.0, c * s / (4.0 * a));
+        else
+            x[0] = -s * cubic_leftmost_root(-1.0, -c * s / (4.0 * a));
+        break;
+    }
+    case QDML_OBJECTIVE_GAUSSIAN_WELLS: gaussian_wells_minimum(o, dim, x); break;
+    case QDML_OBJECTIVE_POSCHL_TELLER:
+        for (int d = 0; d < dim; ++d)
+            x[d] = p[4 + d];
+        break;
+    case QDML_OBJECTIVE_MORSE:
+        for (int d = 0; d < dim; ++d)
+            x[d] = p[2 + d];
+        exact_zero = 1;
+        break;
+    case QDML_OBJECTIVE_RASTRIGIN:
+    case QDML_OBJECTIVE_ACKLEY:
+    case QDML_OBJECTIVE_GRIEWANK: exact_zero = 1; break;
+    case QDML_OBJECTIVE_ROSENBROCK:
+    case QDML_OBJECTIVE_LEVY:
+        for (int d = 0; d < dim; ++d)
+            x[d] = 1.0;
+        exact_zero = 1;
+        break;
+    case QDML_OBJECTIVE_STYBLINSKI_TANG: {
+        /* d/dx (x^4 - 16 x^2 + 5 x) / 2 = 2 (x^3 - 8 x + 5/4): the left root is the lower minimum. */
+        const double r = cubic_leftmost_root(-8.0, 1.25);
+        for (int d = 0; d < dim; ++d)
+            x[d] = r;
+        break;
+    }
+    case QDML_OBJECTIVE_SCHWEFEL: {
+        const double u = bracketed_newton(schwefel_fdf, NULL, 20.0, 21.0);
+        for (int d = 0; d < dim; ++d)
+            x[d] = u * u;
+        break;
+    }
+    default: return qdml_fail(NULL, QDML_ERR_INTERNAL, "%s: kind %d has no minimum", fn, (int)o->kind);
+    }
+    if (xmin)
+        for (int d = 0; d < dim; ++d)
+            xmin[d] = x[d];
+    if (fmin) *fmin = exact_zero ? 0.0 : qdml_objective_value(o, x, dim);
+    return QDML_OK;
+}
+
+/* ---- setting a problem's potential -------------------------------------------------------------- */
+
+static qdml_status check_problem_member(const qdml_problem *p, int64_t member, const char *fn) {
+    if (member == QDML_ALL_MEMBERS || (member >= 0 && member < p->batch)) return QDML_OK;
+    return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                     "%s: member = %lld: must be in 0..%lld or QDML_ALL_MEMBERS (-1)", fn, (long long)member,
+                     (long long)(p->batch - 1));
+}
+
+/* Coordinates of flat C-order grid index idx, formatted "(x0, x1, ...)"; x gets them. */
+static void grid_point(const qdml_grid *g, int64_t idx, double *x, char *buf, size_t len) {
+    int64_t rest = idx;
+    for (int d = g->dim - 1; d >= 0; --d) {
+        const int64_t j = rest % g->n[d];
+        rest /= g->n[d];
+        x[d] = g->lo[d] + (double)j * (g->hi[d] - g->lo[d]) / (double)g->n[d];
+    }
+    size_t used = 0;
+    int w = snprintf(buf, len, "(");
+    if (w > 0) used = (size_t)w;
+    for (int d = 0; d < g->dim && used < len; ++d) {
+        w = snprintf(buf + used, len - used, "%s%.17g", d ? ", " : "", x[d]);
+        if (w < 0) return;
+        used += (size_t)w;
+    }
+    if (used < len) snprintf(buf + used, len - used, ")");
+}
+
+qdml_status qdml_problem_set_objective(qdml_problem *p, int64_t member, const qdml_objective *o) {
+    static const char fn[] = "qdml_problem_set_objective";
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
+    qdml_status st = check_problem_member(p, member, fn);
+    if (st != QDML_OK) return st;
+    st = check_objective(p->ctx, o, p->grid.dim, fn);
+    if (st != QDML_OK) return st;
+    const int64_t b0 = member == QDML_ALL_MEMBERS ? 0 : member;
+    const int64_t b1 = member == QDML_ALL_MEMBERS ? p->batch : member + 1;
+    for (int64_t b = b0; b < b1; ++b) {
+        qdml_fill_result r;
+        st = p->ops->fill_objective(p->bs, b, o, p->grid.dim, &r);
+        if (st != QDML_OK)
+            return qdml_fail(p->ctx, st, "%s: the %s backend failed to fill the potential of member %lld: %s", fn,
+                             p->ops->name, (long long)b, p->ops->last_error(p->bs));
+        if (r.first_bad >= 0) {
+            double x[QDML_MAX_DIM];
+            char where[256];
+            grid_point(&p->grid, r.first_bad, x, where, sizeof where);
+            const double v = qdml_objective_value(o, x, p->grid.dim);
+            return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                             "%s: %s at grid point %lld, x = %s, is %g%s: the potential must be finite everywhere "
+                             "(first bad index %lld; member %lld keeps its potential)",
+                             fn, kinds[o->kind].name, (long long)r.first_bad, where, v,
+                             !isfinite(v)                        ? ""
+                             : p->desc.precision == QDML_FLOAT32 ? " on the host, not finite in float32"
+                                                                 : " on the host, not finite on the backend",
+                             (long long)r.first_bad, (long long)b);
+        }
+        p->vmin[b] = r.vmin;
+        p->has_potential[b] = 1;
+        p->built_ok[b] = 0;
+    }
+    p->ground_valid = 0;
+    qdml_clear_error(p->ctx);
+    return QDML_OK;
+}
+
+qdml_status qdml_problem_set_objective_fn(qdml_problem *p, int64_t member, qdml_objective_fn fnc, void *user) {
+    static const char fn[] = "qdml_problem_set_objective_fn";
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
+    qdml_status st = check_problem_member(p, member, fn);
+    if (st != QDML_OK) return st;
+    if (!fnc) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: fn is NULL", fn);
+    const qdml_grid *g = &p->grid;
+    const int dim = g->dim;
+    double *v = qdml_calloc_array((size_t)p->npoints, sizeof(double));
+    if (!v)
+        return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate a host array of %lld doubles", fn,
+                         (long long)p->npoints);
+    int64_t idx[QDML_MAX_DIM] = {0, 0, 0};
+    double vmin = INFINITY;
+    for (int64_t i = 0; i < p->npoints; ++i) {
+        double x[QDML_MAX_DIM];
+        for (int d = 0; d < dim; ++d)
+            x[d] = g->lo[d] + (double)idx[d] * (g->hi[d] - g->lo[d]) / (double)g->n[d];
+        const double f = fnc(x, dim, user);
+        if (!isfinite(f)) {
+            double xx[QDML_MAX_DIM];
+            char where[256];
+            grid_point(g, i, xx, where, sizeof where);
+            free(v);
+            return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                             "%s: fn returned %g at grid point %lld, x = %s: the potential must be finite everywhere "
+                             "(first bad index %lld; no member was changed)",
+                             fn, f, (long long)i, where, (long long)i);
+        }
+        v[i] = f;
+        if (f < vmin) vmin = f;
+        for (int d = dim - 1; d >= 0; --d) {
+            if (++idx[d] < g->n[d]) break;
+            idx[d] = 0;
+        }
+    }
+    const int64_t b0 = member == QDML_ALL_MEMBERS ? 0 : member;
+    const int64_t b1 = member == QDML_ALL_MEMBERS ? p->batch : member + 1;
+    for (int64_t b = b0; b < b1; ++b) {
+        st = p->ops->set_potential(p->bs, b, v);
+        if (st != QDML_OK) {
+            free(v);
+            return qdml_fail(p->ctx, st, "%s: the %s backend failed to store the potential of member %lld: %s", fn,
+                             p->ops->name, (long long)b, p->ops->last_error(p->bs));
+        }
+        p->vmin[b] = vmin;
+        p->has_potential[b] = 1;
+        p->built_ok[b] = 0;
+    }
+    free(v);
+    p->ground_valid = 0;
+    qdml_clear_error(p->ctx);
+    return QDML_OK;
+}

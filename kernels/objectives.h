@@ -1,0 +1,180 @@
+/* The built-in objectives (potentials) as per-point formulas shared by every backend.
+ *
+ * Compiled as C11 by the host compiler (host/objectives.c evaluates them for qdml_objective_eval,
+ * the CPU backend fills grids with them) and as CUDA C++ by nvcc (the GPU fills a member's
+ * potential where it lives), so each formula exists once. The kinds, the parameter slots, their
+ * defaults and the known minima are documented in include/qdml/qdml.h ("Objectives"); the
+ * parameters are validated there before any of these functions runs.
+ *
+ * x holds dim (1..3) coordinates in the order of the grid's axes. Every function is a plain
+ * expression of doubles, evaluated in the order written (the library is compiled without
+ * floating-point contraction on the host), so the host and the CPU backend get the same bits.
+ */
+#ifndef QDML_OBJECTIVES_H
+#define QDML_OBJECTIVES_H
+
+#include <math.h>
+
+#include <qdml/qdml.h>
+
+#include "pointwise.h"
+
+#define QDML_OBJ_PI 3.14159265358979323846
+#define QDML_OBJ_TWO_PI 6.283185307179586476925286766559
+#define QDML_OBJ_E 2.718281828459045235360287471352
+
+/* sum_d (k_d / 2) (x_d - c_d)^2; p = k[3], c[3]. */
+QDML_HD double qdml_obj_harmonic(const double *p, const double *x, int dim) {
+    double f = 0.0;
+    for (int d = 0; d < dim; ++d) {
+        const double u = x[d] - p[3 + d];
+        f += 0.5 * p[d] * u * u;
+    }
+    return f;
+}
+
+/* a ((x0^2 - s^2) / s^2)^2 + c x0 + sum_{d >= 1} (k / 2) x_d^2; p = a, s, c, k. */
+QDML_HD double qdml_obj_double_well(const double *p, const double *x, int dim) {
+    const double a = p[0], s2 = p[1] * p[1], c = p[2], k = p[3];
+    const double u = (x[0] * x[0] - s2) / s2;
+    double f = a * u * u + c * x[0];
+    for (int d = 1; d < dim; ++d)
+        f += 0.5 * k * x[d] * x[d];
+    return f;
+}
+
+/* -d1 exp(-|x - c1|^2 / (2 w1^2)) - d2 exp(-|x - c2|^2 / (2 w2^2)); p = d1, w1, c1[3], d2, w2, c2[3]. */
+QDML_HD double qdml_obj_gaussian_wells(const double *p, const double *x, int dim) {
+    double r1 = 0.0, r2 = 0.0;
+    for (int d = 0; d < dim; ++d) {
+        const double u1 = x[d] - p[2 + d], u2 = x[d] - p[7 + d];
+        r1 += u1 * u1;
+        r2 += u2 * u2;
+    }
+    return -p[0] * exp(-r1 / (2.0 * p[1] * p[1])) - p[5] * exp(-r2 / (2.0 * p[6] * p[6]));
+}
+
+/* Depth (hbar^2 alpha^2 / 2m) lambda (lambda - 1) of the Poschl-Teller well; p = lambda, alpha, hbar, mass. */
+QDML_HD double qdml_obj_poschl_teller_depth(const double *p) {
+    return p[2] * p[2] * p[1] * p[1] / (2.0 * p[3]) * p[0] * (p[0] - 1.0);
+}
+
+/* -depth sum_d sech^2(alpha (x_d - c_d)); p = lambda, alpha, hbar, mass, c[3]. */
+QDML_HD double qdml_obj_poschl_teller(const double *p, const double *x, int dim) {
+    const double depth = qdml_obj_poschl_teller_depth(p);
+    double f = 0.0;
+    for (int d = 0; d < dim; ++d) {
+        const double sech = 1.0 / cosh(p[1] * (x[d] - p[4 + d]));
+        f -= depth * sech * sech;
+    }
+    return f;
+}
+
+/* sum_d D (1 - exp(-a (x_d - re_d)))^2; p = D, a, re[3]. */
+QDML_HD double qdml_obj_morse(const double *p, const double *x, int dim) {
+    double f = 0.0;
+    for (int d = 0; d < dim; ++d) {
+        const double u = 1.0 - exp(-p[1] * (x[d] - p[2 + d]));
+        f += p[0] * u * u;
+    }
+    return f;
+}
+
+/* A dim + sum_d (x_d^2 - A cos(2 pi x_d)); p = A. */
+QDML_HD double qdml_obj_rastrigin(const double *p, const double *x, int dim) {
+    const double A = p[0];
+    double f = A * (double)dim;
+    for (int d = 0; d < dim; ++d)
+        f += x[d] * x[d] - A * cos(QDML_OBJ_TWO_PI * x[d]);
+    return f;
+}
+
+/* -a exp(-b sqrt(|x|^2 / dim)) - exp(sum_d cos(c x_d) / dim) + a + e; p = a, b, c. */
+QDML_HD double qdml_obj_ackley(const double *p, const double *x, int dim) {
+    double r2 = 0.0, sc = 0.0;
+    for (int d = 0; d < dim; ++d) {
+        r2 += x[d] * x[d];
+        sc += cos(p[2] * x[d]);
+    }
+    return -p[0] * exp(-p[1] * sqrt(r2 / (double)dim)) - exp(sc / (double)dim) + p[0] + QDML_OBJ_E;
+}
+
+/* 1 + sum_d x_d^2 / s - prod_d cos(x_d / sqrt(d + 1)); p = s (4000). */
+QDML_HD double qdml_obj_griewank(const double *p, const double *x, int dim) {
+    double sum = 0.0, prod = 1.0;
+    for (int d = 0; d < dim; ++d) {
+        sum += x[d] * x[d] / p[0];
+        prod *= cos(x[d] / sqrt((double)(d + 1)));
+    }
+    return 1.0 + sum - prod;
+}
+
+/* sum_{d < dim - 1} b (x_{d+1} - x_d^2)^2 + (1 - x_d)^2 (dim >= 2); p = b. */
+QDML_HD double qdml_obj_rosenbrock(const double *p, const double *x, int dim) {
+    double f = 0.0;
+    for (int d = 0; d + 1 < dim; ++d) {
+        const double u = x[d + 1] - x[d] * x[d], v = 1.0 - x[d];
+        f += p[0] * u * u + v * v;
+    }
+    return f;
+}
+
+/* (1/2) sum_d (x_d^4 - 16 x_d^2 + 5 x_d); no parameters. */
+QDML_HD double qdml_obj_styblinski_tang(const double *p, const double *x, int dim) {
+    (void)p;
+    double f = 0.0;
+    for (int d = 0; d < dim; ++d) {
+        const double x2 = x[d] * x[d];
+        f += x2 * x2 - 16.0 * x2 + 5.0 * x[d];
+    }
+    return 0.5 * f;
+}
+
+/* With w_d = 1 + (x_d - 1) / 4:
+ *   sin^2(pi w_0) + sum_{d < dim - 1} (w_d - 1)^2 (1 + 10 sin^2(pi w_d + 1))
+ *                 + (w_{dim-1} - 1)^2 (1 + sin^2(2 pi w_{dim-1})); no parameters. */
+QDML_HD double qdml_obj_levy(const double *p, const double *x, int dim) {
+    (void)p;
+    const double w0 = 1.0 + (x[0] - 1.0) / 4.0;
+    const double s0 = sin(QDML_OBJ_PI * w0);
+    double f = s0 * s0;
+    for (int d = 0; d + 1 < dim; ++d) {
+        const double w = 1.0 + (x[d] - 1.0) / 4.0;
+        const double s = sin(QDML_OBJ_PI * w + 1.0);
+        f += (w - 1.0) * (w - 1.0) * (1.0 + 10.0 * s * s);
+    }
+    const double wl = 1.0 + (x[dim - 1] - 1.0) / 4.0;
+    const double sl = sin(QDML_OBJ_TWO_PI * wl);
+    return f + (wl - 1.0) * (wl - 1.0) * (1.0 + sl * sl);
+}
+
+/* c dim - sum_d x_d sin(sqrt(|x_d|)); p = c (418.9829). */
+QDML_HD double qdml_obj_schwefel(const double *p, const double *x, int dim) {
+    double f = p[0] * (double)dim;
+    for (int d = 0; d < dim; ++d)
+        f -= x[d] * sin(sqrt(fabs(x[d])));
+    return f;
+}
+
+/* The objective at x. `o` must have passed qdml_objective_validate for this dim; an unknown kind
+ * gives NaN (which the fills report as a non-finite value). */
+QDML_HD double qdml_objective_value(const qdml_objective *o, const double *x, int dim) {
+    const double *p = o->p;
+    switch (o->kind) {
+    case QDML_OBJECTIVE_HARMONIC: return qdml_obj_harmonic(p, x, dim);
+    case QDML_OBJECTIVE_DOUBLE_WELL: return qdml_obj_double_well(p, x, dim);
+    case QDML_OBJECTIVE_GAUSSIAN_WELLS: return qdml_obj_gaussian_wells(p, x, dim);
+    case QDML_OBJECTIVE_POSCHL_TELLER: return qdml_obj_poschl_teller(p, x, dim);
+    case QDML_OBJECTIVE_MORSE: return qdml_obj_morse(p, x, dim);
+    case QDML_OBJECTIVE_RASTRIGIN: return qdml_obj_rastrigin(p, x, dim);
+    case QDML_OBJECTIVE_ACKLEY: return qdml_obj_ackley(p, x, dim);
+    case QDML_OBJECTIVE_GRIEWANK: return qdml_obj_griewank(p, x, dim);
+    case QDML_OBJECTIVE_ROSENBROCK: return qdml_obj_rosenbrock(p, x, dim);
+    case QDML_OBJECTIVE_STYBLINSKI_TANG: return qdml_obj_styblinski_tang(p, x, dim);
+    case QDML_OBJECTIVE_LEVY: return qdml_obj_levy(p, x, dim);
+    case QDML_OBJECTIVE_SCHWEFEL: return qdml_obj_schwefel(p, x, dim);
+    default: return nan("");
+    }
+}
+
+#endif
