@@ -75,6 +75,10 @@ int qdml_mul_size(size_t a, size_t b, size_t *out);
 /* Allocation helpers that return NULL on overflow as well as on failure. */
 void *qdml_calloc_array(size_t count, size_t size);
 
+/* Check an objective for `dim` dimensions (objectives.c); on failure the message (in ctx, when not
+ * NULL, and the thread-local slot) starts with fn. */
+qdml_status qdml_objective_check(qdml_context *ctx, const qdml_objective *o, int dim, const char *fn);
+
 /* Statistics from raw moments. */
 void qdml_stats_from_moments(const qdml_problem *p, int64_t member, const qdml_moments *m, qdml_stats *out);
 /* Append statistics to a member's history; returns QDML_ERR_OUT_OF_MEMORY on failure. */

@@ -34,6 +34,17 @@ const char *cli_value(const cli_opt *opts, size_t nopts, const char *name);
 int cli_positive_double(const char *cmd, const char *flag, const char *text, double *out);
 int cli_positive_int64(const char *cmd, const char *flag, const char *text, int64_t *out);
 
+/* Option values (host/cli/args.c). Each returns CLI_OK or CLI_USAGE with the message printed.
+ * --box SPEC: LO:HI for every axis or one LO:HI per axis, separated by ',' (lo < hi, finite). */
+int cli_parse_box(const char *cmd, const char *spec, int dim, double *lo, double *hi);
+/* --backend cpu|cuda|auto (NULL: auto), --precision float64|float32 (NULL: float64), --threads N
+ * (NULL: 0, all cores). */
+int cli_parse_backend(const char *cmd, const char *text, qdml_backend *out);
+int cli_parse_precision(const char *cmd, const char *text, qdml_precision *out);
+int cli_parse_threads(const char *cmd, const char *text, int *out);
+/* --n N[,N...]: points per axis, one value for every axis or one per axis (text NULL: an error). */
+int cli_parse_points(const char *cmd, const char *text, int dim, int64_t *n);
+
 /* Maps a library status to an exit status: caller mistakes are bad input, the rest run failures. */
 int cli_exit_for_status(qdml_status st);
 

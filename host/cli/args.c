@@ -1,0 +1,255 @@
+/* Command-line argument parsing of the qdml program: the option parser and the parsers of option
+ * values, with the messages they print. Kept apart from the subcommands so that a fuzz target
+ * (tests/fuzz/fuzz_cli_args.c) can drive them. */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "qdml%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, size_t nopts, int *help) {
+    *help = 0;
+    for (size_t k = 0; k < nopts; ++k)
+        opts[k].value = NULL;
+    for (int i = 1; i < argc; ++i) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            *help = 1;
+            return CLI_OK;
+        }
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+            cli_error(cmd, "unexpected argument '%s' (options start with --; see 'qdml %s --help')", arg, cmd);
+            return CLI_USAGE;
+        }
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+        cli_opt *opt = NULL;
+        for (size_t k = 0; k < nopts; ++k)
+            if (strlen(opts[k].name) == name_len && strncmp(opts[k].name, name, name_len) == 0) opt = &opts[k];
+        if (!opt) {
+            cli_error(cmd, "unknown option '--%.*s' (see 'qdml %s --help')", (int)name_len, name, cmd);
+            return CLI_USAGE;
+        }
+        if (!opt->takes_value) {
+            if (eq) {
+                cli_error(cmd, "option --%s takes no value (got '%s')", opt->name, arg);
+                return CLI_USAGE;
+            }
+            opt->value = "1";
+        } else if (eq) {
+            opt->value = eq + 1;
+        } else {
+            if (i + 1 >= argc) {
+                cli_error(cmd, "option --%s needs a value", opt->name);
+                return CLI_USAGE;
+            }
+            opt->value = argv[++i];
+        }
+    }
+    return CLI_OK;
+}
+
+const char *cli_value(const cli_opt *opts, size_t nopts, const char *name) {
+    for (size_t k = 0; k < nopts; ++k)
+        if (strcmp(opts[k].name, name) == 0) return opts[k].value;
+    return NULL;
+}
+
+/* strtod skips leading blanks; a value like " 1" is more likely a quoting mistake than intent. */
+static int starts_blank(const char *s) { return *s == ' ' || *s == '\t' || *s == '\n'; }
+
+int cli_positive_double(const char *cmd, const char *flag, const char *text, double *out) {
+    if (!text || !*text) {
+        cli_error(cmd, "%s: missing value", flag);
+        return CLI_USAGE;
+    }
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || starts_blank(text)) {
+        cli_error(cmd, "%s: cannot parse '%s' as a number", flag, text);
+        return CLI_USAGE;
+    }
+    if (!isfinite(v) || !(v > 0.0)) {
+        cli_error(cmd, "%s: must be positive and finite, got '%s'", flag, text);
+        return CLI_USAGE;
+    }
+    *out = v;
+    return CLI_OK;
+}
+
+int cli_positive_int64(const char *cmd, const char *flag, const char *text, int64_t *out) {
+    if (!text || !*text) {
+        cli_error(cmd, "%s: missing value", flag);
+        return CLI_USAGE;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end != '\0' || starts_blank(text)) {
+        cli_error(cmd, "%s: cannot parse '%s' as an integer", flag, text);
+        return CLI_USAGE;
+    }
+    if (errno == ERANGE) {
+        cli_error(cmd, "%s: '%s' is out of range", flag, text);
+        return CLI_USAGE;
+    }
+    if (v <= 0) {
+        cli_error(cmd, "%s: must be a positive integer, got '%s'", flag, text);
+        return CLI_USAGE;
+    }
+    *out = (int64_t)v;
+    return CLI_OK;
+}
+
+static int cli_parse_range(const char *cmd, const char *part, int axis, double *lo, double *hi) {
+    const char *colon = strchr(part, ':');
+    char axis_txt[32] = "";
+    if (axis >= 0) snprintf(axis_txt, sizeof axis_txt, " axis %d:", axis);
+    if (!colon || colon == part || colon[1] == '\0' || strchr(colon + 1, ':')) {
+        cli_error(cmd, "--box:%s cannot parse '%s' (expected LO:HI, e.g. -10:10)", axis_txt, part);
+        return CLI_USAGE;
+    }
+    char *end = NULL;
+    double a = strtod(part, &end);
+    if (end != colon || starts_blank(part)) {
+        cli_error(cmd, "--box:%s cannot parse '%s' (expected LO:HI, e.g. -10:10)", axis_txt, part);
+        return CLI_USAGE;
+    }
+    double b = strtod(colon + 1, &end);
+    if (*end != '\0' || starts_blank(colon + 1)) {
+        cli_error(cmd, "--box:%s cannot parse '%s' (expected LO:HI, e.g. -10:10)", axis_txt, part);
+        return CLI_USAGE;
+    }
+    if (!isfinite(a) || !isfinite(b)) {
+        cli_error(cmd, "--box:%s '%s' has a non-finite bound", axis_txt, part);
+        return CLI_USAGE;
+    }
+    if (!(a < b)) {
+        cli_error(cmd, "--box:%s '%s' needs lo < hi (got lo %.17g >= hi %.17g)", axis_txt, part, a, b);
+        return CLI_USAGE;
+    }
+    *lo = a;
+    *hi = b;
+    return CLI_OK;
+}
+
+/* SPEC is LO:HI for every axis, or LO:HI,LO:HI,... one per axis. */
+int cli_parse_box(const char *cmd, const char *spec, int dim, double *lo, double *hi) {
+    size_t len = strlen(spec);
+    char *buf = malloc(len + 1);
+    if (!buf) {
+        cli_error(cmd, "--box: out of memory");
+        return CLI_RUN_FAILED;
+    }
+    memcpy(buf, spec, len + 1);
+    int parts = 1;
+    for (size_t i = 0; i < len; ++i)
+        parts += buf[i] == ',';
+    if (parts != 1 && parts != dim) {
+        cli_error(cmd,
+                  "--box: '%s' gives %d axis ranges for a %d-dimensional potential (give one LO:HI for all axes or "
+                  "one per axis)",
+                  spec, parts, dim);
+        free(buf);
+        return CLI_USAGE;
+    }
+    char *p = buf;
+    int rc = CLI_OK;
+    for (int k = 0; k < parts && rc == CLI_OK; ++k) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        rc = cli_parse_range(cmd, p, parts > 1 ? k : -1, &lo[k], &hi[k]);
+        p = comma ? comma + 1 : p + strlen(p);
+    }
+    if (rc == CLI_OK && parts == 1)
+        for (int d = 1; d < dim; ++d)
+            lo[d] = lo[0], hi[d] = hi[0];
+    free(buf);
+    return rc;
+}
+
+int cli_parse_backend(const char *cmd, const char *text, qdml_backend *out) {
+    if (!text || strcmp(text, "auto") == 0)
+        *out = QDML_BACKEND_AUTO;
+    else if (strcmp(text, "cpu") == 0)
+        *out = QDML_BACKEND_CPU;
+    else if (strcmp(text, "cuda") == 0)
+        *out = QDML_BACKEND_CUDA;
+    else {
+        cli_error(cmd, "--backend: unknown backend '%s' (expected cpu, cuda or auto)", text);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+int cli_parse_precision(const char *cmd, const char *text, qdml_precision *out) {
+    if (!text || strcmp(text, "float64") == 0)
+        *out = QDML_FLOAT64;
+    else if (strcmp(text, "float32") == 0)
+        *out = QDML_FLOAT32;
+    else {
+        cli_error(cmd, "--precision: unknown precision '%s' (expected float64 or float32)", text);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+int cli_parse_threads(const char *cmd, const char *text, int *out) {
+    *out = 0;
+    if (!text) return CLI_OK;
+    int64_t v;
+    if (cli_positive_int64(cmd, "--threads", text, &v) != CLI_OK) return CLI_USAGE;
+    if (v > INT_MAX) {
+        cli_error(cmd, "--threads: %s is too large", text);
+        return CLI_USAGE;
+    }
+    *out = (int)v;
+    return CLI_OK;
+}
+
+/* --n N[,N...]: points per axis, one value for every axis or one per axis. */
+int cli_parse_points(const char *cmd, const char *text, int dim, int64_t *n) {
+    if (!text) {
+        cli_error(cmd, "--objective needs --n N[,N...] (grid points per axis)");
+        return CLI_USAGE;
+    }
+    char buf[256];
+    if (strlen(text) >= sizeof buf) {
+        cli_error(cmd, "--n: '%.40s...' is too long", text);
+        return CLI_USAGE;
+    }
+    memcpy(buf, text, strlen(text) + 1);
+    int parts = 1;
+    for (const char *c = buf; *c; ++c)
+        parts += *c == ',';
+    if (parts != 1 && parts != dim) {
+        cli_error(cmd, "--n: '%s' gives %d values for a %d-dimensional grid (give one for all axes or one per axis)",
+                  text, parts, dim);
+        return CLI_USAGE;
+    }
+    char *p = buf;
+    for (int k = 0; k < parts; ++k) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        if (cli_positive_int64(cmd, "--n", p, &n[k]) != CLI_OK) return CLI_USAGE;
+        p = comma ? comma + 1 : p + strlen(p);
+    }
+    for (int d = parts; d < dim; ++d)
+        n[d] = n[0];
+    return CLI_OK;
+}
