@@ -41,6 +41,12 @@ qdml_status qdml_cuda_bytes_needed(const qdml_backend_desc *desc, size_t *bytes)
  * its error string. The solver only reports that an op failed; this says why. */
 const char *qdml_cuda_last_error(const qdml_backend_state *s);
 
+/* Load cuBLAS (dlopen of libcublas.so.<major>, then from the toolkit directory found at build time)
+ * and look up the functions the lowest-states search uses, once per process; later calls return
+ * the first outcome. 0 on success; -1 with the reason in err (when err is not NULL). Needs no
+ * device. */
+int qdml_cuda_blas_load(char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

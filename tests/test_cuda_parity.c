@@ -48,6 +48,7 @@
 #ifdef QDML_TEST_HAVE_CUDA_BACKEND
 /* Defined in kernels/backend_cuda.cu (part of libqdml when the CUDA toolkit was found). */
 extern const qdml_backend_ops qdml_backend_cuda_ops;
+int qdml_cuda_blas_load(char *err, size_t errlen);
 #endif
 
 #define NO_DEVICE "no CUDA device: qdml_backend_available(QDML_BACKEND_CUDA) is 0"
@@ -595,6 +596,19 @@ Test(cuda_ops, fill_objective_float32_within_1e_5) {
 
 /* Runs without a device where the CUDA backend is compiled in: the sizes it reports, and a clean
  * refusal to create. */
+/* cuBLAS is loaded on first use (the lowest-states search), not linked: the loader must find the
+ * library and every function it needs. Needs no device. */
+Test(cuda_ops, cublas_is_loaded_on_first_use) {
+#ifndef QDML_TEST_HAVE_CUDA_BACKEND
+    cr_skip_test("this build has no CUDA backend");
+#else
+    char err[1024];
+    cr_assert_eq(qdml_cuda_blas_load(err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(err, "");
+    cr_assert_eq(qdml_cuda_blas_load(NULL, 0), 0, "a second call gives the first outcome");
+#endif
+}
+
 Test(cuda_ops, bytes_needed_without_a_device_and_create_refuses) {
 #ifndef QDML_TEST_HAVE_CUDA_BACKEND
     cr_skip_test("%s", "the CUDA backend is not part of this test build (QDML_TEST_HAVE_CUDA_BACKEND undefined)");
