@@ -436,7 +436,9 @@ QDML_API qdml_status qdml_problem_ground(qdml_problem *problem, const qdml_groun
  * (E_{b+1} - E_b) / hbar: a pair split only by tunnelling through a high barrier takes an imaginary
  * time of about hbar ln(1 / tolerance) / splitting. Cost: per step and member as for the ground
  * state, plus a Gram matrix and a triangular combination of the B states (O(B^2) per point; on
- * CUDA, cuBLAS zgemm and ztrmm). options.resume continues a search of this function only.
+ * CUDA, cuBLAS zgemm and ztrmm; libcublas.so is loaded on the first such call, and a missing one
+ * is reported as UNAVAILABLE with the loader's message). options.resume continues a search of this
+ * function only.
  * ------------------------------------------------------------------------------------------- */
 QDML_API qdml_status qdml_problem_lowest_states(qdml_problem *problem, const qdml_ground_options *options,
                                                 qdml_run_result *results);
