@@ -238,42 +238,6 @@ static qdml_status measure(run *r, const unsigned char *want, const char *fn) {
     return QDML_OK;
 }
 
-/* Restore the last good state of every member, fill results, and report DIVERGED: for the
- * lowest-states search, whose members are one block (elsewhere isolate() takes the bad member out
- * and the others go on). */
-static qdml_status diverged(run *r, qdml_run_result *results, const char *fn) {
-    qdml_problem *p = r->p;
-    char why[256];
-    if (r->runaway)
-        snprintf(why, sizeof why, "its energy ran away (<H> = %g, %g at the start of the run, energy scale %g)",
-                 r->runaway_energy, r->runaway_ref, r->runaway_scale);
-    else
-        snprintf(why, sizeof why, "became non-finite or zero, or its energy overflowed,");
-    const int64_t bad = r->bad_member;
-    const int64_t bad_step = p->steps[bad];
-    qdml_status st = p->ops->backup(p->bs, 1, NULL);
-    if (st != QDML_OK) return backend_error(r, st, fn, "restore");
-    for (int64_t b = 0; b < r->B; ++b) {
-        p->steps[b] = r->bk_steps[b];
-        p->time[b] = r->bk_time[b];
-        r->run_steps[b] = r->bk_run_steps[b];
-    }
-    r->bad_member = -1;
-    st = measure(r, NULL, fn);
-    if (st != QDML_OK) return st;
-    if (results)
-        for (int64_t b = 0; b < r->B; ++b) {
-            results[b].final = r->stats[b];
-            results[b].steps = r->run_steps[b];
-            results[b].diverged = (b == bad);
-        }
-    return qdml_fail(p->ctx, QDML_ERR_DIVERGED,
-                     "%s: member %lld %s by step %lld (dt = %g, hbar = %g, mass = %g); every member of the block was "
-                     "restored to its last good state at step %lld",
-                     fn, (long long)bad, why, (long long)bad_step, p->dt[bad], p->hbar[bad], p->mass[bad],
-                     (long long)r->bk_steps[bad]);
-}
-
 /* Member r->bad_member went wrong in the stretch of steps since the last backup: bring every member
  * back to that backup and take the bad one out of the rest of the run, so that the others redo the
  * stretch without it (members never mix, so they compute the same values as before) and go on.
@@ -306,6 +270,27 @@ static qdml_status isolate(run *r, const char *fn) {
     r->bad_member = -1;
     r->runaway = 0;
     return measure(r, NULL, fn);
+}
+
+/* Restore the last good state of every member, fill results, and report DIVERGED: for the
+ * lowest-states search, whose members are one block (elsewhere isolate() takes the bad member out
+ * and the others go on). */
+static qdml_status diverged(run *r, qdml_run_result *results, const char *fn) {
+    qdml_problem *p = r->p;
+    qdml_status st = isolate(r, fn);
+    if (st != QDML_OK) return st;
+    const int64_t bad = r->div_first;
+    if (results)
+        for (int64_t b = 0; b < r->B; ++b) {
+            results[b].final = r->stats[b];
+            results[b].steps = r->run_steps[b];
+            results[b].diverged = r->div[b];
+        }
+    return qdml_fail(p->ctx, QDML_ERR_DIVERGED,
+                     "%s: member %lld %s by step %lld (dt = %g, hbar = %g, mass = %g); every member of the block was "
+                     "restored to its last good state at step %lld",
+                     fn, (long long)bad, r->div_why, (long long)r->div_step, r->div_dt, p->hbar[bad], p->mass[bad],
+                     (long long)r->div_good_step);
 }
 
 static int any_active(const run *r) {

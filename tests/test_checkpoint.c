@@ -37,15 +37,20 @@ static qdml_problem *make_two(qdml_context *ctx, const qdml_grid *g) {
     return p;
 }
 
-static void evolve(qdml_problem *p, qdml_time_mode mode, int64_t steps, int64_t every) {
+static void evolve_split(qdml_problem *p, qdml_time_mode mode, qdml_splitting split, int64_t steps, int64_t every) {
     qdml_evolve_options o;
     qdml_evolve_options_default(&o);
     o.mode = mode;
     o.dt = 0.01;
     o.steps = steps;
     o.monitor_every = every;
+    o.splitting = split;
     qdml_status st = qdml_problem_evolve(p, &o, NULL);
     cr_assert_eq(st, QDML_OK, "evolve: %s", qdml_last_error_message());
+}
+
+static void evolve(qdml_problem *p, qdml_time_mode mode, int64_t steps, int64_t every) {
+    evolve_split(p, mode, QDML_SPLIT_STRANG, steps, every);
 }
 
 /* Same states (bitwise), step counters, times, step sizes, hbar, mass and histories. */
@@ -81,7 +86,10 @@ static void assert_same(const qdml_problem *a, const qdml_problem *b) {
     }
 }
 
-static void resume_matches(qdml_time_mode mode, int dim) {
+/* N steps in one call against k steps, save, load into a fresh problem, N - k more. With a 4th-order
+ * splitting the checkpoint holds the step dt (the options give the splitting again), and the same
+ * run in Strang must differ, so that the splitting is known to have been in force. */
+static void resume_matches(qdml_time_mode mode, qdml_splitting split, int dim) {
     const int64_t n[3] = {dim == 1 ? 256 : 32, 32, 16};
     const double lo[3] = {-8, -6, -5}, hi[3] = {8, 6, 5};
     qdml_grid g = qt_grid(dim, n, lo, hi);
@@ -91,10 +99,10 @@ static void resume_matches(qdml_time_mode mode, int dim) {
     const int64_t N = 120, k = 50, every = 10;
 
     qdml_problem *whole = make_two(ctx, &g);
-    evolve(whole, mode, N, every);
+    evolve_split(whole, mode, split, N, every);
 
     qdml_problem *first = make_two(ctx, &g);
-    evolve(first, mode, k, every);
+    evolve_split(first, mode, split, k, every);
     cr_assert_eq(qdml_checkpoint_save(first, path), QDML_OK, "save: %s", qdml_context_last_error(ctx));
     qdml_problem_destroy(first);
 
@@ -104,8 +112,19 @@ static void resume_matches(qdml_time_mode mode, int dim) {
     qdml_stats s;
     cr_assert_eq(qdml_problem_stats(second, 1, &s), QDML_OK);
     cr_assert_eq(s.step, k);
-    evolve(second, mode, N - k, every);
+    cr_assert_eq(s.dt, 0.01, "checkpointed step %.17g", s.dt);
+    evolve_split(second, mode, split, N - k, every);
     assert_same(whole, second);
+    if (split != QDML_SPLIT_STRANG) {
+        qdml_problem *strang = make_two(ctx, &g);
+        evolve(strang, mode, N, every);
+        double *a = qt_get_state(whole, 0), *b = qt_get_state(strang, 0);
+        const double d = qt_max_abs_diff(a, b, qdml_problem_points(whole));
+        cr_assert_gt(d, 1e-9, "4th-order and Strang states agree to %.3g", d);
+        free(a);
+        free(b);
+        qdml_problem_destroy(strang);
+    }
 
     qdml_problem_destroy(whole);
     qdml_problem_destroy(second);
@@ -115,9 +134,13 @@ static void resume_matches(qdml_time_mode mode, int dim) {
     free(dir);
 }
 
-Test(checkpoint, resume_real_time_1d_bit_for_bit) { resume_matches(QDML_REAL_TIME, 1); }
-Test(checkpoint, resume_imaginary_time_2d_bit_for_bit) { resume_matches(QDML_IMAGINARY_TIME, 2); }
-Test(checkpoint, resume_real_time_3d_bit_for_bit) { resume_matches(QDML_REAL_TIME, 3); }
+Test(checkpoint, resume_real_time_1d_bit_for_bit) { resume_matches(QDML_REAL_TIME, QDML_SPLIT_STRANG, 1); }
+Test(checkpoint, resume_imaginary_time_2d_bit_for_bit) { resume_matches(QDML_IMAGINARY_TIME, QDML_SPLIT_STRANG, 2); }
+Test(checkpoint, resume_real_time_3d_bit_for_bit) { resume_matches(QDML_REAL_TIME, QDML_SPLIT_STRANG, 3); }
+Test(checkpoint, resume_yoshida_real_time_1d_bit_for_bit) { resume_matches(QDML_REAL_TIME, QDML_SPLIT_YOSHIDA4, 1); }
+Test(checkpoint, resume_suzuki_imaginary_time_2d_bit_for_bit) {
+    resume_matches(QDML_IMAGINARY_TIME, QDML_SPLIT_SUZUKI4, 2);
+}
 
 /* ---- ground-state search: the schedule resumes too ---------------------------------------------- */
 

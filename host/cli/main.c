@@ -567,6 +567,11 @@ static int resume_problem(setup *s, const char *path, qdml_backend backend, int 
     "  --n N[,N...]       with --objective: grid points per axis (one value for all axes or one per axis)\n"           \
     "                     With --objective, --box is optional (default: the objective's usual domain)\n"
 
+/* The --objective block of the help of the subcommands that also take --batch. */
+static const char objective_batch_help[] =
+    CLI_OBJECTIVE_HELP "                     With --batch, several objectives separated by ';' (quote the argument),\n"
+                       "                     one member each; without --box the box holds all their usual domains\n";
+
 /* --states K: member b starts as a Gaussian centred in the box (width a sixth of the box per axis)
  * times a complex polynomial with seeded random coefficients in the monomials of total degree <= 4
  * (or more, for many states): linearly independent, with components of every symmetry, as
@@ -704,10 +709,7 @@ static int cmd_ground(int argc, char **argv) {
     if (cli_parse(cmd, argc, argv, opts, nopts, &help) != CLI_OK) return CLI_USAGE;
     if (help) {
         fputs(ground_help, stdout);
-        fputs(CLI_OBJECTIVE_HELP
-              "                     With --batch, several objectives separated by ';' (quote the argument),\n"
-              "                     one member each; without --box the box holds all their usual domains\n",
-              stdout);
+        fputs(objective_batch_help, stdout);
         return CLI_OK;
     }
     const char *vpath = cli_value(opts, nopts, "potential");
@@ -1416,10 +1418,7 @@ static int cmd_minimize(int argc, char **argv) {
     if (cli_parse(cmd, argc, argv, opts, nopts, &help) != CLI_OK) return CLI_USAGE;
     if (help) {
         fputs(minimize_help, stdout);
-        fputs(CLI_OBJECTIVE_HELP
-              "                     With --batch, several objectives separated by ';' (quote the argument),\n"
-              "                     one member each; without --box the box holds all their usual domains\n",
-              stdout);
+        fputs(objective_batch_help, stdout);
         return CLI_OK;
     }
     const char *vpath = cli_value(opts, nopts, "potential");
