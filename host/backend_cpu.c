@@ -15,19 +15,38 @@
  * a kick without norms is queued) and performs it in these passes. Every op that looks at the
  * state any other way first brings it to the plain layout ("materialize").
  *
- * Layout of a member in the fused path: `phys[b]` = 0 means psi holds the member as the solver
- * sees it; 1 means psi holds the unnormalised forward transform of every plane of it (an inverse
- * plane transform and a factor 1/P give it back). One-dimensional problems, and grids whose last
- * axis is not a multiple of 4, take the plain path: batched FFTW plans and one OpenMP pass per op.
- * Which path a shape takes is measured at creation (choose_path); QDML_FFT_ESTIMATE keeps the
- * plain path. The fused path's results equal the plain path's to rounding (~1e-15 relative), not
- * bit for bit; a shape takes the same path for the life of the process.
+ * Two fused paths: PATH_PLANES runs each pass over blocks of all members, shared among the threads
+ * (one member, or a few large ones). PATH_MEMBERS (batches) gives each thread whole members and does
+ * a member's stages back to back while the member is in that core's cache, so that a step reads
+ * and writes each member once (member_pass); in imaginary time its column stage is split between
+ * the end of one pass and the start of the next, because the solver needs the kick's norms before
+ * it gives the kinetic factor its scale.
  *
- * Build-time options, for measurements and tests only: QDML_CPU_PATH (0 plain path everywhere,
- * 1 fused with in-place columns, 2 fused with gathered columns, instead of measuring),
- * QDML_CPU_TRACE (print the timings of choose_path to stderr), QDML_PLANE_BLOCK_BYTES,
- * QDML_COLUMN_BLOCK_BYTES, QDML_MAX_COLUMNS (block sizes of the fused passes).
+ * Layout of a member in the fused paths: `phys[b]` = 0 means psi holds the member as the solver
+ * sees it; 1 means psi holds the unnormalised forward transform of every plane of it (an inverse
+ * plane transform and a factor 1/P give it back); 2 (PATH_MEMBERS) the whole unnormalised forward
+ * transform, perhaps with the kinetic factor still to apply (kin_pending[b]). One-dimensional
+ * problems, and grids whose last axis is not a multiple of 4, take the plain path: batched FFTW
+ * plans and one OpenMP pass per op. Which path a shape takes is measured at creation, separately
+ * for real- and imaginary-time steps (choose_path; set_step takes the one for the members' mode);
+ * QDML_FFT_ESTIMATE keeps the plain path. The fused paths' results equal the plain path's to
+ * rounding (~1e-15 relative), not bit for bit; a shape takes the same paths for the life of the
+ * process.
+ *
+ * For tests and measurements, the environment variable QDML_CPU_PATH, read when a problem is
+ * created, replaces the measurement: `plain`, `planes`, `planes-gather`, `members`,
+ * `members-gather` (gather: column blocks copied to a per-thread buffer). It applies whatever the
+ * FFT effort (with QDML_FFT_ESTIMATE the block plans are estimated too); a shape the fused paths
+ * cannot take stays plain, and `members*` where the member path cannot run (one member, or fewer
+ * members than threads) takes `planes*`. Any other value makes problem creation fail.
+ * Build-time options, for measurements only: QDML_CPU_TRACE (print the timings of choose_path to
+ * stderr), QDML_PLANE_BLOCK_BYTES, QDML_COLUMN_BLOCK_BYTES, QDML_MAX_COLUMNS,
+ * QDML_MEMBER_PLANE_BYTES, QDML_MEMBER_COLUMN_BYTES, QDML_MEMBER_MAX_COLUMNS (block sizes of the
+ * fused paths).
  */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
+#endif
 #include <assert.h>
 #include <fftw3.h>
 #include <math.h>
@@ -39,6 +58,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "backend.h"
 #include "internal.h"
@@ -55,29 +77,50 @@ typedef struct partial_sums {
     double pad[3];
 } partial_sums;
 
-enum { PATH_PLAIN = 0, PATH_PLANES = 1 };
+/* The plain path and the two fused ones (see the top of the file). */
+enum { PATH_PLAIN = 0, PATH_PLANES = 1, PATH_MEMBERS = 2 };
 
 /* What the solver last asked of the transform, in the fused path. */
 enum {
     SEM_X = 0,       /* position space (planes of members with phys[b] = 1 still transformed) */
     SEM_K_LAZY = 1,  /* a forward FFT was requested and not yet performed */
     SEM_K_KIN = 2,   /* forward FFT and kinetic factor performed; the inverse column transforms too,
-                        so only the inverse plane transforms (phys[b] = 1) remain of the inverse FFT */
+                        so only the inverse plane transforms (phys[b] = 1) remain of the inverse FFT,
+                        or (PATH_MEMBERS) the kinetic factor is pending on the whole transform */
     SEM_K_PLAIN = 3  /* momentum space, plainly (after a materialized forward FFT) */
 };
 
 /* The pointwise kernels; a version for AVX2 where the processor has it (chosen at run time). */
 typedef struct kernel_set {
-    /* p[i] *= c * f[i], f real stored as pairs (f, f); optional flush of tiny values; returns
+    /* p[i] *= c * g[i], g real (one double per point); optional flush of tiny values; returns
      * sum |p|^2 when norm */
-    double (*mul_pairs)(double *restrict p, const double *restrict f, int64_t n, double c, int flush, int norm);
+    double (*mul_real)(double *restrict p, const double *restrict g, int64_t n, double c, int flush, int norm);
+    /* the same without the exact treatment of infinities and NaNs (the fused paths) */
+    double (*mul_real_fast)(double *restrict p, const double *restrict g, int64_t n, double c, int flush, int norm);
     /* p[i] *= c * f[i], f complex */
     double (*mul_cplx)(double *restrict p, const double *restrict f, int64_t n, double c, int flush, int norm);
     /* p[i] *= (cr + i ci) * f[i], f complex */
     void (*row_cplx)(double *restrict p, const double *restrict f, int64_t n, double cr, double ci, int flush);
     /* p[i] *= c over n complex values */
     void (*scale)(double *restrict p, int64_t n, double c);
+    /* Kinetic factor of a block of `rows` rows of w points, `stride` points apart (the column
+     * stage): row r times (ko[r] rp) t[j], complex, as row_cplx with that row factor; or, real,
+     * times ko[r] rp t[j] as mul_real_fast. One call per block: rows are often short. */
+    void (*kin_cplx)(double *restrict p, int64_t stride, int64_t rows, const qdml_c64 *ko, qdml_c64 rp,
+                     const double *restrict t, int64_t w, int flush);
+    void (*kin_real)(double *restrict p, int64_t stride, int64_t rows, const double *ko, double rp,
+                     const double *restrict t, int64_t w, int flush);
 } kernel_set;
+
+/* Block sizes of the fused passes and FFTW plans for one block (single-threaded: a thread runs
+ * one block at a time). */
+typedef struct blocking {
+    int64_t rb;          /* planes per block of the plane stage (divides nout) */
+    int64_t w;           /* columns per block of the column stage (divides n2) */
+    fftw_plan pf, pb;    /* rb planes, in place in psi */
+    fftw_plan cf, cb;    /* w columns of nout points, stride P, in place in psi */
+    fftw_plan gf, gb;    /* w columns of nout points in a contiguous buffer (stride w) */
+} blocking;
 
 struct qdml_backend_state {
     qdml_backend_desc d;
@@ -91,7 +134,7 @@ struct qdml_backend_state {
     partial_sums *part;  /* nthreads * B */
     unsigned char *flush; /* per member: flush tiny amplitudes (qdml_step_params.flush_tiny) */
     unsigned char *imag;  /* per member: imaginary-time tables (real factors) */
-    double *kreal;       /* B * ksum pairs: real kinetic factors of imaginary-time members, each twice */
+    double *kreal;       /* B * ksum: real kinetic factors of imaginary-time members */
     double *norm_part;   /* nthreads * B */
     fftw_plan fwd, bwd;  /* whole batched transforms (threaded) */
     const kernel_set *k;
@@ -103,16 +146,21 @@ struct qdml_backend_state {
     int64_t nout;        /* points on the outer axis */
     int64_t P;           /* points per plane (product of the axes after the outer one) */
     int64_t prow;        /* rows of n2 points per plane */
-    int64_t rb;          /* planes per block of the plane pass */
-    int64_t w;           /* columns per block of the column pass (divides n2) */
-    fftw_plan pf, pb;    /* rb planes, in place in psi (single-threaded; run per block) */
-    fftw_plan cf, cb;    /* w columns of nout points, stride P, in place in psi (single-threaded) */
-    int gather;          /* column pass: 1 copies each block into a per-thread buffer first */
-    fftw_plan gf, gb;    /* w columns of nout points in a contiguous buffer (stride w) */
-    qdml_c64 *cbuf;      /* nthreads buffers of nout * w points */
+    blocking blk[2];     /* blocks and their plans: [0] PATH_PLANES, [1] PATH_MEMBERS */
+    unsigned member_passes; /* passes of PATH_MEMBERS so far (their order of members alternates) */
+    int members_ok;      /* blk[1] planned: a batch of at least as many members as threads */
+    int gather;          /* column stages with the kinetic factor copy each block into a per-thread
+                            buffer first (else in place) */
+    int choice[2][2];    /* {path, gather} measured fastest for real-time [0] and imaginary-time [1]
+                            steps (use_path takes one) */
+    qdml_c64 *cbuf;      /* nthreads buffers of nout * max(w) points */
     int64_t *items;      /* work list of a pass: B * max(blocks per member) */
     int sem;
-    unsigned char *phys; /* per member: planes held transformed */
+    unsigned char *phys; /* per member: 0 plain, 1 planes held transformed, 2 planes and columns
+                            (the whole forward transform, PATH_MEMBERS only) */
+    unsigned char *kin_pending; /* per member (PATH_MEMBERS): the kinetic factor times kin_scale[b]
+                                   is still to be applied to the transform held (phys[b] = 2) */
+    double *kin_scale;
     int kick_pending;    /* 0 none, 1 half-step factor, 2 full-step factor */
     unsigned char *kick_active; /* members the pending kick applies to */
     unsigned char *fwd_set;     /* scratch: members a plane pass leaves transformed */
@@ -124,6 +172,7 @@ static int fftw_threads_ok = 0;
 static const kernel_set *kernels_chosen = NULL;
 static const kernel_set *choose_kernels(void);
 static void choose_path(qdml_backend_state *s);
+static void use_path(qdml_backend_state *s);
 
 static void fftw_global_init(void) {
     fftw_threads_ok = fftw_init_threads();
@@ -176,46 +225,67 @@ QDML_INLINE int any_nonfinite(const double *restrict p, int64_t n) {
     return hit != 0;
 }
 
-/* p[i] *= c * f[i] for n complex values and a real factor stored twice per point (f[2i] = f[2i+1]).
- * The result is the complex product z * (g, 0), g = c * f[2i], exactly as qdml_cmul computes it
- * (re = zr g - zi 0, im = zr 0 + zi g): for finite z that equals (zr g, zi g), which the main loop
- * computes over plain doubles; a chunk holding an infinity or NaN takes the complex formula, whose
- * zi 0 and zr 0 terms turn a non-finite part into NaN in both parts. */
-#define QDML_PAIR_CHUNK 256
-QDML_INLINE double mul_pairs_body(double *restrict p, const double *restrict f, int64_t n, double c, const int flush,
-                                  const int norm, const int bits) {
+/* p[i] *= c * g[i] for n complex values and a real factor g[i] per point (imaginary time).
+ * With `exact` the result is the complex product z * (h, 0), h = c * g[i], exactly as qdml_cmul
+ * computes it (re = zr h - zi 0, im = zr 0 + zi h): for finite z that equals (zr h, zi h), which the
+ * main loop computes; a chunk holding an infinity or NaN takes the complex formula, whose zi 0 and
+ * zr 0 terms turn a non-finite part into NaN in both parts. The plain path keeps that op-for-op
+ * equality with the reference arithmetic (tests/cuda_emulation.cpp). The fused paths, which equal
+ * it only to rounding anyway, leave the check out: it cost about as much as the product itself, and
+ * a state holding an infinity or NaN has diverged whatever its other part becomes (norms and
+ * statistics are not finite either way). */
+#define QDML_REAL_CHUNK 256
+QDML_INLINE double mul_real_exact_chunk(double *restrict q, const double *restrict g, int64_t m, double c,
+                                        const int flush, const int norm, const int bits) {
     double acc = 0.0;
-    for (int64_t i0 = 0; i0 < n; i0 += QDML_PAIR_CHUNK) {
-        const int64_t m = n - i0 < QDML_PAIR_CHUNK ? n - i0 : QDML_PAIR_CHUNK;
+    for (int64_t i = 0; i < m; ++i) {
+        const double h = c * g[i], zr = q[2 * i], zi = q[2 * i + 1];
+        double re = zr * h - zi * 0.0, im = zr * 0.0 + zi * h;
+        if (flush) {
+            re = flush_value(re, bits);
+            im = flush_value(im, bits);
+        }
+        q[2 * i] = re;
+        q[2 * i + 1] = im;
+        if (norm) acc += re * re + im * im;
+    }
+    return acc;
+}
+
+QDML_INLINE double mul_real_body(double *restrict p, const double *restrict g, int64_t n, double c, const int flush,
+                                 const int norm, const int bits, const int exact) {
+    double acc = 0.0;
+    for (int64_t i0 = 0; i0 < n; i0 += QDML_REAL_CHUNK) {
+        const int64_t m = n - i0 < QDML_REAL_CHUNK ? n - i0 : QDML_REAL_CHUNK;
         double *restrict q = p + 2 * i0;
-        const double *restrict g = f + 2 * i0;
-        if (any_nonfinite(q, 2 * m)) {
-            for (int64_t i = 0; i < m; ++i) {
-                const double h = c * g[2 * i], zr = q[2 * i], zi = q[2 * i + 1];
-                double re = zr * h - zi * 0.0, im = zr * 0.0 + zi * h;
-                if (flush) {
-                    re = flush_value(re, bits);
-                    im = flush_value(im, bits);
-                }
-                q[2 * i] = re;
-                q[2 * i + 1] = im;
-                if (norm) acc += re * re + im * im;
-            }
+        const double *restrict gg = g + i0;
+        if (exact && any_nonfinite(q, 2 * m)) {
+            acc += mul_real_exact_chunk(q, gg, m, c, flush, norm, bits);
             continue;
         }
         if (norm) {
 #pragma omp simd reduction(+ : acc)
-            for (int64_t j = 0; j < 2 * m; ++j) {
-                double x = q[j] * (c * g[j]);
-                if (flush) x = flush_value(x, bits);
-                q[j] = x;
-                acc += x * x;
+            for (int64_t i = 0; i < m; ++i) {
+                const double h = c * gg[i];
+                double x0 = q[2 * i] * h, x1 = q[2 * i + 1] * h;
+                if (flush) {
+                    x0 = flush_value(x0, bits);
+                    x1 = flush_value(x1, bits);
+                }
+                q[2 * i] = x0;
+                q[2 * i + 1] = x1;
+                acc += x0 * x0 + x1 * x1;
             }
         } else {
-            for (int64_t j = 0; j < 2 * m; ++j) {
-                double x = q[j] * (c * g[j]);
-                if (flush) x = flush_value(x, bits);
-                q[j] = x;
+            for (int64_t i = 0; i < m; ++i) {
+                const double h = c * gg[i];
+                double x0 = q[2 * i] * h, x1 = q[2 * i + 1] * h;
+                if (flush) {
+                    x0 = flush_value(x0, bits);
+                    x1 = flush_value(x1, bits);
+                }
+                q[2 * i] = x0;
+                q[2 * i + 1] = x1;
             }
         }
     }
@@ -259,31 +329,174 @@ QDML_INLINE void scale_body(double *restrict p, int64_t n, double c) {
     for (int64_t i = 0; i < 2 * n; ++i) p[i] *= c;
 }
 
-#define QDML_KERNEL_SET(SUFFIX, ATTR, BITS)                                                                          \
-    ATTR static double mul_pairs_##SUFFIX(double *restrict p, const double *restrict f, int64_t n, double c,          \
-                                          int flush, int norm) {                                                     \
-        if (flush) return norm ? mul_pairs_body(p, f, n, c, 1, 1, BITS) : mul_pairs_body(p, f, n, c, 1, 0, BITS);    \
-        return norm ? mul_pairs_body(p, f, n, c, 0, 1, BITS) : mul_pairs_body(p, f, n, c, 0, 0, BITS);               \
-    }                                                                                                                \
-    ATTR static double mul_cplx_##SUFFIX(double *restrict p, const double *restrict f, int64_t n, double c,           \
-                                         int flush, int norm) {                                                      \
-        if (flush) return norm ? mul_cplx_body(p, f, n, c, 1, 1, BITS) : mul_cplx_body(p, f, n, c, 1, 0, BITS);      \
-        return norm ? mul_cplx_body(p, f, n, c, 0, 1, BITS) : mul_cplx_body(p, f, n, c, 0, 0, BITS);                 \
-    }                                                                                                                \
-    ATTR static void row_cplx_##SUFFIX(double *restrict p, const double *restrict f, int64_t n, double cr, double ci, \
-                                       int flush) {                                                                  \
-        if (flush) row_cplx_body(p, f, n, cr, ci, 1, BITS);                                                          \
-        else row_cplx_body(p, f, n, cr, ci, 0, BITS);                                                                \
-    }                                                                                                                \
-    ATTR static void scale_##SUFFIX(double *restrict p, int64_t n, double c) { scale_body(p, n, c); }                 \
-    static const kernel_set kernels_##SUFFIX = {mul_pairs_##SUFFIX, mul_cplx_##SUFFIX, row_cplx_##SUFFIX,             \
-                                                scale_##SUFFIX};
+QDML_INLINE void kin_cplx_body(double *restrict p, int64_t stride, int64_t rows, const qdml_c64 *ko, qdml_c64 rp,
+                               const double *restrict t, int64_t w, const int flush, const int bits) {
+    for (int64_t r = 0; r < rows; ++r) {
+        const qdml_c64 rf = qdml_cmul(ko[r], rp);
+        row_cplx_body(p + 2 * r * stride, t, w, rf.re, rf.im, flush, bits);
+    }
+}
 
-QDML_KERNEL_SET(default, , 0)
+/* One set of kernels per instruction set: BITS selects the flush written on bit patterns, and
+ * MUL_REAL_BODY, MUL_CPLX_BODY and KIN_CPLX_BODY the loops of the real factors, the complex potential
+ * factor and the complex kinetic factor. */
+#define QDML_KERNEL_SET(SUFFIX, ATTR, BITS, MUL_REAL_BODY, MUL_CPLX_BODY, KIN_CPLX_BODY)                               \
+    ATTR static double mul_real_##SUFFIX(double *restrict p, const double *restrict g, int64_t n, double c,            \
+                                         int flush, int norm) {                                                        \
+        if (flush) return norm ? MUL_REAL_BODY(p, g, n, c, 1, 1, BITS, 1) : MUL_REAL_BODY(p, g, n, c, 1, 0, BITS, 1);  \
+        return norm ? MUL_REAL_BODY(p, g, n, c, 0, 1, BITS, 1) : MUL_REAL_BODY(p, g, n, c, 0, 0, BITS, 1);             \
+    }                                                                                                                  \
+    ATTR static double mul_real_fast_##SUFFIX(double *restrict p, const double *restrict g, int64_t n, double c,       \
+                                              int flush, int norm) {                                                   \
+        if (flush) return norm ? MUL_REAL_BODY(p, g, n, c, 1, 1, BITS, 0) : MUL_REAL_BODY(p, g, n, c, 1, 0, BITS, 0);  \
+        return norm ? MUL_REAL_BODY(p, g, n, c, 0, 1, BITS, 0) : MUL_REAL_BODY(p, g, n, c, 0, 0, BITS, 0);             \
+    }                                                                                                                  \
+    ATTR static double mul_cplx_##SUFFIX(double *restrict p, const double *restrict f, int64_t n, double c,            \
+                                         int flush, int norm) {                                                        \
+        if (flush) return norm ? MUL_CPLX_BODY(p, f, n, c, 1, 1, BITS) : MUL_CPLX_BODY(p, f, n, c, 1, 0, BITS);        \
+        return norm ? MUL_CPLX_BODY(p, f, n, c, 0, 1, BITS) : MUL_CPLX_BODY(p, f, n, c, 0, 0, BITS);                   \
+    }                                                                                                                  \
+    ATTR static void row_cplx_##SUFFIX(double *restrict p, const double *restrict f, int64_t n, double cr, double ci,  \
+                                       int flush) {                                                                    \
+        if (flush) row_cplx_body(p, f, n, cr, ci, 1, BITS);                                                            \
+        else row_cplx_body(p, f, n, cr, ci, 0, BITS);                                                                  \
+    }                                                                                                                  \
+    ATTR static void scale_##SUFFIX(double *restrict p, int64_t n, double c) { scale_body(p, n, c); }                  \
+    ATTR static void kin_cplx_##SUFFIX(double *restrict p, int64_t stride, int64_t rows, const qdml_c64 *ko,           \
+                                       qdml_c64 rp, const double *restrict t, int64_t w, int flush) {                  \
+        if (flush) KIN_CPLX_BODY(p, stride, rows, ko, rp, t, w, 1, BITS);                                              \
+        else KIN_CPLX_BODY(p, stride, rows, ko, rp, t, w, 0, BITS);                                                    \
+    }                                                                                                                  \
+    ATTR static void kin_real_##SUFFIX(double *restrict p, int64_t stride, int64_t rows, const double *ko, double rp,  \
+                                       const double *restrict t, int64_t w, int flush) {                               \
+        for (int64_t r = 0; r < rows; ++r)                                                                             \
+            (void)(flush ? MUL_REAL_BODY(p + 2 * r * stride, t, w, ko[r] * rp, 1, 0, BITS, 0)                          \
+                         : MUL_REAL_BODY(p + 2 * r * stride, t, w, ko[r] * rp, 0, 0, BITS, 0));                        \
+    }                                                                                                                  \
+    static const kernel_set kernels_##SUFFIX = {mul_real_##SUFFIX, mul_real_fast_##SUFFIX, mul_cplx_##SUFFIX,          \
+                                                row_cplx_##SUFFIX, scale_##SUFFIX,         kin_cplx_##SUFFIX,          \
+                                                kin_real_##SUFFIX};
+
+QDML_KERNEL_SET(default, , 0, mul_real_body, mul_cplx_body, kin_cplx_body)
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define QDML_HAVE_AVX2_KERNELS 1
-QDML_KERNEL_SET(avx2, __attribute__((target("avx2"))), 1)
+#include <immintrin.h>
+
+/* flush_value(x, 1) on each lane: x where its magnitude bits are at least those of QDML_TINY, else +0 */
+__attribute__((always_inline, target("avx2"))) static inline __m256d flush_avx2(__m256d x) {
+    const double tiny = QDML_TINY;
+    int64_t tiny_bits;
+    memcpy(&tiny_bits, &tiny, sizeof tiny_bits);
+    const __m256i u = _mm256_castpd_si256(x);
+    const __m256i keep = _mm256_cmpgt_epi64(_mm256_and_si256(u, _mm256_set1_epi64x(INT64_MAX)),
+                                            _mm256_set1_epi64x(tiny_bits - 1));
+    return _mm256_castsi256_pd(_mm256_and_si256(u, keep));
+}
+
+/* (a0 + a1) + (a2 + a3) */
+__attribute__((always_inline, target("avx2"))) static inline double sum_avx2(__m256d a) {
+    double lanes[4];
+    _mm256_storeu_pd(lanes, a);
+    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+}
+
+/* kin_cplx_body written with AVX2 intrinsics, two points per vector: the same operations in the
+ * same order (f = (cr tr - ci ti, cr ti + ci tr), then re = pr fr - pi fi, im = pi fr + pr fi, no
+ * fused multiply-adds), so the same bits; the compiler's vectorisation of the C loop spends half
+ * as long again on shuffles, which on rows of 16 points (the column blocks) made the kinetic factor
+ * cost a quarter of the column transforms. */
+__attribute__((always_inline, target("avx2"))) static inline void
+kin_cplx_body_avx2(double *restrict p, int64_t stride, int64_t rows, const qdml_c64 *ko, qdml_c64 rp,
+                   const double *restrict t, int64_t w, const int flush, const int bits) {
+    const int64_t w2 = w & ~(int64_t)1;
+    for (int64_t r = 0; r < rows; ++r) {
+        const qdml_c64 rf = qdml_cmul(ko[r], rp);
+        const __m256d cr = _mm256_set1_pd(rf.re), ci = _mm256_set1_pd(rf.im);
+        double *restrict q = p + 2 * r * stride;
+        for (int64_t j = 0; j < w2; j += 2) {
+            const __m256d tv = _mm256_loadu_pd(t + 2 * j);
+            const __m256d f = _mm256_addsub_pd(_mm256_mul_pd(cr, tv), _mm256_mul_pd(ci, _mm256_permute_pd(tv, 0x5)));
+            const __m256d z = _mm256_loadu_pd(q + 2 * j);
+            __m256d x = _mm256_addsub_pd(_mm256_mul_pd(z, _mm256_movedup_pd(f)),
+                                         _mm256_mul_pd(_mm256_permute_pd(z, 0x5), _mm256_permute_pd(f, 0xf)));
+            if (flush) x = flush_avx2(x);
+            _mm256_storeu_pd(q + 2 * j, x);
+        }
+        if (w2 < w) row_cplx_body(q + 2 * w2, t + 2 * w2, w - w2, rf.re, rf.im, flush, bits);
+    }
+}
+
+/* mul_real_body with AVX2 intrinsics, four points (two vectors) at a time: the compiler's
+ * vectorisation of the C loop, which reads one factor per two doubles, took about twice as long.
+ * The same products and flush, so the same bits; the norm is summed in eight lanes. */
+__attribute__((always_inline, target("avx2"))) static inline double
+mul_real_body_avx2(double *restrict p, const double *restrict g, int64_t n, double c, const int flush, const int norm,
+                   const int bits, const int exact) {
+    const __m256d cv = _mm256_set1_pd(c);
+    __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
+    double acc = 0.0;
+    for (int64_t i0 = 0; i0 < n; i0 += QDML_REAL_CHUNK) {
+        const int64_t m = n - i0 < QDML_REAL_CHUNK ? n - i0 : QDML_REAL_CHUNK;
+        double *restrict q = p + 2 * i0;
+        const double *restrict gg = g + i0;
+        if (exact && any_nonfinite(q, 2 * m)) {
+            acc += mul_real_exact_chunk(q, gg, m, c, flush, norm, bits);
+            continue;
+        }
+        int64_t i = 0;
+        for (; i + 4 <= m; i += 4) {
+            const __m256d h = _mm256_mul_pd(cv, _mm256_loadu_pd(gg + i));
+            __m256d x0 = _mm256_mul_pd(_mm256_loadu_pd(q + 2 * i), _mm256_permute4x64_pd(h, 0x50));
+            __m256d x1 = _mm256_mul_pd(_mm256_loadu_pd(q + 2 * i + 4), _mm256_permute4x64_pd(h, 0xfa));
+            if (flush) {
+                x0 = flush_avx2(x0);
+                x1 = flush_avx2(x1);
+            }
+            _mm256_storeu_pd(q + 2 * i, x0);
+            _mm256_storeu_pd(q + 2 * i + 4, x1);
+            if (norm) {
+                acc0 = _mm256_add_pd(acc0, _mm256_mul_pd(x0, x0));
+                acc1 = _mm256_add_pd(acc1, _mm256_mul_pd(x1, x1));
+            }
+        }
+        for (; i < m; ++i) {
+            const double h = c * gg[i];
+            double x0 = q[2 * i] * h, x1 = q[2 * i + 1] * h;
+            if (flush) {
+                x0 = flush_value(x0, bits);
+                x1 = flush_value(x1, bits);
+            }
+            q[2 * i] = x0;
+            q[2 * i + 1] = x1;
+            if (norm) acc += x0 * x0 + x1 * x1;
+        }
+    }
+    return norm ? acc + sum_avx2(_mm256_add_pd(acc0, acc1)) : 0.0;
+}
+
+/* mul_cplx_body with AVX2 intrinsics, two points per vector: the same products and sums (the
+ * imaginary part summed as pi fr + pr fi), so the same bits; the norm is summed in four lanes. */
+__attribute__((always_inline, target("avx2"))) static inline double
+mul_cplx_body_avx2(double *restrict p, const double *restrict f, int64_t n, double c, const int flush, const int norm,
+                   const int bits) {
+    const __m256d cv = _mm256_set1_pd(c);
+    __m256d accv = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        const __m256d fv = _mm256_mul_pd(cv, _mm256_loadu_pd(f + 2 * i));
+        const __m256d z = _mm256_loadu_pd(p + 2 * i);
+        __m256d x = _mm256_addsub_pd(_mm256_mul_pd(z, _mm256_movedup_pd(fv)),
+                                     _mm256_mul_pd(_mm256_permute_pd(z, 0x5), _mm256_permute_pd(fv, 0xf)));
+        if (flush) x = flush_avx2(x);
+        _mm256_storeu_pd(p + 2 * i, x);
+        if (norm) accv = _mm256_add_pd(accv, _mm256_mul_pd(x, x));
+    }
+    const double tail = i < n ? mul_cplx_body(p + 2 * i, f + 2 * i, n - i, c, flush, norm, bits) : 0.0;
+    return norm ? tail + sum_avx2(accv) : 0.0;
+}
+
+QDML_KERNEL_SET(avx2, __attribute__((target("avx2"))), 1, mul_real_body_avx2, mul_cplx_body_avx2, kin_cplx_body_avx2)
 #endif
 
 static const kernel_set *choose_kernels(void) {
@@ -299,18 +512,23 @@ static const kernel_set *choose_kernels(void) {
 static void cpu_destroy(qdml_backend_state *s) {
     if (!s) return;
     pthread_mutex_lock(&fftw_plan_lock);
-    fftw_plan plans[] = {s->fwd, s->bwd, s->pf, s->pb, s->cf, s->cb, s->gf, s->gb};
-    for (size_t i = 0; i < sizeof plans / sizeof plans[0]; ++i)
-        if (plans[i]) fftw_destroy_plan(plans[i]);
+    if (s->fwd) fftw_destroy_plan(s->fwd);
+    if (s->bwd) fftw_destroy_plan(s->bwd);
+    for (int k = 0; k < 2; ++k) {
+        blocking *q = &s->blk[k];
+        fftw_plan plans[] = {q->pf, q->pb, q->cf, q->cb, q->gf, q->gb};
+        for (size_t i = 0; i < sizeof plans / sizeof plans[0]; ++i)
+            if (plans[i]) fftw_destroy_plan(plans[i]);
+    }
     pthread_mutex_unlock(&fftw_plan_lock);
-    fftw_free(s->psi);
-    fftw_free(s->work);
-    fftw_free(s->backup);
-    fftw_free(s->evh);
-    fftw_free(s->evf);
-    fftw_free(s->cbuf);
+    free(s->psi);
+    free(s->work);
+    free(s->backup);
+    free(s->evh);
+    free(s->evf);
+    free(s->cbuf);
     free(s->ktab);
-    fftw_free(s->v);
+    free(s->v);
     for (int a = 0; a < 3; ++a) {
         free(s->x[a]);
         free(s->k2[a]);
@@ -322,24 +540,44 @@ static void cpu_destroy(qdml_backend_state *s) {
     free(s->kreal);
     free(s->items);
     free(s->phys);
+    free(s->kin_pending);
+    free(s->kin_scale);
     free(s->kick_active);
     free(s->fwd_set);
     free(s);
 }
 
+/* The state and factor arrays, released with free(): 64-byte aligned (FFTW's SIMD plans need 16 or
+ * 32). Arrays of 2 MiB or more are placed on whole 2 MiB pages where the kernel offers transparent
+ * huge pages on request: the passes walk them with strides of rows and planes, and with 4 KiB pages
+ * a batch of a few MiB already needs more pages than the TLB holds (a step of 64 x 256^2, 64 MiB of
+ * state, took about 15 % less time on huge pages; FFTW's own batched transforms gained nothing). */
 static void *fft_alloc(int64_t count, size_t elem, size_t *bytes_out) {
     size_t bytes;
+    void *p = NULL;
     if (count < 0 || !qdml_mul_size((size_t)count, elem, &bytes)) return NULL;
     *bytes_out = bytes;
-    return fftw_malloc(bytes ? bytes : 1);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const size_t huge = (size_t)2 << 20;
+    if (bytes >= huge && bytes <= SIZE_MAX - huge) {
+        const size_t len = (bytes + huge - 1) / huge * huge;
+        if (posix_memalign(&p, huge, len) != 0) return NULL;
+        (void)madvise(p, len, MADV_HUGEPAGE); /* advice only: 4 KiB pages where refused */
+        return p;
+    }
+#endif
+    return posix_memalign(&p, 64, bytes ? bytes : 1) == 0 ? p : NULL;
 }
 
 /* Fused-path geometry of a problem: the outer axis, plane size and block sizes. Returns 0 where
- * the plain path is used. Block sizes aim at a few hundred KiB per block (in L2) and at enough
- * blocks to keep every thread busy. */
+ * the plain path is used. PATH_PLANES spreads every member over all threads: its blocks aim at a few
+ * hundred KiB (in L2) and at enough blocks to keep every thread busy. PATH_MEMBERS gives a thread
+ * whole members, already in its core's L2: its blocks aim at L1 (planes of up to 16 KiB; a column
+ * buffer of up to 32 KiB and at most 16 columns, which FFTW transforms with its plain codelets,
+ * without copying through a buffer of its own as it does for longer batches of columns). */
 typedef struct fused_geometry {
     int oaxis;
-    int64_t nout, P, prow, rb, w;
+    int64_t nout, P, prow, rb[2], w[2];
 } fused_geometry;
 
 #ifndef QDML_PLANE_BLOCK_BYTES
@@ -352,13 +590,19 @@ typedef struct fused_geometry {
 #define QDML_MAX_COLUMNS 64
 #endif
 #define QDML_MAX_PLANE_BYTES (4 * 1024 * 1024)
+#ifndef QDML_MEMBER_PLANE_BYTES
+#define QDML_MEMBER_PLANE_BYTES (16 * 1024)
+#endif
+#ifndef QDML_MEMBER_COLUMN_BYTES
+#define QDML_MEMBER_COLUMN_BYTES (32 * 1024)
+#endif
+#ifndef QDML_MEMBER_MAX_COLUMNS
+#define QDML_MEMBER_MAX_COLUMNS 16
+#endif
 
 static int fused_geometry_of(const qdml_backend_desc *d, int nthreads, fused_geometry *g) {
     const int64_t n0 = d->n[0], n1 = d->n[1], n2 = d->n[2];
     memset(g, 0, sizeof *g);
-#if defined(QDML_CPU_PATH) && QDML_CPU_PATH == 0
-    return 0; /* build option for comparisons: the plain path everywhere */
-#endif
     if (n0 > 1) g->oaxis = 0;
     else if (n1 > 1) g->oaxis = 1;
     else return 0; /* one dimension */
@@ -371,27 +615,56 @@ static int fused_geometry_of(const qdml_backend_desc *d, int nthreads, fused_geo
     if (g->nout * 4 * 16 > 4 * QDML_COLUMN_BLOCK_BYTES) return 0;
     const int64_t want_blocks = 4 * (int64_t)nthreads;
     /* Planes per block: a divisor of nout. */
-    g->rb = 1;
+    g->rb[0] = g->rb[1] = 1;
     for (int64_t r = g->nout; r >= 1; --r) {
         if (g->nout % r) continue;
         if (r * g->P * 16 > QDML_PLANE_BLOCK_BYTES && r > 1) continue;
         if (r > 1 && d->batch * (g->nout / r) < want_blocks) continue;
-        g->rb = r;
+        g->rb[0] = r;
         break;
     }
+    for (int64_t r = g->nout; r > 1; --r)
+        if (g->nout % r == 0 && r * g->P * 16 <= QDML_MEMBER_PLANE_BYTES) {
+            g->rb[1] = r;
+            break;
+        }
     /* Columns per block: a divisor of n2, a multiple of 4, at most QDML_MAX_COLUMNS. */
-    g->w = 4;
+    g->w[0] = g->w[1] = 4;
     for (int64_t c = QDML_MAX_COLUMNS; c >= 4; c -= 4) {
         if (n2 % c) continue;
         if (c > 4 && g->nout * c * 16 > QDML_COLUMN_BLOCK_BYTES) continue;
         if (c > 4 && d->batch * g->prow * (n2 / c) < want_blocks) continue;
-        g->w = c;
+        g->w[0] = c;
         break;
     }
     /* Long columns: rows of fewer than 16 points (256 bytes) make every row of a block touch its
      * own page; 16 columns with a block of up to 1 MiB (still in L2) measured much faster on 4096^2. */
-    if (g->w < 16 && n2 % 16 == 0 && g->nout * 16 * 16 <= 1024 * 1024) g->w = 16;
+    if (g->w[0] < 16 && n2 % 16 == 0 && g->nout * 16 * 16 <= 1024 * 1024) g->w[0] = 16;
+    for (int64_t c = QDML_MEMBER_MAX_COLUMNS; c > 4; c -= 4)
+        if (n2 % c == 0 && g->nout * c * 16 <= QDML_MEMBER_COLUMN_BYTES) {
+            g->w[1] = c;
+            break;
+        }
     return 1;
+}
+
+/* QDML_CPU_PATH (see the top of the file): -1 unset, else the index of the forced candidate in
+ * choose_path's list (0 plain, 1 planes, 2 planes-gather, 3 members, 4 members-gather); -2 for a
+ * value that names none of them. */
+static const char *const path_names[5] = {"plain", "planes", "planes-gather", "members", "members-gather"};
+
+static int forced_path(void) {
+    const char *v = getenv("QDML_CPU_PATH");
+    if (!v || !*v) return -1;
+    for (int i = 0; i < 5; ++i)
+        if (strcmp(v, path_names[i]) == 0) return i;
+    return -2;
+}
+
+/* Whether the fused paths are planned for this problem: measured unless QDML_FFT_ESTIMATE, or
+ * forced by QDML_CPU_PATH. */
+static int fused_wanted(const qdml_backend_desc *d, int forced) {
+    return forced > 0 || (forced < 0 && d->effort != QDML_FFT_ESTIMATE);
 }
 
 static qdml_status cpu_bytes_needed(const qdml_backend_desc *desc, size_t *bytes) {
@@ -404,8 +677,8 @@ static qdml_status cpu_bytes_needed(const qdml_backend_desc *desc, size_t *bytes
     const int64_t ksum = desc->n[0] + desc->n[1] + desc->n[2];
     *bytes = (size_t)per + (size_t)ksum * (size_t)desc->batch * 32u + (size_t)ksum * 16u;
     fused_geometry g;
-    if (desc->effort != QDML_FFT_ESTIMATE && fused_geometry_of(desc, desc->nthreads, &g))
-        *bytes += (size_t)desc->nthreads * (size_t)g.nout * (size_t)g.w * 16u;
+    if (fused_wanted(desc, forced_path()) && fused_geometry_of(desc, desc->nthreads, &g))
+        *bytes += (size_t)desc->nthreads * (size_t)g.nout * (size_t)(g.w[0] > g.w[1] ? g.w[0] : g.w[1]) * 16u;
     return QDML_OK;
 }
 
@@ -479,8 +752,10 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
         s->norm_part = qdml_calloc_array(nparts, sizeof(double));
         s->flush = qdml_calloc_array((size_t)desc->batch, 1);
         s->imag = qdml_calloc_array((size_t)desc->batch, 1);
-        s->kreal = qdml_calloc_array((size_t)ktotal, 2 * sizeof(double));
+        s->kreal = qdml_calloc_array((size_t)ktotal, sizeof(double));
         s->phys = qdml_calloc_array((size_t)desc->batch, 1);
+        s->kin_pending = qdml_calloc_array((size_t)desc->batch, 1);
+        s->kin_scale = qdml_calloc_array((size_t)desc->batch, sizeof(double));
         s->kick_active = qdml_calloc_array((size_t)desc->batch, 1);
         s->fwd_set = qdml_calloc_array((size_t)desc->batch, 1);
     }
@@ -490,7 +765,7 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
         ok = s->x[a] && s->k2[a];
     }
     if (!ok || !s->ktab || !s->part || !s->norm_part || !s->flush || !s->imag || !s->kreal || !s->phys ||
-        !s->kick_active || !s->fwd_set) {
+        !s->kin_pending || !s->kin_scale || !s->kick_active || !s->fwd_set) {
         cpu_destroy(s);
         snprintf(err, errlen, "cannot allocate the potential and table buffers (%lld points x %lld members)",
                  (long long)desc->npoints, (long long)desc->batch);
@@ -505,7 +780,7 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
     /* Kinetic tables start as the identity so an unset member is harmless. */
     for (int64_t i = 0; i < ktotal; ++i) {
         s->ktab[i] = qdml_c64_make(1.0, 0.0);
-        s->kreal[2 * i] = s->kreal[2 * i + 1] = 1.0;
+        s->kreal[i] = 1.0;
     }
 
     unsigned flags = desc->effort == QDML_FFT_ESTIMATE  ? FFTW_ESTIMATE
@@ -529,18 +804,35 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
     fused_geometry g;
     /* The fused path is taken where a measurement shows it faster (choose_path), as FFTW chooses
      * plans; QDML_FFT_ESTIMATE measures nothing and keeps the plain path, whose ops give results
-     * identical op for op to the reference arithmetic (kernels/backend_cuda_math.cuh checks). */
-    s->planes_ok = desc->effort != QDML_FFT_ESTIMATE && fused_geometry_of(desc, desc->nthreads, &g);
+     * identical op for op to the reference arithmetic (kernels/backend_cuda_math.cuh checks),
+     * unless QDML_CPU_PATH forces a path. */
+    const int forced = forced_path();
+    if (forced == -2) {
+        cpu_destroy(s);
+        snprintf(err, errlen,
+                 "the environment variable QDML_CPU_PATH is '%s': it must be plain, planes, planes-gather, "
+                 "members or members-gather (or unset, to measure)",
+                 getenv("QDML_CPU_PATH"));
+        return QDML_ERR_INVALID_ARGUMENT;
+    }
+    s->planes_ok = fused_wanted(desc, forced) && fused_geometry_of(desc, desc->nthreads, &g);
     if (s->planes_ok) {
         s->oaxis = g.oaxis;
         s->nout = g.nout;
         s->P = g.P;
         s->prow = g.prow;
-        s->rb = g.rb;
-        s->w = g.w;
-        const int64_t pblocks = desc->batch * (g.nout / g.rb), cblocks = desc->batch * g.prow * (desc->n[2] / g.w);
+        for (int k = 0; k < 2; ++k) {
+            s->blk[k].rb = g.rb[k];
+            s->blk[k].w = g.w[k];
+        }
+        /* The member path runs where every thread can have a member; below 2^15 points the
+         * problem runs on one thread (s->nt), which then takes the members one after another. */
+        s->members_ok = desc->batch >= 2 && desc->batch >= s->nt;
+        const int64_t pblocks = desc->batch * (g.nout / g.rb[0]);
+        const int64_t cblocks = desc->batch * g.prow * (desc->n[2] / g.w[0]);
         s->items = qdml_calloc_array((size_t)(pblocks > cblocks ? pblocks : cblocks), sizeof(int64_t));
-        s->cbuf = fft_alloc((int64_t)desc->nthreads * g.nout * g.w, sizeof(qdml_c64), &bytes);
+        s->cbuf = fft_alloc((int64_t)desc->nthreads * g.nout * (g.w[0] > g.w[1] ? g.w[0] : g.w[1]), sizeof(qdml_c64),
+                            &bytes);
         if (!s->items || !s->cbuf) {
             cpu_destroy(s);
             snprintf(err, errlen, "cannot allocate the work list of %lld blocks", (long long)(pblocks + cblocks));
@@ -561,21 +853,22 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
         int pn[2] = {(int)desc->n[1], (int)desc->n[2]};
         const int prank = s->oaxis == 0 ? 2 : 1;
         int *pdims = s->oaxis == 0 ? pn : pn + 1;
-        s->pf = fftw_plan_many_dft(prank, pdims, (int)s->rb, buf, NULL, 1, (int)s->P, buf, NULL, 1, (int)s->P,
-                                   FFTW_FORWARD, flags);
-        s->pb = fftw_plan_many_dft(prank, pdims, (int)s->rb, buf, NULL, 1, (int)s->P, buf, NULL, 1, (int)s->P,
-                                   FFTW_BACKWARD, flags);
         int cn = (int)s->nout;
-        s->cf = fftw_plan_many_dft(1, &cn, (int)s->w, buf, NULL, (int)s->P, 1, buf, NULL, (int)s->P, 1, FFTW_FORWARD,
-                                   flags);
-        s->cb = fftw_plan_many_dft(1, &cn, (int)s->w, buf, NULL, (int)s->P, 1, buf, NULL, (int)s->P, 1, FFTW_BACKWARD,
-                                   flags);
         fftw_complex *cb = (fftw_complex *)s->cbuf;
-        s->gf = fftw_plan_many_dft(1, &cn, (int)s->w, cb, NULL, (int)s->w, 1, cb, NULL, (int)s->w, 1, FFTW_FORWARD,
-                                   flags);
-        s->gb = fftw_plan_many_dft(1, &cn, (int)s->w, cb, NULL, (int)s->w, 1, cb, NULL, (int)s->w, 1, FFTW_BACKWARD,
-                                   flags);
-        if (!s->pf || !s->pb || !s->cf || !s->cb || !s->gf || !s->gb) s->planes_ok = 0; /* the plain path still works */
+        for (int k = 0; k < 1 + s->members_ok; ++k) {
+            blocking *q = &s->blk[k];
+            const int rb = (int)q->rb, w = (int)q->w, P = (int)s->P;
+            q->pf = fftw_plan_many_dft(prank, pdims, rb, buf, NULL, 1, P, buf, NULL, 1, P, FFTW_FORWARD, flags);
+            q->pb = fftw_plan_many_dft(prank, pdims, rb, buf, NULL, 1, P, buf, NULL, 1, P, FFTW_BACKWARD, flags);
+            q->cf = fftw_plan_many_dft(1, &cn, w, buf, NULL, P, 1, buf, NULL, P, 1, FFTW_FORWARD, flags);
+            q->cb = fftw_plan_many_dft(1, &cn, w, buf, NULL, P, 1, buf, NULL, P, 1, FFTW_BACKWARD, flags);
+            q->gf = fftw_plan_many_dft(1, &cn, w, cb, NULL, w, 1, cb, NULL, w, 1, FFTW_FORWARD, flags);
+            q->gb = fftw_plan_many_dft(1, &cn, w, cb, NULL, w, 1, cb, NULL, w, 1, FFTW_BACKWARD, flags);
+            if (!q->pf || !q->pb || !q->cf || !q->cb || !q->gf || !q->gb) {
+                if (k == 0) s->planes_ok = 0; /* the plain path still works */
+                s->members_ok = 0;
+            }
+        }
     }
     if (s->fwd && s->bwd) wisdom_export(desc->wisdom_path);
     /* The kick factors are read by the timed trial steps below. */
@@ -623,8 +916,8 @@ static qdml_status cpu_get_potential(qdml_backend_state *s, int64_t b, double *v
     return QDML_OK;
 }
 
-/* Potential factors of a member: complex (real time) or, in imaginary time, real numbers stored
- * twice per point (f, f), so that both are multiplied as plain arrays of doubles. */
+/* Potential factors of a member: complex (real time) or, in imaginary time, one real number per
+ * point in the first half of the member's slot (half the bytes a step reads). */
 static const double *kick_factor(const qdml_backend_state *s, int full, int64_t b) {
     return (const double *)((full ? s->evf : s->evh) + b * s->d.npoints);
 }
@@ -641,8 +934,8 @@ static qdml_status cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_ste
 #pragma omp parallel for num_threads(s->nt) schedule(static)
         for (int64_t i = 0; i < N; ++i) {
             const double h = qdml_propagator(1, (v[i] - shift) * c).re;
-            evh[2 * i] = evh[2 * i + 1] = h;
-            evf[2 * i] = evf[2 * i + 1] = h * h;
+            evh[i] = h;
+            evf[i] = h * h;
         }
     } else {
         qdml_c64 *evh = s->evh + b * N, *evf = s->evf + b * N;
@@ -656,31 +949,114 @@ static qdml_status cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_ste
     s->flush[b] = (unsigned char)(p->flush_tiny != 0);
     s->imag[b] = (unsigned char)(imag != 0);
     qdml_c64 *kt = s->ktab + b * s->ksum;
-    double *kr = s->kreal + 2 * b * s->ksum;
+    double *kr = s->kreal + b * s->ksum;
     for (int a = 0; a < 3; ++a) {
         for (int64_t j = 0; j < s->d.n[a]; ++j) {
             /* theta = (hbar^2 k^2 / 2m) dt / hbar */
             kt[j] = p->potential_only ? qdml_c64_make(1.0, 0.0)
                                       : qdml_propagator(imag, p->hbar * s->k2[a][j] * p->dt / (2.0 * p->mass));
-            kr[2 * j] = kr[2 * j + 1] = kt[j].re;
+            kr[j] = kt[j].re;
         }
         kt += s->d.n[a];
-        kr += 2 * s->d.n[a];
+        kr += s->d.n[a];
     }
+    use_path(s);
     return QDML_OK;
 }
 
 /* ---- fused passes ---------------------------------------------------------------------------- */
 
-/* One pass over blocks of planes. For every member b it performs, in this order: the inverse plane
- * transform if phys[b] (with the factor 1/P), the potential factor `kick` (0 none, 1 half, 2 full)
- * if kact[b] (NULL: all), summing |psi|^2 into norms[b] when norms != NULL (0 for members not
- * kicked), and the forward plane transform if the member ends transformed. A member ends
- * transformed if fwd and fset[b] (NULL: all); otherwise untransformed if `plain` or it was kicked;
- * otherwise it keeps its layout. Members with nothing to do are skipped. */
+/* One block of q->rb planes of member b, at point offset `off` in the member: the inverse plane
+ * transforms with the factor 1/P if `from`, the potential factor `kick` (0 none, 1 half, 2 full)
+ * times that factor, and the forward plane transforms if `to`. Returns sum |psi|^2 of the kicked
+ * block when `norm`. */
+static double plane_block(const qdml_backend_state *s, const blocking *q, int64_t b, int64_t off, int from, int kick,
+                          int to, int norm) {
+    const kernel_set *K = s->k;
+    const int64_t len = q->rb * s->P;
+    fftw_complex *z = (fftw_complex *)(s->psi + b * s->d.npoints + off);
+    double *p = (double *)z;
+    double c = 1.0, acc = 0.0;
+    if (from) {
+        fftw_execute_dft(q->pb, z, z);
+        c = 1.0 / (double)s->P;
+    }
+    if (kick) {
+        const double *f = kick_factor(s, kick == 2, b);
+        acc = s->imag[b] ? K->mul_real_fast(p, f + off, len, c, s->flush[b], norm)
+                         : K->mul_cplx(p, f + 2 * off, len, c, s->flush[b], norm);
+    } else if (c != 1.0) {
+        K->scale(p, len, c);
+    }
+    if (to) fftw_execute_dft(q->pf, z, z);
+    return acc;
+}
+
+/* rows x w complex values (w a multiple of 4) between arrays with row strides ds and ss (points),
+ * in fixed 64-byte pieces the compiler turns into vector moves: a memcpy call per row of a few
+ * hundred bytes spent more on the call than on the copy. */
+static void copy_rows(double *restrict dst, int64_t ds, const double *restrict src, int64_t ss, int64_t rows,
+                      int64_t w) {
+    assert(w % 4 == 0);
+    for (int64_t r = 0; r < rows; ++r) {
+        double *restrict d = dst + 2 * r * ds;
+        const double *restrict q = src + 2 * r * ss;
+        for (int64_t j = 0; j < 2 * w; j += 8) memcpy(d + j, q + j, 8 * sizeof(double));
+    }
+}
+
+/* Stages of a column block, in this order: forward transform along the outer axis, the kinetic
+ * factor times `sc` (or, with COL_SCALE instead, `sc` alone), inverse transform along the outer axis. */
+enum { COL_FWD = 1, COL_KIN = 2, COL_SCALE = 4, COL_INV = 8 };
+
+/* Block `blk` of q->w adjacent columns of member b (planes held transformed), worked on in place
+ * (strided by P) or, with `gather`, in thread t's buffer; a block of nout x w points stays in
+ * cache between its stages. */
+static void column_block(const qdml_backend_state *s, const blocking *q, int64_t b, int64_t blk, int t, int stages,
+                         double sc, int gather) {
+    const kernel_set *K = s->k;
+    const int64_t P = s->P, nout = s->nout, w = q->w;
+    const int64_t n0 = s->d.n[0], n1 = s->d.n[1], n2 = s->d.n[2], per_row = n2 / w;
+    /* Offsets of the outer and plane-row axes in a member's kinetic tables. */
+    const int64_t o_off = s->oaxis == 0 ? 0 : n0, r_off = s->oaxis == 0 ? n0 : 0, t_off = n0 + n1;
+    const int64_t ip = blk / per_row, c2 = (blk % per_row) * w;
+    qdml_c64 *base = s->psi + b * s->d.npoints + ip * n2 + c2;
+    /* The block: rows of w points, `stride` apart, in psi or in this thread's buffer. */
+    qdml_c64 *blkp = base;
+    int64_t stride = P;
+    if (gather) {
+        blkp = s->cbuf + (int64_t)t * nout * w;
+        stride = w;
+        copy_rows((double *)blkp, w, (const double *)base, P, nout, w);
+    }
+    if (stages & COL_FWD) fftw_execute_dft(gather ? q->gf : q->cf, (fftw_complex *)blkp, (fftw_complex *)blkp);
+    if (stages & COL_KIN) {
+        if (s->imag[b]) {
+            const double *kr = s->kreal + b * s->ksum;
+            K->kin_real((double *)blkp, stride, nout, kr + o_off, kr[r_off + ip] * sc, kr + t_off + c2, w, s->flush[b]);
+        } else {
+            const qdml_c64 *kt = s->ktab + b * s->ksum;
+            K->kin_cplx((double *)blkp, stride, nout, kt + o_off, qdml_cscale(kt[r_off + ip], sc),
+                        (const double *)(kt + t_off + c2), w, s->flush[b]);
+        }
+    } else if (stages & COL_SCALE) {
+        for (int64_t io = 0; io < nout; ++io) K->scale((double *)(blkp + io * stride), w, sc);
+    }
+    if (stages & COL_INV) fftw_execute_dft(gather ? q->gb : q->cb, (fftw_complex *)blkp, (fftw_complex *)blkp);
+    if (gather)
+        copy_rows((double *)base, P, (const double *)blkp, w, nout, w);
+}
+
+/* One pass over blocks of planes (PATH_PLANES). For every member b it performs, in this order: the
+ * inverse plane transform if phys[b] (with the factor 1/P), the potential factor `kick` (0 none, 1
+ * half, 2 full) if kact[b] (NULL: all), summing |psi|^2 into norms[b] when norms != NULL (0 for
+ * members not kicked), and the forward plane transform if the member ends transformed. A member
+ * ends transformed if fwd and fset[b] (NULL: all); otherwise untransformed if `plain` or it was
+ * kicked; otherwise it keeps its layout. Members with nothing to do are skipped. */
 static void plane_pass(qdml_backend_state *s, int kick, const unsigned char *kact, double *norms, int fwd,
                        const unsigned char *fset, int plain) {
-    const int64_t B = s->d.batch, N = s->d.npoints, P = s->P, len = s->rb * P, nblk = s->nout / s->rb;
+    const blocking *q = &s->blk[0];
+    const int64_t B = s->d.batch, len = q->rb * s->P, nblk = s->nout / q->rb;
     unsigned char *dk = s->fwd_set; /* B bytes of scratch: bit 0 kick, bit 1 target layout */
     int64_t m = 0;
     for (int64_t b = 0; b < B; ++b) {
@@ -696,8 +1072,6 @@ static void plane_pass(qdml_backend_state *s, int kick, const unsigned char *kac
     double *np = s->norm_part;
     int used = 1;
     if (m > 0) {
-        const kernel_set *K = s->k;
-        const double invp = 1.0 / (double)P;
 #pragma omp parallel num_threads(s->nt)
         {
             const int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -709,22 +1083,9 @@ static void plane_pass(qdml_backend_state *s, int kick, const unsigned char *kac
             chunk(m, t, nt, &a, &e);
             for (int64_t it = a; it < e; ++it) {
                 const int64_t b = s->items[it] / nblk, off = (s->items[it] % nblk) * len;
-                fftw_complex *z = (fftw_complex *)(s->psi + b * N + off);
-                double *p = (double *)z;
-                double c = 1.0;
-                if (s->phys[b]) {
-                    fftw_execute_dft(s->pb, z, z);
-                    c = invp;
-                }
-                if (dk[b] & 1) {
-                    const double *f = kick_factor(s, kick == 2, b);
-                    const double acc = s->imag[b] ? K->mul_pairs(p, f + 2 * off, len, c, s->flush[b], norms != NULL)
-                                                  : K->mul_cplx(p, f + 2 * off, len, c, s->flush[b], norms != NULL);
-                    if (norms) np[(size_t)t * B + b] += acc;
-                } else if (c != 1.0) {
-                    K->scale(p, len, c);
-                }
-                if (dk[b] & 2) fftw_execute_dft(s->pf, z, z);
+                const int kb = (dk[b] & 1) ? kick : 0;
+                const double acc = plane_block(s, q, b, off, s->phys[b], kb, dk[b] >> 1, norms != NULL);
+                if (norms) np[(size_t)t * B + b] += acc;
             }
         }
     }
@@ -738,69 +1099,118 @@ static void plane_pass(qdml_backend_state *s, int kick, const unsigned char *kac
     for (int64_t b = 0; b < B; ++b) s->phys[b] = (unsigned char)(dk[b] >> 1);
 }
 
-/* Column pass of the kinetic step for members with active[b] (NULL: all), whose planes are held
- * transformed: forward transform along the outer axis, kinetic factor times scale[b] / nout, inverse
- * transform along the outer axis, on blocks of w adjacent columns in place (strided by P; a block
- * of nout x w points stays in cache between the transforms). The planes stay transformed: the
- * inverse plane transforms of the backward FFT come in the next plane pass (1/nout here instead of
- * 1/N: that pass divides by P). */
+/* Column pass of the kinetic step (PATH_PLANES) for members with active[b] (NULL: all), whose
+ * planes are held transformed: forward transform along the outer axis, kinetic factor times
+ * scale[b] / nout, inverse transform along the outer axis, block by block. The planes stay
+ * transformed: the inverse plane transforms of the backward FFT come in the next plane pass (1/nout
+ * here instead of 1/N: that pass divides by P). */
 static void column_pass(qdml_backend_state *s, const double *scale, const unsigned char *active) {
-    const int64_t B = s->d.batch, N = s->d.npoints, P = s->P, nout = s->nout, w = s->w;
-    const int64_t n0 = s->d.n[0], n1 = s->d.n[1], n2 = s->d.n[2];
-    const int64_t per_row = n2 / w, nblk = s->prow * per_row;
+    const blocking *q = &s->blk[0];
+    const int64_t B = s->d.batch, nblk = s->prow * (s->d.n[2] / q->w);
     int64_t m = 0;
     for (int64_t b = 0; b < B; ++b) {
         if (active && !active[b]) continue;
-        assert(s->phys[b]);
+        assert(s->phys[b] == 1);
         for (int64_t k = 0; k < nblk; ++k) s->items[m++] = b * nblk + k;
     }
     if (m == 0) return;
-    const kernel_set *K = s->k;
-    const double invout = 1.0 / (double)nout;
-    /* Offsets of the outer and plane-row axes in a member's kinetic tables. */
-    const int64_t o_off = s->oaxis == 0 ? 0 : n0, r_off = s->oaxis == 0 ? n0 : 0, t_off = n0 + n1;
+    const double invout = 1.0 / (double)s->nout;
 #pragma omp parallel num_threads(s->nt)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
         int64_t a, e;
         chunk(m, t, nt, &a, &e);
         for (int64_t it = a; it < e; ++it) {
-            const int64_t b = s->items[it] / nblk, blk = s->items[it] % nblk;
-            const int64_t ip = blk / per_row, c2 = (blk % per_row) * w;
-            qdml_c64 *base = s->psi + b * N + ip * n2 + c2;
-            /* The block: rows of w points, `stride` apart, in psi or in this thread's buffer. */
-            qdml_c64 *blkp = base;
-            int64_t stride = P;
-            if (s->gather) {
-                blkp = s->cbuf + (int64_t)t * nout * w;
-                stride = w;
-                for (int64_t io = 0; io < nout; ++io) memcpy(blkp + io * w, base + io * P, (size_t)w * sizeof(qdml_c64));
-                fftw_execute_dft(s->gf, (fftw_complex *)blkp, (fftw_complex *)blkp);
-            } else {
-                fftw_execute_dft(s->cf, (fftw_complex *)blkp, (fftw_complex *)blkp);
+            const int64_t b = s->items[it] / nblk;
+            column_block(s, q, b, s->items[it] % nblk, t, COL_FWD | COL_KIN | COL_INV, scale[b] * invout, s->gather);
+        }
+    }
+}
+
+/* One pass of PATH_MEMBERS, each thread taking whole members (a static split of the members with
+ * work, so every run splits alike). For member b, in this order, while it stays in the cache of the
+ * thread's core:
+ *   - if it holds the whole transform (phys[b] = 2) and anything follows: the column stage down,
+ *     the pending kinetic factor times kin_scale[b] / nout (or 1/nout alone) between the transforms;
+ *   - the plane stage, as in plane_pass: inverse plane transforms (1/P), the potential factor `kick`
+ *     if kact[b] (NULL: all) with the norm sum into norms[b], forward plane transforms;
+ *   - the column stage up: forward column transforms, and with `kscale` the kinetic factor times
+ *     kscale[b] / nout and the inverse column transforms.
+ * Members in uset (NULL: all) go up if `up`: without kscale they end holding the whole transform;
+ * with kscale they get the kinetic factor and end with their planes transformed, except a member
+ * already holding the whole transform with nothing to do, whose kinetic factor is left pending for
+ * the next pass. Other members end plain if `plain`, or if they were kicked or had a kinetic factor
+ * pending; otherwise they keep their layout. So a step is one pass over each member: in real time
+ * (the kick queued) the kinetic op's pass does it all; in imaginary time the kick op needs its
+ * norms before the solver gives the kinetic op its scale, so the kick's pass ends with the forward
+ * column transforms and the next one starts with that kinetic factor. A column stage with the
+ * three steps works in the thread's buffer where s->gather says so; the halves of a split one work
+ * in place, where FFTW's plan for a single in-place transform already copies through a buffer of
+ * its own if that pays (measured faster than gathering for a single transform). */
+static void member_pass(qdml_backend_state *s, int kick, const unsigned char *kact, double *norms, int up,
+                        const unsigned char *uset, int plain, const double *kscale) {
+    const blocking *q = &s->blk[1];
+    const int64_t B = s->d.batch, len = q->rb * s->P, pblk = s->nout / q->rb, cblk = s->prow * (s->d.n[2] / q->w);
+    const double invout = 1.0 / (double)s->nout;
+    unsigned char *dk = s->fwd_set; /* B bytes of scratch: bit 0 kick, bits 1-2 target layout, bit 3 kinetic */
+    int64_t m = 0;
+    for (int64_t b = 0; b < B; ++b) {
+        const int kicked = kick && (!kact || kact[b]), going_up = up && (!uset || uset[b]);
+        if (norms) norms[b] = 0.0;
+        if (going_up && kscale && s->phys[b] == 2 && !kicked && !s->kin_pending[b]) {
+            s->kin_pending[b] = 1;
+            s->kin_scale[b] = kscale[b];
+            continue;
+        }
+        int target, kin = 0;
+        if (going_up) {
+            target = kscale ? 1 : 2;
+            kin = kscale != NULL;
+        } else if (plain || kicked || s->kin_pending[b]) {
+            target = 0;
+        } else {
+            target = s->phys[b];
+        }
+        dk[b] = (unsigned char)(kicked | (target << 1) | (kin << 3));
+        if (!kicked && !kin && !s->kin_pending[b] && s->phys[b] == target) continue;
+        s->items[m++] = b;
+    }
+    if (m == 0) return;
+    ++s->member_passes;
+#pragma omp parallel num_threads(s->nt)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t a, e;
+        chunk(m, t, nt, &a, &e);
+        /* Every other pass goes through the thread's members backwards: the members it ended with
+         * are still in its cache when the next pass starts with them. */
+        const int back = (s->member_passes & 1) != 0;
+        for (int64_t i = a; i < e; ++i) {
+            const int64_t it = back ? a + e - 1 - i : i;
+            const int64_t b = s->items[it];
+            const int kicked = dk[b] & 1, target = (dk[b] >> 1) & 3, kin = dk[b] >> 3;
+            int ph = s->phys[b];
+            if (ph == 2 && (s->kin_pending[b] || kicked || target < 2)) {
+                const int st = (s->kin_pending[b] ? COL_KIN : COL_SCALE) | COL_INV;
+                const double sc = (s->kin_pending[b] ? s->kin_scale[b] : 1.0) * invout;
+                for (int64_t k = 0; k < cblk; ++k) column_block(s, q, b, k, t, st, sc, 0);
+                ph = 1;
             }
-            const double sc = scale[b] * invout;
-            if (s->imag[b]) {
-                const double *kr = s->kreal + 2 * b * s->ksum;
-                const double rp = kr[2 * (r_off + ip)] * sc;
-                for (int64_t io = 0; io < nout; ++io)
-                    K->mul_pairs((double *)(blkp + io * stride), kr + 2 * (t_off + c2), w, kr[2 * (o_off + io)] * rp,
-                                 s->flush[b], 0);
-            } else {
-                const qdml_c64 *kt = s->ktab + b * s->ksum;
-                const qdml_c64 rp = qdml_cscale(kt[r_off + ip], sc);
-                for (int64_t io = 0; io < nout; ++io) {
-                    const qdml_c64 rf = qdml_cmul(kt[o_off + io], rp);
-                    K->row_cplx((double *)(blkp + io * stride), (const double *)(kt + t_off + c2), w, rf.re, rf.im,
-                                s->flush[b]);
-                }
+            if (kicked || (ph >= 1) != (target >= 1)) {
+                double acc = 0.0;
+                for (int64_t k = 0; k < pblk; ++k)
+                    acc += plane_block(s, q, b, k * len, ph >= 1, kicked ? kick : 0, target >= 1, norms != NULL);
+                if (norms) norms[b] = acc;
+                ph = target >= 1;
             }
-            if (s->gather) {
-                fftw_execute_dft(s->gb, (fftw_complex *)blkp, (fftw_complex *)blkp);
-                for (int64_t io = 0; io < nout; ++io) memcpy(base + io * P, blkp + io * w, (size_t)w * sizeof(qdml_c64));
-            } else {
-                fftw_execute_dft(s->cb, (fftw_complex *)blkp, (fftw_complex *)blkp);
+            if (ph == 1 && (target == 2 || kin)) {
+                const int st = kin ? COL_FWD | COL_KIN | COL_INV : COL_FWD;
+                const double sc = kin ? kscale[b] * invout : 1.0;
+                for (int64_t k = 0; k < cblk; ++k) column_block(s, q, b, k, t, st, sc, kin && s->gather);
+                ph = kin ? 1 : 2;
             }
+            s->phys[b] = (unsigned char)ph;
+            s->kin_pending[b] = 0;
         }
     }
 }
@@ -816,12 +1226,15 @@ static void scale_all(qdml_backend_state *s, double c) {
     }
 }
 
-/* Perform whatever the fused path has deferred, leaving psi in the plain layout. */
+/* Perform whatever the fused paths have deferred, leaving psi in the plain layout. */
 static void materialize(qdml_backend_state *s) {
-    if (s->path != PATH_PLANES || s->sem == SEM_K_PLAIN) return;
+    if (s->path == PATH_PLAIN || s->sem == SEM_K_PLAIN) return;
     int pending = s->kick_pending != 0;
-    for (int64_t b = 0; b < s->d.batch && !pending; ++b) pending = s->phys[b];
-    if (pending) plane_pass(s, s->kick_pending, s->kick_active, NULL, 0, NULL, 1);
+    for (int64_t b = 0; b < s->d.batch && !pending; ++b) pending = s->phys[b] || s->kin_pending[b];
+    if (pending) {
+        if (s->path == PATH_MEMBERS) member_pass(s, s->kick_pending, s->kick_active, NULL, 0, NULL, 1, NULL);
+        else plane_pass(s, s->kick_pending, s->kick_active, NULL, 0, NULL, 1);
+    }
     s->kick_pending = 0;
     if (s->sem == SEM_K_LAZY || s->sem == SEM_K_KIN) {
         fftw_execute(s->fwd);
@@ -843,30 +1256,24 @@ static double seconds_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Choose between the plain path and the two column-pass variants of the fused path by timing a
- * step of each on the problem's own buffers (best of three), as FFTW_MEASURE chooses among plans.
- * Which is fastest depends on the shape and the machine's caches: power-of-two strides make the
- * in-place column transforms of some shapes slow, and the copies of the gathered variant cost a
- * pass of memory traffic. With QDML_FFT_ESTIMATE a rule of thumb chooses instead. */
 /* Path choices made in this process, by shape: a problem of a shape seen before takes the same path
  * (as FFTW's wisdom gives it the same plans), so runs repeated in one process round the same way. */
 typedef struct path_memo {
     int64_t n[3], batch;
-    int nt, effort, path, gather;
+    int nt, effort, choice[2][2];
 } path_memo;
 #define QDML_PATH_MEMO 64
 static path_memo path_memos[QDML_PATH_MEMO];
 static int path_memo_count = 0;
 
-static int path_memo_find(const qdml_backend_state *s, int *path, int *gather) {
+static int path_memo_find(const qdml_backend_state *s, int choice[2][2]) {
     int found = 0;
     pthread_mutex_lock(&fftw_plan_lock);
     for (int i = 0; i < path_memo_count && !found; ++i) {
         const path_memo *m = &path_memos[i];
         if (m->n[0] == s->d.n[0] && m->n[1] == s->d.n[1] && m->n[2] == s->d.n[2] && m->batch == s->d.batch &&
             m->nt == s->nt && m->effort == (int)s->d.effort) {
-            *path = m->path;
-            *gather = m->gather;
+            memcpy(choice, m->choice, sizeof m->choice);
             found = 1;
         }
     }
@@ -876,12 +1283,7 @@ static int path_memo_find(const qdml_backend_state *s, int *path, int *gather) {
 
 /* Record the choice, or adopt one another thread recorded meanwhile. */
 static void path_memo_store(qdml_backend_state *s) {
-    int path, gather;
-    if (path_memo_find(s, &path, &gather)) {
-        s->path = path;
-        s->gather = gather;
-        return;
-    }
+    if (path_memo_find(s, s->choice)) return;
     pthread_mutex_lock(&fftw_plan_lock);
     if (path_memo_count < QDML_PATH_MEMO) {
         path_memo *m = &path_memos[path_memo_count++];
@@ -889,67 +1291,118 @@ static void path_memo_store(qdml_backend_state *s) {
         m->batch = s->d.batch;
         m->nt = s->nt;
         m->effort = (int)s->d.effort;
-        m->path = s->path;
-        m->gather = s->gather;
+        memcpy(m->choice, s->choice, sizeof m->choice);
     }
     pthread_mutex_unlock(&fftw_plan_lock);
 }
 
+/* Take the path chosen for the kind of step the members are set up for: imaginary time if every
+ * member is, else real time. Called with nothing deferred (the layout is plain). */
+static void use_path(qdml_backend_state *s) {
+    int kind = 1;
+    for (int64_t b = 0; b < s->d.batch && kind; ++b) kind = s->imag[b];
+    s->path = s->choice[kind][0];
+    s->gather = s->choice[kind][1];
+}
+
+/* Choose between the plain path and the column variants of the fused paths by timing steps of each
+ * on the problem's own buffers, as FFTW_MEASURE chooses among plans: a real-time step (complex
+ * factors, the kick queued) and, where the member path is a candidate, an imaginary-time one (real
+ * factors, the kick returning norms), chosen separately. Which is fastest depends on the shape and
+ * the machine's caches: power-of-two strides make the in-place column transforms of some shapes
+ * slow, the copies of the gathered variant cost a pass of memory traffic, a batch of members that
+ * fit in a core's cache gains from the member path, and in imaginary time the member path splits
+ * its column stage in two (see member_pass), which costs more on larger members (on 64 x 256^2 here
+ * the member path timed as fast as PATH_PLANES in real time and 10-15 % slower in imaginary time).
+ * QDML_FFT_ESTIMATE keeps the plain path. */
 static void choose_path(qdml_backend_state *s) {
-    /* candidates: path and column variant */
-    static const int cand[3][2] = {{PATH_PLAIN, 0}, {PATH_PLANES, 0}, {PATH_PLANES, 1}};
-    const int nc = 3;
-#if defined(QDML_CPU_PATH) /* build option for comparisons: 1 in-place columns, 2 gathered */
-    s->path = PATH_PLANES;
-    s->gather = QDML_CPU_PATH == 2;
-    return;
-#endif
-    if (path_memo_find(s, &s->path, &s->gather)) return;
-    double *ones = malloc((size_t)s->d.batch * sizeof *ones);
-    if (!ones) {
-        s->path = PATH_PLAIN;
+    /* candidates: path and column variant; the member path only for batches of at least as many
+     * members as threads */
+    static const int cand[5][2] = {
+        {PATH_PLAIN, 0}, {PATH_PLANES, 0}, {PATH_PLANES, 1}, {PATH_MEMBERS, 0}, {PATH_MEMBERS, 1}};
+    const int nc = s->members_ok ? 5 : 3;
+    const int forced = forced_path();
+    if (forced >= 0) { /* QDML_CPU_PATH; `members*` falls back to `planes*` where it cannot run */
+        const int v = forced >= nc ? forced - 2 : forced;
+        for (int kind = 0; kind < 2; ++kind) {
+            s->choice[kind][0] = cand[v][0];
+            s->choice[kind][1] = cand[v][1];
+        }
+        use_path(s);
         return;
     }
-    for (int64_t b = 0; b < s->d.batch; ++b) ones[b] = 1.0;
-    double best[3] = {INFINITY, INFINITY, INFINITY};
+    if (path_memo_find(s, s->choice)) {
+        use_path(s);
+        return;
+    }
+    /* The two kinds of step differ in the structure of a pass on the member path only; elsewhere
+     * the real-time choice serves both. */
+    const int kinds = s->members_ok ? 2 : 1;
+    const int64_t B = s->d.batch;
+    double *ones = malloc(2 * (size_t)B * sizeof *ones);
+    if (!ones) {
+        s->path = PATH_PLAIN; /* choice[][] stays all plain (calloc) */
+        return;
+    }
+    double *norms = ones + B;
+    for (int64_t b = 0; b < B; ++b) ones[b] = 1.0;
+    double best[2][5];
+    for (int kind = 0; kind < 2; ++kind)
+        for (int v = 0; v < 5; ++v) best[kind][v] = INFINITY;
     /* Best of 2 to 7 trials, as many as fit in about 0.15 s: timings on a shared machine are noisy. */
     int trials = 7;
     for (int trial = 0; trial < trials; ++trial) {
         if (trial == 1) {
-            const double per = best[0] + best[1] + best[2];
+            double per = 0.0;
+            for (int kind = 0; kind < kinds; ++kind)
+                for (int v = 0; v < nc; ++v) per += best[kind][v];
             trials = per > 0 ? (int)(0.15 / per) : 7;
             trials = trials < 2 ? 2 : trials > 7 ? 7 : trials;
         }
-        for (int v = 0; v < nc; ++v) {
-            s->path = cand[v][0];
-            s->gather = cand[v][1];
-            /* a step to reach the steady layout, then a timed one */
-            for (int k = 0; k < 2; ++k) {
-                const double t0 = seconds_now();
-                cpu_kick(s, 1, NULL, NULL);
-                cpu_fft(s, 1);
-                cpu_kinetic(s, ones, NULL);
-                cpu_fft(s, 0);
-                const double t = seconds_now() - t0;
-                if (k == 1 && t < best[v]) best[v] = t;
+        for (int kind = 0; kind < kinds; ++kind) {
+            /* the factor tables hold zeros: complex in real time, real in imaginary time */
+            memset(s->imag, kind, (size_t)B);
+            memset(s->flush, kind, (size_t)B);
+            for (int v = 0; v < nc; ++v) {
+                s->path = cand[v][0];
+                s->gather = cand[v][1];
+                /* a step to reach the steady layout, then a timed one */
+                for (int k = 0; k < 2; ++k) {
+                    const double t0 = seconds_now();
+                    cpu_kick(s, 1, NULL, kind ? norms : NULL);
+                    cpu_fft(s, 1);
+                    cpu_kinetic(s, ones, NULL);
+                    cpu_fft(s, 0);
+                    const double t = seconds_now() - t0;
+                    if (k == 1 && t < best[kind][v]) best[kind][v] = t;
+                }
+                materialize(s);
             }
-            materialize(s);
         }
     }
     free(ones);
-    int v = 0;
-    for (int i = 1; i < nc; ++i)
-        if (best[i] < best[v]) v = i;
-    s->path = cand[v][0];
-    s->gather = cand[v][1];
+    memset(s->imag, 0, (size_t)B);
+    memset(s->flush, 0, (size_t)B);
+    for (int kind = 0; kind < 2; ++kind) {
+        const int k = kind < kinds ? kind : 0;
+        int v = 0;
+        for (int i = 1; i < nc; ++i)
+            if (best[k][i] < best[k][v]) v = i;
+        s->choice[kind][0] = cand[v][0];
+        s->choice[kind][1] = cand[v][1];
+    }
     path_memo_store(s);
+    use_path(s);
     memset(s->psi, 0, (size_t)s->total * sizeof(qdml_c64));
 #ifdef QDML_CPU_TRACE
-    fprintf(stderr, "qdml cpu: %lld x %lld x %lld, batch %lld:", (long long)s->d.n[0], (long long)s->d.n[1],
-            (long long)s->d.n[2], (long long)s->d.batch);
-    static const char *names[] = {"plain", "planes, in-place columns", "planes, gathered columns"};
-    for (int i = 0; i < nc; ++i) fprintf(stderr, " %s %.3f ms%s,", names[i], best[i] * 1e3, i == v ? " (chosen)" : "");
-    fprintf(stderr, "\n");
+    for (int kind = 0; kind < kinds; ++kind) {
+        fprintf(stderr, "qdml cpu: %lld x %lld x %lld, batch %lld, %s time:", (long long)s->d.n[0],
+                (long long)s->d.n[1], (long long)s->d.n[2], (long long)B, kind ? "imaginary" : "real");
+        for (int i = 0; i < nc; ++i)
+            fprintf(stderr, " %s %.3f ms%s,", path_names[i], best[kind][i] * 1e3,
+                    cand[i][0] == s->choice[kind][0] && cand[i][1] == s->choice[kind][1] ? " (chosen)" : "");
+        fprintf(stderr, "\n");
+    }
 #endif
 }
 
@@ -974,7 +1427,7 @@ static void plain_kick(qdml_backend_state *s, int full, const unsigned char *act
             if (!(active && !active[b])) {
                 const double *f = kick_factor(s, full, b);
                 const int64_t off = idx - b * N;
-                const double acc = s->imag[b] ? K->mul_pairs(psi + 2 * idx, f + 2 * off, end - idx, 1.0, s->flush[b], norms != NULL)
+                const double acc = s->imag[b] ? K->mul_real(psi + 2 * idx, f + off, end - idx, 1.0, s->flush[b], norms != NULL)
                                               : K->mul_cplx(psi + 2 * idx, f + 2 * off, end - idx, 1.0, s->flush[b], norms != NULL);
                 if (norms) np[(size_t)t * B + b] += acc;
             }
@@ -990,7 +1443,7 @@ static void plain_kick(qdml_backend_state *s, int full, const unsigned char *act
 }
 
 static qdml_status cpu_kick(qdml_backend_state *s, int full, const unsigned char *active, double *norms) {
-    if (s->path == PATH_PLANES && s->sem == SEM_X) {
+    if (s->path != PATH_PLAIN && s->sem == SEM_X) {
         if (s->kick_pending) materialize(s);
         if (!norms) {
             /* Queued: performed by the next plane pass. */
@@ -999,8 +1452,9 @@ static qdml_status cpu_kick(qdml_backend_state *s, int full, const unsigned char
             return QDML_OK;
         }
         /* The norms are needed now. A full-step kick is followed by a forward FFT in the solver's
-         * step: transform the planes in the same pass. */
-        plane_pass(s, full ? 2 : 1, active, norms, full, active, 0);
+         * step: transform the planes (the member path: the columns too) in the same pass. */
+        if (s->path == PATH_MEMBERS) member_pass(s, full ? 2 : 1, active, norms, full, active, 0, NULL);
+        else plane_pass(s, full ? 2 : 1, active, norms, full, active, 0);
         return QDML_OK;
     }
     materialize(s);
@@ -1009,7 +1463,7 @@ static qdml_status cpu_kick(qdml_backend_state *s, int full, const unsigned char
 }
 
 static qdml_status cpu_fft(qdml_backend_state *s, int forward) {
-    if (s->path == PATH_PLANES) {
+    if (s->path != PATH_PLAIN) {
         if (forward && s->sem == SEM_X) {
             s->sem = SEM_K_LAZY;
             return QDML_OK;
@@ -1019,8 +1473,8 @@ static qdml_status cpu_fft(qdml_backend_state *s, int forward) {
             return QDML_OK;
         }
         materialize(s);
-        s->sem = forward ? SEM_K_PLAIN : SEM_X;
     }
+    s->sem = forward ? SEM_K_PLAIN : SEM_X; /* kept on the plain path too: use_path may change paths */
     fftw_execute(forward ? s->fwd : s->bwd);
     return QDML_OK;
 }
@@ -1030,6 +1484,14 @@ static qdml_status cpu_kinetic(qdml_backend_state *s, const double *scale, const
         plane_pass(s, s->kick_pending, s->kick_active, NULL, 1, active, 0);
         s->kick_pending = 0;
         column_pass(s, scale, active);
+        s->sem = SEM_K_KIN;
+        return QDML_OK;
+    }
+    if (s->path == PATH_MEMBERS && s->sem == SEM_K_LAZY) {
+        /* With the queued kick and the forward transform, or left pending where a kick with norms
+         * already brought the member to the whole transform (see member_pass). */
+        member_pass(s, s->kick_pending, s->kick_active, NULL, 1, active, 0, scale);
+        s->kick_pending = 0;
         s->sem = SEM_K_KIN;
         return QDML_OK;
     }
@@ -1055,8 +1517,8 @@ static qdml_status cpu_kinetic(qdml_backend_state *s, const double *scale, const
             if (active && !active[b]) {
                 K->scale(p, len, invn);
             } else if (s->imag[b]) {
-                const double *kr = s->kreal + 2 * b * s->ksum;
-                K->mul_pairs(p, kr + 2 * (n0 + n1 + i2), len, kr[2 * i0] * kr[2 * (n0 + i1)] * (scale[b] * invn),
+                const double *kr = s->kreal + b * s->ksum;
+                K->mul_real(p, kr + n0 + n1 + i2, len, kr[i0] * kr[n0 + i1] * (scale[b] * invn),
                              s->flush[b], 0);
             } else {
                 const qdml_c64 *kt = s->ktab + b * s->ksum;

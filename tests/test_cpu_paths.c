@@ -1,0 +1,748 @@
+/* The CPU backend's fused paths, forced with QDML_CPU_PATH, give the plain path's results to rounding.
+ *
+ * host/backend_cpu.c runs a step one of three ways: the plain path (batched FFTW plans, one pass per
+ * op), PATH_PLANES (plane transforms with the potential factor in one pass over blocks of planes,
+ * column transforms with the kinetic factor in one pass over blocks of columns; `-gather` copies each
+ * column block into a per-thread buffer) and PATH_MEMBERS (a thread takes whole members and runs all
+ * their stages back to back; in imaginary time the column stage is split across passes and the
+ * kinetic factor may be left pending). The other tests plan with QDML_FFT_ESTIMATE, which keeps the
+ * plain path. Here each problem is made under QDML_CPU_PATH = plain (the reference) and under each of
+ * the four fused names, given the same inputs and the same calls, and compared member by member after
+ * every call: real and imaginary time, renormalised (norms from the kick, flush of tiny values) or
+ * not, potential only, Strang and both 4th-order compositions, ground-state and lowest-states
+ * searches (members that finish early go on as inactive members), a member that diverges and is
+ * isolated, and the calls between runs that bring a deferred layout back to plain (statistics,
+ * get/set state, set potential/objective/hbar, density, checkpoints, resumed searches), on 2D and 3D
+ * grids (one point on an axis included), one and several plane or column blocks per member, one to
+ * three threads. Shapes the fused
+ * paths cannot take (1D, last axis not a multiple of 4) and `members*` where the member path cannot
+ * run (one member, fewer members than threads) fall back, and must then equal plain (or `planes*`)
+ * bit for bit: the same plans run the same arithmetic. Not covered, since the API does not allow
+ * them: per-member step sizes (options.dt is one value for the batch) and batches mixing real and
+ * imaginary time (options.mode is one value per call).
+ *
+ * Tolerances. A fused path computes the same transforms in another order (1D transforms of planes and
+ * of column blocks instead of one multi-dimensional plan; the 1/N and the kinetic factor grouped
+ * differently), so a step differs by rounding: a few u (u = 1.1e-16) times log2 N relative per
+ * transform, ~1e-15 per step. States are compared as max |psi_path - psi_plain| / max |psi_plain|.
+ *  - Real time is unitary: differences are carried along without growth and add up at most linearly,
+ *    <= steps x ~1e-15: 1e-12 for the <= 100 steps (<= 500 Strang substeps) of a run here.
+ *  - Imaginary time contracts every excited component, and renormalisation removes the component
+ *    along the state, so differences stay near those of ~1 / (gap dt) steps: 1e-12 for the short runs
+ *    (< 100 steps), 1e-10 for the searches (thousands of steps, dtau down to ~1e-3; the bound used by
+ *    tests/test_batch.c). The 4th-order compositions' negative substep amplifies the rounding noise by
+ *    up to exp(|c| hbar kmax^2 dt / 2m) inside a step: dt is chosen so that this is below e^2, and the
+ *    bound is 1e-11.
+ *  - Energies, kinetic and potential energies are compared relative to |<T>| + |<V>| (E itself may be
+ *    near 0), norms relative to the norm, with the state's bound (1e-12 for the searches, where E is
+ *    stationary: its error is second order in the state's). The residual || H psi - E psi || / ||psi||
+ *    moves by up to ||H|| times the relative change of the state, ||H|| <= hbar^2 kmax^2 / 2m +
+ *    max |V| (computed per member): bound tolerance x ||H||. Means and widths: tolerance x box length.
+ *  - Step counts, convergence, divergence and finished flags must be equal: the search's decisions
+ *    compare quantities that agree to ~1e-13, far from its thresholds but by a rare coincidence.
+ * The largest differences seen per path are logged (run with --verbose). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+enum { NP = 5 }; /* [0] plain, the reference; [1..4] the fused paths */
+static const char *const PATH[NP] = {"plain", "planes", "planes-gather", "members", "members-gather"};
+
+/* Largest relative differences from plain seen in this test (each test runs in its own process). */
+static double worst_psi[NP], worst_e[NP], worst_dt[NP];
+static int compared[NP], bit_equal[NP];
+
+static void log_worst(const char *test) {
+    for (int i = 1; i < NP; ++i)
+        cr_log_info("%s: %-14s states <= %.3g x max|psi|, energies <= %.3g x (|T|+|V|), dt <= %.3g relative; "
+                    "%d of %d states bit-identical",
+                    test, PATH[i], worst_psi[i], worst_e[i], worst_dt[i], bit_equal[i], compared[i]);
+}
+
+static qdml_problem *path_problem(qdml_context *ctx, const qdml_grid *g, int64_t batch, const char *path) {
+    cr_assert_eq(setenv("QDML_CPU_PATH", path, 1), 0);
+    qdml_problem *p = NULL;
+    const qdml_status st = qdml_problem_create(ctx, g, batch, &p);
+    unsetenv("QDML_CPU_PATH");
+    cr_assert_eq(st, QDML_OK, "QDML_CPU_PATH=%s: qdml_problem_create: %s", path, qdml_context_last_error(ctx));
+    return p;
+}
+
+/* One problem per path, same grid and batch, driven by the same calls. */
+typedef struct {
+    qdml_context *ctx;
+    qdml_grid g;
+    int64_t B, N;
+    qdml_problem *p[NP];
+    char shape[64]; /* "32x48, B=5" for messages */
+    qt_rng rng;
+} paths;
+
+/* Box [-(4+d), 4+d) on axis d. */
+static void paths_open(paths *s, qdml_context *ctx, int dim, const int64_t *n, int64_t B, uint64_t seed) {
+    double lo[3] = {0, 0, 0}, hi[3] = {1, 1, 1};
+    for (int d = 0; d < dim; ++d) {
+        lo[d] = -(4.0 + d);
+        hi[d] = 4.0 + d;
+    }
+    s->ctx = ctx;
+    s->g = qt_grid(dim, n, lo, hi);
+    s->B = B;
+    s->N = qdml_grid_points(&s->g);
+    int len = 0;
+    for (int d = 0; d < dim; ++d) len += snprintf(s->shape + len, sizeof s->shape - (size_t)len, "%s%lld", d ? "x" : "", (long long)n[d]);
+    snprintf(s->shape + len, sizeof s->shape - (size_t)len, ", B=%lld", (long long)B);
+    for (int i = 0; i < NP; ++i) s->p[i] = path_problem(ctx, &s->g, B, PATH[i]);
+    qt_rng_seed(&s->rng, seed);
+}
+
+static void paths_close(paths *s) {
+    for (int i = 0; i < NP; ++i) qdml_problem_destroy(s->p[i]);
+}
+
+/* ---- the same call on every path ---- */
+
+static void all_state(paths *s, int64_t b, const double *psi) {
+    for (int i = 0; i < NP; ++i) cr_assert_eq(qdml_problem_set_state(s->p[i], b, psi), QDML_OK);
+}
+static void all_potential(paths *s, int64_t b, const double *v) {
+    for (int i = 0; i < NP; ++i) cr_assert_eq(qdml_problem_set_potential(s->p[i], b, v), QDML_OK);
+}
+static void all_hbar_mass(paths *s, int64_t b, double hbar, double mass) {
+    for (int i = 0; i < NP; ++i) {
+        cr_assert_eq(qdml_problem_set_hbar(s->p[i], b, hbar), QDML_OK);
+        cr_assert_eq(qdml_problem_set_mass(s->p[i], b, mass), QDML_OK);
+    }
+}
+
+/* Complex normal values at every point; `tiny` scales those with x_0 > 0 by 1e-250 (below the flush
+ * threshold QDML_TINY = 1e-200 after a few multiplies). */
+static void random_state(paths *s, int64_t b, int tiny) {
+    double *psi = qt_calloc(2 * (size_t)s->N, sizeof *psi);
+    for (int64_t i = 0; i < s->N; ++i) {
+        double x[3];
+        qt_coords(&s->g, i, x);
+        const double f = tiny && x[0] > 0 ? 1e-250 : 1.0;
+        psi[2 * i] = f * qt_normal(&s->rng);
+        psi[2 * i + 1] = f * qt_normal(&s->rng);
+    }
+    all_state(s, b, psi);
+    free(psi);
+}
+
+/* Uniform random values in [lo, hi) at every point. */
+static void random_potential(paths *s, int64_t b, double lo, double hi) {
+    double *v = qt_calloc((size_t)s->N, sizeof *v);
+    for (int64_t i = 0; i < s->N; ++i) v[i] = lo + (hi - lo) * qt_uniform(&s->rng);
+    all_potential(s, b, v);
+    free(v);
+}
+
+/* Random states and potentials, and hbar and mass that differ per member. */
+static void random_members(paths *s, int tiny_member) {
+    for (int64_t b = 0; b < s->B; ++b) {
+        random_state(s, b, b == tiny_member);
+        random_potential(s, b, -1.0 - 0.5 * (double)b, 2.0 + (double)b);
+        all_hbar_mass(s, b, 0.6 + 0.25 * (double)b, 1.4 - 0.15 * (double)b);
+    }
+}
+
+/* Smooth wells: anisotropic harmonic confinement minus Gaussian wells. */
+typedef struct {
+    double w[3];
+    int nwell;
+    double depth[3], width[3], c[3][3];
+} wells;
+
+static double wells_v(const double *x, int dim, void *user) {
+    const wells *w = user;
+    double v = 0.0;
+    for (int d = 0; d < dim; ++d) v += 0.5 * w->w[d] * w->w[d] * x[d] * x[d];
+    for (int j = 0; j < w->nwell; ++j) {
+        double r2 = 0.0;
+        for (int d = 0; d < dim; ++d) r2 += (x[d] - w->c[j][d]) * (x[d] - w->c[j][d]);
+        v -= w->depth[j] * exp(-r2 / (2.0 * w->width[j] * w->width[j]));
+    }
+    return v;
+}
+
+static void wells_potential(paths *s, int64_t b, const wells *w) {
+    double *v = qt_calloc((size_t)s->N, sizeof *v);
+    qt_fill(&s->g, v, wells_v, (void *)w);
+    all_potential(s, b, v);
+    free(v);
+}
+
+static wells random_wells(paths *s, int nwell) {
+    wells w;
+    memset(&w, 0, sizeof w);
+    for (int d = 0; d < 3; ++d) w.w[d] = 0.6 + 0.8 * qt_uniform(&s->rng);
+    w.nwell = nwell;
+    for (int j = 0; j < nwell; ++j) {
+        w.depth[j] = 1.0 + 2.0 * qt_uniform(&s->rng);
+        w.width[j] = 0.6 + 0.6 * qt_uniform(&s->rng);
+        for (int d = 0; d < 3; ++d) w.c[j][d] = 4.0 * qt_uniform(&s->rng) - 2.0;
+    }
+    return w;
+}
+
+/* ---- comparisons with plain ---- */
+
+/* ||H|| bound of member b: hbar^2 kmax^2 / 2m + max |V| (the residual's sensitivity to the state). */
+static double h_bound(const paths *s, int64_t b) {
+    double hbar, mass, k2 = 0.0, vmax = 0.0;
+    cr_assert_eq(qdml_problem_get_hbar(s->p[0], b, &hbar), QDML_OK);
+    cr_assert_eq(qdml_problem_get_mass(s->p[0], b, &mass), QDML_OK);
+    for (int d = 0; d < s->g.dim; ++d) {
+        const double k = QT_PI * (double)s->g.n[d] / (s->g.hi[d] - s->g.lo[d]);
+        k2 += k * k;
+    }
+    double *v = qt_calloc((size_t)s->N, sizeof *v);
+    cr_assert_eq(qdml_problem_get_potential(s->p[0], b, v), QDML_OK);
+    for (int64_t i = 0; i < s->N; ++i) vmax = fmax(vmax, fabs(v[i]));
+    free(v);
+    return hbar * hbar * k2 / (2.0 * mass) + vmax;
+}
+
+/* tol_dt: 0 where time and dt must be equal (fixed steps), else their relative bound (searches). */
+static void compare_stats(const paths *s, int i, int64_t b, const qdml_stats *got, const qdml_stats *ref, double tol,
+                          double tol_dt, const char *what) {
+    cr_assert_eq(got->step, ref->step, "%s (%s): path %s, member %lld: step %lld, plain %lld", what, s->shape, PATH[i],
+                 (long long)b, (long long)got->step, (long long)ref->step);
+    cr_assert(fabs(got->time - ref->time) <= tol_dt * ref->time && fabs(got->dt - ref->dt) <= tol_dt * ref->dt,
+              "%s (%s): path %s, member %lld: time %.17g dt %.17g, plain %.17g %.17g (relative tolerance %.3g)", what,
+              s->shape, PATH[i], (long long)b, got->time, got->dt, ref->time, ref->dt, tol_dt);
+    if (ref->dt > 0 && fabs(got->dt - ref->dt) / ref->dt > worst_dt[i]) worst_dt[i] = fabs(got->dt - ref->dt) / ref->dt;
+    const double scale = fabs(ref->kinetic) + fabs(ref->potential);
+    const double de = fmax(fabs(got->energy - ref->energy),
+                           fmax(fabs(got->kinetic - ref->kinetic), fabs(got->potential - ref->potential)));
+    if (scale > 0 && de / scale > worst_e[i]) worst_e[i] = de / scale;
+    cr_assert_leq(de, tol * scale, "%s (%s): path %s, member %lld: E %.17g T %.17g V %.17g, plain %.17g %.17g %.17g "
+                  "(difference %.3g of |T|+|V|, tolerance %.3g)", what, s->shape, PATH[i], (long long)b, got->energy,
+                  got->kinetic, got->potential, ref->energy, ref->kinetic, ref->potential, de / scale, tol);
+    cr_assert_leq(fabs(got->norm - ref->norm), tol * ref->norm, "%s (%s): path %s, member %lld: norm %.17g, plain %.17g",
+                  what, s->shape, PATH[i], (long long)b, got->norm, ref->norm);
+    const double hb = h_bound(s, b);
+    cr_assert_leq(fabs(got->residual - ref->residual), tol * hb,
+                  "%s (%s): path %s, member %lld: residual %.17g, plain %.17g (tolerance %.3g x ||H|| %.3g)", what,
+                  s->shape, PATH[i], (long long)b, got->residual, ref->residual, tol, hb);
+    cr_assert_leq(fabs(got->density_max - ref->density_max), 2.0 * tol * ref->density_max,
+                  "%s (%s): path %s, member %lld: max density %.17g, plain %.17g", what, s->shape, PATH[i],
+                  (long long)b, got->density_max, ref->density_max);
+    /* Widths as variances: a width near 0 (one point on an axis) is the square root of rounding. */
+    for (int d = 0; d < s->g.dim; ++d) {
+        const double len = s->g.hi[d] - s->g.lo[d];
+        const double var_g = got->width[d] * got->width[d], var_r = ref->width[d] * ref->width[d];
+        cr_assert(fabs(got->mean[d] - ref->mean[d]) <= tol * len && fabs(var_g - var_r) <= tol * len * len,
+                  "%s (%s): path %s, member %lld, axis %d: mean %.17g width %.17g, plain %.17g %.17g", what, s->shape,
+                  PATH[i], (long long)b, d, got->mean[d], got->width[d], ref->mean[d], ref->width[d]);
+    }
+}
+
+/* Every member's state on every path against plain: max |psi - psi_plain| <= tol max |psi_plain|. */
+static void compare_states(paths *s, double tol, const char *what) {
+    double *ref = qt_calloc(2 * (size_t)s->N, sizeof *ref), *got = qt_calloc(2 * (size_t)s->N, sizeof *got);
+    for (int64_t b = 0; b < s->B; ++b) {
+        cr_assert_eq(qdml_problem_get_state(s->p[0], b, ref), QDML_OK);
+        const double mx = qt_max_abs(ref, s->N);
+        cr_assert(mx > 0 && isfinite(mx), "%s (%s): plain member %lld: max |psi| = %g", what, s->shape, (long long)b, mx);
+        for (int i = 1; i < NP; ++i) {
+            cr_assert_eq(qdml_problem_get_state(s->p[i], b, got), QDML_OK);
+            const double d = qt_max_abs_diff(got, ref, s->N) / mx;
+            compared[i] += 1;
+            bit_equal[i] += memcmp(got, ref, 2 * (size_t)s->N * sizeof *got) == 0;
+            if (d > worst_psi[i] || d != d) worst_psi[i] = d;
+            cr_assert_leq(d, tol, "%s (%s): path %s, member %lld: max |psi - psi_plain| = %.3g x max |psi_plain| (%.3g), "
+                          "tolerance %.3g", what, s->shape, PATH[i], (long long)b, d, mx, tol);
+        }
+    }
+    free(ref);
+    free(got);
+}
+
+static void compare_results(paths *s, const qdml_run_result *r, double tol, double tol_dt, const char *what) {
+    for (int i = 1; i < NP; ++i)
+        for (int64_t b = 0; b < s->B; ++b) {
+            const qdml_run_result *g = r + i * s->B + b, *p = r + b;
+            cr_assert(g->steps == p->steps && g->converged == p->converged && g->diverged == p->diverged &&
+                          g->finished == p->finished && g->stopped_by_callback == p->stopped_by_callback,
+                      "%s (%s): path %s, member %lld: steps %lld converged %d diverged %d finished %d; plain %lld %d %d %d",
+                      what, s->shape, PATH[i], (long long)b, (long long)g->steps, g->converged, g->diverged,
+                      g->finished, (long long)p->steps, p->converged, p->diverged, p->finished);
+            compare_stats(s, i, b, &g->final, &p->final, tol, tol_dt, what);
+        }
+}
+
+/* qdml_problem_evolve on every path; each must return `expect`; results and states compared. */
+static void evolve_all(paths *s, const qdml_evolve_options *o, qdml_status expect, double tol, const char *what) {
+    qdml_run_result *r = qt_calloc(NP * (size_t)s->B, sizeof *r);
+    for (int i = 0; i < NP; ++i) {
+        const qdml_status st = qdml_problem_evolve(s->p[i], o, r + i * s->B);
+        cr_assert_eq(st, expect, "%s (%s): path %s: evolve returned %s (expected %s): %s", what, s->shape, PATH[i],
+                     qdml_status_string(st), qdml_status_string(expect), qdml_context_last_error(s->ctx));
+    }
+    compare_results(s, r, tol, 0.0, what);
+    compare_states(s, tol, what);
+    free(r);
+}
+
+/* The searches' step sizes: dtau shrinks by the factor sqrt(tolerance / (4 residual)) where that lies
+ * in [1/4, 1/2], continuous in the residual (> tolerance there), so dtau and tau differ by half the
+ * residual's relative difference per shrink: <= (1/2) 1e-12 ||H|| / tolerance = 5e-5 for ||H|| ~ 100
+ * and tolerance 1e-6; 1e-4 for the few shrinks of a search. (Seen: <= 5e-10.) */
+#define SEARCH_DT_TOL 1e-4
+
+/* qdml_problem_ground (or lowest_states) on every path; results of plain into `plain` (B entries). */
+static void search_all(paths *s, const qdml_ground_options *o, int lowest, double tol_e, double tol_psi,
+                       const char *what, qdml_run_result *plain) {
+    qdml_run_result *r = qt_calloc(NP * (size_t)s->B, sizeof *r);
+    for (int i = 0; i < NP; ++i) {
+        const qdml_status st = lowest ? qdml_problem_lowest_states(s->p[i], o, r + i * s->B)
+                                      : qdml_problem_ground(s->p[i], o, r + i * s->B);
+        cr_assert_eq(st, QDML_OK, "%s (%s): path %s: %s", what, s->shape, PATH[i], qdml_context_last_error(s->ctx));
+    }
+    compare_results(s, r, tol_e, SEARCH_DT_TOL, what);
+    compare_states(s, tol_psi, what);
+    if (plain) memcpy(plain, r, (size_t)s->B * sizeof *r);
+    free(r);
+}
+
+static qdml_evolve_options evolve_opts(qdml_time_mode mode, double dt, int64_t steps, int64_t every) {
+    qdml_evolve_options o;
+    qdml_evolve_options_default(&o);
+    o.mode = mode;
+    o.dt = dt;
+    o.steps = steps;
+    o.monitor_every = every;
+    return o;
+}
+
+/* ---- tests ---- */
+
+/* The shapes of the real- and imaginary-time runs: one plane and column block per member (small
+ * members in a batch), several (a large member: 64x128 gives two plane blocks per member on
+ * PATH_PLANES), an odd outer axis, 3D. */
+typedef struct {
+    int dim;
+    int64_t n[3], B;
+} shape;
+static const shape SHAPES[] = {
+    {2, {32, 48, 0}, 5}, {2, {24, 64, 0}, 4}, {2, {15, 20, 0}, 4}, {3, {8, 12, 16}, 4}, {2, {64, 128, 0}, 2},
+};
+enum { NSHAPES = sizeof SHAPES / sizeof SHAPES[0] };
+
+Test(cpu_paths, real_time) {
+    qdml_context *ctx = qt_context();
+    for (int k = 0; k < NSHAPES; ++k) {
+        paths s;
+        paths_open(&s, ctx, SHAPES[k].dim, SHAPES[k].n, SHAPES[k].B, 100 + (uint64_t)k);
+        random_members(&s, -1);
+        qdml_evolve_options o = evolve_opts(QDML_REAL_TIME, 0.01, 100, 25);
+        evolve_all(&s, &o, QDML_OK, 1e-12, "real time, 100 steps");
+        /* Kicks only: queued kicks meet queued kicks. */
+        o = evolve_opts(QDML_REAL_TIME, 0.01, 7, 0);
+        o.potential_only = 1;
+        evolve_all(&s, &o, QDML_OK, 1e-12, "real time, potential only");
+        paths_close(&s);
+    }
+    qdml_context_destroy(ctx);
+    log_worst("real_time");
+    /* The fallback test shows that the plain path repeats its bits exactly: a forced path that gave
+     * plain's bits on every state here would be the plain path, QDML_CPU_PATH not applied. */
+    for (int i = 1; i < NP; ++i)
+        cr_assert_lt(bit_equal[i], compared[i], "QDML_CPU_PATH=%s gave the plain path's bits on all %d states: was it applied?",
+                     PATH[i], compared[i]);
+}
+
+Test(cpu_paths, imaginary_time) {
+    qdml_context *ctx = qt_context();
+    for (int k = 0; k < NSHAPES; ++k) {
+        paths s;
+        paths_open(&s, ctx, SHAPES[k].dim, SHAPES[k].n, SHAPES[k].B, 200 + (uint64_t)k);
+        /* The last member starts with amplitudes of 1e-250 on half the box: flushed to zero. */
+        random_members(&s, s.B - 1);
+        /* Renormalised: the kick returns the norms (kick and transforms in one pass), flush on. */
+        qdml_evolve_options o = evolve_opts(QDML_IMAGINARY_TIME, 0.02, 60, 20);
+        evolve_all(&s, &o, QDML_OK, 1e-12, "imaginary time, renormalised, 60 steps");
+        o = evolve_opts(QDML_IMAGINARY_TIME, 0.02, 13, 0);
+        evolve_all(&s, &o, QDML_OK, 1e-12, "imaginary time, renormalised, 13 steps, no monitoring");
+        o.potential_only = 1;
+        evolve_all(&s, &o, QDML_OK, 1e-12, "imaginary time, renormalised, potential only");
+        /* The heat kernel: no norms, no flush, no rescaling. */
+        o = evolve_opts(QDML_IMAGINARY_TIME, 0.02, 30, 10);
+        o.renormalize = 0;
+        evolve_all(&s, &o, QDML_OK, 1e-12, "imaginary time, not renormalised");
+        o.potential_only = 1;
+        evolve_all(&s, &o, QDML_OK, 1e-12, "imaginary time, not renormalised, potential only");
+        paths_close(&s);
+    }
+    qdml_context_destroy(ctx);
+    log_worst("imaginary_time");
+}
+
+Test(cpu_paths, fourth_order) {
+    static const qdml_splitting SPLIT[2] = {QDML_SPLIT_YOSHIDA4, QDML_SPLIT_SUZUKI4};
+    static const char *const SNAME[2] = {"Yoshida", "Suzuki"};
+    qdml_context *ctx = qt_context();
+    const int which[2] = {0, 3}; /* 32x48 and 8x12x16 */
+    for (int k = 0; k < 2; ++k)
+        for (int m = 0; m < 2; ++m) {
+            const shape *sh = &SHAPES[which[k]];
+            paths s;
+            paths_open(&s, ctx, sh->dim, sh->n, sh->B, 300 + (uint64_t)(2 * k + m));
+            random_members(&s, -1);
+            char what[128];
+            snprintf(what, sizeof what, "%s, real time", SNAME[m]);
+            qdml_evolve_options o = evolve_opts(QDML_REAL_TIME, 0.01, 12, 4);
+            o.splitting = SPLIT[m];
+            evolve_all(&s, &o, QDML_OK, 1e-12, what);
+            /* The negative substep amplifies by exp(|c| hbar kmax^2 dt / 2m): kmax^2 <= 385 on these
+             * grids, hbar / m <= 2 (member 4: 1.6 / 0.8), |c| <= 1.71 (Yoshida): with dt = 0.002 the
+             * exponent is <= 1.4; the potential's, |c| (max V - min V) dt / hbar, is <= 0.06. */
+            snprintf(what, sizeof what, "%s, imaginary time", SNAME[m]);
+            o = evolve_opts(QDML_IMAGINARY_TIME, 0.002, 12, 4);
+            o.splitting = SPLIT[m];
+            evolve_all(&s, &o, QDML_OK, 1e-11, what);
+            paths_close(&s);
+        }
+    qdml_context_destroy(ctx);
+    log_worst("fourth_order");
+}
+
+Test(cpu_paths, ground_search) {
+    const int64_t n[2] = {24, 32};
+    enum { B = 4 };
+    qdml_context *ctx = qt_context();
+    paths s;
+    paths_open(&s, ctx, 2, n, B, 400);
+    /* Harmonic wells of different frequencies, and random smooth wells; different hbar and mass. */
+    for (int64_t b = 0; b < B; ++b) {
+        wells w = random_wells(&s, b < 2 ? 0 : 3);
+        if (b < 2) w.w[0] = w.w[1] = 0.8 + 0.5 * (double)b;
+        wells_potential(&s, b, &w);
+        all_hbar_mass(&s, b, 1.0 - 0.1 * (double)b, 1.0 + 0.2 * (double)b);
+        const double c[2] = {0.3, -0.2}, wd[2] = {1.0, 1.2};
+        for (int i = 0; i < NP; ++i) cr_assert_eq(qdml_problem_set_state_gaussian(s.p[i], b, c, wd, NULL), QDML_OK);
+    }
+    qdml_ground_options go;
+    qdml_ground_options_default(&go);
+    go.tolerance = 1e-6;
+    /* A search stopped by max_steps, then resumed to the end. */
+    go.max_steps = 300;
+    qdml_run_result r[B];
+    search_all(&s, &go, 0, 1e-12, 1e-10, "ground, first 300 steps", r);
+    go.max_steps = 100000;
+    go.resume = 1;
+    search_all(&s, &go, 0, 1e-12, 1e-10, "ground, resumed", r);
+    int differ = 0;
+    for (int b = 0; b < B; ++b) {
+        cr_log_info("ground member %d: E = %.15g, %lld steps, residual %.3g, converged %d", b, r[b].final.energy,
+                    (long long)r[b].steps, r[b].final.residual, r[b].converged);
+        cr_assert(r[b].converged, "member %d did not converge (residual %.3g)", b, r[b].final.residual);
+        differ |= r[b].steps != r[0].steps;
+    }
+    /* Members finishing at different steps: the later ones run with finished members inactive. */
+    cr_assert(differ, "every member took %lld steps: no member ran inactive", (long long)r[0].steps);
+    paths_close(&s);
+    qdml_context_destroy(ctx);
+    log_worst("ground_search");
+}
+
+Test(cpu_paths, lowest_states) {
+    const int64_t n[2] = {24, 32};
+    enum { B = 4 };
+    qdml_context *ctx = qt_context();
+    paths s;
+    paths_open(&s, ctx, 2, n, B, 500);
+    /* One Hamiltonian with non-degenerate lowest levels (w = 1, 1.37: gaps >= 0.37), a well off-centre. */
+    wells w = random_wells(&s, 1);
+    w.w[0] = 1.0;
+    w.w[1] = 1.37;
+    w.depth[0] = 0.5;
+    wells_potential(&s, QDML_ALL_MEMBERS, &w);
+    for (int64_t b = 0; b < B; ++b) random_state(&s, b, 0);
+    qdml_ground_options go;
+    qdml_ground_options_default(&go);
+    go.tolerance = 1e-5;
+    qdml_run_result r[B];
+    search_all(&s, &go, 1, 1e-12, 1e-10, "lowest states", r);
+    for (int b = 0; b < B; ++b)
+        cr_log_info("lowest state %d: E = %.15g, %lld steps, residual %.3g", b, r[b].final.energy, (long long)r[b].steps,
+                    r[b].final.residual);
+    paths_close(&s);
+    qdml_context_destroy(ctx);
+    log_worst("lowest_states");
+}
+
+Test(cpu_paths, calls_between_runs) {
+    const int64_t n2[2] = {32, 48}, n3[3] = {8, 12, 16};
+    const double tol = 1e-12;
+    char *dir = qt_tmpdir("cpu-paths");
+    char *ckpt = qt_path(dir, "plain.ckpt");
+    qdml_context *ctx = qt_context();
+    for (int k = 0; k < 2; ++k) {
+        paths s;
+        paths_open(&s, ctx, k ? 3 : 2, k ? n3 : n2, 5, 600 + (uint64_t)k);
+        random_members(&s, -1);
+        qdml_evolve_options o = evolve_opts(QDML_REAL_TIME, 0.01, 7, 3);
+        evolve_all(&s, &o, QDML_OK, tol, "real time, 7 steps");
+        /* Statistics now, of one member and of all. */
+        for (int64_t b = 0; b < s.B; ++b) {
+            qdml_stats ref, got;
+            cr_assert_eq(qdml_problem_stats(s.p[0], b, &ref), QDML_OK);
+            for (int i = 1; i < NP; ++i) {
+                cr_assert_eq(qdml_problem_stats(s.p[i], b, &got), QDML_OK);
+                compare_stats(&s, i, b, &got, &ref, tol, 0.0, "qdml_problem_stats after real time");
+            }
+        }
+        /* Change one member at a time between runs. */
+        random_state(&s, 1, 0);
+        random_potential(&s, 3, -2.0, 1.0);
+        all_hbar_mass(&s, 0, 1.3, 0.9);
+        qdml_objective obj;
+        cr_assert_eq(qdml_objective_parse("harmonic:k=2,c=0.5", s.g.dim, &obj), QDML_OK);
+        for (int i = 0; i < NP; ++i) cr_assert_eq(qdml_problem_set_objective(s.p[i], 4, &obj), QDML_OK);
+        compare_states(&s, tol, "after set_state, set_potential, set_hbar, set_objective");
+        o = evolve_opts(QDML_REAL_TIME, 0.01, 5, 0);
+        evolve_all(&s, &o, QDML_OK, tol, "real time after the setters");
+        /* To imaginary time on the same problems (the path is taken per kind of step), and back. */
+        o = evolve_opts(QDML_IMAGINARY_TIME, 0.02, 9, 4);
+        evolve_all(&s, &o, QDML_OK, tol, "imaginary time after real time");
+        {
+            double *ref = qt_calloc((size_t)s.N, sizeof *ref), *got = qt_calloc((size_t)s.N, sizeof *got);
+            cr_assert_eq(qdml_problem_get_density(s.p[0], 2, ref), QDML_OK);
+            double mx = 0.0;
+            for (int64_t j = 0; j < s.N; ++j) mx = fmax(mx, ref[j]);
+            for (int i = 1; i < NP; ++i) {
+                cr_assert_eq(qdml_problem_get_density(s.p[i], 2, got), QDML_OK);
+                for (int64_t j = 0; j < s.N; ++j)
+                    cr_assert_leq(fabs(got[j] - ref[j]), 2.0 * tol * mx, "density (%s): path %s, point %lld: %.17g, plain %.17g",
+                                  s.shape, PATH[i], (long long)j, got[j], ref[j]);
+            }
+            free(ref);
+            free(got);
+        }
+        o = evolve_opts(QDML_REAL_TIME, 0.01, 6, 2);
+        evolve_all(&s, &o, QDML_OK, tol, "real time after imaginary time");
+        o = evolve_opts(QDML_REAL_TIME, 0.01, 0, 0);
+        evolve_all(&s, &o, QDML_OK, tol, "zero steps");
+        /* Histories: same entries, same values. */
+        for (int64_t b = 0; b < s.B; ++b) {
+            size_t c0 = 0, c = 0;
+            cr_assert_eq(qdml_problem_history(s.p[0], b, NULL, 0, &c0), QDML_OK);
+            qdml_stats *h0 = qt_calloc(c0, sizeof *h0), *h = qt_calloc(c0, sizeof *h);
+            cr_assert_eq(qdml_problem_history(s.p[0], b, h0, c0, &c0), QDML_OK);
+            for (int i = 1; i < NP; ++i) {
+                cr_assert_eq(qdml_problem_history(s.p[i], b, h, c0, &c), QDML_OK);
+                cr_assert_eq(c, c0, "history (%s): path %s, member %lld: %zu entries, plain %zu", s.shape, PATH[i],
+                             (long long)b, c, c0);
+                for (size_t j = 0; j < c0; ++j) compare_stats(&s, i, b, h + j, h0 + j, tol, 0.0, "history");
+            }
+            free(h0);
+            free(h);
+        }
+        /* Plain's checkpoint loaded into every problem: all hold plain's state, then run on. */
+        cr_assert_eq(qdml_checkpoint_save(s.p[0], ckpt), QDML_OK, "%s", qdml_context_last_error(ctx));
+        for (int i = 0; i < NP; ++i)
+            cr_assert_eq(qdml_checkpoint_load(s.p[i], ckpt), QDML_OK, "%s", qdml_context_last_error(ctx));
+        o = evolve_opts(QDML_REAL_TIME, 0.01, 4, 2);
+        evolve_all(&s, &o, QDML_OK, tol, "real time after loading a checkpoint");
+        paths_close(&s);
+    }
+    qdml_context_destroy(ctx);
+    qt_rm_rf(dir);
+    free(ckpt);
+    free(dir);
+    log_worst("calls_between_runs");
+}
+
+Test(cpu_paths, diverging_member_is_isolated) {
+    const int64_t n[2] = {32, 48};
+    qdml_context *ctx = qt_context();
+    paths s;
+    paths_open(&s, ctx, 2, n, 4, 700);
+    random_members(&s, -1);
+    /* Member 2: V = -20000 without renormalisation overflows (exp(20000 dt / hbar), dt = 0.05) in the
+     * first step; it is restored to its start and left out, the others run on. */
+    random_potential(&s, 2, -20000.0, -19999.0);
+    all_hbar_mass(&s, 2, 1.0, 1.0);
+    qdml_evolve_options o = evolve_opts(QDML_IMAGINARY_TIME, 0.05, 8, 2);
+    o.renormalize = 0;
+    qdml_run_result *r = qt_calloc(NP * 4, sizeof *r);
+    for (int i = 0; i < NP; ++i) {
+        const qdml_status st = qdml_problem_evolve(s.p[i], &o, r + 4 * i);
+        cr_assert_eq(st, QDML_ERR_DIVERGED, "path %s: %s", PATH[i], qdml_context_last_error(ctx));
+        cr_assert(strstr(qdml_context_last_error(ctx), "member 2") != NULL, "path %s: %s", PATH[i],
+                  qdml_context_last_error(ctx));
+    }
+    for (int b = 0; b < 4; ++b)
+        cr_assert(r[b].diverged == (b == 2) && r[b].steps == (b == 2 ? 0 : 8), "plain member %d: diverged %d, %lld steps", b,
+                  r[b].diverged, (long long)r[b].steps);
+    compare_results(&s, r, 1e-12, 0.0, "imaginary time, member 2 diverges");
+    compare_states(&s, 1e-12, "imaginary time, member 2 diverges");
+    /* Going on in real time with member 2's potential fixed. */
+    random_potential(&s, 2, 0.0, 1.0);
+    o = evolve_opts(QDML_REAL_TIME, 0.01, 10, 5);
+    evolve_all(&s, &o, QDML_OK, 1e-12, "real time after the divergence");
+    free(r);
+    paths_close(&s);
+    qdml_context_destroy(ctx);
+    log_worst("diverging_member_is_isolated");
+}
+
+/* Runs of the same calls on two problems that must agree bit for bit (the same path taken). */
+static void run_pair_exact(qdml_context *ctx, const qdml_grid *g, int64_t B, const char *a, const char *b, uint64_t seed) {
+    qdml_problem *p[2] = {path_problem(ctx, g, B, a), path_problem(ctx, g, B, b)};
+    const int64_t N = qdml_grid_points(g);
+    qt_rng rng;
+    qt_rng_seed(&rng, seed);
+    double *psi = qt_calloc(2 * (size_t)N, sizeof *psi), *v = qt_calloc((size_t)N, sizeof *v);
+    double *out = qt_calloc(2 * (size_t)N, sizeof *out);
+    for (int64_t m = 0; m < B; ++m) {
+        for (int64_t i = 0; i < N; ++i) {
+            psi[2 * i] = qt_normal(&rng);
+            psi[2 * i + 1] = qt_normal(&rng);
+            v[i] = 3.0 * qt_uniform(&rng) - 1.0;
+        }
+        for (int k = 0; k < 2; ++k) {
+            cr_assert_eq(qdml_problem_set_state(p[k], m, psi), QDML_OK);
+            cr_assert_eq(qdml_problem_set_potential(p[k], m, v), QDML_OK);
+            cr_assert_eq(qdml_problem_set_hbar(p[k], m, 0.7 + 0.2 * (double)m), QDML_OK);
+        }
+    }
+    for (int mode = 0; mode < 2; ++mode) {
+        qdml_evolve_options o = evolve_opts(mode ? QDML_IMAGINARY_TIME : QDML_REAL_TIME, 0.01, 20, 5);
+        for (int k = 0; k < 2; ++k) cr_assert_eq(qdml_problem_evolve(p[k], &o, NULL), QDML_OK, "%s", qdml_context_last_error(ctx));
+        for (int64_t m = 0; m < B; ++m) {
+            cr_assert_eq(qdml_problem_get_state(p[0], m, psi), QDML_OK);
+            cr_assert_eq(qdml_problem_get_state(p[1], m, out), QDML_OK);
+            const double d = qt_max_abs_diff(out, psi, N) / qt_max_abs(psi, N);
+            cr_assert(memcmp(psi, out, 2 * (size_t)N * sizeof *psi) == 0,
+                      "%lld points, B=%lld, %s time: %s differs from %s (member %lld, max difference %.3g x max |psi|): "
+                      "expected the same path",
+                      (long long)N, (long long)B, mode ? "imaginary" : "real", b, a, (long long)m, d);
+        }
+    }
+    free(psi);
+    free(v);
+    free(out);
+    qdml_problem_destroy(p[0]);
+    qdml_problem_destroy(p[1]);
+}
+
+Test(cpu_paths, fallbacks_are_exact) {
+    qdml_context *ctx = qt_context();
+    /* Shapes the fused paths cannot take stay plain: 1D, a last axis not a multiple of 4, and 2D with
+     * one point on the first axis (one dimension inside). */
+    const int64_t n1[1] = {64}, n30[2] = {16, 30}, n_1[2] = {1, 32}, n3_30[3] = {4, 6, 30};
+    const double lo[3] = {-4, -5, -6}, hi[3] = {4, 5, 6};
+    const qdml_grid g[4] = {qt_grid(1, n1, lo, hi), qt_grid(2, n30, lo, hi), qt_grid(2, n_1, lo, hi), qt_grid(3, n3_30, lo, hi)};
+    for (int k = 0; k < 4; ++k)
+        for (int i = 1; i < NP; ++i) run_pair_exact(ctx, &g[k], 4, PATH[0], PATH[i], 800 + (uint64_t)k);
+    /* One member: `members*` takes `planes*`. */
+    const int64_t n2[2] = {32, 48}, n3[3] = {8, 12, 16};
+    const qdml_grid h[2] = {qt_grid(2, n2, lo, hi), qt_grid(3, n3, lo, hi)};
+    for (int k = 0; k < 2; ++k) {
+        run_pair_exact(ctx, &h[k], 1, "planes", "members", 810 + (uint64_t)k);
+        run_pair_exact(ctx, &h[k], 1, "planes-gather", "members-gather", 820 + (uint64_t)k);
+    }
+    qdml_context_destroy(ctx);
+}
+
+Test(cpu_paths, one_member) {
+    /* A single member on every path (the fused paths' blocks are then a fraction of the member). */
+    qdml_context *ctx = qt_context();
+    const int which[2] = {0, 3};
+    for (int k = 0; k < 2; ++k) {
+        paths s;
+        paths_open(&s, ctx, SHAPES[which[k]].dim, SHAPES[which[k]].n, 1, 900 + (uint64_t)k);
+        random_members(&s, -1);
+        qdml_evolve_options o = evolve_opts(QDML_REAL_TIME, 0.01, 40, 10);
+        evolve_all(&s, &o, QDML_OK, 1e-12, "one member, real time");
+        o = evolve_opts(QDML_IMAGINARY_TIME, 0.02, 40, 10);
+        evolve_all(&s, &o, QDML_OK, 1e-12, "one member, imaginary time");
+        paths_close(&s);
+    }
+    qdml_context_destroy(ctx);
+    log_worst("one_member");
+}
+
+Test(cpu_paths, degenerate_axes) {
+    /* 3D grids with one point on the first or the second axis: the fused paths see an outer axis of
+     * one plane or planes of one row. */
+    qdml_context *ctx = qt_context();
+    const int64_t n[2][3] = {{1, 12, 16}, {8, 1, 16}};
+    for (int k = 0; k < 2; ++k) {
+        paths s;
+        paths_open(&s, ctx, 3, n[k], 3, 1000 + (uint64_t)k);
+        random_members(&s, -1);
+        qdml_evolve_options o = evolve_opts(QDML_REAL_TIME, 0.01, 30, 10);
+        evolve_all(&s, &o, QDML_OK, 1e-12, "real time");
+        o = evolve_opts(QDML_IMAGINARY_TIME, 0.02, 30, 10);
+        evolve_all(&s, &o, QDML_OK, 1e-12, "imaginary time");
+        paths_close(&s);
+    }
+    qdml_context_destroy(ctx);
+    log_worst("degenerate_axes");
+}
+
+Test(cpu_paths, threads) {
+    /* Two threads: problems of >= 2^15 points run on the context's threads, and the member path gives
+     * each thread whole members. 64x256 with 4 members; and 128x128 with 2 members on 3 threads, where
+     * `members*` cannot give every thread a member and takes `planes*` (bit for bit). */
+    qdml_context *ctx = NULL;
+    cr_assert_eq(qdml_context_create(&ctx, QDML_BACKEND_CPU, 2), QDML_OK, "%s", qdml_last_error_message());
+    cr_assert_eq(qdml_context_set_fft_effort(ctx, QDML_FFT_ESTIMATE), QDML_OK);
+    const int64_t n[2] = {64, 256};
+    paths s;
+    paths_open(&s, ctx, 2, n, 4, 1100);
+    random_members(&s, -1);
+    qdml_evolve_options o = evolve_opts(QDML_REAL_TIME, 0.005, 10, 5);
+    evolve_all(&s, &o, QDML_OK, 1e-12, "two threads, real time");
+    o = evolve_opts(QDML_IMAGINARY_TIME, 0.005, 10, 5);
+    evolve_all(&s, &o, QDML_OK, 1e-12, "two threads, imaginary time");
+    paths_close(&s);
+    qdml_context_destroy(ctx);
+    cr_assert_eq(qdml_context_create(&ctx, QDML_BACKEND_CPU, 3), QDML_OK, "%s", qdml_last_error_message());
+    cr_assert_eq(qdml_context_set_fft_effort(ctx, QDML_FFT_ESTIMATE), QDML_OK);
+    const int64_t m[2] = {128, 128};
+    const double lo[2] = {-4, -5}, hi[2] = {4, 5};
+    const qdml_grid g = qt_grid(2, m, lo, hi);
+    run_pair_exact(ctx, &g, 2, "planes", "members", 1200);
+    run_pair_exact(ctx, &g, 2, "planes-gather", "members-gather", 1201);
+    qdml_context_destroy(ctx);
+    log_worst("threads");
+}
+
+Test(cpu_paths, invalid_value) {
+    qdml_context *ctx = qt_context();
+    const int64_t n[2] = {32, 48};
+    const double lo[2] = {-4, -5}, hi[2] = {4, 5};
+    const qdml_grid g = qt_grid(2, n, lo, hi);
+    static const char *const BAD[] = {"fast", "Planes", "planes ", "member"};
+    for (size_t k = 0; k < sizeof BAD / sizeof BAD[0]; ++k) {
+        cr_assert_eq(setenv("QDML_CPU_PATH", BAD[k], 1), 0);
+        qdml_problem *p = NULL;
+        const qdml_status st = qdml_problem_create(ctx, &g, 2, &p);
+        unsetenv("QDML_CPU_PATH");
+        cr_assert_eq(st, QDML_ERR_INVALID_ARGUMENT, "QDML_CPU_PATH='%s': status %s", BAD[k], qdml_status_string(st));
+        cr_assert_null(p, "QDML_CPU_PATH='%s': *out not NULL on failure", BAD[k]);
+        const char *msg = qdml_context_last_error(ctx);
+        cr_assert(strstr(msg, "QDML_CPU_PATH") != NULL && strstr(msg, BAD[k]) != NULL,
+                  "QDML_CPU_PATH='%s': message '%s' should name the variable and its value", BAD[k], msg);
+    }
+    /* Empty is as unset; and the variable is read at creation only. */
+    cr_assert_eq(setenv("QDML_CPU_PATH", "", 1), 0);
+    qdml_problem *p = qt_problem(ctx, &g, 2);
+    cr_assert_eq(setenv("QDML_CPU_PATH", "fast", 1), 0);
+    qt_set_zero_potential(p);
+    qdml_evolve_options o = evolve_opts(QDML_REAL_TIME, 0.01, 3, 0);
+    cr_assert_eq(qdml_problem_evolve(p, &o, NULL), QDML_OK, "%s", qdml_context_last_error(ctx));
+    unsetenv("QDML_CPU_PATH");
+    qdml_problem_destroy(p);
+    qdml_context_destroy(ctx);
+}
