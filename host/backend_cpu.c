@@ -31,7 +31,7 @@
  * for real- and imaginary-time steps (choose_path; set_step takes the one for the members' mode);
  * QDML_FFT_ESTIMATE keeps the plain path. The fused paths' results equal the plain path's to
  * rounding (~1e-15 relative), not bit for bit; a shape takes the same paths for the life of the
- * process.
+ * process, and, with a wisdom file, on that machine ("<wisdom>.paths", see paths_read).
  *
  * For tests and measurements, the environment variable QDML_CPU_PATH, read when a problem is
  * created, replaces the measurement: `plain`, `planes`, `planes-gather`, `members`,
@@ -171,7 +171,7 @@ static pthread_mutex_t fftw_plan_lock = PTHREAD_MUTEX_INITIALIZER;
 static int fftw_threads_ok = 0;
 static const kernel_set *kernels_chosen = NULL;
 static const kernel_set *choose_kernels(void);
-static void choose_path(qdml_backend_state *s);
+static void choose_path(qdml_backend_state *s, const char *wisdom_path);
 static void use_path(qdml_backend_state *s);
 
 static void fftw_global_init(void) {
@@ -885,7 +885,7 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
     memset(s->psi, 0, (size_t)s->total * sizeof(qdml_c64));
     s->sem = SEM_X;
     s->path = PATH_PLAIN;
-    if (s->planes_ok) choose_path(s);
+    if (s->planes_ok) choose_path(s, desc->wisdom_path);
     *out = s;
     return QDML_OK;
 }
@@ -1281,17 +1281,132 @@ static int path_memo_find(const qdml_backend_state *s, int choice[2][2]) {
     return found;
 }
 
+static path_memo memo_of(const qdml_backend_state *s) {
+    path_memo m;
+    memset(&m, 0, sizeof m);
+    memcpy(m.n, s->d.n, sizeof m.n);
+    m.batch = s->d.batch;
+    m.nt = s->nt;
+    m.effort = (int)s->d.effort;
+    memcpy(m.choice, s->choice, sizeof m.choice);
+    return m;
+}
+
+static int memo_same_shape(const path_memo *a, const path_memo *b) {
+    return a->n[0] == b->n[0] && a->n[1] == b->n[1] && a->n[2] == b->n[2] && a->batch == b->batch && a->nt == b->nt &&
+           a->effort == b->effort;
+}
+
 /* Record the choice, or adopt one another thread recorded meanwhile. */
 static void path_memo_store(qdml_backend_state *s) {
     if (path_memo_find(s, s->choice)) return;
     pthread_mutex_lock(&fftw_plan_lock);
-    if (path_memo_count < QDML_PATH_MEMO) {
-        path_memo *m = &path_memos[path_memo_count++];
-        memcpy(m->n, s->d.n, sizeof m->n);
-        m->batch = s->d.batch;
-        m->nt = s->nt;
-        m->effort = (int)s->d.effort;
-        memcpy(m->choice, s->choice, sizeof m->choice);
+    if (path_memo_count < QDML_PATH_MEMO) path_memos[path_memo_count++] = memo_of(s);
+    pthread_mutex_unlock(&fftw_plan_lock);
+}
+
+/* A choice this problem can run: the member path only where it was planned. */
+static int choice_valid(const qdml_backend_state *s, int choice[2][2]) {
+    for (int kind = 0; kind < 2; ++kind) {
+        const int path = choice[kind][0], gather = choice[kind][1];
+        if (path < PATH_PLAIN || path > (s->members_ok ? PATH_MEMBERS : PATH_PLANES) || gather < 0 || gather > 1)
+            return 0;
+    }
+    return 1;
+}
+
+/* Path choices kept beside the FFTW wisdom file, in "<wisdom>.paths", so that a shape is timed once
+ * per machine as its plans are (and every run takes the same path, so rounds the same way). A first
+ * line "qdml-cpu-paths 1", then one line per shape (the axes padded to three with leading 1s):
+ *   n0 n1 n2 batch threads effort real-path real-gather imaginary-path imaginary-gather
+ * (effort: 1 measure, 2 patient; path: 0 plain, 1 planes, 2 members; gather 0 or 1). A file with
+ * another first line is ignored, and replaced when a choice is next recorded; a line that does not
+ * parse or holds values out of range is left out, and a choice this problem cannot run is measured
+ * again. Read and written under fftw_plan_lock, written to a temporary file and renamed. */
+#define QDML_PATHS_HEADER "qdml-cpu-paths 1"
+
+static int paths_file_name(const char *wisdom, char *out, size_t len) {
+    if (!wisdom || !wisdom[0]) return 0;
+    const int n = snprintf(out, len, "%s.paths", wisdom);
+    return n > 0 && (size_t)n < len;
+}
+
+static int paths_read(const char *file, path_memo *out, int max) {
+    FILE *f = fopen(file, "r");
+    if (!f) return 0;
+    char line[512];
+    int count = 0;
+    if (!fgets(line, sizeof line, f) || strcmp(line, QDML_PATHS_HEADER "\n") != 0) {
+        fclose(f);
+        return 0;
+    }
+    while (count < max && fgets(line, sizeof line, f)) {
+        long long n0, n1, n2, batch;
+        int nt, effort, c[4];
+        char extra;
+        if (sscanf(line, "%lld %lld %lld %lld %d %d %d %d %d %d %c", &n0, &n1, &n2, &batch, &nt, &effort, &c[0],
+                   &c[1], &c[2], &c[3], &extra) != 10)
+            continue;
+        int ok = n0 >= 1 && n1 >= 1 && n2 >= 1 && batch >= 1 && nt >= 1 && effort >= 0 && effort <= 2;
+        for (int k = 0; k < 2; ++k)
+            ok = ok && c[2 * k] >= PATH_PLAIN && c[2 * k] <= PATH_MEMBERS && (c[2 * k + 1] == 0 || c[2 * k + 1] == 1);
+        if (!ok) continue;
+        path_memo *m = &out[count++];
+        m->n[0] = n0;
+        m->n[1] = n1;
+        m->n[2] = n2;
+        m->batch = batch;
+        m->nt = nt;
+        m->effort = effort;
+        for (int k = 0; k < 2; ++k) {
+            m->choice[k][0] = c[2 * k];
+            m->choice[k][1] = c[2 * k + 1];
+        }
+    }
+    fclose(f);
+    return count;
+}
+
+/* The choice saved for this shape in `file`, if any. */
+static int paths_lookup(const qdml_backend_state *s, const char *file, int choice[2][2]) {
+    path_memo saved[QDML_PATH_MEMO];
+    const path_memo me = memo_of(s);
+    int found = 0;
+    pthread_mutex_lock(&fftw_plan_lock);
+    const int n = paths_read(file, saved, QDML_PATH_MEMO);
+    pthread_mutex_unlock(&fftw_plan_lock);
+    for (int i = 0; i < n && !found; ++i)
+        if (memo_same_shape(&saved[i], &me) && choice_valid(s, saved[i].choice)) {
+            memcpy(choice, saved[i].choice, sizeof saved[i].choice);
+            found = 1;
+        }
+    return found;
+}
+
+/* Add (or replace) this shape's choice in `file`. A failure to write only costs a measurement in
+ * the next process. */
+static void paths_save(const qdml_backend_state *s, const char *file) {
+    path_memo saved[QDML_PATH_MEMO];
+    const path_memo me = memo_of(s);
+    char tmp[4096 + 128];
+    const int len = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", file, (long)getpid());
+    if (len < 0 || (size_t)len >= sizeof tmp) return;
+    pthread_mutex_lock(&fftw_plan_lock);
+    int n = paths_read(file, saved, QDML_PATH_MEMO - 1), kept = 0;
+    for (int i = 0; i < n; ++i)
+        if (!memo_same_shape(&saved[i], &me)) saved[kept++] = saved[i];
+    saved[kept++] = me;
+    FILE *f = fopen(tmp, "w");
+    if (f) {
+        int ok = fputs(QDML_PATHS_HEADER "\n", f) >= 0;
+        for (int i = 0; i < kept && ok; ++i) {
+            const path_memo *m = &saved[i];
+            ok = fprintf(f, "%lld %lld %lld %lld %d %d %d %d %d %d\n", (long long)m->n[0], (long long)m->n[1],
+                         (long long)m->n[2], (long long)m->batch, m->nt, m->effort, m->choice[0][0], m->choice[0][1],
+                         m->choice[1][0], m->choice[1][1]) > 0;
+        }
+        ok = fclose(f) == 0 && ok;
+        if (!ok || rename(tmp, file) != 0) remove(tmp);
     }
     pthread_mutex_unlock(&fftw_plan_lock);
 }
@@ -1315,7 +1430,7 @@ static void use_path(qdml_backend_state *s) {
  * its column stage in two (see member_pass), which costs more on larger members (on 64 x 256^2 here
  * the member path timed as fast as PATH_PLANES in real time and 10-15 % slower in imaginary time).
  * QDML_FFT_ESTIMATE keeps the plain path. */
-static void choose_path(qdml_backend_state *s) {
+static void choose_path(qdml_backend_state *s, const char *wisdom_path) {
     /* candidates: path and column variant; the member path only for batches of at least as many
      * members as threads */
     static const int cand[5][2] = {
@@ -1331,7 +1446,21 @@ static void choose_path(qdml_backend_state *s) {
         use_path(s);
         return;
     }
-    if (path_memo_find(s, s->choice)) {
+    /* A choice made earlier in this process comes first (so a process keeps to one choice per
+     * shape), then the file's, which is added to the file where it lacks one. */
+    char file[4096 + 16];
+    const int keep = paths_file_name(wisdom_path, file, sizeof file);
+    int have = path_memo_find(s, s->choice) && choice_valid(s, s->choice);
+    if (keep) {
+        int saved[2][2];
+        if (!have && paths_lookup(s, file, s->choice)) {
+            have = 1;
+            path_memo_store(s);
+        } else if (have && !paths_lookup(s, file, saved)) {
+            paths_save(s, file);
+        }
+    }
+    if (have) {
         use_path(s);
         return;
     }
@@ -1349,15 +1478,19 @@ static void choose_path(qdml_backend_state *s) {
     double best[2][5];
     for (int kind = 0; kind < 2; ++kind)
         for (int v = 0; v < 5; ++v) best[kind][v] = INFINITY;
-    /* Best of 2 to 7 trials, as many as fit in about 0.15 s: timings on a shared machine are noisy. */
-    int trials = 7;
+    /* Best of 2 to 7 trials, as many as fit in about 0.15 s: timings on a shared machine are noisy.
+     * Where the choice is kept in a file (measured once per machine), 3 to 9 in about 1 s: the
+     * candidates of a batch of small members differ by 5-10 %, as much as one timing's noise. */
+    const double budget = keep ? 1.0 : 0.15;
+    const int min_trials = keep ? 3 : 2, max_trials = keep ? 9 : 7;
+    int trials = max_trials;
     for (int trial = 0; trial < trials; ++trial) {
         if (trial == 1) {
             double per = 0.0;
             for (int kind = 0; kind < kinds; ++kind)
                 for (int v = 0; v < nc; ++v) per += best[kind][v];
-            trials = per > 0 ? (int)(0.15 / per) : 7;
-            trials = trials < 2 ? 2 : trials > 7 ? 7 : trials;
+            trials = per > 0 ? (int)(budget / per) : max_trials;
+            trials = trials < min_trials ? min_trials : trials > max_trials ? max_trials : trials;
         }
         for (int kind = 0; kind < kinds; ++kind) {
             /* the factor tables hold zeros: complex in real time, real in imaginary time */
@@ -1391,7 +1524,8 @@ static void choose_path(qdml_backend_state *s) {
         s->choice[kind][0] = cand[v][0];
         s->choice[kind][1] = cand[v][1];
     }
-    path_memo_store(s);
+    path_memo_store(s); /* the choice in force: another thread's, if it recorded one meanwhile */
+    if (keep) paths_save(s, file);
     use_path(s);
     memset(s->psi, 0, (size_t)s->total * sizeof(qdml_c64));
 #ifdef QDML_CPU_TRACE

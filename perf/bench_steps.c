@@ -19,7 +19,7 @@
  * Medians and the min..max spread over the repeats are reported. A repeat during which other
  * processes used more than 10% of the machine (/proc/stat) is done again, up to 4 times; the
  * JSON records how many were redone and the largest such load seen. S is chosen so that a timing
- * takes about --target seconds (default 0.1), or given with --steps. "stats ms" is one
+ * takes about --target seconds (default 0.3; 0.03 with --quick), or given with --steps. "stats ms" is one
  * qdml_problem_stats call (the monitoring a ground-state run does every 20 steps).
  * The FFTW reference exists for the cpu backend only; other backends report steps without it.
  */
@@ -228,7 +228,7 @@ int main(int argc, char **argv) {
     if (threads <= 0) threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1) threads = 1;
     if (repeats <= 0) repeats = quick ? 3 : 5;
-    if (target <= 0) target = quick ? 0.03 : 0.1;
+    if (target <= 0) target = quick ? 0.03 : 0.3;
     if (!want_real && !want_imag) want_real = want_imag = 1;
     const unsigned flags = effort == QDML_FFT_ESTIMATE ? FFTW_ESTIMATE : effort == QDML_FFT_PATIENT ? FFTW_PATIENT : FFTW_MEASURE;
     fftw_init_threads();

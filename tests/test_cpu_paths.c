@@ -594,9 +594,10 @@ Test(cpu_paths, diverging_member_is_isolated) {
     log_worst("diverging_member_is_isolated");
 }
 
-/* Runs of the same calls on two problems that must agree bit for bit (the same path taken). */
-static void run_pair_exact(qdml_context *ctx, const qdml_grid *g, int64_t B, const char *a, const char *b, uint64_t seed) {
-    qdml_problem *p[2] = {path_problem(ctx, g, B, a), path_problem(ctx, g, B, b)};
+/* The same calls on two problems: 1 if their states agree bit for bit after real- and then
+ * imaginary-time runs; else 0, with the first difference described in `why`. */
+static int runs_bit_equal(qdml_context *ctx, qdml_problem *p[2], const qdml_grid *g, int64_t B, uint64_t seed,
+                          char *why, size_t whylen) {
     const int64_t N = qdml_grid_points(g);
     qt_rng rng;
     qt_rng_seed(&rng, seed);
@@ -614,22 +615,33 @@ static void run_pair_exact(qdml_context *ctx, const qdml_grid *g, int64_t B, con
             cr_assert_eq(qdml_problem_set_hbar(p[k], m, 0.7 + 0.2 * (double)m), QDML_OK);
         }
     }
-    for (int mode = 0; mode < 2; ++mode) {
+    int equal = 1;
+    for (int mode = 0; mode < 2 && equal; ++mode) {
         qdml_evolve_options o = evolve_opts(mode ? QDML_IMAGINARY_TIME : QDML_REAL_TIME, 0.01, 20, 5);
         for (int k = 0; k < 2; ++k) cr_assert_eq(qdml_problem_evolve(p[k], &o, NULL), QDML_OK, "%s", qdml_context_last_error(ctx));
-        for (int64_t m = 0; m < B; ++m) {
+        for (int64_t m = 0; m < B && equal; ++m) {
             cr_assert_eq(qdml_problem_get_state(p[0], m, psi), QDML_OK);
             cr_assert_eq(qdml_problem_get_state(p[1], m, out), QDML_OK);
-            const double d = qt_max_abs_diff(out, psi, N) / qt_max_abs(psi, N);
-            cr_assert(memcmp(psi, out, 2 * (size_t)N * sizeof *psi) == 0,
-                      "%lld points, B=%lld, %s time: %s differs from %s (member %lld, max difference %.3g x max |psi|): "
-                      "expected the same path",
-                      (long long)N, (long long)B, mode ? "imaginary" : "real", b, a, (long long)m, d);
+            if (memcmp(psi, out, 2 * (size_t)N * sizeof *psi) != 0) {
+                equal = 0;
+                snprintf(why, whylen, "%lld points, B=%lld, %s time, member %lld: max difference %.3g x max |psi|",
+                         (long long)N, (long long)B, mode ? "imaginary" : "real", (long long)m,
+                         qt_max_abs_diff(out, psi, N) / qt_max_abs(psi, N));
+            }
         }
     }
     free(psi);
     free(v);
     free(out);
+    return equal;
+}
+
+/* Runs of the same calls on two problems that must agree bit for bit (the same path taken). */
+static void run_pair_exact(qdml_context *ctx, const qdml_grid *g, int64_t B, const char *a, const char *b, uint64_t seed) {
+    qdml_problem *p[2] = {path_problem(ctx, g, B, a), path_problem(ctx, g, B, b)};
+    char why[256];
+    cr_assert(runs_bit_equal(ctx, p, g, B, seed, why, sizeof why), "%s differs from %s (%s): expected the same path", b,
+              a, why);
     qdml_problem_destroy(p[0]);
     qdml_problem_destroy(p[1]);
 }
@@ -745,4 +757,139 @@ Test(cpu_paths, invalid_value) {
     unsetenv("QDML_CPU_PATH");
     qdml_problem_destroy(p);
     qdml_context_destroy(ctx);
+}
+
+/* ---- choices kept beside the wisdom file ---- */
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    cr_assert(f, "cannot write %s", path);
+    cr_assert(fputs(text, f) >= 0);
+    cr_assert_eq(fclose(f), 0);
+}
+
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char *buf = qt_calloc(65536, 1);
+    const size_t n = fread(buf, 1, 65535, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* A context that measures (the choice of path is made only when planning measures) and keeps
+ * FFTW wisdom, with it the choices of path, in `wisdom`. */
+static qdml_context *measuring_context(const char *wisdom) {
+    qdml_context *ctx = NULL;
+    cr_assert_eq(qdml_context_create(&ctx, QDML_BACKEND_CPU, 1), QDML_OK);
+    cr_assert_eq(qdml_context_set_fft_effort(ctx, QDML_FFT_MEASURE), QDML_OK);
+    cr_assert_eq(qdml_context_set_fft_wisdom(ctx, wisdom), QDML_OK);
+    return ctx;
+}
+
+/* Each test runs in its own process, so no choice is remembered from an earlier problem: a problem
+ * made with a wisdom file takes the path the file names for its shape, bit for bit the same as one
+ * forced to it with QDML_CPU_PATH, and not the same as a path that rounds differently (the fused
+ * paths round alike on one thread, and differently from the plain path). Whatever a measurement
+ * would choose, one of the two cases of a shape (a fused path, the plain path) tells a problem that
+ * ignored the file. */
+Test(cpu_paths, choice_read_from_the_wisdom_side_file) {
+    char *dir = qt_tmpdir("paths");
+    char *wisdom = qt_path(dir, "wisdom"), *file = qt_path(dir, "wisdom.paths");
+    qdml_context *ctx = measuring_context(wisdom);
+    const int64_t n2[2] = {16, 32}, n3[3] = {4, 8, 16};
+    const double lo[3] = {-4, -5, -6}, hi[3] = {4, 5, 6};
+    const qdml_grid g2 = qt_grid(2, n2, lo, hi), g3 = qt_grid(3, n3, lo, hi);
+    /* Axes padded to three, batch, threads 1 (problems this small run on one thread), effort 1
+     * (measure), then the choices; one batch size per case, since a process keeps to the first
+     * choice it makes or reads for a shape. */
+    static const struct {
+        const char *line, *path, *other;
+        int64_t batch;
+    } cases[] = {
+        {"1 16 32 4 1 1 2 0 2 0\n", "members", "plain", 4},
+        {"1 16 32 5 1 1 1 1 1 1\n", "planes-gather", "plain", 5},
+        {"1 16 32 6 1 1 0 0 0 0\n", "plain", "members", 6},
+        {"4 8 16 3 1 1 2 1 2 1\n", "members-gather", "plain", 3},
+        {"4 8 16 4 1 1 0 0 0 0\n", "plain", "planes", 4},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
+        const qdml_grid *g = cases[c].line[0] == '4' ? &g3 : &g2;
+        const int64_t B = cases[c].batch;
+        char text[256];
+        snprintf(text, sizeof text, "qdml-cpu-paths 1\n7 7 7 1 1 1 1 0 1 0\n%s", cases[c].line);
+        write_text(file, text);
+        for (int k = 0; k < 2; ++k) {
+            qdml_problem *p[2] = {qt_problem(ctx, g, B), path_problem(ctx, g, B, k ? cases[c].other : cases[c].path)};
+            char why[256] = "";
+            const int equal = runs_bit_equal(ctx, p, g, B, 900 + c, why, sizeof why);
+            if (k == 0)
+                cr_assert(equal, "file line '%.*s': the problem did not run as QDML_CPU_PATH=%s (%s)",
+                          (int)strlen(cases[c].line) - 1, cases[c].line, cases[c].path, why);
+            else
+                cr_assert(!equal, "file line '%.*s': the problem ran bit for bit as QDML_CPU_PATH=%s too: the test "
+                          "cannot tell the paths apart", (int)strlen(cases[c].line) - 1, cases[c].line, cases[c].other);
+            qdml_problem_destroy(p[0]);
+            qdml_problem_destroy(p[1]);
+        }
+    }
+    qdml_context_destroy(ctx);
+    qt_rm_rf(dir);
+    free(wisdom);
+    free(file);
+    free(dir);
+}
+
+/* Without an entry the shape is measured and its line added, other lines kept; a damaged file or a
+ * line the problem cannot run (the member path for one member) is not used, and the problem still
+ * runs as the plain path does to rounding. */
+Test(cpu_paths, choice_measured_and_saved) {
+    char *dir = qt_tmpdir("paths");
+    char *wisdom = qt_path(dir, "wisdom"), *file = qt_path(dir, "wisdom.paths");
+    const int64_t n2[2] = {16, 32};
+    const double lo[2] = {-4, -5}, hi[2] = {4, 5};
+    const qdml_grid g = qt_grid(2, n2, lo, hi);
+    static const char *const starts[] = {
+        NULL,                                           /* no file */
+        "qdml-cpu-paths 1\n9 9 9 2 1 1 1 0 1 1\n",      /* another shape's line, kept */
+        "qdml-cpu-paths 2\n1 16 32 4 1 1 2 0 2 0\n",    /* another version: ignored */
+        "\x01\x02 not a paths file\n",                  /* damaged */
+        "qdml-cpu-paths 1\n1 16 32 4 1 1 7 0 1 0\n",    /* a path out of range */
+        "qdml-cpu-paths 1\n1 16 32 4 1 1 1 0 1 0 5\n",  /* a line too long */
+    };
+    for (size_t c = 0; c < sizeof starts / sizeof starts[0]; ++c) {
+        qt_rm_rf(file);
+        if (starts[c]) write_text(file, starts[c]);
+        qdml_context *ctx = measuring_context(wisdom);
+        qdml_problem *p[2] = {qt_problem(ctx, &g, 4), path_problem(ctx, &g, 4, "plain")};
+        char why[256] = "";
+        (void)runs_bit_equal(ctx, p, &g, 4, 950 + c, why, sizeof why); /* the same runs; compare to rounding */
+        double *a = qt_calloc(2 * 512, sizeof *a), *b = qt_calloc(2 * 512, sizeof *b);
+        for (int64_t m = 0; m < 4; ++m) {
+            cr_assert_eq(qdml_problem_get_state(p[0], m, a), QDML_OK);
+            cr_assert_eq(qdml_problem_get_state(p[1], m, b), QDML_OK);
+            const double d = qt_max_abs_diff(a, b, 512) / qt_max_abs(b, 512);
+            cr_assert(d <= 1e-12, "start %zu, member %lld: %.3g x max |psi| from the plain path", c, (long long)m, d);
+        }
+        free(a);
+        free(b);
+        qdml_problem_destroy(p[0]);
+        qdml_problem_destroy(p[1]);
+        qdml_context_destroy(ctx);
+        char *text = read_text(file);
+        cr_assert(text, "start %zu: %s was not written", c, file);
+        cr_assert(strncmp(text, "qdml-cpu-paths 1\n", 17) == 0, "start %zu: the file starts '%.20s'", c, text);
+        cr_assert(strstr(text, "\n1 16 32 4 1 1 "), "start %zu: no line for the shape in:\n%s", c, text);
+        cr_assert(!strstr(text, " 7 0 1 0\n") && !strstr(text, " 5\n"), "start %zu: a bad line was kept:\n%s", c, text);
+        if (c == 1) cr_assert(strstr(text, "\n9 9 9 2 1 1 1 0 1 1\n"), "another shape's line was dropped:\n%s", text);
+        int lines = 0;
+        for (const char *q = text; *q; ++q) lines += *q == '\n';
+        cr_assert_eq(lines, c == 1 ? 3 : 2, "start %zu: %d lines in:\n%s", c, lines, text);
+        free(text);
+    }
+    qt_rm_rf(dir);
+    free(wisdom);
+    free(file);
+    free(dir);
 }

@@ -142,8 +142,12 @@ QDML_API qdml_status qdml_context_set_precision(qdml_context *ctx, qdml_precisio
 QDML_API qdml_precision qdml_context_precision(const qdml_context *ctx);
 /* FFTW wisdom file for the CPU backend: read (if it exists) before planning, and rewritten
  * atomically after planning, for problems created afterwards, so that FFTW_MEASURE/PATIENT plans
- * are timed once per machine rather than once per run. NULL or "" turns it off (the default).
- * The path is copied (at most 4095 bytes). */
+ * are timed once per machine rather than once per run. Beside it, "<path>.paths" keeps which way
+ * of running a step (plain or fused passes) was measured fastest for each 2D/3D shape, batch and
+ * thread count, so that this too is timed once per machine (and more thoroughly than without a
+ * file) and every run of a shape takes the same way. NULL or "" turns both off (the default).
+ * Unreadable or damaged files are ignored, and rewritten when next updated. The path is copied
+ * (at most 4095 bytes). */
 QDML_API qdml_status qdml_context_set_fft_wisdom(qdml_context *ctx, const char *path);
 /* Message describing the last failure on this context ("" if none). Owned by the context, valid
  * until the next call on it. */
