@@ -44,9 +44,6 @@
  * QDML_MEMBER_PLANE_BYTES, QDML_MEMBER_COLUMN_BYTES, QDML_MEMBER_MAX_COLUMNS (block sizes of the
  * fused paths).
  */
-#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
-#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
-#endif
 #include <assert.h>
 #include <fftw3.h>
 #include <math.h>
@@ -58,9 +55,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 #include "backend.h"
 #include "internal.h"
@@ -548,24 +542,14 @@ static void cpu_destroy(qdml_backend_state *s) {
 }
 
 /* The state and factor arrays, released with free(): 64-byte aligned (FFTW's SIMD plans need 16 or
- * 32). Arrays of 2 MiB or more are placed on whole 2 MiB pages where the kernel offers transparent
- * huge pages on request: the passes walk them with strides of rows and planes, and with 4 KiB pages
- * a batch of a few MiB already needs more pages than the TLB holds (a step of 64 x 256^2, 64 MiB of
- * state, took about 15 % less time on huge pages; FFTW's own batched transforms gained nothing). */
+ * 32). Transparent huge pages were tried for the large arrays: the steps of 64 x 256^2 gained at
+ * most a few per cent, within the machine's noise, and the bare FFTs of the benchmark's own buffer
+ * in the same process became up to 15 % slower, so the advice is not given. */
 static void *fft_alloc(int64_t count, size_t elem, size_t *bytes_out) {
     size_t bytes;
     void *p = NULL;
     if (count < 0 || !qdml_mul_size((size_t)count, elem, &bytes)) return NULL;
     *bytes_out = bytes;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    const size_t huge = (size_t)2 << 20;
-    if (bytes >= huge && bytes <= SIZE_MAX - huge) {
-        const size_t len = (bytes + huge - 1) / huge * huge;
-        if (posix_memalign(&p, huge, len) != 0) return NULL;
-        (void)madvise(p, len, MADV_HUGEPAGE); /* advice only: 4 KiB pages where refused */
-        return p;
-    }
-#endif
     return posix_memalign(&p, 64, bytes ? bytes : 1) == 0 ? p : NULL;
 }
 
