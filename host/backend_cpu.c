@@ -116,19 +116,34 @@ typedef struct blocking {
     fftw_plan gf, gb;    /* w columns of nout points in a contiguous buffer (stride w) */
 } blocking;
 
+/* The step tables of every member: potential factors for a half and a full step, and the per-axis
+ * kinetic tables (complex; and their real parts, which imaginary time uses). */
+typedef struct table_set {
+    qdml_c64 *evh, *evf; /* B * N each; in imaginary time one real per point in the first half */
+    qdml_c64 *ktab;      /* B * ksum */
+    double *kreal;       /* B * ksum */
+} table_set;
+
 struct qdml_backend_state {
     qdml_backend_desc d;
     int nt;              /* threads used for loops and FFTs: 1 for small problems, else d.nthreads */
     int64_t total;       /* B * N */
     int64_t ksum;        /* n0 + n1 + n2: length of one member's kinetic table */
-    qdml_c64 *psi, *work, *backup, *evh, *evf, *ktab;
+    qdml_c64 *psi, *work, *backup;
+    /* Table sets: [0] always, [1] allocated when a member's step parameters alternate between two
+     * sets (the substeps of a 4th-order composition), so that each switch selects a set instead of
+     * computing a transcendental function per point again. Member b uses tab[slot[b]]; held[2b + k]
+     * are the parameters tab[k] holds for it (held_ok[2b + k]), evicted[b] the last ones overwritten
+     * while tab[1] did not exist (evicted_ok[b]): asked for again, they show the alternation. */
+    table_set tab[2];
+    unsigned char *slot, *held_ok, *evicted_ok;
+    qdml_step_params *held, *evicted;
     double *v;
     double *x[3];        /* coordinates per internal axis */
     double *k2[3];       /* k^2 per internal axis (FFT order) */
     partial_sums *part;  /* nthreads * B */
     unsigned char *flush; /* per member: flush tiny amplitudes (qdml_step_params.flush_tiny) */
     unsigned char *imag;  /* per member: imaginary-time tables (real factors) */
-    double *kreal;       /* B * ksum: real kinetic factors of imaginary-time members */
     double *norm_part;   /* nthreads * B */
     fftw_plan fwd, bwd;  /* whole batched transforms (threaded) */
     const kernel_set *k;
@@ -518,10 +533,18 @@ static void cpu_destroy(qdml_backend_state *s) {
     free(s->psi);
     free(s->work);
     free(s->backup);
-    free(s->evh);
-    free(s->evf);
+    for (int k = 0; k < 2; ++k) {
+        free(s->tab[k].evh);
+        free(s->tab[k].evf);
+        free(s->tab[k].ktab);
+        free(s->tab[k].kreal);
+    }
+    free(s->slot);
+    free(s->held_ok);
+    free(s->evicted_ok);
+    free(s->held);
+    free(s->evicted);
     free(s->cbuf);
-    free(s->ktab);
     free(s->v);
     for (int a = 0; a < 3; ++a) {
         free(s->x[a]);
@@ -531,7 +554,6 @@ static void cpu_destroy(qdml_backend_state *s) {
     free(s->norm_part);
     free(s->flush);
     free(s->imag);
-    free(s->kreal);
     free(s->items);
     free(s->phys);
     free(s->kin_pending);
@@ -715,7 +737,7 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
      * (far less on a loaded machine, where a spinning team can cost 10-50x). */
     s->nt = s->total < 32768 ? 1 : desc->nthreads;
     size_t bytes = 0, total_bytes = 0;
-    qdml_c64 **cbufs[] = {&s->psi, &s->work, &s->backup, &s->evh, &s->evf};
+    qdml_c64 **cbufs[] = {&s->psi, &s->work, &s->backup, &s->tab[0].evh, &s->tab[0].evf};
     for (size_t i = 0; i < sizeof cbufs / sizeof cbufs[0]; ++i) {
         *cbufs[i] = fft_alloc(s->total, sizeof(qdml_c64), &bytes);
         total_bytes += bytes;
@@ -729,14 +751,19 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
     s->v = fft_alloc(s->total, sizeof(double), &bytes);
     int64_t ktotal = 0;
     int ok = s->v && qdml_mul_i64(s->ksum, desc->batch, &ktotal);
-    if (ok) s->ktab = qdml_calloc_array((size_t)ktotal, sizeof(qdml_c64));
+    if (ok) s->tab[0].ktab = qdml_calloc_array((size_t)ktotal, sizeof(qdml_c64));
     size_t nparts = (size_t)desc->nthreads * (size_t)desc->batch;
-    if (ok && s->ktab) {
+    if (ok && s->tab[0].ktab) {
         s->part = qdml_calloc_array(nparts, sizeof(partial_sums));
         s->norm_part = qdml_calloc_array(nparts, sizeof(double));
         s->flush = qdml_calloc_array((size_t)desc->batch, 1);
         s->imag = qdml_calloc_array((size_t)desc->batch, 1);
-        s->kreal = qdml_calloc_array((size_t)ktotal, sizeof(double));
+        s->tab[0].kreal = qdml_calloc_array((size_t)ktotal, sizeof(double));
+        s->slot = qdml_calloc_array((size_t)desc->batch, 1);
+        s->held_ok = qdml_calloc_array((size_t)desc->batch, 2);
+        s->evicted_ok = qdml_calloc_array((size_t)desc->batch, 1);
+        s->held = qdml_calloc_array((size_t)desc->batch, 2 * sizeof(qdml_step_params));
+        s->evicted = qdml_calloc_array((size_t)desc->batch, sizeof(qdml_step_params));
         s->phys = qdml_calloc_array((size_t)desc->batch, 1);
         s->kin_pending = qdml_calloc_array((size_t)desc->batch, 1);
         s->kin_scale = qdml_calloc_array((size_t)desc->batch, sizeof(double));
@@ -748,8 +775,9 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
         s->k2[a] = qdml_calloc_array((size_t)desc->n[a], sizeof(double));
         ok = s->x[a] && s->k2[a];
     }
-    if (!ok || !s->ktab || !s->part || !s->norm_part || !s->flush || !s->imag || !s->kreal || !s->phys ||
-        !s->kin_pending || !s->kin_scale || !s->kick_active || !s->fwd_set) {
+    if (!ok || !s->tab[0].ktab || !s->part || !s->norm_part || !s->flush || !s->imag || !s->tab[0].kreal ||
+        !s->slot || !s->held_ok || !s->evicted_ok || !s->held || !s->evicted || !s->phys || !s->kin_pending ||
+        !s->kin_scale || !s->kick_active || !s->fwd_set) {
         cpu_destroy(s);
         snprintf(err, errlen, "cannot allocate the potential and table buffers (%lld points x %lld members)",
                  (long long)desc->npoints, (long long)desc->batch);
@@ -763,8 +791,8 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
         }
     /* Kinetic tables start as the identity so an unset member is harmless. */
     for (int64_t i = 0; i < ktotal; ++i) {
-        s->ktab[i] = qdml_c64_make(1.0, 0.0);
-        s->kreal[i] = 1.0;
+        s->tab[0].ktab[i] = qdml_c64_make(1.0, 0.0);
+        s->tab[0].kreal[i] = 1.0;
     }
 
     unsigned flags = desc->effort == QDML_FFT_ESTIMATE  ? FFTW_ESTIMATE
@@ -856,8 +884,8 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
     }
     if (s->fwd && s->bwd) wisdom_export(desc->wisdom_path);
     /* The kick factors are read by the timed trial steps below. */
-    memset(s->evh, 0, (size_t)s->total * sizeof(qdml_c64));
-    memset(s->evf, 0, (size_t)s->total * sizeof(qdml_c64));
+    memset(s->tab[0].evh, 0, (size_t)s->total * sizeof(qdml_c64));
+    memset(s->tab[0].evf, 0, (size_t)s->total * sizeof(qdml_c64));
     pthread_mutex_unlock(&fftw_plan_lock);
     if (!s->fwd || !s->bwd) {
         cpu_destroy(s);
@@ -890,8 +918,15 @@ static qdml_status cpu_get_state(qdml_backend_state *s, int64_t b, double *psi) 
     return QDML_OK;
 }
 
+/* Tables built from a member's old potential are of no further use. */
+static void forget_tables(qdml_backend_state *s, int64_t b) {
+    s->held_ok[2 * b] = s->held_ok[2 * b + 1] = 0;
+    s->evicted_ok[b] = 0;
+}
+
 static qdml_status cpu_set_potential(qdml_backend_state *s, int64_t b, const double *v) {
     memcpy(s->v + b * s->d.npoints, v, (size_t)s->d.npoints * sizeof(double));
+    forget_tables(s, b);
     return QDML_OK;
 }
 
@@ -903,18 +938,43 @@ static qdml_status cpu_get_potential(qdml_backend_state *s, int64_t b, double *v
 /* Potential factors of a member: complex (real time) or, in imaginary time, one real number per
  * point in the first half of the member's slot (half the bytes a step reads). */
 static const double *kick_factor(const qdml_backend_state *s, int full, int64_t b) {
-    return (const double *)((full ? s->evf : s->evh) + b * s->d.npoints);
+    const table_set *t = &s->tab[s->slot[b]];
+    return (const double *)((full ? t->evf : t->evh) + b * s->d.npoints);
 }
 
-static qdml_status cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
-    materialize(s); /* a queued kick uses the tables about to change */
+static int same_params(const qdml_step_params *a, const qdml_step_params *b) {
+    return a->imaginary == b->imaginary && a->dt == b->dt && a->hbar == b->hbar && a->mass == b->mass &&
+           a->vshift == b->vshift && a->potential_only == b->potential_only && a->flush_tiny == b->flush_tiny;
+}
+
+/* The second table set (see table_set); 0 where memory is short, and then tables are rebuilt. */
+static int second_tables(qdml_backend_state *s) {
+    table_set *t = &s->tab[1];
+    if (t->evh) return 1;
+    size_t bytes;
+    const size_t ktotal = (size_t)s->ksum * (size_t)s->d.batch;
+    t->evh = fft_alloc(s->total, sizeof(qdml_c64), &bytes);
+    t->evf = fft_alloc(s->total, sizeof(qdml_c64), &bytes);
+    t->ktab = qdml_calloc_array(ktotal, sizeof(qdml_c64));
+    t->kreal = qdml_calloc_array(ktotal, sizeof(double));
+    if (t->evh && t->evf && t->ktab && t->kreal) return 1;
+    free(t->evh);
+    free(t->evf);
+    free(t->ktab);
+    free(t->kreal);
+    memset(t, 0, sizeof *t);
+    return 0;
+}
+
+/* Member b's tables in set t for the parameters p: a transcendental function per point. */
+static void build_tables(qdml_backend_state *s, const table_set *t, int64_t b, const qdml_step_params *p) {
     const int64_t N = s->d.npoints;
     const double *v = s->v + b * N;
     const double c = p->dt / (2.0 * p->hbar);
     const int imag = p->imaginary;
     const double shift = p->vshift;
     if (imag) {
-        double *restrict evh = (double *)(s->evh + b * N), *restrict evf = (double *)(s->evf + b * N);
+        double *restrict evh = (double *)(t->evh + b * N), *restrict evf = (double *)(t->evf + b * N);
 #pragma omp parallel for num_threads(s->nt) schedule(static)
         for (int64_t i = 0; i < N; ++i) {
             const double h = qdml_propagator(1, (v[i] - shift) * c).re;
@@ -922,7 +982,7 @@ static qdml_status cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_ste
             evf[i] = h * h;
         }
     } else {
-        qdml_c64 *evh = s->evh + b * N, *evf = s->evf + b * N;
+        qdml_c64 *evh = t->evh + b * N, *evf = t->evf + b * N;
 #pragma omp parallel for num_threads(s->nt) schedule(static)
         for (int64_t i = 0; i < N; ++i) {
             const qdml_c64 h = qdml_propagator(0, (v[i] - shift) * c);
@@ -930,10 +990,8 @@ static qdml_status cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_ste
             evf[i] = qdml_cmul(h, h);
         }
     }
-    s->flush[b] = (unsigned char)(p->flush_tiny != 0);
-    s->imag[b] = (unsigned char)(imag != 0);
-    qdml_c64 *kt = s->ktab + b * s->ksum;
-    double *kr = s->kreal + b * s->ksum;
+    qdml_c64 *kt = t->ktab + b * s->ksum;
+    double *kr = t->kreal + b * s->ksum;
     for (int a = 0; a < 3; ++a) {
         for (int64_t j = 0; j < s->d.n[a]; ++j) {
             /* theta = (hbar^2 k^2 / 2m) dt / hbar */
@@ -944,6 +1002,38 @@ static qdml_status cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_ste
         kt += s->d.n[a];
         kr += s->d.n[a];
     }
+}
+
+/* The tables of member b for p: those held already if either set holds them, else built into the
+ * set not in use where there are two (the one in use stays for the next switch back), else into
+ * the only one. The tables are the same numbers whichever set holds them. */
+static qdml_status cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
+    materialize(s); /* a queued kick uses the tables in use */
+    const int cur = s->slot[b];
+    int target = cur;
+    if (s->held_ok[2 * b + cur] && same_params(&s->held[2 * b + cur], p)) {
+        target = cur;
+    } else if (s->tab[1].evh && s->held_ok[2 * b + 1 - cur] && same_params(&s->held[2 * b + 1 - cur], p)) {
+        target = 1 - cur;
+    } else {
+        if (s->held_ok[2 * b + cur]) {
+            /* the set in use holds other parameters: keep them where a second set is (or, the caller
+             * having come back to parameters overwritten before, can be) had */
+            if (!s->tab[1].evh && s->evicted_ok[b] && same_params(&s->evicted[b], p)) (void)second_tables(s);
+            if (s->tab[1].evh) {
+                target = 1 - cur;
+            } else {
+                s->evicted[b] = s->held[2 * b + cur];
+                s->evicted_ok[b] = 1;
+            }
+        }
+        build_tables(s, &s->tab[target], b, p);
+        s->held[2 * b + target] = *p;
+        s->held_ok[2 * b + target] = 1;
+    }
+    s->slot[b] = (unsigned char)target;
+    s->flush[b] = (unsigned char)(p->flush_tiny != 0);
+    s->imag[b] = (unsigned char)(p->imaginary != 0);
     use_path(s);
     return QDML_OK;
 }
@@ -1016,10 +1106,10 @@ static void column_block(const qdml_backend_state *s, const blocking *q, int64_t
     if (stages & COL_FWD) fftw_execute_dft(gather ? q->gf : q->cf, (fftw_complex *)blkp, (fftw_complex *)blkp);
     if (stages & COL_KIN) {
         if (s->imag[b]) {
-            const double *kr = s->kreal + b * s->ksum;
+            const double *kr = s->tab[s->slot[b]].kreal + b * s->ksum;
             K->kin_real((double *)blkp, stride, nout, kr + o_off, kr[r_off + ip] * sc, kr + t_off + c2, w, s->flush[b]);
         } else {
-            const qdml_c64 *kt = s->ktab + b * s->ksum;
+            const qdml_c64 *kt = s->tab[s->slot[b]].ktab + b * s->ksum;
             K->kin_cplx((double *)blkp, stride, nout, kt + o_off, qdml_cscale(kt[r_off + ip], sc),
                         (const double *)(kt + t_off + c2), w, s->flush[b]);
         }
@@ -1635,11 +1725,11 @@ static qdml_status cpu_kinetic(qdml_backend_state *s, const double *scale, const
             if (active && !active[b]) {
                 K->scale(p, len, invn);
             } else if (s->imag[b]) {
-                const double *kr = s->kreal + b * s->ksum;
+                const double *kr = s->tab[s->slot[b]].kreal + b * s->ksum;
                 K->mul_real(p, kr + n0 + n1 + i2, len, kr[i0] * kr[n0 + i1] * (scale[b] * invn),
                              s->flush[b], 0);
             } else {
-                const qdml_c64 *kt = s->ktab + b * s->ksum;
+                const qdml_c64 *kt = s->tab[s->slot[b]].ktab + b * s->ksum;
                 const qdml_c64 rf = qdml_cscale(qdml_cmul(kt[i0], kt[n0 + i1]), scale[b] * invn);
                 K->row_cplx(p, (const double *)(kt + n0 + n1 + i2), len, rf.re, rf.im, s->flush[b]);
             }
@@ -1967,7 +2057,10 @@ static qdml_status cpu_fill_objective(qdml_backend_state *s, int64_t b, const qd
     out->vmin = vmin;
     out->vmax = vmax;
     out->first_bad = bad == INT64_MAX ? -1 : bad;
-    if (bad == INT64_MAX) memcpy(s->v + b * N, tmp, (size_t)N * sizeof(double));
+    if (bad == INT64_MAX) {
+        memcpy(s->v + b * N, tmp, (size_t)N * sizeof(double));
+        forget_tables(s, b);
+    }
     return QDML_OK;
 }
 

@@ -222,3 +222,67 @@ Test(alloc_failures, every_allocation_fails_cleanly, .timeout = 600) {
     free(ckpt);
     free(dir);
 }
+
+/* A 4th-order run whose substep lengths alternate asks the CPU backend for a second set of step
+ * tables (host/backend_cpu.c, second_tables). That set is an economy, not a need: where it cannot
+ * be had, the tables are rebuilt at every switch and the run goes on. So each allocation of the
+ * run failing in turn must give either QDML_ERR_OUT_OF_MEMORY (the run's own buffers) or success
+ * with the very states of a run with every allocation granted; nothing may leak either way, and at
+ * least one failure must take the second branch. */
+static void yoshida_member_states(qdml_context *ctx, const qdml_grid *g, const double *v, double *out, int arm_at,
+                                  qdml_status *status) {
+    qdml_problem *p = NULL;
+    cr_assert_eq(qdml_problem_create(ctx, g, 2, &p), QDML_OK);
+    cr_assert_eq(qdml_problem_set_potential(p, QDML_ALL_MEMBERS, v), QDML_OK);
+    const double c[1] = {0.7}, w[1] = {1.0}, k[1] = {0.5};
+    cr_assert_eq(qdml_problem_set_state_gaussian(p, QDML_ALL_MEMBERS, c, w, k), QDML_OK);
+    qdml_evolve_options eo;
+    qdml_evolve_options_default(&eo);
+    eo.dt = 0.01;
+    eo.steps = 5;
+    eo.splitting = QDML_SPLIT_YOSHIDA4;
+    armed = 1;
+    countdown = arm_at;
+    injected = 0;
+    allocations = 0;
+    *status = qdml_problem_evolve(p, &eo, NULL);
+    armed = 0;
+    if (*status == QDML_OK)
+        for (int64_t b = 0; b < 2; ++b) cr_assert_eq(qdml_problem_get_state(p, b, out + 2 * 64 * b), QDML_OK);
+    qdml_problem_destroy(p);
+}
+
+Test(alloc_failures, fourth_order_runs_on_without_its_second_tables) {
+    double v[64], clean[4 * 64], got[4 * 64];
+    for (int i = 0; i < 64; ++i) {
+        const double x = -6.0 + 12.0 * i / 64.0;
+        v[i] = 0.5 * x * x;
+    }
+    const int64_t n[1] = {64};
+    const double lo[1] = {-6}, hi[1] = {6};
+    qdml_grid g;
+    cr_assert_eq(qdml_grid_init(&g, 1, n, lo, hi), QDML_OK);
+    qdml_context *ctx = NULL;
+    cr_assert_eq(qdml_context_create(&ctx, QDML_BACKEND_CPU, 1), QDML_OK);
+    cr_assert_eq(qdml_context_set_fft_effort(ctx, QDML_FFT_ESTIMATE), QDML_OK);
+    qdml_status st;
+    yoshida_member_states(ctx, &g, v, clean, -1, &st);
+    cr_assert_eq(st, QDML_OK, "%s", qdml_context_last_error(ctx));
+    const long total = allocations;
+    cr_assert_gt(total, 2, "only %ld allocations in a 4th-order run: is the wrapping in place?", total);
+    int carried_on = 0;
+    for (long k = 0; k < total; ++k) {
+        yoshida_member_states(ctx, &g, v, got, (int)k, &st);
+        cr_assert(injected, "allocation %ld of %ld was never made", k, total);
+        cr_assert(st == QDML_OK || st == QDML_ERR_OUT_OF_MEMORY, "allocation %ld failed: %s (%s)", k,
+                  qdml_status_string(st), qdml_context_last_error(ctx));
+        cr_assert_eq(nlive, 0, "allocation %ld failed: %zu allocations leaked", k, nlive);
+        if (st == QDML_OK) {
+            carried_on = 1;
+            cr_assert(memcmp(got, clean, sizeof clean) == 0,
+                      "allocation %ld failed and the run went on, but its states differ from a run without failures", k);
+        }
+    }
+    cr_assert(carried_on, "no allocation of the run was one it could do without (%ld allocations)", total);
+    qdml_context_destroy(ctx);
+}

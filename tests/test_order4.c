@@ -505,3 +505,101 @@ Test(order4, unknown_splitting_is_refused) {
     qdml_problem_destroy(p);
     qdml_context_destroy(ctx);
 }
+
+/* The CPU backend keeps the tables of both substep lengths of a composed step once a member
+ * alternates between them (host/backend_cpu.c, table_set), instead of rebuilding them at every
+ * switch. Kept tables must never outlive what they were built from: after a change of potential
+ * (array or objective), of hbar or mass, of mode or splitting, a run must equal, bit for bit, the
+ * same run on a fresh problem given the same inputs (same plans, same arithmetic). Members of a
+ * batch keep their own tables: member 1 changes, members 0 and 2 do not. */
+static void random_fill(qt_rng *r, double *a, int64_t n, double lo, double hi) {
+    for (int64_t i = 0; i < n; ++i) a[i] = lo + (hi - lo) * qt_uniform(r);
+}
+
+Test(order4, kept_substep_tables_follow_every_change) {
+    qdml_context *ctx = qt_context();
+    const int64_t n[2] = {24, 32};
+    const double lo[2] = {-5, -6}, hi[2] = {5, 6};
+    const qdml_grid g = qt_grid(2, n, lo, hi);
+    const int64_t N = qdml_grid_points(&g), B = 3;
+    qt_rng rng;
+    qt_rng_seed(&rng, 4242);
+    double *psi = qt_calloc(2 * (size_t)(N * B), sizeof *psi), *v1 = qt_calloc((size_t)N, sizeof *v1);
+    double *v2 = qt_calloc((size_t)N, sizeof *v2), *a = qt_calloc(2 * (size_t)N, sizeof *a);
+    double *b = qt_calloc(2 * (size_t)N, sizeof *b);
+    random_fill(&rng, psi, 2 * N * B, -1.0, 1.0);
+    random_fill(&rng, v1, N, -1.0, 2.0);
+    random_fill(&rng, v2, N, -2.0, 1.0);
+    qdml_problem *kept = qt_problem(ctx, &g, B);
+    /* A history on `kept`: each splitting in both modes, so every member holds two table sets. */
+    for (int64_t m = 0; m < B; ++m) {
+        cr_assert_eq(qdml_problem_set_potential(kept, m, v1), QDML_OK);
+        cr_assert_eq(qdml_problem_set_state(kept, m, psi + 2 * m * N), QDML_OK);
+    }
+    static const qdml_splitting sp[3] = {QDML_SPLIT_YOSHIDA4, QDML_SPLIT_SUZUKI4, QDML_SPLIT_STRANG};
+    for (int mode = 0; mode < 2; ++mode)
+        for (int k = 0; k < 3; ++k)
+            cr_assert_eq(evolve_once(kept, mode ? QDML_IMAGINARY_TIME : QDML_REAL_TIME, sp[k], 0.004, 3, 0), QDML_OK, "%s",
+                         qdml_context_last_error(ctx));
+    /* The changes, each followed by runs compared with a fresh problem. */
+    enum { CHANGES = 5 };
+    static const char *const what[CHANGES] = {"potential array", "objective", "hbar", "mass", "nothing"};
+    for (int c = 0; c < CHANGES; ++c) {
+        /* `kept` holds the tables of the first run below (real time, Yoshida, dt 0.004) before the
+         * change: in real time a new potential leaves the step parameters as they were. */
+        cr_assert_eq(evolve_once(kept, QDML_REAL_TIME, sp[0], 0.004, 2, 0), QDML_OK, "%s", qdml_context_last_error(ctx));
+        qdml_problem *fresh = qt_problem(ctx, &g, B);
+        for (int64_t m = 0; m < B; ++m) {
+            double hb, ms;
+            cr_assert_eq(qdml_problem_get_hbar(kept, m, &hb), QDML_OK);
+            cr_assert_eq(qdml_problem_get_mass(kept, m, &ms), QDML_OK);
+            cr_assert_eq(qdml_problem_set_hbar(fresh, m, hb), QDML_OK);
+            cr_assert_eq(qdml_problem_set_mass(fresh, m, ms), QDML_OK);
+            cr_assert_eq(qdml_problem_get_potential(kept, m, a), QDML_OK);
+            cr_assert_eq(qdml_problem_set_potential(fresh, m, a), QDML_OK);
+        }
+        if (c == 0) {
+            cr_assert_eq(qdml_problem_set_potential(kept, 1, v2), QDML_OK);
+            cr_assert_eq(qdml_problem_set_potential(fresh, 1, v2), QDML_OK);
+        } else if (c == 1) {
+            qdml_objective o;
+            cr_assert_eq(qdml_objective_parse("rastrigin", 2, &o), QDML_OK, "%s", qdml_context_last_error(ctx));
+            cr_assert_eq(qdml_problem_set_objective(kept, 1, &o), QDML_OK, "%s", qdml_context_last_error(ctx));
+            cr_assert_eq(qdml_problem_set_objective(fresh, 1, &o), QDML_OK, "%s", qdml_context_last_error(ctx));
+        } else if (c == 2) {
+            cr_assert_eq(qdml_problem_set_hbar(kept, 1, 0.8), QDML_OK);
+            cr_assert_eq(qdml_problem_set_hbar(fresh, 1, 0.8), QDML_OK);
+        } else if (c == 3) {
+            cr_assert_eq(qdml_problem_set_mass(kept, 1, 1.7), QDML_OK);
+            cr_assert_eq(qdml_problem_set_mass(fresh, 1, 1.7), QDML_OK);
+        }
+        for (int mode = 0; mode < 2; ++mode)
+            for (int k = 0; k < 3; ++k) {
+                const qdml_time_mode md = mode ? QDML_IMAGINARY_TIME : QDML_REAL_TIME;
+                for (int64_t m = 0; m < B; ++m) {
+                    random_fill(&rng, a, 2 * N, -1.0, 1.0);
+                    cr_assert_eq(qdml_problem_set_state(kept, m, a), QDML_OK);
+                    cr_assert_eq(qdml_problem_set_state(fresh, m, a), QDML_OK);
+                }
+                cr_assert_eq(evolve_once(kept, md, sp[k], 0.004, 4, 0), QDML_OK, "%s", qdml_context_last_error(ctx));
+                cr_assert_eq(evolve_once(fresh, md, sp[k], 0.004, 4, 0), QDML_OK, "%s", qdml_context_last_error(ctx));
+                for (int64_t m = 0; m < B; ++m) {
+                    cr_assert_eq(qdml_problem_get_state(kept, m, a), QDML_OK);
+                    cr_assert_eq(qdml_problem_get_state(fresh, m, b), QDML_OK);
+                    cr_assert(memcmp(a, b, 2 * (size_t)N * sizeof *a) == 0,
+                              "after a change of %s (member 1), %s, %s time, member %lld: the kept problem differs from "
+                              "a fresh one by %.3g x max |psi|",
+                              what[c], split_name(sp[k]), mode ? "imaginary" : "real", (long long)m,
+                              qt_max_abs_diff(a, b, N) / qt_max_abs(b, N));
+                }
+            }
+        qdml_problem_destroy(fresh);
+    }
+    qdml_problem_destroy(kept);
+    free(psi);
+    free(v1);
+    free(v2);
+    free(a);
+    free(b);
+    qdml_context_destroy(ctx);
+}

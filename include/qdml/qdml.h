@@ -300,10 +300,13 @@ QDML_API qdml_status qdml_problem_clear_history(qdml_problem *problem, int64_t m
  *   QDML_SPLIT_SUZUKI4   S(p dt) S(p dt) S((1-4p) dt) S(p dt) S(p dt),  p = 1/(4 - 4^(1/3)) = 0.4145,
  *                        1 - 4p = -0.6580                       (Suzuki 1990, Phys. Lett. A 146, 319)
  * with global error O(dt^4) against Strang's O(dt^2). A step costs 3 (Yoshida) or 5 (Suzuki)
- * Strang substeps, i.e. 3 or 5 forward/backward FFT pairs, plus two rebuilds per step of the
- * potential factor tables (a complex exponential per point each) where the substep changes length:
- * on the CPU backend, 256^2 points, a step took 4.1x (Yoshida) and 6.1x (Suzuki) the time of a
- * Strang step. Suzuki's negative substep is smaller (|1-4p| = 0.66 against |w0| = 1.70): its error
+ * Strang substeps, i.e. 3 or 5 forward/backward FFT pairs, and where the substep changes length
+ * (twice per step) two potential half-kicks instead of one and the step tables of the other length
+ * (a complex exponential per point to build). The CPU backend keeps the tables of both lengths once
+ * a member alternates between them (a second table set, 32 bytes per point and member, allocated
+ * then; where it cannot be allocated the tables are rebuilt at each switch and the run goes on): at
+ * 256^2 points a step took 3.2x (Yoshida) and 5.3-5.4x (Suzuki) the time of a Strang step, against
+ * 3.9-4.4x and 6.0-6.4x rebuilding. The CUDA backend rebuilds them at each switch. Suzuki's negative substep is smaller (|1-4p| = 0.66 against |w0| = 1.70): its error
  * at the same dt was 16 to 70 times smaller than Yoshida's in the oscillator tests
  * (tests/test_order4.c), and its imaginary-time limit below is 2.6 times larger. Potential
  * half-steps between substeps of equal length are fused as for Strang.
