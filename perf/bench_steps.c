@@ -4,11 +4,12 @@
  *
  *   qdml_bench_steps [--quick] [--backend cpu|cuda|auto] [--precision float64|float32] [--threads T]
  *                    [--repeats R] [--target SECONDS | --steps S] [--effort E] [--wisdom FILE]
- *                    [--json FILE] [--modes real,imag] [SIZE[:BATCH] ...]
+ *                    [--json FILE] [--modes real,imag] [--splitting strang|yoshida4|suzuki4] [SIZE[:BATCH] ...]
  *
  * SIZE is N (1D), NxN (2D) or NxNxN (3D); without sizes the default set runs:
  *   1D 2^16 and 2^20; 2D 256^2, 1024^2, 4096^2; 3D 64^3, 128^3, 256^3; batches 64 x 256^2, 16 x 128^2
- * (--quick: fewer repeats and shorter timings, and 4096^2 and 256^3 are left out).
+ * (--quick: fewer repeats and shorter timings, and 4096^2 and 256^3 are left out). With --splitting
+ * a step is the 4th-order composition (3 or 5 Strang substeps) and its ratio is to two FFTs still.
  *
  * Method. The step time is the marginal cost of a step inside qdml_problem_evolve: each repeat
  * times a call of S steps and one of 2S steps (monitor_every = 0) and takes the difference over S,
@@ -128,9 +129,12 @@ static void fft_ref_free(fft_ref *r) {
     fftw_free(r->buf);
 }
 
+static qdml_splitting splitting = QDML_SPLIT_STRANG;
+
 static double evolve_time(qdml_problem *p, int mode, int64_t steps, qdml_context *ctx, int *failed) {
     qdml_evolve_options o;
     qdml_evolve_options_default(&o);
+    o.splitting = splitting;
     o.mode = mode ? QDML_IMAGINARY_TIME : QDML_REAL_TIME;
     o.dt = 1e-3;
     o.steps = steps;
@@ -146,7 +150,8 @@ static double evolve_time(qdml_problem *p, int mode, int64_t steps, qdml_context
 static void usage(void) {
     fprintf(stderr, "usage: qdml_bench_steps [--quick] [--backend cpu|cuda|auto] [--precision float64|float32] "
                     "[--threads T] [--repeats R] [--target SECONDS | --steps S] [--effort estimate|measure|patient] "
-                    "[--wisdom FILE] [--json FILE] [--modes real,imag] [SIZE[:BATCH] ...]\n");
+                    "[--wisdom FILE] [--json FILE] [--modes real,imag] [--splitting strang|yoshida4|suzuki4] "
+                    "[SIZE[:BATCH] ...]\n");
 }
 
 int main(int argc, char **argv) {
@@ -201,6 +206,15 @@ int main(int argc, char **argv) {
             const char *m = argv[++i];
             want_real = strstr(m, "real") != NULL;
             want_imag = strstr(m, "imag") != NULL;
+        } else if (!strcmp(a, "--splitting") && i + 1 < argc) {
+            const char *sp = argv[++i];
+            if (!strcmp(sp, "strang")) splitting = QDML_SPLIT_STRANG;
+            else if (!strcmp(sp, "yoshida4")) splitting = QDML_SPLIT_YOSHIDA4;
+            else if (!strcmp(sp, "suzuki4")) splitting = QDML_SPLIT_SUZUKI4;
+            else {
+                usage();
+                return 2;
+            }
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage();
             return 0;
@@ -245,13 +259,18 @@ int main(int argc, char **argv) {
         fprintf(js, "{\n  \"benchmark\": \"qdml_bench_steps\",\n");
         bench_json_machine(js, threads);
         fprintf(js, ",\n  \"settings\": {\"backend\": \"%s\", \"precision\": \"%s\", \"repeats\": %d, "
-                    "\"target_seconds\": %g, \"fixed_steps\": %lld, \"effort\": \"%s\", \"quick\": %s, \"wisdom\": %s},\n"
+                    "\"target_seconds\": %g, \"fixed_steps\": %lld, \"effort\": \"%s\", \"quick\": %s, \"wisdom\": %s, "
+                    "\"splitting\": \"%s\"},\n"
                     "  \"results\": [",
                 backend_name, prec_name, repeats, target, (long long)fixed_steps,
                 effort == QDML_FFT_ESTIMATE ? "estimate" : effort == QDML_FFT_PATIENT ? "patient" : "measure",
-                quick ? "true" : "false", wisdom ? "true" : "false");
+                quick ? "true" : "false", wisdom ? "true" : "false",
+                splitting == QDML_SPLIT_YOSHIDA4 ? "yoshida4" : splitting == QDML_SPLIT_SUZUKI4 ? "suzuki4" : "strang");
     }
     bench_print_machine(threads);
+    if (splitting != QDML_SPLIT_STRANG)
+        printf("# splitting %s: a step is %d Strang substeps\n", splitting == QDML_SPLIT_YOSHIDA4 ? "yoshida4" : "suzuki4",
+               splitting == QDML_SPLIT_YOSHIDA4 ? 3 : 5);
     printf("# %s backend, %s; step = marginal time per step inside evolve (median [min-max] of %d repeats);\n"
            "# 2FFT = forward + backward FFT with the same batched FFTW plan (cpu only); ratio = step / 2FFT per\n"
            "# repeat; stats = one qdml_problem_stats call\n",

@@ -305,8 +305,9 @@ QDML_API qdml_status qdml_problem_clear_history(qdml_problem *problem, int64_t m
  * (a complex exponential per point to build). The CPU backend keeps the tables of both lengths once
  * a member alternates between them (a second table set, 32 bytes per point and member, allocated
  * then; where it cannot be allocated the tables are rebuilt at each switch and the run goes on): at
- * 256^2 points a step took 3.2x (Yoshida) and 5.3-5.4x (Suzuki) the time of a Strang step, against
- * 3.9-4.4x and 6.0-6.4x rebuilding. The CUDA backend rebuilds them at each switch. Suzuki's negative substep is smaller (|1-4p| = 0.66 against |w0| = 1.70): its error
+ * 256^2 points a step took 3.2-3.3x (Yoshida) and 5.0-5.2x (Suzuki) the time of two FFTs, against
+ * 3.4-4.1x and 5.2-6.2x rebuilding (perf/RESULTS.md). The CUDA backend rebuilds them at each
+ * switch. Suzuki's negative substep is smaller (|1-4p| = 0.66 against |w0| = 1.70): its error
  * at the same dt was 16 to 70 times smaller than Yoshida's in the oscillator tests
  * (tests/test_order4.c), and its imaginary-time limit below is 2.6 times larger. Potential
  * half-steps between substeps of equal length are fused as for Strang.
