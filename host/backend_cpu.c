@@ -234,6 +234,17 @@ QDML_INLINE int any_nonfinite(const double *restrict p, int64_t n) {
     return hit != 0;
 }
 
+/* Store one complex value, flushed to 0 where tiny if `flush`; returns its |z|^2 (for the norm sums). */
+QDML_INLINE double store_value(double *restrict q, double re, double im, const int flush, const int bits) {
+    if (flush) {
+        re = flush_value(re, bits);
+        im = flush_value(im, bits);
+    }
+    q[0] = re;
+    q[1] = im;
+    return re * re + im * im;
+}
+
 /* p[i] *= c * g[i] for n complex values and a real factor g[i] per point (imaginary time).
  * With `exact` the result is the complex product z * (h, 0), h = c * g[i], exactly as qdml_cmul
  * computes it (re = zr h - zi 0, im = zr 0 + zi h): for finite z that equals (zr h, zi h), which the
@@ -249,14 +260,8 @@ QDML_INLINE double mul_real_exact_chunk(double *restrict q, const double *restri
     double acc = 0.0;
     for (int64_t i = 0; i < m; ++i) {
         const double h = c * g[i], zr = q[2 * i], zi = q[2 * i + 1];
-        double re = zr * h - zi * 0.0, im = zr * 0.0 + zi * h;
-        if (flush) {
-            re = flush_value(re, bits);
-            im = flush_value(im, bits);
-        }
-        q[2 * i] = re;
-        q[2 * i + 1] = im;
-        if (norm) acc += re * re + im * im;
+        const double a2 = store_value(q + 2 * i, zr * h - zi * 0.0, zr * 0.0 + zi * h, flush, bits);
+        if (norm) acc += a2;
     }
     return acc;
 }
@@ -272,30 +277,11 @@ QDML_INLINE double mul_real_body(double *restrict p, const double *restrict g, i
             acc += mul_real_exact_chunk(q, gg, m, c, flush, norm, bits);
             continue;
         }
-        if (norm) {
 #pragma omp simd reduction(+ : acc)
-            for (int64_t i = 0; i < m; ++i) {
-                const double h = c * gg[i];
-                double x0 = q[2 * i] * h, x1 = q[2 * i + 1] * h;
-                if (flush) {
-                    x0 = flush_value(x0, bits);
-                    x1 = flush_value(x1, bits);
-                }
-                q[2 * i] = x0;
-                q[2 * i + 1] = x1;
-                acc += x0 * x0 + x1 * x1;
-            }
-        } else {
-            for (int64_t i = 0; i < m; ++i) {
-                const double h = c * gg[i];
-                double x0 = q[2 * i] * h, x1 = q[2 * i + 1] * h;
-                if (flush) {
-                    x0 = flush_value(x0, bits);
-                    x1 = flush_value(x1, bits);
-                }
-                q[2 * i] = x0;
-                q[2 * i + 1] = x1;
-            }
+        for (int64_t i = 0; i < m; ++i) {
+            const double h = c * gg[i];
+            const double a2 = store_value(q + 2 * i, q[2 * i] * h, q[2 * i + 1] * h, flush, bits);
+            if (norm) acc += a2;
         }
     }
     return acc;
@@ -307,14 +293,8 @@ QDML_INLINE double mul_cplx_body(double *restrict p, const double *restrict f, i
     for (int64_t i = 0; i < n; ++i) {
         const double fr = c * f[2 * i], fi = c * f[2 * i + 1];
         const double pr = p[2 * i], pi = p[2 * i + 1];
-        double re = pr * fr - pi * fi, im = pr * fi + pi * fr;
-        if (flush) {
-            re = flush_value(re, bits);
-            im = flush_value(im, bits);
-        }
-        p[2 * i] = re;
-        p[2 * i + 1] = im;
-        if (norm) acc += re * re + im * im;
+        const double a2 = store_value(p + 2 * i, pr * fr - pi * fi, pr * fi + pi * fr, flush, bits);
+        if (norm) acc += a2;
     }
     return acc;
 }
@@ -324,13 +304,7 @@ QDML_INLINE void row_cplx_body(double *restrict p, const double *restrict f, int
     for (int64_t i = 0; i < n; ++i) {
         const double fr = cr * f[2 * i] - ci * f[2 * i + 1], fi = cr * f[2 * i + 1] + ci * f[2 * i];
         const double pr = p[2 * i], pi = p[2 * i + 1];
-        double re = pr * fr - pi * fi, im = pr * fi + pi * fr;
-        if (flush) {
-            re = flush_value(re, bits);
-            im = flush_value(im, bits);
-        }
-        p[2 * i] = re;
-        p[2 * i + 1] = im;
+        (void)store_value(p + 2 * i, pr * fr - pi * fi, pr * fi + pi * fr, flush, bits);
     }
 }
 
@@ -471,14 +445,8 @@ mul_real_body_avx2(double *restrict p, const double *restrict g, int64_t n, doub
         }
         for (; i < m; ++i) {
             const double h = c * gg[i];
-            double x0 = q[2 * i] * h, x1 = q[2 * i + 1] * h;
-            if (flush) {
-                x0 = flush_value(x0, bits);
-                x1 = flush_value(x1, bits);
-            }
-            q[2 * i] = x0;
-            q[2 * i + 1] = x1;
-            if (norm) acc += x0 * x0 + x1 * x1;
+            const double a2 = store_value(q + 2 * i, q[2 * i] * h, q[2 * i + 1] * h, flush, bits);
+            if (norm) acc += a2;
         }
     }
     return norm ? acc + sum_avx2(_mm256_add_pd(acc0, acc1)) : 0.0;
