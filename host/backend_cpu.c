@@ -646,7 +646,9 @@ static qdml_status cpu_bytes_needed(const qdml_backend_desc *desc, size_t *bytes
     if (desc->precision != QDML_FLOAT64) return QDML_ERR_UNAVAILABLE;
     /* psi, work, backup, evh, evf (complex) and V (real): 88 bytes per point and member, plus
      * the per-axis tables and coordinates, and where the fused path applies a column buffer per
-     * thread. FFTW's in-place plans need no separate work area. */
+     * thread. FFTW's in-place plans need no separate work area. Not counted: the second table set
+     * (32 bytes per point and member), allocated only when a member's 4th-order substeps alternate
+     * and done without where it cannot be had (second_tables). */
     if (!qdml_mul_i64(desc->npoints, desc->batch, &total) || !qdml_mul_i64(total, 5 * 16 + 8, &per)) return QDML_ERR_OVERFLOW;
     const int64_t ksum = desc->n[0] + desc->n[1] + desc->n[2];
     *bytes = (size_t)per + (size_t)ksum * (size_t)desc->batch * 32u + (size_t)ksum * 16u;
