@@ -912,6 +912,14 @@ static const double *kick_factor(const qdml_backend_state *s, int full, int64_t 
     return (const double *)((full ? t->evf : t->evh) + b * s->d.npoints);
 }
 
+/* Kinetic tables of a member (n0 + n1 + n2 entries): complex, and their real parts (imaginary time). */
+static const qdml_c64 *kin_table(const qdml_backend_state *s, int64_t b) {
+    return s->tab[s->slot[b]].ktab + b * s->ksum;
+}
+static const double *kin_real_table(const qdml_backend_state *s, int64_t b) {
+    return s->tab[s->slot[b]].kreal + b * s->ksum;
+}
+
 static int same_params(const qdml_step_params *a, const qdml_step_params *b) {
     return a->imaginary == b->imaginary && a->dt == b->dt && a->hbar == b->hbar && a->mass == b->mass &&
            a->vshift == b->vshift && a->potential_only == b->potential_only && a->flush_tiny == b->flush_tiny;
@@ -1076,10 +1084,10 @@ static void column_block(const qdml_backend_state *s, const blocking *q, int64_t
     if (stages & COL_FWD) fftw_execute_dft(gather ? q->gf : q->cf, (fftw_complex *)blkp, (fftw_complex *)blkp);
     if (stages & COL_KIN) {
         if (s->imag[b]) {
-            const double *kr = s->tab[s->slot[b]].kreal + b * s->ksum;
+            const double *kr = kin_real_table(s, b);
             K->kin_real((double *)blkp, stride, nout, kr + o_off, kr[r_off + ip] * sc, kr + t_off + c2, w, s->flush[b]);
         } else {
-            const qdml_c64 *kt = s->tab[s->slot[b]].ktab + b * s->ksum;
+            const qdml_c64 *kt = kin_table(s, b);
             K->kin_cplx((double *)blkp, stride, nout, kt + o_off, qdml_cscale(kt[r_off + ip], sc),
                         (const double *)(kt + t_off + c2), w, s->flush[b]);
         }
@@ -1310,21 +1318,6 @@ typedef struct path_memo {
 static path_memo path_memos[QDML_PATH_MEMO];
 static int path_memo_count = 0;
 
-static int path_memo_find(const qdml_backend_state *s, int choice[2][2]) {
-    int found = 0;
-    pthread_mutex_lock(&fftw_plan_lock);
-    for (int i = 0; i < path_memo_count && !found; ++i) {
-        const path_memo *m = &path_memos[i];
-        if (m->n[0] == s->d.n[0] && m->n[1] == s->d.n[1] && m->n[2] == s->d.n[2] && m->batch == s->d.batch &&
-            m->nt == s->nt && m->effort == (int)s->d.effort) {
-            memcpy(choice, m->choice, sizeof m->choice);
-            found = 1;
-        }
-    }
-    pthread_mutex_unlock(&fftw_plan_lock);
-    return found;
-}
-
 static path_memo memo_of(const qdml_backend_state *s) {
     path_memo m;
     memset(&m, 0, sizeof m);
@@ -1339,6 +1332,19 @@ static path_memo memo_of(const qdml_backend_state *s) {
 static int memo_same_shape(const path_memo *a, const path_memo *b) {
     return a->n[0] == b->n[0] && a->n[1] == b->n[1] && a->n[2] == b->n[2] && a->batch == b->batch && a->nt == b->nt &&
            a->effort == b->effort;
+}
+
+static int path_memo_find(const qdml_backend_state *s, int choice[2][2]) {
+    const path_memo me = memo_of(s);
+    int found = 0;
+    pthread_mutex_lock(&fftw_plan_lock);
+    for (int i = 0; i < path_memo_count && !found; ++i)
+        if (memo_same_shape(&path_memos[i], &me)) {
+            memcpy(choice, path_memos[i].choice, sizeof path_memos[i].choice);
+            found = 1;
+        }
+    pthread_mutex_unlock(&fftw_plan_lock);
+    return found;
 }
 
 /* Record the choice, or adopt one another thread recorded meanwhile. */
@@ -1695,11 +1701,11 @@ static qdml_status cpu_kinetic(qdml_backend_state *s, const double *scale, const
             if (active && !active[b]) {
                 K->scale(p, len, invn);
             } else if (s->imag[b]) {
-                const double *kr = s->tab[s->slot[b]].kreal + b * s->ksum;
+                const double *kr = kin_real_table(s, b);
                 K->mul_real(p, kr + n0 + n1 + i2, len, kr[i0] * kr[n0 + i1] * (scale[b] * invn),
                              s->flush[b], 0);
             } else {
-                const qdml_c64 *kt = s->tab[s->slot[b]].ktab + b * s->ksum;
+                const qdml_c64 *kt = kin_table(s, b);
                 const qdml_c64 rf = qdml_cscale(qdml_cmul(kt[i0], kt[n0 + i1]), scale[b] * invn);
                 K->row_cplx(p, (const double *)(kt + n0 + n1 + i2), len, rf.re, rf.im, s->flush[b]);
             }

@@ -130,6 +130,7 @@ static void fft_ref_free(fft_ref *r) {
 }
 
 static qdml_splitting splitting = QDML_SPLIT_STRANG;
+static const char *const splitting_names[3] = {"strang", "yoshida4", "suzuki4"}; /* by qdml_splitting value */
 
 static double evolve_time(qdml_problem *p, int mode, int64_t steps, qdml_context *ctx, int *failed) {
     qdml_evolve_options o;
@@ -208,13 +209,13 @@ int main(int argc, char **argv) {
             want_imag = strstr(m, "imag") != NULL;
         } else if (!strcmp(a, "--splitting") && i + 1 < argc) {
             const char *sp = argv[++i];
-            if (!strcmp(sp, "strang")) splitting = QDML_SPLIT_STRANG;
-            else if (!strcmp(sp, "yoshida4")) splitting = QDML_SPLIT_YOSHIDA4;
-            else if (!strcmp(sp, "suzuki4")) splitting = QDML_SPLIT_SUZUKI4;
-            else {
+            int k = 0;
+            while (k < 3 && strcmp(sp, splitting_names[k])) ++k;
+            if (k == 3) {
                 usage();
                 return 2;
             }
+            splitting = (qdml_splitting)k;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage();
             return 0;
@@ -265,11 +266,11 @@ int main(int argc, char **argv) {
                 backend_name, prec_name, repeats, target, (long long)fixed_steps,
                 effort == QDML_FFT_ESTIMATE ? "estimate" : effort == QDML_FFT_PATIENT ? "patient" : "measure",
                 quick ? "true" : "false", wisdom ? "true" : "false",
-                splitting == QDML_SPLIT_YOSHIDA4 ? "yoshida4" : splitting == QDML_SPLIT_SUZUKI4 ? "suzuki4" : "strang");
+                splitting_names[splitting]);
     }
     bench_print_machine(threads);
     if (splitting != QDML_SPLIT_STRANG)
-        printf("# splitting %s: a step is %d Strang substeps\n", splitting == QDML_SPLIT_YOSHIDA4 ? "yoshida4" : "suzuki4",
+        printf("# splitting %s: a step is %d Strang substeps\n", splitting_names[splitting],
                splitting == QDML_SPLIT_YOSHIDA4 ? 3 : 5);
     printf("# %s backend, %s; step = marginal time per step inside evolve (median [min-max] of %d repeats);\n"
            "# 2FFT = forward + backward FFT with the same batched FFTW plan (cpu only); ratio = step / 2FFT per\n"
