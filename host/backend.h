@@ -106,6 +106,20 @@ typedef struct qdml_backend_ops {
      * finite the member's potential is left as it was (and out->first_bad says where). */
     qdml_status (*fill_objective)(qdml_backend_state *s, int64_t member, const qdml_objective *o, int dim,
                                   qdml_fill_result *out);
+    /* Optional (NULL: the solver always issues the ops one by one). Advance the members with
+     * active[b] (NULL: all) by n >= 1 Strang steps, as this sequence of the ops above would: a half
+     * kick, then n times forward FFT, kinetic factor times scale_b, backward FFT and a full kick (a
+     * half kick the last time). With `renorm` every kick also yields the norm s_b = sum |psi|^2 and
+     * scale_b = 1 / sqrt(s_b dv) multiplies the next kinetic factor, and after the last kick the
+     * member is multiplied by it; without, scale_b = 1. Members never mix, so the backend may take
+     * each member through all n steps before the next, while it stays in cache. stop[b] (B entries;
+     * those of active members are set): -1, or, where a norm was not finite and positive, the number
+     * of steps the member had completed when that norm was found (0 to n: the first half kick's to
+     * the last's); that member's state is then whatever the steps left (the solver restores it).
+     * *done = 0 (and nothing done) where the backend would gain nothing over the single ops for this
+     * problem now. */
+    qdml_status (*steps)(qdml_backend_state *s, int64_t n, const unsigned char *active, int renorm, double dv,
+                         int64_t *stop, int *done);
 } qdml_backend_ops;
 
 extern const qdml_backend_ops qdml_backend_cpu_ops;

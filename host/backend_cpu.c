@@ -16,11 +16,15 @@
  * state any other way first brings it to the plain layout ("materialize").
  *
  * Two fused paths: PATH_PLANES runs each pass over blocks of all members, shared among the threads
- * (one member, or a few large ones). PATH_MEMBERS (batches) gives each thread whole members and does
- * a member's stages back to back while the member is in that core's cache, so that a step reads
- * and writes each member once (member_pass); in imaginary time its column stage is split between
- * the end of one pass and the start of the next, because the solver needs the kick's norms before
- * it gives the kinetic factor its scale.
+ * (one member, or a few large ones). PATH_MEMBERS (batches) gives each thread whole members. Runs
+ * of Strang steps come through the steps op (cpu_steps): a thread takes a member through all the
+ * steps up to the next monitoring point, plane and column stages back to back, before it starts the
+ * next member, so the member stays in its core's cache across steps and only the factor tables
+ * stream in. The single ops (4th-order compositions, potential-only steps, the path measurement of
+ * other callers) take one pass over the members per step (member_pass), which reads and writes each
+ * member once; in imaginary time its column stage is split between the end of one pass and the
+ * start of the next, because the solver needs the kick's norms before it gives the kinetic factor
+ * its scale.
  *
  * Layout of a member in the fused paths: `phys[b]` = 0 means psi holds the member as the solver
  * sees it; 1 means psi holds the unnormalised forward transform of every plane of it (an inverse
@@ -1301,6 +1305,8 @@ static void materialize(qdml_backend_state *s) {
 static qdml_status cpu_kick(qdml_backend_state *s, int full, const unsigned char *active, double *norms);
 static qdml_status cpu_fft(qdml_backend_state *s, int forward);
 static qdml_status cpu_kinetic(qdml_backend_state *s, const double *scale, const unsigned char *active);
+static qdml_status cpu_steps(qdml_backend_state *s, int64_t n, const unsigned char *active, int renorm, double dv,
+                             int64_t *stop, int *done);
 
 static double seconds_now(void) {
     struct timespec ts;
@@ -1367,13 +1373,14 @@ static int choice_valid(const qdml_backend_state *s, int choice[2][2]) {
 
 /* Path choices kept beside the FFTW wisdom file, in "<wisdom>.paths", so that a shape is timed once
  * per machine as its plans are (and every run takes the same path, so rounds the same way). A first
- * line "qdml-cpu-paths 1", then one line per shape (the axes padded to three with leading 1s):
+ * line "qdml-cpu-paths 2" (version 1 was timed before the member path ran several steps per member
+ * at once), then one line per shape (the axes padded to three with leading 1s):
  *   n0 n1 n2 batch threads effort real-path real-gather imaginary-path imaginary-gather
  * (effort: 1 measure, 2 patient; path: 0 plain, 1 planes, 2 members; gather 0 or 1). A file with
  * another first line is ignored, and replaced when a choice is next recorded; a line that does not
  * parse or holds values out of range is left out, and a choice this problem cannot run is measured
  * again. Read and written under fftw_plan_lock, written to a temporary file and renamed. */
-#define QDML_PATHS_HEADER "qdml-cpu-paths 1"
+#define QDML_PATHS_HEADER "qdml-cpu-paths 2"
 
 static int paths_file_name(const char *wisdom, char *out, size_t len) {
     if (!wisdom || !wisdom[0]) return 0;
@@ -1476,10 +1483,11 @@ static void use_path(qdml_backend_state *s) {
  * factors, the kick returning norms), chosen separately. Which is fastest depends on the shape and
  * the machine's caches: power-of-two strides make the in-place column transforms of some shapes
  * slow, the copies of the gathered variant cost a pass of memory traffic, a batch of members that
- * fit in a core's cache gains from the member path, and in imaginary time the member path splits
- * its column stage in two (see member_pass), which costs more on larger members (on 64 x 256^2 here
- * the member path timed as fast as PATH_PLANES in real time and 10-15 % slower in imaginary time).
- * QDML_FFT_ESTIMATE keeps the plain path. */
+ * fit in a core's cache gains from the member path. The member path is timed as Strang runs take
+ * it, several steps per member in cache (cpu_steps); 4th-order steps, which go through member_pass
+ * one pass per step, take the same choice (on 64 x 256^2 here member_pass timed as fast as
+ * PATH_PLANES in real time and 10-15 % slower in imaginary time; the steps op 20-25 % faster than
+ * either). QDML_FFT_ESTIMATE keeps the plain path. */
 static void choose_path(qdml_backend_state *s, const char *wisdom_path) {
     /* candidates: path and column variant; the member path only for batches of at least as many
      * members as threads */
@@ -1518,8 +1526,12 @@ static void choose_path(qdml_backend_state *s, const char *wisdom_path) {
      * the real-time choice serves both. */
     const int kinds = s->members_ok ? 2 : 1;
     const int64_t B = s->d.batch;
+    enum { TIMED_STEPS = 4 };
     double *ones = malloc(2 * (size_t)B * sizeof *ones);
-    if (!ones) {
+    int64_t *stop = malloc((size_t)B * sizeof *stop);
+    if (!ones || !stop) {
+        free(ones);
+        free(stop);
         s->path = PATH_PLAIN; /* choice[][] stays all plain (calloc) */
         return;
     }
@@ -1549,14 +1561,22 @@ static void choose_path(qdml_backend_state *s, const char *wisdom_path) {
             for (int v = 0; v < nc; ++v) {
                 s->path = cand[v][0];
                 s->gather = cand[v][1];
-                /* a step to reach the steady layout, then a timed one */
+                /* a step to reach the steady layout, then a timed one; the member path as the
+                 * solver runs Strang steps on it, through cpu_steps: members in cache for several
+                 * steps (timed over TIMED_STEPS, per step; without renormalisation, which would stop
+                 * at the zero norms of these tables, so without its norm sums) */
                 for (int k = 0; k < 2; ++k) {
                     const double t0 = seconds_now();
-                    cpu_kick(s, 1, NULL, kind ? norms : NULL);
-                    cpu_fft(s, 1);
-                    cpu_kinetic(s, ones, NULL);
-                    cpu_fft(s, 0);
-                    const double t = seconds_now() - t0;
+                    if (s->path == PATH_MEMBERS) {
+                        int done = 0;
+                        cpu_steps(s, TIMED_STEPS, NULL, 0, 1.0, stop, &done);
+                    } else {
+                        cpu_kick(s, 1, NULL, kind ? norms : NULL);
+                        cpu_fft(s, 1);
+                        cpu_kinetic(s, ones, NULL);
+                        cpu_fft(s, 0);
+                    }
+                    const double t = (seconds_now() - t0) / (s->path == PATH_MEMBERS ? TIMED_STEPS : 1);
                     if (k == 1 && t < best[kind][v]) best[kind][v] = t;
                 }
                 materialize(s);
@@ -1564,6 +1584,7 @@ static void choose_path(qdml_backend_state *s, const char *wisdom_path) {
         }
     }
     free(ones);
+    free(stop);
     memset(s->imag, 0, (size_t)B);
     memset(s->flush, 0, (size_t)B);
     for (int kind = 0; kind < 2; ++kind) {
@@ -1731,6 +1752,59 @@ static qdml_status cpu_scale(qdml_backend_state *s, const double *scale, const u
             idx = end;
         }
     }
+    return QDML_OK;
+}
+
+/* All n steps of member b on the member path (see cpu_steps), by thread t; the member starts and
+ * ends plain. Returns -1, or the steps completed when a renormalisation norm was not finite and
+ * positive. */
+static int64_t member_steps(qdml_backend_state *s, int64_t b, int t, int64_t n, int renorm, double dv) {
+    const blocking *q = &s->blk[1];
+    const int64_t len = q->rb * s->P, pblk = s->nout / q->rb, cblk = s->prow * (s->d.n[2] / q->w);
+    const double invout = 1.0 / (double)s->nout;
+    double norm = 0.0;
+    /* the half kick, and the forward plane transforms that begin the first step's FFT */
+    for (int64_t k = 0; k < pblk; ++k) norm += plane_block(s, q, b, k * len, 0, 1, 1, renorm);
+    for (int64_t i = 0; i < n; ++i) {
+        double sc = 1.0;
+        if (renorm) {
+            if (!(isfinite(norm) && norm > 0)) return i;
+            sc = 1.0 / sqrt(norm * dv);
+        }
+        for (int64_t k = 0; k < cblk; ++k)
+            column_block(s, q, b, k, t, COL_FWD | COL_KIN | COL_INV, sc * invout, s->gather);
+        const int last = i + 1 == n;
+        norm = 0.0;
+        for (int64_t k = 0; k < pblk; ++k) norm += plane_block(s, q, b, k * len, 1, last ? 1 : 2, !last, renorm);
+    }
+    if (renorm) {
+        if (!(isfinite(norm) && norm > 0)) return n;
+        s->k->scale((double *)(s->psi + b * s->d.npoints), s->d.npoints, 1.0 / sqrt(norm * dv));
+    }
+    return -1;
+}
+
+/* Several steps at once (backend.h): on the member path each thread takes whole members through all
+ * n steps while a member stays in its core's cache, instead of one pass over every member per step.
+ * Elsewhere nothing is gained: *done = 0. */
+static qdml_status cpu_steps(qdml_backend_state *s, int64_t n, const unsigned char *active, int renorm, double dv,
+                             int64_t *stop, int *done) {
+    *done = 0;
+    if (s->path != PATH_MEMBERS) return QDML_OK;
+    materialize(s);
+    assert(s->sem == SEM_X);
+    const int64_t B = s->d.batch;
+    int64_t m = 0;
+    for (int64_t b = 0; b < B; ++b)
+        if (!active || active[b]) s->items[m++] = b;
+#pragma omp parallel num_threads(s->nt)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t a, e;
+        chunk(m, t, nt, &a, &e);
+        for (int64_t i = a; i < e; ++i) stop[s->items[i]] = member_steps(s, s->items[i], t, n, renorm, dv);
+    }
+    *done = 1;
     return QDML_OK;
 }
 
@@ -2067,4 +2141,5 @@ const qdml_backend_ops qdml_backend_cpu_ops = {
     .gram = cpu_gram,
     .combine = cpu_combine,
     .fill_objective = cpu_fill_objective,
+    .steps = cpu_steps,
 };

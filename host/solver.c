@@ -21,6 +21,7 @@ typedef struct run {
     int64_t *bk_steps;     /* clocks at the last backup (restored on divergence) */
     double *bk_time;
     int64_t *run_steps;    /* steps taken by each member in this call */
+    int64_t *stop;         /* per member: where the backend's steps op found a bad norm (backend.h) */
     int64_t *bk_run_steps;
     int64_t bad_member;    /* first member found non-finite, or -1 */
     int runaway;           /* bad_member's energy ran away (real time) rather than turned non-finite */
@@ -51,6 +52,7 @@ static void run_free(run *r) {
     free(r->bk_time);
     free(r->run_steps);
     free(r->bk_run_steps);
+    free(r->stop);
     free(r->div);
 }
 
@@ -71,9 +73,10 @@ static qdml_status run_init(run *r, qdml_problem *p, const char *fn) {
     r->bk_time = qdml_calloc_array(nb, sizeof(double));
     r->run_steps = qdml_calloc_array(nb, sizeof(int64_t));
     r->bk_run_steps = qdml_calloc_array(nb, sizeof(int64_t));
+    r->stop = qdml_calloc_array(nb, sizeof(int64_t));
     r->div = qdml_calloc_array(nb, 1);
     if (!r->active || !r->scale || !r->norms || !r->mom || !r->stats || !r->bk_steps || !r->bk_time ||
-        !r->run_steps || !r->bk_run_steps || !r->div) {
+        !r->run_steps || !r->bk_run_steps || !r->stop || !r->div) {
         run_free(r);
         return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate per-member scratch (batch %lld)", fn,
                          (long long)p->batch);
@@ -168,6 +171,18 @@ static qdml_status set_substeps(run *r, double c, const char *fn) {
     return QDML_OK;
 }
 
+/* The clocks of every active member move on by k steps (the time one step at a time, so that it
+ * does not depend on how the steps were grouped). */
+static void count_steps(run *r, int64_t k) {
+    qdml_problem *p = r->p;
+    for (int64_t b = 0; b < r->B; ++b)
+        if (r->active[b]) {
+            p->steps[b] += k;
+            for (int64_t i = 0; i < k; ++i) p->time[b] += p->dt[b];
+            r->run_steps[b] += k;
+        }
+}
+
 /* Advance every active member by n >= 1 whole steps, ending on a closing half kick. A step is the
  * composition S(c_1 dt) ... S(c_m dt) of r->coef (m = 1: Strang), each substep a Strang step of its
  * own length; the potential half-steps of consecutive substeps of equal length (across steps, too)
@@ -181,6 +196,24 @@ static qdml_status advance(run *r, int64_t n, const char *fn) {
     const double *c = r->coef;
     double *norms = (r->imaginary && r->renorm) ? r->norms : NULL;
     qdml_status st;
+    if (m == 1 && !r->potential_only && ops->steps) {
+        /* The same steps in one op, where the backend gains by it (members through all n steps while
+         * in cache); a bad norm is reported as this loop would find it: at the earliest step, the
+         * lowest member among those found then. */
+        int done = 0;
+        if ((st = ops->steps(p->bs, n, r->active, norms != NULL, dv, r->stop, &done)) != QDML_OK)
+            return backend_error(r, st, fn, "steps");
+        if (done) {
+            int64_t completed = n;
+            for (int64_t b = 0; b < r->B; ++b)
+                if (r->active[b] && r->stop[b] >= 0 && (r->bad_member < 0 || r->stop[b] < completed)) {
+                    r->bad_member = b;
+                    completed = r->stop[b];
+                }
+            count_steps(r, completed);
+            return QDML_OK;
+        }
+    }
     /* The tables hold c_1 dt already (set by the caller, or left by the previous call's last substep,
      * c_m = c_1): set_member_step skips the rebuild. */
     if (m > 1 && (st = set_substeps(r, c[0], fn)) != QDML_OK) return st;
@@ -208,12 +241,7 @@ static qdml_status advance(run *r, int64_t n, const char *fn) {
                 if ((st = ops->kick(p->bs, 0, r->active, norms)) != QDML_OK) return backend_error(r, st, fn, "kick");
             }
         }
-        for (int64_t b = 0; b < r->B; ++b)
-            if (r->active[b]) {
-                p->steps[b] += 1;
-                p->time[b] += p->dt[b];
-                r->run_steps[b] += 1;
-            }
+        count_steps(r, 1);
     }
     if (norms) {
         if (!renorm_scales(r, norms, dv)) return QDML_OK;

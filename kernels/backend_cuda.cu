@@ -41,7 +41,7 @@ static_assert(sizeof(qdml_c64) == sizeof(cufftDoubleComplex), "qdml_c64 must mat
 static_assert(sizeof(qdml_c64) == sizeof(double2), "qdml_c64 must match double2");
 static_assert(sizeof(c32) == sizeof(cufftComplex) && sizeof(c32) == sizeof(float2), "c32 must match float2");
 /* Positional initialisation of the ops table below: a new op in backend.h must be added here. */
-static_assert(sizeof(qdml_backend_ops) == 20 * sizeof(void *),
+static_assert(sizeof(qdml_backend_ops) == 21 * sizeof(void *),
               "backend.h ops table changed: update qdml_backend_cuda_ops");
 
 namespace {
@@ -1560,6 +1560,7 @@ extern "C" const qdml_backend_ops qdml_backend_cuda_ops = {
     qdml_cuda_last_error,
     cu_gram,          cu_combine,
     cu_fill_objective,
+    nullptr, /* steps: the solver issues the ops one by one */
 };
 
 extern "C" int qdml_cuda_device_count(void) {

@@ -3,15 +3,17 @@
  * host/backend_cpu.c runs a step one of three ways: the plain path (batched FFTW plans, one pass per
  * op), PATH_PLANES (plane transforms with the potential factor in one pass over blocks of planes,
  * column transforms with the kinetic factor in one pass over blocks of columns; `-gather` copies each
- * column block into a per-thread buffer) and PATH_MEMBERS (a thread takes whole members and runs all
- * their stages back to back; in imaginary time the column stage is split across passes and the
- * kinetic factor may be left pending). The other tests plan with QDML_FFT_ESTIMATE, which keeps the
+ * column block into a per-thread buffer) and PATH_MEMBERS (a thread takes whole members: through
+ * every Strang step up to the next monitoring point at once, the backend's steps op, or, for the
+ * 4th-order compositions and potential-only steps, one pass per step with all their stages back to
+ * back, where in imaginary time the column stage is split across passes and the kinetic factor may
+ * be left pending). The other tests plan with QDML_FFT_ESTIMATE, which keeps the
  * plain path. Here each problem is made under QDML_CPU_PATH = plain (the reference) and under each of
  * the four fused names, given the same inputs and the same calls, and compared member by member after
  * every call: real and imaginary time, renormalised (norms from the kick, flush of tiny values) or
  * not, potential only, Strang and both 4th-order compositions, ground-state and lowest-states
- * searches (members that finish early go on as inactive members), a member that diverges and is
- * isolated, and the calls between runs that bring a deferred layout back to plain (statistics,
+ * searches (members that finish early go on as inactive members), members that diverge and are
+ * isolated (found at a monitoring point, or by a zero norm inside the steps op), and the calls between runs that bring a deferred layout back to plain (statistics,
  * get/set state, set potential/objective/hbar, density, checkpoints, resumed searches), on 2D and 3D
  * grids (one point on an axis included), one and several plane or column blocks per member, one to
  * three threads. Shapes the fused
@@ -594,6 +596,61 @@ Test(cpu_paths, diverging_member_is_isolated) {
     log_worst("diverging_member_is_isolated");
 }
 
+Test(cpu_paths, zero_norm_members_are_isolated) {
+    /* Renormalised imaginary time: members 1 and 3 have V = 1e5 everywhere but at one point, where
+     * their state is exactly zero, so the first half-step factor exp(-1e5 dt / 2) underflows to zero
+     * wherever they live and their norm is 0 before the first step (found, on the member path,
+     * inside the steps it runs per member). Every path must report member 1 (the lowest of those
+     * found at the same step), keep both members' start states and run the others as plain does. */
+    const int64_t n[2] = {24, 32};
+    qdml_context *ctx = qt_context();
+    paths s;
+    paths_open(&s, ctx, 2, n, 4, 710);
+    random_members(&s, -1);
+    double *v = qt_calloc((size_t)s.N, sizeof *v), *psi = qt_calloc(2 * (size_t)s.N, sizeof *psi);
+    for (int64_t i = 1; i < s.N; ++i) v[i] = 1e5;
+    for (int64_t b = 1; b < 4; b += 2) {
+        all_potential(&s, b, v);
+        cr_assert_eq(qdml_problem_get_state(s.p[0], b, psi), QDML_OK);
+        psi[0] = psi[1] = 0.0;
+        all_state(&s, b, psi);
+    }
+    qdml_evolve_options o = evolve_opts(QDML_IMAGINARY_TIME, 0.05, 12, 4);
+    qdml_run_result *r = qt_calloc(NP * 4, sizeof *r);
+    char plain_msg[512];
+    for (int i = 0; i < NP; ++i) {
+        const qdml_status st = qdml_problem_evolve(s.p[i], &o, r + 4 * i);
+        const char *msg = qdml_context_last_error(ctx);
+        cr_assert_eq(st, QDML_ERR_DIVERGED, "path %s: %s", PATH[i], msg);
+        /* the same member, found at the same step ("by step 0"), in the same words */
+        if (i == 0) {
+            cr_assert(strstr(msg, "member 1 ") != NULL && strstr(msg, "by step 0 ") != NULL, "plain: %s", msg);
+            snprintf(plain_msg, sizeof plain_msg, "%s", msg);
+        }
+        cr_assert_str_eq(msg, plain_msg, "path %s: %s\nplain: %s", PATH[i], msg, plain_msg);
+    }
+    for (int b = 0; b < 4; ++b)
+        cr_assert(r[b].diverged == (b % 2) && r[b].steps == (b % 2 ? 0 : 12), "plain member %d: diverged %d, %lld steps",
+                  b, r[b].diverged, (long long)r[b].steps);
+    compare_results(&s, r, 1e-12, 0.0, "renormalised imaginary time, members 1 and 3 have zero norm");
+    compare_states(&s, 1e-12, "renormalised imaginary time, members 1 and 3 have zero norm");
+    for (int i = 0; i < NP; ++i) {
+        double *after = qt_calloc(2 * (size_t)s.N, sizeof *after);
+        cr_assert_eq(qdml_problem_get_state(s.p[i], 3, after), QDML_OK);
+        /* to rounding: on the plain path members out of the run still go through the batched FFTs */
+        cr_assert_leq(qt_max_abs_diff(after, psi, s.N), 1e-13 * qt_max_abs(psi, s.N),
+                      "path %s: member 3 must keep its start state (%.3g, max %.3g)", PATH[i],
+                      qt_max_abs_diff(after, psi, s.N), qt_max_abs(psi, s.N));
+        free(after);
+    }
+    free(r);
+    free(v);
+    free(psi);
+    paths_close(&s);
+    qdml_context_destroy(ctx);
+    log_worst("zero_norm_members_are_isolated");
+}
+
 /* The same calls on two problems: 1 if their states agree bit for bit after real- and then
  * imaginary-time runs; else 0, with the first difference described in `why`. */
 static int runs_bit_equal(qdml_context *ctx, qdml_problem *p[2], const qdml_grid *g, int64_t B, uint64_t seed,
@@ -818,7 +875,7 @@ Test(cpu_paths, choice_read_from_the_wisdom_side_file) {
         const qdml_grid *g = cases[c].line[0] == '4' ? &g3 : &g2;
         const int64_t B = cases[c].batch;
         char text[256];
-        snprintf(text, sizeof text, "qdml-cpu-paths 1\n7 7 7 1 1 1 1 0 1 0\n%s", cases[c].line);
+        snprintf(text, sizeof text, "qdml-cpu-paths 2\n7 7 7 1 1 1 1 0 1 0\n%s", cases[c].line);
         write_text(file, text);
         for (int k = 0; k < 2; ++k) {
             qdml_problem *p[2] = {qt_problem(ctx, g, B), path_problem(ctx, g, B, k ? cases[c].other : cases[c].path)};
@@ -852,11 +909,11 @@ Test(cpu_paths, choice_measured_and_saved) {
     const qdml_grid g = qt_grid(2, n2, lo, hi);
     static const char *const starts[] = {
         NULL,                                           /* no file */
-        "qdml-cpu-paths 1\n9 9 9 2 1 1 1 0 1 1\n",      /* another shape's line, kept */
-        "qdml-cpu-paths 2\n1 16 32 4 1 1 2 0 2 0\n",    /* another version: ignored */
+        "qdml-cpu-paths 2\n9 9 9 2 1 1 1 0 1 1\n",      /* another shape's line, kept */
+        "qdml-cpu-paths 1\n1 16 32 4 1 1 2 0 2 0\n",    /* another version: ignored */
         "\x01\x02 not a paths file\n",                  /* damaged */
-        "qdml-cpu-paths 1\n1 16 32 4 1 1 7 0 1 0\n",    /* a path out of range */
-        "qdml-cpu-paths 1\n1 16 32 4 1 1 1 0 1 0 5\n",  /* a line too long */
+        "qdml-cpu-paths 2\n1 16 32 4 1 1 7 0 1 0\n",    /* a path out of range */
+        "qdml-cpu-paths 2\n1 16 32 4 1 1 1 0 1 0 5\n",  /* a line too long */
     };
     for (size_t c = 0; c < sizeof starts / sizeof starts[0]; ++c) {
         qt_rm_rf(file);
@@ -879,7 +936,7 @@ Test(cpu_paths, choice_measured_and_saved) {
         qdml_context_destroy(ctx);
         char *text = read_text(file);
         cr_assert(text, "start %zu: %s was not written", c, file);
-        cr_assert(strncmp(text, "qdml-cpu-paths 1\n", 17) == 0, "start %zu: the file starts '%.20s'", c, text);
+        cr_assert(strncmp(text, "qdml-cpu-paths 2\n", 17) == 0, "start %zu: the file starts '%.20s'", c, text);
         cr_assert(strstr(text, "\n1 16 32 4 1 1 "), "start %zu: no line for the shape in:\n%s", c, text);
         cr_assert(!strstr(text, " 7 0 1 0\n") && !strstr(text, " 5\n"), "start %zu: a bad line was kept:\n%s", c, text);
         if (c == 1) cr_assert(strstr(text, "\n9 9 9 2 1 1 1 0 1 1\n"), "another shape's line was dropped:\n%s", text);
