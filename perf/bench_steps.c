@@ -4,15 +4,19 @@
  *
  *   qdml_bench_steps [--quick] [--backend cpu|cuda|auto] [--precision float64|float32] [--threads T]
  *                    [--repeats R] [--target SECONDS | --steps S] [--effort E] [--wisdom FILE]
- *                    [--json FILE] [--modes real,imag] [--splitting strang|yoshida4|suzuki4] [SIZE[:BATCH] ...]
+ *                    [--json FILE] [--modes real,imag] [--splitting strang|yoshida4|suzuki4]
+ *                    [--monitor-every K] [SIZE[:BATCH] ...]
  *
  * SIZE is N (1D), NxN (2D) or NxNxN (3D); without sizes the default set runs:
  *   1D 2^16 and 2^20; 2D 256^2, 1024^2, 4096^2; 3D 64^3, 128^3, 256^3; batches 64 x 256^2, 16 x 128^2
  * (--quick: fewer repeats and shorter timings, and 4096^2 and 256^3 are left out). With --splitting
  * a step is the 4th-order composition (3 or 5 Strang substeps) and its ratio is to two FFTs still.
+ * With --monitor-every K the timed runs take statistics every K steps, as a ground-state search does
+ * every 20: the step time then includes a K-th of that monitoring (and, on the CPU member path, of
+ * bringing the members out of and back into their steps; default 0, statistics at the end only).
  *
  * Method. The step time is the marginal cost of a step inside qdml_problem_evolve: each repeat
- * times a call of S steps and one of 2S steps (monitor_every = 0) and takes the difference over S,
+ * times a call of S steps and one of 2S steps (monitor_every = 0 unless given) and takes the difference over S,
  * so the fixed cost of a call (the statistics at its end, the backup copy) drops out; that cost is
  * reported separately. The reference is one forward and one backward in-place FFT with FFTW's
  * batched plan of the same shape, threads and planning flags (the library plans the same
@@ -130,6 +134,7 @@ static void fft_ref_free(fft_ref *r) {
 }
 
 static qdml_splitting splitting = QDML_SPLIT_STRANG;
+static int64_t monitor_every = 0;
 static const char *const splitting_names[3] = {"strang", "yoshida4", "suzuki4"}; /* by qdml_splitting value */
 
 static double evolve_time(qdml_problem *p, int mode, int64_t steps, qdml_context *ctx, int *failed) {
@@ -139,7 +144,7 @@ static double evolve_time(qdml_problem *p, int mode, int64_t steps, qdml_context
     o.mode = mode ? QDML_IMAGINARY_TIME : QDML_REAL_TIME;
     o.dt = 1e-3;
     o.steps = steps;
-    o.monitor_every = 0;
+    o.monitor_every = monitor_every;
     const double t0 = bench_now();
     if (qdml_problem_evolve(p, &o, NULL) != QDML_OK) {
         fprintf(stderr, "qdml_bench_steps: evolve failed: %s\n", qdml_context_last_error(ctx));
@@ -152,7 +157,7 @@ static void usage(void) {
     fprintf(stderr, "usage: qdml_bench_steps [--quick] [--backend cpu|cuda|auto] [--precision float64|float32] "
                     "[--threads T] [--repeats R] [--target SECONDS | --steps S] [--effort estimate|measure|patient] "
                     "[--wisdom FILE] [--json FILE] [--modes real,imag] [--splitting strang|yoshida4|suzuki4] "
-                    "[SIZE[:BATCH] ...]\n");
+                    "[--monitor-every K] [SIZE[:BATCH] ...]\n");
 }
 
 int main(int argc, char **argv) {
@@ -216,6 +221,13 @@ int main(int argc, char **argv) {
                 return 2;
             }
             splitting = (qdml_splitting)k;
+        } else if (!strcmp(a, "--monitor-every") && i + 1 < argc) {
+            char *end;
+            monitor_every = strtoll(argv[++i], &end, 10);
+            if (*end || monitor_every < 0) {
+                usage();
+                return 2;
+            }
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage();
             return 0;
@@ -261,17 +273,20 @@ int main(int argc, char **argv) {
         bench_json_machine(js, threads);
         fprintf(js, ",\n  \"settings\": {\"backend\": \"%s\", \"precision\": \"%s\", \"repeats\": %d, "
                     "\"target_seconds\": %g, \"fixed_steps\": %lld, \"effort\": \"%s\", \"quick\": %s, \"wisdom\": %s, "
-                    "\"splitting\": \"%s\"},\n"
+                    "\"splitting\": \"%s\", \"monitor_every\": %lld},\n"
                     "  \"results\": [",
                 backend_name, prec_name, repeats, target, (long long)fixed_steps,
                 effort == QDML_FFT_ESTIMATE ? "estimate" : effort == QDML_FFT_PATIENT ? "patient" : "measure",
                 quick ? "true" : "false", wisdom ? "true" : "false",
-                splitting_names[splitting]);
+                splitting_names[splitting], (long long)monitor_every);
     }
     bench_print_machine(threads);
     if (splitting != QDML_SPLIT_STRANG)
         printf("# splitting %s: a step is %d Strang substeps\n", splitting_names[splitting],
                splitting == QDML_SPLIT_YOSHIDA4 ? 3 : 5);
+    if (monitor_every > 0)
+        printf("# statistics every %lld steps inside the timed runs: a step includes 1/%lld of them\n",
+               (long long)monitor_every, (long long)monitor_every);
     printf("# %s backend, %s; step = marginal time per step inside evolve (median [min-max] of %d repeats);\n"
            "# 2FFT = forward + backward FFT with the same batched FFTW plan (cpu only); ratio = step / 2FFT per\n"
            "# repeat; stats = one qdml_problem_stats call\n",
