@@ -17,14 +17,14 @@
  *
  * Two fused paths: PATH_PLANES runs each pass over blocks of all members, shared among the threads
  * (one member, or a few large ones). PATH_MEMBERS (batches) gives each thread whole members. Runs
- * of Strang steps come through the steps op (cpu_steps): a thread takes a member through all the
- * steps up to the next monitoring point, plane and column stages back to back, before it starts the
- * next member, so the member stays in its core's cache across steps and only the factor tables
- * stream in. The single ops (4th-order compositions, potential-only steps, the path measurement of
- * other callers) take one pass over the members per step (member_pass), which reads and writes each
- * member once; in imaginary time its column stage is split between the end of one pass and the
- * start of the next, because the solver needs the kick's norms before it gives the kinetic factor
- * its scale.
+ * of steps come through the steps op (cpu_steps): a thread takes a member through all the steps up
+ * to the next monitoring point, plane and column stages back to back, before it starts the next
+ * member, so the member stays in its core's cache across steps and only the factor tables stream
+ * in (4th-order compositions too, switching between the two table sets; see table_set). The single
+ * ops (potential-only steps, a composition while a member lacks its second table set) take one
+ * pass over the members per step (member_pass), which reads and writes each member once; in
+ * imaginary time its column stage is split between the end of one pass and the start of the next,
+ * because the solver needs the kick's norms before it gives the kinetic factor its scale.
  *
  * Layout of a member in the fused paths: `phys[b]` = 0 means psi holds the member as the solver
  * sees it; 1 means psi holds the unnormalised forward transform of every plane of it (an inverse
@@ -1305,8 +1305,8 @@ static void materialize(qdml_backend_state *s) {
 static qdml_status cpu_kick(qdml_backend_state *s, int full, const unsigned char *active, double *norms);
 static qdml_status cpu_fft(qdml_backend_state *s, int forward);
 static qdml_status cpu_kinetic(qdml_backend_state *s, const double *scale, const unsigned char *active);
-static qdml_status cpu_steps(qdml_backend_state *s, int64_t n, const unsigned char *active, int renorm, double dv,
-                             int64_t *stop, int *done);
+static qdml_status cpu_steps(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub,
+                             const unsigned char *active, int renorm, double dv, int64_t *stop, int *done);
 
 static double seconds_now(void) {
     struct timespec ts;
@@ -1483,11 +1483,11 @@ static void use_path(qdml_backend_state *s) {
  * factors, the kick returning norms), chosen separately. Which is fastest depends on the shape and
  * the machine's caches: power-of-two strides make the in-place column transforms of some shapes
  * slow, the copies of the gathered variant cost a pass of memory traffic, a batch of members that
- * fit in a core's cache gains from the member path. The member path is timed as Strang runs take
- * it, several steps per member in cache (cpu_steps); 4th-order steps, which go through member_pass
- * one pass per step, take the same choice (on 64 x 256^2 here member_pass timed as fast as
- * PATH_PLANES in real time and 10-15 % slower in imaginary time; the steps op 20-25 % faster than
- * either). QDML_FFT_ESTIMATE keeps the plain path. */
+ * fit in a core's cache gains from the member path. The member path is timed as runs take it,
+ * several Strang steps per member in cache (cpu_steps; on 64 x 256^2 here 20-25 % faster than
+ * PATH_PLANES, where one pass per step, member_pass, timed as fast as PATH_PLANES in real time and
+ * 10-15 % slower in imaginary time). 4th-order steps take the same choice. QDML_FFT_ESTIMATE keeps
+ * the plain path. */
 static void choose_path(qdml_backend_state *s, const char *wisdom_path) {
     /* candidates: path and column variant; the member path only for batches of at least as many
      * members as threads */
@@ -1568,8 +1568,9 @@ static void choose_path(qdml_backend_state *s, const char *wisdom_path) {
                 for (int k = 0; k < 2; ++k) {
                     const double t0 = seconds_now();
                     if (s->path == PATH_MEMBERS) {
+                        static const unsigned char strang = 0;
                         int done = 0;
-                        cpu_steps(s, TIMED_STEPS, NULL, 0, 1.0, stop, &done);
+                        cpu_steps(s, TIMED_STEPS, 1, &strang, NULL, 0, 1.0, stop, &done);
                     } else {
                         cpu_kick(s, 1, NULL, kind ? norms : NULL);
                         cpu_fft(s, 1);
@@ -1756,27 +1757,48 @@ static qdml_status cpu_scale(qdml_backend_state *s, const double *scale, const u
 }
 
 /* All n steps of member b on the member path (see cpu_steps), by thread t; the member starts and
- * ends plain. Returns -1, or the steps completed when a renormalisation norm was not finite and
- * positive. */
-static int64_t member_steps(qdml_backend_state *s, int64_t b, int t, int64_t n, int renorm, double dv) {
+ * ends plain. Substep j uses table set `set[j]` (the member's slot[b] points at the set in use while
+ * it runs, and at set[0] again at the end). Returns -1, or the steps completed when a
+ * renormalisation norm was not finite and positive. */
+static int64_t member_steps(qdml_backend_state *s, int64_t b, int t, int64_t n, int m, const unsigned char *set,
+                            int renorm, double dv) {
     const blocking *q = &s->blk[1];
     const int64_t len = q->rb * s->P, pblk = s->nout / q->rb, cblk = s->prow * (s->d.n[2] / q->w);
     const double invout = 1.0 / (double)s->nout;
     double norm = 0.0;
+    int64_t done = -1;
+    s->slot[b] = set[0];
     /* the half kick, and the forward plane transforms that begin the first step's FFT */
     for (int64_t k = 0; k < pblk; ++k) norm += plane_block(s, q, b, k * len, 0, 1, 1, renorm);
-    for (int64_t i = 0; i < n; ++i) {
-        double sc = 1.0;
-        if (renorm) {
-            if (!(isfinite(norm) && norm > 0)) return i;
-            sc = 1.0 / sqrt(norm * dv);
+    for (int64_t i = 0; i < n && done < 0; ++i)
+        for (int j = 0; j < m; ++j) {
+            double sc = 1.0;
+            if (renorm) {
+                if (!(isfinite(norm) && norm > 0)) {
+                    done = i;
+                    break;
+                }
+                sc = 1.0 / sqrt(norm * dv);
+            }
+            s->slot[b] = set[j];
+            for (int64_t k = 0; k < cblk; ++k)
+                column_block(s, q, b, k, t, COL_FWD | COL_KIN | COL_INV, sc * invout, s->gather);
+            const int last = i + 1 == n && j + 1 == m, next = set[(j + 1) % m];
+            norm = 0.0;
+            if (last || next == set[j]) {
+                for (int64_t k = 0; k < pblk; ++k) norm += plane_block(s, q, b, k * len, 1, last ? 1 : 2, !last, renorm);
+            } else {
+                /* the half kick of this substep's tables, then the next one's, block by block */
+                for (int64_t k = 0; k < pblk; ++k) {
+                    s->slot[b] = set[j];
+                    (void)plane_block(s, q, b, k * len, 1, 1, 0, 0);
+                    s->slot[b] = (unsigned char)next;
+                    norm += plane_block(s, q, b, k * len, 0, 1, 1, renorm);
+                }
+            }
         }
-        for (int64_t k = 0; k < cblk; ++k)
-            column_block(s, q, b, k, t, COL_FWD | COL_KIN | COL_INV, sc * invout, s->gather);
-        const int last = i + 1 == n;
-        norm = 0.0;
-        for (int64_t k = 0; k < pblk; ++k) norm += plane_block(s, q, b, k * len, 1, last ? 1 : 2, !last, renorm);
-    }
+    s->slot[b] = set[0];
+    if (done >= 0) return done;
     if (renorm) {
         if (!(isfinite(norm) && norm > 0)) return n;
         s->k->scale((double *)(s->psi + b * s->d.npoints), s->d.npoints, 1.0 / sqrt(norm * dv));
@@ -1786,23 +1808,34 @@ static int64_t member_steps(qdml_backend_state *s, int64_t b, int t, int64_t n, 
 
 /* Several steps at once (backend.h): on the member path each thread takes whole members through all
  * n steps while a member stays in its core's cache, instead of one pass over every member per step.
- * Elsewhere nothing is gained: *done = 0. */
-static qdml_status cpu_steps(qdml_backend_state *s, int64_t n, const unsigned char *active, int renorm, double dv,
-                             int64_t *stop, int *done) {
+ * Composed steps (m > 1) switch between the two table sets, so every member must hold the other
+ * one; elsewhere, or off the member path, nothing is gained: *done = 0. */
+static qdml_status cpu_steps(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub,
+                             const unsigned char *active, int renorm, double dv, int64_t *stop, int *done) {
     *done = 0;
-    if (s->path != PATH_MEMBERS) return QDML_OK;
+    if (s->path != PATH_MEMBERS || m > 8) return QDML_OK;
+    const int64_t B = s->d.batch;
+    int other = 0;
+    for (int j = 0; j < m; ++j) other |= sub[j];
+    if (other && !s->tab[1].evh) return QDML_OK;
+    for (int64_t b = 0; other && b < B; ++b)
+        if ((!active || active[b]) && !s->held_ok[2 * b + 1 - s->slot[b]]) return QDML_OK;
     materialize(s);
     assert(s->sem == SEM_X);
-    const int64_t B = s->d.batch;
-    int64_t m = 0;
+    int64_t count = 0;
     for (int64_t b = 0; b < B; ++b)
-        if (!active || active[b]) s->items[m++] = b;
+        if (!active || active[b]) s->items[count++] = b;
 #pragma omp parallel num_threads(s->nt)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        unsigned char set[8];
         int64_t a, e;
-        chunk(m, t, nt, &a, &e);
-        for (int64_t i = a; i < e; ++i) stop[s->items[i]] = member_steps(s, s->items[i], t, n, renorm, dv);
+        chunk(count, t, nt, &a, &e);
+        for (int64_t i = a; i < e; ++i) {
+            const int64_t b = s->items[i];
+            for (int j = 0; j < m; ++j) set[j] = (unsigned char)(sub[j] ? 1 - s->slot[b] : s->slot[b]);
+            stop[b] = member_steps(s, b, t, n, m, set, renorm, dv);
+        }
     }
     *done = 1;
     return QDML_OK;

@@ -196,12 +196,24 @@ static qdml_status advance(run *r, int64_t n, const char *fn) {
     const double *c = r->coef;
     double *norms = (r->imaginary && r->renorm) ? r->norms : NULL;
     qdml_status st;
-    if (m == 1 && !r->potential_only && ops->steps) {
+    if (!r->potential_only && ops->steps) {
         /* The same steps in one op, where the backend gains by it (members through all n steps while
          * in cache); a bad norm is reported as this loop would find it: at the earliest step, the
-         * lowest member among those found then. */
+         * lowest member among those found then. A composed step has two substep lengths (c_1 at
+         * both ends): the other one's tables are set first, then c_1's, so the backend holds both. */
+        unsigned char sub[8] = {0};
+        double other = c[0];
+        int two = m <= 8 && c[m - 1] == c[0];
+        for (int j = 1; j < m && two; ++j) {
+            sub[j] = c[j] != c[0];
+            if (sub[j] && other == c[0]) other = c[j];
+            two = c[j] == c[0] || c[j] == other;
+        }
         int done = 0;
-        if ((st = ops->steps(p->bs, n, r->active, norms != NULL, dv, r->stop, &done)) != QDML_OK)
+        if (two && other != c[0] &&
+            ((st = set_substeps(r, other, fn)) != QDML_OK || (st = set_substeps(r, c[0], fn)) != QDML_OK))
+            return st;
+        if (two && (st = ops->steps(p->bs, n, m, sub, r->active, norms != NULL, dv, r->stop, &done)) != QDML_OK)
             return backend_error(r, st, fn, "steps");
         if (done) {
             int64_t completed = n;

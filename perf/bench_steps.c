@@ -27,7 +27,8 @@
  * takes about --target seconds (default 0.3; 0.03 with --quick), or given with --steps. "fixed ms" is
  * the cost of a call beyond its steps (the S-step call less S steps: statistics of every member at
  * the end and the backup copies), about what each monitoring point of a run costs (a ground-state
- * search has one every 20 steps); the JSON also has one qdml_problem_stats call of member 0 alone.
+ * search has one every 20 steps; a difference of two timings, so noisy, even negative, where it is
+ * small against a call); the JSON also has one qdml_problem_stats call of member 0 alone.
  * The FFTW reference exists for the cpu backend only; other backends report steps without it.
  */
 #include "bench_common.h"

@@ -234,7 +234,7 @@ static void yoshida_member_states(qdml_context *ctx, const qdml_grid *g, const d
     qdml_problem *p = NULL;
     cr_assert_eq(qdml_problem_create(ctx, g, 2, &p), QDML_OK);
     cr_assert_eq(qdml_problem_set_potential(p, QDML_ALL_MEMBERS, v), QDML_OK);
-    const double c[1] = {0.7}, w[1] = {1.0}, k[1] = {0.5};
+    const double c[2] = {0.7, -0.4}, w[2] = {1.0, 1.2}, k[2] = {0.5, 0.3};
     cr_assert_eq(qdml_problem_set_state_gaussian(p, QDML_ALL_MEMBERS, c, w, k), QDML_OK);
     qdml_evolve_options eo;
     qdml_evolve_options_default(&eo);
@@ -248,41 +248,65 @@ static void yoshida_member_states(qdml_context *ctx, const qdml_grid *g, const d
     *status = qdml_problem_evolve(p, &eo, NULL);
     armed = 0;
     if (*status == QDML_OK)
-        for (int64_t b = 0; b < 2; ++b) cr_assert_eq(qdml_problem_get_state(p, b, out + 2 * 64 * b), QDML_OK);
+        for (int64_t b = 0; b < 2; ++b)
+            cr_assert_eq(qdml_problem_get_state(p, b, out + 2 * qdml_grid_points(g) * b), QDML_OK);
     qdml_problem_destroy(p);
 }
 
-Test(alloc_failures, fourth_order_runs_on_without_its_second_tables) {
-    double v[64], clean[4 * 64], got[4 * 64];
-    for (int i = 0; i < 64; ++i) {
-        const double x = -6.0 + 12.0 * i / 64.0;
-        v[i] = 0.5 * x * x;
+/* Each allocation of a Yoshida run on `g` (N <= 256 points) failing in turn, as above. */
+static void fourth_order_without_second_tables(const qdml_grid *g) {
+    const int64_t N = qdml_grid_points(g);
+    double v[256], clean[4 * 256], got[4 * 256];
+    cr_assert_leq(N, 256);
+    for (int64_t i = 0; i < N; ++i) {
+        const double x = -6.0 + 12.0 * (double)(i % g->n[g->dim - 1]) / (double)g->n[g->dim - 1];
+        v[i] = 0.5 * x * x + 0.1 * (double)(i / g->n[g->dim - 1]);
     }
-    const int64_t n[1] = {64};
-    const double lo[1] = {-6}, hi[1] = {6};
-    qdml_grid g;
-    cr_assert_eq(qdml_grid_init(&g, 1, n, lo, hi), QDML_OK);
     qdml_context *ctx = NULL;
     cr_assert_eq(qdml_context_create(&ctx, QDML_BACKEND_CPU, 1), QDML_OK);
     cr_assert_eq(qdml_context_set_fft_effort(ctx, QDML_FFT_ESTIMATE), QDML_OK);
+    const qdml_grid *gp = g;
     qdml_status st;
-    yoshida_member_states(ctx, &g, v, clean, -1, &st);
+    yoshida_member_states(ctx, gp, v, clean, -1, &st);
     cr_assert_eq(st, QDML_OK, "%s", qdml_context_last_error(ctx));
     const long total = allocations;
     cr_assert_gt(total, 2, "only %ld allocations in a 4th-order run: is the wrapping in place?", total);
     int carried_on = 0;
     for (long k = 0; k < total; ++k) {
-        yoshida_member_states(ctx, &g, v, got, (int)k, &st);
+        yoshida_member_states(ctx, gp, v, got, (int)k, &st);
         cr_assert(injected, "allocation %ld of %ld was never made", k, total);
         cr_assert(st == QDML_OK || st == QDML_ERR_OUT_OF_MEMORY, "allocation %ld failed: %s (%s)", k,
                   qdml_status_string(st), qdml_context_last_error(ctx));
         cr_assert_eq(nlive, 0, "allocation %ld failed: %zu allocations leaked", k, nlive);
         if (st == QDML_OK) {
             carried_on = 1;
-            cr_assert(memcmp(got, clean, sizeof clean) == 0,
+            cr_assert(memcmp(got, clean, 4 * (size_t)N * sizeof(double)) == 0,
                       "allocation %ld failed and the run went on, but its states differ from a run without failures", k);
         }
     }
     cr_assert(carried_on, "no allocation of the run was one it could do without (%ld allocations)", total);
     qdml_context_destroy(ctx);
+}
+
+Test(alloc_failures, fourth_order_runs_on_without_its_second_tables) {
+    const int64_t n[1] = {64};
+    const double lo[1] = {-6}, hi[1] = {6};
+    qdml_grid g;
+    cr_assert_eq(qdml_grid_init(&g, 1, n, lo, hi), QDML_OK);
+    fourth_order_without_second_tables(&g);
+}
+
+/* The same on the CPU backend's member path (forced), where a composed step runs through the steps
+ * op only while every member holds both table sets. Where the second set cannot be had when member
+ * 0 first alternates (member 1 then allocates it, so member 0 alone keeps one set), the run goes
+ * back to one op at a time, which on this path computes the same values in the same order: the
+ * states must equal those of the run through the steps op bit for bit. */
+Test(alloc_failures, fourth_order_member_path_runs_on_without_its_second_tables) {
+    const int64_t n[2] = {8, 16};
+    const double lo[2] = {-5, -6}, hi[2] = {5, 6};
+    qdml_grid g;
+    cr_assert_eq(qdml_grid_init(&g, 2, n, lo, hi), QDML_OK);
+    cr_assert_eq(setenv("QDML_CPU_PATH", "members", 1), 0);
+    fourth_order_without_second_tables(&g);
+    unsetenv("QDML_CPU_PATH");
 }
