@@ -21,8 +21,8 @@ typedef struct run {
     int64_t *bk_steps;     /* clocks at the last backup (restored on divergence) */
     double *bk_time;
     int64_t *run_steps;    /* steps taken by each member in this call */
-    int64_t *stop;         /* per member: where the backend's steps op found a bad norm (backend.h) */
     int64_t *bk_run_steps;
+    int64_t *stop;         /* per member: where the backend's steps op found a bad norm (backend.h) */
     int64_t bad_member;    /* first member found non-finite, or -1 */
     int runaway;           /* bad_member's energy ran away (real time) rather than turned non-finite */
     double runaway_energy, runaway_ref, runaway_scale;
@@ -183,6 +183,20 @@ static void count_steps(run *r, int64_t k) {
         }
 }
 
+/* The substeps of a composition as the backend's steps op takes them (backend.h): sub[j] = 0 where
+ * c_j = c_1, 1 where c_j is the other length (*other; c_1 where there is none). 0 where the
+ * composition does not fit that form: more than 8 substeps, more than two lengths, or c_m != c_1. */
+static int substep_sets(const double *c, int m, unsigned char *sub, double *other) {
+    *other = c[0];
+    if (m > 8 || c[m - 1] != c[0]) return 0;
+    for (int j = 0; j < m; ++j) {
+        sub[j] = c[j] != c[0];
+        if (sub[j] && *other == c[0]) *other = c[j];
+        if (sub[j] && c[j] != *other) return 0;
+    }
+    return 1;
+}
+
 /* Advance every active member by n >= 1 whole steps, ending on a closing half kick. A step is the
  * composition S(c_1 dt) ... S(c_m dt) of r->coef (m = 1: Strang), each substep a Strang step of its
  * own length; the potential half-steps of consecutive substeps of equal length (across steps, too)
@@ -201,19 +215,14 @@ static qdml_status advance(run *r, int64_t n, const char *fn) {
          * in cache); a bad norm is reported as this loop would find it: at the earliest step, the
          * lowest member among those found then. A composed step has two substep lengths (c_1 at
          * both ends): the other one's tables are set first, then c_1's, so the backend holds both. */
-        unsigned char sub[8] = {0};
-        double other = c[0];
-        int two = m <= 8 && c[m - 1] == c[0];
-        for (int j = 1; j < m && two; ++j) {
-            sub[j] = c[j] != c[0];
-            if (sub[j] && other == c[0]) other = c[j];
-            two = c[j] == c[0] || c[j] == other;
-        }
+        unsigned char sub[8];
+        double other;
+        const int fits = substep_sets(c, m, sub, &other);
         int done = 0;
-        if (two && other != c[0] &&
+        if (fits && other != c[0] &&
             ((st = set_substeps(r, other, fn)) != QDML_OK || (st = set_substeps(r, c[0], fn)) != QDML_OK))
             return st;
-        if (two && (st = ops->steps(p->bs, n, m, sub, r->active, norms != NULL, dv, r->stop, &done)) != QDML_OK)
+        if (fits && (st = ops->steps(p->bs, n, m, sub, r->active, norms != NULL, dv, r->stop, &done)) != QDML_OK)
             return backend_error(r, st, fn, "steps");
         if (done) {
             int64_t completed = n;
