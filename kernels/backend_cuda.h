@@ -41,6 +41,15 @@ qdml_status qdml_cuda_bytes_needed(const qdml_backend_desc *desc, size_t *bytes)
  * its error string. The solver only reports that an op failed; this says why. */
 const char *qdml_cuda_last_error(const qdml_backend_state *s);
 
+/* References for the benchmarks (perf/bench_steps.c), on the current device, on buffers of their
+ * own: *ms_two_ffts = milliseconds of one forward plus one inverse transform with the batched plan
+ * the backend makes for desc (the mean of `pairs` >= 1 pairs after one to warm up; 0 where every
+ * axis has one point), and *copy_bytes_per_s = bytes read plus written per second by
+ * device-to-device copies of the state's size. Needs room for two more states and the plan's work
+ * area. 0 on success; -1 with the failing call in err (and NaN results) otherwise. */
+int qdml_cuda_reference_times(const qdml_backend_desc *desc, int pairs, double *ms_two_ffts, double *copy_bytes_per_s,
+                              char *err, size_t errlen);
+
 /* Load cuBLAS (dlopen of libcublas.so.<major>, then from the toolkit directory found at build time)
  * and look up the functions the lowest-states search uses, once per process; later calls return
  * the first outcome. 0 on success; -1 with the reason in err (when err is not NULL). Needs no

@@ -29,9 +29,19 @@
  * the end and the backup copies), about what each monitoring point of a run costs (a ground-state
  * search has one every 20 steps; a difference of two timings, so noisy, even negative, where it is
  * small against a call); the JSON also has one qdml_problem_stats call of member 0 alone.
- * The FFTW reference exists for the cpu backend only; other backends report steps without it.
+ * On the cuda backend (in a build with it) the reference is one forward and one inverse transform
+ * with the plan the backend makes, timed with CUDA events on buffers of their own
+ * (qdml_cuda_reference_times), and the step is also compared with its bytes-moved floor: a step
+ * must at least read and write the state in each of its two FFTs and read the potential factor
+ * once (5 x the state's bytes; the kinetic factor is computed from per-axis tables), at the
+ * device-to-device copy bandwidth measured in the same repeat ("floor"; reaching it would take the
+ * pointwise multiplies fused into single-pass transforms, so it is a bound, not a target).
  */
 #include "bench_common.h"
+
+#ifdef QDML_HAVE_CUDA
+#include "backend_cuda.h"
+#endif
 
 #include <ctype.h>
 
@@ -134,6 +144,36 @@ static void fft_ref_free(fft_ref *r) {
     if (r->f) fftw_destroy_plan(r->f);
     if (r->b) fftw_destroy_plan(r->b);
     fftw_free(r->buf);
+}
+
+/* The cuda reference of a case (see the top): seconds per forward + inverse pair and copy bytes
+ * per second; -1 with the reason in err where this build has no cuda backend or a call failed. */
+static int gpu_reference(const bench_case *c, qdml_precision precision, int64_t pairs, double *two_ffts_s,
+                         double *bytes_per_s, char *err, size_t errlen) {
+    *two_ffts_s = *bytes_per_s = NAN;
+#ifdef QDML_HAVE_CUDA
+    qdml_backend_desc d;
+    memset(&d, 0, sizeof d);
+    d.npoints = 1;
+    for (int a = 0; a < 3; ++a) d.n[a] = 1;
+    for (int k = 0; k < c->dim; ++k) {
+        d.n[3 - c->dim + k] = c->n[k];
+        d.npoints *= c->n[k];
+    }
+    d.batch = c->batch;
+    d.precision = precision;
+    double ms = NAN;
+    if (qdml_cuda_reference_times(&d, pairs > 100000 ? 100000 : (int)pairs, &ms, bytes_per_s, err, errlen) != 0)
+        return -1;
+    *two_ffts_s = ms * 1e-3;
+    return 0;
+#else
+    (void)c;
+    (void)precision;
+    (void)pairs;
+    snprintf(err, errlen, "this build has no cuda backend");
+    return -1;
+#endif
 }
 
 static qdml_splitting splitting = QDML_SPLIT_STRANG;
@@ -291,7 +331,7 @@ int main(int argc, char **argv) {
         printf("# statistics every %lld steps inside the timed runs: a step includes 1/%lld of them\n",
                (long long)monitor_every, (long long)monitor_every);
     printf("# %s backend, %s; step = marginal time per step inside evolve (median [min-max] of %d repeats);\n"
-           "# 2FFT = forward + backward FFT with the same batched FFTW plan (cpu only); ratio = step / 2FFT per\n"
+           "# 2FFT = forward + backward FFT with the same batched plan (FFTW on cpu, cuFFT on cuda); ratio = step / 2FFT per\n"
            "# repeat; fixed = cost of an evolve call beyond its steps (statistics of every member, backup)\n",
            backend_name, prec_name, repeats);
     printf("%-13s %5s %4s %8s %10s %19s %9s %8s %17s %9s\n", "size", "batch", "mode", "steps/s", "ms/step",
@@ -382,15 +422,26 @@ int main(int argc, char **argv) {
             if (S > 2000) S = 2000;
         }
 
-        double *step[2], *amort[2], *ratio[2], *fixed[2], *fft2m[2], *stats_t = calloc((size_t)repeats, sizeof(double));
+        double *step[2], *amort[2], *ratio[2], *fixed[2], *fft2m[2], *floor_s[2], *floor_r[2], *bw[2];
+        double *stats_t = calloc((size_t)repeats, sizeof(double));
         for (int m = 0; m < 2; ++m) {
             step[m] = calloc((size_t)repeats, sizeof(double));
             amort[m] = calloc((size_t)repeats, sizeof(double));
             ratio[m] = calloc((size_t)repeats, sizeof(double));
             fixed[m] = calloc((size_t)repeats, sizeof(double));
             fft2m[m] = calloc((size_t)repeats, sizeof(double));
-            if (!step[m] || !amort[m] || !ratio[m] || !fixed[m] || !fft2m[m] || !stats_t) return 1;
+            floor_s[m] = calloc((size_t)repeats, sizeof(double));
+            floor_r[m] = calloc((size_t)repeats, sizeof(double));
+            bw[m] = calloc((size_t)repeats, sizeof(double));
+            if (!step[m] || !amort[m] || !ratio[m] || !fixed[m] || !fft2m[m] || !floor_s[m] || !floor_r[m] || !bw[m] ||
+                !stats_t)
+                return 1;
         }
+        /* the cuda reference, where this case runs on the cuda backend */
+        const int gpu_ref = qdml_context_backend(ctx) == QDML_BACKEND_CUDA;
+        int gpu_ref_ok = gpu_ref;
+        char gpu_err[256] = "";
+        const double floor_bytes = 5.0 * (precision == QDML_FLOAT32 ? 8.0 : 16.0) * (double)npts * (double)c->batch;
         const double load0 = bench_loadavg();
         double foreign_max[2] = {0, 0};
         int redone[2] = {0, 0};
@@ -406,12 +457,19 @@ int main(int argc, char **argv) {
                     bench_load_probe lp;
                     bench_load_begin(&lp);
                     fft2m[mode][r] = have_ref ? fft_ref_time(&ref, S, npts, c->batch) : NAN;
+                    if (gpu_ref_ok && gpu_reference(c, precision, S, &fft2m[mode][r], &bw[mode][r], gpu_err,
+                                                    sizeof gpu_err) != 0) {
+                        gpu_ref_ok = 0;
+                        printf("# %s: no cuda reference: %s\n", name, gpu_err);
+                    }
                     const double t1 = evolve_time(p, mode, S, ctx, &failed);
                     const double t2 = evolve_time(p, mode, 2 * S, ctx, &failed);
                     step[mode][r] = (t2 - t1) / (double)S;
                     amort[mode][r] = t2 / (double)(2 * S);
                     fixed[mode][r] = t1 - (double)S * step[mode][r];
                     ratio[mode][r] = step[mode][r] / fft2m[mode][r];
+                    floor_s[mode][r] = floor_bytes / bw[mode][r];
+                    floor_r[mode][r] = step[mode][r] / floor_s[mode][r];
                     const double other = bench_load_end(&lp);
                     if (other > foreign_max[mode]) foreign_max[mode] = other;
                     if (other <= 0.10) break;
@@ -435,14 +493,23 @@ int main(int argc, char **argv) {
             if (!(mode ? want_imag : want_real)) continue;
             const bench_summary ss = bench_summarize(step[mode], repeats), as = bench_summarize(amort[mode], repeats),
                                 xs = bench_summarize(fixed[mode], repeats);
-            const bench_summary fs = have_ref ? bench_summarize(fft2m[mode], repeats) : (bench_summary){NAN, NAN, NAN};
-            const bench_summary rs = have_ref ? bench_summarize(ratio[mode], repeats) : (bench_summary){NAN, NAN, NAN};
+            const int any_ref = have_ref || gpu_ref_ok;
+            const bench_summary none = {NAN, NAN, NAN};
+            const bench_summary fs = any_ref ? bench_summarize(fft2m[mode], repeats) : none;
+            const bench_summary rs = any_ref ? bench_summarize(ratio[mode], repeats) : none;
+            const bench_summary fl = gpu_ref_ok ? bench_summarize(floor_s[mode], repeats) : none;
+            const bench_summary flr = gpu_ref_ok ? bench_summarize(floor_r[mode], repeats) : none;
+            const bench_summary bws = gpu_ref_ok ? bench_summarize(bw[mode], repeats) : none;
+            char floor_txt[96] = "";
+            if (gpu_ref_ok)
+                snprintf(floor_txt, sizeof floor_txt, "  floor %.4f ms at %.0f GB/s: x%.2f", fl.median * 1e3,
+                         bws.median * 1e-9, flr.median);
             /* with monitoring inside the runs, both calls pay for it per step: no fixed part to show */
             char fixed_ms[32] = "-";
             if (monitor_every == 0) snprintf(fixed_ms, sizeof fixed_ms, "%.3f", xs.median * 1e3);
-            printf("%-13s %5lld %4s %8.1f %10.4f  [%7.4f - %7.4f] %9.4f %8.3f   [%5.3f - %5.3f] %9s%s\n", name,
+            printf("%-13s %5lld %4s %8.1f %10.4f  [%7.4f - %7.4f] %9.4f %8.3f   [%5.3f - %5.3f] %9s%s%s\n", name,
                    (long long)c->batch, mode ? "imag" : "real", 1.0 / ss.median, ss.median * 1e3, ss.min * 1e3,
-                   ss.max * 1e3, fs.median * 1e3, rs.median, rs.min, rs.max, fixed_ms,
+                   ss.max * 1e3, fs.median * 1e3, rs.median, rs.min, rs.max, fixed_ms, floor_txt,
                    redone[mode] ? "  (loaded: repeats redone)" : "");
             if (js) {
                 fprintf(js, "%s\n    {\"size\": \"%s\", \"dim\": %d, \"n\": [%lld, %lld, %lld], \"batch\": %lld, "
@@ -456,6 +523,13 @@ int main(int argc, char **argv) {
                     fprintf(js, "     \"fft_threads\": %d, \"ms_two_ffts\": {\"median\": %.6f, \"min\": %.6f, \"max\": %.6f}, "
                                 "\"ratio_to_two_ffts\": {\"median\": %.4f, \"min\": %.4f, \"max\": %.4f},\n",
                             ref_threads, fs.median * 1e3, fs.min * 1e3, fs.max * 1e3, rs.median, rs.min, rs.max);
+                else if (gpu_ref_ok)
+                    fprintf(js, "     \"ms_two_ffts\": {\"median\": %.6f, \"min\": %.6f, \"max\": %.6f}, "
+                                "\"ratio_to_two_ffts\": {\"median\": %.4f, \"min\": %.4f, \"max\": %.4f},\n"
+                                "     \"copy_gb_per_s\": %.3f, \"ms_bytes_floor\": %.6f, "
+                                "\"ratio_to_bytes_floor\": {\"median\": %.4f, \"min\": %.4f, \"max\": %.4f},\n",
+                            fs.median * 1e3, fs.min * 1e3, fs.max * 1e3, rs.median, rs.min, rs.max, bws.median * 1e-9,
+                            fl.median * 1e3, flr.median, flr.min, flr.max);
                 else fprintf(js, "     \"ms_two_ffts\": null, \"ratio_to_two_ffts\": null,\n");
                 fprintf(js, "     \"ms_per_step_amortised_over_call\": %.6f, \"ms_fixed_per_call\": %.6f, "
                             "\"ms_stats_call\": %.6f, \"bytes_needed\": %zu, \"plan_seconds\": %.3f, "
@@ -473,6 +547,9 @@ int main(int argc, char **argv) {
             free(ratio[m]);
             free(fixed[m]);
             free(fft2m[m]);
+            free(floor_s[m]);
+            free(floor_r[m]);
+            free(bw[m]);
         }
         free(stats_t);
         if (have_ref) fft_ref_free(&ref);
