@@ -119,9 +119,9 @@ typedef struct qdml_backend_ops {
      * next kinetic factor, and after the last kick the member is multiplied by it; without, scale_b =
      * 1. Members never mix, so the backend may take each member through all n steps before the next,
      * while it stays in cache. stop[b] (B entries; those of active members are set): -1, or, where a
-     * norm was not finite and positive, the number of whole steps the member had completed when that
-     * norm was found (0 to n); that member's state is then whatever the steps left (the solver
-     * restores it). *done = 0 (and nothing done) where the backend would gain nothing over the
+     * norm was not finite and positive, the number of substeps the member had completed when that
+     * norm was found (0 to n m: whole steps times m plus the substeps of the step under way); that
+     * member's state is then whatever the steps left (the solver restores it). *done = 0 (and nothing done) where the backend would gain nothing over the
      * single ops for this problem now. */
     qdml_status (*steps)(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub, const unsigned char *active,
                          int renorm, double dv, int64_t *stop, int *done);

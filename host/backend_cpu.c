@@ -1758,7 +1758,7 @@ static qdml_status cpu_scale(qdml_backend_state *s, const double *scale, const u
 
 /* All n steps of member b on the member path (see cpu_steps), by thread t; the member starts and
  * ends plain. Substep j uses table set `set[j]` (the member's slot[b] points at the set in use while
- * it runs, and at set[0] again at the end). Returns -1, or the steps completed when a
+ * it runs, and at set[0] again at the end). Returns -1, or the substeps completed when a
  * renormalisation norm was not finite and positive. */
 static int64_t member_steps(qdml_backend_state *s, int64_t b, int t, int64_t n, int m, const unsigned char *set,
                             int renorm, double dv) {
@@ -1775,7 +1775,7 @@ static int64_t member_steps(qdml_backend_state *s, int64_t b, int t, int64_t n, 
             double sc = 1.0;
             if (renorm) {
                 if (!(isfinite(norm) && norm > 0)) {
-                    done = i;
+                    done = i * m + j;
                     break;
                 }
                 sc = 1.0 / sqrt(norm * dv);
@@ -1800,7 +1800,7 @@ static int64_t member_steps(qdml_backend_state *s, int64_t b, int t, int64_t n, 
     s->slot[b] = set[0];
     if (done >= 0) return done;
     if (renorm) {
-        if (!(isfinite(norm) && norm > 0)) return n;
+        if (!(isfinite(norm) && norm > 0)) return n * m;
         s->k->scale((double *)(s->psi + b * s->d.npoints), s->d.npoints, 1.0 / sqrt(norm * dv));
     }
     return -1;

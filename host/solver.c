@@ -212,7 +212,7 @@ static qdml_status advance(run *r, int64_t n, const char *fn) {
     qdml_status st;
     if (!r->potential_only && ops->steps) {
         /* The same steps in one op, where the backend gains by it (members through all n steps while
-         * in cache); a bad norm is reported as this loop would find it: at the earliest step, the
+         * in cache); a bad norm is reported as this loop would find it: at the earliest substep, the
          * lowest member among those found then. A composed step has two substep lengths (c_1 at
          * both ends): the other one's tables are set first, then c_1's, so the backend holds both. */
         unsigned char sub[8];
@@ -225,13 +225,13 @@ static qdml_status advance(run *r, int64_t n, const char *fn) {
         if (fits && (st = ops->steps(p->bs, n, m, sub, r->active, norms != NULL, dv, r->stop, &done)) != QDML_OK)
             return backend_error(r, st, fn, "steps");
         if (done) {
-            int64_t completed = n;
+            int64_t first = -1; /* substeps completed when the first bad norm was found */
             for (int64_t b = 0; b < r->B; ++b)
-                if (r->active[b] && r->stop[b] >= 0 && (r->bad_member < 0 || r->stop[b] < completed)) {
+                if (r->active[b] && r->stop[b] >= 0 && (r->bad_member < 0 || r->stop[b] < first)) {
                     r->bad_member = b;
-                    completed = r->stop[b];
+                    first = r->stop[b];
                 }
-            count_steps(r, completed);
+            count_steps(r, r->bad_member < 0 ? n : first / m);
             return QDML_OK;
         }
     }
@@ -279,7 +279,8 @@ static qdml_status measure(run *r, const unsigned char *want, const char *fn) {
     for (int64_t b = 0; b < r->B; ++b) {
         if (want && !want[b]) continue;
         if (!r->mom[b].finite || !(r->mom[b].s0 > 0)) {
-            if (r->bad_member < 0) r->bad_member = b;
+            /* a member already taken out keeps its last good state, which may be its bad start */
+            if (r->bad_member < 0 && r->active[b]) r->bad_member = b;
             continue;
         }
         qdml_stats_from_moments(p, b, &r->mom[b], &r->stats[b]);
