@@ -1786,7 +1786,8 @@ static int64_t member_steps(qdml_backend_state *s, int64_t b, int t, int64_t n, 
             const int last = i + 1 == n && j + 1 == m, next = set[(j + 1) % m];
             norm = 0.0;
             if (last || next == set[j]) {
-                for (int64_t k = 0; k < pblk; ++k) norm += plane_block(s, q, b, k * len, 1, last ? 1 : 2, !last, renorm);
+                for (int64_t k = 0; k < pblk; ++k)
+                    norm += plane_block(s, q, b, k * len, 1, last ? 1 : 2, !last, renorm);
             } else {
                 /* the half kick of this substep's tables, then the next one's, block by block */
                 for (int64_t k = 0; k < pblk; ++k) {

@@ -41,6 +41,7 @@
 
 #ifdef QDML_HAVE_CUDA
 #include "backend_cuda.h"
+#include "internal.h" /* the problem's backend description (struct qdml_problem) */
 #endif
 
 #include <ctype.h>
@@ -146,30 +147,20 @@ static void fft_ref_free(fft_ref *r) {
     fftw_free(r->buf);
 }
 
-/* The cuda reference of a case (see the top): seconds per forward + inverse pair and copy bytes
- * per second; -1 with the reason in err where this build has no cuda backend or a call failed. */
-static int gpu_reference(const bench_case *c, qdml_precision precision, int64_t pairs, double *two_ffts_s,
-                         double *bytes_per_s, char *err, size_t errlen) {
+/* The cuda reference of a problem (see the top), with the backend's own description of it:
+ * seconds per forward + inverse pair and copy bytes per second; -1 with the reason in err where
+ * this build has no cuda backend or a call failed. */
+static int gpu_reference(const qdml_problem *p, int64_t pairs, double *two_ffts_s, double *bytes_per_s, char *err,
+                         size_t errlen) {
     *two_ffts_s = *bytes_per_s = NAN;
 #ifdef QDML_HAVE_CUDA
-    qdml_backend_desc d;
-    memset(&d, 0, sizeof d);
-    d.npoints = 1;
-    for (int a = 0; a < 3; ++a) d.n[a] = 1;
-    for (int k = 0; k < c->dim; ++k) {
-        d.n[3 - c->dim + k] = c->n[k];
-        d.npoints *= c->n[k];
-    }
-    d.batch = c->batch;
-    d.precision = precision;
     double ms = NAN;
-    if (qdml_cuda_reference_times(&d, pairs > 100000 ? 100000 : (int)pairs, &ms, bytes_per_s, err, errlen) != 0)
+    if (qdml_cuda_reference_times(&p->desc, pairs > 100000 ? 100000 : (int)pairs, &ms, bytes_per_s, err, errlen) != 0)
         return -1;
     *two_ffts_s = ms * 1e-3;
     return 0;
 #else
-    (void)c;
-    (void)precision;
+    (void)p;
     (void)pairs;
     snprintf(err, errlen, "this build has no cuda backend");
     return -1;
@@ -331,8 +322,9 @@ int main(int argc, char **argv) {
         printf("# statistics every %lld steps inside the timed runs: a step includes 1/%lld of them\n",
                (long long)monitor_every, (long long)monitor_every);
     printf("# %s backend, %s; step = marginal time per step inside evolve (median [min-max] of %d repeats);\n"
-           "# 2FFT = forward + backward FFT with the same batched plan (FFTW on cpu, cuFFT on cuda); ratio = step / 2FFT per\n"
-           "# repeat; fixed = cost of an evolve call beyond its steps (statistics of every member, backup)\n",
+           "# 2FFT = forward + backward FFT with the same batched plan (FFTW on cpu, cuFFT on cuda);\n"
+           "# ratio = step / 2FFT per repeat; fixed = cost of an evolve call beyond its steps (statistics of\n"
+           "# every member, backup)\n",
            backend_name, prec_name, repeats);
     printf("%-13s %5s %4s %8s %10s %19s %9s %8s %17s %9s\n", "size", "batch", "mode", "steps/s", "ms/step",
            "[min - max]", "ms/2FFT", "ratio", "[min - max]", "fixed ms");
@@ -457,8 +449,8 @@ int main(int argc, char **argv) {
                     bench_load_probe lp;
                     bench_load_begin(&lp);
                     fft2m[mode][r] = have_ref ? fft_ref_time(&ref, S, npts, c->batch) : NAN;
-                    if (gpu_ref_ok && gpu_reference(c, precision, S, &fft2m[mode][r], &bw[mode][r], gpu_err,
-                                                    sizeof gpu_err) != 0) {
+                    if (gpu_ref_ok &&
+                        gpu_reference(p, S, &fft2m[mode][r], &bw[mode][r], gpu_err, sizeof gpu_err) != 0) {
                         gpu_ref_ok = 0;
                         printf("# %s: no cuda reference: %s\n", name, gpu_err);
                     }
