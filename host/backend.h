@@ -106,23 +106,24 @@ typedef struct qdml_backend_ops {
      * finite the member's potential is left as it was (and out->first_bad says where). */
     qdml_status (*fill_objective)(qdml_backend_state *s, int64_t member, const qdml_objective *o, int dim,
                                   qdml_fill_result *out);
-    /* Optional (NULL: the solver always issues the ops one by one). Advance the members with
-     * active[b] (NULL: all) by n >= 1 steps of m >= 1 Strang substeps each, as this sequence of the
-     * ops above would: a half kick, then for every substep a forward FFT, the kinetic factor times
-     * scale_b, a backward FFT and a kick: a full one where the next substep uses the same tables, a
-     * half kick and then the next substep's half kick where it does not, a half kick after the last
-     * substep of the last step. Substep j uses the tables of the member's current step parameters
-     * where sub[j] = 0 and those set just before them where sub[j] = 1 (sub[0] = sub[m - 1] = 0; the
-     * solver sets the other substep length and then the current one before the call, and a backend
-     * that keeps one table set only answers *done = 0 for m > 1). With `renorm` every kick that ends
-     * a substep also yields the norm s_b = sum |psi|^2 and scale_b = 1 / sqrt(s_b dv) multiplies the
-     * next kinetic factor, and after the last kick the member is multiplied by it; without, scale_b =
-     * 1. Members never mix, so the backend may take each member through all n steps before the next,
-     * while it stays in cache. stop[b] (B entries; those of active members are set): -1, or, where a
-     * norm was not finite and positive, the number of substeps the member had completed when that
-     * norm was found (0 to n m: whole steps times m plus the substeps of the step under way); that
-     * member's state is then whatever the steps left (the solver restores it). *done = 0 (and nothing done) where the backend would gain nothing over the
-     * single ops for this problem now. */
+    /* Optional (NULL: the solver always issues the ops one by one). Advance the members with active[b] (NULL:
+     * all) by n >= 1 steps of m >= 1 Strang substeps each, as this sequence of the ops above would: a half
+     * kick, then for every substep a forward FFT, the kinetic factor times scale_b, a backward FFT and a kick:
+     * a full one where the next substep uses the same tables, a half kick and then the next substep's half kick
+     * where it does not, a half kick after the last substep of the last step. Substep j uses the tables of the
+     * member's current step parameters where sub[j] = 0 and those set just before them where sub[j] = 1 (sub[0]
+     * = sub[m - 1] = 0; the solver sets the other substep length and then the current one before the call, and
+     * a backend that keeps one table set only answers *done = 0 for m > 1). With `renorm` every kick that ends
+     * a substep also yields the norm s_b = sum |psi|^2 and scale_b = 1 / sqrt(s_b dv) multiplies the next
+     * kinetic factor, and after the last kick the member is multiplied by it; without, scale_b = 1. Members
+     * never mix, so the backend may take each member through all n steps before the next, while it stays in
+     * cache (the CPU backend), and the scales need not leave the device (CUDA). stop[b] (B entries; those of
+     * active members are set): -1, or, where a norm was not finite and positive, the number of substeps the
+     * member had completed when that norm was found (0 to n m: whole steps times m plus the substeps of the
+     * step under way); that member's state is then whatever the steps left (the solver restores it). *done = 0
+     * (and nothing done) where the backend would gain nothing over the single ops for this problem now; the
+     * solver does not ask again in the same run.
+     */
     qdml_status (*steps)(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub, const unsigned char *active,
                          int renorm, double dv, int64_t *stop, int *done);
 } qdml_backend_ops;

@@ -23,6 +23,7 @@ typedef struct run {
     int64_t *run_steps;    /* steps taken by each member in this call */
     int64_t *bk_run_steps;
     int64_t *stop;         /* per member: where the backend's steps op found a bad norm (backend.h) */
+    int steps_declined;    /* the steps op answered done = 0 in this run: the single ops from then on */
     int64_t bad_member;    /* first member found non-finite, or -1 */
     int runaway;           /* bad_member's energy ran away (real time) rather than turned non-finite */
     double runaway_energy, runaway_ref, runaway_scale;
@@ -210,11 +211,14 @@ static qdml_status advance(run *r, int64_t n, const char *fn) {
     const double *c = r->coef;
     double *norms = (r->imaginary && r->renorm) ? r->norms : NULL;
     qdml_status st;
-    if (!r->potential_only && ops->steps) {
-        /* The same steps in one op, where the backend gains by it (members through all n steps while
-         * in cache); a bad norm is reported as this loop would find it: at the earliest substep, the
-         * lowest member among those found then. A composed step has two substep lengths (c_1 at
-         * both ends): the other one's tables are set first, then c_1's, so the backend holds both. */
+    if (!r->potential_only && ops->steps && !r->steps_declined) {
+        /* The same steps in one op, where the backend gains by it (the CPU: members through all n
+         * steps while in cache; CUDA: no host round trip per step, steps replayed from a graph); a
+         * bad norm is reported as this loop would find it: at the earliest substep, the lowest member
+         * among those found then. A composed step has two substep lengths (c_1 at both ends): the
+         * other one's tables are set first, then c_1's, so a backend that keeps two sets holds both.
+         * A backend that declines once (one table set, or a path without the op) is not asked again
+         * in this run, so the extra table set is built once at most. */
         unsigned char sub[8];
         double other;
         const int fits = substep_sets(c, m, sub, &other);
@@ -224,6 +228,7 @@ static qdml_status advance(run *r, int64_t n, const char *fn) {
             return st;
         if (fits && (st = ops->steps(p->bs, n, m, sub, r->active, norms != NULL, dv, r->stop, &done)) != QDML_OK)
             return backend_error(r, st, fn, "steps");
+        r->steps_declined = !done;
         if (done) {
             int64_t first = -1; /* substeps completed when the first bad norm was found */
             for (int64_t b = 0; b < r->B; ++b)

@@ -12,7 +12,8 @@
  * - FFT: one batched cuFFT plan (B transforms of the grid, distance N) with our work area,
  *   executed in place on psi (fft op) or on work (moments).
  * - Everything runs on one stream owned by the state; the host waits only where it reads results
- *   (kick norms, moments, distance, get_state/get_potential).
+ *   (kick norms, moments, distance, get_state/get_potential, the stops of a renormalised steps
+ *   call). The steps op keeps renormalisation on the device and replays steps from CUDA graphs.
  * - Per-element math comes from pointwise.h; loop bodies and index math from backend_cuda_math.cuh.
  *   Per-member reductions: one warp per (member, segment) writes partials, then one warp per
  *   member sums them in a fixed order, so results do not depend on scheduling.
@@ -85,6 +86,8 @@ enum {
     L_MOM,
     L_PARAMS,
     L_FLUSH,
+    L_SCALE,
+    L_STOP,
     L_FFTWORK,
     L_COUNT
 };
@@ -192,6 +195,8 @@ bool device_layout(const geometry &g, size_t fft_ws, size_t off[L_COUNT], size_t
     ok = ok && mul_sz((size_t)g.B, sizeof(qdml_moments), &sz[L_MOM]);
     sz[L_PARAMS] = g.par_bytes;
     sz[L_FLUSH] = (size_t)g.B;
+    sz[L_SCALE] = sz[L_RED];
+    ok = ok && mul_sz((size_t)g.B + 1, sizeof(i64), &sz[L_STOP]);
     sz[L_FFTWORK] = fft_ws;
     if (!ok) return false;
     size_t at = 0;
@@ -384,6 +389,15 @@ struct qdml_backend_state {
     unsigned char *dflush; /* per member: flush tiny amplitudes (qdml_step_params.flush_tiny) */
     unsigned char *hflush; /* host mirror of dflush (malloc) */
     i64 nflush;            /* members with the flag set: 0 lets the kernels skip the test */
+    double *sscale;        /* steps op: per-member scale of the next kinetic factor (renormalisation) */
+    i64 *sstop;            /* steps op: per-member first bad norm (B entries), then the substeps done */
+
+    /* steps op: one captured step per kind of call (renormalised, masked, flushing), replayed as a
+     * CUDA graph so that a step costs one launch; graphs_off after a capture failed, or when the
+     * environment says QDML_CUDA_GRAPHS=0 */
+    cudaGraphExec_t graph[8];
+    double graph_dv[8]; /* the volume element the renormalising kernel of graph[k] was captured with */
+    int graphs_off;
 
     /* pinned host: one allocation, carved */
     void *hmem;
@@ -525,10 +539,12 @@ __global__ void __launch_bounds__(kBlock) k_kick(C *psi, const C *f, i64 total, 
     flat_kick(psi, f, total, N, mask, flush, global_thread(), fs);
 }
 
+/* count (steps op with renormalisation; else NULL): substeps completed, one more per launch. */
 template <typename C>
 __global__ void __launch_bounds__(kBlock)
     k_kinetic(C *psi, const C *ktab, i64 ksum, const double *scale, const unsigned char *mask,
-              const unsigned char *flush, double invn, i64 total, shape3 sh, flat_stride fs) {
+              const unsigned char *flush, double invn, i64 total, shape3 sh, flat_stride fs, i64 *count) {
+    if (count && global_thread() == 0) *count += 1;
     flat_kinetic(psi, ktab, ksum, scale, mask, flush, invn, total, sh, global_thread(), fs);
 }
 
@@ -574,6 +590,14 @@ __global__ void __launch_bounds__(kBlock)
     if (lane == 0) part[w] = acc;
 }
 
+/* Sum over member b's segments of part, in a fixed order (every lane gets it). */
+__device__ __forceinline__ double member_sum(const double *part, i64 cpm, i64 b, int lane) {
+    double acc = 0.0;
+    for (i64 c = lane; c < cpm; c += kWarp)
+        acc += part[b * cpm + c];
+    return warp_sum(acc);
+}
+
 /* out[b] = sum over the member's segments of part (0 for masked-out members). */
 __global__ void __launch_bounds__(kBlock)
     k_fin_sum(const double *part, i64 cpm, i64 B, const unsigned char *mask, double *out) {
@@ -584,11 +608,20 @@ __global__ void __launch_bounds__(kBlock)
         if (lane == 0) out[b] = 0.0;
         return;
     }
-    double acc = 0.0;
-    for (i64 c = lane; c < cpm; c += kWarp)
-        acc += part[b * cpm + c];
-    acc = warp_sum(acc);
+    const double acc = member_sum(part, cpm, b, lane);
     if (lane == 0) out[b] = acc;
+}
+
+/* Steps op: the member's kick norm (the sum k_fin_sum forms) turned into the scale of the next
+ * kinetic factor on the device, and the first bad norm recorded at *count substeps completed
+ * (renorm_member). Masked-out members are left alone. */
+__global__ void __launch_bounds__(kBlock) k_fin_scale(const double *part, i64 cpm, i64 B, const unsigned char *mask,
+                                                      double dv, const i64 *count, double *scale, i64 *stop) {
+    const i64 b = warp_item();
+    if (b >= B || (mask && !mask[b])) return;
+    const int lane = lane_id();
+    const double acc = member_sum(part, cpm, b, lane);
+    if (lane == 0) renorm_member(acc, dv, *count, scale + b, stop + b);
 }
 
 /* fill_objective: one warp per segment of one member (the segments interleave the member's points
@@ -951,6 +984,8 @@ void destroy_state(qdml_backend_state *s) {
     if (cudaGetDevice(&prev) != cudaSuccess) prev = -1;
     if (prev != s->dev) (void)cudaSetDevice(s->dev);
     if (s->stream) (void)cudaStreamSynchronize(s->stream);
+    for (int k = 0; k < 8; ++k)
+        if (s->graph[k]) (void)cudaGraphExecDestroy(s->graph[k]);
     if (s->have_plan) (void)cufftDestroy(s->plan);
     if (s->have_blas) (void)g_blas.destroy(s->blas);
     if (s->dsmall) (void)cudaFree(s->dsmall);
@@ -996,6 +1031,17 @@ qdml_status create_body(qdml_backend_state *s) {
     int sms = 0;
     CUDA_TRY(cudaDeviceGetAttribute, (&sms, cudaDevAttrMultiProcessorCount, s->dev));
     s->flat_blocks = (sms > 0 ? sms : 1) * (2048 / kBlock) * 2;
+    {
+        const char *gv = getenv("QDML_CUDA_GRAPHS");
+        if (gv && *gv && strcmp(gv, "0") != 0 && strcmp(gv, "1") != 0) {
+            snprintf(s->msg, sizeof s->msg,
+                     "the environment variable QDML_CUDA_GRAPHS is '%.100s': it must be 0 (launch every kernel of "
+                     "a step on its own) or 1 (replay captured steps; the default when unset)",
+                     gv);
+            return QDML_ERR_INVALID_ARGUMENT;
+        }
+        s->graphs_off = gv && strcmp(gv, "0") == 0;
+    }
     CUDA_TRY(cudaStreamCreateWithFlags, (&s->stream, cudaStreamNonBlocking));
 
     size_t off[L_COUNT];
@@ -1071,6 +1117,8 @@ qdml_status create_body(qdml_backend_state *s) {
     s->mom = (qdml_moments *)(base + off[L_MOM]);
     s->dpar = base + off[L_PARAMS];
     s->dflush = base + off[L_FLUSH];
+    s->sscale = (double *)(base + off[L_SCALE]);
+    s->sstop = (i64 *)(base + off[L_STOP]);
     s->hflush = (unsigned char *)calloc((size_t)g.B, 1);
     if (!s->hflush) {
         snprintf(s->msg, sizeof s->msg, "cannot allocate %lld bytes of host flags", (long long)g.B);
@@ -1237,26 +1285,47 @@ template <typename C> qdml_status set_step_impl(qdml_backend_state *s, int64_t b
     return QDML_OK;
 }
 
-template <typename C>
-qdml_status kick_impl(qdml_backend_state *s, int full, const unsigned char *active, double *norms) {
+/* The kick kernels on the device mask dmask (NULL: all members): psi *= the half or full factor,
+ * with the per-segment norms in part where `norms`. */
+template <typename C> qdml_status launch_kick(qdml_backend_state *s, int full, const unsigned char *dmask, int norms) {
     const geometry &g = s->g;
     C *psi = cbuf<C>(s->psi);
     const C *f = cbuf<C>(full ? s->evf : s->evh);
-    const unsigned char *dmask = NULL, *dflush = s->nflush > 0 ? s->dflush : NULL;
+    const unsigned char *dflush = s->nflush > 0 ? s->dflush : NULL;
+    if (norms) {
+        LAUNCH(k_kick_norm<C>, warp_grid(g.P), psi, f, g.N, g.cpm, g.P, dmask, dflush, s->part);
+    } else {
+        const unsigned grid = flat_grid(s, g.total);
+        LAUNCH(k_kick<C>, grid, psi, f, g.total, g.N, dmask, dflush, make_flat_stride((i64)grid * kBlock, s->sh));
+    }
+    return QDML_OK;
+}
+
+/* The kinetic kernel with per-member scales `dscale` and mask `dmask` (device pointers); count as
+ * k_kinetic. */
+template <typename C>
+qdml_status launch_kinetic(qdml_backend_state *s, const double *dscale, const unsigned char *dmask, i64 *count) {
+    const geometry &g = s->g;
+    const unsigned grid = flat_grid(s, g.total);
+    LAUNCH(k_kinetic<C>, grid, cbuf<C>(s->psi), cbuf<C>(s->ktab), g.ksum, dscale, dmask,
+           s->nflush > 0 ? s->dflush : NULL, 1.0 / (double)g.N, g.total, s->sh,
+           make_flat_stride((i64)grid * kBlock, s->sh), count);
+    return QDML_OK;
+}
+
+template <typename C>
+qdml_status kick_impl(qdml_backend_state *s, int full, const unsigned char *active, double *norms) {
+    const geometry &g = s->g;
+    const unsigned char *dmask = NULL;
     if (active) {
         const qdml_status st = params_upload(s, NULL, NULL, active);
         if (st != QDML_OK) return st;
         dmask = dpar_mask(s);
     }
-    if (!norms) {
-        const unsigned grid = flat_grid(s, g.total);
-        LAUNCH(k_kick<C>, grid, psi, f, g.total, g.N, dmask, dflush, make_flat_stride((i64)grid * kBlock, s->sh));
-        return QDML_OK;
-    }
-    LAUNCH(k_kick_norm<C>, warp_grid(g.P), psi, f, g.N, g.cpm, g.P, dmask, dflush, s->part);
+    qdml_status st = launch_kick<C>(s, full, dmask, norms != NULL);
+    if (st != QDML_OK || !norms) return st;
     LAUNCH(k_fin_sum, warp_grid(g.B), s->part, g.cpm, g.B, dmask, s->red);
-    const qdml_status st = fetch_results(s, s->red, (size_t)g.B * sizeof(double));
-    if (st != QDML_OK) return st;
+    if ((st = fetch_results(s, s->red, (size_t)g.B * sizeof(double))) != QDML_OK) return st;
     memcpy(norms, s->hres, (size_t)g.B * sizeof(double));
     return QDML_OK;
 }
@@ -1281,14 +1350,9 @@ qdml_status fft_impl(qdml_backend_state *s, int forward) {
 template <typename C>
 qdml_status kinetic_impl(qdml_backend_state *s, const double *scale, const unsigned char *active) {
     if (!scale) return fail_internal(s, "kinetic: scale is NULL");
-    const geometry &g = s->g;
-    qdml_status st = params_upload(s, scale, NULL, active);
+    const qdml_status st = params_upload(s, scale, NULL, active);
     if (st != QDML_OK) return st;
-    const unsigned grid = flat_grid(s, g.total);
-    LAUNCH(k_kinetic<C>, grid, cbuf<C>(s->psi), cbuf<C>(s->ktab), g.ksum, dpar_a(s), active ? dpar_mask(s) : NULL,
-           s->nflush > 0 ? s->dflush : NULL, 1.0 / (double)g.N, g.total, s->sh,
-           make_flat_stride((i64)grid * kBlock, s->sh));
-    return QDML_OK;
+    return launch_kinetic<C>(s, dpar_a(s), active ? dpar_mask(s) : NULL, NULL);
 }
 
 template <typename C> qdml_status scale_impl(qdml_backend_state *s, const double *scale, const unsigned char *active) {
@@ -1299,6 +1363,136 @@ template <typename C> qdml_status scale_impl(qdml_backend_state *s, const double
     const unsigned grid = flat_grid(s, g.total);
     LAUNCH(k_scale<C>, grid, cbuf<C>(s->psi), dpar_a(s), g.total, g.N, active ? dpar_mask(s) : NULL,
            make_flat_stride((i64)grid * kBlock, s->sh));
+    return QDML_OK;
+}
+
+/* ---- steps: several Strang steps with no host round trip ---------------------------------------
+ * The single ops wait for the host once per step in renormalised imaginary time (the kick's norms
+ * go to the host, which sends back the next kinetic scales) and launch four to six kernels per
+ * step. The steps op keeps the scales on the device (k_fin_scale) and replays every step but the
+ * first and the last from a CUDA graph: one launch per step, and one wait per call, for the first
+ * bad norm of each member. One table set is kept, so compositions (m > 1) answer done = 0. */
+
+/* The device pointers one call's kernels read, fixed for the call. */
+struct step_args {
+    const unsigned char *mask; /* the call's mask in the parameter buffer, or NULL: all members */
+    const double *scale;       /* kinetic scales: sscale (renormalised) or the parameter buffer's ones */
+    i64 *count;                /* substeps completed (renormalised), else NULL */
+    int renorm;
+    double dv;
+};
+
+/* A kick (half or full), then with renormalisation the next scales and the stop record. */
+template <typename C> qdml_status step_kick(qdml_backend_state *s, const step_args &a, int full) {
+    const geometry &g = s->g;
+    const qdml_status st = launch_kick<C>(s, full, a.mask, a.renorm);
+    if (st != QDML_OK || !a.renorm) return st;
+    LAUNCH(k_fin_scale, warp_grid(g.B), s->part, g.cpm, g.B, a.mask, a.dv, a.count, s->sscale, s->sstop);
+    return QDML_OK;
+}
+
+/* One step after its opening kick: forward FFT, kinetic factor, backward FFT, then a full kick, or
+ * the closing half kick of the call's last step. */
+template <typename C> qdml_status step_body(qdml_backend_state *s, const step_args &a, int last) {
+    qdml_status st;
+    if ((st = exec_fft(s, s->psi, CUFFT_FORWARD)) != QDML_OK) return st;
+    if ((st = launch_kinetic<C>(s, a.scale, a.mask, a.count)) != QDML_OK) return st;
+    if ((st = exec_fft(s, s->psi, CUFFT_INVERSE)) != QDML_OK) return st;
+    return step_kick<C>(s, a, !last);
+}
+
+/* The executable graph of step_body (not last) for these arguments: captured from the stream the
+ * first time, kept until destroy (the pointers it holds are fixed for the state's life; the mask
+ * and scales it reads are refreshed in place by each call). *ex = NULL where graphs are off, or
+ * when capture fails: capturing is an optimisation, so a failure turns graphs off for this state and
+ * the steps are launched one by one (any real fault then shows in those launches). */
+template <typename C> void step_graph(qdml_backend_state *s, const step_args &a, cudaGraphExec_t *ex) {
+    *ex = NULL;
+    if (s->graphs_off) return;
+    const int key = (a.renorm ? 1 : 0) | (a.mask ? 2 : 0) | (s->nflush > 0 ? 4 : 0);
+    if (s->graph[key] && s->graph_dv[key] == a.dv) {
+        *ex = s->graph[key];
+        return;
+    }
+    if (s->graph[key]) { /* captured with another dv (an in-flight launch still completes) */
+        (void)cudaGraphExecDestroy(s->graph[key]);
+        s->graph[key] = NULL;
+    }
+    if (cudaStreamBeginCapture(s->stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
+        s->graphs_off = 1;
+        (void)cudaGetLastError();
+        return;
+    }
+    const qdml_status st = step_body<C>(s, a, 0);
+    cudaGraph_t gr = NULL;
+    const cudaError_t ended = cudaStreamEndCapture(s->stream, &gr);
+    cudaGraphExec_t made = NULL;
+    const bool ok = st == QDML_OK && ended == cudaSuccess && gr && cudaGraphInstantiate(&made, gr, 0) == cudaSuccess;
+    if (gr) (void)cudaGraphDestroy(gr);
+    if (!ok) {
+        s->graphs_off = 1;
+        s->msg[0] = '\0';
+        (void)cudaGetLastError();
+        return;
+    }
+    s->graph[key] = made;
+    s->graph_dv[key] = a.dv;
+    *ex = made;
+}
+
+template <typename C>
+qdml_status steps_impl(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub, const unsigned char *active,
+                       int renorm, double dv, int64_t *stop, int *done) {
+    (void)sub; /* m = 1 only: sub[0] = 0 */
+    if (!done || !stop || n < 1 || m < 1) return fail_internal(s, "steps: n or m below 1, or stop or done NULL");
+    *done = 0;
+    if (m > 1) return QDML_OK;
+    const geometry &g = s->g;
+    /* The call's parameters: scales of 1 (used without renormalisation) and the mask. */
+    unsigned char *slot;
+    int k;
+    qdml_status st = params_acquire(s, &slot, &k);
+    if (st != QDML_OK) return st;
+    double *ones = (double *)slot;
+    for (i64 b = 0; b < g.B; ++b)
+        ones[b] = 1.0;
+    if (active) memcpy(slot + g.par_off_m, active, (size_t)g.B);
+    if ((st = params_commit(s, k)) != QDML_OK) return st;
+    step_args a;
+    a.mask = active ? dpar_mask(s) : NULL;
+    a.scale = renorm ? s->sscale : dpar_a(s);
+    a.count = renorm ? s->sstop + g.B : NULL;
+    a.renorm = renorm;
+    a.dv = dv;
+    if (renorm) {
+        CUDA_TRY(cudaMemsetAsync, (s->sstop, 0xff, (size_t)g.B * sizeof(i64), s->stream)); /* -1 */
+        CUDA_TRY(cudaMemsetAsync, (s->sstop + g.B, 0, sizeof(i64), s->stream));
+    }
+    if ((st = step_kick<C>(s, a, 0)) != QDML_OK) return st;
+    for (i64 i = 0; i < n; ++i) {
+        const int last = i + 1 == n;
+        /* The first step runs directly: every kernel it needs is loaded before any capture. */
+        cudaGraphExec_t ex = NULL;
+        if (i > 0 && !last) step_graph<C>(s, a, &ex);
+        if (ex)
+            CUDA_TRY(cudaGraphLaunch, (ex, s->stream));
+        else if ((st = step_body<C>(s, a, last)) != QDML_OK)
+            return st;
+    }
+    if (!renorm) {
+        for (i64 b = 0; b < g.B; ++b)
+            stop[b] = -1;
+        *done = 1;
+        return QDML_OK;
+    }
+    const unsigned grid = flat_grid(s, g.total);
+    LAUNCH(k_scale<C>, grid, cbuf<C>(s->psi), (const double *)s->sscale, g.total, g.N, a.mask,
+           make_flat_stride((i64)grid * kBlock, s->sh));
+    if ((st = fetch_results(s, s->sstop, (size_t)g.B * sizeof(i64))) != QDML_OK) return st;
+    const i64 *r = (const i64 *)s->hres;
+    for (i64 b = 0; b < g.B; ++b)
+        stop[b] = (!active || active[b]) ? r[b] : -1;
+    *done = 1;
     return QDML_OK;
 }
 
@@ -1552,6 +1746,10 @@ qdml_status cu_fill_objective(qdml_backend_state *s, int64_t b, const qdml_objec
                               qdml_fill_result *out) {
     OP_WRAP(BY_PRECISION(fill_objective_impl, s, b, o, dim, out));
 }
+qdml_status cu_steps(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub, const unsigned char *active,
+                     int renorm, double dv, int64_t *stop, int *done) {
+    OP_WRAP(BY_PRECISION(steps_impl, s, n, m, sub, active, renorm, dv, stop, done));
+}
 
 } /* namespace */
 
@@ -1569,7 +1767,7 @@ extern "C" const qdml_backend_ops qdml_backend_cuda_ops = {
     qdml_cuda_last_error,
     cu_gram,          cu_combine,
     cu_fill_objective,
-    nullptr, /* steps: the solver issues the ops one by one */
+    cu_steps,
 };
 
 extern "C" int qdml_cuda_device_count(void) {

@@ -333,6 +333,16 @@ template <typename C> QDML_CU_HD double lane_kick_norm(C *psi, const C *f, int f
     return acc;
 }
 
+/* Renormalisation of one member inside the steps op, from the norm s = sum |psi|^2 its kick has
+ * just produced: the scale 1 / sqrt(s dv) of the next kinetic factor (the solver's expression on the
+ * host; division and square root are correctly rounded in double on both sides, so the bits agree),
+ * and, at the first norm that is not finite and positive, the substeps completed so far (`done`) in
+ * *stop (which starts at -1; later bad norms keep the first). */
+QDML_CU_HD void renorm_member(double s, double dv, i64 done, double *scale, i64 *stop) {
+    if (!(isfinite(s) && s > 0) && *stop < 0) *stop = done;
+    *scale = 1.0 / sqrt(s * dv);
+}
+
 /* sum |x - y|^2 over the lane's elements (differences formed in double). */
 template <typename C> QDML_CU_HD double lane_distance(const C *x, const C *y, i64 N, i64 i, i64 T) {
     double acc = 0.0;

@@ -273,6 +273,31 @@ template <typename C> struct Emu {
         for (i64 t = 0; t < SS; ++t)
             flat_scale(psi.data(), sc, total, N, active, t, fs);
     }
+    // The steps op (m = 1) as steps_impl issues it: with renormalisation each kick's norms become
+    // the next scales on the device (k_fin_scale: renorm_member), the kinetic kernel counts the
+    // substeps, and the member is scaled once at the end. stop_out: B entries.
+    void steps(i64 n, const unsigned char *active, bool renorm, double dv, i64 *stop_out) {
+        vector<double> sc(B, 1.0), norms(B);
+        vector<i64> stop(B, -1);
+        i64 count = 0;
+        auto step_kick = [&](int full) {
+            kick(full, active, renorm ? norms.data() : NULL);
+            if (renorm)
+                for (i64 b = 0; b < B; ++b)
+                    if (!active || active[b]) renorm_member(norms[b], dv, count, &sc[b], &stop[b]);
+        };
+        step_kick(0);
+        for (i64 i = 0; i < n; ++i) {
+            fft(1);
+            kinetic(sc.data(), active);
+            if (renorm) ++count;
+            fft(0);
+            step_kick(i + 1 < n);
+        }
+        if (renorm) scale(sc.data(), active);
+        for (i64 b = 0; b < B; ++b)
+            stop_out[b] = (!active || active[b]) ? stop[b] : -1;
+    }
     void backup_op(int restore, const unsigned char *mask) {
         vector<C> &src = restore ? backup : psi;
         vector<C> &dst = restore ? psi : backup;
@@ -850,7 +875,124 @@ template <typename C> static void run_case(int64_t n0, int64_t n1, int64_t n2, i
         }
     }
     check_fill_objective(ops, cs, e, rng);
+    check_steps(ops, cs, e, rng);
     ops->destroy(cs);
+}
+
+// What the solver does with the single ops for n steps (host/solver.c, advance, m = 1), written
+// against any ops: kick(full, norms), fft(forward), kinetic(scales), scale(scales). Scales are
+// computed on the host as the solver does, and the first bad norm is recorded as backend.h defines
+// stop (substeps completed when it was found); unlike the solver it goes on after one, as the
+// members never mix.
+template <typename Kick, typename Fft, typename Kin, typename Scale>
+static void single_op_steps(i64 B, i64 n, const unsigned char *active, bool renorm, double dv, i64 *stop, Kick kick,
+                            Fft fft, Kin kinetic, Scale scale) {
+    vector<double> norms(B), sc(B, 1.0);
+    for (i64 b = 0; b < B; ++b)
+        stop[b] = -1;
+    auto after_kick = [&](i64 done) {
+        for (i64 b = 0; renorm && b < B; ++b) {
+            if (active && !active[b]) continue;
+            if (!(isfinite(norms[b]) && norms[b] > 0) && stop[b] < 0) stop[b] = done;
+            sc[b] = 1.0 / sqrt(norms[b] * dv);
+        }
+    };
+    kick(0, renorm ? norms.data() : NULL);
+    after_kick(0);
+    for (i64 i = 0; i < n; ++i) {
+        fft(1);
+        kinetic(sc.data());
+        fft(0);
+        kick(i + 1 < n, renorm ? norms.data() : NULL);
+        after_kick(i + 1);
+    }
+    if (renorm) scale(sc.data());
+}
+
+static int late_stops = 0; // runs in which a norm turned bad after the first substep
+
+// The steps op: the emulated op against the emulated single ops with host scales (bit for bit, both
+// precisions: the scales are the same expression of the same sums) and, in float64, against the CPU
+// backend's single ops (states within 1e-12 of the member's largest amplitude: the norms are summed
+// in another order). Imaginary-time members with random steps, masks and flush flags; one member
+// starts at zero (its first norm is 0: stop 0) and one has a negative step, whose kinetic factor
+// overflows on grids with large enough wavenumbers (its first norm is finite, the next is not:
+// stop 1).
+template <typename C>
+static void check_steps(const qdml_backend_ops *ops, qdml_backend_state *cs, Emu<C> &e, std::mt19937_64 &rng) {
+    std::uniform_real_distribution<double> U(-1, 1);
+    const i64 N = e.N, B = e.B;
+    const double dv = 0.37;
+    vector<double> buf(2 * N), back(2 * N), cb(2 * N);
+    for (int pass = 0; pass < 2; ++pass) {
+        const bool renorm = pass == 0;
+        const i64 n = renorm ? 4 : 3;
+        for (i64 b = 0; b < B; ++b) {
+            for (i64 i = 0; i < 2 * N; ++i)
+                buf[i] = (B > 1 && b == 1) ? 0.0 : U(rng);
+            e.put_state(b, buf.data());
+            e.get_state(b, back.data());
+            ops->set_state(cs, b, back.data());
+            qdml_step_params p;
+            memset(&p, 0, sizeof p);
+            p.imaginary = 1;
+            p.dt = (B > 2 && b == 2) ? -50.0 : 0.01 + 0.05 * (U(rng) + 1);
+            p.hbar = 0.5 + (U(rng) + 1);
+            p.mass = 0.3 + (U(rng) + 1);
+            p.vshift = (B > 2 && b == 2) ? 3.0 : -3.0; /* with dt < 0: potential factors <= 1 */
+            p.flush_tiny = b % 4 == 1;
+            ops->set_step(cs, b, &p);
+            e.set_step(b, &p);
+        }
+        vector<unsigned char> act(B);
+        for (i64 b = 0; b < B; ++b)
+            act[b] = (unsigned char)(b < 3 || rng() % 3 != 0);
+        const unsigned char *mask = (B > 3) ? act.data() : NULL;
+        Emu<C> e2(e.d, e.blocks);
+        e2.psi = e.psi;
+        e2.evh = e.evh;
+        e2.evf = e.evf;
+        e2.ktab = e.ktab;
+        e2.v = e.v;
+        e2.flush = e.flush;
+        e2.nflush = e.nflush;
+        vector<i64> s1(B), s2(B), s3(B);
+        e.steps(n, mask, renorm, dv, s1.data());
+        single_op_steps(
+            B, n, mask, renorm, dv, s2.data(), [&](int full, double *nm) { e2.kick(full, mask, nm); },
+            [&](int fwd) { e2.fft(fwd); }, [&](const double *sc) { e2.kinetic(sc, mask); },
+            [&](const double *sc) { e2.scale(sc, mask); });
+        single_op_steps(
+            B, n, mask, renorm, dv, s3.data(), [&](int full, double *nm) { ops->kick(cs, full, mask, nm); },
+            [&](int fwd) { ops->fft(cs, fwd); }, [&](const double *sc) { ops->kinetic(cs, sc, mask); },
+            [&](const double *sc) { ops->scale(cs, sc, mask); });
+        for (i64 b = 0; b < B; ++b) {
+            const bool on = !mask || mask[b];
+            CHECK(s1[b] == s2[b], "steps (renorm %d) m%lld: stop %lld, single ops %lld", (int)renorm, (long long)b,
+                  (long long)s1[b], (long long)s2[b]);
+            if (!Emu<C>::f32)
+                CHECK(s1[b] == s3[b], "steps (renorm %d) m%lld: stop %lld, cpu %lld", (int)renorm, (long long)b,
+                      (long long)s1[b], (long long)s3[b]);
+            if (renorm && B > 1 && b == 1 && on)
+                CHECK(s1[b] == 0, "steps: the zero member's stop is %lld, not 0", (long long)s1[b]);
+            if (s1[b] > 0) ++late_stops;
+            for (i64 i = 0; i < N; ++i)
+                CHECK(same((double)e.psi[b * N + i].re, (double)e2.psi[b * N + i].re) &&
+                          same((double)e.psi[b * N + i].im, (double)e2.psi[b * N + i].im),
+                      "steps (renorm %d) m%lld point %lld: op and single ops differ", (int)renorm, (long long)b,
+                      (long long)i);
+            if (Emu<C>::f32 || s1[b] >= 0) continue;
+            e.get_state(b, back.data());
+            ops->get_state(cs, b, cb.data());
+            double amax = 0, d = 0;
+            for (i64 i = 0; i < 2 * N; ++i) {
+                amax = fmax(amax, fabs(cb[i]));
+                d = fmax(d, fabs(cb[i] - back[i]));
+            }
+            CHECK(d <= 1e-12 * (amax > 0 ? amax : 1), "steps (renorm %d) m%lld: cpu and emulation differ by %g of %g",
+                  (int)renorm, (long long)b, d, amax);
+        }
+    }
 }
 
 // Element-level checks of the float32 helpers: rounding of factors computed in double, |z|^2 in
@@ -894,6 +1036,8 @@ int main() {
     for (auto &c : cases)
         run_case<c32>(c.n0, c.n1, c.n2, c.B, c.blocks, (unsigned)(c.n0 * 131 + c.n1 * 17 + c.n2 + c.B + 7));
     printf("float32: largest pointwise difference %.3g of the member's largest amplitude (bound 1e-6)\n", worst_f32);
+    CHECK(late_stops > 0, "no steps run met a bad norm after its first substep: the stop count is untested");
+    printf("steps: %d members met a bad norm after the first substep\n", late_stops);
     printf("%s: %d failures (float64 %d, float32 %d)\n", failures ? "FAILED" : "OK", failures, f64_failures,
            failures - f64_failures);
     return failures != 0;

@@ -556,6 +556,175 @@ static void fill_all(qdml_precision prec) {
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; ++k)
         fill_case(prec, shapes[k][0], shapes[k][1], shapes[k][2], shapes[k][3], 2000 + k);
 }
+
+/* The steps op's n steps issued as single ops, scales on the host as the solver computes them
+ * (host/solver.c, advance, m = 1) and stop as backend.h defines it; unlike the solver it goes on
+ * past a bad norm (members never mix), so every member's state can be compared. */
+static void single_op_steps(const qdml_backend_ops *o, qdml_backend_state *st, int64_t B, int64_t n,
+                            const unsigned char *mask, int renorm, double dv, int64_t *stop) {
+    double *norms = qt_calloc((size_t)B, sizeof(double)), *sc = qt_calloc((size_t)B, sizeof(double));
+    for (int64_t b = 0; b < B; ++b) {
+        sc[b] = 1.0;
+        stop[b] = -1;
+    }
+    for (int64_t i = 0; i <= n; ++i) {
+        if (i > 0) {
+            cr_assert_eq(o->fft(st, 1), QDML_OK, "%s fft: %s", o->name, o->last_error(st));
+            cr_assert_eq(o->kinetic(st, sc, mask), QDML_OK, "%s kinetic: %s", o->name, o->last_error(st));
+            cr_assert_eq(o->fft(st, 0), QDML_OK, "%s fft: %s", o->name, o->last_error(st));
+        }
+        const int full = i > 0 && i < n;
+        cr_assert_eq(o->kick(st, full, mask, renorm ? norms : NULL), QDML_OK, "%s kick: %s", o->name,
+                     o->last_error(st));
+        for (int64_t b = 0; renorm && b < B; ++b) {
+            if (mask && !mask[b]) continue;
+            if (!(isfinite(norms[b]) && norms[b] > 0) && stop[b] < 0) stop[b] = i;
+            sc[b] = 1.0 / sqrt(norms[b] * dv);
+        }
+    }
+    if (renorm) cr_assert_eq(o->scale(st, sc, mask), QDML_OK, "%s scale: %s", o->name, o->last_error(st));
+    free(norms);
+    free(sc);
+}
+
+/* The steps op on a device, with CUDA graphs (the default) and without (QDML_CUDA_GRAPHS=0), against
+ * the same steps as single ops on the device: states bit for bit (the same kernels, and scales that
+ * are the same correctly rounded expression of the same sums) and the same stops; in float64 also
+ * against the CPU backend's single ops, within 1e-12 of each member's largest amplitude. Two calls
+ * in a row (the second replays the graphs the first captured). Imaginary time with random steps,
+ * masks and flush flags; member 1 starts at zero (stop 0), member 2 has a negative step whose
+ * kinetic factor overflows (stop 1 where the grid's wavenumbers are large enough). A composition
+ * (m = 3) is declined: done = 0 and the state untouched. */
+static void steps_case(qdml_precision prec, int64_t n0, int64_t n1, int64_t n2, int64_t B, int64_t nsteps, int renorm,
+                       uint64_t seed) {
+    qt_rng rng;
+    qt_rng_seed(&rng, seed);
+    qdml_backend_desc d;
+    memset(&d, 0, sizeof d);
+    const int64_t n[3] = {n0, n1, n2};
+    const double lo[3] = {-2.5, 0.5, -4.0}, len[3] = {5.0, 3.0, 8.0};
+    for (int a = 0; a < 3; ++a) {
+        d.n[a] = n[a];
+        d.lo[a] = n[a] > 1 ? lo[a] : 0.0;
+        d.length[a] = n[a] > 1 ? len[a] : 1.0;
+    }
+    d.npoints = n0 * n1 * n2;
+    d.batch = B;
+    d.dv = 0.37;
+    d.nthreads = 1;
+    d.effort = QDML_FFT_ESTIMATE;
+    d.precision = QDML_FLOAT64;
+    qdml_backend_desc dg = d;
+    dg.precision = prec;
+    const qdml_backend_ops *cpu = &qdml_backend_cpu_ops, *gpu = &qdml_backend_cuda_ops;
+    char where[128], err[512] = "";
+    snprintf(where, sizeof where, "%s %lldx%lldx%lld B=%lld n=%lld renorm=%d", prec_name(prec), (long long)n0,
+             (long long)n1, (long long)n2, (long long)B, (long long)nsteps, renorm);
+    qdml_backend_state *cs = NULL, *gs[3] = {NULL, NULL, NULL}; /* steps op, steps op without graphs, single ops */
+    cr_assert_eq(cpu->create(&d, &cs, err, sizeof err), QDML_OK, "cpu create: %s", err);
+    for (int k = 0; k < 3; ++k) {
+        if (k == 1) cr_assert_eq(setenv("QDML_CUDA_GRAPHS", "0", 1), 0);
+        cr_assert_eq(gpu->create(&dg, &gs[k], err, sizeof err), QDML_OK, "%s: cuda create: %s", where, err);
+        if (k == 1) cr_assert_eq(unsetenv("QDML_CUDA_GRAPHS"), 0);
+    }
+    const int64_t N = d.npoints;
+    double *psi = qt_calloc((size_t)(2 * N), sizeof(double)), *v = qt_calloc((size_t)N, sizeof(double));
+    double *a = qt_calloc((size_t)(2 * N), sizeof(double)), *c = qt_calloc((size_t)(2 * N), sizeof(double));
+    int64_t *stop[4];
+    for (int k = 0; k < 4; ++k)
+        stop[k] = qt_calloc((size_t)B, sizeof(int64_t));
+    unsigned char *mask = qt_calloc((size_t)B, 1);
+    for (int64_t b = 0; b < B; ++b) {
+        for (int64_t i = 0; i < 2 * N; ++i)
+            psi[i] = b == 1 ? 0.0 : 2.0 * qt_uniform(&rng) - 1.0;
+        for (int64_t i = 0; i < N; ++i)
+            v[i] = 6.0 * qt_uniform(&rng) - 3.0;
+        qdml_step_params p;
+        memset(&p, 0, sizeof p);
+        p.imaginary = 1;
+        p.dt = b == 2 ? -50.0 : 0.01 + 0.1 * qt_uniform(&rng);
+        p.hbar = 0.5 + 2.0 * qt_uniform(&rng);
+        p.mass = 0.3 + 2.0 * qt_uniform(&rng);
+        p.vshift = b == 2 ? 3.0 : -3.0; /* with dt < 0: potential factors <= 1 */
+        p.flush_tiny = b % 4 == 1;
+        for (int k = 0; k < 3; ++k) {
+            cr_assert_eq(gpu->set_state(gs[k], b, psi), QDML_OK, "%s: %s", where, gpu->last_error(gs[k]));
+            cr_assert_eq(gpu->set_potential(gs[k], b, v), QDML_OK, "%s: %s", where, gpu->last_error(gs[k]));
+            cr_assert_eq(gpu->set_step(gs[k], b, &p), QDML_OK, "%s: %s", where, gpu->last_error(gs[k]));
+        }
+        /* the CPU gets what the device holds */
+        cr_assert_eq(gpu->get_state(gs[0], b, a), QDML_OK);
+        cr_assert_eq(gpu->get_potential(gs[0], b, v), QDML_OK);
+        cr_assert_eq(cpu->set_state(cs, b, a), QDML_OK);
+        cr_assert_eq(cpu->set_potential(cs, b, v), QDML_OK);
+        cr_assert_eq(cpu->set_step(cs, b, &p), QDML_OK);
+        mask[b] = (unsigned char)(b < 3 || qt_uniform(&rng) < 0.6);
+    }
+    const unsigned char *m = B > 3 ? mask : NULL;
+    const unsigned char sub1[1] = {0}, sub3[3] = {0, 1, 0};
+    for (int call = 0; call < 2; ++call) {
+        for (int k = 0; k < 2; ++k) {
+            int done = -1;
+            cr_assert_eq(gpu->steps(gs[k], nsteps, 1, sub1, m, renorm, d.dv, stop[k], &done), QDML_OK, "%s: steps: %s",
+                         where, gpu->last_error(gs[k]));
+            cr_assert_eq(done, 1, "%s: the steps op declined a Strang step", where);
+        }
+        single_op_steps(gpu, gs[2], B, nsteps, m, renorm, d.dv, stop[2]);
+        single_op_steps(cpu, cs, B, nsteps, m, renorm, d.dv, stop[3]);
+        for (int64_t b = 0; b < B; ++b) {
+            const int on = !m || m[b];
+            for (int k = 0; k < 4; ++k) {
+                if (k == 3 && prec == QDML_FLOAT32) continue; /* float overflows earlier than double */
+                cr_assert_eq(stop[k][b], stop[2][b], "%s call %d: member %lld: stop %lld (%s) against %lld (single ops)",
+                             where, call, (long long)b, (long long)stop[k][b],
+                             k == 0 ? "steps" : k == 1 ? "steps, no graphs" : "cpu", (long long)stop[2][b]);
+            }
+            if (renorm && b == 1 && on)
+                cr_assert_eq(stop[0][b], 0, "%s: the zero member's stop is %lld", where, (long long)stop[0][b]);
+            cr_assert_eq(gpu->get_state(gs[2], b, c), QDML_OK);
+            for (int k = 0; k < 2; ++k) {
+                cr_assert_eq(gpu->get_state(gs[k], b, a), QDML_OK);
+                for (int64_t i = 0; i < 2 * N; ++i)
+                    cr_assert(a[i] == c[i] || (a[i] != a[i] && c[i] != c[i]),
+                              "%s call %d: member %lld value %lld: steps op%s %.17g, single ops %.17g", where, call,
+                              (long long)b, (long long)i, k ? " without graphs" : "", a[i], c[i]);
+            }
+            if (prec == QDML_FLOAT32 || stop[2][b] >= 0) continue;
+            cr_assert_eq(cpu->get_state(cs, b, a), QDML_OK);
+            const double diff = rel_diff(a, c, 2 * N);
+            cr_assert(diff <= OP_TOL_F64, "%s call %d: member %lld: cpu and cuda differ by %.3g", where, call,
+                      (long long)b, diff);
+        }
+    }
+    /* A composition: declined, nothing done. */
+    int done = -1;
+    cr_assert_eq(gpu->get_state(gs[0], 0, c), QDML_OK);
+    cr_assert_eq(gpu->steps(gs[0], nsteps, 3, sub3, m, renorm, d.dv, stop[0], &done), QDML_OK);
+    cr_assert_eq(done, 0, "%s: the steps op took a composition with one table set", where);
+    cr_assert_eq(gpu->get_state(gs[0], 0, a), QDML_OK);
+    cr_assert(memcmp(a, c, (size_t)(2 * N) * sizeof(double)) == 0, "%s: a declined call changed the state", where);
+    cr_assert_str_eq(gpu->last_error(gs[0]), "", "%s: an op left a message: %s", where, gpu->last_error(gs[0]));
+    cpu->destroy(cs);
+    for (int k = 0; k < 3; ++k)
+        gpu->destroy(gs[k]);
+    for (int k = 0; k < 4; ++k)
+        free(stop[k]);
+    free(psi);
+    free(v);
+    free(a);
+    free(c);
+    free(mask);
+}
+
+static void steps_all(qdml_precision prec) {
+    static const int64_t shapes[][4] = {{1, 1, 1, 2}, {1, 1, 64, 3}, {1, 24, 20, 5}, {8, 8, 8, 4}, {1, 128, 128, 6}};
+    static const int64_t counts[] = {1, 2, 7};
+    uint64_t seed = 3000;
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; ++k)
+        for (size_t j = 0; j < sizeof counts / sizeof counts[0]; ++j)
+            for (int renorm = 0; renorm < 2; ++renorm)
+                steps_case(prec, shapes[k][0], shapes[k][1], shapes[k][2], shapes[k][3], counts[j], renorm, seed++);
+}
 #endif /* QDML_TEST_HAVE_CUDA_BACKEND */
 
 static void require_op_walk(void) {
@@ -591,6 +760,47 @@ Test(cuda_ops, fill_objective_float32_within_1e_5) {
     require_op_walk();
 #ifdef QDML_TEST_HAVE_CUDA_BACKEND
     fill_all(QDML_FLOAT32);
+#endif
+}
+
+Test(cuda_ops, steps_op_float64_matches_the_single_ops) {
+    require_op_walk();
+#ifdef QDML_TEST_HAVE_CUDA_BACKEND
+    steps_all(QDML_FLOAT64);
+#endif
+}
+
+Test(cuda_ops, steps_op_float32_matches_the_single_ops) {
+    require_op_walk();
+#ifdef QDML_TEST_HAVE_CUDA_BACKEND
+    steps_all(QDML_FLOAT32);
+#endif
+}
+
+/* A value of QDML_CUDA_GRAPHS other than 0 or 1 is refused at create, with the variable named. */
+Test(cuda_ops, graphs_setting_is_checked) {
+    require_op_walk();
+#ifdef QDML_TEST_HAVE_CUDA_BACKEND
+    qdml_backend_desc d;
+    memset(&d, 0, sizeof d);
+    d.n[0] = d.n[1] = 1;
+    d.n[2] = 16;
+    d.length[0] = d.length[1] = 1.0;
+    d.length[2] = 4.0;
+    d.npoints = 16;
+    d.batch = 1;
+    d.dv = 0.25;
+    d.nthreads = 1;
+    d.effort = QDML_FFT_ESTIMATE;
+    char err[512] = "";
+    qdml_backend_state *gs = NULL;
+    cr_assert_eq(setenv("QDML_CUDA_GRAPHS", "yes", 1), 0);
+    const qdml_status st = qdml_backend_cuda_ops.create(&d, &gs, err, sizeof err);
+    cr_assert_eq(st, QDML_ERR_INVALID_ARGUMENT, "create with QDML_CUDA_GRAPHS=yes: %d (%s)", (int)st, err);
+    cr_assert(strstr(err, "QDML_CUDA_GRAPHS") && strstr(err, "'yes'"), "message: %s", err);
+    cr_assert_eq(setenv("QDML_CUDA_GRAPHS", "1", 1), 0);
+    cr_assert_eq(qdml_backend_cuda_ops.create(&d, &gs, err, sizeof err), QDML_OK, "%s", err);
+    qdml_backend_cuda_ops.destroy(gs);
 #endif
 }
 
