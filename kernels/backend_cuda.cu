@@ -393,11 +393,12 @@ struct qdml_backend_state {
     i64 *sstop;            /* steps op: per-member first bad norm (B entries), then the substeps done */
 
     /* steps op: one captured step per kind of call (renormalised, masked, flushing), replayed as a
-     * CUDA graph so that a step costs one launch; graphs_off after a capture failed, or when the
-     * environment says QDML_CUDA_GRAPHS=0 */
+     * CUDA graph so that a step costs one launch. graphs: QDML_CUDA_GRAPHS at create, 0 (off), 1
+     * (required: a failed capture is an error) or -1 (unset: on, and off for good after a failed
+     * capture). */
     cudaGraphExec_t graph[8];
     double graph_dv[8]; /* the volume element the renormalising kernel of graph[k] was captured with */
-    int graphs_off;
+    int graphs;
 
     /* pinned host: one allocation, carved */
     void *hmem;
@@ -1036,11 +1037,12 @@ qdml_status create_body(qdml_backend_state *s) {
         if (gv && *gv && strcmp(gv, "0") != 0 && strcmp(gv, "1") != 0) {
             snprintf(s->msg, sizeof s->msg,
                      "the environment variable QDML_CUDA_GRAPHS is '%.100s': it must be 0 (launch every kernel of "
-                     "a step on its own) or 1 (replay captured steps; the default when unset)",
+                     "a step on its own) or 1 (replay captured steps, and fail where a step cannot be captured); "
+                     "unset, steps are replayed where capture works",
                      gv);
             return QDML_ERR_INVALID_ARGUMENT;
         }
-        s->graphs_off = gv && strcmp(gv, "0") == 0;
+        s->graphs = (gv && *gv) ? (gv[0] == '1') : -1;
     }
     CUDA_TRY(cudaStreamCreateWithFlags, (&s->stream, cudaStreamNonBlocking));
 
@@ -1404,40 +1406,55 @@ template <typename C> qdml_status step_body(qdml_backend_state *s, const step_ar
 /* The executable graph of step_body (not last) for these arguments: captured from the stream the
  * first time, kept until destroy (the pointers it holds are fixed for the state's life; the mask
  * and scales it reads are refreshed in place by each call). *ex = NULL where graphs are off, or
- * when capture fails: capturing is an optimisation, so a failure turns graphs off for this state and
- * the steps are launched one by one (any real fault then shows in those launches). */
-template <typename C> void step_graph(qdml_backend_state *s, const step_args &a, cudaGraphExec_t *ex) {
+ * when capture fails and graphs are not required: capturing is an optimisation, so a failure then
+ * turns graphs off for this state and the steps are launched one by one (any real fault shows in
+ * those launches). With QDML_CUDA_GRAPHS=1 a failed capture is the op's error. */
+template <typename C> qdml_status step_graph(qdml_backend_state *s, const step_args &a, cudaGraphExec_t *ex) {
     *ex = NULL;
-    if (s->graphs_off) return;
+    if (s->graphs == 0) return QDML_OK;
     const int key = (a.renorm ? 1 : 0) | (a.mask ? 2 : 0) | (s->nflush > 0 ? 4 : 0);
-    if (s->graph[key] && s->graph_dv[key] == a.dv) {
+    if (s->graph[key] && (!a.renorm || s->graph_dv[key] == a.dv)) {
         *ex = s->graph[key];
-        return;
+        return QDML_OK;
     }
     if (s->graph[key]) { /* captured with another dv (an in-flight launch still completes) */
         (void)cudaGraphExecDestroy(s->graph[key]);
         s->graph[key] = NULL;
     }
-    if (cudaStreamBeginCapture(s->stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
-        s->graphs_off = 1;
-        (void)cudaGetLastError();
-        return;
-    }
-    const qdml_status st = step_body<C>(s, a, 0);
+    const char *what = "cudaStreamBeginCapture";
+    cudaError_t e = cudaStreamBeginCapture(s->stream, cudaStreamCaptureModeThreadLocal);
+    qdml_status st = QDML_OK;
     cudaGraph_t gr = NULL;
-    const cudaError_t ended = cudaStreamEndCapture(s->stream, &gr);
     cudaGraphExec_t made = NULL;
-    const bool ok = st == QDML_OK && ended == cudaSuccess && gr && cudaGraphInstantiate(&made, gr, 0) == cudaSuccess;
-    if (gr) (void)cudaGraphDestroy(gr);
-    if (!ok) {
-        s->graphs_off = 1;
-        s->msg[0] = '\0';
-        (void)cudaGetLastError();
-        return;
+    if (e == cudaSuccess) {
+        st = step_body<C>(s, a, 0);
+        e = cudaStreamEndCapture(s->stream, &gr);
+        what = "cudaStreamEndCapture";
+        if (st == QDML_OK && e == cudaSuccess && gr) {
+            e = cudaGraphInstantiate(&made, gr, 0);
+            what = "cudaGraphInstantiate";
+        }
     }
-    s->graph[key] = made;
-    s->graph_dv[key] = a.dv;
-    *ex = made;
+    if (gr) (void)cudaGraphDestroy(gr);
+    if (st == QDML_OK && e == cudaSuccess && made) {
+        s->graph[key] = made;
+        s->graph_dv[key] = a.dv;
+        *ex = made;
+        return QDML_OK;
+    }
+    (void)cudaGetLastError();
+    if (s->graphs == 1) {
+        if (st == QDML_OK) {
+            snprintf(s->msg, sizeof s->msg,
+                     "capturing a step into a CUDA graph failed (QDML_CUDA_GRAPHS=1 requires it): %s: %s (%s)", what,
+                     cudaGetErrorName(e), cudaGetErrorString(e));
+            st = QDML_ERR_BACKEND;
+        }
+        return st;
+    }
+    s->graphs = 0;
+    s->msg[0] = '\0';
+    return QDML_OK;
 }
 
 template <typename C>
@@ -1448,13 +1465,13 @@ qdml_status steps_impl(qdml_backend_state *s, int64_t n, int m, const unsigned c
     *done = 0;
     if (m > 1) return QDML_OK;
     const geometry &g = s->g;
-    /* The call's parameters: scales of 1 (used without renormalisation) and the mask. */
+    /* The call's parameters: scales of 1 (without renormalisation) and the mask. */
     unsigned char *slot;
     int k;
     qdml_status st = params_acquire(s, &slot, &k);
     if (st != QDML_OK) return st;
     double *ones = (double *)slot;
-    for (i64 b = 0; b < g.B; ++b)
+    for (i64 b = 0; !renorm && b < g.B; ++b)
         ones[b] = 1.0;
     if (active) memcpy(slot + g.par_off_m, active, (size_t)g.B);
     if ((st = params_commit(s, k)) != QDML_OK) return st;
@@ -1473,7 +1490,7 @@ qdml_status steps_impl(qdml_backend_state *s, int64_t n, int m, const unsigned c
         const int last = i + 1 == n;
         /* The first step runs directly: every kernel it needs is loaded before any capture. */
         cudaGraphExec_t ex = NULL;
-        if (i > 0 && !last) step_graph<C>(s, a, &ex);
+        if (i > 0 && !last && (st = step_graph<C>(s, a, &ex)) != QDML_OK) return st;
         if (ex)
             CUDA_TRY(cudaGraphLaunch, (ex, s->stream));
         else if ((st = step_body<C>(s, a, last)) != QDML_OK)
