@@ -33,7 +33,9 @@
  * problems, and grids whose last axis is not a multiple of 4, take the plain path: batched FFTW
  * plans and one OpenMP pass per op. Which path a shape takes is measured at creation, separately
  * for real- and imaginary-time steps (choose_path; set_step takes the one for the members' mode);
- * QDML_FFT_ESTIMATE keeps the plain path. The fused paths' results equal the plain path's to
+ * QDML_FFT_ESTIMATE keeps the plain path. Where the member path was measured fastest, a run in which
+ * too few members step to keep every thread busy on it (a ground search whose other members have
+ * converged) takes PATH_PLANES instead while they are that few (wanted_path). The fused paths' results equal the plain path's to
  * rounding (~1e-15 relative), not bit for bit; a shape takes the same paths for the life of the
  * process, and, with a wisdom file, on that machine ("<wisdom>.paths", see paths_read).
  *
@@ -166,6 +168,12 @@ struct qdml_backend_state {
                             buffer first (else in place) */
     int choice[2][2];    /* {path, gather} measured fastest for real-time [0] and imaginary-time [1]
                             steps (use_path takes one) */
+    int pgather[2];      /* the faster column variant of PATH_PLANES, per kind of step */
+    double edge[2];      /* where the member path was chosen: how much slower a member is on
+                            PATH_PLANES than on it (time per member, threads kept busy), per kind */
+    int adaptive;        /* the choice was measured (not forced): fewer active members than keep
+                            every thread busy on the member path move the steps to PATH_PLANES */
+    int64_t nactive;     /* active members of the last steps call (the whole batch before one) */
     qdml_c64 *cbuf;      /* nthreads buffers of nout * max(w) points */
     int64_t *items;      /* work list of a pass: B * max(blocks per member) */
     int sem;
@@ -871,6 +879,7 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
     memset(s->psi, 0, (size_t)s->total * sizeof(qdml_c64));
     s->sem = SEM_X;
     s->path = PATH_PLAIN;
+    s->nactive = desc->batch;
     if (s->planes_ok) choose_path(s, desc->wisdom_path);
     *out = s;
     return QDML_OK;
@@ -1318,7 +1327,8 @@ static double seconds_now(void) {
  * (as FFTW's wisdom gives it the same plans), so runs repeated in one process round the same way. */
 typedef struct path_memo {
     int64_t n[3], batch;
-    int nt, effort, choice[2][2];
+    int nt, effort, choice[2][2], pgather[2];
+    double edge[2];
 } path_memo;
 #define QDML_PATH_MEMO 64
 static path_memo path_memos[QDML_PATH_MEMO];
@@ -1332,7 +1342,16 @@ static path_memo memo_of(const qdml_backend_state *s) {
     m.nt = s->nt;
     m.effort = (int)s->d.effort;
     memcpy(m.choice, s->choice, sizeof m.choice);
+    memcpy(m.pgather, s->pgather, sizeof m.pgather);
+    memcpy(m.edge, s->edge, sizeof m.edge);
     return m;
+}
+
+/* Take a recorded choice. */
+static void adopt(qdml_backend_state *s, const path_memo *m) {
+    memcpy(s->choice, m->choice, sizeof s->choice);
+    memcpy(s->pgather, m->pgather, sizeof s->pgather);
+    memcpy(s->edge, m->edge, sizeof s->edge);
 }
 
 static int memo_same_shape(const path_memo *a, const path_memo *b) {
@@ -1340,13 +1359,13 @@ static int memo_same_shape(const path_memo *a, const path_memo *b) {
            a->effort == b->effort;
 }
 
-static int path_memo_find(const qdml_backend_state *s, int choice[2][2]) {
+static int path_memo_find(const qdml_backend_state *s, path_memo *out) {
     const path_memo me = memo_of(s);
     int found = 0;
     pthread_mutex_lock(&fftw_plan_lock);
     for (int i = 0; i < path_memo_count && !found; ++i)
         if (memo_same_shape(&path_memos[i], &me)) {
-            memcpy(choice, path_memos[i].choice, sizeof path_memos[i].choice);
+            *out = path_memos[i];
             found = 1;
         }
     pthread_mutex_unlock(&fftw_plan_lock);
@@ -1355,17 +1374,22 @@ static int path_memo_find(const qdml_backend_state *s, int choice[2][2]) {
 
 /* Record the choice, or adopt one another thread recorded meanwhile. */
 static void path_memo_store(qdml_backend_state *s) {
-    if (path_memo_find(s, s->choice)) return;
+    path_memo m;
+    if (path_memo_find(s, &m)) {
+        adopt(s, &m);
+        return;
+    }
     pthread_mutex_lock(&fftw_plan_lock);
     if (path_memo_count < QDML_PATH_MEMO) path_memos[path_memo_count++] = memo_of(s);
     pthread_mutex_unlock(&fftw_plan_lock);
 }
 
 /* A choice this problem can run: the member path only where it was planned. */
-static int choice_valid(const qdml_backend_state *s, int choice[2][2]) {
+static int choice_valid(const qdml_backend_state *s, const path_memo *m) {
     for (int kind = 0; kind < 2; ++kind) {
-        const int path = choice[kind][0], gather = choice[kind][1];
-        if (path < PATH_PLAIN || path > (s->members_ok ? PATH_MEMBERS : PATH_PLANES) || gather < 0 || gather > 1)
+        const int path = m->choice[kind][0], gather = m->choice[kind][1];
+        if (path < PATH_PLAIN || path > (s->members_ok ? PATH_MEMBERS : PATH_PLANES) || gather < 0 || gather > 1 ||
+            m->pgather[kind] < 0 || m->pgather[kind] > 1 || !(m->edge[kind] >= 0 && m->edge[kind] < 1e6))
             return 0;
     }
     return 1;
@@ -1373,14 +1397,17 @@ static int choice_valid(const qdml_backend_state *s, int choice[2][2]) {
 
 /* Path choices kept beside the FFTW wisdom file, in "<wisdom>.paths", so that a shape is timed once
  * per machine as its plans are (and every run takes the same path, so rounds the same way). A first
- * line "qdml-cpu-paths 2" (version 1 was timed before the member path ran several steps per member
- * at once), then one line per shape (the axes padded to three with leading 1s):
+ * line "qdml-cpu-paths 3" (version 1 was timed before the member path ran several steps per member
+ * at once; version 2 lacked the last four fields), then one line per shape (the axes padded to
+ * three with leading 1s):
  *   n0 n1 n2 batch threads effort real-path real-gather imaginary-path imaginary-gather
- * (effort: 1 measure, 2 patient; path: 0 plain, 1 planes, 2 members; gather 0 or 1). A file with
+ *   real-planes-gather imaginary-planes-gather real-edge imaginary-edge
+ * (effort: 1 measure, 2 patient; path: 0 plain, 1 planes, 2 members; gather 0 or 1; edge: see
+ * qdml_backend_state.edge, 0 where the member path was not chosen). A file with
  * another first line is ignored, and replaced when a choice is next recorded; a line that does not
  * parse or holds values out of range is left out, and a choice this problem cannot run is measured
  * again. Read and written under fftw_plan_lock, written to a temporary file and renamed. */
-#define QDML_PATHS_HEADER "qdml-cpu-paths 2"
+#define QDML_PATHS_HEADER "qdml-cpu-paths 3"
 
 static int paths_file_name(const char *wisdom, char *out, size_t len) {
     if (!wisdom || !wisdom[0]) return 0;
@@ -1399,14 +1426,16 @@ static int paths_read(const char *file, path_memo *out, int max) {
     }
     while (count < max && fgets(line, sizeof line, f)) {
         long long n0, n1, n2, batch;
-        int nt, effort, c[4];
+        int nt, effort, c[4], pg[2];
+        double edge[2];
         char extra;
-        if (sscanf(line, "%lld %lld %lld %lld %d %d %d %d %d %d %c", &n0, &n1, &n2, &batch, &nt, &effort, &c[0],
-                   &c[1], &c[2], &c[3], &extra) != 10)
+        if (sscanf(line, "%lld %lld %lld %lld %d %d %d %d %d %d %d %d %lf %lf %c", &n0, &n1, &n2, &batch, &nt, &effort,
+                   &c[0], &c[1], &c[2], &c[3], &pg[0], &pg[1], &edge[0], &edge[1], &extra) != 14)
             continue;
         int ok = n0 >= 1 && n1 >= 1 && n2 >= 1 && batch >= 1 && nt >= 1 && effort >= 0 && effort <= 2;
         for (int k = 0; k < 2; ++k)
-            ok = ok && c[2 * k] >= PATH_PLAIN && c[2 * k] <= PATH_MEMBERS && (c[2 * k + 1] == 0 || c[2 * k + 1] == 1);
+            ok = ok && c[2 * k] >= PATH_PLAIN && c[2 * k] <= PATH_MEMBERS && (c[2 * k + 1] == 0 || c[2 * k + 1] == 1) &&
+                 (pg[k] == 0 || pg[k] == 1) && edge[k] >= 0 && edge[k] < 1e6;
         if (!ok) continue;
         path_memo *m = &out[count++];
         m->n[0] = n0;
@@ -1418,6 +1447,8 @@ static int paths_read(const char *file, path_memo *out, int max) {
         for (int k = 0; k < 2; ++k) {
             m->choice[k][0] = c[2 * k];
             m->choice[k][1] = c[2 * k + 1];
+            m->pgather[k] = pg[k];
+            m->edge[k] = edge[k];
         }
     }
     fclose(f);
@@ -1425,7 +1456,7 @@ static int paths_read(const char *file, path_memo *out, int max) {
 }
 
 /* The choice saved for this shape in `file`, if any. */
-static int paths_lookup(const qdml_backend_state *s, const char *file, int choice[2][2]) {
+static int paths_lookup(const qdml_backend_state *s, const char *file, path_memo *out) {
     path_memo saved[QDML_PATH_MEMO];
     const path_memo me = memo_of(s);
     int found = 0;
@@ -1433,8 +1464,8 @@ static int paths_lookup(const qdml_backend_state *s, const char *file, int choic
     const int n = paths_read(file, saved, QDML_PATH_MEMO);
     pthread_mutex_unlock(&fftw_plan_lock);
     for (int i = 0; i < n && !found; ++i)
-        if (memo_same_shape(&saved[i], &me) && choice_valid(s, saved[i].choice)) {
-            memcpy(choice, saved[i].choice, sizeof saved[i].choice);
+        if (memo_same_shape(&saved[i], &me) && choice_valid(s, &saved[i])) {
+            *out = saved[i];
             found = 1;
         }
     return found;
@@ -1458,9 +1489,10 @@ static void paths_save(const qdml_backend_state *s, const char *file) {
         int ok = fputs(QDML_PATHS_HEADER "\n", f) >= 0;
         for (int i = 0; i < kept && ok; ++i) {
             const path_memo *m = &saved[i];
-            ok = fprintf(f, "%lld %lld %lld %lld %d %d %d %d %d %d\n", (long long)m->n[0], (long long)m->n[1],
-                         (long long)m->n[2], (long long)m->batch, m->nt, m->effort, m->choice[0][0], m->choice[0][1],
-                         m->choice[1][0], m->choice[1][1]) > 0;
+            ok = fprintf(f, "%lld %lld %lld %lld %d %d %d %d %d %d %d %d %.6f %.6f\n", (long long)m->n[0],
+                         (long long)m->n[1], (long long)m->n[2], (long long)m->batch, m->nt, m->effort, m->choice[0][0],
+                         m->choice[0][1], m->choice[1][0], m->choice[1][1], m->pgather[0], m->pgather[1], m->edge[0],
+                         m->edge[1]) > 0;
         }
         ok = fclose(f) == 0 && ok;
         if (!ok || rename(tmp, file) != 0) remove(tmp);
@@ -1468,14 +1500,30 @@ static void paths_save(const qdml_backend_state *s, const char *file) {
     pthread_mutex_unlock(&fftw_plan_lock);
 }
 
-/* Take the path chosen for the kind of step the members are set up for: imaginary time if every
- * member is, else real time. Called with nothing deferred (the layout is plain). */
-static void use_path(qdml_backend_state *s) {
+/* The path for the kind of step the members are set up for (imaginary time if every member is,
+ * else real time) and the active members: the choice, except that the member path gives way to
+ * PATH_PLANES where the active members would leave threads idle on it (a static split of whole
+ * members: ceil(a / nt) on the busiest thread) by more than the planes path loses per member
+ * (edge), with a margin of 1.25 (measured on 2 threads, 8 x 256^2 imaginary time: one active member
+ * takes 0.52 ms a step on the member path, 0.33 ms on PATH_PLANES; three, 1.03 and 0.85 ms; all
+ * eight, 2.19 and 2.28 ms; 16 x 128^2: 0.082 and 0.079 ms for one, where the planes path's own
+ * overhead eats most of the gain). */
+static void wanted_path(const qdml_backend_state *s, int *path, int *gather) {
     int kind = 1;
     for (int64_t b = 0; b < s->d.batch && kind; ++b) kind = s->imag[b];
-    s->path = s->choice[kind][0];
-    s->gather = s->choice[kind][1];
+    *path = s->choice[kind][0];
+    *gather = s->choice[kind][1];
+    const int64_t a = s->nactive, nt = s->nt;
+    if (!s->adaptive || *path != PATH_MEMBERS || a < 1) return;
+    const double idle = (double)(((a + nt - 1) / nt) * nt) / (double)a; /* busiest thread / mean */
+    if (idle > 1.25 * s->edge[kind]) {
+        *path = PATH_PLANES;
+        *gather = s->pgather[kind];
+    }
 }
+
+/* Take wanted_path. Called with nothing deferred (the layout is plain). */
+static void use_path(qdml_backend_state *s) { wanted_path(s, &s->path, &s->gather); }
 
 /* Choose between the plain path and the column variants of the fused paths by timing steps of each
  * on the problem's own buffers, as FFTW_MEASURE chooses among plans: a real-time step (complex
@@ -1508,17 +1556,21 @@ static void choose_path(qdml_backend_state *s, const char *wisdom_path) {
      * shape), then the file's, which is added to the file where it lacks one. */
     char file[4096 + 16];
     const int keep = paths_file_name(wisdom_path, file, sizeof file);
-    int have = path_memo_find(s, s->choice) && choice_valid(s, s->choice);
+    path_memo found;
+    int have = path_memo_find(s, &found) && choice_valid(s, &found);
+    if (have) adopt(s, &found);
     if (keep) {
-        int saved[2][2];
-        if (!have && paths_lookup(s, file, s->choice)) {
+        path_memo saved;
+        if (!have && paths_lookup(s, file, &saved)) {
             have = 1;
+            adopt(s, &saved);
             path_memo_store(s);
-        } else if (have && !paths_lookup(s, file, saved)) {
+        } else if (have && !paths_lookup(s, file, &saved)) {
             paths_save(s, file);
         }
     }
     if (have) {
+        s->adaptive = 1;
         use_path(s);
         return;
     }
@@ -1588,6 +1640,9 @@ static void choose_path(qdml_backend_state *s, const char *wisdom_path) {
     free(stop);
     memset(s->imag, 0, (size_t)B);
     memset(s->flush, 0, (size_t)B);
+    /* Threads on the member path: the busiest one takes ceil(B / nt) members, against B / nt on
+     * PATH_PLANES. */
+    const double idle = (double)(((B + s->nt - 1) / s->nt) * s->nt) / (double)B;
     for (int kind = 0; kind < 2; ++kind) {
         const int k = kind < kinds ? kind : 0;
         int v = 0;
@@ -1595,7 +1650,11 @@ static void choose_path(qdml_backend_state *s, const char *wisdom_path) {
             if (best[k][i] < best[k][v]) v = i;
         s->choice[kind][0] = cand[v][0];
         s->choice[kind][1] = cand[v][1];
+        const int pv = best[k][2] < best[k][1] ? 2 : 1; /* the faster PATH_PLANES variant */
+        s->pgather[kind] = cand[pv][1];
+        s->edge[kind] = cand[v][0] == PATH_MEMBERS ? best[k][pv] / best[k][v] * idle : 0.0;
     }
+    s->adaptive = 1;
     path_memo_store(s); /* the choice in force: another thread's, if it recorded one meanwhile */
     if (keep) paths_save(s, file);
     use_path(s);
@@ -1814,8 +1873,20 @@ static int64_t member_steps(qdml_backend_state *s, int64_t b, int t, int64_t n, 
 static qdml_status cpu_steps(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub,
                              const unsigned char *active, int renorm, double dv, int64_t *stop, int *done) {
     *done = 0;
-    if (s->path != PATH_MEMBERS || m > 8) return QDML_OK;
     const int64_t B = s->d.batch;
+    if (s->adaptive) { /* the member path or PATH_PLANES, by the members that step (wanted_path) */
+        int64_t a = 0;
+        for (int64_t b = 0; b < B; ++b) a += !active || active[b];
+        s->nactive = a;
+        int path, gather;
+        wanted_path(s, &path, &gather);
+        if (path != s->path || gather != s->gather) {
+            materialize(s);
+            s->path = path;
+            s->gather = gather;
+        }
+    }
+    if (s->path != PATH_MEMBERS || m > 8) return QDML_OK;
     int other = 0;
     for (int j = 0; j < m; ++j) other |= sub[j];
     if (other && !s->tab[1].evh) return QDML_OK;

@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "support.h"
 
 enum { NP = 5 }; /* [0] plain, the reference; [1..4] the fused paths */
@@ -900,23 +901,24 @@ Test(cpu_paths, choice_read_from_the_wisdom_side_file) {
     const double lo[3] = {-4, -5, -6}, hi[3] = {4, 5, 6};
     const qdml_grid g2 = qt_grid(2, n2, lo, hi), g3 = qt_grid(3, n3, lo, hi);
     /* Axes padded to three, batch, threads 1 (problems this small run on one thread), effort 1
-     * (measure), then the choices; one batch size per case, since a process keeps to the first
-     * choice it makes or reads for a shape. */
+     * (measure), then the choices, the planes variants and the edges (one thread: never idle, so the
+     * edges play no part); one batch size per case, since a process keeps to the first choice it
+     * makes or reads for a shape. */
     static const struct {
         const char *line, *path, *other;
         int64_t batch;
     } cases[] = {
-        {"1 16 32 4 1 1 2 0 2 0\n", "members", "plain", 4},
-        {"1 16 32 5 1 1 1 1 1 1\n", "planes-gather", "plain", 5},
-        {"1 16 32 6 1 1 0 0 0 0\n", "plain", "members", 6},
-        {"4 8 16 3 1 1 2 1 2 1\n", "members-gather", "plain", 3},
-        {"4 8 16 4 1 1 0 0 0 0\n", "plain", "planes", 4},
+        {"1 16 32 4 1 1 2 0 2 0 0 0 1.1 1.1\n", "members", "plain", 4},
+        {"1 16 32 5 1 1 1 1 1 1 1 1 0 0\n", "planes-gather", "plain", 5},
+        {"1 16 32 6 1 1 0 0 0 0 0 0 0 0\n", "plain", "members", 6},
+        {"4 8 16 3 1 1 2 1 2 1 0 0 1.2 1.3\n", "members-gather", "plain", 3},
+        {"4 8 16 4 1 1 0 0 0 0 1 0 0 0\n", "plain", "planes", 4},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
         const qdml_grid *g = cases[c].line[0] == '4' ? &g3 : &g2;
         const int64_t B = cases[c].batch;
         char text[256];
-        snprintf(text, sizeof text, "qdml-cpu-paths 2\n7 7 7 1 1 1 1 0 1 0\n%s", cases[c].line);
+        snprintf(text, sizeof text, "qdml-cpu-paths 3\n7 7 7 1 1 1 1 0 1 0 0 0 0 0\n%s", cases[c].line);
         write_text(file, text);
         for (int k = 0; k < 2; ++k) {
             qdml_problem *p[2] = {qt_problem(ctx, g, B), path_problem(ctx, g, B, k ? cases[c].other : cases[c].path)};
@@ -949,12 +951,13 @@ Test(cpu_paths, choice_measured_and_saved) {
     const double lo[2] = {-4, -5}, hi[2] = {4, 5};
     const qdml_grid g = qt_grid(2, n2, lo, hi);
     static const char *const starts[] = {
-        NULL,                                           /* no file */
-        "qdml-cpu-paths 2\n9 9 9 2 1 1 1 0 1 1\n",      /* another shape's line, kept */
-        "qdml-cpu-paths 1\n1 16 32 4 1 1 2 0 2 0\n",    /* another version: ignored */
-        "\x01\x02 not a paths file\n",                  /* damaged */
-        "qdml-cpu-paths 2\n1 16 32 4 1 1 7 0 1 0\n",    /* a path out of range */
-        "qdml-cpu-paths 2\n1 16 32 4 1 1 1 0 1 0 5\n",  /* a line too long */
+        NULL,                                                   /* no file */
+        "qdml-cpu-paths 3\n9 9 9 2 1 1 1 0 1 1 0 1 0 0\n",      /* another shape's line, kept */
+        "qdml-cpu-paths 2\n1 16 32 4 1 1 2 0 2 0\n",            /* another version: ignored */
+        "\x01\x02 not a paths file\n",                          /* damaged */
+        "qdml-cpu-paths 3\n1 16 32 4 1 1 7 0 1 0 0 0 0 0\n",    /* a path out of range */
+        "qdml-cpu-paths 3\n1 16 32 4 1 1 1 0 1 0 0 0 0 0 5\n",  /* a line too long */
+        "qdml-cpu-paths 3\n1 16 32 4 1 1 2 0 2 0 0 0 -1 1\n",   /* a negative edge */
     };
     for (size_t c = 0; c < sizeof starts / sizeof starts[0]; ++c) {
         qt_rm_rf(file);
@@ -977,16 +980,138 @@ Test(cpu_paths, choice_measured_and_saved) {
         qdml_context_destroy(ctx);
         char *text = read_text(file);
         cr_assert(text, "start %zu: %s was not written", c, file);
-        cr_assert(strncmp(text, "qdml-cpu-paths 2\n", 17) == 0, "start %zu: the file starts '%.20s'", c, text);
+        cr_assert(strncmp(text, "qdml-cpu-paths 3\n", 17) == 0, "start %zu: the file starts '%.20s'", c, text);
         cr_assert(strstr(text, "\n1 16 32 4 1 1 "), "start %zu: no line for the shape in:\n%s", c, text);
-        cr_assert(!strstr(text, " 7 0 1 0\n") && !strstr(text, " 5\n"), "start %zu: a bad line was kept:\n%s", c, text);
-        if (c == 1) cr_assert(strstr(text, "\n9 9 9 2 1 1 1 0 1 1\n"), "another shape's line was dropped:\n%s", text);
+        cr_assert(!strstr(text, " 7 0 1 0 ") && !strstr(text, " 5\n") && !strstr(text, " -1 "),
+                  "start %zu: a bad line was kept:\n%s", c, text);
+        if (c == 1)
+            cr_assert(strstr(text, "\n9 9 9 2 1 1 1 0 1 1 0 1 0.000000 0.000000\n"),
+                      "another shape's line was dropped:\n%s", text);
         int lines = 0;
         for (const char *q = text; *q; ++q) lines += *q == '\n';
         cr_assert_eq(lines, c == 1 ? 3 : 2, "start %zu: %d lines in:\n%s", c, lines, text);
         free(text);
     }
     qt_rm_rf(dir);
+    free(wisdom);
+    free(file);
+    free(dir);
+}
+
+/* The steps of n Strang steps as the solver issues them with the single ops (host/solver.c, advance,
+ * m = 1, renormalised). */
+static void single_op_steps(qdml_backend_state *st, int64_t B, int64_t n, const unsigned char *mask, double dv) {
+    const qdml_backend_ops *o = &qdml_backend_cpu_ops;
+    double *norms = qt_calloc((size_t)B, sizeof(double)), *sc = qt_calloc((size_t)B, sizeof(double));
+    cr_assert_eq(o->kick(st, 0, mask, norms), QDML_OK);
+    for (int64_t i = 0; i < n; ++i) {
+        for (int64_t b = 0; b < B; ++b)
+            sc[b] = (!mask || mask[b]) ? 1.0 / sqrt(norms[b] * dv) : 1.0;
+        cr_assert_eq(o->fft(st, 1), QDML_OK);
+        cr_assert_eq(o->kinetic(st, sc, mask), QDML_OK);
+        cr_assert_eq(o->fft(st, 0), QDML_OK);
+        cr_assert_eq(o->kick(st, i + 1 < n, mask, norms), QDML_OK);
+    }
+    for (int64_t b = 0; b < B; ++b)
+        sc[b] = (!mask || mask[b]) ? 1.0 / sqrt(norms[b] * dv) : 1.0;
+    cr_assert_eq(o->scale(st, sc, mask), QDML_OK);
+    free(norms);
+    free(sc);
+}
+
+/* A measured (here: read) choice of the member path gives way to PATH_PLANES while too few members
+ * step to keep both threads busy on it (backend_cpu.c, wanted_path: with an edge of 1, the busiest
+ * thread's share over the mean must stay within 1.25). Eight members of 64 x 64 on two threads: the
+ * steps op runs for 8, 2 and 4 active members and declines (done = 0; the solver then issues the
+ * single ops, on PATH_PLANES) for 1 and 3, and takes the member path again when all step. The
+ * states equal those of the plain path to rounding throughout. Forced with QDML_CPU_PATH=members, the
+ * member path stays for one active member. */
+Test(cpu_paths, few_active_members_leave_the_member_path) {
+    char *dir = qt_tmpdir("paths");
+    char *wisdom = qt_path(dir, "wisdom"), *file = qt_path(dir, "wisdom.paths");
+    write_text(file, "qdml-cpu-paths 3\n1 64 64 8 2 1 2 0 2 0 0 0 1 1\n");
+    const qdml_backend_ops *o = &qdml_backend_cpu_ops;
+    qdml_backend_desc d;
+    memset(&d, 0, sizeof d);
+    d.n[0] = 1;
+    d.n[1] = d.n[2] = 64;
+    d.lo[1] = d.lo[2] = -6.0;
+    d.length[0] = 1.0;
+    d.length[1] = d.length[2] = 12.0;
+    d.npoints = 64 * 64;
+    d.batch = 8;
+    d.dv = (12.0 / 64) * (12.0 / 64);
+    d.nthreads = 2;
+    d.effort = QDML_FFT_MEASURE;
+    d.precision = QDML_FLOAT64;
+    d.wisdom_path = wisdom;
+    const int64_t N = d.npoints, B = d.batch;
+    qdml_backend_state *s = NULL, *ref = NULL, *forced = NULL;
+    char err[256] = "";
+    cr_assert_eq(o->create(&d, &s, err, sizeof err), QDML_OK, "%s", err);
+    cr_assert_eq(setenv("QDML_CPU_PATH", "plain", 1), 0);
+    cr_assert_eq(o->create(&d, &ref, err, sizeof err), QDML_OK, "%s", err);
+    cr_assert_eq(setenv("QDML_CPU_PATH", "members", 1), 0);
+    cr_assert_eq(o->create(&d, &forced, err, sizeof err), QDML_OK, "%s", err);
+    cr_assert_eq(unsetenv("QDML_CPU_PATH"), 0);
+    qdml_backend_state *all[3] = {s, ref, forced};
+    qt_rng rng;
+    qt_rng_seed(&rng, 4242);
+    double *psi = qt_calloc((size_t)(2 * N), sizeof(double)), *v = qt_calloc((size_t)N, sizeof(double));
+    double *a = qt_calloc((size_t)(2 * N), sizeof(double)), *c = qt_calloc((size_t)(2 * N), sizeof(double));
+    for (int64_t b = 0; b < B; ++b) {
+        for (int64_t i = 0; i < 2 * N; ++i)
+            psi[i] = qt_uniform(&rng) - 0.5;
+        for (int64_t i = 0; i < N; ++i)
+            v[i] = 4.0 * qt_uniform(&rng);
+        qdml_step_params p;
+        memset(&p, 0, sizeof p);
+        p.imaginary = 1;
+        p.dt = 0.01 + 0.02 * qt_uniform(&rng);
+        p.hbar = p.mass = 1.0;
+        p.flush_tiny = 1;
+        for (int k = 0; k < 3; ++k) {
+            cr_assert_eq(o->set_state(all[k], b, psi), QDML_OK);
+            cr_assert_eq(o->set_potential(all[k], b, v), QDML_OK);
+            cr_assert_eq(o->set_step(all[k], b, &p), QDML_OK);
+        }
+    }
+    static const int counts[] = {8, 1, 2, 3, 4, 8};
+    unsigned char mask[8];
+    int64_t stop[8];
+    const unsigned char strang = 0;
+    for (size_t t = 0; t < sizeof counts / sizeof counts[0]; ++t) {
+        const int active = counts[t];
+        for (int64_t b = 0; b < B; ++b)
+            mask[b] = (unsigned char)(((b * 5 + (int64_t)t) % B) < active); /* a different set each time */
+        const int64_t busiest = (active + 1) / 2 * 2;   /* two threads: ceil(a / 2) x 2 */
+        const int expect = busiest <= 1.25 * active; /* the member path keeps both threads busy enough */
+        int done = -1;
+        cr_assert_eq(o->steps(s, 3, 1, &strang, mask, 1, d.dv, stop, &done), QDML_OK);
+        cr_assert_eq(done, expect, "%d active members of 8 on two threads: steps op done = %d, expected %d", active,
+                     done, expect);
+        if (!done) single_op_steps(s, B, 3, mask, d.dv);
+        single_op_steps(ref, B, 3, mask, d.dv);
+        for (int64_t b = 0; b < B; ++b) {
+            cr_assert_eq(o->get_state(s, b, a), QDML_OK);
+            cr_assert_eq(o->get_state(ref, b, c), QDML_OK);
+            const double diff = qt_max_abs_diff(a, c, N) / qt_max_abs(c, N);
+            cr_assert(diff <= 1e-12, "%d active: member %lld differs from the plain path by %.3g", active,
+                      (long long)b, diff);
+        }
+        if (active == 1) {
+            done = -1;
+            cr_assert_eq(o->steps(forced, 3, 1, &strang, mask, 1, d.dv, stop, &done), QDML_OK);
+            cr_assert_eq(done, 1, "QDML_CPU_PATH=members must keep the member path for one active member");
+        }
+    }
+    for (int k = 0; k < 3; ++k)
+        o->destroy(all[k]);
+    qt_rm_rf(dir);
+    free(psi);
+    free(v);
+    free(a);
+    free(c);
     free(wisdom);
     free(file);
     free(dir);
