@@ -188,30 +188,39 @@ static void walk_compare_moments(walk *w, const char *op, const qdml_moments *x,
     }
 }
 
-static void walk_case(qdml_precision prec, int64_t n0, int64_t n1, int64_t n2, int64_t B, uint64_t seed) {
-    qt_rng rng;
-    qt_rng_seed(&rng, seed);
+/* The float64 description of an n0 x n1 x n2 grid (boxes [-2.5, 2.5), [0.5, 3.5), [-4, 4); an axis
+ * of one point is a padding axis: lower edge 0, length 1), B members, volume element dv. */
+static qdml_backend_desc case_desc(int64_t n0, int64_t n1, int64_t n2, int64_t B, double dv) {
     qdml_backend_desc d;
     memset(&d, 0, sizeof d);
     const int64_t n[3] = {n0, n1, n2};
     const double lo[3] = {-2.5, 0.5, -4.0}, len[3] = {5.0, 3.0, 8.0};
-    walk w;
-    memset(&w, 0, sizeof w);
     for (int a = 0; a < 3; ++a) {
         d.n[a] = n[a];
         d.lo[a] = n[a] > 1 ? lo[a] : 0.0;
         d.length[a] = n[a] > 1 ? len[a] : 1.0;
-        const double far = fmax(fabs(d.lo[a]), fabs(d.lo[a] + d.length[a]));
-        if (far > w.xmax) w.xmax = far;
-        const double kmax = 3.14159265358979323846 * (double)n[a] / d.length[a];
-        if (n[a] > 1) w.k2max += kmax * kmax;
     }
     d.npoints = n0 * n1 * n2;
     d.batch = B;
-    d.dv = 1.0;
+    d.dv = dv;
     d.nthreads = 1;
     d.effort = QDML_FFT_ESTIMATE;
     d.precision = QDML_FLOAT64;
+    return d;
+}
+
+static void walk_case(qdml_precision prec, int64_t n0, int64_t n1, int64_t n2, int64_t B, uint64_t seed) {
+    qt_rng rng;
+    qt_rng_seed(&rng, seed);
+    qdml_backend_desc d = case_desc(n0, n1, n2, B, 1.0);
+    walk w;
+    memset(&w, 0, sizeof w);
+    for (int a = 0; a < 3; ++a) {
+        const double far = fmax(fabs(d.lo[a]), fabs(d.lo[a] + d.length[a]));
+        if (far > w.xmax) w.xmax = far;
+        const double kmax = 3.14159265358979323846 * (double)d.n[a] / d.length[a];
+        if (d.n[a] > 1) w.k2max += kmax * kmax;
+    }
     qdml_backend_desc dg = d;
     dg.precision = prec;
     w.cpu = &qdml_backend_cpu_ops;
@@ -608,21 +617,7 @@ static void steps_case(qdml_precision prec, int64_t n0, int64_t n1, int64_t n2, 
                        uint64_t seed) {
     qt_rng rng;
     qt_rng_seed(&rng, seed);
-    qdml_backend_desc d;
-    memset(&d, 0, sizeof d);
-    const int64_t n[3] = {n0, n1, n2};
-    const double lo[3] = {-2.5, 0.5, -4.0}, len[3] = {5.0, 3.0, 8.0};
-    for (int a = 0; a < 3; ++a) {
-        d.n[a] = n[a];
-        d.lo[a] = n[a] > 1 ? lo[a] : 0.0;
-        d.length[a] = n[a] > 1 ? len[a] : 1.0;
-    }
-    d.npoints = n0 * n1 * n2;
-    d.batch = B;
-    d.dv = 0.37;
-    d.nthreads = 1;
-    d.effort = QDML_FFT_ESTIMATE;
-    d.precision = QDML_FLOAT64;
+    qdml_backend_desc d = case_desc(n0, n1, n2, B, 0.37);
     qdml_backend_desc dg = d;
     dg.precision = prec;
     const qdml_backend_ops *cpu = &qdml_backend_cpu_ops, *gpu = &qdml_backend_cuda_ops;
