@@ -33,11 +33,12 @@
  * problems, and grids whose last axis is not a multiple of 4, take the plain path: batched FFTW
  * plans and one OpenMP pass per op. Which path a shape takes is measured at creation, separately
  * for real- and imaginary-time steps (choose_path; set_step takes the one for the members' mode);
- * QDML_FFT_ESTIMATE keeps the plain path. Where the member path was measured fastest, a run in which
- * too few members step to keep every thread busy on it (a ground search whose other members have
- * converged) takes PATH_PLANES instead while they are that few (wanted_path). The fused paths' results equal the plain path's to
- * rounding (~1e-15 relative), not bit for bit; a shape takes the same paths for the life of the
- * process, and, with a wisdom file, on that machine ("<wisdom>.paths", see paths_read).
+ * QDML_FFT_ESTIMATE keeps the plain path. Where the member path was measured fastest, a steps call
+ * with too few active members to keep every thread busy on it (a ground search whose other members
+ * have converged) runs on PATH_PLANES (too_few_members, planes_steps), which depends on that call's
+ * active members alone. The fused paths' results equal the plain path's to rounding (~1e-15
+ * relative), not bit for bit; a shape takes the same paths for the life of the process, and, with a
+ * wisdom file, on that machine ("<wisdom>.paths", see paths_read).
  *
  * For tests and measurements, the environment variable QDML_CPU_PATH, read when a problem is
  * created, replaces the measurement: `plain`, `planes`, `planes-gather`, `members`,
@@ -169,11 +170,12 @@ struct qdml_backend_state {
     int choice[2][2];    /* {path, gather} measured fastest for real-time [0] and imaginary-time [1]
                             steps (use_path takes one) */
     int pgather[2];      /* the faster column variant of PATH_PLANES, per kind of step */
-    double edge[2];      /* where the member path was chosen: how much slower a member is on
-                            PATH_PLANES than on it (time per member, threads kept busy), per kind */
-    int adaptive;        /* the choice was measured (not forced): fewer active members than keep
-                            every thread busy on the member path move the steps to PATH_PLANES */
-    int64_t nactive;     /* active members of the last steps call (the whole batch before one) */
+    int64_t edge[2];     /* where the member path was chosen: how much slower a member is on
+                            PATH_PLANES than on it (time per member, threads kept busy), per kind,
+                            in millionths (an integer, so the paths file keeps it exactly) */
+    int adaptive;        /* the choice was measured or read (not forced): a steps call with too few
+                            active members to keep every thread busy on the member path runs on
+                            PATH_PLANES (cpu_steps) */
     qdml_c64 *cbuf;      /* nthreads buffers of nout * max(w) points */
     int64_t *items;      /* work list of a pass: B * max(blocks per member) */
     int sem;
@@ -182,6 +184,7 @@ struct qdml_backend_state {
     unsigned char *kin_pending; /* per member (PATH_MEMBERS): the kinetic factor times kin_scale[b]
                                    is still to be applied to the transform held (phys[b] = 2) */
     double *kin_scale;
+    double *steps_buf;   /* 2B doubles: the norms and scales of a steps call run on PATH_PLANES */
     int kick_pending;    /* 0 none, 1 half-step factor, 2 full-step factor */
     unsigned char *kick_active; /* members the pending kick applies to */
     unsigned char *fwd_set;     /* scratch: members a plane pass leaves transformed */
@@ -538,6 +541,7 @@ static void cpu_destroy(qdml_backend_state *s) {
     free(s->phys);
     free(s->kin_pending);
     free(s->kin_scale);
+    free(s->steps_buf);
     free(s->kick_active);
     free(s->fwd_set);
     free(s);
@@ -749,6 +753,7 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
         s->phys = qdml_calloc_array((size_t)desc->batch, 1);
         s->kin_pending = qdml_calloc_array((size_t)desc->batch, 1);
         s->kin_scale = qdml_calloc_array((size_t)desc->batch, sizeof(double));
+        s->steps_buf = qdml_calloc_array((size_t)desc->batch, 2 * sizeof(double));
         s->kick_active = qdml_calloc_array((size_t)desc->batch, 1);
         s->fwd_set = qdml_calloc_array((size_t)desc->batch, 1);
     }
@@ -759,7 +764,7 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
     }
     if (!ok || !s->tab[0].ktab || !s->part || !s->norm_part || !s->flush || !s->imag || !s->tab[0].kreal ||
         !s->slot || !s->held_ok || !s->evicted_ok || !s->held || !s->evicted || !s->phys || !s->kin_pending ||
-        !s->kin_scale || !s->kick_active || !s->fwd_set) {
+        !s->kin_scale || !s->steps_buf || !s->kick_active || !s->fwd_set) {
         cpu_destroy(s);
         snprintf(err, errlen, "cannot allocate the potential and table buffers (%lld points x %lld members)",
                  (long long)desc->npoints, (long long)desc->batch);
@@ -879,7 +884,6 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
     memset(s->psi, 0, (size_t)s->total * sizeof(qdml_c64));
     s->sem = SEM_X;
     s->path = PATH_PLAIN;
-    s->nactive = desc->batch;
     if (s->planes_ok) choose_path(s, desc->wisdom_path);
     *out = s;
     return QDML_OK;
@@ -1328,7 +1332,7 @@ static double seconds_now(void) {
 typedef struct path_memo {
     int64_t n[3], batch;
     int nt, effort, choice[2][2], pgather[2];
-    double edge[2];
+    int64_t edge[2];
 } path_memo;
 #define QDML_PATH_MEMO 64
 static path_memo path_memos[QDML_PATH_MEMO];
@@ -1384,15 +1388,23 @@ static void path_memo_store(qdml_backend_state *s) {
     pthread_mutex_unlock(&fftw_plan_lock);
 }
 
-/* A choice this problem can run: the member path only where it was planned. */
-static int choice_valid(const qdml_backend_state *s, const path_memo *m) {
+/* Values a choice may hold: paths, column variants, and an edge of at least 1 (in millionths) where
+ * the member path was chosen (measured, it is never below: the member path won). */
+static int choice_in_range(const int *choice, const int pgather[2], const int64_t edge[2]) {
     for (int kind = 0; kind < 2; ++kind) {
-        const int path = m->choice[kind][0], gather = m->choice[kind][1];
-        if (path < PATH_PLAIN || path > (s->members_ok ? PATH_MEMBERS : PATH_PLANES) || gather < 0 || gather > 1 ||
-            m->pgather[kind] < 0 || m->pgather[kind] > 1 || !(m->edge[kind] >= 0 && m->edge[kind] < 1e6))
+        const int path = choice[2 * kind], gather = choice[2 * kind + 1]; /* choice[kind][0], [kind][1] */
+        if (path < PATH_PLAIN || path > PATH_MEMBERS || gather < 0 || gather > 1 || pgather[kind] < 0 ||
+            pgather[kind] > 1 || edge[kind] < (path == PATH_MEMBERS ? 1000000 : 0) || edge[kind] > 1000000000000)
             return 0;
     }
     return 1;
+}
+
+/* A choice this problem can run: the member path only where it was planned. */
+static int choice_valid(const qdml_backend_state *s, const path_memo *m) {
+    for (int kind = 0; kind < 2; ++kind)
+        if (m->choice[kind][0] == PATH_MEMBERS && !s->members_ok) return 0;
+    return choice_in_range(&m->choice[0][0], m->pgather, m->edge);
 }
 
 /* Path choices kept beside the FFTW wisdom file, in "<wisdom>.paths", so that a shape is timed once
@@ -1403,7 +1415,8 @@ static int choice_valid(const qdml_backend_state *s, const path_memo *m) {
  *   n0 n1 n2 batch threads effort real-path real-gather imaginary-path imaginary-gather
  *   real-planes-gather imaginary-planes-gather real-edge imaginary-edge
  * (effort: 1 measure, 2 patient; path: 0 plain, 1 planes, 2 members; gather 0 or 1; edge: see
- * qdml_backend_state.edge, 0 where the member path was not chosen). A file with
+ * qdml_backend_state.edge, in millionths, at least 1000000 where the member path was chosen, else 0).
+ * A file with
  * another first line is ignored, and replaced when a choice is next recorded; a line that does not
  * parse or holds values out of range is left out, and a choice this problem cannot run is measured
  * again. Read and written under fftw_plan_lock, written to a temporary file and renamed. */
@@ -1425,18 +1438,16 @@ static int paths_read(const char *file, path_memo *out, int max) {
         return 0;
     }
     while (count < max && fgets(line, sizeof line, f)) {
-        long long n0, n1, n2, batch;
-        int nt, effort, c[4], pg[2];
-        double edge[2];
+        long long n0, n1, n2, batch, e[2];
+        int nt, effort, c[2][2], pg[2];
         char extra;
-        if (sscanf(line, "%lld %lld %lld %lld %d %d %d %d %d %d %d %d %lf %lf %c", &n0, &n1, &n2, &batch, &nt, &effort,
-                   &c[0], &c[1], &c[2], &c[3], &pg[0], &pg[1], &edge[0], &edge[1], &extra) != 14)
+        if (sscanf(line, "%lld %lld %lld %lld %d %d %d %d %d %d %d %d %lld %lld %c", &n0, &n1, &n2, &batch, &nt,
+                   &effort, &c[0][0], &c[0][1], &c[1][0], &c[1][1], &pg[0], &pg[1], &e[0], &e[1], &extra) != 14)
             continue;
-        int ok = n0 >= 1 && n1 >= 1 && n2 >= 1 && batch >= 1 && nt >= 1 && effort >= 0 && effort <= 2;
-        for (int k = 0; k < 2; ++k)
-            ok = ok && c[2 * k] >= PATH_PLAIN && c[2 * k] <= PATH_MEMBERS && (c[2 * k + 1] == 0 || c[2 * k + 1] == 1) &&
-                 (pg[k] == 0 || pg[k] == 1) && edge[k] >= 0 && edge[k] < 1e6;
-        if (!ok) continue;
+        const int64_t edge[2] = {e[0], e[1]};
+        if (!(n0 >= 1 && n1 >= 1 && n2 >= 1 && batch >= 1 && nt >= 1 && effort >= 0 && effort <= 2) ||
+            !choice_in_range(&c[0][0], pg, edge))
+            continue;
         path_memo *m = &out[count++];
         m->n[0] = n0;
         m->n[1] = n1;
@@ -1445,8 +1456,8 @@ static int paths_read(const char *file, path_memo *out, int max) {
         m->nt = nt;
         m->effort = effort;
         for (int k = 0; k < 2; ++k) {
-            m->choice[k][0] = c[2 * k];
-            m->choice[k][1] = c[2 * k + 1];
+            m->choice[k][0] = c[k][0];
+            m->choice[k][1] = c[k][1];
             m->pgather[k] = pg[k];
             m->edge[k] = edge[k];
         }
@@ -1489,10 +1500,10 @@ static void paths_save(const qdml_backend_state *s, const char *file) {
         int ok = fputs(QDML_PATHS_HEADER "\n", f) >= 0;
         for (int i = 0; i < kept && ok; ++i) {
             const path_memo *m = &saved[i];
-            ok = fprintf(f, "%lld %lld %lld %lld %d %d %d %d %d %d %d %d %.6f %.6f\n", (long long)m->n[0],
+            ok = fprintf(f, "%lld %lld %lld %lld %d %d %d %d %d %d %d %d %lld %lld\n", (long long)m->n[0],
                          (long long)m->n[1], (long long)m->n[2], (long long)m->batch, m->nt, m->effort, m->choice[0][0],
-                         m->choice[0][1], m->choice[1][0], m->choice[1][1], m->pgather[0], m->pgather[1], m->edge[0],
-                         m->edge[1]) > 0;
+                         m->choice[0][1], m->choice[1][0], m->choice[1][1], m->pgather[0], m->pgather[1],
+                         (long long)m->edge[0], (long long)m->edge[1]) > 0;
         }
         ok = fclose(f) == 0 && ok;
         if (!ok || rename(tmp, file) != 0) remove(tmp);
@@ -1500,30 +1511,34 @@ static void paths_save(const qdml_backend_state *s, const char *file) {
     pthread_mutex_unlock(&fftw_plan_lock);
 }
 
-/* The path for the kind of step the members are set up for (imaginary time if every member is,
- * else real time) and the active members: the choice, except that the member path gives way to
- * PATH_PLANES where the active members would leave threads idle on it (a static split of whole
- * members: ceil(a / nt) on the busiest thread) by more than the planes path loses per member
- * (edge), with a margin of 1.25 (measured on 2 threads, 8 x 256^2 imaginary time: one active member
- * takes 0.52 ms a step on the member path, 0.33 ms on PATH_PLANES; three, 1.03 and 0.85 ms; all
- * eight, 2.19 and 2.28 ms; 16 x 128^2: 0.082 and 0.079 ms for one, where the planes path's own
- * overhead eats most of the gain). */
-static void wanted_path(const qdml_backend_state *s, int *path, int *gather) {
+/* The kind of step the members are set up for: imaginary time (1) if every member is, else real
+ * time (0). */
+static int step_kind(const qdml_backend_state *s) {
     int kind = 1;
     for (int64_t b = 0; b < s->d.batch && kind; ++b) kind = s->imag[b];
-    *path = s->choice[kind][0];
-    *gather = s->choice[kind][1];
-    const int64_t a = s->nactive, nt = s->nt;
-    if (!s->adaptive || *path != PATH_MEMBERS || a < 1) return;
-    const double idle = (double)(((a + nt - 1) / nt) * nt) / (double)a; /* busiest thread / mean */
-    if (idle > 1.25 * s->edge[kind]) {
-        *path = PATH_PLANES;
-        *gather = s->pgather[kind];
-    }
+    return kind;
 }
 
-/* Take wanted_path. Called with nothing deferred (the layout is plain). */
-static void use_path(qdml_backend_state *s) { wanted_path(s, &s->path, &s->gather); }
+/* Take the path chosen for the kind of step the members are set up for. Called with nothing
+ * deferred (the layout is plain). */
+static void use_path(qdml_backend_state *s) {
+    const int kind = step_kind(s);
+    s->path = s->choice[kind][0];
+    s->gather = s->choice[kind][1];
+}
+
+/* Whether `a` active members would leave threads idle on the member path (a static split of whole
+ * members: ceil(a / nt) on the busiest thread) by more than PATH_PLANES loses per member (edge),
+ * with a margin of 1.25. Measured on 2 threads, 8 x 256^2 imaginary time: one active member takes
+ * 0.52 ms a step on the member path, 0.33 ms on PATH_PLANES; three, 1.03 and 0.85 ms; all eight,
+ * 2.19 and 2.28 ms. 16 x 128^2: 0.082 and 0.079 ms for one, where the planes path's own overhead
+ * eats most of the gain. */
+static int too_few_members(const qdml_backend_state *s, int64_t a) {
+    const int64_t nt = s->nt;
+    if (!s->adaptive || a < 1) return 0;
+    const double idle = (double)(((a + nt - 1) / nt) * nt) / (double)a; /* busiest thread / mean */
+    return idle > 1.25 * ((double)s->edge[step_kind(s)] / 1e6);
+}
 
 /* Choose between the plain path and the column variants of the fused paths by timing steps of each
  * on the problem's own buffers, as FFTW_MEASURE chooses among plans: a real-time step (complex
@@ -1616,7 +1631,9 @@ static void choose_path(qdml_backend_state *s, const char *wisdom_path) {
                 /* a step to reach the steady layout, then a timed one; the member path as the
                  * solver runs Strang steps on it, through cpu_steps: members in cache for several
                  * steps (timed over TIMED_STEPS, per step; without renormalisation, which would stop
-                 * at the zero norms of these tables, so without its norm sums) */
+                 * at the zero norms of these tables, so without its norm sums, while the other paths'
+                 * imaginary-time kicks sum norms: the edge below leans a little towards the member
+                 * path, so too_few_members leaves it a little later than the timings alone would) */
                 for (int k = 0; k < 2; ++k) {
                     const double t0 = seconds_now();
                     if (s->path == PATH_MEMBERS) {
@@ -1652,7 +1669,10 @@ static void choose_path(qdml_backend_state *s, const char *wisdom_path) {
         s->choice[kind][1] = cand[v][1];
         const int pv = best[k][2] < best[k][1] ? 2 : 1; /* the faster PATH_PLANES variant */
         s->pgather[kind] = cand[pv][1];
-        s->edge[kind] = cand[v][0] == PATH_MEMBERS ? best[k][pv] / best[k][v] * idle : 0.0;
+        /* in millionths; at least 1 where the member path won (the timings of one run can say less
+         * only through the imbalance factor's rounding) */
+        const double e = best[k][pv] / best[k][v] * idle;
+        s->edge[kind] = cand[v][0] != PATH_MEMBERS ? 0 : e < 1.0 ? 1000000 : e > 1e6 ? 1000000000000 : llround(e * 1e6);
     }
     s->adaptive = 1;
     path_memo_store(s); /* the choice in force: another thread's, if it recorded one meanwhile */
@@ -1866,26 +1886,76 @@ static int64_t member_steps(qdml_backend_state *s, int64_t b, int t, int64_t n, 
     return -1;
 }
 
+/* The renormalisation of a steps call run with the single ops (planes_steps), as the solver does it
+ * (host/solver.c, renorm_scales): sc[b] = 1 / sqrt(norms[b] dv) for the active members, and the
+ * substeps completed (`done`) at the first norm that is not finite and positive. */
+static void steps_scales(const qdml_backend_state *s, const unsigned char *active, const double *norms, double dv,
+                         int64_t done, double *sc, int64_t *stop) {
+    for (int64_t b = 0; b < s->d.batch; ++b) {
+        if (active && !active[b]) continue;
+        if (!(isfinite(norms[b]) && norms[b] > 0) && stop[b] < 0) stop[b] = done;
+        sc[b] = 1.0 / sqrt(norms[b] * dv);
+    }
+}
+
+static qdml_status cpu_kick(qdml_backend_state *s, int full, const unsigned char *active, double *norms);
+static qdml_status cpu_fft(qdml_backend_state *s, int forward);
+static qdml_status cpu_kinetic(qdml_backend_state *s, const double *scale, const unsigned char *active);
+static qdml_status cpu_scale(qdml_backend_state *s, const double *scale, const unsigned char *active);
+
+/* A steps call with too few active members for the member path (too_few_members): the single ops on
+ * PATH_PLANES, which shares each member's blocks among the threads, in the solver's order (host/
+ * solver.c, advance); between substeps of different lengths the table sets are switched as set_step
+ * switches them, after the queued kick has been applied. So the states are those of a problem on
+ * PATH_PLANES given the same calls. A member whose norm turns bad records the substeps completed (as
+ * member_steps) and goes on with a scale that is not finite. The member path is taken again after. */
+static void planes_steps(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub, const unsigned char *active,
+                         int renorm, double dv, int64_t *stop) {
+    const int64_t B = s->d.batch;
+    const int path = s->path, gather = s->gather;
+    double *norms = renorm ? s->steps_buf : NULL, *sc = s->steps_buf + B;
+    s->path = PATH_PLANES;
+    s->gather = s->pgather[step_kind(s)];
+    for (int64_t b = 0; b < B; ++b) {
+        sc[b] = 1.0;
+        if (!active || active[b]) stop[b] = -1;
+    }
+    (void)cpu_kick(s, 0, active, norms);
+    for (int64_t i = 0; i < n; ++i)
+        for (int j = 0; j < m; ++j) {
+            if (renorm) steps_scales(s, active, norms, dv, i * m + j, sc, stop);
+            (void)cpu_fft(s, 1);
+            (void)cpu_kinetic(s, sc, active);
+            (void)cpu_fft(s, 0);
+            const int last = i + 1 == n && j + 1 == m, next = sub[(j + 1) % m];
+            if (last || next == sub[j]) {
+                (void)cpu_kick(s, !last, active, norms);
+            } else {
+                (void)cpu_kick(s, 0, active, NULL);
+                materialize(s);
+                for (int64_t b = 0; b < B; ++b)
+                    if (!active || active[b]) s->slot[b] = (unsigned char)(1 - s->slot[b]);
+                (void)cpu_kick(s, 0, active, norms);
+            }
+        }
+    if (renorm) {
+        steps_scales(s, active, norms, dv, n * m, sc, stop);
+        (void)cpu_scale(s, sc, active);
+    }
+    materialize(s);
+    s->path = path;
+    s->gather = gather;
+}
+
 /* Several steps at once (backend.h): on the member path each thread takes whole members through all
- * n steps while a member stays in its core's cache, instead of one pass over every member per step.
- * Composed steps (m > 1) switch between the two table sets, so every member must hold the other
- * one; elsewhere, or off the member path, nothing is gained: *done = 0. */
+ * n steps while a member stays in its core's cache, instead of one pass over every member per step;
+ * with too few active members to keep the threads busy that way, the steps run on PATH_PLANES
+ * (planes_steps). Composed steps (m > 1) switch between the two table sets, so every member must
+ * hold the other one; elsewhere, or off the member path, nothing is gained: *done = 0. */
 static qdml_status cpu_steps(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub,
                              const unsigned char *active, int renorm, double dv, int64_t *stop, int *done) {
     *done = 0;
     const int64_t B = s->d.batch;
-    if (s->adaptive) { /* the member path or PATH_PLANES, by the members that step (wanted_path) */
-        int64_t a = 0;
-        for (int64_t b = 0; b < B; ++b) a += !active || active[b];
-        s->nactive = a;
-        int path, gather;
-        wanted_path(s, &path, &gather);
-        if (path != s->path || gather != s->gather) {
-            materialize(s);
-            s->path = path;
-            s->gather = gather;
-        }
-    }
     if (s->path != PATH_MEMBERS || m > 8) return QDML_OK;
     int other = 0;
     for (int j = 0; j < m; ++j) other |= sub[j];
@@ -1897,6 +1967,11 @@ static qdml_status cpu_steps(qdml_backend_state *s, int64_t n, int m, const unsi
     int64_t count = 0;
     for (int64_t b = 0; b < B; ++b)
         if (!active || active[b]) s->items[count++] = b;
+    if (too_few_members(s, count)) {
+        planes_steps(s, n, m, sub, active, renorm, dv, stop);
+        *done = 1;
+        return QDML_OK;
+    }
 #pragma omp parallel num_threads(s->nt)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();

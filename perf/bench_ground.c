@@ -39,16 +39,19 @@ typedef struct problem_def {
 } problem_def;
 
 static const problem_def problems[] = {
-    {"ho2d", "2D harmonic oscillator, box +-8, 256^2", 2, 256, -8.0, 8.0, 1.0, 1.0, {1.5, -1.0, 0.0}, 1.0, 0, 0, 1, 1.0},
-    {"pt1d", "1D Poschl-Teller -6 sech^2 x, box +-20, 1024", 1, 1024, -20.0, 20.0, -4.5, 2.5, {1.5, 0.0, 0.0}, 1.0, 1, 0,
-     1, 1.0},
+    {"ho2d", "2D harmonic oscillator, box +-8, 256^2", 2, 256, -8.0, 8.0, 1.0, 1.0, {1.5, -1.0, 0.0}, 1.0, 0, 0, 1,
+     1.0},
+    {"pt1d", "1D Poschl-Teller -6 sech^2 x, box +-20, 1024", 1, 1024, -20.0, 20.0, -4.5, 2.5, {1.5, 0.0, 0.0}, 1.0, 1,
+     0, 1, 1.0},
     {"ho3d", "3D harmonic oscillator, box +-8, 64^3", 3, 64, -8.0, 8.0, 1.5, 1.0, {1.0, -0.5, 0.5}, 1.0, 0, 1, 1, 1.0},
     {"ho2d8", "8 x 2D harmonic oscillator, box +-8, 256^2, the last with omega = 3", 2, 256, -8.0, 8.0, 1.0, 1.0,
      {1.5, -1.0, 0.0}, 1.0, 0, 1, 8, 3.0},
 };
 
 /* Ground energy of member b. */
-static double member_e0(const problem_def *pd, int64_t b) { return b == pd->batch - 1 ? pd->e0 * pd->omega_last : pd->e0; }
+static double member_e0(const problem_def *pd, int64_t b) {
+    return b == pd->batch - 1 ? pd->e0 * pd->omega_last : pd->e0;
+}
 
 /* What the monitor callback records. */
 typedef struct trace {
@@ -275,13 +278,14 @@ int main(int argc, char **argv) {
             if (js) {
                 fprintf(js, "%s\n    {\"case\": \"%s\", \"description\": ", first ? "" : ",", pd->name);
                 bench_json_string(js, pd->what);
-                fprintf(js, ", \"batch\": %lld, \"e0_exact\": %.17g, \"gap\": %g, \"tolerance\": %g, \"converged\": %s, \"steps\": %lld, "
-                            "\"ffts\": %lld, \"dt_changes\": %lld, \"dt_final\": %.6g,\n     \"wall_ms\": {\"median\": %.3f, "
-                            "\"min\": %.3f, \"max\": %.3f}, \"energy_error\": %.3e, \"residual\": %.3e,\n     "
-                            "\"ms_to_energy_error_1e-8\": ",
-                        (long long)pd->batch, pd->e0, pd->gap, tols[ti], o->converged ? "true" : "false", (long long)o->steps,
-                        (long long)o->ffts, (long long)o->dt_changes, o->dt_final, ws.median * 1e3, ws.min * 1e3,
-                        ws.max * 1e3, o->err, o->residual);
+                fprintf(js,
+                        ", \"batch\": %lld, \"e0_exact\": %.17g, \"gap\": %g, \"tolerance\": %g, "
+                        "\"converged\": %s, \"steps\": %lld, \"ffts\": %lld, \"dt_changes\": %lld, "
+                        "\"dt_final\": %.6g,\n     \"wall_ms\": {\"median\": %.3f, \"min\": %.3f, \"max\": %.3f}, "
+                        "\"energy_error\": %.3e, \"residual\": %.3e,\n     \"ms_to_energy_error_1e-8\": ",
+                        (long long)pd->batch, pd->e0, pd->gap, tols[ti], o->converged ? "true" : "false",
+                        (long long)o->steps, (long long)o->ffts, (long long)o->dt_changes, o->dt_final, ws.median * 1e3,
+                        ws.min * 1e3, ws.max * 1e3, o->err, o->residual);
                 if (es.median >= 0)
                     fprintf(js, "{\"median\": %.3f, \"min\": %.3f, \"max\": %.3f}, \"steps_to_energy_error_1e-8\": %lld",
                             es.median * 1e3, es.min * 1e3, es.max * 1e3, (long long)o->s_energy);

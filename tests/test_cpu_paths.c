@@ -908,10 +908,10 @@ Test(cpu_paths, choice_read_from_the_wisdom_side_file) {
         const char *line, *path, *other;
         int64_t batch;
     } cases[] = {
-        {"1 16 32 4 1 1 2 0 2 0 0 0 1.1 1.1\n", "members", "plain", 4},
+        {"1 16 32 4 1 1 2 0 2 0 0 0 1100000 1100000\n", "members", "plain", 4},
         {"1 16 32 5 1 1 1 1 1 1 1 1 0 0\n", "planes-gather", "plain", 5},
         {"1 16 32 6 1 1 0 0 0 0 0 0 0 0\n", "plain", "members", 6},
-        {"4 8 16 3 1 1 2 1 2 1 0 0 1.2 1.3\n", "members-gather", "plain", 3},
+        {"4 8 16 3 1 1 2 1 2 1 0 0 1200000 1300000\n", "members-gather", "plain", 3},
         {"4 8 16 4 1 1 0 0 0 0 1 0 0 0\n", "plain", "planes", 4},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
@@ -958,6 +958,7 @@ Test(cpu_paths, choice_measured_and_saved) {
         "qdml-cpu-paths 3\n1 16 32 4 1 1 7 0 1 0 0 0 0 0\n",    /* a path out of range */
         "qdml-cpu-paths 3\n1 16 32 4 1 1 1 0 1 0 0 0 0 0 5\n",  /* a line too long */
         "qdml-cpu-paths 3\n1 16 32 4 1 1 2 0 2 0 0 0 -1 1\n",   /* a negative edge */
+        "qdml-cpu-paths 3\n1 16 32 4 1 1 2 0 2 0 0 0 999999 1000000\n", /* the member path, an edge below 1 */
     };
     for (size_t c = 0; c < sizeof starts / sizeof starts[0]; ++c) {
         qt_rm_rf(file);
@@ -982,10 +983,11 @@ Test(cpu_paths, choice_measured_and_saved) {
         cr_assert(text, "start %zu: %s was not written", c, file);
         cr_assert(strncmp(text, "qdml-cpu-paths 3\n", 17) == 0, "start %zu: the file starts '%.20s'", c, text);
         cr_assert(strstr(text, "\n1 16 32 4 1 1 "), "start %zu: no line for the shape in:\n%s", c, text);
-        cr_assert(!strstr(text, " 7 0 1 0 ") && !strstr(text, " 5\n") && !strstr(text, " -1 "),
+        cr_assert(!strstr(text, " 7 0 1 0 ") && !strstr(text, " 5\n") && !strstr(text, " -1 ") &&
+                      !strstr(text, " 999999 "),
                   "start %zu: a bad line was kept:\n%s", c, text);
         if (c == 1)
-            cr_assert(strstr(text, "\n9 9 9 2 1 1 1 0 1 1 0 1 0.000000 0.000000\n"),
+            cr_assert(strstr(text, "\n9 9 9 2 1 1 1 0 1 1 0 1 0 0\n"),
                       "another shape's line was dropped:\n%s", text);
         int lines = 0;
         for (const char *q = text; *q; ++q) lines += *q == '\n';
@@ -999,37 +1001,62 @@ Test(cpu_paths, choice_measured_and_saved) {
 }
 
 /* The steps of n Strang steps as the solver issues them with the single ops (host/solver.c, advance,
- * m = 1, renormalised). */
-static void single_op_steps(qdml_backend_state *st, int64_t B, int64_t n, const unsigned char *mask, double dv) {
+ * m = 1), renormalised or not; a member whose norm turns bad goes on (as the steps op's members do
+ * on PATH_PLANES). */
+static void single_op_steps(qdml_backend_state *st, int64_t B, int64_t n, const unsigned char *mask, double dv,
+                            int renorm) {
     const qdml_backend_ops *o = &qdml_backend_cpu_ops;
     double *norms = qt_calloc((size_t)B, sizeof(double)), *sc = qt_calloc((size_t)B, sizeof(double));
-    cr_assert_eq(o->kick(st, 0, mask, norms), QDML_OK);
-    for (int64_t i = 0; i < n; ++i) {
-        for (int64_t b = 0; b < B; ++b)
-            sc[b] = (!mask || mask[b]) ? 1.0 / sqrt(norms[b] * dv) : 1.0;
+    for (int64_t b = 0; b < B; ++b) sc[b] = 1.0;
+    cr_assert_eq(o->kick(st, 0, mask, renorm ? norms : NULL), QDML_OK);
+    for (int64_t i = 0; i <= n; ++i) {
+        for (int64_t b = 0; renorm && b < B; ++b)
+            if (!mask || mask[b]) sc[b] = 1.0 / sqrt(norms[b] * dv);
+        if (i == n) break;
         cr_assert_eq(o->fft(st, 1), QDML_OK);
         cr_assert_eq(o->kinetic(st, sc, mask), QDML_OK);
         cr_assert_eq(o->fft(st, 0), QDML_OK);
-        cr_assert_eq(o->kick(st, i + 1 < n, mask, norms), QDML_OK);
+        cr_assert_eq(o->kick(st, i + 1 < n, mask, renorm ? norms : NULL), QDML_OK);
     }
-    for (int64_t b = 0; b < B; ++b)
-        sc[b] = (!mask || mask[b]) ? 1.0 / sqrt(norms[b] * dv) : 1.0;
-    cr_assert_eq(o->scale(st, sc, mask), QDML_OK);
+    if (renorm) cr_assert_eq(o->scale(st, sc, mask), QDML_OK);
     free(norms);
     free(sc);
 }
 
-/* A measured (here: read) choice of the member path gives way to PATH_PLANES while too few members
- * step to keep both threads busy on it (backend_cpu.c, wanted_path: with an edge of 1, the busiest
- * thread's share over the mean must stay within 1.25). Eight members of 64 x 64 on two threads: the
- * steps op runs for 8, 2 and 4 active members and declines (done = 0; the solver then issues the
- * single ops, on PATH_PLANES) for 1 and 3, and takes the member path again when all step. The
- * states equal those of the plain path to rounding throughout. Forced with QDML_CPU_PATH=members, the
- * member path stays for one active member. */
-Test(cpu_paths, few_active_members_leave_the_member_path) {
+/* The member states of `from` copied into `to` (both B members of N points). */
+static void copy_states(qdml_backend_state *from, qdml_backend_state *to, int64_t B, int64_t N, double *buf) {
+    for (int64_t b = 0; b < B; ++b) {
+        cr_assert_eq(qdml_backend_cpu_ops.get_state(from, b, buf), QDML_OK);
+        cr_assert_eq(qdml_backend_cpu_ops.set_state(to, b, buf), QDML_OK);
+    }
+    (void)N;
+}
+
+/* Whether every member of a and b holds the same bits. */
+static int states_bit_equal(qdml_backend_state *a, qdml_backend_state *b, int64_t B, int64_t N, double *x, double *y) {
+    int equal = 1;
+    for (int64_t m = 0; m < B; ++m) {
+        cr_assert_eq(qdml_backend_cpu_ops.get_state(a, m, x), QDML_OK);
+        cr_assert_eq(qdml_backend_cpu_ops.get_state(b, m, y), QDML_OK);
+        equal = equal && memcmp(x, y, (size_t)(2 * N) * sizeof(double)) == 0;
+    }
+    return equal;
+}
+
+/* A read (or measured) choice of the member path runs a steps call on PATH_PLANES when too few
+ * members step to keep both threads busy on it (backend_cpu.c, too_few_members: the busiest
+ * thread's share over the mean beyond 1.25 x the edge of the kind of step). Eight members of 64 x 64
+ * on two threads; the side file gives real-time steps an edge of 5 (never) and imaginary-time ones
+ * 1.5 with the gathered planes variant (one active member only: 2 > 1.875 > 4/3). Each call starts
+ * every problem from the same states, and must give bit for bit the states of a problem forced to
+ * that path given the same calls (QDML_CPU_PATH=planes-gather with the single ops in the solver's
+ * order, or =members with the steps op), and in imaginary time not those of the other path (in real
+ * time the two give the same bits on this shape); and the plain path's to rounding. A renormalised
+ * call whose member has a zero state reports it (stop 0) on either path. */
+Test(cpu_paths, few_active_members_take_the_planes_path) {
     char *dir = qt_tmpdir("paths");
     char *wisdom = qt_path(dir, "wisdom"), *file = qt_path(dir, "wisdom.paths");
-    write_text(file, "qdml-cpu-paths 3\n1 64 64 8 2 1 2 0 2 0 0 0 1 1\n");
+    write_text(file, "qdml-cpu-paths 3\n1 64 64 8 2 1 2 0 2 0 0 1 5000000 1500000\n");
     const qdml_backend_ops *o = &qdml_backend_cpu_ops;
     qdml_backend_desc d;
     memset(&d, 0, sizeof d);
@@ -1039,79 +1066,173 @@ Test(cpu_paths, few_active_members_leave_the_member_path) {
     d.length[0] = 1.0;
     d.length[1] = d.length[2] = 12.0;
     d.npoints = 64 * 64;
-    d.batch = 8;
+    d.batch = 8; /* 8 x 4096 points: two threads (backend_cpu.c runs fewer than 2^15 points on one) */
     d.dv = (12.0 / 64) * (12.0 / 64);
     d.nthreads = 2;
     d.effort = QDML_FFT_MEASURE;
     d.precision = QDML_FLOAT64;
     d.wisdom_path = wisdom;
     const int64_t N = d.npoints, B = d.batch;
-    qdml_backend_state *s = NULL, *ref = NULL, *forced = NULL;
+    /* [0] the read choice, [1] forced planes-gather, [2] forced members, [3] plain */
+    static const char *const forced[4] = {NULL, "planes-gather", "members", "plain"};
+    qdml_backend_state *st[4] = {NULL, NULL, NULL, NULL};
     char err[256] = "";
-    cr_assert_eq(o->create(&d, &s, err, sizeof err), QDML_OK, "%s", err);
-    cr_assert_eq(setenv("QDML_CPU_PATH", "plain", 1), 0);
-    cr_assert_eq(o->create(&d, &ref, err, sizeof err), QDML_OK, "%s", err);
-    cr_assert_eq(setenv("QDML_CPU_PATH", "members", 1), 0);
-    cr_assert_eq(o->create(&d, &forced, err, sizeof err), QDML_OK, "%s", err);
+    for (int k = 0; k < 4; ++k) {
+        if (forced[k]) cr_assert_eq(setenv("QDML_CPU_PATH", forced[k], 1), 0);
+        else cr_assert_eq(unsetenv("QDML_CPU_PATH"), 0);
+        cr_assert_eq(o->create(&d, &st[k], err, sizeof err), QDML_OK, "%s", err);
+    }
     cr_assert_eq(unsetenv("QDML_CPU_PATH"), 0);
-    qdml_backend_state *all[3] = {s, ref, forced};
     qt_rng rng;
     qt_rng_seed(&rng, 4242);
     double *psi = qt_calloc((size_t)(2 * N), sizeof(double)), *v = qt_calloc((size_t)N, sizeof(double));
     double *a = qt_calloc((size_t)(2 * N), sizeof(double)), *c = qt_calloc((size_t)(2 * N), sizeof(double));
+    qdml_step_params p[8];
     for (int64_t b = 0; b < B; ++b) {
         for (int64_t i = 0; i < 2 * N; ++i)
             psi[i] = qt_uniform(&rng) - 0.5;
         for (int64_t i = 0; i < N; ++i)
             v[i] = 4.0 * qt_uniform(&rng);
-        qdml_step_params p;
-        memset(&p, 0, sizeof p);
-        p.imaginary = 1;
-        p.dt = 0.01 + 0.02 * qt_uniform(&rng);
-        p.hbar = p.mass = 1.0;
-        p.flush_tiny = 1;
-        for (int k = 0; k < 3; ++k) {
-            cr_assert_eq(o->set_state(all[k], b, psi), QDML_OK);
-            cr_assert_eq(o->set_potential(all[k], b, v), QDML_OK);
-            cr_assert_eq(o->set_step(all[k], b, &p), QDML_OK);
+        memset(&p[b], 0, sizeof p[b]);
+        p[b].dt = 0.01 + 0.02 * qt_uniform(&rng);
+        p[b].hbar = p[b].mass = 1.0;
+        for (int k = 0; k < 4; ++k) {
+            cr_assert_eq(o->set_state(st[k], b, psi), QDML_OK);
+            cr_assert_eq(o->set_potential(st[k], b, v), QDML_OK);
         }
     }
-    static const int counts[] = {8, 1, 2, 3, 4, 8};
+    static const struct {
+        int imaginary, active, planes;
+    } calls[] = {{1, 8, 0}, {1, 1, 1}, {1, 3, 0}, {1, 2, 0}, {1, 1, 1}, {0, 1, 0}, {0, 3, 0}, {1, 1, 1}};
     unsigned char mask[8];
-    int64_t stop[8];
+    int64_t stop[8], stop_ref[8];
     const unsigned char strang = 0;
-    for (size_t t = 0; t < sizeof counts / sizeof counts[0]; ++t) {
-        const int active = counts[t];
-        for (int64_t b = 0; b < B; ++b)
-            mask[b] = (unsigned char)(((b * 5 + (int64_t)t) % B) < active); /* a different set each time */
-        const int64_t busiest = (active + 1) / 2 * 2;   /* two threads: ceil(a / 2) x 2 */
-        const int expect = busiest <= 1.25 * active; /* the member path keeps both threads busy enough */
-        int done = -1;
-        cr_assert_eq(o->steps(s, 3, 1, &strang, mask, 1, d.dv, stop, &done), QDML_OK);
-        cr_assert_eq(done, expect, "%d active members of 8 on two threads: steps op done = %d, expected %d", active,
-                     done, expect);
-        if (!done) single_op_steps(s, B, 3, mask, d.dv);
-        single_op_steps(ref, B, 3, mask, d.dv);
+    for (size_t t = 0; t < sizeof calls / sizeof calls[0]; ++t) {
+        const int imag = calls[t].imaginary;
         for (int64_t b = 0; b < B; ++b) {
-            cr_assert_eq(o->get_state(s, b, a), QDML_OK);
-            cr_assert_eq(o->get_state(ref, b, c), QDML_OK);
+            p[b].imaginary = imag;
+            p[b].flush_tiny = imag;
+            for (int k = 0; k < 4; ++k) cr_assert_eq(o->set_step(st[k], b, &p[b]), QDML_OK);
+            mask[b] = (unsigned char)(((b * 5 + (int64_t)t) % B) < calls[t].active); /* another set each call */
+        }
+        if (t + 1 == sizeof calls / sizeof calls[0]) { /* the active member at zero: its first norm is 0 */
+            for (int64_t b = 0; b < B; ++b)
+                if (mask[b]) {
+                    memset(a, 0, (size_t)(2 * N) * sizeof(double));
+                    cr_assert_eq(o->set_state(st[0], b, a), QDML_OK);
+                }
+        }
+        for (int k = 1; k < 4; ++k) copy_states(st[0], st[k], B, N, a);
+        int done = -1;
+        cr_assert_eq(o->steps(st[0], 3, 1, &strang, mask, imag, d.dv, stop, &done), QDML_OK);
+        cr_assert_eq(done, 1, "call %zu: the steps op declined", t);
+        single_op_steps(st[1], B, 3, mask, d.dv, imag);
+        cr_assert_eq(o->steps(st[2], 3, 1, &strang, mask, imag, d.dv, stop_ref, &done), QDML_OK);
+        cr_assert_eq(done, 1);
+        single_op_steps(st[3], B, 3, mask, d.dv, imag);
+        const int like_planes = states_bit_equal(st[0], st[1], B, N, a, c);
+        const int like_members = states_bit_equal(st[0], st[2], B, N, a, c);
+        /* In real time, without renormalisation, both paths give the same bits on this shape: only the
+         * path expected is checked there. */
+        const int other = calls[t].planes ? like_members : like_planes;
+        cr_assert(calls[t].planes ? like_planes : like_members,
+                  "call %zu (%s time, %d active): bit for bit as planes-gather %d, as members %d; expected the %s path",
+                  t, imag ? "imaginary" : "real", calls[t].active, like_planes, like_members,
+                  calls[t].planes ? "planes" : "member");
+        cr_assert(!imag || !other, "call %zu (%d active): bit for bit as both paths: the test cannot tell them apart",
+                  t, calls[t].active);
+        for (int64_t b = 0; b < B; ++b) {
+            if (mask[b]) cr_assert_eq(stop[b], stop_ref[b], "call %zu: member %lld: stop %lld, members %lld", t,
+                                      (long long)b, (long long)stop[b], (long long)stop_ref[b]);
+            if (mask[b] && stop[b] >= 0) continue;
+            cr_assert_eq(o->get_state(st[0], b, a), QDML_OK);
+            cr_assert_eq(o->get_state(st[3], b, c), QDML_OK);
             const double diff = qt_max_abs_diff(a, c, N) / qt_max_abs(c, N);
-            cr_assert(diff <= 1e-12, "%d active: member %lld differs from the plain path by %.3g", active,
-                      (long long)b, diff);
+            cr_assert(diff <= 1e-12, "call %zu: member %lld differs from the plain path by %.3g", t, (long long)b,
+                      diff);
         }
-        if (active == 1) {
-            done = -1;
-            cr_assert_eq(o->steps(forced, 3, 1, &strang, mask, 1, d.dv, stop, &done), QDML_OK);
-            cr_assert_eq(done, 1, "QDML_CPU_PATH=members must keep the member path for one active member");
-        }
+        if (t + 1 == sizeof calls / sizeof calls[0])
+            for (int64_t b = 0; b < B; ++b)
+                if (mask[b]) cr_assert_eq(stop[b], 0, "the zero member's stop is %lld", (long long)stop[b]);
     }
-    for (int k = 0; k < 3; ++k)
-        o->destroy(all[k]);
+    for (int k = 0; k < 4; ++k)
+        o->destroy(st[k]);
     qt_rm_rf(dir);
     free(psi);
     free(v);
     free(a);
     free(c);
+    free(wisdom);
+    free(file);
+    free(dir);
+}
+
+static double v_bowl(const double *x, int dim, void *user) {
+    const double w = *(const double *)user;
+    double r2 = 0.0;
+    for (int d = 0; d < dim; ++d) r2 += x[d] * x[d];
+    return 0.5 * w * w * r2;
+}
+
+/* A ground search whose members finish one after another, on a read choice of the member path
+ * (two threads, an edge of 1: steps calls with one or three active members run on PATH_PLANES), in
+ * one call and in resumed calls of 20 steps: bit for bit the same (qdml.h, options.resume), since a
+ * call's path depends on its own active members alone. */
+Test(cpu_paths, resumed_search_on_a_mixed_path_is_bit_for_bit) {
+    char *dir = qt_tmpdir("paths");
+    char *wisdom = qt_path(dir, "wisdom"), *file = qt_path(dir, "wisdom.paths");
+    write_text(file, "qdml-cpu-paths 3\n1 64 64 8 2 1 2 0 2 0 0 0 1000000 1000000\n");
+    qdml_context *ctx = NULL;
+    cr_assert_eq(qdml_context_create(&ctx, QDML_BACKEND_CPU, 2), QDML_OK);
+    cr_assert_eq(qdml_context_set_fft_effort(ctx, QDML_FFT_MEASURE), QDML_OK);
+    cr_assert_eq(qdml_context_set_fft_wisdom(ctx, wisdom), QDML_OK);
+    const int64_t n[2] = {64, 64};
+    const double lo[2] = {-6, -6}, hi[2] = {6, 6};
+    const qdml_grid g = qt_grid(2, n, lo, hi);
+    enum { B = 8 };
+    double w[B];
+    qdml_problem *pr[2];
+    for (int k = 0; k < 2; ++k) {
+        pr[k] = qt_problem(ctx, &g, B);
+        for (int b = 0; b < B; ++b) {
+            w[b] = 0.8 + 0.3 * b;
+            qt_set_potential_fn(pr[k], b, v_bowl, &w[b]);
+            const double c0[2] = {0.5, -0.3}, wd[2] = {1.0, 1.0};
+            cr_assert_eq(qdml_problem_set_state_gaussian(pr[k], b, c0, wd, NULL), QDML_OK);
+        }
+    }
+    qdml_ground_options go;
+    qdml_ground_options_default(&go);
+    go.tolerance = 1e-6;
+    qdml_run_result r0[B], r1[B];
+    cr_assert_eq(qdml_problem_ground(pr[0], &go, r0), QDML_OK, "%s", qdml_context_last_error(ctx));
+    go.max_steps = 20;
+    int calls = 0, over = 0;
+    for (; !over && calls < 100000; ++calls) {
+        cr_assert_eq(qdml_problem_ground(pr[1], &go, r1), QDML_OK, "%s", qdml_context_last_error(ctx));
+        go.resume = 1;
+        over = 1;
+        for (int b = 0; b < B; ++b) over = over && r1[b].finished;
+    }
+    int64_t smin = r0[0].steps, smax = r0[0].steps;
+    double *x = qt_calloc(2 * 64 * 64, sizeof(double)), *y = qt_calloc(2 * 64 * 64, sizeof(double));
+    for (int b = 0; b < B; ++b) {
+        cr_assert(r0[b].converged, "member %d did not converge", b);
+        smin = r0[b].steps < smin ? r0[b].steps : smin;
+        smax = r0[b].steps > smax ? r0[b].steps : smax;
+        cr_assert_eq(qdml_problem_get_state(pr[0], b, x), QDML_OK);
+        cr_assert_eq(qdml_problem_get_state(pr[1], b, y), QDML_OK);
+        cr_assert(memcmp(x, y, sizeof(double) * 2 * 64 * 64) == 0 && r0[b].final.energy == r1[b].final.energy,
+                  "member %d: one call and %d resumed calls differ (E %.17g, %.17g)", b, calls, r0[b].final.energy,
+                  r1[b].final.energy);
+    }
+    cr_assert(smax > smin, "every member took %lld steps: no call had fewer members active", (long long)smax);
+    free(x);
+    free(y);
+    qdml_problem_destroy(pr[0]);
+    qdml_problem_destroy(pr[1]);
+    qdml_context_destroy(ctx);
+    qt_rm_rf(dir);
     free(wisdom);
     free(file);
     free(dir);

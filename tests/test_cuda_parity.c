@@ -696,8 +696,9 @@ static void steps_case(qdml_precision prec, int64_t n0, int64_t n1, int64_t n2, 
             const int on = !m || m[b];
             for (int k = 0; k < 4; ++k) {
                 if (k == 3 && prec == QDML_FLOAT32) continue; /* float overflows earlier than double */
-                cr_assert_eq(stop[k][b], stop[2][b], "%s call %d: member %lld: stop %lld (%s) against %lld (single ops)",
-                             where, call, (long long)b, (long long)stop[k][b],
+                cr_assert_eq(stop[k][b], stop[2][b],
+                             "%s call %d: member %lld: stop %lld (%s) against %lld (single ops)", where, call,
+                             (long long)b, (long long)stop[k][b],
                              k == 0 ? "steps" : k == 1 ? "steps, no graphs" : "cpu", (long long)stop[2][b]);
             }
             if (renorm && b == 1 && on)
