@@ -877,11 +877,11 @@ static char *read_text(const char *path) {
     return buf;
 }
 
-/* A context that measures (the choice of path is made only when planning measures) and keeps
- * FFTW wisdom, with it the choices of path, in `wisdom`. */
-static qdml_context *measuring_context(const char *wisdom) {
+/* A context of `threads` threads that measures (the choice of path is made only when planning
+ * measures) and keeps FFTW wisdom, with it the choices of path, in `wisdom`. */
+static qdml_context *measuring_context(const char *wisdom, int threads) {
     qdml_context *ctx = NULL;
-    cr_assert_eq(qdml_context_create(&ctx, QDML_BACKEND_CPU, 1), QDML_OK);
+    cr_assert_eq(qdml_context_create(&ctx, QDML_BACKEND_CPU, threads), QDML_OK);
     cr_assert_eq(qdml_context_set_fft_effort(ctx, QDML_FFT_MEASURE), QDML_OK);
     cr_assert_eq(qdml_context_set_fft_wisdom(ctx, wisdom), QDML_OK);
     return ctx;
@@ -896,7 +896,7 @@ static qdml_context *measuring_context(const char *wisdom) {
 Test(cpu_paths, choice_read_from_the_wisdom_side_file) {
     char *dir = qt_tmpdir("paths");
     char *wisdom = qt_path(dir, "wisdom"), *file = qt_path(dir, "wisdom.paths");
-    qdml_context *ctx = measuring_context(wisdom);
+    qdml_context *ctx = measuring_context(wisdom, 1);
     const int64_t n2[2] = {16, 32}, n3[3] = {4, 8, 16};
     const double lo[3] = {-4, -5, -6}, hi[3] = {4, 5, 6};
     const qdml_grid g2 = qt_grid(2, n2, lo, hi), g3 = qt_grid(3, n3, lo, hi);
@@ -963,7 +963,7 @@ Test(cpu_paths, choice_measured_and_saved) {
     for (size_t c = 0; c < sizeof starts / sizeof starts[0]; ++c) {
         qt_rm_rf(file);
         if (starts[c]) write_text(file, starts[c]);
-        qdml_context *ctx = measuring_context(wisdom);
+        qdml_context *ctx = measuring_context(wisdom, 1);
         qdml_problem *p[2] = {qt_problem(ctx, &g, 4), path_problem(ctx, &g, 4, "plain")};
         char why[256] = "";
         (void)runs_bit_equal(ctx, p, &g, 4, 950 + c, why, sizeof why); /* the same runs; compare to rounding */
@@ -1182,10 +1182,7 @@ Test(cpu_paths, resumed_search_on_a_mixed_path_is_bit_for_bit) {
     char *dir = qt_tmpdir("paths");
     char *wisdom = qt_path(dir, "wisdom"), *file = qt_path(dir, "wisdom.paths");
     write_text(file, "qdml-cpu-paths 3\n1 64 64 8 2 1 2 0 2 0 0 0 1000000 1000000\n");
-    qdml_context *ctx = NULL;
-    cr_assert_eq(qdml_context_create(&ctx, QDML_BACKEND_CPU, 2), QDML_OK);
-    cr_assert_eq(qdml_context_set_fft_effort(ctx, QDML_FFT_MEASURE), QDML_OK);
-    cr_assert_eq(qdml_context_set_fft_wisdom(ctx, wisdom), QDML_OK);
+    qdml_context *ctx = measuring_context(wisdom, 2);
     const int64_t n[2] = {64, 64};
     const double lo[2] = {-6, -6}, hi[2] = {6, 6};
     const qdml_grid g = qt_grid(2, n, lo, hi);
