@@ -81,6 +81,10 @@ typedef struct partial_sums {
 /* The plain path and the two fused ones (see the top of the file). */
 enum { PATH_PLAIN = 0, PATH_PLANES = 1, PATH_MEMBERS = 2 };
 
+/* qdml_backend_state.edge: 1 in millionths, and the largest value kept (10^6). */
+#define EDGE_ONE INT64_C(1000000)
+#define EDGE_MAX (EDGE_ONE * EDGE_ONE)
+
 /* What the solver last asked of the transform, in the fused path. */
 enum {
     SEM_X = 0,       /* position space (planes of members with phys[b] = 1 still transformed) */
@@ -172,7 +176,7 @@ struct qdml_backend_state {
     int pgather[2];      /* the faster column variant of PATH_PLANES, per kind of step */
     int64_t edge[2];     /* where the member path was chosen: how much slower a member is on
                             PATH_PLANES than on it (time per member, threads kept busy), per kind,
-                            in millionths (an integer, so the paths file keeps it exactly) */
+                            in units of EDGE_ONE (an integer, so the paths file keeps it exactly) */
     int adaptive;        /* the choice was measured or read (not forced): a steps call with too few
                             active members to keep every thread busy on the member path runs on
                             PATH_PLANES (cpu_steps) */
@@ -210,6 +214,13 @@ static void chunk(int64_t total, int t, int nt, int64_t *a, int64_t *e) {
     const int64_t q = total / nt, r = total % nt;
     *a = q * t + (t < r ? t : r);
     *e = *a + q + (t < r ? 1 : 0);
+}
+
+/* A thread's range [idx, e) of the whole batch taken one member at a time: the end of the piece
+ * that starts at idx and lies in one member (of N points), that member in *b. */
+static int64_t member_piece(int64_t idx, int64_t e, int64_t N, int64_t *b) {
+    *b = idx / N;
+    return (*b + 1) * N < e ? (*b + 1) * N : e;
 }
 
 /* ---- pointwise kernels ------------------------------------------------------------------------
@@ -1318,6 +1329,7 @@ static void materialize(qdml_backend_state *s) {
 static qdml_status cpu_kick(qdml_backend_state *s, int full, const unsigned char *active, double *norms);
 static qdml_status cpu_fft(qdml_backend_state *s, int forward);
 static qdml_status cpu_kinetic(qdml_backend_state *s, const double *scale, const unsigned char *active);
+static qdml_status cpu_scale(qdml_backend_state *s, const double *scale, const unsigned char *active);
 static qdml_status cpu_steps(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub,
                              const unsigned char *active, int renorm, double dv, int64_t *stop, int *done);
 
@@ -1394,7 +1406,7 @@ static int choice_in_range(const int *choice, const int pgather[2], const int64_
     for (int kind = 0; kind < 2; ++kind) {
         const int path = choice[2 * kind], gather = choice[2 * kind + 1]; /* choice[kind][0], [kind][1] */
         if (path < PATH_PLAIN || path > PATH_MEMBERS || gather < 0 || gather > 1 || pgather[kind] < 0 ||
-            pgather[kind] > 1 || edge[kind] < (path == PATH_MEMBERS ? 1000000 : 0) || edge[kind] > 1000000000000)
+            pgather[kind] > 1 || edge[kind] < (path == PATH_MEMBERS ? EDGE_ONE : 0) || edge[kind] > EDGE_MAX)
             return 0;
     }
     return 1;
@@ -1537,7 +1549,7 @@ static int too_few_members(const qdml_backend_state *s, int64_t a) {
     const int64_t nt = s->nt;
     if (!s->adaptive || a < 1) return 0;
     const double idle = (double)(((a + nt - 1) / nt) * nt) / (double)a; /* busiest thread / mean */
-    return idle > 1.25 * ((double)s->edge[step_kind(s)] / 1e6);
+    return idle > 1.25 * ((double)s->edge[step_kind(s)] / (double)EDGE_ONE);
 }
 
 /* Choose between the plain path and the column variants of the fused paths by timing steps of each
@@ -1669,10 +1681,13 @@ static void choose_path(qdml_backend_state *s, const char *wisdom_path) {
         s->choice[kind][1] = cand[v][1];
         const int pv = best[k][2] < best[k][1] ? 2 : 1; /* the faster PATH_PLANES variant */
         s->pgather[kind] = cand[pv][1];
-        /* in millionths; at least 1 where the member path won (the timings of one run can say less
-         * only through the imbalance factor's rounding) */
-        const double e = best[k][pv] / best[k][v] * idle;
-        s->edge[kind] = cand[v][0] != PATH_MEMBERS ? 0 : e < 1.0 ? 1000000 : e > 1e6 ? 1000000000000 : llround(e * 1e6);
+        /* at least 1 where the member path won (the timings of one run can say less only through
+         * the imbalance factor's rounding) */
+        const double e = best[k][pv] / best[k][v] * idle * (double)EDGE_ONE;
+        s->edge[kind] = cand[v][0] != PATH_MEMBERS    ? 0
+                        : e < (double)EDGE_ONE        ? EDGE_ONE
+                        : e > (double)EDGE_MAX        ? EDGE_MAX
+                                                      : llround(e);
     }
     s->adaptive = 1;
     path_memo_store(s); /* the choice in force: another thread's, if it recorded one meanwhile */
@@ -1706,9 +1721,8 @@ static void plain_kick(qdml_backend_state *s, int full, const unsigned char *act
         chunk(total, t, nt, &a, &e);
         if (norms)
             for (int64_t b = 0; b < B; ++b) np[(size_t)t * B + b] = 0.0;
-        for (int64_t idx = a; idx < e;) {
-            const int64_t b = idx / N;
-            const int64_t end = (b + 1) * N < e ? (b + 1) * N : e;
+        for (int64_t idx = a, end, b; idx < e; idx = end) {
+            end = member_piece(idx, e, N, &b);
             if (!(active && !active[b])) {
                 const double *f = kick_factor(s, full, b);
                 const int64_t off = idx - b * N;
@@ -1716,7 +1730,6 @@ static void plain_kick(qdml_backend_state *s, int full, const unsigned char *act
                                               : K->mul_cplx(psi + 2 * idx, f + 2 * off, end - idx, 1.0, s->flush[b], norms != NULL);
                 if (norms) np[(size_t)t * B + b] += acc;
             }
-            idx = end;
         }
     }
     if (norms)
@@ -1825,15 +1838,16 @@ static qdml_status cpu_scale(qdml_backend_state *s, const double *scale, const u
     {
         int64_t a, e;
         chunk(s->total, omp_get_thread_num(), omp_get_num_threads(), &a, &e);
-        for (int64_t idx = a; idx < e;) {
-            const int64_t b = idx / N;
-            const int64_t end = (b + 1) * N < e ? (b + 1) * N : e;
+        for (int64_t idx = a, end, b; idx < e; idx = end) {
+            end = member_piece(idx, e, N, &b);
             if (!(active && !active[b])) K->scale(psi + 2 * idx, end - idx, scale[b]);
-            idx = end;
         }
     }
     return QDML_OK;
 }
+
+/* A renormalisation norm the steps can go on with (else the member's steps stop, backend.h). */
+static int norm_ok(double norm) { return isfinite(norm) && norm > 0; }
 
 /* All n steps of member b on the member path (see cpu_steps), by thread t; the member starts and
  * ends plain. Substep j uses table set `set[j]` (the member's slot[b] points at the set in use while
@@ -1853,7 +1867,7 @@ static int64_t member_steps(qdml_backend_state *s, int64_t b, int t, int64_t n, 
         for (int j = 0; j < m; ++j) {
             double sc = 1.0;
             if (renorm) {
-                if (!(isfinite(norm) && norm > 0)) {
+                if (!norm_ok(norm)) {
                     done = i * m + j;
                     break;
                 }
@@ -1880,7 +1894,7 @@ static int64_t member_steps(qdml_backend_state *s, int64_t b, int t, int64_t n, 
     s->slot[b] = set[0];
     if (done >= 0) return done;
     if (renorm) {
-        if (!(isfinite(norm) && norm > 0)) return n * m;
+        if (!norm_ok(norm)) return n * m;
         s->k->scale((double *)(s->psi + b * s->d.npoints), s->d.npoints, 1.0 / sqrt(norm * dv));
     }
     return -1;
@@ -1893,15 +1907,10 @@ static void steps_scales(const qdml_backend_state *s, const unsigned char *activ
                          int64_t done, double *sc, int64_t *stop) {
     for (int64_t b = 0; b < s->d.batch; ++b) {
         if (active && !active[b]) continue;
-        if (!(isfinite(norms[b]) && norms[b] > 0) && stop[b] < 0) stop[b] = done;
+        if (!norm_ok(norms[b]) && stop[b] < 0) stop[b] = done;
         sc[b] = 1.0 / sqrt(norms[b] * dv);
     }
 }
-
-static qdml_status cpu_kick(qdml_backend_state *s, int full, const unsigned char *active, double *norms);
-static qdml_status cpu_fft(qdml_backend_state *s, int forward);
-static qdml_status cpu_kinetic(qdml_backend_state *s, const double *scale, const unsigned char *active);
-static qdml_status cpu_scale(qdml_backend_state *s, const double *scale, const unsigned char *active);
 
 /* A steps call with too few active members for the member path (too_few_members): the single ops on
  * PATH_PLANES, which shares each member's blocks among the threads, in the solver's order (host/
@@ -2207,11 +2216,9 @@ static qdml_status cpu_moments(qdml_backend_state *s, const double *hbar, const 
         for (int64_t b = 0; b < B; ++b) my[b].sres = 0.0;
         int64_t a, e;
         chunk(s->total, t, nt, &a, &e);
-        for (int64_t idx = a; idx < e;) {
-            const int64_t b = idx / N;
-            const int64_t end = (b + 1) * N < e ? (b + 1) * N : e;
+        for (int64_t idx = a, end, b; idx < e; idx = end) {
+            end = member_piece(idx, e, N, &b);
             if (!want || want[b]) my[b].sres += moments_res(s, energy[b], idx, end);
-            idx = end;
         }
     }
     for (int64_t b = 0; b < B; ++b) {
@@ -2251,11 +2258,9 @@ static qdml_status cpu_backup(qdml_backend_state *s, int restore, const unsigned
     {
         int64_t a, e;
         chunk(s->total, omp_get_thread_num(), omp_get_num_threads(), &a, &e);
-        for (int64_t idx = a; idx < e;) {
-            const int64_t b = idx / N;
-            const int64_t end = (b + 1) * N < e ? (b + 1) * N : e;
+        for (int64_t idx = a, end, b; idx < e; idx = end) {
+            end = member_piece(idx, e, N, &b);
             if (!mask || mask[b]) memcpy(dst + idx, src + idx, (size_t)(end - idx) * sizeof(qdml_c64));
-            idx = end;
         }
     }
     return QDML_OK;

@@ -51,6 +51,7 @@ enum {
     kBlock = 256,                    /* threads per block, every kernel */
     kWarpsPerBlock = kBlock / kWarp, /* segments or members per block in warp-per-item kernels */
     kRing = 4,                       /* parameter upload slots in flight */
+    kGraphKinds = 8,                 /* steps op graphs: renormalised x masked x flushing */
     kAlign = 256                     /* sub-allocation alignment (cuFFT and 16-byte vector access) */
 };
 
@@ -396,8 +397,8 @@ struct qdml_backend_state {
      * CUDA graph so that a step costs one launch. graphs: QDML_CUDA_GRAPHS at create, 0 (off), 1
      * (required: a failed capture is an error) or -1 (unset: on, and off for good after a failed
      * capture). */
-    cudaGraphExec_t graph[8];
-    double graph_dv[8]; /* the volume element the renormalising kernel of graph[k] was captured with */
+    cudaGraphExec_t graph[kGraphKinds];
+    double graph_dv[kGraphKinds]; /* the volume element the renormalising kernel of graph[k] was captured with */
     int graphs;
 
     /* pinned host: one allocation, carved */
@@ -985,7 +986,7 @@ void destroy_state(qdml_backend_state *s) {
     if (cudaGetDevice(&prev) != cudaSuccess) prev = -1;
     if (prev != s->dev) (void)cudaSetDevice(s->dev);
     if (s->stream) (void)cudaStreamSynchronize(s->stream);
-    for (int k = 0; k < 8; ++k)
+    for (int k = 0; k < kGraphKinds; ++k)
         if (s->graph[k]) (void)cudaGraphExecDestroy(s->graph[k]);
     if (s->have_plan) (void)cufftDestroy(s->plan);
     if (s->have_blas) (void)g_blas.destroy(s->blas);
@@ -1859,20 +1860,16 @@ extern "C" int qdml_cuda_reference_times(const qdml_backend_desc *desc, int pair
     cudaError_t ce = cudaSuccess;
     cufftResult fr = CUFFT_SUCCESS;
     float ms = 0.0f;
-#define REF_CUDA(call, args)                                                                                           \
+/* Call; on a result other than `ok` (kept in `res`), name the call and leave. */
+#define REF_TRY(res, ok, call, args)                                                                                   \
     do {                                                                                                               \
-        if ((ce = call args) != cudaSuccess) {                                                                         \
+        if ((res = call args) != ok) {                                                                                 \
             what = #call;                                                                                              \
             goto done;                                                                                                 \
         }                                                                                                              \
     } while (0)
-#define REF_CUFFT(call, args)                                                                                          \
-    do {                                                                                                               \
-        if ((fr = call args) != CUFFT_SUCCESS) {                                                                       \
-            what = #call;                                                                                              \
-            goto done;                                                                                                 \
-        }                                                                                                              \
-    } while (0)
+#define REF_CUDA(call, args) REF_TRY(ce, cudaSuccess, call, args)
+#define REF_CUFFT(call, args) REF_TRY(fr, CUFFT_SUCCESS, call, args)
     REF_CUDA(cudaStreamCreateWithFlags, (&stream, cudaStreamNonBlocking));
     REF_CUDA(cudaEventCreate, (&e0));
     REF_CUDA(cudaEventCreate, (&e1));
@@ -1923,6 +1920,7 @@ extern "C" int qdml_cuda_reference_times(const qdml_backend_desc *desc, int pair
 done:
 #undef REF_CUDA
 #undef REF_CUFFT
+#undef REF_TRY
     if (what && err && errlen) {
         if (ce != cudaSuccess)
             snprintf(err, errlen, "%s failed: %s (%s)", what, cudaGetErrorName(ce), cudaGetErrorString(ce));
