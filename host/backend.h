@@ -101,7 +101,7 @@ typedef struct qdml_backend_ops {
      * its strictly lower part is ignored. */
     qdml_status (*combine)(qdml_backend_state *s, int64_t count, const double *t);
     /* Potential of member b := objective o (valid for dim, the grid's dimension: user axis d is
-     * internal axis 3 - dim + d) at every grid point, evaluated in double by kernels/objectives.h
+     * internal axis 3 - dim + d) at every grid point, evaluated in double by core/objectives.h
      * and rounded once to the storage precision, through scratch memory: when a stored value is not
      * finite the member's potential is left as it was (and out->first_bad says where). */
     qdml_status (*fill_objective)(qdml_backend_state *s, int64_t member, const qdml_objective *o, int dim,

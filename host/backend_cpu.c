@@ -1,5 +1,5 @@
 /* CPU backend: FFTW (batched, threaded through OpenMP) and OpenMP loops around the per-element
- * math of kernels/pointwise.h. The reference every other backend is compared with.
+ * math of core/pointwise.h. The reference every other backend is compared with.
  *
  * A split-step step is two FFTs and two pointwise passes (potential factor, kinetic factor). On
  * grids of two or three dimensions this backend fuses them: the multi-dimensional transform is

@@ -1,7 +1,7 @@
 /* Built-in objectives: names, parameters, parsing, validation, domains and known minima. Needs
  * nothing of the problem or the backends (host/objective_problem.c sets a problem's potential from
  * an objective), so the fuzz target of the program's arguments links it alone. The per-point
- * formulas are in kernels/objectives.h, shared with the backends. */
+ * formulas are in core/objectives.h, shared with the backends. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -452,7 +452,7 @@ QDML_CU_HD qdml_c64 step_kinetic_elem(const double *k2t, i64 j, int imaginary, d
 }
 
 /* ---- fill_objective ---------------------------------------------------------------------------
- * A member's potential from a built-in objective (kernels/objectives.h), evaluated in double at the
+ * A member's potential from a built-in objective (core/objectives.h), evaluated in double at the
  * coordinate tables and rounded once to R, with a summary reduced over lanes, segments and the
  * member: the least and largest finite value (of the double values, as the CPU backend reports
  * them) and the first index whose stored value is not finite. min, max and the least index are

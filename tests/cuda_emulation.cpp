@@ -15,7 +15,7 @@
 // norms, moments of the density and distances within 1e-12 (the summands are formed in double
 // from the same float values); the spectral sums st and sres within 1e-6 (the float FFT stand-in
 // rounds its output to float). The float32 flush threshold and argmax ties are checked exactly.
-// fill_objective (the built-in objectives of kernels/objectives.h, every kind, on every grid
+// fill_objective (the built-in objectives of core/objectives.h, every kind, on every grid
 // dimension a shape allows): values, min, max and first non-finite index exactly in both
 // precisions (float32: the CPU's double values rounded to float), overflow included.
 //

@@ -529,7 +529,7 @@ QDML_API qdml_status qdml_problem_minimize(qdml_problem *problem, const qdml_min
  *
  * A qdml_objective is a plain value: a kind and its parameters in fixed slots of p[] (unused slots
  * are ignored). qdml_objective_default fills the defaults below; qdml_objective_parse reads
- * "NAME[:KEY=V,...]". The same formula (kernels/objectives.h) serves qdml_objective_eval on the host,
+ * "NAME[:KEY=V,...]". The same formula (core/objectives.h) serves qdml_objective_eval on the host,
  * the CPU backend and the CUDA kernels: on the CPU backend a grid filled by
  * qdml_problem_set_objective equals qdml_objective_eval at its points bit for bit; on CUDA the GPU's
  * exp/cos/... differ from the host's in the last bits (relative differences ~1e-15 of the values).
