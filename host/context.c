@@ -1,95 +1,93 @@
+/* Contexts: the backend chosen from the registry, threads, planning effort, precision, the last
+ * error message. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
-
-#ifdef QDML_HAVE_CUDA
-#include "backend_cuda.h"
-#endif
-
-/* Usable CUDA devices in this build (0 without the CUDA backend). */
-static int cuda_devices(void) {
-#ifdef QDML_HAVE_CUDA
-    return qdml_cuda_device_count();
-#else
-    return 0;
-#endif
-}
+#include "registry.h"
 
 const char *qdml_backend_name(qdml_backend backend) {
-    switch (backend) {
-    case QDML_BACKEND_CPU: return "cpu";
-    case QDML_BACKEND_CUDA: return "cuda";
-    case QDML_BACKEND_AUTO: return "auto";
-    }
-    return NULL;
+    if (backend == QDML_BACKEND_AUTO) return "auto";
+    const qdml_backend_entry *e = qdml_registry_find(backend);
+    return e ? e->name : NULL;
 }
 
 int qdml_backend_available(qdml_backend backend) {
-    switch (backend) {
-    case QDML_BACKEND_CPU: return 1;
-    case QDML_BACKEND_AUTO: return 1;
-    case QDML_BACKEND_CUDA: return cuda_devices() > 0;
-    }
-    return 0;
+    return backend == QDML_BACKEND_AUTO || qdml_registry_usable(qdml_registry_find(backend));
 }
 
-int qdml_device_count(void) { return cuda_devices(); }
+/* Devices of every device backend in registry order: device `index` of the whole list is device
+ * index - (devices before it) of its backend. */
+int qdml_device_count(void) {
+    size_t n;
+    const qdml_backend_entry *e = qdml_registry(&n);
+    int count = 0;
+    for (size_t i = 0; i < n; ++i)
+        if (e[i].ops && e[i].device_count) count += e[i].device_count();
+    return count;
+}
 
 qdml_status qdml_device_info(int index, char *name, size_t namelen, size_t *total_bytes) {
     if (name && namelen) name[0] = '\0';
     if (total_bytes) *total_bytes = 0;
-    const int count = cuda_devices();
-    if (index < 0 || index >= count)
-        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_device_info: index = %d: %s", index,
-                         count ? "out of range" : "this build sees no CUDA device");
-#ifdef QDML_HAVE_CUDA
-    if (qdml_cuda_device_info(index, name, namelen, total_bytes) != 0)
-        return qdml_fail(NULL, QDML_ERR_BACKEND, "qdml_device_info: the CUDA driver failed to describe device %d", index);
-#endif
+    size_t n;
+    const qdml_backend_entry *e = qdml_registry(&n);
+    int first = 0;
+    for (size_t i = 0; i < n && index >= first; ++i) {
+        if (!e[i].ops || !e[i].device_count) continue;
+        const int count = e[i].device_count();
+        if (index < first + count) {
+            if (e[i].device_info(index - first, name, namelen, total_bytes) != 0)
+                return qdml_fail(NULL, QDML_ERR_BACKEND, "qdml_device_info: the %s driver failed to describe device %d",
+                                 e[i].name, index - first);
+            return QDML_OK;
+        }
+        first += count;
+    }
+    return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_device_info: index = %d: %s", index,
+                     first ? "out of range" : "this build sees no device");
+}
+
+/* The registry entry a context on `backend` uses: AUTO takes the first usable one. */
+static qdml_status choose_backend(qdml_backend backend, const qdml_backend_entry **out) {
+    if (backend == QDML_BACKEND_AUTO) {
+        size_t n;
+        const qdml_backend_entry *e = qdml_registry(&n);
+        for (size_t i = 0; i < n; ++i)
+            if (qdml_registry_usable(&e[i])) {
+                *out = &e[i];
+                return QDML_OK;
+            }
+        return qdml_fail(NULL, QDML_ERR_INTERNAL, "backend 'auto': no backend of this build is usable");
+    }
+    const qdml_backend_entry *e = qdml_registry_find(backend);
+    if (!e)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "backend = %d: expected QDML_BACKEND_CPU (0), CUDA (1) or AUTO (2)",
+                         (int)backend);
+    if (!e->ops)
+        return qdml_fail(NULL, QDML_ERR_UNAVAILABLE,
+                         "backend '%s' is not compiled into this build of qdml (%s); use QDML_BACKEND_CPU or "
+                         "QDML_BACKEND_AUTO",
+                         e->name, e->how_to_build);
+    if (!qdml_registry_usable(e))
+        return qdml_fail(NULL, QDML_ERR_UNAVAILABLE,
+                         "backend '%s': this build has the %s backend but %s; use QDML_BACKEND_CPU or QDML_BACKEND_AUTO",
+                         e->name, e->name, e->no_device_hint);
+    *out = e;
     return QDML_OK;
 }
 
 qdml_status qdml_context_create(qdml_context **out, qdml_backend backend, int nthreads) {
     if (!out) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_context_create: out is NULL");
     *out = NULL;
-    const qdml_backend_ops *ops = NULL;
-    qdml_backend chosen = backend;
-    switch (backend) {
-    case QDML_BACKEND_CPU: ops = &qdml_backend_cpu_ops; break;
-    case QDML_BACKEND_AUTO:
-        chosen = QDML_BACKEND_CPU;
-        ops = &qdml_backend_cpu_ops;
-#ifdef QDML_HAVE_CUDA
-        if (cuda_devices() > 0) {
-            chosen = QDML_BACKEND_CUDA;
-            ops = &qdml_backend_cuda_ops;
-        }
-#endif
-        break;
-    case QDML_BACKEND_CUDA:
-#ifdef QDML_HAVE_CUDA
-        if (cuda_devices() > 0) {
-            ops = &qdml_backend_cuda_ops;
-            break;
-        }
-        return qdml_fail(NULL, QDML_ERR_UNAVAILABLE,
-                         "backend 'cuda': this build has the CUDA backend but no usable CUDA device or driver was "
-                         "found; use QDML_BACKEND_CPU or QDML_BACKEND_AUTO");
-#else
-        return qdml_fail(NULL, QDML_ERR_UNAVAILABLE,
-                         "backend 'cuda' is not compiled into this build of qdml (configure with nvcc on PATH and "
-                         "-DQDML_ENABLE_CUDA=ON); use QDML_BACKEND_CPU or QDML_BACKEND_AUTO");
-#endif
-    default:
-        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "backend = %d: expected QDML_BACKEND_CPU (0), CUDA (1) or AUTO (2)",
-                         (int)backend);
-    }
+    const qdml_backend_entry *entry = NULL;
+    const qdml_status st = choose_backend(backend, &entry);
+    if (st != QDML_OK) return st;
     qdml_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "qdml_context_create: cannot allocate %zu bytes", sizeof *ctx);
-    ctx->backend = chosen;
-    ctx->ops = ops;
+    ctx->backend = entry->id;
+    ctx->ops = entry->ops;
     ctx->nthreads = nthreads > 0 ? nthreads : omp_get_max_threads();
     if (ctx->nthreads < 1) ctx->nthreads = 1;
     ctx->effort = QDML_FFT_MEASURE;
