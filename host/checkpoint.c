@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "internal.h"
 
 #define CK_MAGIC "QDMLCKPT"
@@ -169,24 +170,6 @@ static uint64_t payload_bytes(const qdml_problem *p) {
     return total;
 }
 
-/* Makes the rename durable: fsync of the directory holding path (best effort). */
-static void sync_parent_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash) {
-        strcpy(dir, ".");
-    } else {
-        size_t len = slash == path ? 1 : (size_t)(slash - path);
-        if (len >= sizeof dir) return;
-        memcpy(dir, path, len);
-        dir[len] = '\0';
-    }
-    int fd = open(dir, O_RDONLY);
-    if (fd < 0) return;
-    (void)fsync(fd);
-    close(fd);
-}
-
 qdml_status qdml_checkpoint_save(const qdml_problem *p, const char *path) {
     static const char fn[] = "qdml_checkpoint_save";
     if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
@@ -194,33 +177,23 @@ qdml_status qdml_checkpoint_save(const qdml_problem *p, const char *path) {
     const uint64_t payload = payload_bytes(p);
     if (payload == 0) return qdml_fail(p->ctx, QDML_ERR_OVERFLOW, "%s: the checkpoint's size overflows", fn);
     double *buf = qdml_calloc_array((size_t)p->npoints, 2 * sizeof(double));
-    size_t tlen = strlen(path) + 32;
-    char *tmp = malloc(tlen);
-    if (!buf || !tmp) {
+    writer *w = calloc(1, sizeof *w);
+    if (!buf || !w) {
         free(buf);
-        free(tmp);
+        free(w);
         return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate a host buffer of %lld complex points", fn,
                          (long long)p->npoints);
     }
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-    writer *w = calloc(1, sizeof *w);
-    if (!w) {
+    qdml_atomic_file af;
+    qdml_status st = qdml_atomic_open(&af, path, 1, fn);
+    if (st != QDML_OK) {
         free(buf);
-        free(tmp);
-        return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate the write buffer", fn);
-    }
-    w->f = fopen(tmp, "wb");
-    if (!w->f) {
-        int e = errno;
-        qdml_status st = qdml_fail(p->ctx, QDML_ERR_IO, "%s: cannot create '%s': %s", fn, tmp, strerror(e));
-        free(buf);
-        free(tmp);
         free(w);
-        return st;
+        return qdml_keep_error(p->ctx, st);
     }
+    w->f = af.f;
     w->hash = FNV_OFFSET;
     w->ok = 1;
-    qdml_status st = QDML_OK;
     /* header */
     w_bytes(w, (const unsigned char *)CK_MAGIC, 8);
     w_u32(w, CK_VERSION);
@@ -288,23 +261,11 @@ qdml_status qdml_checkpoint_save(const qdml_problem *p, const char *path) {
     put_u64(trailer, w->hash);
     w_flush(w);
     if (w->ok && fwrite(trailer, 1, sizeof trailer, w->f) != sizeof trailer) w->ok = 0;
-    int e = errno;
-    if (w->ok && fflush(w->f) != 0) w->ok = 0, e = errno;
-    if (w->ok && fsync(fileno(w->f)) != 0) w->ok = 0, e = errno;
-    if (fclose(w->f) != 0 && w->ok) w->ok = 0, e = errno;
-    if (st == QDML_OK && !w->ok)
-        st = qdml_fail(p->ctx, QDML_ERR_IO, "%s: writing '%s' failed: %s (the previous '%s', if any, is untouched)", fn,
-                       tmp, strerror(e), path);
-    if (st == QDML_OK && rename(tmp, path) != 0) {
-        e = errno;
-        st = qdml_fail(p->ctx, QDML_ERR_IO, "%s: cannot rename '%s' to '%s': %s", fn, tmp, path, strerror(e));
-    }
     if (st != QDML_OK)
-        remove(tmp);
-    else
-        sync_parent_dir(path);
+        qdml_atomic_abort(&af);
+    else if ((st = qdml_atomic_commit(&af, w->ok)) != QDML_OK)
+        (void)qdml_keep_error(p->ctx, st);
     free(buf);
-    free(tmp);
     free(w);
     if (st == QDML_OK) qdml_clear_error(p->ctx);
     return st;

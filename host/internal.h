@@ -65,6 +65,9 @@ struct qdml_problem {
 
 /* Store a formatted message in ctx (if not NULL) and in the thread-local slot; return status. */
 qdml_status qdml_fail(qdml_context *ctx, qdml_status status, const char *fmt, ...) QDML_PRINTF(3, 4);
+/* The message a callee left in the thread-local slot (qdml_fail(NULL, ...)) stored in ctx too (if not
+ * NULL); returns status. */
+qdml_status qdml_keep_error(qdml_context *ctx, qdml_status status);
 /* Clear ctx's message (start of a successful call). */
 void qdml_clear_error(qdml_context *ctx);
 

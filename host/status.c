@@ -37,6 +37,11 @@ qdml_status qdml_fail(qdml_context *ctx, qdml_status status, const char *fmt, ..
     return status;
 }
 
+qdml_status qdml_keep_error(qdml_context *ctx, qdml_status status) {
+    if (ctx) memcpy(ctx->error, tls_error, sizeof ctx->error);
+    return status;
+}
+
 void qdml_clear_error(qdml_context *ctx) {
     if (ctx) ctx->error[0] = '\0';
 }
