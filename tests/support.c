@@ -114,6 +114,16 @@ double qt_max_abs_diff(const double *a, const double *b, int64_t n) {
     return m;
 }
 
+double qt_rel_diff(const double *a, const double *b, int64_t n) {
+    double d = 0.0, m = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+        const double x = fabs(a[i] - b[i]);
+        if (x > d || x != x) d = x;
+        if (fabs(a[i]) > m) m = fabs(a[i]);
+    }
+    return d == 0.0 ? 0.0 : d / (m > 0 ? m : 1e-300);
+}
+
 double qt_max_abs(const double *a, int64_t n) {
     double m = 0.0;
     for (int64_t i = 0; i < n; ++i) {

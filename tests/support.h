@@ -38,6 +38,9 @@ void qt_set_zero_potential(qdml_problem *p);
 double qt_max_abs_diff(const double *a, const double *b, int64_t n);
 double qt_max_abs(const double *a, int64_t n);
 double qt_norm(const double *a, int64_t n, double dv);
+/* Arrays of n doubles (each part on its own): max_i |a_i - b_i| / max_i |a_i|; 0 where they are equal,
+ * NaN where a difference is NaN. */
+double qt_rel_diff(const double *a, const double *b, int64_t n);
 /* The state of one member into a fresh array (2 * points doubles; free() it); asserts. */
 double *qt_get_state(const qdml_problem *p, int64_t member);
 /* A fresh directory under $TMPDIR (or /tmp) named qdml-TAG-XXXXXX; free() the result. */
