@@ -5,45 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
 #include "pointwise.h"
-
-typedef struct run {
-    qdml_problem *p;
-    int64_t B;
-    int imaginary, renorm, potential_only;
-    int nsub;              /* Strang substeps per step (1: Strang itself) */
-    const double *coef;    /* their lengths in units of the step (nsub values, summing to 1) */
-    unsigned char *active; /* members that step */
-    double *scale, *norms;
-    qdml_moments *mom;
-    qdml_stats *stats;     /* latest statistics per member */
-    int64_t *bk_steps;     /* clocks at the last backup (restored on divergence) */
-    double *bk_time;
-    int64_t *run_steps;    /* steps taken by each member in this call */
-    int64_t *bk_run_steps;
-    int64_t *stop;         /* per member: where the backend's steps op found a bad norm (backend.h) */
-    int steps_declined;    /* the steps op answered done = 0 in this run: the single ops from then on */
-    int64_t bad_member;    /* first member found non-finite, or -1 */
-    int runaway;           /* bad_member's energy ran away (real time) rather than turned non-finite */
-    double runaway_energy, runaway_ref, runaway_scale;
-    unsigned char *div;    /* members taken out of the run because they diverged */
-    int64_t ndiv;
-    int64_t div_first, div_step, div_good_step; /* the first of them: member, step found, step kept */
-    double div_dt;
-    char div_why[256];
-} run;
+#include "solver.h"
 
 /* Substep lengths of the composed steps (qdml.h): S(c_1 dt) ... S(c_m dt), S the Strang step. The
  * constants are the closed forms rounded to double (2 w1 + w0 and 4 p + q equal 1 to 2e-16). */
-static const double split_strang[1] = {1.0};
+const double qdml_solver_split_strang[1] = {1.0};
 /* Yoshida (1990): w1 = 1/(2 - 2^(1/3)), w0 = 1 - 2 w1. */
-static const double split_yoshida4[3] = {1.35120719195965763405, -1.70241438391931526810, 1.35120719195965763405};
+const double qdml_solver_split_yoshida4[3] = {1.35120719195965763405, -1.70241438391931526810, 1.35120719195965763405};
 /* Suzuki (1990): p = 1/(4 - 4^(1/3)), q = 1 - 4p. */
-static const double split_suzuki4[5] = {0.41449077179437573714, 0.41449077179437573714, -0.65796308717750294857,
-                                        0.41449077179437573714, 0.41449077179437573714};
+const double qdml_solver_split_suzuki4[5] = {0.41449077179437573714, 0.41449077179437573714, -0.65796308717750294857,
+                                             0.41449077179437573714, 0.41449077179437573714};
 
-static void run_free(run *r) {
+void qdml_run_free(qdml_run *r) {
     free(r->active);
     free(r->scale);
     free(r->norms);
@@ -57,13 +31,13 @@ static void run_free(run *r) {
     free(r->div);
 }
 
-static qdml_status run_init(run *r, qdml_problem *p, const char *fn) {
+qdml_status qdml_run_init(qdml_run *r, qdml_problem *p, const char *fn) {
     memset(r, 0, sizeof *r);
     r->p = p;
     r->B = p->batch;
     r->bad_member = -1;
     r->nsub = 1;
-    r->coef = split_strang;
+    r->coef = qdml_solver_split_strang;
     size_t nb = (size_t)p->batch;
     r->active = qdml_calloc_array(nb, 1);
     r->scale = qdml_calloc_array(nb, sizeof(double));
@@ -78,7 +52,7 @@ static qdml_status run_init(run *r, qdml_problem *p, const char *fn) {
     r->div = qdml_calloc_array(nb, 1);
     if (!r->active || !r->scale || !r->norms || !r->mom || !r->stats || !r->bk_steps || !r->bk_time ||
         !r->run_steps || !r->bk_run_steps || !r->stop || !r->div) {
-        run_free(r);
+        qdml_run_free(r);
         return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate per-member scratch (batch %lld)", fn,
                          (long long)p->batch);
     }
@@ -89,21 +63,22 @@ static qdml_status run_init(run *r, qdml_problem *p, const char *fn) {
     return QDML_OK;
 }
 
-static qdml_status check_ready(qdml_problem *p, const char *fn) {
+qdml_status qdml_solver_check_ready(qdml_problem *p, const char *fn) {
     for (int64_t b = 0; b < p->batch; ++b)
         if (!p->has_potential[b])
             return qdml_fail(p->ctx, QDML_ERR_NOT_READY,
-                             "%s: member %lld has no potential: call qdml_problem_set_potential first", fn, (long long)b);
+                             "%s: member %lld has no potential: call qdml_problem_set_potential first", fn,
+                             (long long)b);
     return QDML_OK;
 }
 
-static qdml_status backend_error(run *r, qdml_status st, const char *fn, const char *what) {
+qdml_status qdml_run_backend_error(qdml_run *r, qdml_status st, const char *fn, const char *what) {
     const char *why = r->p->ops->last_error(r->p->bs);
     return qdml_fail(r->p->ctx, st, "%s: the %s backend failed in %s%s%s", fn, r->p->ops->name, what,
                      why && why[0] ? ": " : "", why ? why : "");
 }
 
-static qdml_status set_member_step(run *r, int64_t b, double dt) {
+qdml_status qdml_run_set_member_step(qdml_run *r, int64_t b, double dt) {
     qdml_problem *p = r->p;
     qdml_step_params sp;
     memset(&sp, 0, sizeof sp); /* compared bytewise below */
@@ -128,7 +103,7 @@ static qdml_status set_member_step(run *r, int64_t b, double dt) {
     return st;
 }
 
-static void save_clocks(run *r) {
+static void save_clocks(qdml_run *r) {
     for (int64_t b = 0; b < r->B; ++b) {
         r->bk_steps[b] = r->p->steps[b];
         r->bk_time[b] = r->p->time[b];
@@ -136,16 +111,16 @@ static void save_clocks(run *r) {
     }
 }
 
-static qdml_status save_backup(run *r, const char *fn) {
+qdml_status qdml_run_save_backup(qdml_run *r, const char *fn) {
     qdml_status st = r->p->ops->backup(r->p->bs, 0, NULL);
-    if (st != QDML_OK) return backend_error(r, st, fn, "backup");
+    if (st != QDML_OK) return qdml_run_backend_error(r, st, fn, "backup");
     save_clocks(r);
     return QDML_OK;
 }
 
 /* Scales that bring each active member back to norm 1; 0 (and r->bad_member set) when a norm is
  * not finite and positive. */
-static int renorm_scales(run *r, const double *norms, double dv) {
+static int renorm_scales(qdml_run *r, const double *norms, double dv) {
     for (int64_t b = 0; b < r->B; ++b) {
         if (!r->active[b]) continue;
         if (!(isfinite(norms[b]) && norms[b] > 0)) {
@@ -160,21 +135,21 @@ static int renorm_scales(run *r, const double *norms, double dv) {
 /* Build the step tables of every active member for the substep c dt of its step dt (p->dt[b]), which
  * stays the step in force (set_member_step records the length it builds for). Members whose tables
  * already hold that substep are skipped by set_member_step. */
-static qdml_status set_substeps(run *r, double c, const char *fn) {
+qdml_status qdml_run_set_substeps(qdml_run *r, double c, const char *fn) {
     qdml_problem *p = r->p;
     for (int64_t b = 0; b < r->B; ++b) {
         if (!r->active[b]) continue;
         const double dt = p->dt[b];
-        const qdml_status st = set_member_step(r, b, c * dt);
+        const qdml_status st = qdml_run_set_member_step(r, b, c * dt);
         p->dt[b] = dt;
-        if (st != QDML_OK) return backend_error(r, st, fn, "set_step");
+        if (st != QDML_OK) return qdml_run_backend_error(r, st, fn, "set_step");
     }
     return QDML_OK;
 }
 
 /* The clocks of every active member move on by k steps (the time one step at a time, so that it
  * does not depend on how the steps were grouped). */
-static void count_steps(run *r, int64_t k) {
+static void count_steps(qdml_run *r, int64_t k) {
     qdml_problem *p = r->p;
     for (int64_t b = 0; b < r->B; ++b)
         if (r->active[b]) {
@@ -203,7 +178,7 @@ static int substep_sets(const double *c, int m, unsigned char *sub, double *othe
  * own length; the potential half-steps of consecutive substeps of equal length (across steps, too)
  * are fused into one full kick, those of unequal lengths are two half kicks with a rebuild of the
  * tables between. Sets r->bad_member when a renormalisation norm is not finite and positive. */
-static qdml_status advance(run *r, int64_t n, const char *fn) {
+qdml_status qdml_run_advance(qdml_run *r, int64_t n, const char *fn) {
     qdml_problem *p = r->p;
     const qdml_backend_ops *ops = p->ops;
     const double dv = p->desc.dv;
@@ -224,10 +199,11 @@ static qdml_status advance(run *r, int64_t n, const char *fn) {
         const int fits = substep_sets(c, m, sub, &other);
         int done = 0;
         if (fits && other != c[0] &&
-            ((st = set_substeps(r, other, fn)) != QDML_OK || (st = set_substeps(r, c[0], fn)) != QDML_OK))
+            ((st = qdml_run_set_substeps(r, other, fn)) != QDML_OK ||
+             (st = qdml_run_set_substeps(r, c[0], fn)) != QDML_OK))
             return st;
         if (fits && (st = ops->steps(p->bs, n, m, sub, r->active, norms != NULL, dv, r->stop, &done)) != QDML_OK)
-            return backend_error(r, st, fn, "steps");
+            return qdml_run_backend_error(r, st, fn, "steps");
         r->steps_declined = !done;
         if (done) {
             int64_t first = -1; /* substeps completed when the first bad norm was found */
@@ -242,16 +218,16 @@ static qdml_status advance(run *r, int64_t n, const char *fn) {
     }
     /* The tables hold c_1 dt already (set by the caller, or left by the previous call's last substep,
      * c_m = c_1): set_member_step skips the rebuild. */
-    if (m > 1 && (st = set_substeps(r, c[0], fn)) != QDML_OK) return st;
-    if ((st = ops->kick(p->bs, 0, r->active, norms)) != QDML_OK) return backend_error(r, st, fn, "kick");
+    if (m > 1 && (st = qdml_run_set_substeps(r, c[0], fn)) != QDML_OK) return st;
+    if ((st = ops->kick(p->bs, 0, r->active, norms)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "kick");
     for (int64_t s = 0; s < n; ++s) {
         for (int j = 0; j < m; ++j) {
             if (norms && !renorm_scales(r, norms, dv)) return QDML_OK;
             if (!r->potential_only) {
-                if ((st = ops->fft(p->bs, 1)) != QDML_OK) return backend_error(r, st, fn, "forward FFT");
+                if ((st = ops->fft(p->bs, 1)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "forward FFT");
                 if ((st = ops->kinetic(p->bs, r->scale, r->active)) != QDML_OK)
-                    return backend_error(r, st, fn, "kinetic");
-                if ((st = ops->fft(p->bs, 0)) != QDML_OK) return backend_error(r, st, fn, "backward FFT");
+                    return qdml_run_backend_error(r, st, fn, "kinetic");
+                if ((st = ops->fft(p->bs, 0)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "backward FFT");
             }
             /* With the kinetic step omitted, nothing carries the rescaling between steps; the closing
              * renormalisation suffices, since the shifted potential factors never exceed 1 (in a
@@ -260,27 +236,29 @@ static qdml_status advance(run *r, int64_t n, const char *fn) {
             const double next = c[(j + 1) % m];
             if (last || next == c[j]) {
                 if ((st = ops->kick(p->bs, !last, r->active, norms)) != QDML_OK)
-                    return backend_error(r, st, fn, "kick");
+                    return qdml_run_backend_error(r, st, fn, "kick");
             } else {
-                if ((st = ops->kick(p->bs, 0, r->active, NULL)) != QDML_OK) return backend_error(r, st, fn, "kick");
-                if ((st = set_substeps(r, next, fn)) != QDML_OK) return st;
-                if ((st = ops->kick(p->bs, 0, r->active, norms)) != QDML_OK) return backend_error(r, st, fn, "kick");
+                if ((st = ops->kick(p->bs, 0, r->active, NULL)) != QDML_OK)
+                    return qdml_run_backend_error(r, st, fn, "kick");
+                if ((st = qdml_run_set_substeps(r, next, fn)) != QDML_OK) return st;
+                if ((st = ops->kick(p->bs, 0, r->active, norms)) != QDML_OK)
+                    return qdml_run_backend_error(r, st, fn, "kick");
             }
         }
         count_steps(r, 1);
     }
     if (norms) {
         if (!renorm_scales(r, norms, dv)) return QDML_OK;
-        if ((st = ops->scale(p->bs, r->scale, r->active)) != QDML_OK) return backend_error(r, st, fn, "scale");
+        if ((st = ops->scale(p->bs, r->scale, r->active)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "scale");
     }
     return QDML_OK;
 }
 
 /* Statistics of the members in `want`; sets r->bad_member on a non-finite state. */
-static qdml_status measure(run *r, const unsigned char *want, const char *fn) {
+qdml_status qdml_run_measure(qdml_run *r, const unsigned char *want, const char *fn) {
     qdml_problem *p = r->p;
     qdml_status st = p->ops->moments(p->bs, p->hbar, p->mass, want, r->mom);
-    if (st != QDML_OK) return backend_error(r, st, fn, "moments");
+    if (st != QDML_OK) return qdml_run_backend_error(r, st, fn, "moments");
     for (int64_t b = 0; b < r->B; ++b) {
         if (want && !want[b]) continue;
         if (!r->mom[b].finite || !(r->mom[b].s0 > 0)) {
@@ -297,7 +275,7 @@ static qdml_status measure(run *r, const unsigned char *want, const char *fn) {
  * back to that backup and take the bad one out of the rest of the run, so that the others redo the
  * stretch without it (members never mix, so they compute the same values as before) and go on.
  * The bad member keeps its last good state; its statistics are those of that state. */
-static qdml_status isolate(run *r, const char *fn) {
+qdml_status qdml_run_isolate(qdml_run *r, const char *fn) {
     qdml_problem *p = r->p;
     const int64_t bad = r->bad_member;
     if (r->ndiv == 0) {
@@ -313,7 +291,7 @@ static qdml_status isolate(run *r, const char *fn) {
             snprintf(r->div_why, sizeof r->div_why, "became non-finite or zero, or its energy overflowed,");
     }
     qdml_status st = p->ops->backup(p->bs, 1, NULL);
-    if (st != QDML_OK) return backend_error(r, st, fn, "restore");
+    if (st != QDML_OK) return qdml_run_backend_error(r, st, fn, "restore");
     for (int64_t b = 0; b < r->B; ++b) {
         p->steps[b] = r->bk_steps[b];
         p->time[b] = r->bk_time[b];
@@ -324,15 +302,15 @@ static qdml_status isolate(run *r, const char *fn) {
     r->ndiv += 1;
     r->bad_member = -1;
     r->runaway = 0;
-    return measure(r, NULL, fn);
+    return qdml_run_measure(r, NULL, fn);
 }
 
 /* Restore the last good state of every member, fill results, and report DIVERGED: for the
- * lowest-states search, whose members are one block (elsewhere isolate() takes the bad member out
- * and the others go on). */
-static qdml_status diverged(run *r, qdml_run_result *results, const char *fn) {
+ * lowest-states search, whose members are one block (elsewhere qdml_run_isolate() takes the bad
+ * member out and the others go on). */
+qdml_status qdml_run_diverged(qdml_run *r, qdml_run_result *results, const char *fn) {
     qdml_problem *p = r->p;
-    qdml_status st = isolate(r, fn);
+    qdml_status st = qdml_run_isolate(r, fn);
     if (st != QDML_OK) return st;
     const int64_t bad = r->div_first;
     if (results)
@@ -348,14 +326,14 @@ static qdml_status diverged(run *r, qdml_run_result *results, const char *fn) {
                      (long long)r->div_good_step);
 }
 
-static int any_active(const run *r) {
+int qdml_run_any_active(const qdml_run *r) {
     for (int64_t b = 0; b < r->B; ++b)
         if (r->active[b]) return 1;
     return 0;
 }
 
-/* The DIVERGED status at the end of a run in which members were taken out by isolate(). */
-static qdml_status report_diverged(run *r, qdml_run_result *results, const char *fn) {
+/* The DIVERGED status at the end of a run in which members were taken out by qdml_run_isolate(). */
+qdml_status qdml_run_report_diverged(qdml_run *r, qdml_run_result *results, const char *fn) {
     qdml_problem *p = r->p;
     const int64_t bad = r->div_first;
     if (results)
@@ -366,14 +344,15 @@ static qdml_status report_diverged(run *r, qdml_run_result *results, const char 
                  (long long)r->B);
     else if (r->B > 1)
         snprintf(others, sizeof others, "; the other %lld members ran on", (long long)(r->B - 1));
-    return qdml_fail(p->ctx, QDML_ERR_DIVERGED,
-                     "%s: member %lld %s by step %lld (dt = %g, hbar = %g, mass = %g); it was restored to its last good "
-                     "state at step %lld and left out of the rest of the run%s",
-                     fn, (long long)bad, r->div_why, (long long)r->div_step, r->div_dt, p->hbar[bad], p->mass[bad],
-                     (long long)r->div_good_step, others);
+    return qdml_fail(
+        p->ctx, QDML_ERR_DIVERGED,
+        "%s: member %lld %s by step %lld (dt = %g, hbar = %g, mass = %g); it was restored to its last good "
+        "state at step %lld and left out of the rest of the run%s",
+        fn, (long long)bad, r->div_why, (long long)r->div_step, r->div_dt, p->hbar[bad], p->mass[bad],
+        (long long)r->div_good_step, others);
 }
 
-static qdml_status record(run *r, const unsigned char *which) {
+qdml_status qdml_run_record(qdml_run *r, const unsigned char *which) {
     for (int64_t b = 0; b < r->B; ++b) {
         if (which && !which[b]) continue;
         qdml_status st = qdml_history_push(r->p, b, &r->stats[b]);
@@ -497,33 +476,36 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
     if (!o) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options is NULL", fn);
     if (o->mode != QDML_REAL_TIME && o->mode != QDML_IMAGINARY_TIME)
         return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                         "%s: options.mode = %d: expected QDML_REAL_TIME (0) or QDML_IMAGINARY_TIME (1)", fn, (int)o->mode);
+                         "%s: options.mode = %d: expected QDML_REAL_TIME (0) or QDML_IMAGINARY_TIME (1)", fn,
+                         (int)o->mode);
     if (!isfinite(o->dt) || !(o->dt > 0))
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.dt = %g: must be positive and finite", fn, o->dt);
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.dt = %g: must be positive and finite", fn,
+                         o->dt);
     if (o->steps < 0)
         return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.steps = %lld: must be >= 0", fn,
                          (long long)o->steps);
     if (o->monitor_every < 0)
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.monitor_every = %lld: must be >= 0 (0: only at the end)",
-                         fn, (long long)o->monitor_every);
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: options.monitor_every = %lld: must be >= 0 (0: only at the end)", fn,
+                         (long long)o->monitor_every);
     const double *coef;
     int nsub;
     switch (o->splitting) {
-    case QDML_SPLIT_STRANG: coef = split_strang, nsub = 1; break;
-    case QDML_SPLIT_YOSHIDA4: coef = split_yoshida4, nsub = 3; break;
-    case QDML_SPLIT_SUZUKI4: coef = split_suzuki4, nsub = 5; break;
+    case QDML_SPLIT_STRANG: coef = qdml_solver_split_strang, nsub = 1; break;
+    case QDML_SPLIT_YOSHIDA4: coef = qdml_solver_split_yoshida4, nsub = 3; break;
+    case QDML_SPLIT_SUZUKI4: coef = qdml_solver_split_suzuki4, nsub = 5; break;
     default:
         return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
                          "%s: options.splitting = %d: expected QDML_SPLIT_STRANG (0), QDML_SPLIT_YOSHIDA4 (1) or "
                          "QDML_SPLIT_SUZUKI4 (2)",
                          fn, (int)o->splitting);
     }
-    qdml_status st = check_ready(p, fn);
+    qdml_status st = qdml_solver_check_ready(p, fn);
     if (st != QDML_OK) return st;
     if ((st = check_backward_substep(p, o, coef, nsub, fn)) != QDML_OK) return st;
     double *e_ref = NULL; /* per member: <H> and |<T>| + |<V>| at the start (real-time checks) */
-    run r;
-    if ((st = run_init(&r, p, fn)) != QDML_OK) return st;
+    qdml_run r;
+    if ((st = qdml_run_init(&r, p, fn)) != QDML_OK) return st;
     p->ground_valid = 0; /* the states move: a ground search cannot resume from them */
     r.imaginary = o->mode == QDML_IMAGINARY_TIME;
     r.renorm = r.imaginary && o->renormalize;
@@ -535,8 +517,8 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
     /* The step in force is dt (what statistics and checkpoints record); the tables are built for the
      * first substep (c_1 = 1 for Strang). */
     for (int64_t b = 0; b < r.B; ++b) p->dt[b] = o->dt;
-    if ((st = set_substeps(&r, coef[0], fn)) != QDML_OK) goto done;
-    if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
+    if ((st = qdml_run_set_substeps(&r, coef[0], fn)) != QDML_OK) goto done;
+    if ((st = qdml_run_save_backup(&r, fn)) != QDML_OK) goto done;
 
     /* <H> is conserved by real-time evolution (Strang and its compositions conserve a nearby
      * energy): a change of the order of the energy scale itself means the step is far too large for
@@ -548,7 +530,7 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
             st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
             goto done;
         }
-        if ((st = measure(&r, NULL, fn)) != QDML_OK) goto done;
+        if ((st = qdml_run_measure(&r, NULL, fn)) != QDML_OK) goto done;
         for (int64_t b = 0; b < r.B; ++b) {
             /* A member whose start is already non-finite (or zero) has no reference: the
              * non-finite checks below catch it as before. */
@@ -561,11 +543,11 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
 
     int stopped = 0;
     int64_t done_steps = 0;
-    while (done_steps < o->steps && !stopped && any_active(&r)) {
+    while (done_steps < o->steps && !stopped && qdml_run_any_active(&r)) {
         int64_t chunk = o->steps - done_steps;
         if (o->monitor_every > 0 && o->monitor_every < chunk) chunk = o->monitor_every;
-        if ((st = advance(&r, chunk, fn)) != QDML_OK) goto done;
-        if (r.bad_member < 0 && (st = measure(&r, NULL, fn)) != QDML_OK) goto done;
+        if ((st = qdml_run_advance(&r, chunk, fn)) != QDML_OK) goto done;
+        if (r.bad_member < 0 && (st = qdml_run_measure(&r, NULL, fn)) != QDML_OK) goto done;
         for (int64_t b = 0; check_energy && r.bad_member < 0 && b < r.B; ++b) {
             if (!r.active[b]) continue;
             const double e = r.stats[b].energy, ref = e_ref[2 * b], scale = e_ref[2 * b + 1];
@@ -579,16 +561,16 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
         }
         if (r.bad_member >= 0) {
             /* Redo this stretch without the bad member. */
-            if ((st = isolate(&r, fn)) != QDML_OK) goto done;
+            if ((st = qdml_run_isolate(&r, fn)) != QDML_OK) goto done;
             continue;
         }
         done_steps += chunk;
-        if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
-        if ((st = record(&r, NULL)) != QDML_OK) goto done;
+        if ((st = qdml_run_save_backup(&r, fn)) != QDML_OK) goto done;
+        if ((st = qdml_run_record(&r, NULL)) != QDML_OK) goto done;
         if (o->monitor && o->monitor(r.stats, r.B, o->monitor_user)) stopped = 1;
     }
     if (o->steps == 0) {
-        if ((st = measure(&r, NULL, fn)) != QDML_OK) goto done;
+        if ((st = qdml_run_measure(&r, NULL, fn)) != QDML_OK) goto done;
         if (r.bad_member >= 0) {
             st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: the state of member %lld has zero norm", fn,
                            (long long)r.bad_member);
@@ -602,13 +584,13 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
             results[b].stopped_by_callback = stopped;
         }
     if (r.ndiv > 0) {
-        st = report_diverged(&r, results, fn);
+        st = qdml_run_report_diverged(&r, results, fn);
         goto done;
     }
     qdml_clear_error(p->ctx);
 done:
     free(e_ref);
-    run_free(&r);
+    qdml_run_free(&r);
     return st;
 }
 
@@ -663,7 +645,7 @@ static int64_t cholesky_inverse(const double *S, int64_t n, double *R, double *T
  * `keep` (a prefix whose search is over) are left exactly as they are. Twice when the first pass
  * started far from orthonormal, since one Cholesky QR pass leaves errors of order cond(S)^2 u.
  * *dependent is set to the first member found linearly dependent on those before it (or -1). */
-static qdml_status orthonormalise(run *r, int64_t keep, int64_t *dependent, const char *fn) {
+static qdml_status orthonormalise(qdml_run *r, int64_t keep, int64_t *dependent, const char *fn) {
     qdml_problem *p = r->p;
     const int64_t n = r->B;
     const size_t n2 = (size_t)(n * n);
@@ -679,7 +661,7 @@ static qdml_status orthonormalise(run *r, int64_t keep, int64_t *dependent, cons
     }
     for (int pass = 0; pass < 2; ++pass) {
         if ((st = p->ops->gram(p->bs, n, S)) != QDML_OK) {
-            st = backend_error(r, st, fn, "gram");
+            st = qdml_run_backend_error(r, st, fn, "gram");
             goto out;
         }
         double off = 0.0; /* largest departure of S dV from the identity */
@@ -710,7 +692,7 @@ static qdml_status orthonormalise(run *r, int64_t keep, int64_t *dependent, cons
                 T[2 * (i * n + c) + 1] = 0.0;
             }
         if ((st = p->ops->combine(p->bs, n, T)) != QDML_OK) {
-            st = backend_error(r, st, fn, "combine");
+            st = qdml_run_backend_error(r, st, fn, "combine");
             goto out;
         }
         if (off < 1e-4) break;
@@ -775,7 +757,7 @@ out:
  * member above it, so that when a higher member needs a smaller step to get under its O(dtau^2)
  * floor, the lower ones' floors (and with them the coupling) fall as well. The lowest members,
  * which converge first, keep their large steps until then. */
-static qdml_status block_sync(run *r, const unsigned char *converged, const int *stalled) {
+static qdml_status block_sync(qdml_run *r, const unsigned char *converged, const int *stalled) {
     qdml_problem *p = r->p;
     int done = 1;
     for (int64_t b = 0; b < r->B; ++b)
@@ -785,7 +767,7 @@ static qdml_status block_sync(run *r, const unsigned char *converged, const int 
         r->active[b] = (unsigned char)!done;
         dt = fmin(dt, p->dt[b]);
         if (!done && p->dt[b] > dt) {
-            qdml_status st = set_member_step(r, b, dt);
+            qdml_status st = qdml_run_set_member_step(r, b, dt);
             if (st != QDML_OK) return st;
         }
     }
@@ -797,21 +779,22 @@ static qdml_status ground_run(qdml_problem *p, const qdml_ground_options *o, qdm
     if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
     if (!o) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options is NULL", fn);
     if (!isfinite(o->tolerance) || !(o->tolerance > 0))
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.tolerance = %g: must be positive and finite", fn,
-                         o->tolerance);
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.tolerance = %g: must be positive and finite",
+                         fn, o->tolerance);
     if (o->max_steps < 1)
         return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.max_steps = %lld: must be >= 1", fn,
                          (long long)o->max_steps);
     if (o->monitor_every < 0)
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.monitor_every = %lld: must be >= 0 (0: automatic)",
-                         fn, (long long)o->monitor_every);
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: options.monitor_every = %lld: must be >= 0 (0: automatic)", fn,
+                         (long long)o->monitor_every);
     if (!isfinite(o->dt_initial) || o->dt_initial < 0)
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.dt_initial = %g: must be >= 0 (0: automatic)", fn,
-                         o->dt_initial);
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.dt_initial = %g: must be >= 0 (0: automatic)",
+                         fn, o->dt_initial);
     if (!isfinite(o->dt_min) || o->dt_min < 0)
         return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.dt_min = %g: must be >= 0 (0: automatic)", fn,
                          o->dt_min);
-    qdml_status st = check_ready(p, fn);
+    qdml_status st = qdml_solver_check_ready(p, fn);
     if (st != QDML_OK) return st;
     if (ortho && (st = check_one_hamiltonian(p, fn)) != QDML_OK) return st;
     if (o->resume && !p->ground_valid)
@@ -821,8 +804,8 @@ static qdml_status ground_run(qdml_problem *p, const qdml_ground_options *o, qdm
                          fn, o->resume);
     const int resume = o->resume != 0;
     p->ground_valid = 0;
-    run r;
-    if ((st = run_init(&r, p, fn)) != QDML_OK) return st;
+    qdml_run r;
+    if ((st = qdml_run_init(&r, p, fn)) != QDML_OK) return st;
     r.imaginary = 1;
     r.renorm = 1;
     r.potential_only = 0;
@@ -856,7 +839,7 @@ static qdml_status ground_run(qdml_problem *p, const qdml_ground_options *o, qdm
         }
     }
     /* Start: statistics of the initial states set the first step and may already satisfy the tolerance. */
-    if ((st = measure(&r, NULL, fn)) != QDML_OK) goto done;
+    if ((st = qdml_run_measure(&r, NULL, fn)) != QDML_OK) goto done;
     if (resume && r.bad_member < 0) {
         /* Where the previous call stopped: same steps, floors, stall counts and flags. */
         for (int64_t b = 0; b < r.B; ++b) {
@@ -867,8 +850,8 @@ static qdml_status ground_run(qdml_problem *p, const qdml_ground_options *o, qdm
             /* A finished member's state has been through the inactive FFT round trips since its last
              * statistics (equal up to rounding): report those statistics, as an unbroken run does. */
             r.stats[b] = p->ground[b].last;
-            if ((st = set_member_step(&r, b, p->dt[b])) != QDML_OK) {
-                st = backend_error(&r, st, fn, "set_step");
+            if ((st = qdml_run_set_member_step(&r, b, p->dt[b])) != QDML_OK) {
+                st = qdml_run_backend_error(&r, st, fn, "set_step");
                 goto done;
             }
         }
@@ -905,8 +888,8 @@ static qdml_status ground_run(qdml_problem *p, const qdml_ground_options *o, qdm
             if (dt_round > dt0) dt_round = dt0;
             if (dtmin[b] < dt_round) dtmin[b] = dt_round;
         }
-        if ((st = set_member_step(&r, b, dt0)) != QDML_OK) {
-            st = backend_error(&r, st, fn, "set_step");
+        if ((st = qdml_run_set_member_step(&r, b, dt0)) != QDML_OK) {
+            st = qdml_run_backend_error(&r, st, fn, "set_step");
             goto done;
         }
         if (r.stats[b].residual <= o->tolerance) {
@@ -915,11 +898,11 @@ static qdml_status ground_run(qdml_problem *p, const qdml_ground_options *o, qdm
         }
     }
     if (ortho && (st = block_sync(&r, converged, stalled)) != QDML_OK) {
-        st = backend_error(&r, st, fn, "set_step");
+        st = qdml_run_backend_error(&r, st, fn, "set_step");
         goto done;
     }
 search:
-    if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
+    if ((st = qdml_run_save_backup(&r, fn)) != QDML_OK) goto done;
 
     int stopped = 0;
     int64_t taken = 0;
@@ -929,38 +912,38 @@ search:
         if (!any || stopped || taken >= o->max_steps) break;
         int64_t chunk = o->max_steps - taken < every ? o->max_steps - taken : every;
         if (!ortho) {
-            if ((st = advance(&r, chunk, fn)) != QDML_OK) goto done;
+            if ((st = qdml_run_advance(&r, chunk, fn)) != QDML_OK) goto done;
         } else {
             /* Orthonormalised after every step, so that no member decays into a lower state for
              * longer than one step. */
             const int64_t keep = 0; /* the block moves together */
             for (int64_t k = 0; k < chunk && r.bad_member < 0; ++k) {
                 int64_t dep = -1;
-                if ((st = advance(&r, 1, fn)) != QDML_OK) goto done;
+                if ((st = qdml_run_advance(&r, 1, fn)) != QDML_OK) goto done;
                 if (r.bad_member >= 0) break;
                 if ((st = orthonormalise(&r, keep, &dep, fn)) != QDML_OK) goto done;
                 if (dep >= 0) r.bad_member = dep; /* a member collapsed onto the lower ones: restore */
             }
         }
-        if (r.bad_member < 0 && (st = measure(&r, r.active, fn)) != QDML_OK) goto done;
+        if (r.bad_member < 0 && (st = qdml_run_measure(&r, r.active, fn)) != QDML_OK) goto done;
         if (r.bad_member >= 0) {
             if (ortho) {
                 /* One block: every member goes back and the search stops. */
-                st = diverged(&r, results, fn);
+                st = qdml_run_diverged(&r, results, fn);
                 goto done;
             }
             /* Redo this stretch without the bad member. */
-            if ((st = isolate(&r, fn)) != QDML_OK) goto done;
+            if ((st = qdml_run_isolate(&r, fn)) != QDML_OK) goto done;
             continue;
         }
         taken += chunk;
         /* How far each state moved since the last monitoring point (the backup holds it). */
         if ((st = p->ops->distance(p->bs, r.active, moved)) != QDML_OK) {
-            st = backend_error(&r, st, fn, "distance");
+            st = qdml_run_backend_error(&r, st, fn, "distance");
             goto done;
         }
-        if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
-        if ((st = record(&r, r.active)) != QDML_OK) goto done;
+        if ((st = qdml_run_save_backup(&r, fn)) != QDML_OK) goto done;
+        if ((st = qdml_run_record(&r, r.active)) != QDML_OK) goto done;
         if (o->monitor && o->monitor(r.stats, r.B, o->monitor_user)) stopped = 1;
         for (int64_t b = 0; b < r.B; ++b) {
             if (!r.active[b]) continue;
@@ -986,8 +969,8 @@ search:
                 if (ratio > 0.5) ratio = 0.5;
                 double dt = p->dt[b] * ratio;
                 if (dt < dtmin[b]) dt = dtmin[b];
-                if ((st = set_member_step(&r, b, dt)) != QDML_OK) {
-                    st = backend_error(&r, st, fn, "set_step");
+                if ((st = qdml_run_set_member_step(&r, b, dt)) != QDML_OK) {
+                    st = qdml_run_backend_error(&r, st, fn, "set_step");
                     goto done;
                 }
             } else if (split_res < 0.1 * res) {
@@ -999,7 +982,7 @@ search:
             }
         }
         if (ortho && (st = block_sync(&r, converged, stalled)) != QDML_OK) {
-            st = backend_error(&r, st, fn, "set_step");
+            st = qdml_run_backend_error(&r, st, fn, "set_step");
             goto done;
         }
     }
@@ -1011,7 +994,7 @@ search:
             results[b].stopped_by_callback = stopped && !converged[b];
             results[b].finished = !r.active[b];
         }
-    if (r.ndiv > 0) (void)report_diverged(&r, results, fn);
+    if (r.ndiv > 0) (void)qdml_run_report_diverged(&r, results, fn);
     for (int64_t b = 0; b < r.B; ++b) {
         p->ground[b].dt_min = dtmin[b];
         p->ground[b].stalled = stalled[b];
@@ -1029,7 +1012,7 @@ done:
     free(stalled);
     free(dtmin);
     free(converged);
-    run_free(&r);
+    qdml_run_free(&r);
     return st;
 }
 
