@@ -1,6 +1,6 @@
 /* The split-step driver's shared core (solver.h): a run's scratch, the steps of every active member
  * through the backend ops table (backend.h), statistics, backups, and members taken out when they
- * diverge. The drivers on top: evolve.c, and the ground-state search with its lowest-states variant. */
+ * diverge. The drivers on top: evolve.c, ground.c and lowest_states.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
