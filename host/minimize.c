@@ -1,5 +1,5 @@
 /* Annealing as an optimiser: ground states at a decreasing sequence of hbar, each stage started
- * from the last one's state. Written on top of the ground-state search (solver.c). */
+ * from the last one's state. Written on top of the ground-state search (ground.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,49 +1,23 @@
-/* The split-step driver: fixed-step evolution and the adaptive ground-state search. Written once
- * against the backend ops table (backend.h). */
+/* The split-step driver's shared core (solver.h): a run's scratch, the steps of every active member
+ * through the backend ops table (backend.h), statistics, backups, and members taken out when they
+ * diverge. The drivers on top: evolve.c, ground.c and lowest_states.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "pointwise.h"
-
-typedef struct run {
-    qdml_problem *p;
-    int64_t B;
-    int imaginary, renorm, potential_only;
-    int nsub;              /* Strang substeps per step (1: Strang itself) */
-    const double *coef;    /* their lengths in units of the step (nsub values, summing to 1) */
-    unsigned char *active; /* members that step */
-    double *scale, *norms;
-    qdml_moments *mom;
-    qdml_stats *stats;     /* latest statistics per member */
-    int64_t *bk_steps;     /* clocks at the last backup (restored on divergence) */
-    double *bk_time;
-    int64_t *run_steps;    /* steps taken by each member in this call */
-    int64_t *bk_run_steps;
-    int64_t *stop;         /* per member: where the backend's steps op found a bad norm (backend.h) */
-    int steps_declined;    /* the steps op answered done = 0 in this run: the single ops from then on */
-    int64_t bad_member;    /* first member found non-finite, or -1 */
-    int runaway;           /* bad_member's energy ran away (real time) rather than turned non-finite */
-    double runaway_energy, runaway_ref, runaway_scale;
-    unsigned char *div;    /* members taken out of the run because they diverged */
-    int64_t ndiv;
-    int64_t div_first, div_step, div_good_step; /* the first of them: member, step found, step kept */
-    double div_dt;
-    char div_why[256];
-} run;
+#include "solver.h"
 
 /* Substep lengths of the composed steps (qdml.h): S(c_1 dt) ... S(c_m dt), S the Strang step. The
  * constants are the closed forms rounded to double (2 w1 + w0 and 4 p + q equal 1 to 2e-16). */
-static const double split_strang[1] = {1.0};
+const double qdml_solver_split_strang[1] = {1.0};
 /* Yoshida (1990): w1 = 1/(2 - 2^(1/3)), w0 = 1 - 2 w1. */
-static const double split_yoshida4[3] = {1.35120719195965763405, -1.70241438391931526810, 1.35120719195965763405};
+const double qdml_solver_split_yoshida4[3] = {1.35120719195965763405, -1.70241438391931526810, 1.35120719195965763405};
 /* Suzuki (1990): p = 1/(4 - 4^(1/3)), q = 1 - 4p. */
-static const double split_suzuki4[5] = {0.41449077179437573714, 0.41449077179437573714, -0.65796308717750294857,
-                                        0.41449077179437573714, 0.41449077179437573714};
+const double qdml_solver_split_suzuki4[5] = {0.41449077179437573714, 0.41449077179437573714, -0.65796308717750294857,
+                                             0.41449077179437573714, 0.41449077179437573714};
 
-static void run_free(run *r) {
+void qdml_run_free(qdml_run *r) {
     free(r->active);
     free(r->scale);
     free(r->norms);
@@ -57,13 +31,13 @@ static void run_free(run *r) {
     free(r->div);
 }
 
-static qdml_status run_init(run *r, qdml_problem *p, const char *fn) {
+qdml_status qdml_run_init(qdml_run *r, qdml_problem *p, const char *fn) {
     memset(r, 0, sizeof *r);
     r->p = p;
     r->B = p->batch;
     r->bad_member = -1;
     r->nsub = 1;
-    r->coef = split_strang;
+    r->coef = qdml_solver_split_strang;
     size_t nb = (size_t)p->batch;
     r->active = qdml_calloc_array(nb, 1);
     r->scale = qdml_calloc_array(nb, sizeof(double));
@@ -78,7 +52,7 @@ static qdml_status run_init(run *r, qdml_problem *p, const char *fn) {
     r->div = qdml_calloc_array(nb, 1);
     if (!r->active || !r->scale || !r->norms || !r->mom || !r->stats || !r->bk_steps || !r->bk_time ||
         !r->run_steps || !r->bk_run_steps || !r->stop || !r->div) {
-        run_free(r);
+        qdml_run_free(r);
         return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate per-member scratch (batch %lld)", fn,
                          (long long)p->batch);
     }
@@ -89,21 +63,22 @@ static qdml_status run_init(run *r, qdml_problem *p, const char *fn) {
     return QDML_OK;
 }
 
-static qdml_status check_ready(qdml_problem *p, const char *fn) {
+qdml_status qdml_solver_check_ready(qdml_problem *p, const char *fn) {
     for (int64_t b = 0; b < p->batch; ++b)
         if (!p->has_potential[b])
             return qdml_fail(p->ctx, QDML_ERR_NOT_READY,
-                             "%s: member %lld has no potential: call qdml_problem_set_potential first", fn, (long long)b);
+                             "%s: member %lld has no potential: call qdml_problem_set_potential first", fn,
+                             (long long)b);
     return QDML_OK;
 }
 
-static qdml_status backend_error(run *r, qdml_status st, const char *fn, const char *what) {
+qdml_status qdml_run_backend_error(qdml_run *r, qdml_status st, const char *fn, const char *what) {
     const char *why = r->p->ops->last_error(r->p->bs);
     return qdml_fail(r->p->ctx, st, "%s: the %s backend failed in %s%s%s", fn, r->p->ops->name, what,
                      why && why[0] ? ": " : "", why ? why : "");
 }
 
-static qdml_status set_member_step(run *r, int64_t b, double dt) {
+qdml_status qdml_run_set_member_step(qdml_run *r, int64_t b, double dt) {
     qdml_problem *p = r->p;
     qdml_step_params sp;
     memset(&sp, 0, sizeof sp); /* compared bytewise below */
@@ -128,7 +103,7 @@ static qdml_status set_member_step(run *r, int64_t b, double dt) {
     return st;
 }
 
-static void save_clocks(run *r) {
+static void save_clocks(qdml_run *r) {
     for (int64_t b = 0; b < r->B; ++b) {
         r->bk_steps[b] = r->p->steps[b];
         r->bk_time[b] = r->p->time[b];
@@ -136,16 +111,16 @@ static void save_clocks(run *r) {
     }
 }
 
-static qdml_status save_backup(run *r, const char *fn) {
+qdml_status qdml_run_save_backup(qdml_run *r, const char *fn) {
     qdml_status st = r->p->ops->backup(r->p->bs, 0, NULL);
-    if (st != QDML_OK) return backend_error(r, st, fn, "backup");
+    if (st != QDML_OK) return qdml_run_backend_error(r, st, fn, "backup");
     save_clocks(r);
     return QDML_OK;
 }
 
 /* Scales that bring each active member back to norm 1; 0 (and r->bad_member set) when a norm is
  * not finite and positive. */
-static int renorm_scales(run *r, const double *norms, double dv) {
+static int renorm_scales(qdml_run *r, const double *norms, double dv) {
     for (int64_t b = 0; b < r->B; ++b) {
         if (!r->active[b]) continue;
         if (!(isfinite(norms[b]) && norms[b] > 0)) {
@@ -160,21 +135,21 @@ static int renorm_scales(run *r, const double *norms, double dv) {
 /* Build the step tables of every active member for the substep c dt of its step dt (p->dt[b]), which
  * stays the step in force (set_member_step records the length it builds for). Members whose tables
  * already hold that substep are skipped by set_member_step. */
-static qdml_status set_substeps(run *r, double c, const char *fn) {
+qdml_status qdml_run_set_substeps(qdml_run *r, double c, const char *fn) {
     qdml_problem *p = r->p;
     for (int64_t b = 0; b < r->B; ++b) {
         if (!r->active[b]) continue;
         const double dt = p->dt[b];
-        const qdml_status st = set_member_step(r, b, c * dt);
+        const qdml_status st = qdml_run_set_member_step(r, b, c * dt);
         p->dt[b] = dt;
-        if (st != QDML_OK) return backend_error(r, st, fn, "set_step");
+        if (st != QDML_OK) return qdml_run_backend_error(r, st, fn, "set_step");
     }
     return QDML_OK;
 }
 
 /* The clocks of every active member move on by k steps (the time one step at a time, so that it
  * does not depend on how the steps were grouped). */
-static void count_steps(run *r, int64_t k) {
+static void count_steps(qdml_run *r, int64_t k) {
     qdml_problem *p = r->p;
     for (int64_t b = 0; b < r->B; ++b)
         if (r->active[b]) {
@@ -203,7 +178,7 @@ static int substep_sets(const double *c, int m, unsigned char *sub, double *othe
  * own length; the potential half-steps of consecutive substeps of equal length (across steps, too)
  * are fused into one full kick, those of unequal lengths are two half kicks with a rebuild of the
  * tables between. Sets r->bad_member when a renormalisation norm is not finite and positive. */
-static qdml_status advance(run *r, int64_t n, const char *fn) {
+qdml_status qdml_run_advance(qdml_run *r, int64_t n, const char *fn) {
     qdml_problem *p = r->p;
     const qdml_backend_ops *ops = p->ops;
     const double dv = p->desc.dv;
@@ -224,10 +199,11 @@ static qdml_status advance(run *r, int64_t n, const char *fn) {
         const int fits = substep_sets(c, m, sub, &other);
         int done = 0;
         if (fits && other != c[0] &&
-            ((st = set_substeps(r, other, fn)) != QDML_OK || (st = set_substeps(r, c[0], fn)) != QDML_OK))
+            ((st = qdml_run_set_substeps(r, other, fn)) != QDML_OK ||
+             (st = qdml_run_set_substeps(r, c[0], fn)) != QDML_OK))
             return st;
         if (fits && (st = ops->steps(p->bs, n, m, sub, r->active, norms != NULL, dv, r->stop, &done)) != QDML_OK)
-            return backend_error(r, st, fn, "steps");
+            return qdml_run_backend_error(r, st, fn, "steps");
         r->steps_declined = !done;
         if (done) {
             int64_t first = -1; /* substeps completed when the first bad norm was found */
@@ -242,16 +218,16 @@ static qdml_status advance(run *r, int64_t n, const char *fn) {
     }
     /* The tables hold c_1 dt already (set by the caller, or left by the previous call's last substep,
      * c_m = c_1): set_member_step skips the rebuild. */
-    if (m > 1 && (st = set_substeps(r, c[0], fn)) != QDML_OK) return st;
-    if ((st = ops->kick(p->bs, 0, r->active, norms)) != QDML_OK) return backend_error(r, st, fn, "kick");
+    if (m > 1 && (st = qdml_run_set_substeps(r, c[0], fn)) != QDML_OK) return st;
+    if ((st = ops->kick(p->bs, 0, r->active, norms)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "kick");
     for (int64_t s = 0; s < n; ++s) {
         for (int j = 0; j < m; ++j) {
             if (norms && !renorm_scales(r, norms, dv)) return QDML_OK;
             if (!r->potential_only) {
-                if ((st = ops->fft(p->bs, 1)) != QDML_OK) return backend_error(r, st, fn, "forward FFT");
+                if ((st = ops->fft(p->bs, 1)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "forward FFT");
                 if ((st = ops->kinetic(p->bs, r->scale, r->active)) != QDML_OK)
-                    return backend_error(r, st, fn, "kinetic");
-                if ((st = ops->fft(p->bs, 0)) != QDML_OK) return backend_error(r, st, fn, "backward FFT");
+                    return qdml_run_backend_error(r, st, fn, "kinetic");
+                if ((st = ops->fft(p->bs, 0)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "backward FFT");
             }
             /* With the kinetic step omitted, nothing carries the rescaling between steps; the closing
              * renormalisation suffices, since the shifted potential factors never exceed 1 (in a
@@ -260,27 +236,29 @@ static qdml_status advance(run *r, int64_t n, const char *fn) {
             const double next = c[(j + 1) % m];
             if (last || next == c[j]) {
                 if ((st = ops->kick(p->bs, !last, r->active, norms)) != QDML_OK)
-                    return backend_error(r, st, fn, "kick");
+                    return qdml_run_backend_error(r, st, fn, "kick");
             } else {
-                if ((st = ops->kick(p->bs, 0, r->active, NULL)) != QDML_OK) return backend_error(r, st, fn, "kick");
-                if ((st = set_substeps(r, next, fn)) != QDML_OK) return st;
-                if ((st = ops->kick(p->bs, 0, r->active, norms)) != QDML_OK) return backend_error(r, st, fn, "kick");
+                if ((st = ops->kick(p->bs, 0, r->active, NULL)) != QDML_OK)
+                    return qdml_run_backend_error(r, st, fn, "kick");
+                if ((st = qdml_run_set_substeps(r, next, fn)) != QDML_OK) return st;
+                if ((st = ops->kick(p->bs, 0, r->active, norms)) != QDML_OK)
+                    return qdml_run_backend_error(r, st, fn, "kick");
             }
         }
         count_steps(r, 1);
     }
     if (norms) {
         if (!renorm_scales(r, norms, dv)) return QDML_OK;
-        if ((st = ops->scale(p->bs, r->scale, r->active)) != QDML_OK) return backend_error(r, st, fn, "scale");
+        if ((st = ops->scale(p->bs, r->scale, r->active)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "scale");
     }
     return QDML_OK;
 }
 
 /* Statistics of the members in `want`; sets r->bad_member on a non-finite state. */
-static qdml_status measure(run *r, const unsigned char *want, const char *fn) {
+qdml_status qdml_run_measure(qdml_run *r, const unsigned char *want, const char *fn) {
     qdml_problem *p = r->p;
     qdml_status st = p->ops->moments(p->bs, p->hbar, p->mass, want, r->mom);
-    if (st != QDML_OK) return backend_error(r, st, fn, "moments");
+    if (st != QDML_OK) return qdml_run_backend_error(r, st, fn, "moments");
     for (int64_t b = 0; b < r->B; ++b) {
         if (want && !want[b]) continue;
         if (!r->mom[b].finite || !(r->mom[b].s0 > 0)) {
@@ -297,7 +275,7 @@ static qdml_status measure(run *r, const unsigned char *want, const char *fn) {
  * back to that backup and take the bad one out of the rest of the run, so that the others redo the
  * stretch without it (members never mix, so they compute the same values as before) and go on.
  * The bad member keeps its last good state; its statistics are those of that state. */
-static qdml_status isolate(run *r, const char *fn) {
+qdml_status qdml_run_isolate(qdml_run *r, const char *fn) {
     qdml_problem *p = r->p;
     const int64_t bad = r->bad_member;
     if (r->ndiv == 0) {
@@ -313,7 +291,7 @@ static qdml_status isolate(run *r, const char *fn) {
             snprintf(r->div_why, sizeof r->div_why, "became non-finite or zero, or its energy overflowed,");
     }
     qdml_status st = p->ops->backup(p->bs, 1, NULL);
-    if (st != QDML_OK) return backend_error(r, st, fn, "restore");
+    if (st != QDML_OK) return qdml_run_backend_error(r, st, fn, "restore");
     for (int64_t b = 0; b < r->B; ++b) {
         p->steps[b] = r->bk_steps[b];
         p->time[b] = r->bk_time[b];
@@ -324,15 +302,15 @@ static qdml_status isolate(run *r, const char *fn) {
     r->ndiv += 1;
     r->bad_member = -1;
     r->runaway = 0;
-    return measure(r, NULL, fn);
+    return qdml_run_measure(r, NULL, fn);
 }
 
 /* Restore the last good state of every member, fill results, and report DIVERGED: for the
- * lowest-states search, whose members are one block (elsewhere isolate() takes the bad member out
- * and the others go on). */
-static qdml_status diverged(run *r, qdml_run_result *results, const char *fn) {
+ * lowest-states search, whose members are one block (elsewhere qdml_run_isolate() takes the bad
+ * member out and the others go on). */
+qdml_status qdml_run_diverged(qdml_run *r, qdml_run_result *results, const char *fn) {
     qdml_problem *p = r->p;
-    qdml_status st = isolate(r, fn);
+    qdml_status st = qdml_run_isolate(r, fn);
     if (st != QDML_OK) return st;
     const int64_t bad = r->div_first;
     if (results)
@@ -348,14 +326,14 @@ static qdml_status diverged(run *r, qdml_run_result *results, const char *fn) {
                      (long long)r->div_good_step);
 }
 
-static int any_active(const run *r) {
+int qdml_run_any_active(const qdml_run *r) {
     for (int64_t b = 0; b < r->B; ++b)
         if (r->active[b]) return 1;
     return 0;
 }
 
-/* The DIVERGED status at the end of a run in which members were taken out by isolate(). */
-static qdml_status report_diverged(run *r, qdml_run_result *results, const char *fn) {
+/* The DIVERGED status at the end of a run in which members were taken out by qdml_run_isolate(). */
+qdml_status qdml_run_report_diverged(qdml_run *r, qdml_run_result *results, const char *fn) {
     qdml_problem *p = r->p;
     const int64_t bad = r->div_first;
     if (results)
@@ -366,677 +344,19 @@ static qdml_status report_diverged(run *r, qdml_run_result *results, const char 
                  (long long)r->B);
     else if (r->B > 1)
         snprintf(others, sizeof others, "; the other %lld members ran on", (long long)(r->B - 1));
-    return qdml_fail(p->ctx, QDML_ERR_DIVERGED,
-                     "%s: member %lld %s by step %lld (dt = %g, hbar = %g, mass = %g); it was restored to its last good "
-                     "state at step %lld and left out of the rest of the run%s",
-                     fn, (long long)bad, r->div_why, (long long)r->div_step, r->div_dt, p->hbar[bad], p->mass[bad],
-                     (long long)r->div_good_step, others);
+    return qdml_fail(
+        p->ctx, QDML_ERR_DIVERGED,
+        "%s: member %lld %s by step %lld (dt = %g, hbar = %g, mass = %g); it was restored to its last good "
+        "state at step %lld and left out of the rest of the run%s",
+        fn, (long long)bad, r->div_why, (long long)r->div_step, r->div_dt, p->hbar[bad], p->mass[bad],
+        (long long)r->div_good_step, others);
 }
 
-static qdml_status record(run *r, const unsigned char *which) {
+qdml_status qdml_run_record(qdml_run *r, const unsigned char *which) {
     for (int64_t b = 0; b < r->B; ++b) {
         if (which && !which[b]) continue;
         qdml_status st = qdml_history_push(r->p, b, &r->stats[b]);
         if (st != QDML_OK) return st;
     }
     return QDML_OK;
-}
-
-void qdml_evolve_options_default(qdml_evolve_options *o) {
-    if (!o) return;
-    memset(o, 0, sizeof *o);
-    o->mode = QDML_REAL_TIME;
-    o->dt = 0.0;
-    o->steps = 0;
-    o->monitor_every = 0;
-    o->renormalize = 1;
-    o->potential_only = 0;
-    o->splitting = QDML_SPLIT_STRANG;
-}
-
-void qdml_ground_options_default(qdml_ground_options *o) {
-    if (!o) return;
-    memset(o, 0, sizeof *o);
-    o->tolerance = 1e-6;
-    o->max_steps = 200000;
-    o->monitor_every = 0;
-    o->dt_initial = 0.0;
-    o->dt_min = 0.0;
-}
-
-static const char *splitting_name(qdml_splitting sp) {
-    switch (sp) {
-    case QDML_SPLIT_STRANG: return "QDML_SPLIT_STRANG";
-    case QDML_SPLIT_YOSHIDA4: return "QDML_SPLIT_YOSHIDA4";
-    case QDML_SPLIT_SUZUKI4: return "QDML_SPLIT_SUZUKI4";
-    }
-    return "?";
-}
-
-/* Largest backward amplification exponent allowed inside an imaginary-time composed step (qdml.h):
- * rounding noise of relative size u amplified by e^limit stays at u e^20 = 5e-8 (float64) and
- * u e^8 = 2e-4 (float32) of the state's norm before the positive substeps damp it again. */
-static double backward_limit(qdml_precision prec) { return prec == QDML_FLOAT32 ? 8.0 : 20.0; }
-
-/* Refuse an imaginary-time composed step whose negative substep c dt would amplify, at the grid's
- * largest |k| or over the range of a member's potential, by more than e^backward_limit. */
-static qdml_status check_backward_substep(qdml_problem *p, const qdml_evolve_options *o, const double *c, int m,
-                                          const char *fn) {
-    double cneg = 0.0;
-    for (int j = 0; j < m; ++j)
-        if (c[j] < cneg) cneg = c[j];
-    if (o->mode != QDML_IMAGINARY_TIME || cneg == 0.0) return QDML_OK;
-    const double limit = backward_limit(p->desc.precision);
-    /* |k|^2 at the corner of the Nyquist box: the largest wavenumber of each axis (the backend's). */
-    double k2max = 0.0;
-    for (int a = 0; a < 3; ++a) {
-        const double k = qdml_wavenumber(p->desc.n[a] / 2, p->desc.n[a], p->desc.length[a]);
-        k2max += k * k;
-    }
-    double *v = qdml_calloc_array((size_t)p->npoints, sizeof(double));
-    double *vrange = qdml_calloc_array((size_t)p->batch, sizeof(double));
-    if (!v || !vrange) {
-        free(v);
-        free(vrange);
-        return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY,
-                         "%s: cannot allocate %lld doubles to check the potential's range", fn, (long long)p->npoints);
-    }
-    qdml_status st = QDML_OK;
-    double dt_max = INFINITY;
-    int64_t bad = -1;
-    for (int64_t b = 0; b < p->batch; ++b) {
-        if ((st = p->ops->get_potential(p->bs, b, v)) != QDML_OK) {
-            const char *why = p->ops->last_error(p->bs);
-            st = qdml_fail(p->ctx, st, "%s: the %s backend failed in get_potential%s%s", fn, p->ops->name,
-                           why && why[0] ? ": " : "", why ? why : "");
-            goto out;
-        }
-        double lo = v[0], hi = v[0];
-        for (int64_t i = 1; i < p->npoints; ++i) {
-            lo = v[i] < lo ? v[i] : lo;
-            hi = v[i] > hi ? v[i] : hi;
-        }
-        vrange[b] = hi - lo;
-        /* Exponents per unit step: hbar k^2 / 2m (kinetic) and (max V - min V) / hbar (potential). */
-        const double rate_k = o->potential_only ? 0.0 : p->hbar[b] * k2max / (2.0 * p->mass[b]);
-        const double rate_v = vrange[b] / p->hbar[b];
-        const double rate = -cneg * (rate_k > rate_v ? rate_k : rate_v);
-        if (!(rate > 0)) continue;
-        const double dt_b = limit / rate;
-        if (dt_b < dt_max) dt_max = dt_b;
-        if (bad < 0 && o->dt > dt_b) bad = b;
-    }
-    if (bad >= 0) {
-        /* The largest dt that passes, rounded down to 4 significant digits so that the number shown passes. */
-        const double unit = pow(10.0, floor(log10(dt_max)) - 3.0);
-        char shown[64];
-        double pass = floor(dt_max / unit) * unit;
-        snprintf(shown, sizeof shown, "%.4g", pass);
-        if (strtod(shown, NULL) > dt_max) snprintf(shown, sizeof shown, "%.4g", pass - unit);
-        const double hb = p->hbar[bad], e_k = hb * hb * k2max / (2.0 * p->mass[bad]);
-        st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                       "%s: options.dt = %g is too large for %s in imaginary time: its negative substep (%.4f dt) "
-                       "runs the diffusion backwards and amplifies member %lld by exp(%.3g) at the grid's largest "
-                       "wavenumber (|k| = %g, hbar^2 k^2 / 2m = %g%s) and by exp(%.3g) over the potential's range "
-                       "(max V - min V = %g), beyond the limit exp(%g) for %s rounding noise; the largest dt that "
-                       "passes is %s (or use QDML_SPLIT_STRANG, which has no such limit)",
-                       fn, o->dt, splitting_name(o->splitting), cneg, (long long)bad,
-                       o->potential_only ? 0.0 : -cneg * e_k * o->dt / hb, sqrt(k2max), e_k,
-                       o->potential_only ? ", no kinetic step: potential_only" : "", -cneg * vrange[bad] * o->dt / hb,
-                       vrange[bad], limit, p->desc.precision == QDML_FLOAT32 ? "float32" : "float64", shown);
-    }
-out:
-    free(v);
-    free(vrange);
-    return st;
-}
-
-qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, qdml_run_result *results) {
-    static const char fn[] = "qdml_problem_evolve";
-    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
-    if (!o) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options is NULL", fn);
-    if (o->mode != QDML_REAL_TIME && o->mode != QDML_IMAGINARY_TIME)
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                         "%s: options.mode = %d: expected QDML_REAL_TIME (0) or QDML_IMAGINARY_TIME (1)", fn, (int)o->mode);
-    if (!isfinite(o->dt) || !(o->dt > 0))
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.dt = %g: must be positive and finite", fn, o->dt);
-    if (o->steps < 0)
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.steps = %lld: must be >= 0", fn,
-                         (long long)o->steps);
-    if (o->monitor_every < 0)
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.monitor_every = %lld: must be >= 0 (0: only at the end)",
-                         fn, (long long)o->monitor_every);
-    const double *coef;
-    int nsub;
-    switch (o->splitting) {
-    case QDML_SPLIT_STRANG: coef = split_strang, nsub = 1; break;
-    case QDML_SPLIT_YOSHIDA4: coef = split_yoshida4, nsub = 3; break;
-    case QDML_SPLIT_SUZUKI4: coef = split_suzuki4, nsub = 5; break;
-    default:
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                         "%s: options.splitting = %d: expected QDML_SPLIT_STRANG (0), QDML_SPLIT_YOSHIDA4 (1) or "
-                         "QDML_SPLIT_SUZUKI4 (2)",
-                         fn, (int)o->splitting);
-    }
-    qdml_status st = check_ready(p, fn);
-    if (st != QDML_OK) return st;
-    if ((st = check_backward_substep(p, o, coef, nsub, fn)) != QDML_OK) return st;
-    double *e_ref = NULL; /* per member: <H> and |<T>| + |<V>| at the start (real-time checks) */
-    run r;
-    if ((st = run_init(&r, p, fn)) != QDML_OK) return st;
-    p->ground_valid = 0; /* the states move: a ground search cannot resume from them */
-    r.imaginary = o->mode == QDML_IMAGINARY_TIME;
-    r.renorm = r.imaginary && o->renormalize;
-    r.potential_only = o->potential_only != 0;
-    r.nsub = nsub;
-    r.coef = coef;
-    if (results) memset(results, 0, (size_t)p->batch * sizeof *results);
-
-    /* The step in force is dt (what statistics and checkpoints record); the tables are built for the
-     * first substep (c_1 = 1 for Strang). */
-    for (int64_t b = 0; b < r.B; ++b) p->dt[b] = o->dt;
-    if ((st = set_substeps(&r, coef[0], fn)) != QDML_OK) goto done;
-    if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
-
-    /* <H> is conserved by real-time evolution (Strang and its compositions conserve a nearby
-     * energy): a change of the order of the energy scale itself means the step is far too large for
-     * the potential, and the run is stopped as diverged. Checked at monitoring points, against the
-     * start. */
-    const int check_energy = !r.imaginary && o->monitor_every > 0 && o->steps > 0;
-    if (check_energy) {
-        if ((e_ref = qdml_calloc_array((size_t)r.B, 2 * sizeof(double))) == NULL) {
-            st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
-            goto done;
-        }
-        if ((st = measure(&r, NULL, fn)) != QDML_OK) goto done;
-        for (int64_t b = 0; b < r.B; ++b) {
-            /* A member whose start is already non-finite (or zero) has no reference: the
-             * non-finite checks below catch it as before. */
-            const int ok = r.mom[b].finite && r.mom[b].s0 > 0;
-            e_ref[2 * b] = ok ? r.stats[b].energy : 0.0;
-            e_ref[2 * b + 1] = ok ? fabs(r.stats[b].kinetic) + fabs(r.stats[b].potential) : 0.0;
-        }
-        r.bad_member = -1;
-    }
-
-    int stopped = 0;
-    int64_t done_steps = 0;
-    while (done_steps < o->steps && !stopped && any_active(&r)) {
-        int64_t chunk = o->steps - done_steps;
-        if (o->monitor_every > 0 && o->monitor_every < chunk) chunk = o->monitor_every;
-        if ((st = advance(&r, chunk, fn)) != QDML_OK) goto done;
-        if (r.bad_member < 0 && (st = measure(&r, NULL, fn)) != QDML_OK) goto done;
-        for (int64_t b = 0; check_energy && r.bad_member < 0 && b < r.B; ++b) {
-            if (!r.active[b]) continue;
-            const double e = r.stats[b].energy, ref = e_ref[2 * b], scale = e_ref[2 * b + 1];
-            if (fabs(e - ref) > scale && scale > 0) {
-                r.bad_member = b;
-                r.runaway = 1;
-                r.runaway_energy = e;
-                r.runaway_ref = ref;
-                r.runaway_scale = scale;
-            }
-        }
-        if (r.bad_member >= 0) {
-            /* Redo this stretch without the bad member. */
-            if ((st = isolate(&r, fn)) != QDML_OK) goto done;
-            continue;
-        }
-        done_steps += chunk;
-        if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
-        if ((st = record(&r, NULL)) != QDML_OK) goto done;
-        if (o->monitor && o->monitor(r.stats, r.B, o->monitor_user)) stopped = 1;
-    }
-    if (o->steps == 0) {
-        if ((st = measure(&r, NULL, fn)) != QDML_OK) goto done;
-        if (r.bad_member >= 0) {
-            st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: the state of member %lld has zero norm", fn,
-                           (long long)r.bad_member);
-            goto done;
-        }
-    }
-    if (results)
-        for (int64_t b = 0; b < r.B; ++b) {
-            results[b].final = r.stats[b];
-            results[b].steps = r.run_steps[b];
-            results[b].stopped_by_callback = stopped;
-        }
-    if (r.ndiv > 0) {
-        st = report_diverged(&r, results, fn);
-        goto done;
-    }
-    qdml_clear_error(p->ctx);
-done:
-    free(e_ref);
-    run_free(&r);
-    return st;
-}
-
-/* ---- block orthonormalisation (lowest states) ------------------------------------------------ */
-
-/* Cholesky S = R^H R of a Hermitian positive definite n x n matrix (row-major, interleaved complex),
- * R upper triangular, then T = R^-1 (upper triangular), both in row-major interleaved arrays.
- * Returns the first index whose pivot is not positive (the states up to it are linearly
- * dependent), or -1 on success. */
-static int64_t cholesky_inverse(const double *S, int64_t n, double *R, double *T) {
-    memset(R, 0, (size_t)(2 * n * n) * sizeof(double));
-    memset(T, 0, (size_t)(2 * n * n) * sizeof(double));
-#define RE(M, i, j) (M)[2 * ((i) * n + (j))]
-#define IM(M, i, j) (M)[2 * ((i) * n + (j)) + 1]
-    for (int64_t j = 0; j < n; ++j) {
-        /* R_jj = sqrt(S_jj - sum_k |R_kj|^2) */
-        double d = RE(S, j, j);
-        for (int64_t k = 0; k < j; ++k) d -= RE(R, k, j) * RE(R, k, j) + IM(R, k, j) * IM(R, k, j);
-        if (!(d > 1e-12 * RE(S, j, j)) || !isfinite(d)) return j;
-        const double rjj = sqrt(d);
-        RE(R, j, j) = rjj;
-        /* R_jl = (S_jl - sum_k conj(R_kj) R_kl) / R_jj for l > j */
-        for (int64_t l = j + 1; l < n; ++l) {
-            double re = RE(S, j, l), im = IM(S, j, l);
-            for (int64_t k = 0; k < j; ++k) {
-                re -= RE(R, k, j) * RE(R, k, l) + IM(R, k, j) * IM(R, k, l);
-                im -= RE(R, k, j) * IM(R, k, l) - IM(R, k, j) * RE(R, k, l);
-            }
-            RE(R, j, l) = re / rjj;
-            IM(R, j, l) = im / rjj;
-        }
-    }
-    /* T = R^-1 by back substitution, column by column: R T = I. */
-    for (int64_t c = 0; c < n; ++c) {
-        for (int64_t i = c; i >= 0; --i) {
-            double re = (i == c) ? 1.0 : 0.0, im = 0.0;
-            for (int64_t k = i + 1; k <= c; ++k) {
-                re -= RE(R, i, k) * RE(T, k, c) - IM(R, i, k) * IM(T, k, c);
-                im -= RE(R, i, k) * IM(T, k, c) + IM(R, i, k) * RE(T, k, c);
-            }
-            RE(T, i, c) = re / RE(R, i, i);
-            IM(T, i, c) = im / RE(R, i, i);
-        }
-    }
-#undef RE
-#undef IM
-    return -1;
-}
-
-/* Orthonormalise the members in order (Gram-Schmidt by Cholesky QR: member b becomes orthogonal
- * to members 0 .. b-1 and normalised, keeping the span of each leading set). Members below
- * `keep` (a prefix whose search is over) are left exactly as they are. Twice when the first pass
- * started far from orthonormal, since one Cholesky QR pass leaves errors of order cond(S)^2 u.
- * *dependent is set to the first member found linearly dependent on those before it (or -1). */
-static qdml_status orthonormalise(run *r, int64_t keep, int64_t *dependent, const char *fn) {
-    qdml_problem *p = r->p;
-    const int64_t n = r->B;
-    const size_t n2 = (size_t)(n * n);
-    *dependent = -1;
-    double *S = qdml_calloc_array(n2, 2 * sizeof(double));
-    double *R = qdml_calloc_array(n2, 2 * sizeof(double));
-    double *T = qdml_calloc_array(n2, 2 * sizeof(double));
-    qdml_status st = QDML_OK;
-    if (!S || !R || !T) {
-        st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate %lld x %lld matrices", fn, (long long)n,
-                       (long long)n);
-        goto out;
-    }
-    for (int pass = 0; pass < 2; ++pass) {
-        if ((st = p->ops->gram(p->bs, n, S)) != QDML_OK) {
-            st = backend_error(r, st, fn, "gram");
-            goto out;
-        }
-        double off = 0.0; /* largest departure of S dV from the identity */
-        for (size_t k = 0; k < 2 * n2; ++k) S[k] *= p->desc.dv;
-        for (int64_t i = 0; i < n; ++i)
-            for (int64_t j = 0; j < n; ++j) {
-                const double re = S[2 * (i * n + j)] - (i == j ? 1.0 : 0.0), im = S[2 * (i * n + j) + 1];
-                const double a = sqrt(re * re + im * im);
-                if (!(a <= off)) off = a; /* NaN propagates */
-            }
-        if (!isfinite(off)) {
-            r->bad_member = 0;
-            for (int64_t i = 0; i < n; ++i)
-                if (!isfinite(S[2 * (i * n + i)])) {
-                    r->bad_member = i;
-                    break;
-                }
-            goto out;
-        }
-        const int64_t bad = cholesky_inverse(S, n, R, T);
-        if (bad >= 0) {
-            *dependent = bad;
-            goto out;
-        }
-        for (int64_t c = 0; c < keep && c < n; ++c)
-            for (int64_t i = 0; i < n; ++i) {
-                T[2 * (i * n + c)] = (i == c) ? 1.0 : 0.0;
-                T[2 * (i * n + c) + 1] = 0.0;
-            }
-        if ((st = p->ops->combine(p->bs, n, T)) != QDML_OK) {
-            st = backend_error(r, st, fn, "combine");
-            goto out;
-        }
-        if (off < 1e-4) break;
-    }
-out:
-    free(S);
-    free(R);
-    free(T);
-    return st;
-}
-
-/* The lowest-states search needs one Hamiltonian: every member with the same hbar, mass and
- * potential (bit for bit). */
-static qdml_status check_one_hamiltonian(qdml_problem *p, const char *fn) {
-    for (int64_t b = 1; b < p->batch; ++b)
-        if (p->hbar[b] != p->hbar[0] || p->mass[b] != p->mass[0])
-            return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                             "%s: member %lld has hbar = %.17g, mass = %.17g but member 0 has hbar = %.17g, mass = "
-                             "%.17g: the lowest states are those of one Hamiltonian, so every member needs the same",
-                             fn, (long long)b, p->hbar[b], p->mass[b], p->hbar[0], p->mass[0]);
-    if (p->batch < 2) return QDML_OK;
-    const size_t N = (size_t)p->desc.npoints;
-    double *v0 = qdml_calloc_array(N, sizeof(double)), *vb = qdml_calloc_array(N, sizeof(double));
-    qdml_status st = QDML_OK;
-    if (!v0 || !vb) {
-        st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate 2 x %zu doubles to compare potentials", fn,
-                       N);
-        goto out;
-    }
-    if ((st = p->ops->get_potential(p->bs, 0, v0)) != QDML_OK) {
-        st = qdml_fail(p->ctx, st, "%s: reading the potential of member 0 failed: %s", fn, p->ops->last_error(p->bs));
-        goto out;
-    }
-    for (int64_t b = 1; b < p->batch; ++b) {
-        if ((st = p->ops->get_potential(p->bs, b, vb)) != QDML_OK) {
-            st = qdml_fail(p->ctx, st, "%s: reading the potential of member %lld failed: %s", fn, (long long)b,
-                           p->ops->last_error(p->bs));
-            goto out;
-        }
-        for (size_t i = 0; i < N; ++i)
-            if (vb[i] != v0[i]) {
-                st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                               "%s: the potential of member %lld differs from member 0's at index %zu (%.17g vs "
-                               "%.17g): the lowest states are those of one Hamiltonian; set the same potential on "
-                               "every member",
-                               fn, (long long)b, i, vb[i], v0[i]);
-                goto out;
-            }
-    }
-out:
-    free(v0);
-    free(vb);
-    return st;
-}
-
-/* The lowest-states search moves as one block. Orthogonalisation couples the members: member j's
- * part along a lower state's error is fixed by orthogonality, so its residual cannot fall much
- * below the residuals of the members under it (the sum of them, at most). Were a lower member
- * frozen at residual ~ tolerance, a higher one could stall above it. So every member keeps stepping
- * until all have converged (or stalled at their smallest step) at the same monitoring point, with
- * convergence judged again at each point; and a member never steps with a larger dtau than any
- * member above it, so that when a higher member needs a smaller step to get under its O(dtau^2)
- * floor, the lower ones' floors (and with them the coupling) fall as well. The lowest members,
- * which converge first, keep their large steps until then. */
-static qdml_status block_sync(run *r, const unsigned char *converged, const int *stalled) {
-    qdml_problem *p = r->p;
-    int done = 1;
-    for (int64_t b = 0; b < r->B; ++b)
-        if (!converged[b] && stalled[b] < 5) done = 0;
-    double dt = INFINITY;
-    for (int64_t b = r->B - 1; b >= 0; --b) {
-        r->active[b] = (unsigned char)!done;
-        dt = fmin(dt, p->dt[b]);
-        if (!done && p->dt[b] > dt) {
-            qdml_status st = set_member_step(r, b, dt);
-            if (st != QDML_OK) return st;
-        }
-    }
-    return QDML_OK;
-}
-
-static qdml_status ground_run(qdml_problem *p, const qdml_ground_options *o, qdml_run_result *results, const char *fn,
-                              int ortho) {
-    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
-    if (!o) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options is NULL", fn);
-    if (!isfinite(o->tolerance) || !(o->tolerance > 0))
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.tolerance = %g: must be positive and finite", fn,
-                         o->tolerance);
-    if (o->max_steps < 1)
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.max_steps = %lld: must be >= 1", fn,
-                         (long long)o->max_steps);
-    if (o->monitor_every < 0)
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.monitor_every = %lld: must be >= 0 (0: automatic)",
-                         fn, (long long)o->monitor_every);
-    if (!isfinite(o->dt_initial) || o->dt_initial < 0)
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.dt_initial = %g: must be >= 0 (0: automatic)", fn,
-                         o->dt_initial);
-    if (!isfinite(o->dt_min) || o->dt_min < 0)
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.dt_min = %g: must be >= 0 (0: automatic)", fn,
-                         o->dt_min);
-    qdml_status st = check_ready(p, fn);
-    if (st != QDML_OK) return st;
-    if (ortho && (st = check_one_hamiltonian(p, fn)) != QDML_OK) return st;
-    if (o->resume && !p->ground_valid)
-        return qdml_fail(p->ctx, QDML_ERR_NOT_READY,
-                         "%s: options.resume = %d: there is no search to resume on this problem (none ran, or a state, "
-                         "potential, hbar or mass was set, or the problem evolved, since)",
-                         fn, o->resume);
-    const int resume = o->resume != 0;
-    p->ground_valid = 0;
-    run r;
-    if ((st = run_init(&r, p, fn)) != QDML_OK) return st;
-    r.imaginary = 1;
-    r.renorm = 1;
-    r.potential_only = 0;
-    if (results) memset(results, 0, (size_t)p->batch * sizeof *results);
-    const int64_t every = o->monitor_every > 0 ? o->monitor_every : 20;
-    double *moved = qdml_calloc_array((size_t)r.B, sizeof(double));
-    int *stalled = qdml_calloc_array((size_t)r.B, sizeof(int));
-    double *dtmin = qdml_calloc_array((size_t)r.B, sizeof(double));
-    unsigned char *converged = qdml_calloc_array((size_t)r.B, 1);
-    if (!moved || !stalled || !dtmin || !converged) {
-        st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
-        goto done;
-    }
-
-    if (ortho && !resume) {
-        /* The search keeps the members orthonormal in order; start so. */
-        int64_t dep = -1;
-        if ((st = orthonormalise(&r, 0, &dep, fn)) != QDML_OK) goto done;
-        if (dep >= 0) {
-            st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                           "%s: the initial state of member %lld is zero or (nearly) a combination of the states of "
-                           "the members before it: set linearly independent states, e.g. Gaussians times different "
-                           "random polynomials",
-                           fn, (long long)dep);
-            goto done;
-        }
-        if (r.bad_member >= 0) {
-            st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: the initial state of member %lld is not finite", fn,
-                           (long long)r.bad_member);
-            goto done;
-        }
-    }
-    /* Start: statistics of the initial states set the first step and may already satisfy the tolerance. */
-    if ((st = measure(&r, NULL, fn)) != QDML_OK) goto done;
-    if (resume && r.bad_member < 0) {
-        /* Where the previous call stopped: same steps, floors, stall counts and flags. */
-        for (int64_t b = 0; b < r.B; ++b) {
-            dtmin[b] = p->ground[b].dt_min;
-            stalled[b] = (int)p->ground[b].stalled;
-            converged[b] = p->ground[b].converged;
-            r.active[b] = p->ground[b].active;
-            /* A finished member's state has been through the inactive FFT round trips since its last
-             * statistics (equal up to rounding): report those statistics, as an unbroken run does. */
-            r.stats[b] = p->ground[b].last;
-            if ((st = set_member_step(&r, b, p->dt[b])) != QDML_OK) {
-                st = backend_error(&r, st, fn, "set_step");
-                goto done;
-            }
-        }
-        goto search;
-    }
-    if (r.bad_member >= 0) {
-        const qdml_moments *m = &r.mom[r.bad_member];
-        if (m->finite && !(m->s0 > 0))
-            st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                           "%s: the initial state of member %lld has zero norm; set a state that overlaps the ground "
-                           "state",
-                           fn, (long long)r.bad_member);
-        else
-            st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                           "%s: the energy of the initial state of member %lld overflows double precision (<V> = %g, "
-                           "<T> = %g per unit norm); rescale the potential or the box",
-                           fn, (long long)r.bad_member, m->s0 > 0 ? m->sv / m->s0 : m->sv,
-                           m->s0 > 0 ? m->st / m->s0 : m->st);
-        goto done;
-    }
-    for (int64_t b = 0; b < r.B; ++b) {
-        double dt0 = o->dt_initial;
-        if (dt0 == 0.0) {
-            /* One unit of the initial state's energy scale above the potential minimum: excited
-             * components at that scale decay by e^-1 per step, and Strang is stable at any step. */
-            double scale = r.stats[b].kinetic + r.stats[b].potential - p->vmin[b];
-            dt0 = scale > 0 ? p->hbar[b] / scale : 1.0;
-        }
-        dtmin[b] = o->dt_min > 0 ? o->dt_min : dt0 * 1e-6;
-        if (p->desc.precision == QDML_FLOAT32) {
-            /* Rounding of float32 states leaves a residual of about u hbar / dtau (u = 2^-24 ~ 6e-8)
-             * that grows as the step shrinks: below this step a smaller one only makes it worse. */
-            double dt_round = 6e-8 * p->hbar[b] / o->tolerance;
-            if (dt_round > dt0) dt_round = dt0;
-            if (dtmin[b] < dt_round) dtmin[b] = dt_round;
-        }
-        if ((st = set_member_step(&r, b, dt0)) != QDML_OK) {
-            st = backend_error(&r, st, fn, "set_step");
-            goto done;
-        }
-        if (r.stats[b].residual <= o->tolerance) {
-            converged[b] = 1;
-            r.active[b] = 0;
-        }
-    }
-    if (ortho && (st = block_sync(&r, converged, stalled)) != QDML_OK) {
-        st = backend_error(&r, st, fn, "set_step");
-        goto done;
-    }
-search:
-    if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
-
-    int stopped = 0;
-    int64_t taken = 0;
-    for (;;) {
-        int any = 0;
-        for (int64_t b = 0; b < r.B; ++b) any |= r.active[b];
-        if (!any || stopped || taken >= o->max_steps) break;
-        int64_t chunk = o->max_steps - taken < every ? o->max_steps - taken : every;
-        if (!ortho) {
-            if ((st = advance(&r, chunk, fn)) != QDML_OK) goto done;
-        } else {
-            /* Orthonormalised after every step, so that no member decays into a lower state for
-             * longer than one step. */
-            const int64_t keep = 0; /* the block moves together */
-            for (int64_t k = 0; k < chunk && r.bad_member < 0; ++k) {
-                int64_t dep = -1;
-                if ((st = advance(&r, 1, fn)) != QDML_OK) goto done;
-                if (r.bad_member >= 0) break;
-                if ((st = orthonormalise(&r, keep, &dep, fn)) != QDML_OK) goto done;
-                if (dep >= 0) r.bad_member = dep; /* a member collapsed onto the lower ones: restore */
-            }
-        }
-        if (r.bad_member < 0 && (st = measure(&r, r.active, fn)) != QDML_OK) goto done;
-        if (r.bad_member >= 0) {
-            if (ortho) {
-                /* One block: every member goes back and the search stops. */
-                st = diverged(&r, results, fn);
-                goto done;
-            }
-            /* Redo this stretch without the bad member. */
-            if ((st = isolate(&r, fn)) != QDML_OK) goto done;
-            continue;
-        }
-        taken += chunk;
-        /* How far each state moved since the last monitoring point (the backup holds it). */
-        if ((st = p->ops->distance(p->bs, r.active, moved)) != QDML_OK) {
-            st = backend_error(&r, st, fn, "distance");
-            goto done;
-        }
-        if ((st = save_backup(&r, fn)) != QDML_OK) goto done;
-        if ((st = record(&r, r.active)) != QDML_OK) goto done;
-        if (o->monitor && o->monitor(r.stats, r.B, o->monitor_user)) stopped = 1;
-        for (int64_t b = 0; b < r.B; ++b) {
-            if (!r.active[b]) continue;
-            const double res = r.stats[b].residual;
-            if (res <= o->tolerance) {
-                converged[b] = 1;
-                r.active[b] = 0;
-                continue;
-            }
-            converged[b] = 0; /* (lowest states: judged again at every point, see block_sync) */
-            /* hbar dpsi/dtau = -(H_split - E) psi, so hbar |delta psi| / (k dtau) is the residual of
-             * the split operator: it vanishes at the split fixed point, while the residual of the true
-             * H stays at the O(dtau^2) splitting floor. When the state has stopped moving compared
-             * with its true residual, only a smaller step can lower the residual further. Both
-             * measures are per unit of imaginary time, so slow convergence at a small step is not
-             * mistaken for the floor. */
-            const double split_res = p->hbar[b] * sqrt(moved[b] * p->desc.dv) / ((double)chunk * p->dt[b]);
-            if (split_res < 0.1 * res && p->dt[b] > dtmin[b]) {
-                /* The floor scales as dtau^2: aim below a quarter of the tolerance, shrinking by at
-                 * least 2x and at most 4x at once, so each stage starts close to its fixed point. */
-                double ratio = sqrt(o->tolerance / (4.0 * res));
-                if (ratio < 0.25) ratio = 0.25;
-                if (ratio > 0.5) ratio = 0.5;
-                double dt = p->dt[b] * ratio;
-                if (dt < dtmin[b]) dt = dtmin[b];
-                if ((st = set_member_step(&r, b, dt)) != QDML_OK) {
-                    st = backend_error(&r, st, fn, "set_step");
-                    goto done;
-                }
-            } else if (split_res < 0.1 * res) {
-                /* At the floor of the smallest step allowed: nothing will lower the residual, so
-                 * stop this member (not converged) rather than spend the remaining steps. */
-                if (++stalled[b] >= 5) r.active[b] = 0;
-            } else {
-                stalled[b] = 0;
-            }
-        }
-        if (ortho && (st = block_sync(&r, converged, stalled)) != QDML_OK) {
-            st = backend_error(&r, st, fn, "set_step");
-            goto done;
-        }
-    }
-    if (results)
-        for (int64_t b = 0; b < r.B; ++b) {
-            results[b].final = r.stats[b];
-            results[b].steps = r.run_steps[b];
-            results[b].converged = converged[b];
-            results[b].stopped_by_callback = stopped && !converged[b];
-            results[b].finished = !r.active[b];
-        }
-    if (r.ndiv > 0) (void)report_diverged(&r, results, fn);
-    for (int64_t b = 0; b < r.B; ++b) {
-        p->ground[b].dt_min = dtmin[b];
-        p->ground[b].stalled = stalled[b];
-        p->ground[b].converged = converged[b];
-        p->ground[b].active = r.active[b];
-        p->ground[b].last = r.stats[b];
-    }
-    p->ground_valid = 1;
-    if (r.ndiv > 0)
-        st = QDML_ERR_DIVERGED; /* (message set by report_diverged above) */
-    else
-        qdml_clear_error(p->ctx);
-done:
-    free(moved);
-    free(stalled);
-    free(dtmin);
-    free(converged);
-    run_free(&r);
-    return st;
-}
-
-qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, qdml_run_result *results) {
-    return ground_run(p, o, results, "qdml_problem_ground", 0);
-}
-
-qdml_status qdml_problem_lowest_states(qdml_problem *p, const qdml_ground_options *o, qdml_run_result *results) {
-    return ground_run(p, o, results, "qdml_problem_lowest_states", 1);
 }

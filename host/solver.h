@@ -1,0 +1,73 @@
+/* The split-step driver's shared core, private to the host: the state of one run (qdml_run) and
+ * the steps every driver is built from (advance, measure, back up, take a diverged member out),
+ * written once against the backend ops table (backend.h). The drivers: evolve.c (fixed steps),
+ * ground.c (the adaptive ground-state search) and lowest_states.c (its orthonormalised block). */
+#ifndef QDML_SOLVER_H
+#define QDML_SOLVER_H
+
+#include <stdint.h>
+
+#include "internal.h"
+
+typedef struct qdml_run {
+    qdml_problem *p;
+    int64_t B;
+    int imaginary, renorm, potential_only;
+    int nsub;              /* Strang substeps per step (1: Strang itself) */
+    const double *coef;    /* their lengths in units of the step (nsub values, summing to 1) */
+    unsigned char *active; /* members that step */
+    double *scale, *norms;
+    qdml_moments *mom;
+    qdml_stats *stats;     /* latest statistics per member */
+    int64_t *bk_steps;     /* clocks at the last backup (restored on divergence) */
+    double *bk_time;
+    int64_t *run_steps;    /* steps taken by each member in this call */
+    int64_t *bk_run_steps;
+    int64_t *stop;         /* per member: where the backend's steps op found a bad norm (backend.h) */
+    int steps_declined;    /* the steps op answered done = 0 in this run: the single ops from then on */
+    int64_t bad_member;    /* first member found non-finite, or -1 */
+    int runaway;           /* bad_member's energy ran away (real time) rather than turned non-finite */
+    double runaway_energy, runaway_ref, runaway_scale;
+    unsigned char *div;    /* members taken out of the run because they diverged */
+    int64_t ndiv;
+    int64_t div_first, div_step, div_good_step; /* the first of them: member, step found, step kept */
+    double div_dt;
+    char div_why[256];
+} qdml_run;
+
+/* Substep lengths c_1 .. c_m of the splittings (qdml.h; solver.c gives their sources): Strang (m = 1),
+ * Yoshida's (m = 3) and Suzuki's (m = 5) fourth-order compositions. */
+extern const double qdml_solver_split_strang[1];
+extern const double qdml_solver_split_yoshida4[3];
+extern const double qdml_solver_split_suzuki4[5];
+
+/* NOT_READY, naming fn, when a member has no potential. */
+qdml_status qdml_solver_check_ready(qdml_problem *p, const char *fn);
+
+/* Per-member scratch for a run on p (every member active, Strang); OUT_OF_MEMORY naming fn. */
+qdml_status qdml_run_init(qdml_run *r, qdml_problem *p, const char *fn);
+void qdml_run_free(qdml_run *r);
+/* Fail with st, naming fn, the backend, the op (`what`) and the backend's last error. */
+qdml_status qdml_run_backend_error(qdml_run *r, qdml_status st, const char *fn, const char *what);
+/* Make dt member b's step in force and build its step tables for it (skipped when they hold it). */
+qdml_status qdml_run_set_member_step(qdml_run *r, int64_t b, double dt);
+/* Tables of every active member for the substep c dt of its step. */
+qdml_status qdml_run_set_substeps(qdml_run *r, double c, const char *fn);
+/* Back up every state and the clocks (what qdml_run_isolate restores). */
+qdml_status qdml_run_save_backup(qdml_run *r, const char *fn);
+/* n whole steps of every active member. */
+qdml_status qdml_run_advance(qdml_run *r, int64_t n, const char *fn);
+/* Statistics of the members in `want` (NULL: all). */
+qdml_status qdml_run_measure(qdml_run *r, const unsigned char *want, const char *fn);
+/* Back to the backup, r->bad_member taken out of the rest of the run. */
+qdml_status qdml_run_isolate(qdml_run *r, const char *fn);
+/* Back to the backup and DIVERGED, for a block whose members cannot go on without one another. */
+qdml_status qdml_run_diverged(qdml_run *r, qdml_run_result *results, const char *fn);
+/* DIVERGED at the end of a run from which qdml_run_isolate took members out. */
+qdml_status qdml_run_report_diverged(qdml_run *r, qdml_run_result *results, const char *fn);
+/* Whether any member still steps. */
+int qdml_run_any_active(const qdml_run *r);
+/* Append the latest statistics of the members in `which` (NULL: all) to their histories. */
+qdml_status qdml_run_record(qdml_run *r, const unsigned char *which);
+
+#endif
