@@ -32,11 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend_cuda.h"
-#include "backend_cuda_math.cuh"
-#include "pointwise.h"
-
-using namespace qdml_cuda;
+#include "backend_cuda_impl.cuh"
+#include "backend_cuda_kernels.cuh"
 
 static_assert(sizeof(qdml_c64) == sizeof(cufftDoubleComplex), "qdml_c64 must match cufftDoubleComplex");
 static_assert(sizeof(qdml_c64) == sizeof(double2), "qdml_c64 must match double2");
@@ -45,81 +42,9 @@ static_assert(sizeof(c32) == sizeof(cufftComplex) && sizeof(c32) == sizeof(float
 static_assert(sizeof(qdml_backend_ops) == 21 * sizeof(void *),
               "backend.h ops table changed: update qdml_backend_cuda_ops");
 
+/* ---- sizes and geometry ---------------------------------------------------------------------- */
+
 namespace {
-
-enum {
-    kBlock = 256,                    /* threads per block, every kernel */
-    kWarpsPerBlock = kBlock / kWarp, /* segments or members per block in warp-per-item kernels */
-    kRing = 4,                       /* parameter upload slots in flight */
-    kGraphKinds = 8,                 /* steps op graphs: renormalised x masked x flushing */
-    kAlign = 256                     /* sub-allocation alignment (cuFFT and 16-byte vector access) */
-};
-
-/* Fields of the per-segment partial sums: part[field * P + segment]. */
-enum {
-    F_S0 = 0,
-    F_SV = 1,
-    F_SX = 2,  /* 2, 3, 4 */
-    F_SXX = 5, /* 5, 6, 7 */
-    F_RMAX = 8,
-    F_ST = 9,
-    F_SRES = 10,
-    kFields = 11
-};
-
-const size_t kStageMax = (size_t)8 << 20; /* bytes per staging half */
-
-/* Sub-buffers of the single device allocation. */
-enum {
-    L_PSI,
-    L_WORK,
-    L_BACKUP,
-    L_EVH,
-    L_EVF,
-    L_V,
-    L_KTAB,
-    L_XT,
-    L_K2T,
-    L_PART,
-    L_PIMAX,
-    L_RED,
-    L_ENERGY,
-    L_MOM,
-    L_PARAMS,
-    L_FLUSH,
-    L_SCALE,
-    L_STOP,
-    L_FFTWORK,
-    L_COUNT
-};
-
-/* ---- checked size arithmetic ---------------------------------------------------------------- */
-
-bool mul_sz(size_t a, size_t b, size_t *out) {
-    if (a != 0 && b > SIZE_MAX / a) return false;
-    *out = a * b;
-    return true;
-}
-
-bool add_sz(size_t a, size_t b, size_t *out) {
-    if (b > SIZE_MAX - a) return false;
-    *out = a + b;
-    return true;
-}
-
-bool align_sz(size_t a, size_t *out) {
-    if (a > SIZE_MAX - (kAlign - 1)) return false;
-    *out = (a + kAlign - 1) / kAlign * kAlign;
-    return true;
-}
-
-/* Problem geometry derived from a desc. */
-struct geometry {
-    i64 N, B, total, ksum, cpm, P;
-    int f32;                                /* desc->precision == QDML_FLOAT32 */
-    size_t csz, rsz;                        /* bytes of a complex and of a real element of the state arrays */
-    size_t par_bytes, par_off_b, par_off_m; /* parameter slot: doubles A at 0, doubles B, mask bytes */
-};
 
 /* Validate a desc and derive its geometry; message in msg on failure. */
 qdml_status make_geometry(const qdml_backend_desc *d, geometry *g, char *msg, size_t msglen) {
@@ -278,8 +203,6 @@ const char *cufft_name(cufftResult r) {
 
 } /* namespace */
 
-/* ---- backend state -------------------------------------------------------------------------- */
-
 /* ---- cuBLAS, loaded on first use ------------------------------------------------------------------
  * Only the lowest-states search (gram / combine) uses cuBLAS. Linking it would load libcublas and
  * libcublasLt (over 500 MB) into every program that links libqdml, at about 0.09 s per process
@@ -367,62 +290,9 @@ extern "C" int qdml_cuda_blas_load(char *err, size_t errlen) {
     return g_blas_ok ? 0 : -1;
 }
 
-struct qdml_backend_state {
-    qdml_backend_desc d;
-    geometry g;
-    shape3 sh;
-    int dev;
-    int flat_blocks; /* grid size cap of the flat grid-stride kernels */
-    cudaStream_t stream;
-    cufftHandle plan;
-    int have_plan;
-    size_t fft_ws;
+/* ---- errors ---------------------------------------------------------------------------------- */
 
-    /* device: one allocation, carved. The state arrays hold qdml_c64 / double (float64) or
-     * c32 / float (float32): see cbuf() and rbuf(). */
-    void *dmem;
-    size_t dbytes;
-    void *psi, *work, *backup, *evh, *evf, *ktab, *v;
-    double *xt, *k2t, *part, *red, *energy;
-    i64 *pimax;
-    qdml_moments *mom;
-    unsigned char *dpar;   /* parameter buffer: doubles at 0, doubles at par_off_b, mask at par_off_m */
-    unsigned char *dflush; /* per member: flush tiny amplitudes (qdml_step_params.flush_tiny) */
-    unsigned char *hflush; /* host mirror of dflush (malloc) */
-    i64 nflush;            /* members with the flag set: 0 lets the kernels skip the test */
-    double *sscale;        /* steps op: per-member scale of the next kinetic factor (renormalisation) */
-    i64 *sstop;            /* steps op: per-member first bad norm (B entries), then the substeps done */
-
-    /* steps op: one captured step per kind of call (renormalised, masked, flushing), replayed as a
-     * CUDA graph so that a step costs one launch. graphs: QDML_CUDA_GRAPHS at create, 0 (off), 1
-     * (required: a failed capture is an error) or -1 (unset: on, and off for good after a failed
-     * capture). */
-    cudaGraphExec_t graph[kGraphKinds];
-    double graph_dv[kGraphKinds]; /* the volume element the renormalising kernel of graph[k] was captured with */
-    int graphs;
-
-    /* pinned host: one allocation, carved */
-    void *hmem;
-    unsigned char *stage[2];
-    size_t stage_bytes;
-    cudaEvent_t stage_ev[2];
-    int stage_next;
-    unsigned char *ring[kRing];
-    cudaEvent_t ring_ev[kRing];
-    int ring_next;
-    void *hres;
-
-    /* Block orthonormalisation (gram / combine, excited states): a cuBLAS handle on the stream and a
-     * small device buffer of count x count complex values, made on first use and grown as needed. */
-    cublasHandle_t blas;
-    int have_blas;
-    void *dsmall;
-    size_t dsmall_bytes;
-
-    char msg[512];
-};
-
-namespace {
+namespace qdml_cuda {
 
 qdml_status fail_cuda(qdml_backend_state *s, const char *call, cudaError_t e) {
     snprintf(s->msg, sizeof s->msg, "%s failed: %s (%s)", call, cudaGetErrorName(e), cudaGetErrorString(e));
@@ -434,24 +304,21 @@ qdml_status fail_fft(qdml_backend_state *s, const char *call, cufftResult r) {
     return r == CUFFT_ALLOC_FAILED ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
 }
 
-qdml_status fail_blas(qdml_backend_state *s, const char *call, cublasStatus_t r) {
-    snprintf(s->msg, sizeof s->msg, "%s failed: %s (cublasStatus_t %d)", call, g_blas.status_string(r), (int)r);
-    return r == CUBLAS_STATUS_ALLOC_FAILED ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
-}
-
 qdml_status fail_internal(qdml_backend_state *s, const char *what) {
     snprintf(s->msg, sizeof s->msg, "%s", what);
     return QDML_ERR_INTERNAL;
 }
 
-} /* namespace */
+} /* namespace qdml_cuda */
 
-/* Call a CUDA runtime function; on failure record "fn failed: ..." and return from the caller. */
-#define CUDA_TRY(fn, args)                                                                                             \
-    do {                                                                                                               \
-        const cudaError_t e_ = fn args;                                                                                \
-        if (e_ != cudaSuccess) return fail_cuda(s, #fn, e_);                                                           \
-    } while (0)
+namespace {
+
+qdml_status fail_blas(qdml_backend_state *s, const char *call, cublasStatus_t r) {
+    snprintf(s->msg, sizeof s->msg, "%s failed: %s (cublasStatus_t %d)", call, g_blas.status_string(r), (int)r);
+    return r == CUBLAS_STATUS_ALLOC_FAILED ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
+}
+
+} /* namespace */
 
 /* Call a cuBLAS function through the loaded table (g_blas.member), named `name` in messages. */
 #define CUBLAS_TRY(member, name, args)                                                                                 \
@@ -460,364 +327,7 @@ qdml_status fail_internal(qdml_backend_state *s, const char *what) {
         if (r_ != CUBLAS_STATUS_SUCCESS) return fail_blas(s, name, r_);                                                \
     } while (0)
 
-#define CUFFT_TRY(fn, args)                                                                                            \
-    do {                                                                                                               \
-        const cufftResult r_ = fn args;                                                                                \
-        if (r_ != CUFFT_SUCCESS) return fail_fft(s, #fn, r_);                                                          \
-    } while (0)
-
-/* Kernels are launched through cudaLaunchKernel (see launch() below), not <<< >>>: the launch
- * stubs nvcc writes for <<< >>> need the C++ runtime (a guarded static per kernel), and
- * libqdml is linked as C. */
-#define LAUNCH(kernel, grid, ...)                                                                                      \
-    do {                                                                                                               \
-        const cudaError_t e_ = launch(kernel, grid, s->stream, __VA_ARGS__);                                           \
-        if (e_ != cudaSuccess) return fail_cuda(s, "cudaLaunchKernel (" #kernel ")", e_);                              \
-    } while (0)
-
-/* ---- kernels ------------------------------------------------------------------------------------ */
-
 namespace {
-
-__device__ __forceinline__ double warp_sum(double v) {
-    /* Butterfly: every lane ends with the same sum, in the same order on every run. */
-    for (int o = kWarp / 2; o > 0; o >>= 1)
-        v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-__device__ __forceinline__ void warp_amax(double &r, i64 &i) {
-    for (int o = kWarp / 2; o > 0; o >>= 1) {
-        const double r2 = __shfl_xor_sync(0xffffffffu, r, o);
-        const i64 i2 = __shfl_xor_sync(0xffffffffu, i, o);
-        amax_combine(r, i, r2, i2);
-    }
-}
-
-/* Butterfly combination of the lanes' fill summaries (every lane ends with the member's). */
-__device__ __forceinline__ void warp_fill(fill_acc &a) {
-    for (int o = kWarp / 2; o > 0; o >>= 1) {
-        const double lo = __shfl_xor_sync(0xffffffffu, a.vmin, o);
-        const double hi = __shfl_xor_sync(0xffffffffu, a.vmax, o);
-        const i64 bad = __shfl_xor_sync(0xffffffffu, a.bad, o);
-        fill_combine(a, lo, hi, bad);
-    }
-}
-
-__device__ __forceinline__ i64 global_thread() { return (i64)blockIdx.x * blockDim.x + threadIdx.x; }
-__device__ __forceinline__ i64 grid_threads() { return (i64)gridDim.x * blockDim.x; }
-/* Warp-per-item kernels: the item (segment or member) of this warp, and the lane. */
-__device__ __forceinline__ i64 warp_item() { return (i64)blockIdx.x * kWarpsPerBlock + (threadIdx.x / kWarp); }
-__device__ __forceinline__ int lane_id() { return (int)(threadIdx.x % kWarp); }
-
-/* Kernels that touch the state arrays are templates on the element type C (qdml_c64 or c32) and
- * R = real_of<C>::type; the finalisation kernels read only double partials. */
-
-template <typename C> __global__ void __launch_bounds__(kBlock) k_fill(C *p, i64 n, double re, double im) {
-    const C z = from_c64<C>(qdml_c64_make(re, im));
-    for (i64 i = global_thread(); i < n; i += grid_threads())
-        stc(p, i, z);
-}
-
-/* set_step, potential part: one member's N elements (pointers at the member). */
-template <typename C>
-__global__ void __launch_bounds__(kBlock)
-    k_step_potential(const typename real_of<C>::type *v, C *evh, C *evf, i64 N, double c, double shift, int imaginary) {
-    for (i64 i = global_thread(); i < N; i += grid_threads())
-        step_potential_elem(v, evh, evf, i, c, shift, imaginary);
-}
-
-/* set_step, kinetic axis factors of one member (ksum entries). */
-template <typename C>
-__global__ void __launch_bounds__(kBlock) k_step_kinetic(C *kt, const double *k2t, i64 ksum, int imaginary, double hbar,
-                                                         double mass, double dt, int potential_only) {
-    for (i64 j = global_thread(); j < ksum; j += grid_threads())
-        stc(kt, j, from_c64<C>(step_kinetic_elem(k2t, j, imaginary, hbar, mass, dt, potential_only)));
-}
-
-template <typename C>
-__global__ void __launch_bounds__(kBlock) k_kick(C *psi, const C *f, i64 total, i64 N, const unsigned char *mask,
-                                                 const unsigned char *flush, flat_stride fs) {
-    flat_kick(psi, f, total, N, mask, flush, global_thread(), fs);
-}
-
-/* count (steps op with renormalisation; else NULL): substeps completed, one more per launch. */
-template <typename C>
-__global__ void __launch_bounds__(kBlock)
-    k_kinetic(C *psi, const C *ktab, i64 ksum, const double *scale, const unsigned char *mask,
-              const unsigned char *flush, double invn, i64 total, shape3 sh, flat_stride fs, i64 *count) {
-    if (count && global_thread() == 0) *count += 1;
-    flat_kinetic(psi, ktab, ksum, scale, mask, flush, invn, total, sh, global_thread(), fs);
-}
-
-template <typename C>
-__global__ void __launch_bounds__(kBlock)
-    k_scale(C *psi, const double *scale, i64 total, i64 N, const unsigned char *mask, flat_stride fs) {
-    flat_scale(psi, scale, total, N, mask, global_thread(), fs);
-}
-
-template <typename C>
-__global__ void __launch_bounds__(kBlock)
-    k_copy_masked(C *dst, const C *src, i64 total, i64 N, const unsigned char *mask, flat_stride fs) {
-    flat_copy_masked(dst, src, total, N, mask, global_thread(), fs);
-}
-
-/* Kick with norms: psi *= f; part[seg] = sum |psi|^2 of the segment. Masked-out members write
- * nothing (k_fin_sum gives them 0). */
-template <typename C>
-__global__ void __launch_bounds__(kBlock)
-    k_kick_norm(C *psi, const C *f, i64 N, i64 cpm, i64 nseg, const unsigned char *mask, const unsigned char *flush,
-                double *part) {
-    const i64 w = warp_item();
-    if (w >= nseg) return;
-    const i64 b = w / cpm, c = w - b * cpm;
-    if (mask && !mask[b]) return;
-    const int lane = lane_id();
-    const int fl = flush ? flush[b] : 0;
-    double acc = lane_kick_norm(psi + b * N, f + b * N, fl, N, c * kWarp + lane, cpm * kWarp);
-    acc = warp_sum(acc);
-    if (lane == 0) part[w] = acc;
-}
-
-template <typename C>
-__global__ void __launch_bounds__(kBlock)
-    k_distance(const C *psi, const C *backup, i64 N, i64 cpm, i64 nseg, const unsigned char *mask, double *part) {
-    const i64 w = warp_item();
-    if (w >= nseg) return;
-    const i64 b = w / cpm, c = w - b * cpm;
-    if (mask && !mask[b]) return;
-    const int lane = lane_id();
-    double acc = lane_distance(psi + b * N, backup + b * N, N, c * kWarp + lane, cpm * kWarp);
-    acc = warp_sum(acc);
-    if (lane == 0) part[w] = acc;
-}
-
-/* Sum over member b's segments of part, in a fixed order (every lane gets it). */
-__device__ __forceinline__ double member_sum(const double *part, i64 cpm, i64 b, int lane) {
-    double acc = 0.0;
-    for (i64 c = lane; c < cpm; c += kWarp)
-        acc += part[b * cpm + c];
-    return warp_sum(acc);
-}
-
-/* out[b] = sum over the member's segments of part (0 for masked-out members). */
-__global__ void __launch_bounds__(kBlock)
-    k_fin_sum(const double *part, i64 cpm, i64 B, const unsigned char *mask, double *out) {
-    const i64 b = warp_item();
-    if (b >= B) return;
-    const int lane = lane_id();
-    if (mask && !mask[b]) {
-        if (lane == 0) out[b] = 0.0;
-        return;
-    }
-    const double acc = member_sum(part, cpm, b, lane);
-    if (lane == 0) out[b] = acc;
-}
-
-/* Steps op: the member's kick norm (the sum k_fin_sum forms) turned into the scale of the next
- * kinetic factor on the device, and the first bad norm recorded at *count substeps completed
- * (renorm_member). Masked-out members are left alone. */
-__global__ void __launch_bounds__(kBlock) k_fin_scale(const double *part, i64 cpm, i64 B, const unsigned char *mask,
-                                                      double dv, const i64 *count, double *scale, i64 *stop) {
-    const i64 b = warp_item();
-    if (b >= B || (mask && !mask[b])) return;
-    const int lane = lane_id();
-    const double acc = member_sum(part, cpm, b, lane);
-    if (lane == 0) renorm_member(acc, dv, *count, scale + b, stop + b);
-}
-
-/* fill_objective: one warp per segment of one member (the segments interleave the member's points
- * as in the other segmented kernels). part[seg] = least finite value, part[P + seg] = largest,
- * pbad[seg] = first index whose stored value is not finite (-1: none). */
-template <typename R>
-__global__ void __launch_bounds__(kBlock) k_fill_objective(R *v, qdml_objective o, int dim, const double *xt, shape3 sh,
-                                                           i64 nseg, double *part, i64 P, i64 *pbad) {
-    const i64 seg = warp_item();
-    if (seg >= nseg) return;
-    const int lane = lane_id();
-    fill_acc a;
-    fill_init(a);
-    lane_fill_objective(v, o, dim, xt, sh, seg * kWarp + lane, nseg * kWarp, a);
-    warp_fill(a);
-    if (lane == 0) {
-        part[seg] = a.vmin;
-        part[P + seg] = a.vmax;
-        pbad[seg] = a.bad;
-    }
-}
-
-/* The member's summary from the segments' (one block; its first warp does the work). */
-__global__ void __launch_bounds__(kBlock) k_fill_fin(const double *part, const i64 *pbad, i64 P, i64 nseg, fill_acc *out) {
-    if (warp_item() != 0) return;
-    const int lane = lane_id();
-    fill_acc a;
-    fill_init(a);
-    for (i64 c = lane; c < nseg; c += kWarp)
-        fill_combine(a, part[c], part[P + c], pbad[c]);
-    warp_fill(a);
-    if (lane == 0) *out = a;
-}
-
-/* Moments pass 1: density sums, argmax, and w = psi. */
-template <typename C>
-__global__ void __launch_bounds__(kBlock)
-    k_mom1(const C *psi, C *w, const typename real_of<C>::type *v, const double *xt, shape3 sh, i64 cpm, i64 nseg,
-           const unsigned char *want, double *part, i64 P, i64 *pimax) {
-    const i64 seg = warp_item();
-    if (seg >= nseg) return;
-    const i64 b = seg / cpm, c = seg - b * cpm;
-    if (want && !want[b]) return;
-    const int lane = lane_id();
-    const i64 base = b * sh.N;
-    mom1_acc a;
-    mom1_init(a);
-    lane_mom1(psi + base, w + base, v + base, xt, sh, c * kWarp + lane, cpm * kWarp, a);
-    a.s0 = warp_sum(a.s0);
-    a.sv = warp_sum(a.sv);
-    for (int d = 0; d < 3; ++d) {
-        a.sx[d] = warp_sum(a.sx[d]);
-        a.sxx[d] = warp_sum(a.sxx[d]);
-    }
-    warp_amax(a.rmax, a.imax);
-    if (lane == 0) {
-        part[F_S0 * P + seg] = a.s0;
-        part[F_SV * P + seg] = a.sv;
-        for (int d = 0; d < 3; ++d) {
-            part[(F_SX + d) * P + seg] = a.sx[d];
-            part[(F_SXX + d) * P + seg] = a.sxx[d];
-        }
-        part[F_RMAX * P + seg] = a.rmax;
-        pimax[seg] = a.imax;
-    }
-}
-
-/* Moments pass 2, on the forward transform in w: st and w *= ek / N. cpar[b] = hbar^2 / 2m. */
-template <typename C>
-__global__ void __launch_bounds__(kBlock) k_mom2(C *w, const double *k2t, const double *cpar, double invn, shape3 sh,
-                                                 i64 cpm, i64 nseg, const unsigned char *want, double *part, i64 P) {
-    const i64 seg = warp_item();
-    if (seg >= nseg) return;
-    const i64 b = seg / cpm, c = seg - b * cpm;
-    if (want && !want[b]) return;
-    const int lane = lane_id();
-    double st = lane_mom2(w + b * sh.N, k2t, cpar[b], invn, sh, c * kWarp + lane, cpm * kWarp);
-    st = warp_sum(st);
-    if (lane == 0) part[F_ST * P + seg] = st;
-}
-
-/* Per-member totals of passes 1 and 2, and E = (st + sv) / s0 for pass 3. Members not wanted get
- * the values the CPU backend leaves for them (zeros, rmax -1, imax -1, finite 1). */
-__global__ void __launch_bounds__(kBlock)
-    k_mom_fin1(const double *part, const i64 *pimax, i64 P, i64 cpm, i64 B, const unsigned char *want, double invn,
-               qdml_moments *mom, double *energy) {
-    const i64 b = warp_item();
-    if (b >= B) return;
-    const int lane = lane_id();
-    qdml_moments m;
-    memset(&m, 0, sizeof m);
-    m.rmax = -1.0;
-    m.imax = -1;
-    if (want && !want[b]) {
-        if (lane == 0) {
-            m.finite = 1;
-            mom[b] = m;
-            energy[b] = 0.0;
-        }
-        return;
-    }
-    const i64 first = b * cpm;
-    double s0 = 0.0, sv = 0.0, st = 0.0, sx[3] = {0.0, 0.0, 0.0}, sxx[3] = {0.0, 0.0, 0.0};
-    double r = -1.0;
-    i64 ri = -1;
-    for (i64 c = lane; c < cpm; c += kWarp) {
-        const i64 seg = first + c;
-        s0 += part[F_S0 * P + seg];
-        sv += part[F_SV * P + seg];
-        st += part[F_ST * P + seg];
-        for (int d = 0; d < 3; ++d) {
-            sx[d] += part[(F_SX + d) * P + seg];
-            sxx[d] += part[(F_SXX + d) * P + seg];
-        }
-        amax_combine(r, ri, part[F_RMAX * P + seg], pimax[seg]);
-    }
-    s0 = warp_sum(s0);
-    sv = warp_sum(sv);
-    st = warp_sum(st);
-    for (int d = 0; d < 3; ++d) {
-        sx[d] = warp_sum(sx[d]);
-        sxx[d] = warp_sum(sxx[d]);
-    }
-    warp_amax(r, ri);
-    if (lane == 0) {
-        m.s0 = s0;
-        m.sv = sv;
-        m.st = st * invn;
-        for (int d = 0; d < 3; ++d) {
-            m.sx[d] = sx[d];
-            m.sxx[d] = sxx[d];
-        }
-        m.rmax = r;
-        m.imax = ri;
-        m.sres = 0.0;
-        m.finite = 0; /* set by k_mom_fin2 */
-        mom[b] = m;
-        energy[b] = m.s0 > 0 ? (m.st + m.sv) / m.s0 : 0.0;
-    }
-}
-
-/* Moments pass 3 (w = T psi after the inverse transform): sum |w + (V - E) psi|^2. */
-template <typename C>
-__global__ void __launch_bounds__(kBlock)
-    k_mom3(const C *psi, const C *w, const typename real_of<C>::type *v, const double *energy, i64 N, i64 cpm, i64 nseg,
-           const unsigned char *want, double *part, i64 P) {
-    const i64 seg = warp_item();
-    if (seg >= nseg) return;
-    const i64 b = seg / cpm, c = seg - b * cpm;
-    if (want && !want[b]) return;
-    const int lane = lane_id();
-    const i64 base = b * N;
-    double acc = lane_mom3(psi + base, w + base, v + base, energy[b], N, c * kWarp + lane, cpm * kWarp);
-    acc = warp_sum(acc);
-    if (lane == 0) part[F_SRES * P + seg] = acc;
-}
-
-__global__ void __launch_bounds__(kBlock)
-    k_mom_fin2(const double *part, i64 P, i64 cpm, i64 B, const unsigned char *want, qdml_moments *mom) {
-    const i64 b = warp_item();
-    if (b >= B) return;
-    if (want && !want[b]) return;
-    const int lane = lane_id();
-    double acc = 0.0;
-    for (i64 c = lane; c < cpm; c += kWarp)
-        acc += part[F_SRES * P + b * cpm + c];
-    acc = warp_sum(acc);
-    if (lane == 0) {
-        qdml_moments *m = mom + b;
-        m->sres = acc;
-        m->finite = isfinite(m->s0) && isfinite(m->sv) && isfinite(m->st) && isfinite(acc);
-    }
-}
-
-/* ---- launch geometry ------------------------------------------------------------------------- */
-
-unsigned flat_grid(const qdml_backend_state *s, i64 n) {
-    i64 blocks = (n + kBlock - 1) / kBlock;
-    if (blocks > s->flat_blocks) blocks = s->flat_blocks;
-    return (unsigned)(blocks < 1 ? 1 : blocks);
-}
-
-unsigned warp_grid(i64 items) { return (unsigned)((items + kWarpsPerBlock - 1) / kWarpsPerBlock); }
-
-template <typename T> struct same_type { typedef T type; };
-
-/* kernel<<<grid, kBlock, 0, stream>>>(args...) with every argument converted to the kernel's
- * parameter type first (same_type<> keeps P from being deduced from the arguments), so the
- * pointers handed to cudaLaunchKernel point at values of exactly the types the kernel expects. */
-template <typename... P>
-cudaError_t launch(void (*kernel)(P...), unsigned grid, cudaStream_t stream, typename same_type<P>::type... args) {
-    void *ptrs[] = {const_cast<void *>(static_cast<const void *>(&args))...};
-    return cudaLaunchKernel(reinterpret_cast<const void *>(kernel), dim3(grid), dim3(kBlock), ptrs, 0, stream);
-}
 
 /* ---- device selection ------------------------------------------------------------------------ */
 

@@ -1,0 +1,213 @@
+/* Private to the CUDA backend (kernels/backend_cuda*.cu): the problem state and its geometry, the
+ * layout of its device allocation, the error macros, the kernel launcher, and what the backend's
+ * files call across each other. Host C code sees the backend through backend_cuda.h only. */
+#ifndef QDML_BACKEND_CUDA_IMPL_CUH
+#define QDML_BACKEND_CUDA_IMPL_CUH
+
+#include <cuda_runtime.h>
+#include <cublas_v2.h>
+#include <cufft.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend_cuda.h"
+#include "backend_cuda_math.cuh"
+#include "pointwise.h"
+
+namespace qdml_cuda {
+
+enum {
+    kBlock = 256,                    /* threads per block, every kernel */
+    kWarpsPerBlock = kBlock / kWarp, /* segments or members per block in warp-per-item kernels */
+    kRing = 4,                       /* parameter upload slots in flight */
+    kGraphKinds = 8,                 /* steps op graphs: renormalised x masked x flushing */
+    kAlign = 256                     /* sub-allocation alignment (cuFFT and 16-byte vector access) */
+};
+
+/* Fields of the per-segment partial sums: part[field * P + segment]. */
+enum {
+    F_S0 = 0,
+    F_SV = 1,
+    F_SX = 2,  /* 2, 3, 4 */
+    F_SXX = 5, /* 5, 6, 7 */
+    F_RMAX = 8,
+    F_ST = 9,
+    F_SRES = 10,
+    kFields = 11
+};
+
+const size_t kStageMax = (size_t)8 << 20; /* bytes per staging half */
+
+/* Sub-buffers of the single device allocation. */
+enum {
+    L_PSI,
+    L_WORK,
+    L_BACKUP,
+    L_EVH,
+    L_EVF,
+    L_V,
+    L_KTAB,
+    L_XT,
+    L_K2T,
+    L_PART,
+    L_PIMAX,
+    L_RED,
+    L_ENERGY,
+    L_MOM,
+    L_PARAMS,
+    L_FLUSH,
+    L_SCALE,
+    L_STOP,
+    L_FFTWORK,
+    L_COUNT
+};
+
+/* ---- checked size arithmetic ---------------------------------------------------------------- */
+
+inline bool mul_sz(size_t a, size_t b, size_t *out) {
+    if (a != 0 && b > SIZE_MAX / a) return false;
+    *out = a * b;
+    return true;
+}
+
+inline bool add_sz(size_t a, size_t b, size_t *out) {
+    if (b > SIZE_MAX - a) return false;
+    *out = a + b;
+    return true;
+}
+
+inline bool align_sz(size_t a, size_t *out) {
+    if (a > SIZE_MAX - (kAlign - 1)) return false;
+    *out = (a + kAlign - 1) / kAlign * kAlign;
+    return true;
+}
+
+/* Problem geometry derived from a desc. */
+struct geometry {
+    i64 N, B, total, ksum, cpm, P;
+    int f32;                                /* desc->precision == QDML_FLOAT32 */
+    size_t csz, rsz;                        /* bytes of a complex and of a real element of the state arrays */
+    size_t par_bytes, par_off_b, par_off_m; /* parameter slot: doubles A at 0, doubles B, mask bytes */
+};
+
+} /* namespace qdml_cuda */
+
+/* The backend's files name the loop bodies' types and constants (i64, c32, kWarp, ...) unqualified. */
+using namespace qdml_cuda;
+
+/* ---- backend state -------------------------------------------------------------------------- */
+
+struct qdml_backend_state {
+    qdml_backend_desc d;
+    geometry g;
+    shape3 sh;
+    int dev;
+    int flat_blocks; /* grid size cap of the flat grid-stride kernels */
+    cudaStream_t stream;
+    cufftHandle plan;
+    int have_plan;
+    size_t fft_ws;
+
+    /* device: one allocation, carved. The state arrays hold qdml_c64 / double (float64) or
+     * c32 / float (float32): see cbuf() and rbuf(). */
+    void *dmem;
+    size_t dbytes;
+    void *psi, *work, *backup, *evh, *evf, *ktab, *v;
+    double *xt, *k2t, *part, *red, *energy;
+    i64 *pimax;
+    qdml_moments *mom;
+    unsigned char *dpar;   /* parameter buffer: doubles at 0, doubles at par_off_b, mask at par_off_m */
+    unsigned char *dflush; /* per member: flush tiny amplitudes (qdml_step_params.flush_tiny) */
+    unsigned char *hflush; /* host mirror of dflush (malloc) */
+    i64 nflush;            /* members with the flag set: 0 lets the kernels skip the test */
+    double *sscale;        /* steps op: per-member scale of the next kinetic factor (renormalisation) */
+    i64 *sstop;            /* steps op: per-member first bad norm (B entries), then the substeps done */
+
+    /* steps op: one captured step per kind of call (renormalised, masked, flushing), replayed as a
+     * CUDA graph so that a step costs one launch. graphs: QDML_CUDA_GRAPHS at create, 0 (off), 1
+     * (required: a failed capture is an error) or -1 (unset: on, and off for good after a failed
+     * capture). */
+    cudaGraphExec_t graph[kGraphKinds];
+    double graph_dv[kGraphKinds]; /* the volume element the renormalising kernel of graph[k] was captured with */
+    int graphs;
+
+    /* pinned host: one allocation, carved */
+    void *hmem;
+    unsigned char *stage[2];
+    size_t stage_bytes;
+    cudaEvent_t stage_ev[2];
+    int stage_next;
+    unsigned char *ring[kRing];
+    cudaEvent_t ring_ev[kRing];
+    int ring_next;
+    void *hres;
+
+    /* Block orthonormalisation (gram / combine, excited states): a cuBLAS handle on the stream and a
+     * small device buffer of count x count complex values, made on first use and grown as needed. */
+    cublasHandle_t blas;
+    int have_blas;
+    void *dsmall;
+    size_t dsmall_bytes;
+
+    char msg[512];
+};
+
+namespace qdml_cuda {
+
+/* ---- errors: the message in s->msg, and the status ------------------------------------------- */
+
+qdml_status fail_cuda(qdml_backend_state *s, const char *call, cudaError_t e);
+qdml_status fail_fft(qdml_backend_state *s, const char *call, cufftResult r);
+qdml_status fail_internal(qdml_backend_state *s, const char *what);
+
+} /* namespace qdml_cuda */
+
+/* Call a CUDA runtime function; on failure record "fn failed: ..." and return from the caller. */
+#define CUDA_TRY(fn, args)                                                                                             \
+    do {                                                                                                               \
+        const cudaError_t e_ = fn args;                                                                                \
+        if (e_ != cudaSuccess) return fail_cuda(s, #fn, e_);                                                           \
+    } while (0)
+
+#define CUFFT_TRY(fn, args)                                                                                            \
+    do {                                                                                                               \
+        const cufftResult r_ = fn args;                                                                                \
+        if (r_ != CUFFT_SUCCESS) return fail_fft(s, #fn, r_);                                                          \
+    } while (0)
+
+/* Kernels are launched through cudaLaunchKernel (see launch() below), not <<< >>>: the launch
+ * stubs nvcc writes for <<< >>> need the C++ runtime (a guarded static per kernel), and
+ * libqdml is linked as C. */
+#define LAUNCH(kernel, grid, ...)                                                                                      \
+    do {                                                                                                               \
+        const cudaError_t e_ = launch(kernel, grid, s->stream, __VA_ARGS__);                                           \
+        if (e_ != cudaSuccess) return fail_cuda(s, "cudaLaunchKernel (" #kernel ")", e_);                              \
+    } while (0)
+
+/* ---- launch geometry ------------------------------------------------------------------------- */
+
+namespace qdml_cuda {
+
+inline unsigned flat_grid(const qdml_backend_state *s, i64 n) {
+    i64 blocks = (n + kBlock - 1) / kBlock;
+    if (blocks > s->flat_blocks) blocks = s->flat_blocks;
+    return (unsigned)(blocks < 1 ? 1 : blocks);
+}
+
+inline unsigned warp_grid(i64 items) { return (unsigned)((items + kWarpsPerBlock - 1) / kWarpsPerBlock); }
+
+template <typename T> struct same_type { typedef T type; };
+
+/* kernel<<<grid, kBlock, 0, stream>>>(args...) with every argument converted to the kernel's
+ * parameter type first (same_type<> keeps P from being deduced from the arguments), so the
+ * pointers handed to cudaLaunchKernel point at values of exactly the types the kernel expects. */
+template <typename... P>
+cudaError_t launch(void (*kernel)(P...), unsigned grid, cudaStream_t stream, typename same_type<P>::type... args) {
+    void *ptrs[] = {const_cast<void *>(static_cast<const void *>(&args))...};
+    return cudaLaunchKernel(reinterpret_cast<const void *>(kernel), dim3(grid), dim3(kBlock), ptrs, 0, stream);
+}
+
+} /* namespace qdml_cuda */
+
+#endif
