@@ -21,10 +21,7 @@
  * The CPU backend (host/backend_cpu.c) is the reference: each op computes the same quantities.
  */
 #include <cuda_runtime.h>
-#include <cublas_v2.h>
 #include <cufft.h>
-#include <dlfcn.h>
-#include <pthread.h>
 
 #include <math.h>
 #include <stdint.h>
@@ -203,93 +200,6 @@ const char *cufft_name(cufftResult r) {
 
 } /* namespace */
 
-/* ---- cuBLAS, loaded on first use ------------------------------------------------------------------
- * Only the lowest-states search (gram / combine) uses cuBLAS. Linking it would load libcublas and
- * libcublasLt (over 500 MB) into every program that links libqdml, at about 0.09 s per process
- * start measured on the build machine, whether or not it ever uses them; so the functions are
- * looked up with dlopen/dlsym the first time a problem needs them, by soname and then from the
- * toolkit directory found at build time (QDML_CUBLAS_DIR). */
-namespace {
-
-struct blas_api {
-    decltype(&cublasCreate_v2) create;
-    decltype(&cublasDestroy_v2) destroy;
-    decltype(&cublasSetStream_v2) set_stream;
-    decltype(&cublasSetPointerMode_v2) set_pointer_mode;
-    decltype(&cublasZgemm_v2_64) zgemm;
-    decltype(&cublasCgemm_v2_64) cgemm;
-    decltype(&cublasZtrmm_v2_64) ztrmm;
-    decltype(&cublasCtrmm_v2_64) ctrmm;
-    decltype(&cublasGetStatusString) status_string;
-};
-
-#define QDML_STR2(x) #x
-#define QDML_STR(x) QDML_STR2(x)
-const char kBlasSoname[] = "libcublas.so." QDML_STR(CUBLAS_VER_MAJOR);
-
-blas_api g_blas;
-int g_blas_ok = 0;
-char g_blas_err[1024];
-pthread_once_t g_blas_once = PTHREAD_ONCE_INIT;
-
-void *blas_symbol(void *lib, const char *name, int *ok) {
-    dlerror();
-    void *f = dlsym(lib, name);
-    if (!f && *ok) {
-        const char *why = dlerror();
-        snprintf(g_blas_err, sizeof g_blas_err, "%s has no symbol %s (%s)", kBlasSoname, name, why ? why : "");
-        *ok = 0;
-    }
-    return f;
-}
-
-void blas_load(void) {
-    char tried[640];
-    void *lib = dlopen(kBlasSoname, RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        const char *why = dlerror();
-        int used = snprintf(tried, sizeof tried, "dlopen(%s): %.200s", kBlasSoname, why ? why : "failed");
-#ifdef QDML_CUBLAS_DIR
-        char path[256];
-        snprintf(path, sizeof path, "%.200s/%s", QDML_CUBLAS_DIR, kBlasSoname);
-        lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-        if (!lib && used > 0 && (size_t)used < sizeof tried) {
-            why = dlerror();
-            snprintf(tried + used, sizeof tried - (size_t)used, "; dlopen(%s): %.200s", path, why ? why : "failed");
-        }
-#else
-        (void)used;
-#endif
-    }
-    if (!lib) {
-        snprintf(g_blas_err, sizeof g_blas_err,
-                 "cuBLAS could not be loaded (%.600s); the lowest-states search needs it on the CUDA backend: install "
-                 "the CUDA toolkit's libcublas or add its directory to LD_LIBRARY_PATH",
-                 tried);
-        return;
-    }
-    /* The library stays loaded for the life of the process (handles made from it may live as long). */
-    int ok = 1;
-    g_blas.create = (decltype(g_blas.create))blas_symbol(lib, "cublasCreate_v2", &ok);
-    g_blas.destroy = (decltype(g_blas.destroy))blas_symbol(lib, "cublasDestroy_v2", &ok);
-    g_blas.set_stream = (decltype(g_blas.set_stream))blas_symbol(lib, "cublasSetStream_v2", &ok);
-    g_blas.set_pointer_mode = (decltype(g_blas.set_pointer_mode))blas_symbol(lib, "cublasSetPointerMode_v2", &ok);
-    g_blas.zgemm = (decltype(g_blas.zgemm))blas_symbol(lib, "cublasZgemm_v2_64", &ok);
-    g_blas.cgemm = (decltype(g_blas.cgemm))blas_symbol(lib, "cublasCgemm_v2_64", &ok);
-    g_blas.ztrmm = (decltype(g_blas.ztrmm))blas_symbol(lib, "cublasZtrmm_v2_64", &ok);
-    g_blas.ctrmm = (decltype(g_blas.ctrmm))blas_symbol(lib, "cublasCtrmm_v2_64", &ok);
-    g_blas.status_string = (decltype(g_blas.status_string))blas_symbol(lib, "cublasGetStatusString", &ok);
-    g_blas_ok = ok;
-}
-
-} /* namespace */
-
-extern "C" int qdml_cuda_blas_load(char *err, size_t errlen) {
-    (void)pthread_once(&g_blas_once, blas_load);
-    if (err && errlen) snprintf(err, errlen, "%s", g_blas_ok ? "" : g_blas_err);
-    return g_blas_ok ? 0 : -1;
-}
-
 /* ---- errors ---------------------------------------------------------------------------------- */
 
 namespace qdml_cuda {
@@ -311,25 +221,9 @@ qdml_status fail_internal(qdml_backend_state *s, const char *what) {
 
 } /* namespace qdml_cuda */
 
-namespace {
-
-qdml_status fail_blas(qdml_backend_state *s, const char *call, cublasStatus_t r) {
-    snprintf(s->msg, sizeof s->msg, "%s failed: %s (cublasStatus_t %d)", call, g_blas.status_string(r), (int)r);
-    return r == CUBLAS_STATUS_ALLOC_FAILED ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
-}
-
-} /* namespace */
-
-/* Call a cuBLAS function through the loaded table (g_blas.member), named `name` in messages. */
-#define CUBLAS_TRY(member, name, args)                                                                                 \
-    do {                                                                                                               \
-        const cublasStatus_t r_ = g_blas.member args;                                                                  \
-        if (r_ != CUBLAS_STATUS_SUCCESS) return fail_blas(s, name, r_);                                                \
-    } while (0)
-
-namespace {
-
 /* ---- device selection ------------------------------------------------------------------------ */
+
+namespace qdml_cuda {
 
 /* Make the state's device current for the duration of an op; *prev is restored by dev_leave. */
 qdml_status dev_enter(qdml_backend_state *s, int *prev) {
@@ -342,6 +236,10 @@ qdml_status dev_enter(qdml_backend_state *s, int *prev) {
 void dev_leave(const qdml_backend_state *s, int prev) {
     if (prev >= 0 && prev != s->dev) (void)cudaSetDevice(prev);
 }
+
+} /* namespace qdml_cuda */
+
+namespace {
 
 /* ---- host <-> device transfers ---------------------------------------------------------------- */
 
@@ -499,8 +397,7 @@ void destroy_state(qdml_backend_state *s) {
     for (int k = 0; k < kGraphKinds; ++k)
         if (s->graph[k]) (void)cudaGraphExecDestroy(s->graph[k]);
     if (s->have_plan) (void)cufftDestroy(s->plan);
-    if (s->have_blas) (void)g_blas.destroy(s->blas);
-    if (s->dsmall) (void)cudaFree(s->dsmall);
+    blas_release(s);
     if (s->dmem) (void)cudaFree(s->dmem);
     if (s->hmem) (void)cudaFreeHost(s->hmem);
     for (int k = 0; k < 2; ++k)
@@ -1091,107 +988,6 @@ template <typename C> qdml_status backup_impl(qdml_backend_state *s, int restore
     return QDML_OK;
 }
 
-/* The cuBLAS handle (bound to the state's stream) and a device buffer of at least `bytes`, made on
- * first use: problems that never orthonormalise do not pay for cuBLAS. */
-qdml_status blas_ready(qdml_backend_state *s, size_t bytes) {
-    if (!s->have_blas) {
-        if (qdml_cuda_blas_load(NULL, 0) != 0) {
-            snprintf(s->msg, sizeof s->msg, "%.500s", g_blas_err);
-            return QDML_ERR_UNAVAILABLE;
-        }
-        CUBLAS_TRY(create, "cublasCreate", (&s->blas));
-        s->have_blas = 1;
-        CUBLAS_TRY(set_stream, "cublasSetStream", (s->blas, s->stream));
-        CUBLAS_TRY(set_pointer_mode, "cublasSetPointerMode", (s->blas, CUBLAS_POINTER_MODE_HOST));
-    }
-    if (s->dsmall_bytes < bytes) {
-        if (s->dsmall) {
-            CUDA_TRY(cudaStreamSynchronize, (s->stream));
-            CUDA_TRY(cudaFree, (s->dsmall));
-            s->dsmall = NULL;
-            s->dsmall_bytes = 0;
-        }
-        CUDA_TRY(cudaMalloc, (&s->dsmall, bytes));
-        s->dsmall_bytes = bytes;
-    }
-    return QDML_OK;
-}
-
-/* G = Psi^H Psi over members 0 .. count-1: Psi is column-major N x count (member b's points are
- * contiguous), so G[i + j count] = sum conj(psi_i) psi_j; copied back and widened to double. */
-template <typename C> qdml_status gram_impl(qdml_backend_state *s, int64_t count, double *g) {
-    if (!g || count < 1 || count > s->g.B) return fail_internal(s, "gram: count out of range or NULL output");
-    const size_t n2 = (size_t)count * (size_t)count;
-    qdml_status st = blas_ready(s, n2 * sizeof(C));
-    if (st != QDML_OK) return st;
-    const int64_t N = s->g.N;
-    if (s->g.f32) {
-        const cuComplex one = make_cuComplex(1.0f, 0.0f), zero = make_cuComplex(0.0f, 0.0f);
-        const cuComplex *psi = (const cuComplex *)s->psi;
-        CUBLAS_TRY(cgemm, "cublasCgemm_64", (s->blas, CUBLAS_OP_C, CUBLAS_OP_N, count, count, N, &one, psi, N, psi, N, &zero,
-                                    (cuComplex *)s->dsmall, count));
-    } else {
-        const cuDoubleComplex one = make_cuDoubleComplex(1.0, 0.0), zero = make_cuDoubleComplex(0.0, 0.0);
-        const cuDoubleComplex *psi = (const cuDoubleComplex *)s->psi;
-        CUBLAS_TRY(zgemm, "cublasZgemm_64", (s->blas, CUBLAS_OP_C, CUBLAS_OP_N, count, count, N, &one, psi, N, psi, N, &zero,
-                                    (cuDoubleComplex *)s->dsmall, count));
-    }
-    C *host = (C *)malloc(n2 * sizeof(C));
-    if (!host) return fail_internal(s, "gram: cannot allocate host memory for the Gram matrix");
-    cudaError_t e = cudaMemcpyAsync(host, s->dsmall, n2 * sizeof(C), cudaMemcpyDeviceToHost, s->stream);
-    if (e == cudaSuccess) e = cudaStreamSynchronize(s->stream);
-    if (e != cudaSuccess) {
-        free(host);
-        return fail_cuda(s, "cudaMemcpyAsync (Gram matrix)", e);
-    }
-    for (int64_t i = 0; i < count; ++i)
-        for (int64_t j = 0; j < count; ++j) { /* column-major G(i, j) -> row-major g[i count + j] */
-            const C v = host[i + j * count];
-            g[2 * (i * count + j)] = (double)v.re;
-            g[2 * (i * count + j) + 1] = (double)v.im;
-        }
-    free(host);
-    return QDML_OK;
-}
-
-/* Psi <- Psi T with T upper triangular (count x count, row-major interleaved on the host): cuBLAS
- * trmm on the right, in place (cuBLAS allows C = B), rounded to the state's precision. */
-template <typename C> qdml_status combine_impl(qdml_backend_state *s, int64_t count, const double *t) {
-    if (!t || count < 1 || count > s->g.B) return fail_internal(s, "combine: count out of range or NULL matrix");
-    const size_t n2 = (size_t)count * (size_t)count;
-    qdml_status st = blas_ready(s, n2 * sizeof(C));
-    if (st != QDML_OK) return st;
-    C *host = (C *)malloc(n2 * sizeof(C));
-    if (!host) return fail_internal(s, "combine: cannot allocate host memory for the matrix");
-    for (int64_t i = 0; i < count; ++i)
-        for (int64_t j = 0; j < count; ++j) { /* row-major t[i count + j] -> column-major T(i, j) */
-            C v;
-            v.re = (decltype(v.re))(i <= j ? t[2 * (i * count + j)] : 0.0);
-            v.im = (decltype(v.im))(i <= j ? t[2 * (i * count + j) + 1] : 0.0);
-            host[i + j * count] = v;
-        }
-    /* Synchronous copy: the host buffer is freed right after. */
-    cudaError_t e = cudaMemcpyAsync(s->dsmall, host, n2 * sizeof(C), cudaMemcpyHostToDevice, s->stream);
-    if (e == cudaSuccess) e = cudaStreamSynchronize(s->stream);
-    free(host);
-    if (e != cudaSuccess) return fail_cuda(s, "cudaMemcpyAsync (combination matrix)", e);
-    const int64_t N = s->g.N;
-    if (s->g.f32) {
-        const cuComplex one = make_cuComplex(1.0f, 0.0f);
-        cuComplex *psi = (cuComplex *)s->psi;
-        CUBLAS_TRY(ctrmm, "cublasCtrmm_64", (s->blas, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N,
-                                    CUBLAS_DIAG_NON_UNIT, N, count, &one, (const cuComplex *)s->dsmall, count, psi, N,
-                                    psi, N));
-    } else {
-        const cuDoubleComplex one = make_cuDoubleComplex(1.0, 0.0);
-        cuDoubleComplex *psi = (cuDoubleComplex *)s->psi;
-        CUBLAS_TRY(ztrmm, "cublasZtrmm_64", (s->blas, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N,
-                                    CUBLAS_DIAG_NON_UNIT, N, count, &one, (const cuDoubleComplex *)s->dsmall, count,
-                                    psi, N, psi, N));
-    }
-    return QDML_OK;
-}
-
 /* Potential of member b from a built-in objective, evaluated on the device: into the member's slice
  * of the work buffer (scratch between ops; N complex values hold N reals), reduced to the summary,
  * and copied into V only when every stored value is finite. */
@@ -1223,25 +1019,12 @@ qdml_status fill_objective_impl(qdml_backend_state *s, int64_t b, const qdml_obj
     return QDML_OK;
 }
 
-/* Op entry points: select the state's device around the work and restore the caller's. */
-#define OP_WRAP(call)                                                                                                  \
-    do {                                                                                                               \
-        int prev_;                                                                                                     \
-        qdml_status st_ = dev_enter(s, &prev_);                                                                        \
-        if (st_ != QDML_OK) return st_;                                                                                \
-        st_ = call;                                                                                                    \
-        dev_leave(s, prev_);                                                                                           \
-        return st_;                                                                                                    \
-    } while (0)
-
 qdml_status cu_set_state(qdml_backend_state *s, int64_t b, const double *psi) { OP_WRAP(set_state_impl(s, b, psi)); }
 qdml_status cu_get_state(qdml_backend_state *s, int64_t b, double *psi) { OP_WRAP(get_state_impl(s, b, psi)); }
 qdml_status cu_set_potential(qdml_backend_state *s, int64_t b, const double *v) {
     OP_WRAP(set_potential_impl(s, b, v));
 }
 qdml_status cu_get_potential(qdml_backend_state *s, int64_t b, double *v) { OP_WRAP(get_potential_impl(s, b, v)); }
-/* The float64 or float32 instantiation of an op, by the problem's precision. */
-#define BY_PRECISION(fn, ...) (s->g.f32 ? fn<c32>(__VA_ARGS__) : fn<qdml_c64>(__VA_ARGS__))
 
 qdml_status cu_set_step(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
     OP_WRAP(BY_PRECISION(set_step_impl, s, b, p));
@@ -1265,10 +1048,6 @@ qdml_status cu_distance(qdml_backend_state *s, const unsigned char *mask, double
 }
 qdml_status cu_backup(qdml_backend_state *s, int restore, const unsigned char *mask) {
     OP_WRAP(BY_PRECISION(backup_impl, s, restore, mask));
-}
-qdml_status cu_gram(qdml_backend_state *s, int64_t count, double *g) { OP_WRAP(BY_PRECISION(gram_impl, s, count, g)); }
-qdml_status cu_combine(qdml_backend_state *s, int64_t count, const double *t) {
-    OP_WRAP(BY_PRECISION(combine_impl, s, count, t));
 }
 qdml_status cu_fill_objective(qdml_backend_state *s, int64_t b, const qdml_objective *o, int dim,
                               qdml_fill_result *out) {

@@ -210,4 +210,41 @@ cudaError_t launch(void (*kernel)(P...), unsigned grid, cudaStream_t stream, typ
 
 } /* namespace qdml_cuda */
 
+/* ---- device selection ------------------------------------------------------------------------ */
+
+namespace qdml_cuda {
+
+/* Make the state's device current for the duration of an op; *prev is restored by dev_leave. */
+qdml_status dev_enter(qdml_backend_state *s, int *prev);
+void dev_leave(const qdml_backend_state *s, int prev);
+
+} /* namespace qdml_cuda */
+
+/* Op entry points: select the state's device around the work and restore the caller's. */
+#define OP_WRAP(call)                                                                                                  \
+    do {                                                                                                               \
+        int prev_;                                                                                                     \
+        qdml_status st_ = dev_enter(s, &prev_);                                                                        \
+        if (st_ != QDML_OK) return st_;                                                                                \
+        st_ = call;                                                                                                    \
+        dev_leave(s, prev_);                                                                                           \
+        return st_;                                                                                                    \
+    } while (0)
+
+/* The float64 or float32 instantiation of an op, by the problem's precision. */
+#define BY_PRECISION(fn, ...) (s->g.f32 ? fn<c32>(__VA_ARGS__) : fn<qdml_c64>(__VA_ARGS__))
+
+/* ---- defined in backend_cuda_blas.cu ----------------------------------------------------------- */
+
+namespace qdml_cuda {
+
+/* Destroy the state's cuBLAS handle and free its small device buffer, where they were made. */
+void blas_release(qdml_backend_state *s);
+
+/* The gram and combine ops of host/backend.h. */
+qdml_status cu_gram(qdml_backend_state *s, int64_t count, double *g);
+qdml_status cu_combine(qdml_backend_state *s, int64_t count, const double *t);
+
+} /* namespace qdml_cuda */
+
 #endif
