@@ -342,6 +342,10 @@ qdml_status download_f32(qdml_backend_state *s, double *dst, const float *src, s
     return QDML_OK;
 }
 
+} /* namespace */
+
+namespace qdml_cuda {
+
 /* Per-call parameters (scales, masks): fill a pinned ring slot, then copy it to the device
  * parameter buffer on the stream. Stream order keeps the previous op's kernels ahead of the
  * overwrite; the slot's event keeps the host from refilling a slot still being copied. */
@@ -359,6 +363,17 @@ qdml_status params_commit(qdml_backend_state *s, int k) {
     return QDML_OK;
 }
 
+/* Copy B results (bytes each) from the device to the pinned result buffer and wait. */
+qdml_status fetch_results(qdml_backend_state *s, const void *src, size_t bytes) {
+    CUDA_TRY(cudaMemcpyAsync, (s->hres, src, bytes, cudaMemcpyDeviceToHost, s->stream));
+    CUDA_TRY(cudaStreamSynchronize, (s->stream));
+    return QDML_OK;
+}
+
+} /* namespace qdml_cuda */
+
+namespace {
+
 /* Upload up to two per-member double arrays (a -> doubles A, bb -> doubles B) and a mask. */
 qdml_status params_upload(qdml_backend_state *s, const double *a, const double *bb, const unsigned char *mask) {
     unsigned char *slot;
@@ -372,19 +387,9 @@ qdml_status params_upload(qdml_backend_state *s, const double *a, const double *
     return params_commit(s, k);
 }
 
-const double *dpar_a(const qdml_backend_state *s) { return (const double *)s->dpar; }
-const unsigned char *dpar_mask(const qdml_backend_state *s) { return s->dpar + s->g.par_off_m; }
-
 /* A state array as the element type of the problem's precision. */
 template <typename C> C *cbuf(void *p) { return static_cast<C *>(p); }
 template <typename C> typename real_of<C>::type *rbuf(void *p) { return static_cast<typename real_of<C>::type *>(p); }
-
-/* Copy B results (bytes each) from the device to the pinned result buffer and wait. */
-qdml_status fetch_results(qdml_backend_state *s, const void *src, size_t bytes) {
-    CUDA_TRY(cudaMemcpyAsync, (s->hres, src, bytes, cudaMemcpyDeviceToHost, s->stream));
-    CUDA_TRY(cudaStreamSynchronize, (s->stream));
-    return QDML_OK;
-}
 
 /* ---- create / destroy ------------------------------------------------------------------------ */
 
@@ -695,6 +700,12 @@ template <typename C> qdml_status set_step_impl(qdml_backend_state *s, int64_t b
     return QDML_OK;
 }
 
+} /* namespace */
+
+/* ---- launches shared by the single ops and the steps op -------------------------------------- */
+
+namespace qdml_cuda {
+
 /* The kick kernels on the device mask dmask (NULL: all members): psi *= the half or full factor,
  * with the per-segment norms in part where `norms`. */
 template <typename C> qdml_status launch_kick(qdml_backend_state *s, int full, const unsigned char *dmask, int norms) {
@@ -723,6 +734,46 @@ qdml_status launch_kinetic(qdml_backend_state *s, const double *dscale, const un
     return QDML_OK;
 }
 
+/* The scale kernel: psi *= dscale[b] on the members of the device mask dmask (NULL: all). */
+template <typename C> qdml_status launch_scale(qdml_backend_state *s, const double *dscale, const unsigned char *dmask) {
+    const geometry &g = s->g;
+    const unsigned grid = flat_grid(s, g.total);
+    LAUNCH(k_scale<C>, grid, cbuf<C>(s->psi), dscale, g.total, g.N, dmask, make_flat_stride((i64)grid * kBlock, s->sh));
+    return QDML_OK;
+}
+
+/* Steps op: the kick's norms turned into the scales of the next kinetic factor and the stop record
+ * (k_fin_scale) on the members of dmask (NULL: all); count as k_kinetic. */
+qdml_status launch_fin_scale(qdml_backend_state *s, const unsigned char *dmask, double dv, const i64 *count) {
+    const geometry &g = s->g;
+    LAUNCH(k_fin_scale, warp_grid(g.B), s->part, g.cpm, g.B, dmask, dv, count, s->sscale, s->sstop);
+    return QDML_OK;
+}
+
+/* In-place transform of every member of a state array (psi or work) with the problem's plan. */
+qdml_status exec_fft(qdml_backend_state *s, void *data, int direction) {
+    if (!s->have_plan) return QDML_OK; /* one point per member: the DFT is the identity */
+    if (s->g.f32) {
+        cufftComplex *p = static_cast<cufftComplex *>(data);
+        CUFFT_TRY(cufftExecC2C, (s->plan, p, p, direction));
+    } else {
+        cufftDoubleComplex *p = static_cast<cufftDoubleComplex *>(data);
+        CUFFT_TRY(cufftExecZ2Z, (s->plan, p, p, direction));
+    }
+    return QDML_OK;
+}
+
+template qdml_status launch_kick<qdml_c64>(qdml_backend_state *, int, const unsigned char *, int);
+template qdml_status launch_kick<c32>(qdml_backend_state *, int, const unsigned char *, int);
+template qdml_status launch_kinetic<qdml_c64>(qdml_backend_state *, const double *, const unsigned char *, i64 *);
+template qdml_status launch_kinetic<c32>(qdml_backend_state *, const double *, const unsigned char *, i64 *);
+template qdml_status launch_scale<qdml_c64>(qdml_backend_state *, const double *, const unsigned char *);
+template qdml_status launch_scale<c32>(qdml_backend_state *, const double *, const unsigned char *);
+
+} /* namespace qdml_cuda */
+
+namespace {
+
 template <typename C>
 qdml_status kick_impl(qdml_backend_state *s, int full, const unsigned char *active, double *norms) {
     const geometry &g = s->g;
@@ -740,19 +791,6 @@ qdml_status kick_impl(qdml_backend_state *s, int full, const unsigned char *acti
     return QDML_OK;
 }
 
-/* In-place transform of every member of a state array (psi or work) with the problem's plan. */
-qdml_status exec_fft(qdml_backend_state *s, void *data, int direction) {
-    if (!s->have_plan) return QDML_OK; /* one point per member: the DFT is the identity */
-    if (s->g.f32) {
-        cufftComplex *p = static_cast<cufftComplex *>(data);
-        CUFFT_TRY(cufftExecC2C, (s->plan, p, p, direction));
-    } else {
-        cufftDoubleComplex *p = static_cast<cufftDoubleComplex *>(data);
-        CUFFT_TRY(cufftExecZ2Z, (s->plan, p, p, direction));
-    }
-    return QDML_OK;
-}
-
 qdml_status fft_impl(qdml_backend_state *s, int forward) {
     return exec_fft(s, s->psi, forward ? CUFFT_FORWARD : CUFFT_INVERSE);
 }
@@ -767,158 +805,9 @@ qdml_status kinetic_impl(qdml_backend_state *s, const double *scale, const unsig
 
 template <typename C> qdml_status scale_impl(qdml_backend_state *s, const double *scale, const unsigned char *active) {
     if (!scale) return fail_internal(s, "scale: scale is NULL");
-    const geometry &g = s->g;
-    qdml_status st = params_upload(s, scale, NULL, active);
+    const qdml_status st = params_upload(s, scale, NULL, active);
     if (st != QDML_OK) return st;
-    const unsigned grid = flat_grid(s, g.total);
-    LAUNCH(k_scale<C>, grid, cbuf<C>(s->psi), dpar_a(s), g.total, g.N, active ? dpar_mask(s) : NULL,
-           make_flat_stride((i64)grid * kBlock, s->sh));
-    return QDML_OK;
-}
-
-/* ---- steps: several Strang steps with no host round trip ---------------------------------------
- * The single ops wait for the host once per step in renormalised imaginary time (the kick's norms
- * go to the host, which sends back the next kinetic scales) and launch four to six kernels per
- * step. The steps op keeps the scales on the device (k_fin_scale) and replays every step but the
- * first and the last from a CUDA graph: one launch per step, and one wait per call, for the first
- * bad norm of each member. One table set is kept, so compositions (m > 1) answer done = 0. */
-
-/* The device pointers one call's kernels read, fixed for the call. */
-struct step_args {
-    const unsigned char *mask; /* the call's mask in the parameter buffer, or NULL: all members */
-    const double *scale;       /* kinetic scales: sscale (renormalised) or the parameter buffer's ones */
-    i64 *count;                /* substeps completed (renormalised), else NULL */
-    int renorm;
-    double dv;
-};
-
-/* A kick (half or full), then with renormalisation the next scales and the stop record. */
-template <typename C> qdml_status step_kick(qdml_backend_state *s, const step_args &a, int full) {
-    const geometry &g = s->g;
-    const qdml_status st = launch_kick<C>(s, full, a.mask, a.renorm);
-    if (st != QDML_OK || !a.renorm) return st;
-    LAUNCH(k_fin_scale, warp_grid(g.B), s->part, g.cpm, g.B, a.mask, a.dv, a.count, s->sscale, s->sstop);
-    return QDML_OK;
-}
-
-/* One step after its opening kick: forward FFT, kinetic factor, backward FFT, then a full kick, or
- * the closing half kick of the call's last step. */
-template <typename C> qdml_status step_body(qdml_backend_state *s, const step_args &a, int last) {
-    qdml_status st;
-    if ((st = exec_fft(s, s->psi, CUFFT_FORWARD)) != QDML_OK) return st;
-    if ((st = launch_kinetic<C>(s, a.scale, a.mask, a.count)) != QDML_OK) return st;
-    if ((st = exec_fft(s, s->psi, CUFFT_INVERSE)) != QDML_OK) return st;
-    return step_kick<C>(s, a, !last);
-}
-
-/* The executable graph of step_body (not last) for these arguments: captured from the stream the
- * first time, kept until destroy (the pointers it holds are fixed for the state's life; the mask
- * and scales it reads are refreshed in place by each call). *ex = NULL where graphs are off, or
- * when capture fails and graphs are not required: capturing is an optimisation, so a failure then
- * turns graphs off for this state and the steps are launched one by one (any real fault shows in
- * those launches). With QDML_CUDA_GRAPHS=1 a failed capture is the op's error. */
-template <typename C> qdml_status step_graph(qdml_backend_state *s, const step_args &a, cudaGraphExec_t *ex) {
-    *ex = NULL;
-    if (s->graphs == 0) return QDML_OK;
-    const int key = (a.renorm ? 1 : 0) | (a.mask ? 2 : 0) | (s->nflush > 0 ? 4 : 0);
-    if (s->graph[key] && (!a.renorm || s->graph_dv[key] == a.dv)) {
-        *ex = s->graph[key];
-        return QDML_OK;
-    }
-    if (s->graph[key]) { /* captured with another dv (an in-flight launch still completes) */
-        (void)cudaGraphExecDestroy(s->graph[key]);
-        s->graph[key] = NULL;
-    }
-    const char *what = "cudaStreamBeginCapture";
-    cudaError_t e = cudaStreamBeginCapture(s->stream, cudaStreamCaptureModeThreadLocal);
-    qdml_status st = QDML_OK;
-    cudaGraph_t gr = NULL;
-    cudaGraphExec_t made = NULL;
-    if (e == cudaSuccess) {
-        st = step_body<C>(s, a, 0);
-        e = cudaStreamEndCapture(s->stream, &gr);
-        what = "cudaStreamEndCapture";
-        if (st == QDML_OK && e == cudaSuccess && gr) {
-            e = cudaGraphInstantiate(&made, gr, 0);
-            what = "cudaGraphInstantiate";
-        }
-    }
-    if (gr) (void)cudaGraphDestroy(gr);
-    if (st == QDML_OK && e == cudaSuccess && made) {
-        s->graph[key] = made;
-        s->graph_dv[key] = a.dv;
-        *ex = made;
-        return QDML_OK;
-    }
-    (void)cudaGetLastError();
-    if (s->graphs == 1) {
-        if (st == QDML_OK) {
-            snprintf(s->msg, sizeof s->msg,
-                     "capturing a step into a CUDA graph failed (QDML_CUDA_GRAPHS=1 requires it): %s: %s (%s)", what,
-                     cudaGetErrorName(e), cudaGetErrorString(e));
-            st = QDML_ERR_BACKEND;
-        }
-        return st;
-    }
-    s->graphs = 0;
-    s->msg[0] = '\0';
-    return QDML_OK;
-}
-
-template <typename C>
-qdml_status steps_impl(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub, const unsigned char *active,
-                       int renorm, double dv, int64_t *stop, int *done) {
-    (void)sub; /* m = 1 only: sub[0] = 0 */
-    if (!done || !stop || n < 1 || m < 1) return fail_internal(s, "steps: n or m below 1, or stop or done NULL");
-    *done = 0;
-    if (m > 1) return QDML_OK;
-    const geometry &g = s->g;
-    /* The call's parameters: scales of 1 (without renormalisation) and the mask. */
-    unsigned char *slot;
-    int k;
-    qdml_status st = params_acquire(s, &slot, &k);
-    if (st != QDML_OK) return st;
-    double *ones = (double *)slot;
-    for (i64 b = 0; !renorm && b < g.B; ++b)
-        ones[b] = 1.0;
-    if (active) memcpy(slot + g.par_off_m, active, (size_t)g.B);
-    if ((st = params_commit(s, k)) != QDML_OK) return st;
-    step_args a;
-    a.mask = active ? dpar_mask(s) : NULL;
-    a.scale = renorm ? s->sscale : dpar_a(s);
-    a.count = renorm ? s->sstop + g.B : NULL;
-    a.renorm = renorm;
-    a.dv = dv;
-    if (renorm) {
-        CUDA_TRY(cudaMemsetAsync, (s->sstop, 0xff, (size_t)g.B * sizeof(i64), s->stream)); /* -1 */
-        CUDA_TRY(cudaMemsetAsync, (s->sstop + g.B, 0, sizeof(i64), s->stream));
-    }
-    if ((st = step_kick<C>(s, a, 0)) != QDML_OK) return st;
-    for (i64 i = 0; i < n; ++i) {
-        const int last = i + 1 == n;
-        /* The first step runs directly: every kernel it needs is loaded before any capture. */
-        cudaGraphExec_t ex = NULL;
-        if (i > 0 && !last && (st = step_graph<C>(s, a, &ex)) != QDML_OK) return st;
-        if (ex)
-            CUDA_TRY(cudaGraphLaunch, (ex, s->stream));
-        else if ((st = step_body<C>(s, a, last)) != QDML_OK)
-            return st;
-    }
-    if (!renorm) {
-        for (i64 b = 0; b < g.B; ++b)
-            stop[b] = -1;
-        *done = 1;
-        return QDML_OK;
-    }
-    const unsigned grid = flat_grid(s, g.total);
-    LAUNCH(k_scale<C>, grid, cbuf<C>(s->psi), (const double *)s->sscale, g.total, g.N, a.mask,
-           make_flat_stride((i64)grid * kBlock, s->sh));
-    if ((st = fetch_results(s, s->sstop, (size_t)g.B * sizeof(i64))) != QDML_OK) return st;
-    const i64 *r = (const i64 *)s->hres;
-    for (i64 b = 0; b < g.B; ++b)
-        stop[b] = (!active || active[b]) ? r[b] : -1;
-    *done = 1;
-    return QDML_OK;
+    return launch_scale<C>(s, dpar_a(s), active ? dpar_mask(s) : NULL);
 }
 
 template <typename C>
@@ -1052,10 +941,6 @@ qdml_status cu_backup(qdml_backend_state *s, int restore, const unsigned char *m
 qdml_status cu_fill_objective(qdml_backend_state *s, int64_t b, const qdml_objective *o, int dim,
                               qdml_fill_result *out) {
     OP_WRAP(BY_PRECISION(fill_objective_impl, s, b, o, dim, out));
-}
-qdml_status cu_steps(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub, const unsigned char *active,
-                     int renorm, double dv, int64_t *stop, int *done) {
-    OP_WRAP(BY_PRECISION(steps_impl, s, n, m, sub, active, renorm, dv, stop, done));
 }
 
 } /* namespace */

@@ -234,6 +234,44 @@ void dev_leave(const qdml_backend_state *s, int prev);
 /* The float64 or float32 instantiation of an op, by the problem's precision. */
 #define BY_PRECISION(fn, ...) (s->g.f32 ? fn<c32>(__VA_ARGS__) : fn<qdml_c64>(__VA_ARGS__))
 
+/* ---- host <-> device transfers (backend_cuda.cu) --------------------------------------------- */
+
+namespace qdml_cuda {
+
+/* Per-call parameters: a pinned ring slot to fill (doubles A at 0, doubles B at par_off_b, the mask
+ * at par_off_m), then its copy to the device parameter buffer on the stream. */
+qdml_status params_acquire(qdml_backend_state *s, unsigned char **slot, int *k);
+qdml_status params_commit(qdml_backend_state *s, int k);
+
+/* The device parameter buffer's doubles A and mask. */
+inline const double *dpar_a(const qdml_backend_state *s) { return (const double *)s->dpar; }
+inline const unsigned char *dpar_mask(const qdml_backend_state *s) { return s->dpar + s->g.par_off_m; }
+
+/* Copy B results (bytes each) from the device to the pinned result buffer and wait. */
+qdml_status fetch_results(qdml_backend_state *s, const void *src, size_t bytes);
+
+} /* namespace qdml_cuda */
+
+/* ---- launches shared by the single ops and the steps op (backend_cuda.cu) -------------------- */
+
+namespace qdml_cuda {
+
+/* In-place transform of every member of a state array (psi or work) with the problem's plan. */
+qdml_status exec_fft(qdml_backend_state *s, void *data, int direction);
+
+/* The kernels of a kick (with per-segment norms where `norms`), of the kinetic factor (count: the
+ * substeps counter of a renormalised steps call, else NULL) and of a scale, on the members of the
+ * device mask dmask (NULL: all); instantiated for qdml_c64 and c32. */
+template <typename C> qdml_status launch_kick(qdml_backend_state *s, int full, const unsigned char *dmask, int norms);
+template <typename C>
+qdml_status launch_kinetic(qdml_backend_state *s, const double *dscale, const unsigned char *dmask, i64 *count);
+template <typename C> qdml_status launch_scale(qdml_backend_state *s, const double *dscale, const unsigned char *dmask);
+
+/* Steps op: the next kinetic scales and the stop record from the kick's norms (k_fin_scale). */
+qdml_status launch_fin_scale(qdml_backend_state *s, const unsigned char *dmask, double dv, const i64 *count);
+
+} /* namespace qdml_cuda */
+
 /* ---- defined in backend_cuda_blas.cu ----------------------------------------------------------- */
 
 namespace qdml_cuda {
@@ -244,6 +282,16 @@ void blas_release(qdml_backend_state *s);
 /* The gram and combine ops of host/backend.h. */
 qdml_status cu_gram(qdml_backend_state *s, int64_t count, double *g);
 qdml_status cu_combine(qdml_backend_state *s, int64_t count, const double *t);
+
+} /* namespace qdml_cuda */
+
+/* ---- defined in backend_cuda_steps.cu -------------------------------------------------------- */
+
+namespace qdml_cuda {
+
+/* The steps op of host/backend.h. */
+qdml_status cu_steps(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub, const unsigned char *active,
+                     int renorm, double dv, int64_t *stop, int *done);
 
 } /* namespace qdml_cuda */
 
