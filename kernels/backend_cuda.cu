@@ -19,6 +19,11 @@
  *   member sums them in a fixed order, so results do not depend on scheduling.
  *
  * The CPU backend (host/backend_cpu.c) is the reference: each op computes the same quantities.
+ *
+ * This file: sizes and geometry, create/destroy, transfers, the ops, the exported table and the
+ * device queries. Elsewhere: the private state and shared declarations (backend_cuda_impl.cuh), the
+ * kernels (backend_cuda_kernels.cuh), gram/combine and the cuBLAS loader (backend_cuda_blas.cu), the
+ * steps op (backend_cuda_steps.cu), the benchmarks' reference times (backend_cuda_reference.cu).
  */
 #include <cuda_runtime.h>
 #include <cufft.h>
@@ -41,7 +46,7 @@ static_assert(sizeof(qdml_backend_ops) == 21 * sizeof(void *),
 
 /* ---- sizes and geometry ---------------------------------------------------------------------- */
 
-namespace {
+namespace qdml_cuda {
 
 /* Validate a desc and derive its geometry; message in msg on failure. */
 qdml_status make_geometry(const qdml_backend_desc *d, geometry *g, char *msg, size_t msglen) {
@@ -99,6 +104,48 @@ qdml_status make_geometry(const qdml_backend_desc *d, geometry *g, char *msg, si
     return QDML_OK;
 }
 
+/* Transform axes: the internal axes of more than one point (a length-1 DFT is the identity, and
+ * dropping such axes leaves the C-order layout of the others unchanged). rank 0: N == 1, no FFT. */
+int fft_dims(const qdml_backend_desc *d, long long dims[3]) {
+    int r = 0;
+    for (int a = 0; a < 3; ++a)
+        if (d->n[a] > 1) dims[r++] = d->n[a];
+    return r;
+}
+
+/* The batched in-place plan of a problem (on a handle made with auto-allocation off); *ws its work
+ * area. One function for the backend and for the benchmarks' reference, so both time one plan. */
+cufftResult make_plan(cufftHandle h, const qdml_backend_desc *d, const geometry &g, size_t *ws) {
+    long long dims[3];
+    const int rank = fft_dims(d, dims);
+    return cufftMakePlanMany64(h, rank, dims, NULL, 1, (long long)g.N, NULL, 1, (long long)g.N, fft_type(g),
+                               (long long)g.B, ws);
+}
+
+const char *cufft_name(cufftResult r) {
+    switch (r) {
+    case CUFFT_SUCCESS: return "CUFFT_SUCCESS";
+    case CUFFT_INVALID_PLAN: return "CUFFT_INVALID_PLAN";
+    case CUFFT_ALLOC_FAILED: return "CUFFT_ALLOC_FAILED (out of device memory)";
+    case CUFFT_INVALID_TYPE: return "CUFFT_INVALID_TYPE";
+    case CUFFT_INVALID_VALUE: return "CUFFT_INVALID_VALUE";
+    case CUFFT_INTERNAL_ERROR: return "CUFFT_INTERNAL_ERROR";
+    case CUFFT_EXEC_FAILED: return "CUFFT_EXEC_FAILED";
+    case CUFFT_SETUP_FAILED: return "CUFFT_SETUP_FAILED";
+    case CUFFT_INVALID_SIZE: return "CUFFT_INVALID_SIZE";
+    case CUFFT_UNALIGNED_DATA: return "CUFFT_UNALIGNED_DATA";
+    case CUFFT_INVALID_DEVICE: return "CUFFT_INVALID_DEVICE";
+    case CUFFT_NO_WORKSPACE: return "CUFFT_NO_WORKSPACE";
+    case CUFFT_NOT_IMPLEMENTED: return "CUFFT_NOT_IMPLEMENTED";
+    case CUFFT_NOT_SUPPORTED: return "CUFFT_NOT_SUPPORTED";
+    default: return "unrecognised cuFFT error";
+    }
+}
+
+} /* namespace qdml_cuda */
+
+namespace {
+
 /* Sizes, offsets and total of the device allocation for a cuFFT work area of fft_ws bytes. */
 bool device_layout(const geometry &g, size_t fft_ws, size_t off[L_COUNT], size_t *total) {
     size_t sz[L_COUNT];
@@ -132,26 +179,6 @@ bool device_layout(const geometry &g, size_t fft_ws, size_t off[L_COUNT], size_t
     return true;
 }
 
-/* Transform axes: the internal axes of more than one point (a length-1 DFT is the identity, and
- * dropping such axes leaves the C-order layout of the others unchanged). rank 0: N == 1, no FFT. */
-int fft_dims(const qdml_backend_desc *d, long long dims[3]) {
-    int r = 0;
-    for (int a = 0; a < 3; ++a)
-        if (d->n[a] > 1) dims[r++] = d->n[a];
-    return r;
-}
-
-cufftType fft_type(const geometry &g) { return g.f32 ? CUFFT_C2C : CUFFT_Z2Z; }
-
-/* The batched in-place plan of a problem (on a handle made with auto-allocation off); *ws its work
- * area. One function for the backend and for the benchmarks' reference, so both time one plan. */
-cufftResult make_plan(cufftHandle h, const qdml_backend_desc *d, const geometry &g, size_t *ws) {
-    long long dims[3];
-    const int rank = fft_dims(d, dims);
-    return cufftMakePlanMany64(h, rank, dims, NULL, 1, (long long)g.N, NULL, 1, (long long)g.N, fft_type(g),
-                               (long long)g.B, ws);
-}
-
 /* cuFFT work area of the batched plan as cuFFT estimates it before planning (asked of cuFFT when a
  * device is present), else one more complex buffer, typical of cuFFT's in-place multi-dimensional
  * and Bluestein work areas. false on overflow. */
@@ -176,26 +203,6 @@ bool fft_work_estimate(const qdml_backend_desc *desc, const geometry &g, size_t 
         if (have) return true;
     }
     return mul_sz((size_t)g.total, g.csz, ws);
-}
-
-const char *cufft_name(cufftResult r) {
-    switch (r) {
-    case CUFFT_SUCCESS: return "CUFFT_SUCCESS";
-    case CUFFT_INVALID_PLAN: return "CUFFT_INVALID_PLAN";
-    case CUFFT_ALLOC_FAILED: return "CUFFT_ALLOC_FAILED (out of device memory)";
-    case CUFFT_INVALID_TYPE: return "CUFFT_INVALID_TYPE";
-    case CUFFT_INVALID_VALUE: return "CUFFT_INVALID_VALUE";
-    case CUFFT_INTERNAL_ERROR: return "CUFFT_INTERNAL_ERROR";
-    case CUFFT_EXEC_FAILED: return "CUFFT_EXEC_FAILED";
-    case CUFFT_SETUP_FAILED: return "CUFFT_SETUP_FAILED";
-    case CUFFT_INVALID_SIZE: return "CUFFT_INVALID_SIZE";
-    case CUFFT_UNALIGNED_DATA: return "CUFFT_UNALIGNED_DATA";
-    case CUFFT_INVALID_DEVICE: return "CUFFT_INVALID_DEVICE";
-    case CUFFT_NO_WORKSPACE: return "CUFFT_NO_WORKSPACE";
-    case CUFFT_NOT_IMPLEMENTED: return "CUFFT_NOT_IMPLEMENTED";
-    case CUFFT_NOT_SUPPORTED: return "CUFFT_NOT_SUPPORTED";
-    default: return "unrecognised cuFFT error";
-    }
 }
 
 } /* namespace */
@@ -241,7 +248,7 @@ void dev_leave(const qdml_backend_state *s, int prev) {
 
 namespace {
 
-/* ---- host <-> device transfers ---------------------------------------------------------------- */
+/* ---- host <-> device transfers --------------------------------------------------------------- */
 
 /* Host array -> device through the pinned staging halves, without waiting for the copies: a half
  * is refilled only after the copy that last used it has finished. */
@@ -735,7 +742,8 @@ qdml_status launch_kinetic(qdml_backend_state *s, const double *dscale, const un
 }
 
 /* The scale kernel: psi *= dscale[b] on the members of the device mask dmask (NULL: all). */
-template <typename C> qdml_status launch_scale(qdml_backend_state *s, const double *dscale, const unsigned char *dmask) {
+template <typename C>
+qdml_status launch_scale(qdml_backend_state *s, const double *dscale, const unsigned char *dmask) {
     const geometry &g = s->g;
     const unsigned grid = flat_grid(s, g.total);
     LAUNCH(k_scale<C>, grid, cbuf<C>(s->psi), dscale, g.total, g.N, dmask, make_flat_stride((i64)grid * kBlock, s->sh));
@@ -945,7 +953,7 @@ qdml_status cu_fill_objective(qdml_backend_state *s, int64_t b, const qdml_objec
 
 } /* namespace */
 
-/* ---- exported ------------------------------------------------------------------------------- */
+/* ---- exported -------------------------------------------------------------------------------- */
 
 extern "C" const qdml_backend_ops qdml_backend_cuda_ops = {
     "cuda",           qdml_cuda_bytes_needed,
@@ -1003,112 +1011,3 @@ extern "C" qdml_status qdml_cuda_bytes_needed(const qdml_backend_desc *desc, siz
 }
 
 extern "C" const char *qdml_cuda_last_error(const qdml_backend_state *s) { return s ? s->msg : ""; }
-
-/* Benchmark references (backend_cuda.h): two transforms with the problem's plan, and the copy
- * bandwidth, on buffers of this function's own, timed with events on a stream of its own. */
-extern "C" int qdml_cuda_reference_times(const qdml_backend_desc *desc, int pairs, double *ms_two_ffts,
-                                         double *copy_bytes_per_s, char *err, size_t errlen) {
-    if (ms_two_ffts) *ms_two_ffts = NAN;
-    if (copy_bytes_per_s) *copy_bytes_per_s = NAN;
-    if (err && errlen) err[0] = '\0';
-    if (!desc || !ms_two_ffts || !copy_bytes_per_s || pairs < 1) {
-        if (err && errlen) snprintf(err, errlen, "qdml_cuda_reference_times: invalid argument");
-        return -1;
-    }
-    geometry g;
-    char msg[256];
-    if (make_geometry(desc, &g, msg, sizeof msg) != QDML_OK) {
-        if (err && errlen) snprintf(err, errlen, "%s", msg);
-        return -1;
-    }
-    size_t bytes = 0;
-    (void)mul_sz((size_t)g.total, g.csz, &bytes); /* checked by make_geometry */
-    long long dims[3];
-    const int rank = fft_dims(desc, dims);
-    void *buf = NULL, *copy = NULL, *work = NULL;
-    cufftHandle plan = 0;
-    bool have_plan = false;
-    cudaStream_t stream = NULL;
-    cudaEvent_t e0 = NULL, e1 = NULL;
-    const char *what = NULL; /* the failing call */
-    cudaError_t ce = cudaSuccess;
-    cufftResult fr = CUFFT_SUCCESS;
-    float ms = 0.0f;
-/* Call; on a result other than `ok` (kept in `res`), name the call and leave. */
-#define REF_TRY(res, ok, call, args)                                                                                   \
-    do {                                                                                                               \
-        if ((res = call args) != ok) {                                                                                 \
-            what = #call;                                                                                              \
-            goto done;                                                                                                 \
-        }                                                                                                              \
-    } while (0)
-#define REF_CUDA(call, args) REF_TRY(ce, cudaSuccess, call, args)
-#define REF_CUFFT(call, args) REF_TRY(fr, CUFFT_SUCCESS, call, args)
-    REF_CUDA(cudaStreamCreateWithFlags, (&stream, cudaStreamNonBlocking));
-    REF_CUDA(cudaEventCreate, (&e0));
-    REF_CUDA(cudaEventCreate, (&e1));
-    REF_CUDA(cudaMalloc, (&buf, bytes));
-    REF_CUDA(cudaMemsetAsync, (buf, 0, bytes, stream));
-    if (rank > 0) {
-        size_t ws = 0;
-        REF_CUFFT(cufftCreate, (&plan));
-        have_plan = true;
-        REF_CUFFT(cufftSetAutoAllocation, (plan, 0));
-        REF_CUFFT(make_plan, (plan, desc, g, &ws));
-        if (ws > 0) {
-            REF_CUDA(cudaMalloc, (&work, ws));
-            REF_CUFFT(cufftSetWorkArea, (plan, work));
-        }
-        REF_CUFFT(cufftSetStream, (plan, stream));
-        /* a pair to warm up, then `pairs` timed; zeros stay zeros, and cuFFT's time does not depend
-         * on the values */
-        for (int k = 0; k <= pairs; ++k) {
-            if (k == 1) REF_CUDA(cudaEventRecord, (e0, stream));
-            if (g.f32) {
-                REF_CUFFT(cufftExecC2C, (plan, (cufftComplex *)buf, (cufftComplex *)buf, CUFFT_FORWARD));
-                REF_CUFFT(cufftExecC2C, (plan, (cufftComplex *)buf, (cufftComplex *)buf, CUFFT_INVERSE));
-            } else {
-                REF_CUFFT(cufftExecZ2Z,
-                          (plan, (cufftDoubleComplex *)buf, (cufftDoubleComplex *)buf, CUFFT_FORWARD));
-                REF_CUFFT(cufftExecZ2Z,
-                          (plan, (cufftDoubleComplex *)buf, (cufftDoubleComplex *)buf, CUFFT_INVERSE));
-            }
-        }
-        REF_CUDA(cudaEventRecord, (e1, stream));
-        REF_CUDA(cudaEventSynchronize, (e1));
-        REF_CUDA(cudaEventElapsedTime, (&ms, e0, e1));
-        *ms_two_ffts = (double)ms / (double)pairs;
-    } else {
-        *ms_two_ffts = 0.0; /* one point per member: no transform */
-    }
-    /* copy bandwidth: device-to-device copies of the state's size (each reads and writes it) */
-    REF_CUDA(cudaMalloc, (&copy, bytes));
-    for (int k = 0; k <= pairs; ++k) {
-        if (k == 1) REF_CUDA(cudaEventRecord, (e0, stream));
-        REF_CUDA(cudaMemcpyAsync, (copy, buf, bytes, cudaMemcpyDeviceToDevice, stream));
-    }
-    REF_CUDA(cudaEventRecord, (e1, stream));
-    REF_CUDA(cudaEventSynchronize, (e1));
-    REF_CUDA(cudaEventElapsedTime, (&ms, e0, e1));
-    if (ms > 0) *copy_bytes_per_s = 2.0 * (double)bytes * (double)pairs / ((double)ms * 1e-3);
-done:
-#undef REF_CUDA
-#undef REF_CUFFT
-#undef REF_TRY
-    if (what && err && errlen) {
-        if (ce != cudaSuccess)
-            snprintf(err, errlen, "%s failed: %s (%s)", what, cudaGetErrorName(ce), cudaGetErrorString(ce));
-        else
-            snprintf(err, errlen, "%s failed: %s", what, cufft_name(fr));
-    }
-    if (have_plan) (void)cufftDestroy(plan);
-    if (stream) (void)cudaStreamSynchronize(stream);
-    (void)cudaFree(work);
-    (void)cudaFree(copy);
-    (void)cudaFree(buf);
-    if (e0) (void)cudaEventDestroy(e0);
-    if (e1) (void)cudaEventDestroy(e1);
-    if (stream) (void)cudaStreamDestroy(stream);
-    (void)cudaGetLastError();
-    return what ? -1 : 0;
-}

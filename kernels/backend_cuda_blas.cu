@@ -96,7 +96,7 @@ extern "C" int qdml_cuda_blas_load(char *err, size_t errlen) {
     return g_blas_ok ? 0 : -1;
 }
 
-/* ---- gram and combine ----------------------------------------------------------------------- */
+/* ---- gram and combine ------------------------------------------------------------------------ */
 
 /* Call a cuBLAS function through the loaded table (g_blas.member), named `name` in messages. */
 #define CUBLAS_TRY(member, name, args)                                                                                 \

@@ -17,6 +17,8 @@
 
 namespace qdml_cuda {
 
+/* ---- constants and layouts ------------------------------------------------------------------- */
+
 enum {
     kBlock = 256,                    /* threads per block, every kernel */
     kWarpsPerBlock = kBlock / kWarp, /* segments or members per block in warp-per-item kernels */
@@ -63,7 +65,7 @@ enum {
     L_COUNT
 };
 
-/* ---- checked size arithmetic ---------------------------------------------------------------- */
+/* ---- checked size arithmetic ----------------------------------------------------------------- */
 
 inline bool mul_sz(size_t a, size_t b, size_t *out) {
     if (a != 0 && b > SIZE_MAX / a) return false;
@@ -83,6 +85,8 @@ inline bool align_sz(size_t a, size_t *out) {
     return true;
 }
 
+/* ---- geometry (backend_cuda.cu) -------------------------------------------------------------- */
+
 /* Problem geometry derived from a desc. */
 struct geometry {
     i64 N, B, total, ksum, cpm, P;
@@ -91,12 +95,28 @@ struct geometry {
     size_t par_bytes, par_off_b, par_off_m; /* parameter slot: doubles A at 0, doubles B, mask bytes */
 };
 
+/* The cuFFT transform type of the problem's precision. */
+inline cufftType fft_type(const geometry &g) { return g.f32 ? CUFFT_C2C : CUFFT_Z2Z; }
+
+/* Validate a desc and derive its geometry; message in msg on failure. */
+qdml_status make_geometry(const qdml_backend_desc *d, geometry *g, char *msg, size_t msglen);
+
+/* Transform axes: the internal axes of more than one point into dims; the rank (0: N == 1, no FFT). */
+int fft_dims(const qdml_backend_desc *d, long long dims[3]);
+
+/* The batched in-place plan of a problem (on a handle made with auto-allocation off); *ws its work
+ * area. Used by create and by the benchmarks' reference, so both time one plan. */
+cufftResult make_plan(cufftHandle h, const qdml_backend_desc *d, const geometry &g, size_t *ws);
+
+/* The name of a cuFFT result, for messages. */
+const char *cufft_name(cufftResult r);
+
 } /* namespace qdml_cuda */
 
 /* The backend's files name the loop bodies' types and constants (i64, c32, kWarp, ...) unqualified. */
 using namespace qdml_cuda;
 
-/* ---- backend state -------------------------------------------------------------------------- */
+/* ---- backend state --------------------------------------------------------------------------- */
 
 struct qdml_backend_state {
     qdml_backend_desc d;
@@ -272,7 +292,7 @@ qdml_status launch_fin_scale(qdml_backend_state *s, const unsigned char *dmask, 
 
 } /* namespace qdml_cuda */
 
-/* ---- defined in backend_cuda_blas.cu ----------------------------------------------------------- */
+/* ---- defined in backend_cuda_blas.cu --------------------------------------------------------- */
 
 namespace qdml_cuda {
 

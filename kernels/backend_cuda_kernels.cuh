@@ -1,13 +1,14 @@
 /* The CUDA backend's __global__ kernels: thin shells that add the thread indexing and the warp
- * reductions around the loop bodies of backend_cuda_math.cuh. Included by the .cu files that
- * launch them; they have internal linkage, so each translation unit compiles and launches (by
- * address, through cudaLaunchKernel) its own copies of the kernels it uses. */
+ * reductions around the loop bodies of backend_cuda_math.cuh. Included by backend_cuda.cu, which
+ * launches them all (the steps op goes through its launchers). They have internal linkage: a file
+ * that includes this compiles its own copy of every non-template kernel and of the instantiations
+ * it uses, and launches those copies (by address, through cudaLaunchKernel). */
 #ifndef QDML_BACKEND_CUDA_KERNELS_CUH
 #define QDML_BACKEND_CUDA_KERNELS_CUH
 
 #include "backend_cuda_impl.cuh"
 
-/* ---- kernels ------------------------------------------------------------------------------------ */
+/* ---- kernels --------------------------------------------------------------------------------- */
 
 namespace {
 
