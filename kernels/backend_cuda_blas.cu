@@ -122,6 +122,7 @@ qdml_status blas_ready(qdml_backend_state *s, size_t bytes) {
         }
         CUBLAS_TRY(create, "cublasCreate", (&s->blas));
         s->have_blas = 1;
+        s->blas_destroy = g_blas.destroy;
         CUBLAS_TRY(set_stream, "cublasSetStream", (s->blas, s->stream));
         CUBLAS_TRY(set_pointer_mode, "cublasSetPointerMode", (s->blas, CUBLAS_POINTER_MODE_HOST));
     }
@@ -216,11 +217,6 @@ template <typename C> qdml_status combine_impl(qdml_backend_state *s, int64_t co
 } /* namespace */
 
 namespace qdml_cuda {
-
-void blas_release(qdml_backend_state *s) {
-    if (s->have_blas) (void)g_blas.destroy(s->blas);
-    if (s->dsmall) (void)cudaFree(s->dsmall);
-}
 
 qdml_status cu_gram(qdml_backend_state *s, int64_t count, double *g) { OP_WRAP(BY_PRECISION(gram_impl, s, count, g)); }
 qdml_status cu_combine(qdml_backend_state *s, int64_t count, const double *t) {

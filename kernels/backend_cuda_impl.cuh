@@ -85,7 +85,7 @@ inline bool align_sz(size_t a, size_t *out) {
     return true;
 }
 
-/* ---- geometry (backend_cuda.cu) -------------------------------------------------------------- */
+/* ---- geometry (backend_cuda_geometry.cu) ----------------------------------------------------- */
 
 /* Problem geometry derived from a desc. */
 struct geometry {
@@ -100,6 +100,13 @@ inline cufftType fft_type(const geometry &g) { return g.f32 ? CUFFT_C2C : CUFFT_
 
 /* Validate a desc and derive its geometry; message in msg on failure. */
 qdml_status make_geometry(const qdml_backend_desc *d, geometry *g, char *msg, size_t msglen);
+
+/* Sizes, offsets and total of the device allocation for a cuFFT work area of fft_ws bytes. */
+bool device_layout(const geometry &g, size_t fft_ws, size_t off[L_COUNT], size_t *total);
+
+/* cuFFT work area of the batched plan, asked of cuFFT where a device is present, else estimated.
+ * false on overflow. */
+bool fft_work_estimate(const qdml_backend_desc *desc, const geometry &g, size_t *ws);
 
 /* Transform axes: the internal axes of more than one point into dims; the rank (0: N == 1, no FFT). */
 int fft_dims(const qdml_backend_desc *d, long long dims[3]);
@@ -167,6 +174,7 @@ struct qdml_backend_state {
      * small device buffer of count x count complex values, made on first use and grown as needed. */
     cublasHandle_t blas;
     int have_blas;
+    decltype(&cublasDestroy_v2) blas_destroy; /* the loaded cublasDestroy, set with have_blas (for destroy) */
     void *dsmall;
     size_t dsmall_bytes;
 
@@ -175,7 +183,7 @@ struct qdml_backend_state {
 
 namespace qdml_cuda {
 
-/* ---- errors: the message in s->msg, and the status ------------------------------------------- */
+/* ---- errors: the message in s->msg, and the status (backend_cuda.cu) ------------------------- */
 
 qdml_status fail_cuda(qdml_backend_state *s, const char *call, cudaError_t e);
 qdml_status fail_fft(qdml_backend_state *s, const char *call, cufftResult r);
@@ -230,7 +238,7 @@ cudaError_t launch(void (*kernel)(P...), unsigned grid, cudaStream_t stream, typ
 
 } /* namespace qdml_cuda */
 
-/* ---- device selection ------------------------------------------------------------------------ */
+/* ---- device selection (backend_cuda.cu) ------------------------------------------------------ */
 
 namespace qdml_cuda {
 
@@ -292,24 +300,34 @@ qdml_status launch_fin_scale(qdml_backend_state *s, const unsigned char *dmask, 
 
 } /* namespace qdml_cuda */
 
-/* ---- defined in backend_cuda_blas.cu --------------------------------------------------------- */
+/* ---- the ops, gathered into qdml_backend_cuda_ops by backend_cuda_table.cu ------------------- */
 
 namespace qdml_cuda {
 
-/* Destroy the state's cuBLAS handle and free its small device buffer, where they were made. */
-void blas_release(qdml_backend_state *s);
+/* backend_cuda.cu */
+qdml_status cu_create(const qdml_backend_desc *desc, qdml_backend_state **out, char *err, size_t errlen);
+void cu_destroy(qdml_backend_state *s);
+qdml_status cu_set_state(qdml_backend_state *s, int64_t b, const double *psi);
+qdml_status cu_get_state(qdml_backend_state *s, int64_t b, double *psi);
+qdml_status cu_set_potential(qdml_backend_state *s, int64_t b, const double *v);
+qdml_status cu_get_potential(qdml_backend_state *s, int64_t b, double *v);
+qdml_status cu_set_step(qdml_backend_state *s, int64_t b, const qdml_step_params *p);
+qdml_status cu_kick(qdml_backend_state *s, int full, const unsigned char *active, double *norms);
+qdml_status cu_fft(qdml_backend_state *s, int forward);
+qdml_status cu_kinetic(qdml_backend_state *s, const double *scale, const unsigned char *active);
+qdml_status cu_scale(qdml_backend_state *s, const double *scale, const unsigned char *active);
+qdml_status cu_moments(qdml_backend_state *s, const double *hbar, const double *mass, const unsigned char *want,
+                       qdml_moments *out);
+qdml_status cu_distance(qdml_backend_state *s, const unsigned char *mask, double *out);
+qdml_status cu_backup(qdml_backend_state *s, int restore, const unsigned char *mask);
+qdml_status cu_fill_objective(qdml_backend_state *s, int64_t b, const qdml_objective *o, int dim,
+                              qdml_fill_result *out);
 
-/* The gram and combine ops of host/backend.h. */
+/* backend_cuda_blas.cu */
 qdml_status cu_gram(qdml_backend_state *s, int64_t count, double *g);
 qdml_status cu_combine(qdml_backend_state *s, int64_t count, const double *t);
 
-} /* namespace qdml_cuda */
-
-/* ---- defined in backend_cuda_steps.cu -------------------------------------------------------- */
-
-namespace qdml_cuda {
-
-/* The steps op of host/backend.h. */
+/* backend_cuda_steps.cu */
 qdml_status cu_steps(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub, const unsigned char *active,
                      int renorm, double dv, int64_t *stop, int *done);
 
