@@ -19,12 +19,17 @@
  *   member sums them in a fixed order, so results do not depend on scheduling.
  *
  * The CPU backend (host/backend_cpu.c) is the reference: each op computes the same quantities.
+ *
+ * This file: errors, device selection, transfers, create/destroy and the ops, with the kernels
+ * (backend_cuda_kernels.cuh) they launch. Elsewhere: the private state and shared declarations
+ * (backend_cuda_impl.cuh), sizes, geometry and device queries (backend_cuda_geometry.cu), gram /
+ * combine and the cuBLAS loader (backend_cuda_blas.cu), the steps op (backend_cuda_steps.cu), the
+ * exported ops table (backend_cuda_table.cu), the benchmarks' reference times
+ * (backend_cuda_reference.cu). The files use each other one way, without circles: geometry, then
+ * this file, then blas and steps, then the table; the reference uses the geometry only.
  */
 #include <cuda_runtime.h>
-#include <cublas_v2.h>
 #include <cufft.h>
-#include <dlfcn.h>
-#include <pthread.h>
 
 #include <math.h>
 #include <stdint.h>
@@ -32,397 +37,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend_cuda.h"
-#include "backend_cuda_math.cuh"
-#include "pointwise.h"
-
-using namespace qdml_cuda;
+#include "backend_cuda_impl.cuh"
+#include "backend_cuda_kernels.cuh"
 
 static_assert(sizeof(qdml_c64) == sizeof(cufftDoubleComplex), "qdml_c64 must match cufftDoubleComplex");
 static_assert(sizeof(qdml_c64) == sizeof(double2), "qdml_c64 must match double2");
 static_assert(sizeof(c32) == sizeof(cufftComplex) && sizeof(c32) == sizeof(float2), "c32 must match float2");
-/* Positional initialisation of the ops table below: a new op in backend.h must be added here. */
-static_assert(sizeof(qdml_backend_ops) == 21 * sizeof(void *),
-              "backend.h ops table changed: update qdml_backend_cuda_ops");
 
-namespace {
+/* ---- errors ---------------------------------------------------------------------------------- */
 
-enum {
-    kBlock = 256,                    /* threads per block, every kernel */
-    kWarpsPerBlock = kBlock / kWarp, /* segments or members per block in warp-per-item kernels */
-    kRing = 4,                       /* parameter upload slots in flight */
-    kGraphKinds = 8,                 /* steps op graphs: renormalised x masked x flushing */
-    kAlign = 256                     /* sub-allocation alignment (cuFFT and 16-byte vector access) */
-};
-
-/* Fields of the per-segment partial sums: part[field * P + segment]. */
-enum {
-    F_S0 = 0,
-    F_SV = 1,
-    F_SX = 2,  /* 2, 3, 4 */
-    F_SXX = 5, /* 5, 6, 7 */
-    F_RMAX = 8,
-    F_ST = 9,
-    F_SRES = 10,
-    kFields = 11
-};
-
-const size_t kStageMax = (size_t)8 << 20; /* bytes per staging half */
-
-/* Sub-buffers of the single device allocation. */
-enum {
-    L_PSI,
-    L_WORK,
-    L_BACKUP,
-    L_EVH,
-    L_EVF,
-    L_V,
-    L_KTAB,
-    L_XT,
-    L_K2T,
-    L_PART,
-    L_PIMAX,
-    L_RED,
-    L_ENERGY,
-    L_MOM,
-    L_PARAMS,
-    L_FLUSH,
-    L_SCALE,
-    L_STOP,
-    L_FFTWORK,
-    L_COUNT
-};
-
-/* ---- checked size arithmetic ---------------------------------------------------------------- */
-
-bool mul_sz(size_t a, size_t b, size_t *out) {
-    if (a != 0 && b > SIZE_MAX / a) return false;
-    *out = a * b;
-    return true;
-}
-
-bool add_sz(size_t a, size_t b, size_t *out) {
-    if (b > SIZE_MAX - a) return false;
-    *out = a + b;
-    return true;
-}
-
-bool align_sz(size_t a, size_t *out) {
-    if (a > SIZE_MAX - (kAlign - 1)) return false;
-    *out = (a + kAlign - 1) / kAlign * kAlign;
-    return true;
-}
-
-/* Problem geometry derived from a desc. */
-struct geometry {
-    i64 N, B, total, ksum, cpm, P;
-    int f32;                                /* desc->precision == QDML_FLOAT32 */
-    size_t csz, rsz;                        /* bytes of a complex and of a real element of the state arrays */
-    size_t par_bytes, par_off_b, par_off_m; /* parameter slot: doubles A at 0, doubles B, mask bytes */
-};
-
-/* Validate a desc and derive its geometry; message in msg on failure. */
-qdml_status make_geometry(const qdml_backend_desc *d, geometry *g, char *msg, size_t msglen) {
-    for (int a = 0; a < 3; ++a)
-        if (d->n[a] < 1) {
-            snprintf(msg, msglen, "internal axis %d has %lld points (must be >= 1)", a, (long long)d->n[a]);
-            return QDML_ERR_INVALID_ARGUMENT;
-        }
-    if (d->batch < 1) {
-        snprintf(msg, msglen, "batch = %lld (must be >= 1)", (long long)d->batch);
-        return QDML_ERR_INVALID_ARGUMENT;
-    }
-    size_t n01, n012, tot;
-    if (!mul_sz((size_t)d->n[0], (size_t)d->n[1], &n01) || !mul_sz(n01, (size_t)d->n[2], &n012) ||
-        n012 > (size_t)INT64_MAX) {
-        snprintf(msg, msglen, "%lld x %lld x %lld points overflow", (long long)d->n[0], (long long)d->n[1],
-                 (long long)d->n[2]);
-        return QDML_ERR_OVERFLOW;
-    }
-    if ((i64)n012 != d->npoints) {
-        snprintf(msg, msglen, "npoints = %lld but the axes give %lld x %lld x %lld = %lld", (long long)d->npoints,
-                 (long long)d->n[0], (long long)d->n[1], (long long)d->n[2], (long long)n012);
-        return QDML_ERR_INVALID_ARGUMENT;
-    }
-    if (!mul_sz(n012, (size_t)d->batch, &tot) || tot > (size_t)INT64_MAX / 16) {
-        snprintf(msg, msglen, "points (%lld) x batch (%lld) x 16 bytes overflows", (long long)d->npoints,
-                 (long long)d->batch);
-        return QDML_ERR_OVERFLOW;
-    }
-    if (d->precision != QDML_FLOAT64 && d->precision != QDML_FLOAT32) {
-        snprintf(msg, msglen, "precision = %d: expected QDML_FLOAT64 (0) or QDML_FLOAT32 (1)", (int)d->precision);
-        return QDML_ERR_INVALID_ARGUMENT;
-    }
-    g->f32 = d->precision == QDML_FLOAT32;
-    g->csz = g->f32 ? sizeof(c32) : sizeof(qdml_c64);
-    g->rsz = g->f32 ? sizeof(float) : sizeof(double);
-    g->N = d->npoints;
-    g->B = d->batch;
-    g->total = (i64)tot;
-    g->ksum = d->n[0] + d->n[1] + d->n[2];
-    g->cpm = segments_per_member(g->N, g->B);
-    g->P = g->B * g->cpm; /* <= kTargetSegments + B - 1: no overflow */
-    /* Grid sizes of the warp-per-item kernels must fit gridDim.x. */
-    if ((g->P + kWarpsPerBlock - 1) / kWarpsPerBlock > (i64)0x7fffffff) {
-        snprintf(msg, msglen, "batch %lld is too large for one kernel launch", (long long)d->batch);
-        return QDML_ERR_OVERFLOW;
-    }
-    size_t a8, m;
-    if (!mul_sz((size_t)g->B, sizeof(double), &a8) || !align_sz(a8, &a8) || !align_sz((size_t)g->B, &m) ||
-        !add_sz(a8, a8, &g->par_off_m) || !add_sz(g->par_off_m, m, &g->par_bytes)) {
-        snprintf(msg, msglen, "batch %lld overflows the parameter buffer size", (long long)d->batch);
-        return QDML_ERR_OVERFLOW;
-    }
-    g->par_off_b = a8;
-    return QDML_OK;
-}
-
-/* Sizes, offsets and total of the device allocation for a cuFFT work area of fft_ws bytes. */
-bool device_layout(const geometry &g, size_t fft_ws, size_t off[L_COUNT], size_t *total) {
-    size_t sz[L_COUNT];
-    size_t t = (size_t)g.total;
-    bool ok = mul_sz(t, g.csz, &sz[L_PSI]);
-    sz[L_WORK] = sz[L_BACKUP] = sz[L_EVH] = sz[L_EVF] = sz[L_PSI];
-    ok = ok && mul_sz(t, g.rsz, &sz[L_V]);
-    size_t kt;
-    ok = ok && mul_sz((size_t)g.B, (size_t)g.ksum, &kt) && mul_sz(kt, g.csz, &sz[L_KTAB]);
-    ok = ok && mul_sz((size_t)g.ksum, sizeof(double), &sz[L_XT]);
-    sz[L_K2T] = sz[L_XT];
-    size_t pf;
-    ok = ok && mul_sz((size_t)g.P, kFields, &pf) && mul_sz(pf, sizeof(double), &sz[L_PART]);
-    ok = ok && mul_sz((size_t)g.P, sizeof(i64), &sz[L_PIMAX]);
-    ok = ok && mul_sz((size_t)g.B, sizeof(double), &sz[L_RED]);
-    sz[L_ENERGY] = sz[L_RED];
-    ok = ok && mul_sz((size_t)g.B, sizeof(qdml_moments), &sz[L_MOM]);
-    sz[L_PARAMS] = g.par_bytes;
-    sz[L_FLUSH] = (size_t)g.B;
-    sz[L_SCALE] = sz[L_RED];
-    ok = ok && mul_sz((size_t)g.B + 1, sizeof(i64), &sz[L_STOP]);
-    sz[L_FFTWORK] = fft_ws;
-    if (!ok) return false;
-    size_t at = 0;
-    for (int k = 0; k < L_COUNT; ++k) {
-        off[k] = at;
-        size_t a;
-        if (!align_sz(sz[k], &a) || !add_sz(at, a, &at)) return false;
-    }
-    *total = at;
-    return true;
-}
-
-/* Transform axes: the internal axes of more than one point (a length-1 DFT is the identity, and
- * dropping such axes leaves the C-order layout of the others unchanged). rank 0: N == 1, no FFT. */
-int fft_dims(const qdml_backend_desc *d, long long dims[3]) {
-    int r = 0;
-    for (int a = 0; a < 3; ++a)
-        if (d->n[a] > 1) dims[r++] = d->n[a];
-    return r;
-}
-
-cufftType fft_type(const geometry &g) { return g.f32 ? CUFFT_C2C : CUFFT_Z2Z; }
-
-/* The batched in-place plan of a problem (on a handle made with auto-allocation off); *ws its work
- * area. One function for the backend and for the benchmarks' reference, so both time one plan. */
-cufftResult make_plan(cufftHandle h, const qdml_backend_desc *d, const geometry &g, size_t *ws) {
-    long long dims[3];
-    const int rank = fft_dims(d, dims);
-    return cufftMakePlanMany64(h, rank, dims, NULL, 1, (long long)g.N, NULL, 1, (long long)g.N, fft_type(g),
-                               (long long)g.B, ws);
-}
-
-/* cuFFT work area of the batched plan as cuFFT estimates it before planning (asked of cuFFT when a
- * device is present), else one more complex buffer, typical of cuFFT's in-place multi-dimensional
- * and Bluestein work areas. false on overflow. */
-bool fft_work_estimate(const qdml_backend_desc *desc, const geometry &g, size_t *ws) {
-    long long dims[3];
-    const int rank = fft_dims(desc, dims);
-    *ws = 0;
-    if (rank == 0) return true;
-    if (qdml_cuda_device_count() > 0) {
-        int have = 0;
-        cufftHandle h;
-        if (cufftCreate(&h) == CUFFT_SUCCESS) {
-            size_t w = 0;
-            if (cufftGetSizeMany64(h, rank, dims, NULL, 1, (long long)g.N, NULL, 1, (long long)g.N, fft_type(g),
-                                   (long long)g.B, &w) == CUFFT_SUCCESS) {
-                *ws = w;
-                have = 1;
-            }
-            (void)cufftDestroy(h);
-        }
-        (void)cudaGetLastError();
-        if (have) return true;
-    }
-    return mul_sz((size_t)g.total, g.csz, ws);
-}
-
-const char *cufft_name(cufftResult r) {
-    switch (r) {
-    case CUFFT_SUCCESS: return "CUFFT_SUCCESS";
-    case CUFFT_INVALID_PLAN: return "CUFFT_INVALID_PLAN";
-    case CUFFT_ALLOC_FAILED: return "CUFFT_ALLOC_FAILED (out of device memory)";
-    case CUFFT_INVALID_TYPE: return "CUFFT_INVALID_TYPE";
-    case CUFFT_INVALID_VALUE: return "CUFFT_INVALID_VALUE";
-    case CUFFT_INTERNAL_ERROR: return "CUFFT_INTERNAL_ERROR";
-    case CUFFT_EXEC_FAILED: return "CUFFT_EXEC_FAILED";
-    case CUFFT_SETUP_FAILED: return "CUFFT_SETUP_FAILED";
-    case CUFFT_INVALID_SIZE: return "CUFFT_INVALID_SIZE";
-    case CUFFT_UNALIGNED_DATA: return "CUFFT_UNALIGNED_DATA";
-    case CUFFT_INVALID_DEVICE: return "CUFFT_INVALID_DEVICE";
-    case CUFFT_NO_WORKSPACE: return "CUFFT_NO_WORKSPACE";
-    case CUFFT_NOT_IMPLEMENTED: return "CUFFT_NOT_IMPLEMENTED";
-    case CUFFT_NOT_SUPPORTED: return "CUFFT_NOT_SUPPORTED";
-    default: return "unrecognised cuFFT error";
-    }
-}
-
-} /* namespace */
-
-/* ---- backend state -------------------------------------------------------------------------- */
-
-/* ---- cuBLAS, loaded on first use ------------------------------------------------------------------
- * Only the lowest-states search (gram / combine) uses cuBLAS. Linking it would load libcublas and
- * libcublasLt (over 500 MB) into every program that links libqdml, at about 0.09 s per process
- * start measured on the build machine, whether or not it ever uses them; so the functions are
- * looked up with dlopen/dlsym the first time a problem needs them, by soname and then from the
- * toolkit directory found at build time (QDML_CUBLAS_DIR). */
-namespace {
-
-struct blas_api {
-    decltype(&cublasCreate_v2) create;
-    decltype(&cublasDestroy_v2) destroy;
-    decltype(&cublasSetStream_v2) set_stream;
-    decltype(&cublasSetPointerMode_v2) set_pointer_mode;
-    decltype(&cublasZgemm_v2_64) zgemm;
-    decltype(&cublasCgemm_v2_64) cgemm;
-    decltype(&cublasZtrmm_v2_64) ztrmm;
-    decltype(&cublasCtrmm_v2_64) ctrmm;
-    decltype(&cublasGetStatusString) status_string;
-};
-
-#define QDML_STR2(x) #x
-#define QDML_STR(x) QDML_STR2(x)
-const char kBlasSoname[] = "libcublas.so." QDML_STR(CUBLAS_VER_MAJOR);
-
-blas_api g_blas;
-int g_blas_ok = 0;
-char g_blas_err[1024];
-pthread_once_t g_blas_once = PTHREAD_ONCE_INIT;
-
-void *blas_symbol(void *lib, const char *name, int *ok) {
-    dlerror();
-    void *f = dlsym(lib, name);
-    if (!f && *ok) {
-        const char *why = dlerror();
-        snprintf(g_blas_err, sizeof g_blas_err, "%s has no symbol %s (%s)", kBlasSoname, name, why ? why : "");
-        *ok = 0;
-    }
-    return f;
-}
-
-void blas_load(void) {
-    char tried[640];
-    void *lib = dlopen(kBlasSoname, RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        const char *why = dlerror();
-        int used = snprintf(tried, sizeof tried, "dlopen(%s): %.200s", kBlasSoname, why ? why : "failed");
-#ifdef QDML_CUBLAS_DIR
-        char path[256];
-        snprintf(path, sizeof path, "%.200s/%s", QDML_CUBLAS_DIR, kBlasSoname);
-        lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-        if (!lib && used > 0 && (size_t)used < sizeof tried) {
-            why = dlerror();
-            snprintf(tried + used, sizeof tried - (size_t)used, "; dlopen(%s): %.200s", path, why ? why : "failed");
-        }
-#else
-        (void)used;
-#endif
-    }
-    if (!lib) {
-        snprintf(g_blas_err, sizeof g_blas_err,
-                 "cuBLAS could not be loaded (%.600s); the lowest-states search needs it on the CUDA backend: install "
-                 "the CUDA toolkit's libcublas or add its directory to LD_LIBRARY_PATH",
-                 tried);
-        return;
-    }
-    /* The library stays loaded for the life of the process (handles made from it may live as long). */
-    int ok = 1;
-    g_blas.create = (decltype(g_blas.create))blas_symbol(lib, "cublasCreate_v2", &ok);
-    g_blas.destroy = (decltype(g_blas.destroy))blas_symbol(lib, "cublasDestroy_v2", &ok);
-    g_blas.set_stream = (decltype(g_blas.set_stream))blas_symbol(lib, "cublasSetStream_v2", &ok);
-    g_blas.set_pointer_mode = (decltype(g_blas.set_pointer_mode))blas_symbol(lib, "cublasSetPointerMode_v2", &ok);
-    g_blas.zgemm = (decltype(g_blas.zgemm))blas_symbol(lib, "cublasZgemm_v2_64", &ok);
-    g_blas.cgemm = (decltype(g_blas.cgemm))blas_symbol(lib, "cublasCgemm_v2_64", &ok);
-    g_blas.ztrmm = (decltype(g_blas.ztrmm))blas_symbol(lib, "cublasZtrmm_v2_64", &ok);
-    g_blas.ctrmm = (decltype(g_blas.ctrmm))blas_symbol(lib, "cublasCtrmm_v2_64", &ok);
-    g_blas.status_string = (decltype(g_blas.status_string))blas_symbol(lib, "cublasGetStatusString", &ok);
-    g_blas_ok = ok;
-}
-
-} /* namespace */
-
-extern "C" int qdml_cuda_blas_load(char *err, size_t errlen) {
-    (void)pthread_once(&g_blas_once, blas_load);
-    if (err && errlen) snprintf(err, errlen, "%s", g_blas_ok ? "" : g_blas_err);
-    return g_blas_ok ? 0 : -1;
-}
-
-struct qdml_backend_state {
-    qdml_backend_desc d;
-    geometry g;
-    shape3 sh;
-    int dev;
-    int flat_blocks; /* grid size cap of the flat grid-stride kernels */
-    cudaStream_t stream;
-    cufftHandle plan;
-    int have_plan;
-    size_t fft_ws;
-
-    /* device: one allocation, carved. The state arrays hold qdml_c64 / double (float64) or
-     * c32 / float (float32): see cbuf() and rbuf(). */
-    void *dmem;
-    size_t dbytes;
-    void *psi, *work, *backup, *evh, *evf, *ktab, *v;
-    double *xt, *k2t, *part, *red, *energy;
-    i64 *pimax;
-    qdml_moments *mom;
-    unsigned char *dpar;   /* parameter buffer: doubles at 0, doubles at par_off_b, mask at par_off_m */
-    unsigned char *dflush; /* per member: flush tiny amplitudes (qdml_step_params.flush_tiny) */
-    unsigned char *hflush; /* host mirror of dflush (malloc) */
-    i64 nflush;            /* members with the flag set: 0 lets the kernels skip the test */
-    double *sscale;        /* steps op: per-member scale of the next kinetic factor (renormalisation) */
-    i64 *sstop;            /* steps op: per-member first bad norm (B entries), then the substeps done */
-
-    /* steps op: one captured step per kind of call (renormalised, masked, flushing), replayed as a
-     * CUDA graph so that a step costs one launch. graphs: QDML_CUDA_GRAPHS at create, 0 (off), 1
-     * (required: a failed capture is an error) or -1 (unset: on, and off for good after a failed
-     * capture). */
-    cudaGraphExec_t graph[kGraphKinds];
-    double graph_dv[kGraphKinds]; /* the volume element the renormalising kernel of graph[k] was captured with */
-    int graphs;
-
-    /* pinned host: one allocation, carved */
-    void *hmem;
-    unsigned char *stage[2];
-    size_t stage_bytes;
-    cudaEvent_t stage_ev[2];
-    int stage_next;
-    unsigned char *ring[kRing];
-    cudaEvent_t ring_ev[kRing];
-    int ring_next;
-    void *hres;
-
-    /* Block orthonormalisation (gram / combine, excited states): a cuBLAS handle on the stream and a
-     * small device buffer of count x count complex values, made on first use and grown as needed. */
-    cublasHandle_t blas;
-    int have_blas;
-    void *dsmall;
-    size_t dsmall_bytes;
-
-    char msg[512];
-};
-
-namespace {
+namespace qdml_cuda {
 
 qdml_status fail_cuda(qdml_backend_state *s, const char *call, cudaError_t e) {
     snprintf(s->msg, sizeof s->msg, "%s failed: %s (%s)", call, cudaGetErrorName(e), cudaGetErrorString(e));
@@ -434,392 +58,16 @@ qdml_status fail_fft(qdml_backend_state *s, const char *call, cufftResult r) {
     return r == CUFFT_ALLOC_FAILED ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
 }
 
-qdml_status fail_blas(qdml_backend_state *s, const char *call, cublasStatus_t r) {
-    snprintf(s->msg, sizeof s->msg, "%s failed: %s (cublasStatus_t %d)", call, g_blas.status_string(r), (int)r);
-    return r == CUBLAS_STATUS_ALLOC_FAILED ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
-}
-
 qdml_status fail_internal(qdml_backend_state *s, const char *what) {
     snprintf(s->msg, sizeof s->msg, "%s", what);
     return QDML_ERR_INTERNAL;
 }
 
-} /* namespace */
-
-/* Call a CUDA runtime function; on failure record "fn failed: ..." and return from the caller. */
-#define CUDA_TRY(fn, args)                                                                                             \
-    do {                                                                                                               \
-        const cudaError_t e_ = fn args;                                                                                \
-        if (e_ != cudaSuccess) return fail_cuda(s, #fn, e_);                                                           \
-    } while (0)
-
-/* Call a cuBLAS function through the loaded table (g_blas.member), named `name` in messages. */
-#define CUBLAS_TRY(member, name, args)                                                                                 \
-    do {                                                                                                               \
-        const cublasStatus_t r_ = g_blas.member args;                                                                  \
-        if (r_ != CUBLAS_STATUS_SUCCESS) return fail_blas(s, name, r_);                                                \
-    } while (0)
-
-#define CUFFT_TRY(fn, args)                                                                                            \
-    do {                                                                                                               \
-        const cufftResult r_ = fn args;                                                                                \
-        if (r_ != CUFFT_SUCCESS) return fail_fft(s, #fn, r_);                                                          \
-    } while (0)
-
-/* Kernels are launched through cudaLaunchKernel (see launch() below), not <<< >>>: the launch
- * stubs nvcc writes for <<< >>> need the C++ runtime (a guarded static per kernel), and
- * libqdml is linked as C. */
-#define LAUNCH(kernel, grid, ...)                                                                                      \
-    do {                                                                                                               \
-        const cudaError_t e_ = launch(kernel, grid, s->stream, __VA_ARGS__);                                           \
-        if (e_ != cudaSuccess) return fail_cuda(s, "cudaLaunchKernel (" #kernel ")", e_);                              \
-    } while (0)
-
-/* ---- kernels ------------------------------------------------------------------------------------ */
-
-namespace {
-
-__device__ __forceinline__ double warp_sum(double v) {
-    /* Butterfly: every lane ends with the same sum, in the same order on every run. */
-    for (int o = kWarp / 2; o > 0; o >>= 1)
-        v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-__device__ __forceinline__ void warp_amax(double &r, i64 &i) {
-    for (int o = kWarp / 2; o > 0; o >>= 1) {
-        const double r2 = __shfl_xor_sync(0xffffffffu, r, o);
-        const i64 i2 = __shfl_xor_sync(0xffffffffu, i, o);
-        amax_combine(r, i, r2, i2);
-    }
-}
-
-/* Butterfly combination of the lanes' fill summaries (every lane ends with the member's). */
-__device__ __forceinline__ void warp_fill(fill_acc &a) {
-    for (int o = kWarp / 2; o > 0; o >>= 1) {
-        const double lo = __shfl_xor_sync(0xffffffffu, a.vmin, o);
-        const double hi = __shfl_xor_sync(0xffffffffu, a.vmax, o);
-        const i64 bad = __shfl_xor_sync(0xffffffffu, a.bad, o);
-        fill_combine(a, lo, hi, bad);
-    }
-}
-
-__device__ __forceinline__ i64 global_thread() { return (i64)blockIdx.x * blockDim.x + threadIdx.x; }
-__device__ __forceinline__ i64 grid_threads() { return (i64)gridDim.x * blockDim.x; }
-/* Warp-per-item kernels: the item (segment or member) of this warp, and the lane. */
-__device__ __forceinline__ i64 warp_item() { return (i64)blockIdx.x * kWarpsPerBlock + (threadIdx.x / kWarp); }
-__device__ __forceinline__ int lane_id() { return (int)(threadIdx.x % kWarp); }
-
-/* Kernels that touch the state arrays are templates on the element type C (qdml_c64 or c32) and
- * R = real_of<C>::type; the finalisation kernels read only double partials. */
-
-template <typename C> __global__ void __launch_bounds__(kBlock) k_fill(C *p, i64 n, double re, double im) {
-    const C z = from_c64<C>(qdml_c64_make(re, im));
-    for (i64 i = global_thread(); i < n; i += grid_threads())
-        stc(p, i, z);
-}
-
-/* set_step, potential part: one member's N elements (pointers at the member). */
-template <typename C>
-__global__ void __launch_bounds__(kBlock)
-    k_step_potential(const typename real_of<C>::type *v, C *evh, C *evf, i64 N, double c, double shift, int imaginary) {
-    for (i64 i = global_thread(); i < N; i += grid_threads())
-        step_potential_elem(v, evh, evf, i, c, shift, imaginary);
-}
-
-/* set_step, kinetic axis factors of one member (ksum entries). */
-template <typename C>
-__global__ void __launch_bounds__(kBlock) k_step_kinetic(C *kt, const double *k2t, i64 ksum, int imaginary, double hbar,
-                                                         double mass, double dt, int potential_only) {
-    for (i64 j = global_thread(); j < ksum; j += grid_threads())
-        stc(kt, j, from_c64<C>(step_kinetic_elem(k2t, j, imaginary, hbar, mass, dt, potential_only)));
-}
-
-template <typename C>
-__global__ void __launch_bounds__(kBlock) k_kick(C *psi, const C *f, i64 total, i64 N, const unsigned char *mask,
-                                                 const unsigned char *flush, flat_stride fs) {
-    flat_kick(psi, f, total, N, mask, flush, global_thread(), fs);
-}
-
-/* count (steps op with renormalisation; else NULL): substeps completed, one more per launch. */
-template <typename C>
-__global__ void __launch_bounds__(kBlock)
-    k_kinetic(C *psi, const C *ktab, i64 ksum, const double *scale, const unsigned char *mask,
-              const unsigned char *flush, double invn, i64 total, shape3 sh, flat_stride fs, i64 *count) {
-    if (count && global_thread() == 0) *count += 1;
-    flat_kinetic(psi, ktab, ksum, scale, mask, flush, invn, total, sh, global_thread(), fs);
-}
-
-template <typename C>
-__global__ void __launch_bounds__(kBlock)
-    k_scale(C *psi, const double *scale, i64 total, i64 N, const unsigned char *mask, flat_stride fs) {
-    flat_scale(psi, scale, total, N, mask, global_thread(), fs);
-}
-
-template <typename C>
-__global__ void __launch_bounds__(kBlock)
-    k_copy_masked(C *dst, const C *src, i64 total, i64 N, const unsigned char *mask, flat_stride fs) {
-    flat_copy_masked(dst, src, total, N, mask, global_thread(), fs);
-}
-
-/* Kick with norms: psi *= f; part[seg] = sum |psi|^2 of the segment. Masked-out members write
- * nothing (k_fin_sum gives them 0). */
-template <typename C>
-__global__ void __launch_bounds__(kBlock)
-    k_kick_norm(C *psi, const C *f, i64 N, i64 cpm, i64 nseg, const unsigned char *mask, const unsigned char *flush,
-                double *part) {
-    const i64 w = warp_item();
-    if (w >= nseg) return;
-    const i64 b = w / cpm, c = w - b * cpm;
-    if (mask && !mask[b]) return;
-    const int lane = lane_id();
-    const int fl = flush ? flush[b] : 0;
-    double acc = lane_kick_norm(psi + b * N, f + b * N, fl, N, c * kWarp + lane, cpm * kWarp);
-    acc = warp_sum(acc);
-    if (lane == 0) part[w] = acc;
-}
-
-template <typename C>
-__global__ void __launch_bounds__(kBlock)
-    k_distance(const C *psi, const C *backup, i64 N, i64 cpm, i64 nseg, const unsigned char *mask, double *part) {
-    const i64 w = warp_item();
-    if (w >= nseg) return;
-    const i64 b = w / cpm, c = w - b * cpm;
-    if (mask && !mask[b]) return;
-    const int lane = lane_id();
-    double acc = lane_distance(psi + b * N, backup + b * N, N, c * kWarp + lane, cpm * kWarp);
-    acc = warp_sum(acc);
-    if (lane == 0) part[w] = acc;
-}
-
-/* Sum over member b's segments of part, in a fixed order (every lane gets it). */
-__device__ __forceinline__ double member_sum(const double *part, i64 cpm, i64 b, int lane) {
-    double acc = 0.0;
-    for (i64 c = lane; c < cpm; c += kWarp)
-        acc += part[b * cpm + c];
-    return warp_sum(acc);
-}
-
-/* out[b] = sum over the member's segments of part (0 for masked-out members). */
-__global__ void __launch_bounds__(kBlock)
-    k_fin_sum(const double *part, i64 cpm, i64 B, const unsigned char *mask, double *out) {
-    const i64 b = warp_item();
-    if (b >= B) return;
-    const int lane = lane_id();
-    if (mask && !mask[b]) {
-        if (lane == 0) out[b] = 0.0;
-        return;
-    }
-    const double acc = member_sum(part, cpm, b, lane);
-    if (lane == 0) out[b] = acc;
-}
-
-/* Steps op: the member's kick norm (the sum k_fin_sum forms) turned into the scale of the next
- * kinetic factor on the device, and the first bad norm recorded at *count substeps completed
- * (renorm_member). Masked-out members are left alone. */
-__global__ void __launch_bounds__(kBlock) k_fin_scale(const double *part, i64 cpm, i64 B, const unsigned char *mask,
-                                                      double dv, const i64 *count, double *scale, i64 *stop) {
-    const i64 b = warp_item();
-    if (b >= B || (mask && !mask[b])) return;
-    const int lane = lane_id();
-    const double acc = member_sum(part, cpm, b, lane);
-    if (lane == 0) renorm_member(acc, dv, *count, scale + b, stop + b);
-}
-
-/* fill_objective: one warp per segment of one member (the segments interleave the member's points
- * as in the other segmented kernels). part[seg] = least finite value, part[P + seg] = largest,
- * pbad[seg] = first index whose stored value is not finite (-1: none). */
-template <typename R>
-__global__ void __launch_bounds__(kBlock) k_fill_objective(R *v, qdml_objective o, int dim, const double *xt, shape3 sh,
-                                                           i64 nseg, double *part, i64 P, i64 *pbad) {
-    const i64 seg = warp_item();
-    if (seg >= nseg) return;
-    const int lane = lane_id();
-    fill_acc a;
-    fill_init(a);
-    lane_fill_objective(v, o, dim, xt, sh, seg * kWarp + lane, nseg * kWarp, a);
-    warp_fill(a);
-    if (lane == 0) {
-        part[seg] = a.vmin;
-        part[P + seg] = a.vmax;
-        pbad[seg] = a.bad;
-    }
-}
-
-/* The member's summary from the segments' (one block; its first warp does the work). */
-__global__ void __launch_bounds__(kBlock) k_fill_fin(const double *part, const i64 *pbad, i64 P, i64 nseg, fill_acc *out) {
-    if (warp_item() != 0) return;
-    const int lane = lane_id();
-    fill_acc a;
-    fill_init(a);
-    for (i64 c = lane; c < nseg; c += kWarp)
-        fill_combine(a, part[c], part[P + c], pbad[c]);
-    warp_fill(a);
-    if (lane == 0) *out = a;
-}
-
-/* Moments pass 1: density sums, argmax, and w = psi. */
-template <typename C>
-__global__ void __launch_bounds__(kBlock)
-    k_mom1(const C *psi, C *w, const typename real_of<C>::type *v, const double *xt, shape3 sh, i64 cpm, i64 nseg,
-           const unsigned char *want, double *part, i64 P, i64 *pimax) {
-    const i64 seg = warp_item();
-    if (seg >= nseg) return;
-    const i64 b = seg / cpm, c = seg - b * cpm;
-    if (want && !want[b]) return;
-    const int lane = lane_id();
-    const i64 base = b * sh.N;
-    mom1_acc a;
-    mom1_init(a);
-    lane_mom1(psi + base, w + base, v + base, xt, sh, c * kWarp + lane, cpm * kWarp, a);
-    a.s0 = warp_sum(a.s0);
-    a.sv = warp_sum(a.sv);
-    for (int d = 0; d < 3; ++d) {
-        a.sx[d] = warp_sum(a.sx[d]);
-        a.sxx[d] = warp_sum(a.sxx[d]);
-    }
-    warp_amax(a.rmax, a.imax);
-    if (lane == 0) {
-        part[F_S0 * P + seg] = a.s0;
-        part[F_SV * P + seg] = a.sv;
-        for (int d = 0; d < 3; ++d) {
-            part[(F_SX + d) * P + seg] = a.sx[d];
-            part[(F_SXX + d) * P + seg] = a.sxx[d];
-        }
-        part[F_RMAX * P + seg] = a.rmax;
-        pimax[seg] = a.imax;
-    }
-}
-
-/* Moments pass 2, on the forward transform in w: st and w *= ek / N. cpar[b] = hbar^2 / 2m. */
-template <typename C>
-__global__ void __launch_bounds__(kBlock) k_mom2(C *w, const double *k2t, const double *cpar, double invn, shape3 sh,
-                                                 i64 cpm, i64 nseg, const unsigned char *want, double *part, i64 P) {
-    const i64 seg = warp_item();
-    if (seg >= nseg) return;
-    const i64 b = seg / cpm, c = seg - b * cpm;
-    if (want && !want[b]) return;
-    const int lane = lane_id();
-    double st = lane_mom2(w + b * sh.N, k2t, cpar[b], invn, sh, c * kWarp + lane, cpm * kWarp);
-    st = warp_sum(st);
-    if (lane == 0) part[F_ST * P + seg] = st;
-}
-
-/* Per-member totals of passes 1 and 2, and E = (st + sv) / s0 for pass 3. Members not wanted get
- * the values the CPU backend leaves for them (zeros, rmax -1, imax -1, finite 1). */
-__global__ void __launch_bounds__(kBlock)
-    k_mom_fin1(const double *part, const i64 *pimax, i64 P, i64 cpm, i64 B, const unsigned char *want, double invn,
-               qdml_moments *mom, double *energy) {
-    const i64 b = warp_item();
-    if (b >= B) return;
-    const int lane = lane_id();
-    qdml_moments m;
-    memset(&m, 0, sizeof m);
-    m.rmax = -1.0;
-    m.imax = -1;
-    if (want && !want[b]) {
-        if (lane == 0) {
-            m.finite = 1;
-            mom[b] = m;
-            energy[b] = 0.0;
-        }
-        return;
-    }
-    const i64 first = b * cpm;
-    double s0 = 0.0, sv = 0.0, st = 0.0, sx[3] = {0.0, 0.0, 0.0}, sxx[3] = {0.0, 0.0, 0.0};
-    double r = -1.0;
-    i64 ri = -1;
-    for (i64 c = lane; c < cpm; c += kWarp) {
-        const i64 seg = first + c;
-        s0 += part[F_S0 * P + seg];
-        sv += part[F_SV * P + seg];
-        st += part[F_ST * P + seg];
-        for (int d = 0; d < 3; ++d) {
-            sx[d] += part[(F_SX + d) * P + seg];
-            sxx[d] += part[(F_SXX + d) * P + seg];
-        }
-        amax_combine(r, ri, part[F_RMAX * P + seg], pimax[seg]);
-    }
-    s0 = warp_sum(s0);
-    sv = warp_sum(sv);
-    st = warp_sum(st);
-    for (int d = 0; d < 3; ++d) {
-        sx[d] = warp_sum(sx[d]);
-        sxx[d] = warp_sum(sxx[d]);
-    }
-    warp_amax(r, ri);
-    if (lane == 0) {
-        m.s0 = s0;
-        m.sv = sv;
-        m.st = st * invn;
-        for (int d = 0; d < 3; ++d) {
-            m.sx[d] = sx[d];
-            m.sxx[d] = sxx[d];
-        }
-        m.rmax = r;
-        m.imax = ri;
-        m.sres = 0.0;
-        m.finite = 0; /* set by k_mom_fin2 */
-        mom[b] = m;
-        energy[b] = m.s0 > 0 ? (m.st + m.sv) / m.s0 : 0.0;
-    }
-}
-
-/* Moments pass 3 (w = T psi after the inverse transform): sum |w + (V - E) psi|^2. */
-template <typename C>
-__global__ void __launch_bounds__(kBlock)
-    k_mom3(const C *psi, const C *w, const typename real_of<C>::type *v, const double *energy, i64 N, i64 cpm, i64 nseg,
-           const unsigned char *want, double *part, i64 P) {
-    const i64 seg = warp_item();
-    if (seg >= nseg) return;
-    const i64 b = seg / cpm, c = seg - b * cpm;
-    if (want && !want[b]) return;
-    const int lane = lane_id();
-    const i64 base = b * N;
-    double acc = lane_mom3(psi + base, w + base, v + base, energy[b], N, c * kWarp + lane, cpm * kWarp);
-    acc = warp_sum(acc);
-    if (lane == 0) part[F_SRES * P + seg] = acc;
-}
-
-__global__ void __launch_bounds__(kBlock)
-    k_mom_fin2(const double *part, i64 P, i64 cpm, i64 B, const unsigned char *want, qdml_moments *mom) {
-    const i64 b = warp_item();
-    if (b >= B) return;
-    if (want && !want[b]) return;
-    const int lane = lane_id();
-    double acc = 0.0;
-    for (i64 c = lane; c < cpm; c += kWarp)
-        acc += part[F_SRES * P + b * cpm + c];
-    acc = warp_sum(acc);
-    if (lane == 0) {
-        qdml_moments *m = mom + b;
-        m->sres = acc;
-        m->finite = isfinite(m->s0) && isfinite(m->sv) && isfinite(m->st) && isfinite(acc);
-    }
-}
-
-/* ---- launch geometry ------------------------------------------------------------------------- */
-
-unsigned flat_grid(const qdml_backend_state *s, i64 n) {
-    i64 blocks = (n + kBlock - 1) / kBlock;
-    if (blocks > s->flat_blocks) blocks = s->flat_blocks;
-    return (unsigned)(blocks < 1 ? 1 : blocks);
-}
-
-unsigned warp_grid(i64 items) { return (unsigned)((items + kWarpsPerBlock - 1) / kWarpsPerBlock); }
-
-template <typename T> struct same_type { typedef T type; };
-
-/* kernel<<<grid, kBlock, 0, stream>>>(args...) with every argument converted to the kernel's
- * parameter type first (same_type<> keeps P from being deduced from the arguments), so the
- * pointers handed to cudaLaunchKernel point at values of exactly the types the kernel expects. */
-template <typename... P>
-cudaError_t launch(void (*kernel)(P...), unsigned grid, cudaStream_t stream, typename same_type<P>::type... args) {
-    void *ptrs[] = {const_cast<void *>(static_cast<const void *>(&args))...};
-    return cudaLaunchKernel(reinterpret_cast<const void *>(kernel), dim3(grid), dim3(kBlock), ptrs, 0, stream);
-}
+} /* namespace qdml_cuda */
 
 /* ---- device selection ------------------------------------------------------------------------ */
+
+namespace qdml_cuda {
 
 /* Make the state's device current for the duration of an op; *prev is restored by dev_leave. */
 qdml_status dev_enter(qdml_backend_state *s, int *prev) {
@@ -833,7 +81,11 @@ void dev_leave(const qdml_backend_state *s, int prev) {
     if (prev >= 0 && prev != s->dev) (void)cudaSetDevice(prev);
 }
 
-/* ---- host <-> device transfers ---------------------------------------------------------------- */
+} /* namespace qdml_cuda */
+
+namespace {
+
+/* ---- host <-> device transfers --------------------------------------------------------------- */
 
 /* Host array -> device through the pinned staging halves, without waiting for the copies: a half
  * is refilled only after the copy that last used it has finished. */
@@ -934,6 +186,10 @@ qdml_status download_f32(qdml_backend_state *s, double *dst, const float *src, s
     return QDML_OK;
 }
 
+} /* namespace */
+
+namespace qdml_cuda {
+
 /* Per-call parameters (scales, masks): fill a pinned ring slot, then copy it to the device
  * parameter buffer on the stream. Stream order keeps the previous op's kernels ahead of the
  * overwrite; the slot's event keeps the host from refilling a slot still being copied. */
@@ -951,6 +207,17 @@ qdml_status params_commit(qdml_backend_state *s, int k) {
     return QDML_OK;
 }
 
+/* Copy B results (bytes each) from the device to the pinned result buffer and wait. */
+qdml_status fetch_results(qdml_backend_state *s, const void *src, size_t bytes) {
+    CUDA_TRY(cudaMemcpyAsync, (s->hres, src, bytes, cudaMemcpyDeviceToHost, s->stream));
+    CUDA_TRY(cudaStreamSynchronize, (s->stream));
+    return QDML_OK;
+}
+
+} /* namespace qdml_cuda */
+
+namespace {
+
 /* Upload up to two per-member double arrays (a -> doubles A, bb -> doubles B) and a mask. */
 qdml_status params_upload(qdml_backend_state *s, const double *a, const double *bb, const unsigned char *mask) {
     unsigned char *slot;
@@ -964,19 +231,9 @@ qdml_status params_upload(qdml_backend_state *s, const double *a, const double *
     return params_commit(s, k);
 }
 
-const double *dpar_a(const qdml_backend_state *s) { return (const double *)s->dpar; }
-const unsigned char *dpar_mask(const qdml_backend_state *s) { return s->dpar + s->g.par_off_m; }
-
 /* A state array as the element type of the problem's precision. */
 template <typename C> C *cbuf(void *p) { return static_cast<C *>(p); }
 template <typename C> typename real_of<C>::type *rbuf(void *p) { return static_cast<typename real_of<C>::type *>(p); }
-
-/* Copy B results (bytes each) from the device to the pinned result buffer and wait. */
-qdml_status fetch_results(qdml_backend_state *s, const void *src, size_t bytes) {
-    CUDA_TRY(cudaMemcpyAsync, (s->hres, src, bytes, cudaMemcpyDeviceToHost, s->stream));
-    CUDA_TRY(cudaStreamSynchronize, (s->stream));
-    return QDML_OK;
-}
 
 /* ---- create / destroy ------------------------------------------------------------------------ */
 
@@ -989,7 +246,7 @@ void destroy_state(qdml_backend_state *s) {
     for (int k = 0; k < kGraphKinds; ++k)
         if (s->graph[k]) (void)cudaGraphExecDestroy(s->graph[k]);
     if (s->have_plan) (void)cufftDestroy(s->plan);
-    if (s->have_blas) (void)g_blas.destroy(s->blas);
+    if (s->have_blas) (void)s->blas_destroy(s->blas);
     if (s->dsmall) (void)cudaFree(s->dsmall);
     if (s->dmem) (void)cudaFree(s->dmem);
     if (s->hmem) (void)cudaFreeHost(s->hmem);
@@ -1197,7 +454,11 @@ qdml_status create_body(qdml_backend_state *s) {
     return QDML_OK;
 }
 
+} /* namespace */
+
 /* ---- ops ------------------------------------------------------------------------------------- */
+
+namespace qdml_cuda {
 
 qdml_status cu_create(const qdml_backend_desc *desc, qdml_backend_state **out, char *err, size_t errlen) {
     if (!desc || !out) {
@@ -1240,6 +501,10 @@ qdml_status cu_create(const qdml_backend_desc *desc, qdml_backend_state **out, c
 }
 
 void cu_destroy(qdml_backend_state *s) { destroy_state(s); }
+
+} /* namespace qdml_cuda */
+
+namespace {
 
 bool member_ok(const qdml_backend_state *s, int64_t b) { return b >= 0 && b < s->g.B; }
 
@@ -1288,6 +553,12 @@ template <typename C> qdml_status set_step_impl(qdml_backend_state *s, int64_t b
     return QDML_OK;
 }
 
+} /* namespace */
+
+/* ---- launches shared by the single ops and the steps op -------------------------------------- */
+
+namespace qdml_cuda {
+
 /* The kick kernels on the device mask dmask (NULL: all members): psi *= the half or full factor,
  * with the per-segment norms in part where `norms`. */
 template <typename C> qdml_status launch_kick(qdml_backend_state *s, int full, const unsigned char *dmask, int norms) {
@@ -1316,6 +587,47 @@ qdml_status launch_kinetic(qdml_backend_state *s, const double *dscale, const un
     return QDML_OK;
 }
 
+/* The scale kernel: psi *= dscale[b] on the members of the device mask dmask (NULL: all). */
+template <typename C>
+qdml_status launch_scale(qdml_backend_state *s, const double *dscale, const unsigned char *dmask) {
+    const geometry &g = s->g;
+    const unsigned grid = flat_grid(s, g.total);
+    LAUNCH(k_scale<C>, grid, cbuf<C>(s->psi), dscale, g.total, g.N, dmask, make_flat_stride((i64)grid * kBlock, s->sh));
+    return QDML_OK;
+}
+
+/* Steps op: the kick's norms turned into the scales of the next kinetic factor and the stop record
+ * (k_fin_scale) on the members of dmask (NULL: all); count as k_kinetic. */
+qdml_status launch_fin_scale(qdml_backend_state *s, const unsigned char *dmask, double dv, const i64 *count) {
+    const geometry &g = s->g;
+    LAUNCH(k_fin_scale, warp_grid(g.B), s->part, g.cpm, g.B, dmask, dv, count, s->sscale, s->sstop);
+    return QDML_OK;
+}
+
+/* In-place transform of every member of a state array (psi or work) with the problem's plan. */
+qdml_status exec_fft(qdml_backend_state *s, void *data, int direction) {
+    if (!s->have_plan) return QDML_OK; /* one point per member: the DFT is the identity */
+    if (s->g.f32) {
+        cufftComplex *p = static_cast<cufftComplex *>(data);
+        CUFFT_TRY(cufftExecC2C, (s->plan, p, p, direction));
+    } else {
+        cufftDoubleComplex *p = static_cast<cufftDoubleComplex *>(data);
+        CUFFT_TRY(cufftExecZ2Z, (s->plan, p, p, direction));
+    }
+    return QDML_OK;
+}
+
+template qdml_status launch_kick<qdml_c64>(qdml_backend_state *, int, const unsigned char *, int);
+template qdml_status launch_kick<c32>(qdml_backend_state *, int, const unsigned char *, int);
+template qdml_status launch_kinetic<qdml_c64>(qdml_backend_state *, const double *, const unsigned char *, i64 *);
+template qdml_status launch_kinetic<c32>(qdml_backend_state *, const double *, const unsigned char *, i64 *);
+template qdml_status launch_scale<qdml_c64>(qdml_backend_state *, const double *, const unsigned char *);
+template qdml_status launch_scale<c32>(qdml_backend_state *, const double *, const unsigned char *);
+
+} /* namespace qdml_cuda */
+
+namespace {
+
 template <typename C>
 qdml_status kick_impl(qdml_backend_state *s, int full, const unsigned char *active, double *norms) {
     const geometry &g = s->g;
@@ -1333,19 +645,6 @@ qdml_status kick_impl(qdml_backend_state *s, int full, const unsigned char *acti
     return QDML_OK;
 }
 
-/* In-place transform of every member of a state array (psi or work) with the problem's plan. */
-qdml_status exec_fft(qdml_backend_state *s, void *data, int direction) {
-    if (!s->have_plan) return QDML_OK; /* one point per member: the DFT is the identity */
-    if (s->g.f32) {
-        cufftComplex *p = static_cast<cufftComplex *>(data);
-        CUFFT_TRY(cufftExecC2C, (s->plan, p, p, direction));
-    } else {
-        cufftDoubleComplex *p = static_cast<cufftDoubleComplex *>(data);
-        CUFFT_TRY(cufftExecZ2Z, (s->plan, p, p, direction));
-    }
-    return QDML_OK;
-}
-
 qdml_status fft_impl(qdml_backend_state *s, int forward) {
     return exec_fft(s, s->psi, forward ? CUFFT_FORWARD : CUFFT_INVERSE);
 }
@@ -1360,158 +659,9 @@ qdml_status kinetic_impl(qdml_backend_state *s, const double *scale, const unsig
 
 template <typename C> qdml_status scale_impl(qdml_backend_state *s, const double *scale, const unsigned char *active) {
     if (!scale) return fail_internal(s, "scale: scale is NULL");
-    const geometry &g = s->g;
-    qdml_status st = params_upload(s, scale, NULL, active);
+    const qdml_status st = params_upload(s, scale, NULL, active);
     if (st != QDML_OK) return st;
-    const unsigned grid = flat_grid(s, g.total);
-    LAUNCH(k_scale<C>, grid, cbuf<C>(s->psi), dpar_a(s), g.total, g.N, active ? dpar_mask(s) : NULL,
-           make_flat_stride((i64)grid * kBlock, s->sh));
-    return QDML_OK;
-}
-
-/* ---- steps: several Strang steps with no host round trip ---------------------------------------
- * The single ops wait for the host once per step in renormalised imaginary time (the kick's norms
- * go to the host, which sends back the next kinetic scales) and launch four to six kernels per
- * step. The steps op keeps the scales on the device (k_fin_scale) and replays every step but the
- * first and the last from a CUDA graph: one launch per step, and one wait per call, for the first
- * bad norm of each member. One table set is kept, so compositions (m > 1) answer done = 0. */
-
-/* The device pointers one call's kernels read, fixed for the call. */
-struct step_args {
-    const unsigned char *mask; /* the call's mask in the parameter buffer, or NULL: all members */
-    const double *scale;       /* kinetic scales: sscale (renormalised) or the parameter buffer's ones */
-    i64 *count;                /* substeps completed (renormalised), else NULL */
-    int renorm;
-    double dv;
-};
-
-/* A kick (half or full), then with renormalisation the next scales and the stop record. */
-template <typename C> qdml_status step_kick(qdml_backend_state *s, const step_args &a, int full) {
-    const geometry &g = s->g;
-    const qdml_status st = launch_kick<C>(s, full, a.mask, a.renorm);
-    if (st != QDML_OK || !a.renorm) return st;
-    LAUNCH(k_fin_scale, warp_grid(g.B), s->part, g.cpm, g.B, a.mask, a.dv, a.count, s->sscale, s->sstop);
-    return QDML_OK;
-}
-
-/* One step after its opening kick: forward FFT, kinetic factor, backward FFT, then a full kick, or
- * the closing half kick of the call's last step. */
-template <typename C> qdml_status step_body(qdml_backend_state *s, const step_args &a, int last) {
-    qdml_status st;
-    if ((st = exec_fft(s, s->psi, CUFFT_FORWARD)) != QDML_OK) return st;
-    if ((st = launch_kinetic<C>(s, a.scale, a.mask, a.count)) != QDML_OK) return st;
-    if ((st = exec_fft(s, s->psi, CUFFT_INVERSE)) != QDML_OK) return st;
-    return step_kick<C>(s, a, !last);
-}
-
-/* The executable graph of step_body (not last) for these arguments: captured from the stream the
- * first time, kept until destroy (the pointers it holds are fixed for the state's life; the mask
- * and scales it reads are refreshed in place by each call). *ex = NULL where graphs are off, or
- * when capture fails and graphs are not required: capturing is an optimisation, so a failure then
- * turns graphs off for this state and the steps are launched one by one (any real fault shows in
- * those launches). With QDML_CUDA_GRAPHS=1 a failed capture is the op's error. */
-template <typename C> qdml_status step_graph(qdml_backend_state *s, const step_args &a, cudaGraphExec_t *ex) {
-    *ex = NULL;
-    if (s->graphs == 0) return QDML_OK;
-    const int key = (a.renorm ? 1 : 0) | (a.mask ? 2 : 0) | (s->nflush > 0 ? 4 : 0);
-    if (s->graph[key] && (!a.renorm || s->graph_dv[key] == a.dv)) {
-        *ex = s->graph[key];
-        return QDML_OK;
-    }
-    if (s->graph[key]) { /* captured with another dv (an in-flight launch still completes) */
-        (void)cudaGraphExecDestroy(s->graph[key]);
-        s->graph[key] = NULL;
-    }
-    const char *what = "cudaStreamBeginCapture";
-    cudaError_t e = cudaStreamBeginCapture(s->stream, cudaStreamCaptureModeThreadLocal);
-    qdml_status st = QDML_OK;
-    cudaGraph_t gr = NULL;
-    cudaGraphExec_t made = NULL;
-    if (e == cudaSuccess) {
-        st = step_body<C>(s, a, 0);
-        e = cudaStreamEndCapture(s->stream, &gr);
-        what = "cudaStreamEndCapture";
-        if (st == QDML_OK && e == cudaSuccess && gr) {
-            e = cudaGraphInstantiate(&made, gr, 0);
-            what = "cudaGraphInstantiate";
-        }
-    }
-    if (gr) (void)cudaGraphDestroy(gr);
-    if (st == QDML_OK && e == cudaSuccess && made) {
-        s->graph[key] = made;
-        s->graph_dv[key] = a.dv;
-        *ex = made;
-        return QDML_OK;
-    }
-    (void)cudaGetLastError();
-    if (s->graphs == 1) {
-        if (st == QDML_OK) {
-            snprintf(s->msg, sizeof s->msg,
-                     "capturing a step into a CUDA graph failed (QDML_CUDA_GRAPHS=1 requires it): %s: %s (%s)", what,
-                     cudaGetErrorName(e), cudaGetErrorString(e));
-            st = QDML_ERR_BACKEND;
-        }
-        return st;
-    }
-    s->graphs = 0;
-    s->msg[0] = '\0';
-    return QDML_OK;
-}
-
-template <typename C>
-qdml_status steps_impl(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub, const unsigned char *active,
-                       int renorm, double dv, int64_t *stop, int *done) {
-    (void)sub; /* m = 1 only: sub[0] = 0 */
-    if (!done || !stop || n < 1 || m < 1) return fail_internal(s, "steps: n or m below 1, or stop or done NULL");
-    *done = 0;
-    if (m > 1) return QDML_OK;
-    const geometry &g = s->g;
-    /* The call's parameters: scales of 1 (without renormalisation) and the mask. */
-    unsigned char *slot;
-    int k;
-    qdml_status st = params_acquire(s, &slot, &k);
-    if (st != QDML_OK) return st;
-    double *ones = (double *)slot;
-    for (i64 b = 0; !renorm && b < g.B; ++b)
-        ones[b] = 1.0;
-    if (active) memcpy(slot + g.par_off_m, active, (size_t)g.B);
-    if ((st = params_commit(s, k)) != QDML_OK) return st;
-    step_args a;
-    a.mask = active ? dpar_mask(s) : NULL;
-    a.scale = renorm ? s->sscale : dpar_a(s);
-    a.count = renorm ? s->sstop + g.B : NULL;
-    a.renorm = renorm;
-    a.dv = dv;
-    if (renorm) {
-        CUDA_TRY(cudaMemsetAsync, (s->sstop, 0xff, (size_t)g.B * sizeof(i64), s->stream)); /* -1 */
-        CUDA_TRY(cudaMemsetAsync, (s->sstop + g.B, 0, sizeof(i64), s->stream));
-    }
-    if ((st = step_kick<C>(s, a, 0)) != QDML_OK) return st;
-    for (i64 i = 0; i < n; ++i) {
-        const int last = i + 1 == n;
-        /* The first step runs directly: every kernel it needs is loaded before any capture. */
-        cudaGraphExec_t ex = NULL;
-        if (i > 0 && !last && (st = step_graph<C>(s, a, &ex)) != QDML_OK) return st;
-        if (ex)
-            CUDA_TRY(cudaGraphLaunch, (ex, s->stream));
-        else if ((st = step_body<C>(s, a, last)) != QDML_OK)
-            return st;
-    }
-    if (!renorm) {
-        for (i64 b = 0; b < g.B; ++b)
-            stop[b] = -1;
-        *done = 1;
-        return QDML_OK;
-    }
-    const unsigned grid = flat_grid(s, g.total);
-    LAUNCH(k_scale<C>, grid, cbuf<C>(s->psi), (const double *)s->sscale, g.total, g.N, a.mask,
-           make_flat_stride((i64)grid * kBlock, s->sh));
-    if ((st = fetch_results(s, s->sstop, (size_t)g.B * sizeof(i64))) != QDML_OK) return st;
-    const i64 *r = (const i64 *)s->hres;
-    for (i64 b = 0; b < g.B; ++b)
-        stop[b] = (!active || active[b]) ? r[b] : -1;
-    *done = 1;
-    return QDML_OK;
+    return launch_scale<C>(s, dpar_a(s), active ? dpar_mask(s) : NULL);
 }
 
 template <typename C>
@@ -1581,107 +731,6 @@ template <typename C> qdml_status backup_impl(qdml_backend_state *s, int restore
     return QDML_OK;
 }
 
-/* The cuBLAS handle (bound to the state's stream) and a device buffer of at least `bytes`, made on
- * first use: problems that never orthonormalise do not pay for cuBLAS. */
-qdml_status blas_ready(qdml_backend_state *s, size_t bytes) {
-    if (!s->have_blas) {
-        if (qdml_cuda_blas_load(NULL, 0) != 0) {
-            snprintf(s->msg, sizeof s->msg, "%.500s", g_blas_err);
-            return QDML_ERR_UNAVAILABLE;
-        }
-        CUBLAS_TRY(create, "cublasCreate", (&s->blas));
-        s->have_blas = 1;
-        CUBLAS_TRY(set_stream, "cublasSetStream", (s->blas, s->stream));
-        CUBLAS_TRY(set_pointer_mode, "cublasSetPointerMode", (s->blas, CUBLAS_POINTER_MODE_HOST));
-    }
-    if (s->dsmall_bytes < bytes) {
-        if (s->dsmall) {
-            CUDA_TRY(cudaStreamSynchronize, (s->stream));
-            CUDA_TRY(cudaFree, (s->dsmall));
-            s->dsmall = NULL;
-            s->dsmall_bytes = 0;
-        }
-        CUDA_TRY(cudaMalloc, (&s->dsmall, bytes));
-        s->dsmall_bytes = bytes;
-    }
-    return QDML_OK;
-}
-
-/* G = Psi^H Psi over members 0 .. count-1: Psi is column-major N x count (member b's points are
- * contiguous), so G[i + j count] = sum conj(psi_i) psi_j; copied back and widened to double. */
-template <typename C> qdml_status gram_impl(qdml_backend_state *s, int64_t count, double *g) {
-    if (!g || count < 1 || count > s->g.B) return fail_internal(s, "gram: count out of range or NULL output");
-    const size_t n2 = (size_t)count * (size_t)count;
-    qdml_status st = blas_ready(s, n2 * sizeof(C));
-    if (st != QDML_OK) return st;
-    const int64_t N = s->g.N;
-    if (s->g.f32) {
-        const cuComplex one = make_cuComplex(1.0f, 0.0f), zero = make_cuComplex(0.0f, 0.0f);
-        const cuComplex *psi = (const cuComplex *)s->psi;
-        CUBLAS_TRY(cgemm, "cublasCgemm_64", (s->blas, CUBLAS_OP_C, CUBLAS_OP_N, count, count, N, &one, psi, N, psi, N, &zero,
-                                    (cuComplex *)s->dsmall, count));
-    } else {
-        const cuDoubleComplex one = make_cuDoubleComplex(1.0, 0.0), zero = make_cuDoubleComplex(0.0, 0.0);
-        const cuDoubleComplex *psi = (const cuDoubleComplex *)s->psi;
-        CUBLAS_TRY(zgemm, "cublasZgemm_64", (s->blas, CUBLAS_OP_C, CUBLAS_OP_N, count, count, N, &one, psi, N, psi, N, &zero,
-                                    (cuDoubleComplex *)s->dsmall, count));
-    }
-    C *host = (C *)malloc(n2 * sizeof(C));
-    if (!host) return fail_internal(s, "gram: cannot allocate host memory for the Gram matrix");
-    cudaError_t e = cudaMemcpyAsync(host, s->dsmall, n2 * sizeof(C), cudaMemcpyDeviceToHost, s->stream);
-    if (e == cudaSuccess) e = cudaStreamSynchronize(s->stream);
-    if (e != cudaSuccess) {
-        free(host);
-        return fail_cuda(s, "cudaMemcpyAsync (Gram matrix)", e);
-    }
-    for (int64_t i = 0; i < count; ++i)
-        for (int64_t j = 0; j < count; ++j) { /* column-major G(i, j) -> row-major g[i count + j] */
-            const C v = host[i + j * count];
-            g[2 * (i * count + j)] = (double)v.re;
-            g[2 * (i * count + j) + 1] = (double)v.im;
-        }
-    free(host);
-    return QDML_OK;
-}
-
-/* Psi <- Psi T with T upper triangular (count x count, row-major interleaved on the host): cuBLAS
- * trmm on the right, in place (cuBLAS allows C = B), rounded to the state's precision. */
-template <typename C> qdml_status combine_impl(qdml_backend_state *s, int64_t count, const double *t) {
-    if (!t || count < 1 || count > s->g.B) return fail_internal(s, "combine: count out of range or NULL matrix");
-    const size_t n2 = (size_t)count * (size_t)count;
-    qdml_status st = blas_ready(s, n2 * sizeof(C));
-    if (st != QDML_OK) return st;
-    C *host = (C *)malloc(n2 * sizeof(C));
-    if (!host) return fail_internal(s, "combine: cannot allocate host memory for the matrix");
-    for (int64_t i = 0; i < count; ++i)
-        for (int64_t j = 0; j < count; ++j) { /* row-major t[i count + j] -> column-major T(i, j) */
-            C v;
-            v.re = (decltype(v.re))(i <= j ? t[2 * (i * count + j)] : 0.0);
-            v.im = (decltype(v.im))(i <= j ? t[2 * (i * count + j) + 1] : 0.0);
-            host[i + j * count] = v;
-        }
-    /* Synchronous copy: the host buffer is freed right after. */
-    cudaError_t e = cudaMemcpyAsync(s->dsmall, host, n2 * sizeof(C), cudaMemcpyHostToDevice, s->stream);
-    if (e == cudaSuccess) e = cudaStreamSynchronize(s->stream);
-    free(host);
-    if (e != cudaSuccess) return fail_cuda(s, "cudaMemcpyAsync (combination matrix)", e);
-    const int64_t N = s->g.N;
-    if (s->g.f32) {
-        const cuComplex one = make_cuComplex(1.0f, 0.0f);
-        cuComplex *psi = (cuComplex *)s->psi;
-        CUBLAS_TRY(ctrmm, "cublasCtrmm_64", (s->blas, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N,
-                                    CUBLAS_DIAG_NON_UNIT, N, count, &one, (const cuComplex *)s->dsmall, count, psi, N,
-                                    psi, N));
-    } else {
-        const cuDoubleComplex one = make_cuDoubleComplex(1.0, 0.0);
-        cuDoubleComplex *psi = (cuDoubleComplex *)s->psi;
-        CUBLAS_TRY(ztrmm, "cublasZtrmm_64", (s->blas, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N,
-                                    CUBLAS_DIAG_NON_UNIT, N, count, &one, (const cuDoubleComplex *)s->dsmall, count,
-                                    psi, N, psi, N));
-    }
-    return QDML_OK;
-}
-
 /* Potential of member b from a built-in objective, evaluated on the device: into the member's slice
  * of the work buffer (scratch between ops; N complex values hold N reals), reduced to the summary,
  * and copied into V only when every stored value is finite. */
@@ -1713,16 +762,9 @@ qdml_status fill_objective_impl(qdml_backend_state *s, int64_t b, const qdml_obj
     return QDML_OK;
 }
 
-/* Op entry points: select the state's device around the work and restore the caller's. */
-#define OP_WRAP(call)                                                                                                  \
-    do {                                                                                                               \
-        int prev_;                                                                                                     \
-        qdml_status st_ = dev_enter(s, &prev_);                                                                        \
-        if (st_ != QDML_OK) return st_;                                                                                \
-        st_ = call;                                                                                                    \
-        dev_leave(s, prev_);                                                                                           \
-        return st_;                                                                                                    \
-    } while (0)
+} /* namespace */
+
+namespace qdml_cuda {
 
 qdml_status cu_set_state(qdml_backend_state *s, int64_t b, const double *psi) { OP_WRAP(set_state_impl(s, b, psi)); }
 qdml_status cu_get_state(qdml_backend_state *s, int64_t b, double *psi) { OP_WRAP(get_state_impl(s, b, psi)); }
@@ -1730,8 +772,6 @@ qdml_status cu_set_potential(qdml_backend_state *s, int64_t b, const double *v) 
     OP_WRAP(set_potential_impl(s, b, v));
 }
 qdml_status cu_get_potential(qdml_backend_state *s, int64_t b, double *v) { OP_WRAP(get_potential_impl(s, b, v)); }
-/* The float64 or float32 instantiation of an op, by the problem's precision. */
-#define BY_PRECISION(fn, ...) (s->g.f32 ? fn<c32>(__VA_ARGS__) : fn<qdml_c64>(__VA_ARGS__))
 
 qdml_status cu_set_step(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
     OP_WRAP(BY_PRECISION(set_step_impl, s, b, p));
@@ -1756,185 +796,13 @@ qdml_status cu_distance(qdml_backend_state *s, const unsigned char *mask, double
 qdml_status cu_backup(qdml_backend_state *s, int restore, const unsigned char *mask) {
     OP_WRAP(BY_PRECISION(backup_impl, s, restore, mask));
 }
-qdml_status cu_gram(qdml_backend_state *s, int64_t count, double *g) { OP_WRAP(BY_PRECISION(gram_impl, s, count, g)); }
-qdml_status cu_combine(qdml_backend_state *s, int64_t count, const double *t) {
-    OP_WRAP(BY_PRECISION(combine_impl, s, count, t));
-}
 qdml_status cu_fill_objective(qdml_backend_state *s, int64_t b, const qdml_objective *o, int dim,
                               qdml_fill_result *out) {
     OP_WRAP(BY_PRECISION(fill_objective_impl, s, b, o, dim, out));
 }
-qdml_status cu_steps(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub, const unsigned char *active,
-                     int renorm, double dv, int64_t *stop, int *done) {
-    OP_WRAP(BY_PRECISION(steps_impl, s, n, m, sub, active, renorm, dv, stop, done));
-}
 
-} /* namespace */
+} /* namespace qdml_cuda */
 
-/* ---- exported ------------------------------------------------------------------------------- */
-
-extern "C" const qdml_backend_ops qdml_backend_cuda_ops = {
-    "cuda",           qdml_cuda_bytes_needed,
-    cu_create,        cu_destroy,
-    cu_set_state,     cu_get_state,
-    cu_set_potential, cu_get_potential,
-    cu_set_step,      cu_kick,
-    cu_fft,           cu_kinetic,
-    cu_scale,         cu_moments,
-    cu_distance,      cu_backup,
-    qdml_cuda_last_error,
-    cu_gram,          cu_combine,
-    cu_fill_objective,
-    cu_steps,
-};
-
-extern "C" int qdml_cuda_device_count(void) {
-    int n = 0;
-    const cudaError_t e = cudaGetDeviceCount(&n);
-    if (e != cudaSuccess) {
-        (void)cudaGetLastError();
-        return 0;
-    }
-    return n > 0 ? n : 0;
-}
-
-extern "C" int qdml_cuda_device_info(int index, char *name, size_t namelen, size_t *total_bytes) {
-    if (name && namelen) name[0] = '\0';
-    if (total_bytes) *total_bytes = 0;
-    const int n = qdml_cuda_device_count();
-    if (index < 0 || index >= n) return -1;
-    cudaDeviceProp prop;
-    const cudaError_t e = cudaGetDeviceProperties(&prop, index);
-    if (e != cudaSuccess) {
-        (void)cudaGetLastError();
-        return -1;
-    }
-    if (name && namelen) snprintf(name, namelen, "%s", prop.name);
-    if (total_bytes) *total_bytes = prop.totalGlobalMem;
-    return 0;
-}
-
-extern "C" qdml_status qdml_cuda_bytes_needed(const qdml_backend_desc *desc, size_t *bytes) {
-    if (!desc || !bytes) return QDML_ERR_INVALID_ARGUMENT;
-    *bytes = 0;
-    geometry g;
-    char msg[256];
-    const qdml_status st = make_geometry(desc, &g, msg, sizeof msg);
-    if (st != QDML_OK) return st;
-    size_t ws = 0;
-    if (!fft_work_estimate(desc, g, &ws)) return QDML_ERR_OVERFLOW;
-    size_t off[L_COUNT];
-    if (!device_layout(g, ws, off, bytes)) return QDML_ERR_OVERFLOW;
-    return QDML_OK;
-}
+/* ---- exported -------------------------------------------------------------------------------- */
 
 extern "C" const char *qdml_cuda_last_error(const qdml_backend_state *s) { return s ? s->msg : ""; }
-
-/* Benchmark references (backend_cuda.h): two transforms with the problem's plan, and the copy
- * bandwidth, on buffers of this function's own, timed with events on a stream of its own. */
-extern "C" int qdml_cuda_reference_times(const qdml_backend_desc *desc, int pairs, double *ms_two_ffts,
-                                         double *copy_bytes_per_s, char *err, size_t errlen) {
-    if (ms_two_ffts) *ms_two_ffts = NAN;
-    if (copy_bytes_per_s) *copy_bytes_per_s = NAN;
-    if (err && errlen) err[0] = '\0';
-    if (!desc || !ms_two_ffts || !copy_bytes_per_s || pairs < 1) {
-        if (err && errlen) snprintf(err, errlen, "qdml_cuda_reference_times: invalid argument");
-        return -1;
-    }
-    geometry g;
-    char msg[256];
-    if (make_geometry(desc, &g, msg, sizeof msg) != QDML_OK) {
-        if (err && errlen) snprintf(err, errlen, "%s", msg);
-        return -1;
-    }
-    size_t bytes = 0;
-    (void)mul_sz((size_t)g.total, g.csz, &bytes); /* checked by make_geometry */
-    long long dims[3];
-    const int rank = fft_dims(desc, dims);
-    void *buf = NULL, *copy = NULL, *work = NULL;
-    cufftHandle plan = 0;
-    bool have_plan = false;
-    cudaStream_t stream = NULL;
-    cudaEvent_t e0 = NULL, e1 = NULL;
-    const char *what = NULL; /* the failing call */
-    cudaError_t ce = cudaSuccess;
-    cufftResult fr = CUFFT_SUCCESS;
-    float ms = 0.0f;
-/* Call; on a result other than `ok` (kept in `res`), name the call and leave. */
-#define REF_TRY(res, ok, call, args)                                                                                   \
-    do {                                                                                                               \
-        if ((res = call args) != ok) {                                                                                 \
-            what = #call;                                                                                              \
-            goto done;                                                                                                 \
-        }                                                                                                              \
-    } while (0)
-#define REF_CUDA(call, args) REF_TRY(ce, cudaSuccess, call, args)
-#define REF_CUFFT(call, args) REF_TRY(fr, CUFFT_SUCCESS, call, args)
-    REF_CUDA(cudaStreamCreateWithFlags, (&stream, cudaStreamNonBlocking));
-    REF_CUDA(cudaEventCreate, (&e0));
-    REF_CUDA(cudaEventCreate, (&e1));
-    REF_CUDA(cudaMalloc, (&buf, bytes));
-    REF_CUDA(cudaMemsetAsync, (buf, 0, bytes, stream));
-    if (rank > 0) {
-        size_t ws = 0;
-        REF_CUFFT(cufftCreate, (&plan));
-        have_plan = true;
-        REF_CUFFT(cufftSetAutoAllocation, (plan, 0));
-        REF_CUFFT(make_plan, (plan, desc, g, &ws));
-        if (ws > 0) {
-            REF_CUDA(cudaMalloc, (&work, ws));
-            REF_CUFFT(cufftSetWorkArea, (plan, work));
-        }
-        REF_CUFFT(cufftSetStream, (plan, stream));
-        /* a pair to warm up, then `pairs` timed; zeros stay zeros, and cuFFT's time does not depend
-         * on the values */
-        for (int k = 0; k <= pairs; ++k) {
-            if (k == 1) REF_CUDA(cudaEventRecord, (e0, stream));
-            if (g.f32) {
-                REF_CUFFT(cufftExecC2C, (plan, (cufftComplex *)buf, (cufftComplex *)buf, CUFFT_FORWARD));
-                REF_CUFFT(cufftExecC2C, (plan, (cufftComplex *)buf, (cufftComplex *)buf, CUFFT_INVERSE));
-            } else {
-                REF_CUFFT(cufftExecZ2Z,
-                          (plan, (cufftDoubleComplex *)buf, (cufftDoubleComplex *)buf, CUFFT_FORWARD));
-                REF_CUFFT(cufftExecZ2Z,
-                          (plan, (cufftDoubleComplex *)buf, (cufftDoubleComplex *)buf, CUFFT_INVERSE));
-            }
-        }
-        REF_CUDA(cudaEventRecord, (e1, stream));
-        REF_CUDA(cudaEventSynchronize, (e1));
-        REF_CUDA(cudaEventElapsedTime, (&ms, e0, e1));
-        *ms_two_ffts = (double)ms / (double)pairs;
-    } else {
-        *ms_two_ffts = 0.0; /* one point per member: no transform */
-    }
-    /* copy bandwidth: device-to-device copies of the state's size (each reads and writes it) */
-    REF_CUDA(cudaMalloc, (&copy, bytes));
-    for (int k = 0; k <= pairs; ++k) {
-        if (k == 1) REF_CUDA(cudaEventRecord, (e0, stream));
-        REF_CUDA(cudaMemcpyAsync, (copy, buf, bytes, cudaMemcpyDeviceToDevice, stream));
-    }
-    REF_CUDA(cudaEventRecord, (e1, stream));
-    REF_CUDA(cudaEventSynchronize, (e1));
-    REF_CUDA(cudaEventElapsedTime, (&ms, e0, e1));
-    if (ms > 0) *copy_bytes_per_s = 2.0 * (double)bytes * (double)pairs / ((double)ms * 1e-3);
-done:
-#undef REF_CUDA
-#undef REF_CUFFT
-#undef REF_TRY
-    if (what && err && errlen) {
-        if (ce != cudaSuccess)
-            snprintf(err, errlen, "%s failed: %s (%s)", what, cudaGetErrorName(ce), cudaGetErrorString(ce));
-        else
-            snprintf(err, errlen, "%s failed: %s", what, cufft_name(fr));
-    }
-    if (have_plan) (void)cufftDestroy(plan);
-    if (stream) (void)cudaStreamSynchronize(stream);
-    (void)cudaFree(work);
-    (void)cudaFree(copy);
-    (void)cudaFree(buf);
-    if (e0) (void)cudaEventDestroy(e0);
-    if (e1) (void)cudaEventDestroy(e1);
-    if (stream) (void)cudaStreamDestroy(stream);
-    (void)cudaGetLastError();
-    return what ? -1 : 0;
-}

@@ -1,5 +1,5 @@
 /* The CUDA backend as seen from the host C code (context.c, problem.c, tests): the ops table
- * and a few device queries. Defined in kernels/backend_cuda.cu; present only in builds with the
+ * and a few device queries. Defined in kernels/backend_cuda*.cu; present only in builds with the
  * CUDA backend (QDML_HAVE_CUDA). Plain C11. */
 #ifndef QDML_BACKEND_CUDA_H
 #define QDML_BACKEND_CUDA_H

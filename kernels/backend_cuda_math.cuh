@@ -1,9 +1,9 @@
 /* Index arithmetic and per-thread (per-lane) loop bodies of the CUDA backend.
  *
  * Everything here is a plain function of values and pointers, compiled by nvcc for the device
- * (backend_cuda.cu wraps each body in a __global__ kernel that adds the thread indexing and the
- * warp reductions) and by a host C++ compiler, so the index math and the masks can be exercised
- * on a machine without a GPU by calling the bodies for every (segment, lane) in turn.
+ * (backend_cuda_kernels.cuh wraps each body in a __global__ kernel that adds the thread indexing
+ * and the warp reductions) and by a host C++ compiler, so the index math and the masks can be
+ * exercised on a machine without a GPU by calling the bodies for every (segment, lane) in turn.
  *
  * Layout (backend.h): B members of N points, member outermost; inside a member the internal grid
  * is (n0, n1, n2) in C order. The per-axis tables (coordinates x, squared wavenumbers k^2, kinetic

@@ -1,10 +1,11 @@
 // Host emulation check of the CUDA backend's loop bodies (no GPU needed).
 //
 // Runs the per-thread and per-lane functions of backend_cuda_math.cuh for every emulated thread
-// and lane, with the thread/warp structure of backend_cuda.cu mirrored here (flat grid-stride
-// kernels, one warp per (member, segment), xor-butterfly warp sums, per-member finalisation), and
-// compares every op with the CPU backend (host/backend_cpu.c) on random inputs, masks, flush
-// flags, argmax ties, infinities and NaNs, for 1D/2D/3D shapes and segment counts 1 to 129.
+// and lane, with the thread/warp structure of backend_cuda_kernels.cuh mirrored here (flat
+// grid-stride kernels, one warp per (member, segment), xor-butterfly warp sums, per-member
+// finalisation), and compares every op with the CPU backend (host/backend_cpu.c) on random inputs,
+// masks, flush flags, argmax ties, infinities and NaNs, for 1D/2D/3D shapes and segment counts 1
+// to 129.
 //
 // float64 (the qdml_c64 instantiations): pointwise ops must agree bit for bit; sums to 1e-12
 // relative.

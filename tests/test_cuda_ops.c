@@ -21,7 +21,8 @@
 #include "support.h"
 
 #ifdef QDML_TEST_HAVE_CUDA_BACKEND
-/* Defined in kernels/backend_cuda.cu (part of libqdml when the CUDA toolkit was found). */
+/* Defined in kernels/backend_cuda_table.cu and backend_cuda_blas.cu (part of libqdml when the CUDA
+ * toolkit was found). */
 extern const qdml_backend_ops qdml_backend_cuda_ops;
 int qdml_cuda_blas_load(char *err, size_t errlen);
 static const op_backend cuda_backend = {"cuda", &qdml_backend_cuda_ops, 1};
