@@ -24,7 +24,8 @@ typedef struct search {
     const qdml_ground_options *o;
     qdml_run_result *results;
     const char *fn;
-    int ortho;                /* the lowest states (lowest_states.c): the members step as one block */
+    const qdml_ground_block *block; /* the lowest states (lowest_states.c): the members step as one block;
+                                       NULL: each member on its own */
     int64_t every;            /* steps between monitoring points */
     double *moved;            /* per member: sum |psi - backup|^2 over the last stretch (distance op) */
     int *stalled;             /* per member: monitoring points in a row at the floor of dtmin */
@@ -35,7 +36,8 @@ typedef struct search {
 
 /* The arguments, and whether the problem can start (or resume) a search: every error that leaves
  * the problem as it was. */
-static qdml_status validate(qdml_problem *p, const qdml_ground_options *o, const char *fn, int ortho) {
+static qdml_status validate(qdml_problem *p, const qdml_ground_options *o, const char *fn,
+                            const qdml_ground_block *block) {
     if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
     if (!o) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options is NULL", fn);
     if (!isfinite(o->tolerance) || !(o->tolerance > 0))
@@ -56,7 +58,7 @@ static qdml_status validate(qdml_problem *p, const qdml_ground_options *o, const
                          o->dt_min);
     qdml_status st = qdml_solver_check_ready(p, fn);
     if (st != QDML_OK) return st;
-    if (ortho && (st = qdml_lowest_check_one_hamiltonian(p, fn)) != QDML_OK) return st;
+    if (block && (st = block->check(p, fn)) != QDML_OK) return st;
     if (o->resume && !p->ground_valid)
         return qdml_fail(p->ctx, QDML_ERR_NOT_READY,
                          "%s: options.resume = %d: there is no search to resume on this problem (none ran, or a state, "
@@ -75,12 +77,12 @@ static void search_free(search *s) {
 
 /* The run (imaginary time, renormalised, Strang), results zeroed, and the schedule's scratch. */
 static qdml_status search_init(search *s, qdml_problem *p, const qdml_ground_options *o, qdml_run_result *results,
-                               const char *fn, int ortho) {
+                               const char *fn, const qdml_ground_block *block) {
     memset(s, 0, sizeof *s);
     s->o = o;
     s->results = results;
     s->fn = fn;
-    s->ortho = ortho;
+    s->block = block;
     qdml_run *r = &s->r;
     qdml_status st;
     if ((st = qdml_run_init(r, p, fn)) != QDML_OK) return st;
@@ -164,7 +166,7 @@ static qdml_status first_steps(search *s) {
             r->active[b] = 0;
         }
     }
-    if (s->ortho && (st = qdml_lowest_block_sync(r, s->converged, s->stalled)) != QDML_OK)
+    if (s->block && (st = s->block->sync(r, s->converged, s->stalled)) != QDML_OK)
         return qdml_run_backend_error(r, st, s->fn, "set_step");
     return QDML_OK;
 }
@@ -173,7 +175,7 @@ static qdml_status first_steps(search *s) {
 static qdml_status start(search *s, int resume) {
     qdml_run *r = &s->r;
     qdml_status st;
-    if (s->ortho && !resume && (st = qdml_lowest_start(r, s->fn)) != QDML_OK) return st;
+    if (s->block && !resume && (st = s->block->start(r, s->fn)) != QDML_OK) return st;
     /* Start: statistics of the initial states set the first step and may already satisfy the tolerance. */
     if ((st = qdml_run_measure(r, NULL, s->fn)) != QDML_OK) return st;
     if (resume && r->bad_member < 0) return resume_schedule(s);
@@ -238,12 +240,12 @@ static qdml_status monitor_loop(search *s) {
         for (int64_t b = 0; b < r->B; ++b) any |= r->active[b];
         if (!any || s->stopped || taken >= o->max_steps) break;
         int64_t chunk = o->max_steps - taken < s->every ? o->max_steps - taken : s->every;
-        if ((st = s->ortho ? qdml_lowest_advance(r, chunk, fn) : qdml_run_advance(r, chunk, fn)) != QDML_OK)
+        if ((st = s->block ? s->block->advance(r, chunk, fn) : qdml_run_advance(r, chunk, fn)) != QDML_OK)
             return st;
         if (r->bad_member < 0 && (st = qdml_run_measure(r, r->active, fn)) != QDML_OK) return st;
         if (r->bad_member >= 0) {
             /* One block: every member goes back and the search stops (qdml_run_diverged returns DIVERGED). */
-            if (s->ortho) return qdml_run_diverged(r, s->results, fn);
+            if (s->block) return qdml_run_diverged(r, s->results, fn);
             /* Redo this stretch without the bad member. */
             if ((st = qdml_run_isolate(r, fn)) != QDML_OK) return st;
             continue;
@@ -257,7 +259,7 @@ static qdml_status monitor_loop(search *s) {
         if (o->monitor && o->monitor(r->stats, r->B, o->monitor_user)) s->stopped = 1;
         for (int64_t b = 0; b < r->B; ++b)
             if (r->active[b] && (st = schedule_member(s, b, chunk)) != QDML_OK) return st;
-        if (s->ortho && (st = qdml_lowest_block_sync(r, s->converged, s->stalled)) != QDML_OK)
+        if (s->block && (st = s->block->sync(r, s->converged, s->stalled)) != QDML_OK)
             return qdml_run_backend_error(r, st, fn, "set_step");
     }
     return QDML_OK;
@@ -291,13 +293,13 @@ static qdml_status finish(search *s) {
 }
 
 qdml_status qdml_ground_run(qdml_problem *p, const qdml_ground_options *o, qdml_run_result *results, const char *fn,
-                            int ortho) {
-    qdml_status st = validate(p, o, fn, ortho);
+                            const qdml_ground_block *block) {
+    qdml_status st = validate(p, o, fn, block);
     if (st != QDML_OK) return st;
     const int resume = o->resume != 0;
     p->ground_valid = 0;
     search s;
-    if ((st = search_init(&s, p, o, results, fn, ortho)) != QDML_OK) return st;
+    if ((st = search_init(&s, p, o, results, fn, block)) != QDML_OK) return st;
     if ((st = start(&s, resume)) == QDML_OK && (st = qdml_run_save_backup(&s.r, fn)) == QDML_OK &&
         (st = monitor_loop(&s)) == QDML_OK)
         st = finish(&s);
@@ -306,5 +308,5 @@ qdml_status qdml_ground_run(qdml_problem *p, const qdml_ground_options *o, qdml_
 }
 
 qdml_status qdml_problem_ground(qdml_problem *p, const qdml_ground_options *o, qdml_run_result *results) {
-    return qdml_ground_run(p, o, results, "qdml_problem_ground", 0);
+    return qdml_ground_run(p, o, results, "qdml_problem_ground", NULL);
 }

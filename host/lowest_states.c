@@ -117,7 +117,7 @@ out:
 
 /* The members orthonormalised in order before the search starts (it keeps them so); INVALID_ARGUMENT
  * when a member is zero, a combination of those before it, or not finite. */
-qdml_status qdml_lowest_start(qdml_run *r, const char *fn) {
+static qdml_status block_start(qdml_run *r, const char *fn) {
     qdml_problem *p = r->p;
     qdml_status st;
     /* The search keeps the members orthonormal in order; start so. */
@@ -138,7 +138,7 @@ qdml_status qdml_lowest_start(qdml_run *r, const char *fn) {
 /* n steps of the block, orthonormalised after every step, so that no member decays into a lower
  * state for longer than one step. Sets r->bad_member as qdml_run_advance does, or to a member that
  * collapsed onto the lower ones (the caller restores the block). */
-qdml_status qdml_lowest_advance(qdml_run *r, int64_t n, const char *fn) {
+static qdml_status block_advance(qdml_run *r, int64_t n, const char *fn) {
     const int64_t keep = 0; /* the block moves together */
     for (int64_t k = 0; k < n && r->bad_member < 0; ++k) {
         int64_t dep = -1;
@@ -153,7 +153,7 @@ qdml_status qdml_lowest_advance(qdml_run *r, int64_t n, const char *fn) {
 
 /* The lowest-states search needs one Hamiltonian: every member with the same hbar, mass and
  * potential (bit for bit). */
-qdml_status qdml_lowest_check_one_hamiltonian(qdml_problem *p, const char *fn) {
+static qdml_status check_one_hamiltonian(qdml_problem *p, const char *fn) {
     for (int64_t b = 1; b < p->batch; ++b)
         if (p->hbar[b] != p->hbar[0] || p->mass[b] != p->mass[0])
             return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
@@ -204,7 +204,7 @@ out:
  * member above it, so that when a higher member needs a smaller step to get under its O(dtau^2)
  * floor, the lower ones' floors (and with them the coupling) fall as well. The lowest members,
  * which converge first, keep their large steps until then. */
-qdml_status qdml_lowest_block_sync(qdml_run *r, const unsigned char *converged, const int *stalled) {
+static qdml_status block_sync(qdml_run *r, const unsigned char *converged, const int *stalled) {
     qdml_problem *p = r->p;
     int done = 1;
     for (int64_t b = 0; b < r->B; ++b)
@@ -222,5 +222,7 @@ qdml_status qdml_lowest_block_sync(qdml_run *r, const unsigned char *converged, 
 }
 
 qdml_status qdml_problem_lowest_states(qdml_problem *p, const qdml_ground_options *o, qdml_run_result *results) {
-    return qdml_ground_run(p, o, results, "qdml_problem_lowest_states", 1);
+    static const qdml_ground_block block = {check_one_hamiltonian, block_start, block_advance,
+                                            block_sync};
+    return qdml_ground_run(p, o, results, "qdml_problem_lowest_states", &block);
 }
