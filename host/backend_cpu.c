@@ -134,6 +134,191 @@ static void wisdom_export(const char *path) {
     }
 }
 
+/* The buffers of a problem: psi, work, backup and the first table set's potential factors (complex,
+ * 64-byte aligned), V, the kinetic tables, the per-thread partial sums, the per-member flags and
+ * scratch, and the per-axis coordinates and k^2. *ktotal: entries of the kinetic tables (B * ksum). */
+static qdml_status alloc_buffers(qdml_backend_state *s, int64_t *ktotal, char *err, size_t errlen) {
+    const qdml_backend_desc *desc = &s->d;
+    size_t bytes = 0, total_bytes = 0;
+    qdml_c64 **cbufs[] = {&s->psi, &s->work, &s->backup, &s->tab[0].evh, &s->tab[0].evf};
+    for (size_t i = 0; i < sizeof cbufs / sizeof cbufs[0]; ++i) {
+        *cbufs[i] = qdml_cpu_fft_alloc(s->total, sizeof(qdml_c64), &bytes);
+        total_bytes += bytes;
+        if (!*cbufs[i]) {
+            snprintf(err, errlen, "cannot allocate %zu bytes for the state buffers (%lld points x %lld members)",
+                     bytes, (long long)desc->npoints, (long long)desc->batch);
+            return QDML_ERR_OUT_OF_MEMORY;
+        }
+    }
+    s->v = qdml_cpu_fft_alloc(s->total, sizeof(double), &bytes);
+    *ktotal = 0;
+    int ok = s->v && qdml_mul_i64(s->ksum, desc->batch, ktotal);
+    if (ok) s->tab[0].ktab = qdml_calloc_array((size_t)*ktotal, sizeof(qdml_c64));
+    size_t nparts = (size_t)desc->nthreads * (size_t)desc->batch;
+    if (ok && s->tab[0].ktab) {
+        s->part = qdml_calloc_array(nparts, sizeof(partial_sums));
+        s->norm_part = qdml_calloc_array(nparts, sizeof(double));
+        s->flush = qdml_calloc_array((size_t)desc->batch, 1);
+        s->imag = qdml_calloc_array((size_t)desc->batch, 1);
+        s->tab[0].kreal = qdml_calloc_array((size_t)*ktotal, sizeof(double));
+        s->slot = qdml_calloc_array((size_t)desc->batch, 1);
+        s->held_ok = qdml_calloc_array((size_t)desc->batch, 2);
+        s->evicted_ok = qdml_calloc_array((size_t)desc->batch, 1);
+        s->held = qdml_calloc_array((size_t)desc->batch, 2 * sizeof(qdml_step_params));
+        s->evicted = qdml_calloc_array((size_t)desc->batch, sizeof(qdml_step_params));
+        s->phys = qdml_calloc_array((size_t)desc->batch, 1);
+        s->kin_pending = qdml_calloc_array((size_t)desc->batch, 1);
+        s->kin_scale = qdml_calloc_array((size_t)desc->batch, sizeof(double));
+        s->steps_buf = qdml_calloc_array((size_t)desc->batch, 2 * sizeof(double));
+        s->kick_active = qdml_calloc_array((size_t)desc->batch, 1);
+        s->fwd_set = qdml_calloc_array((size_t)desc->batch, 1);
+    }
+    for (int a = 0; a < 3 && ok; ++a) {
+        s->x[a] = qdml_calloc_array((size_t)desc->n[a], sizeof(double));
+        s->k2[a] = qdml_calloc_array((size_t)desc->n[a], sizeof(double));
+        ok = s->x[a] && s->k2[a];
+    }
+    if (!ok || !s->tab[0].ktab || !s->part || !s->norm_part || !s->flush || !s->imag || !s->tab[0].kreal ||
+        !s->slot || !s->held_ok || !s->evicted_ok || !s->held || !s->evicted || !s->phys || !s->kin_pending ||
+        !s->kin_scale || !s->steps_buf || !s->kick_active || !s->fwd_set) {
+        snprintf(err, errlen, "cannot allocate the potential and table buffers (%lld points x %lld members)",
+                 (long long)desc->npoints, (long long)desc->batch);
+        return QDML_ERR_OUT_OF_MEMORY;
+    }
+    return QDML_OK;
+}
+
+/* The coordinates and k^2 of every axis, and the kinetic tables of every member (ktotal entries). */
+static void fill_axis_tables(qdml_backend_state *s, int64_t ktotal) {
+    const qdml_backend_desc *desc = &s->d;
+    for (int a = 0; a < 3; ++a)
+        for (int64_t j = 0; j < desc->n[a]; ++j) {
+            s->x[a][j] = desc->lo[a] + (double)j * desc->length[a] / (double)desc->n[a];
+            double k = qdml_wavenumber(j, desc->n[a], desc->length[a]);
+            s->k2[a][j] = k * k;
+        }
+    /* Kinetic tables start as the identity so an unset member is harmless. */
+    for (int64_t i = 0; i < ktotal; ++i) {
+        s->tab[0].ktab[i] = qdml_c64_make(1.0, 0.0);
+        s->tab[0].kreal[i] = 1.0;
+    }
+}
+
+/* The axis sizes as FFTW takes them (int), batch and points per member checked against int too. */
+static qdml_status fftw_sizes(const qdml_backend_desc *desc, int n[3], char *err, size_t errlen) {
+    for (int a = 0; a < 3; ++a) {
+        if (desc->n[a] > 0x7fffffff) {
+            snprintf(err, errlen, "axis size %lld exceeds FFTW's int range", (long long)desc->n[a]);
+            return QDML_ERR_OVERFLOW;
+        }
+        n[a] = (int)desc->n[a];
+    }
+    if (desc->batch > 0x7fffffff || desc->npoints > 0x7fffffff) {
+        snprintf(err, errlen, "batch (%lld) or points per member (%lld) exceed FFTW's int range",
+                 (long long)desc->batch, (long long)desc->npoints);
+        return QDML_ERR_OVERFLOW;
+    }
+    return QDML_OK;
+}
+
+/* Whether the fused paths are planned for this problem (s->planes_ok), and then their geometry,
+ * the work list of a pass and the per-thread column buffers. */
+static qdml_status fused_setup(qdml_backend_state *s, char *err, size_t errlen) {
+    const qdml_backend_desc *desc = &s->d;
+    size_t bytes = 0;
+    fused_geometry g;
+    /* The fused path is taken where a measurement shows it faster (choose_path), as FFTW chooses
+     * plans; QDML_FFT_ESTIMATE measures nothing and keeps the plain path, whose ops give results
+     * identical op for op to the reference arithmetic (kernels/backend_cuda_math.cuh checks),
+     * unless QDML_CPU_PATH forces a path. */
+    const int forced = qdml_cpu_forced_path();
+    if (forced == -2) {
+        snprintf(err, errlen,
+                 "the environment variable QDML_CPU_PATH is '%s': it must be plain, planes, planes-gather, "
+                 "members or members-gather (or unset, to measure)",
+                 getenv("QDML_CPU_PATH"));
+        return QDML_ERR_INVALID_ARGUMENT;
+    }
+    s->planes_ok = qdml_cpu_fused_wanted(desc, forced) && qdml_cpu_fused_geometry_of(desc, desc->nthreads, &g);
+    if (s->planes_ok) {
+        s->oaxis = g.oaxis;
+        s->nout = g.nout;
+        s->P = g.P;
+        s->prow = g.prow;
+        for (int k = 0; k < 2; ++k) {
+            s->blk[k].rb = g.rb[k];
+            s->blk[k].w = g.w[k];
+        }
+        /* The member path runs where every thread can have a member; below 2^15 points the
+         * problem runs on one thread (s->nt), which then takes the members one after another. */
+        s->members_ok = desc->batch >= 2 && desc->batch >= s->nt;
+        const int64_t pblocks = desc->batch * (g.nout / g.rb[0]);
+        const int64_t cblocks = desc->batch * g.prow * (desc->n[2] / g.w[0]);
+        s->items = qdml_calloc_array((size_t)(pblocks > cblocks ? pblocks : cblocks), sizeof(int64_t));
+        s->cbuf = qdml_cpu_fft_alloc((int64_t)desc->nthreads * g.nout * (g.w[0] > g.w[1] ? g.w[0] : g.w[1]),
+                                     sizeof(qdml_c64), &bytes);
+        if (!s->items || !s->cbuf) {
+            snprintf(err, errlen, "cannot allocate the work list of %lld blocks", (long long)(pblocks + cblocks));
+            return QDML_ERR_OUT_OF_MEMORY;
+        }
+    }
+    return QDML_OK;
+}
+
+static unsigned fftw_flags(qdml_fft_effort effort) {
+    return effort == QDML_FFT_ESTIMATE  ? FFTW_ESTIMATE
+           : effort == QDML_FFT_PATIENT ? FFTW_PATIENT
+                                        : FFTW_MEASURE;
+}
+
+/* The block plans of the fused paths, for PATH_PLANES and, where it runs, PATH_MEMBERS; a block plan
+ * FFTW cannot make leaves out the path that needs it. Called with qdml_cpu_fftw_plan_lock held. */
+static void plan_blocks(qdml_backend_state *s, unsigned flags) {
+    const qdml_backend_desc *desc = &s->d;
+    fftw_complex *buf = (fftw_complex *)s->psi;
+    /* Block transforms run one per thread. */
+    fftw_plan_with_nthreads(1);
+    int pn[2] = {(int)desc->n[1], (int)desc->n[2]};
+    const int prank = s->oaxis == 0 ? 2 : 1;
+    int *pdims = s->oaxis == 0 ? pn : pn + 1;
+    int cn = (int)s->nout;
+    fftw_complex *cb = (fftw_complex *)s->cbuf;
+    for (int k = 0; k < 1 + s->members_ok; ++k) {
+        blocking *q = &s->blk[k];
+        const int rb = (int)q->rb, w = (int)q->w, P = (int)s->P;
+        q->pf = fftw_plan_many_dft(prank, pdims, rb, buf, NULL, 1, P, buf, NULL, 1, P, FFTW_FORWARD, flags);
+        q->pb = fftw_plan_many_dft(prank, pdims, rb, buf, NULL, 1, P, buf, NULL, 1, P, FFTW_BACKWARD, flags);
+        q->cf = fftw_plan_many_dft(1, &cn, w, buf, NULL, P, 1, buf, NULL, P, 1, FFTW_FORWARD, flags);
+        q->cb = fftw_plan_many_dft(1, &cn, w, buf, NULL, P, 1, buf, NULL, P, 1, FFTW_BACKWARD, flags);
+        q->gf = fftw_plan_many_dft(1, &cn, w, cb, NULL, w, 1, cb, NULL, w, 1, FFTW_FORWARD, flags);
+        q->gb = fftw_plan_many_dft(1, &cn, w, cb, NULL, w, 1, cb, NULL, w, 1, FFTW_BACKWARD, flags);
+        if (!q->pf || !q->pb || !q->cf || !q->cb || !q->gf || !q->gb) {
+            if (k == 0) s->planes_ok = 0; /* the plain path still works */
+            s->members_ok = 0;
+        }
+    }
+}
+
+/* The whole batched transforms (threaded) and the block plans, under qdml_cpu_fftw_plan_lock, the
+ * wisdom file read before and written after; s->fwd or s->bwd stays NULL where FFTW cannot plan. */
+static void plan_transforms(qdml_backend_state *s, const char *wisdom_path, const int n[3], unsigned flags) {
+    const qdml_backend_desc *desc = &s->d;
+    pthread_mutex_lock(&qdml_cpu_fftw_plan_lock);
+    wisdom_import(wisdom_path);
+    fftw_plan_with_nthreads(s->nt);
+    fftw_complex *buf = (fftw_complex *)s->psi;
+    s->fwd = fftw_plan_many_dft(3, n, (int)desc->batch, buf, NULL, 1, (int)desc->npoints, buf, NULL, 1,
+                                (int)desc->npoints, FFTW_FORWARD, flags);
+    s->bwd = fftw_plan_many_dft(3, n, (int)desc->batch, buf, NULL, 1, (int)desc->npoints, buf, NULL, 1,
+                                (int)desc->npoints, FFTW_BACKWARD, flags);
+    if (s->planes_ok && s->fwd && s->bwd) plan_blocks(s, flags);
+    if (s->fwd && s->bwd) wisdom_export(wisdom_path);
+    /* The kick factors are read by the timed trial steps of choose_path. */
+    memset(s->tab[0].evh, 0, (size_t)s->total * sizeof(qdml_c64));
+    memset(s->tab[0].evf, 0, (size_t)s->total * sizeof(qdml_c64));
+    pthread_mutex_unlock(&qdml_cpu_fftw_plan_lock);
+}
+
 static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state **out, char *err, size_t errlen) {
     pthread_once(&fftw_once, fftw_global_init);
     if (!fftw_threads_ok) {
@@ -162,158 +347,17 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
     /* Below ~2^15 points a pass takes microseconds, less than waking and joining a thread team
      * (far less on a loaded machine, where a spinning team can cost 10-50x). */
     s->nt = s->total < 32768 ? 1 : desc->nthreads;
-    size_t bytes = 0, total_bytes = 0;
-    qdml_c64 **cbufs[] = {&s->psi, &s->work, &s->backup, &s->tab[0].evh, &s->tab[0].evf};
-    for (size_t i = 0; i < sizeof cbufs / sizeof cbufs[0]; ++i) {
-        *cbufs[i] = qdml_cpu_fft_alloc(s->total, sizeof(qdml_c64), &bytes);
-        total_bytes += bytes;
-        if (!*cbufs[i]) {
-            cpu_destroy(s);
-            snprintf(err, errlen, "cannot allocate %zu bytes for the state buffers (%lld points x %lld members)",
-                     bytes, (long long)desc->npoints, (long long)desc->batch);
-            return QDML_ERR_OUT_OF_MEMORY;
-        }
-    }
-    s->v = qdml_cpu_fft_alloc(s->total, sizeof(double), &bytes);
     int64_t ktotal = 0;
-    int ok = s->v && qdml_mul_i64(s->ksum, desc->batch, &ktotal);
-    if (ok) s->tab[0].ktab = qdml_calloc_array((size_t)ktotal, sizeof(qdml_c64));
-    size_t nparts = (size_t)desc->nthreads * (size_t)desc->batch;
-    if (ok && s->tab[0].ktab) {
-        s->part = qdml_calloc_array(nparts, sizeof(partial_sums));
-        s->norm_part = qdml_calloc_array(nparts, sizeof(double));
-        s->flush = qdml_calloc_array((size_t)desc->batch, 1);
-        s->imag = qdml_calloc_array((size_t)desc->batch, 1);
-        s->tab[0].kreal = qdml_calloc_array((size_t)ktotal, sizeof(double));
-        s->slot = qdml_calloc_array((size_t)desc->batch, 1);
-        s->held_ok = qdml_calloc_array((size_t)desc->batch, 2);
-        s->evicted_ok = qdml_calloc_array((size_t)desc->batch, 1);
-        s->held = qdml_calloc_array((size_t)desc->batch, 2 * sizeof(qdml_step_params));
-        s->evicted = qdml_calloc_array((size_t)desc->batch, sizeof(qdml_step_params));
-        s->phys = qdml_calloc_array((size_t)desc->batch, 1);
-        s->kin_pending = qdml_calloc_array((size_t)desc->batch, 1);
-        s->kin_scale = qdml_calloc_array((size_t)desc->batch, sizeof(double));
-        s->steps_buf = qdml_calloc_array((size_t)desc->batch, 2 * sizeof(double));
-        s->kick_active = qdml_calloc_array((size_t)desc->batch, 1);
-        s->fwd_set = qdml_calloc_array((size_t)desc->batch, 1);
-    }
-    for (int a = 0; a < 3 && ok; ++a) {
-        s->x[a] = qdml_calloc_array((size_t)desc->n[a], sizeof(double));
-        s->k2[a] = qdml_calloc_array((size_t)desc->n[a], sizeof(double));
-        ok = s->x[a] && s->k2[a];
-    }
-    if (!ok || !s->tab[0].ktab || !s->part || !s->norm_part || !s->flush || !s->imag || !s->tab[0].kreal ||
-        !s->slot || !s->held_ok || !s->evicted_ok || !s->held || !s->evicted || !s->phys || !s->kin_pending ||
-        !s->kin_scale || !s->steps_buf || !s->kick_active || !s->fwd_set) {
+    int n[3] = {0, 0, 0};
+    qdml_status st = alloc_buffers(s, &ktotal, err, errlen);
+    if (st == QDML_OK) fill_axis_tables(s, ktotal);
+    if (st == QDML_OK) st = fftw_sizes(desc, n, err, errlen);
+    if (st == QDML_OK) st = fused_setup(s, err, errlen);
+    if (st != QDML_OK) {
         cpu_destroy(s);
-        snprintf(err, errlen, "cannot allocate the potential and table buffers (%lld points x %lld members)",
-                 (long long)desc->npoints, (long long)desc->batch);
-        return QDML_ERR_OUT_OF_MEMORY;
+        return st;
     }
-    for (int a = 0; a < 3; ++a)
-        for (int64_t j = 0; j < desc->n[a]; ++j) {
-            s->x[a][j] = desc->lo[a] + (double)j * desc->length[a] / (double)desc->n[a];
-            double k = qdml_wavenumber(j, desc->n[a], desc->length[a]);
-            s->k2[a][j] = k * k;
-        }
-    /* Kinetic tables start as the identity so an unset member is harmless. */
-    for (int64_t i = 0; i < ktotal; ++i) {
-        s->tab[0].ktab[i] = qdml_c64_make(1.0, 0.0);
-        s->tab[0].kreal[i] = 1.0;
-    }
-
-    unsigned flags = desc->effort == QDML_FFT_ESTIMATE  ? FFTW_ESTIMATE
-                     : desc->effort == QDML_FFT_PATIENT ? FFTW_PATIENT
-                                                        : FFTW_MEASURE;
-    int n[3];
-    for (int a = 0; a < 3; ++a) {
-        if (desc->n[a] > 0x7fffffff) {
-            cpu_destroy(s);
-            snprintf(err, errlen, "axis size %lld exceeds FFTW's int range", (long long)desc->n[a]);
-            return QDML_ERR_OVERFLOW;
-        }
-        n[a] = (int)desc->n[a];
-    }
-    if (desc->batch > 0x7fffffff || desc->npoints > 0x7fffffff) {
-        cpu_destroy(s);
-        snprintf(err, errlen, "batch (%lld) or points per member (%lld) exceed FFTW's int range",
-                 (long long)desc->batch, (long long)desc->npoints);
-        return QDML_ERR_OVERFLOW;
-    }
-    fused_geometry g;
-    /* The fused path is taken where a measurement shows it faster (choose_path), as FFTW chooses
-     * plans; QDML_FFT_ESTIMATE measures nothing and keeps the plain path, whose ops give results
-     * identical op for op to the reference arithmetic (kernels/backend_cuda_math.cuh checks),
-     * unless QDML_CPU_PATH forces a path. */
-    const int forced = qdml_cpu_forced_path();
-    if (forced == -2) {
-        cpu_destroy(s);
-        snprintf(err, errlen,
-                 "the environment variable QDML_CPU_PATH is '%s': it must be plain, planes, planes-gather, "
-                 "members or members-gather (or unset, to measure)",
-                 getenv("QDML_CPU_PATH"));
-        return QDML_ERR_INVALID_ARGUMENT;
-    }
-    s->planes_ok = qdml_cpu_fused_wanted(desc, forced) && qdml_cpu_fused_geometry_of(desc, desc->nthreads, &g);
-    if (s->planes_ok) {
-        s->oaxis = g.oaxis;
-        s->nout = g.nout;
-        s->P = g.P;
-        s->prow = g.prow;
-        for (int k = 0; k < 2; ++k) {
-            s->blk[k].rb = g.rb[k];
-            s->blk[k].w = g.w[k];
-        }
-        /* The member path runs where every thread can have a member; below 2^15 points the
-         * problem runs on one thread (s->nt), which then takes the members one after another. */
-        s->members_ok = desc->batch >= 2 && desc->batch >= s->nt;
-        const int64_t pblocks = desc->batch * (g.nout / g.rb[0]);
-        const int64_t cblocks = desc->batch * g.prow * (desc->n[2] / g.w[0]);
-        s->items = qdml_calloc_array((size_t)(pblocks > cblocks ? pblocks : cblocks), sizeof(int64_t));
-        s->cbuf = qdml_cpu_fft_alloc((int64_t)desc->nthreads * g.nout * (g.w[0] > g.w[1] ? g.w[0] : g.w[1]),
-                                     sizeof(qdml_c64), &bytes);
-        if (!s->items || !s->cbuf) {
-            cpu_destroy(s);
-            snprintf(err, errlen, "cannot allocate the work list of %lld blocks", (long long)(pblocks + cblocks));
-            return QDML_ERR_OUT_OF_MEMORY;
-        }
-    }
-    pthread_mutex_lock(&qdml_cpu_fftw_plan_lock);
-    wisdom_import(desc->wisdom_path);
-    fftw_plan_with_nthreads(s->nt);
-    fftw_complex *buf = (fftw_complex *)s->psi;
-    s->fwd = fftw_plan_many_dft(3, n, (int)desc->batch, buf, NULL, 1, (int)desc->npoints, buf, NULL, 1,
-                                (int)desc->npoints, FFTW_FORWARD, flags);
-    s->bwd = fftw_plan_many_dft(3, n, (int)desc->batch, buf, NULL, 1, (int)desc->npoints, buf, NULL, 1,
-                                (int)desc->npoints, FFTW_BACKWARD, flags);
-    if (s->planes_ok && s->fwd && s->bwd) {
-        /* Block transforms run one per thread. */
-        fftw_plan_with_nthreads(1);
-        int pn[2] = {(int)desc->n[1], (int)desc->n[2]};
-        const int prank = s->oaxis == 0 ? 2 : 1;
-        int *pdims = s->oaxis == 0 ? pn : pn + 1;
-        int cn = (int)s->nout;
-        fftw_complex *cb = (fftw_complex *)s->cbuf;
-        for (int k = 0; k < 1 + s->members_ok; ++k) {
-            blocking *q = &s->blk[k];
-            const int rb = (int)q->rb, w = (int)q->w, P = (int)s->P;
-            q->pf = fftw_plan_many_dft(prank, pdims, rb, buf, NULL, 1, P, buf, NULL, 1, P, FFTW_FORWARD, flags);
-            q->pb = fftw_plan_many_dft(prank, pdims, rb, buf, NULL, 1, P, buf, NULL, 1, P, FFTW_BACKWARD, flags);
-            q->cf = fftw_plan_many_dft(1, &cn, w, buf, NULL, P, 1, buf, NULL, P, 1, FFTW_FORWARD, flags);
-            q->cb = fftw_plan_many_dft(1, &cn, w, buf, NULL, P, 1, buf, NULL, P, 1, FFTW_BACKWARD, flags);
-            q->gf = fftw_plan_many_dft(1, &cn, w, cb, NULL, w, 1, cb, NULL, w, 1, FFTW_FORWARD, flags);
-            q->gb = fftw_plan_many_dft(1, &cn, w, cb, NULL, w, 1, cb, NULL, w, 1, FFTW_BACKWARD, flags);
-            if (!q->pf || !q->pb || !q->cf || !q->cb || !q->gf || !q->gb) {
-                if (k == 0) s->planes_ok = 0; /* the plain path still works */
-                s->members_ok = 0;
-            }
-        }
-    }
-    if (s->fwd && s->bwd) wisdom_export(desc->wisdom_path);
-    /* The kick factors are read by the timed trial steps below. */
-    memset(s->tab[0].evh, 0, (size_t)s->total * sizeof(qdml_c64));
-    memset(s->tab[0].evf, 0, (size_t)s->total * sizeof(qdml_c64));
-    pthread_mutex_unlock(&qdml_cpu_fftw_plan_lock);
+    plan_transforms(s, desc->wisdom_path, n, fftw_flags(desc->effort));
     if (!s->fwd || !s->bwd) {
         cpu_destroy(s);
         snprintf(err, errlen, "FFTW could not plan a batched transform of %d x %d x %d points, batch %lld", n[0], n[1],
