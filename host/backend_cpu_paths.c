@@ -345,41 +345,30 @@ int qdml_cpu_too_few_members(const qdml_backend_state *s, int64_t a) {
     return idle > 1.25 * ((double)s->edge[qdml_cpu_step_kind(s)] / (double)EDGE_ONE);
 }
 
-/* Choose between the plain path and the column variants of the fused paths by timing steps of each
- * on the problem's own buffers, as FFTW_MEASURE chooses among plans: a real-time step (complex
- * factors, the kick queued) and, where the member path is a candidate, an imaginary-time one (real
- * factors, the kick returning norms), chosen separately. Which is fastest depends on the shape and
- * the machine's caches: power-of-two strides make the in-place column transforms of some shapes
- * slow, the copies of the gathered variant cost a pass of memory traffic, a batch of members that
- * fit in a core's cache gains from the member path. The member path is timed as runs take it,
- * several Strang steps per member in cache (cpu_steps; on 64 x 256^2 here 20-25 % faster than
- * PATH_PLANES, where one pass per step, member_pass, timed as fast as PATH_PLANES in real time and
- * 10-15 % slower in imaginary time). 4th-order steps take the same choice. QDML_FFT_ESTIMATE keeps
- * the plain path. */
-void qdml_cpu_choose_path(qdml_backend_state *s, const char *wisdom_path) {
-    /* candidates: path and column variant; the member path only for batches of at least as many
-     * members as threads */
-    static const int cand[5][2] = {
-        {PATH_PLAIN, 0}, {PATH_PLANES, 0}, {PATH_PLANES, 1}, {PATH_MEMBERS, 0}, {PATH_MEMBERS, 1}};
-    const int nc = s->members_ok ? 5 : 3;
-    const int forced = qdml_cpu_forced_path();
-    if (forced >= 0) { /* QDML_CPU_PATH; `members*` falls back to `planes*` where it cannot run */
-        const int v = forced >= nc ? forced - 2 : forced;
-        for (int kind = 0; kind < 2; ++kind) {
-            s->choice[kind][0] = cand[v][0];
-            s->choice[kind][1] = cand[v][1];
-        }
-        qdml_cpu_use_path(s);
-        return;
+/* The candidates of choose_path: path and column variant; the member path only for batches of at
+ * least as many members as threads (then all 5, else the first 3). */
+static const int cand[5][2] = {
+    {PATH_PLAIN, 0}, {PATH_PLANES, 0}, {PATH_PLANES, 1}, {PATH_MEMBERS, 0}, {PATH_MEMBERS, 1}};
+
+/* QDML_CPU_PATH: candidate `forced` for both kinds of step; `members*` falls back to `planes*`
+ * where it cannot run. */
+static void take_forced(qdml_backend_state *s, int forced, int nc) {
+    const int v = forced >= nc ? forced - 2 : forced;
+    for (int kind = 0; kind < 2; ++kind) {
+        s->choice[kind][0] = cand[v][0];
+        s->choice[kind][1] = cand[v][1];
     }
-    /* A choice made earlier in this process comes first (so a process keeps to one choice per
-     * shape), then the file's, which is added to the file where it lacks one. */
-    char file[4096 + 16];
-    const int keep = paths_file_name(wisdom_path, file, sizeof file);
+    qdml_cpu_use_path(s);
+}
+
+/* A choice made before: one made earlier in this process comes first (so a process keeps to one
+ * choice per shape), then the one in the paths file `file` (NULL: none), which is added to the
+ * file where it lacks one. Returns whether a choice was adopted. */
+static int adopt_known(qdml_backend_state *s, const char *file) {
     path_memo found;
     int have = path_memo_find(s, &found) && choice_valid(s, &found);
     if (have) adopt(s, &found);
-    if (keep) {
+    if (file) {
         path_memo saved;
         if (!have && paths_lookup(s, file, &saved)) {
             have = 1;
@@ -389,27 +378,64 @@ void qdml_cpu_choose_path(qdml_backend_state *s, const char *wisdom_path) {
             paths_save(s, file);
         }
     }
-    if (have) {
-        s->adaptive = 1;
-        qdml_cpu_use_path(s);
-        return;
-    }
-    /* The two kinds of step differ in the structure of a pass on the member path only; elsewhere
-     * the real-time choice serves both. */
-    const int kinds = s->members_ok ? 2 : 1;
+    return have;
+}
+
+enum { TIMED_STEPS = 4 };
+
+/* One trial: a timed step of each of the first nc candidates, for each of the first `kinds` kinds of
+ * step, keeping the fastest time per step in best[kind][v]. ones: B scales of 1 (the kinetic
+ * factor's), norms: B doubles for the kick's norms, stop: B entries for the steps op. */
+static void time_trial(qdml_backend_state *s, int nc, int kinds, const double *ones, double *norms, int64_t *stop,
+                       double best[2][5]) {
     const int64_t B = s->d.batch;
-    enum { TIMED_STEPS = 4 };
+    for (int kind = 0; kind < kinds; ++kind) {
+        /* the factor tables hold zeros: complex in real time, real in imaginary time */
+        memset(s->imag, kind, (size_t)B);
+        memset(s->flush, kind, (size_t)B);
+        for (int v = 0; v < nc; ++v) {
+            s->path = cand[v][0];
+            s->gather = cand[v][1];
+            /* a step to reach the steady layout, then a timed one; the member path as the
+             * solver runs Strang steps on it, through cpu_steps: members in cache for several
+             * steps (timed over TIMED_STEPS, per step; without renormalisation, which would stop
+             * at the zero norms of these tables, so without its norm sums, while the other paths'
+             * imaginary-time kicks sum norms: the edge below leans a little towards the member
+             * path, so too_few_members leaves it a little later than the timings alone would) */
+            for (int k = 0; k < 2; ++k) {
+                const double t0 = seconds_now();
+                if (s->path == PATH_MEMBERS) {
+                    static const unsigned char strang = 0;
+                    int done = 0;
+                    qdml_cpu_steps(s, TIMED_STEPS, 1, &strang, NULL, 0, 1.0, stop, &done);
+                } else {
+                    qdml_cpu_kick(s, 1, NULL, kind ? norms : NULL);
+                    qdml_cpu_fft(s, 1);
+                    qdml_cpu_kinetic(s, ones, NULL);
+                    qdml_cpu_fft(s, 0);
+                }
+                const double t = (seconds_now() - t0) / (s->path == PATH_MEMBERS ? TIMED_STEPS : 1);
+                if (k == 1 && t < best[kind][v]) best[kind][v] = t;
+            }
+            qdml_cpu_materialize(s);
+        }
+    }
+}
+
+/* The time per step of the first nc candidates for the first `kinds` kinds of step, the best of
+ * several trials, into best[kind][v]; `keep`: the choice goes into a paths file. Returns 0, having
+ * timed nothing, where the scratch arrays cannot be allocated. */
+static int time_candidates(qdml_backend_state *s, int nc, int kinds, int keep, double best[2][5]) {
+    const int64_t B = s->d.batch;
     double *ones = malloc(2 * (size_t)B * sizeof *ones);
     int64_t *stop = malloc((size_t)B * sizeof *stop);
     if (!ones || !stop) {
         free(ones);
         free(stop);
-        s->path = PATH_PLAIN; /* choice[][] stays all plain (calloc) */
-        return;
+        return 0;
     }
     double *norms = ones + B;
     for (int64_t b = 0; b < B; ++b) ones[b] = 1.0;
-    double best[2][5];
     for (int kind = 0; kind < 2; ++kind)
         for (int v = 0; v < 5; ++v) best[kind][v] = INFINITY;
     /* Best of 2 to 7 trials, as many as fit in about 0.15 s: timings on a shared machine are noisy.
@@ -426,42 +452,19 @@ void qdml_cpu_choose_path(qdml_backend_state *s, const char *wisdom_path) {
             trials = per > 0 ? (int)(budget / per) : max_trials;
             trials = trials < min_trials ? min_trials : trials > max_trials ? max_trials : trials;
         }
-        for (int kind = 0; kind < kinds; ++kind) {
-            /* the factor tables hold zeros: complex in real time, real in imaginary time */
-            memset(s->imag, kind, (size_t)B);
-            memset(s->flush, kind, (size_t)B);
-            for (int v = 0; v < nc; ++v) {
-                s->path = cand[v][0];
-                s->gather = cand[v][1];
-                /* a step to reach the steady layout, then a timed one; the member path as the
-                 * solver runs Strang steps on it, through cpu_steps: members in cache for several
-                 * steps (timed over TIMED_STEPS, per step; without renormalisation, which would stop
-                 * at the zero norms of these tables, so without its norm sums, while the other paths'
-                 * imaginary-time kicks sum norms: the edge below leans a little towards the member
-                 * path, so too_few_members leaves it a little later than the timings alone would) */
-                for (int k = 0; k < 2; ++k) {
-                    const double t0 = seconds_now();
-                    if (s->path == PATH_MEMBERS) {
-                        static const unsigned char strang = 0;
-                        int done = 0;
-                        qdml_cpu_steps(s, TIMED_STEPS, 1, &strang, NULL, 0, 1.0, stop, &done);
-                    } else {
-                        qdml_cpu_kick(s, 1, NULL, kind ? norms : NULL);
-                        qdml_cpu_fft(s, 1);
-                        qdml_cpu_kinetic(s, ones, NULL);
-                        qdml_cpu_fft(s, 0);
-                    }
-                    const double t = (seconds_now() - t0) / (s->path == PATH_MEMBERS ? TIMED_STEPS : 1);
-                    if (k == 1 && t < best[kind][v]) best[kind][v] = t;
-                }
-                qdml_cpu_materialize(s);
-            }
-        }
+        time_trial(s, nc, kinds, ones, norms, stop, best);
     }
     free(ones);
     free(stop);
     memset(s->imag, 0, (size_t)B);
     memset(s->flush, 0, (size_t)B);
+    return 1;
+}
+
+/* From the timings: the fastest candidate for each kind of step (a kind not timed takes the
+ * real-time choice), the faster PATH_PLANES variant and, where the member path won, its edge. */
+static void pick_fastest(qdml_backend_state *s, int nc, int kinds, double best[2][5]) {
+    const int64_t B = s->d.batch;
     /* Threads on the member path: the busiest one takes ceil(B / nt) members, against B / nt on
      * PATH_PLANES. */
     const double idle = (double)(((B + s->nt - 1) / s->nt) * s->nt) / (double)B;
@@ -482,19 +485,61 @@ void qdml_cpu_choose_path(qdml_backend_state *s, const char *wisdom_path) {
                         : e > (double)EDGE_MAX        ? EDGE_MAX
                                                       : llround(e);
     }
+}
+
+#ifdef QDML_CPU_TRACE
+static void trace_timings(const qdml_backend_state *s, int nc, int kinds, double best[2][5]) {
+    for (int kind = 0; kind < kinds; ++kind) {
+        fprintf(stderr, "qdml cpu: %lld x %lld x %lld, batch %lld, %s time:", (long long)s->d.n[0],
+                (long long)s->d.n[1], (long long)s->d.n[2], (long long)s->d.batch, kind ? "imaginary" : "real");
+        for (int i = 0; i < nc; ++i)
+            fprintf(stderr, " %s %.3f ms%s,", path_names[i], best[kind][i] * 1e3,
+                    cand[i][0] == s->choice[kind][0] && cand[i][1] == s->choice[kind][1] ? " (chosen)" : "");
+        fprintf(stderr, "\n");
+    }
+}
+#endif
+
+/* Choose between the plain path and the column variants of the fused paths by timing steps of each
+ * on the problem's own buffers, as FFTW_MEASURE chooses among plans: a real-time step (complex
+ * factors, the kick queued) and, where the member path is a candidate, an imaginary-time one (real
+ * factors, the kick returning norms), chosen separately. Which is fastest depends on the shape and
+ * the machine's caches: power-of-two strides make the in-place column transforms of some shapes
+ * slow, the copies of the gathered variant cost a pass of memory traffic, a batch of members that
+ * fit in a core's cache gains from the member path. The member path is timed as runs take it,
+ * several Strang steps per member in cache (cpu_steps; on 64 x 256^2 here 20-25 % faster than
+ * PATH_PLANES, where one pass per step, member_pass, timed as fast as PATH_PLANES in real time and
+ * 10-15 % slower in imaginary time). 4th-order steps take the same choice. QDML_FFT_ESTIMATE keeps
+ * the plain path. */
+void qdml_cpu_choose_path(qdml_backend_state *s, const char *wisdom_path) {
+    const int nc = s->members_ok ? 5 : 3;
+    const int forced = qdml_cpu_forced_path();
+    if (forced >= 0) {
+        take_forced(s, forced, nc);
+        return;
+    }
+    char file[4096 + 16];
+    const int keep = paths_file_name(wisdom_path, file, sizeof file);
+    if (adopt_known(s, keep ? file : NULL)) {
+        s->adaptive = 1;
+        qdml_cpu_use_path(s);
+        return;
+    }
+    /* The two kinds of step differ in the structure of a pass on the member path only; elsewhere
+     * the real-time choice serves both. */
+    const int kinds = s->members_ok ? 2 : 1;
+    double best[2][5];
+    if (!time_candidates(s, nc, kinds, keep, best)) {
+        s->path = PATH_PLAIN; /* choice[][] stays all plain (calloc) */
+        return;
+    }
+    pick_fastest(s, nc, kinds, best);
     s->adaptive = 1;
     path_memo_store(s); /* the choice in force: another thread's, if it recorded one meanwhile */
     if (keep) paths_save(s, file);
     qdml_cpu_use_path(s);
     memset(s->psi, 0, (size_t)s->total * sizeof(qdml_c64));
 #ifdef QDML_CPU_TRACE
-    for (int kind = 0; kind < kinds; ++kind) {
-        fprintf(stderr, "qdml cpu: %lld x %lld x %lld, batch %lld, %s time:", (long long)s->d.n[0],
-                (long long)s->d.n[1], (long long)s->d.n[2], (long long)B, kind ? "imaginary" : "real");
-        for (int i = 0; i < nc; ++i)
-            fprintf(stderr, " %s %.3f ms%s,", path_names[i], best[kind][i] * 1e3,
-                    cand[i][0] == s->choice[kind][0] && cand[i][1] == s->choice[kind][1] ? " (chosen)" : "");
-        fprintf(stderr, "\n");
-    }
+    trace_timings(s, nc, kinds, best);
 #endif
 }
