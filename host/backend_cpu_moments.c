@@ -121,37 +121,39 @@ static void member_moments(const qdml_backend_state *s, int64_t b, double c, qdm
     out->finite = isfinite(out->s0) && isfinite(out->sv) && isfinite(out->st) && isfinite(out->sres);
 }
 
-qdml_status qdml_cpu_moments(qdml_backend_state *s, const double *hbar, const double *mass, const unsigned char *want,
-                             qdml_moments *out) {
-    qdml_cpu_materialize(s);
-    const int64_t N = s->d.npoints, B = s->d.batch;
+/* The member path's monitoring: each thread takes whole members through the three passes. */
+static void members_moments(qdml_backend_state *s, const double *hbar, const double *mass, const unsigned char *want,
+                            qdml_moments *out) {
+    const int64_t B = s->d.batch;
+    int64_t m = 0;
+    for (int64_t b = 0; b < B; ++b) {
+        memset(&out[b], 0, sizeof out[b]);
+        out[b].rmax = -1.0;
+        out[b].imax = -1;
+        out[b].finite = 1;
+        if (!want || want[b]) s->items[m++] = b;
+    }
+#pragma omp parallel num_threads(s->nt)
+    {
+        int64_t a, e;
+        chunk(m, omp_get_thread_num(), omp_get_num_threads(), &a, &e);
+        for (int64_t i = a; i < e; ++i) {
+            const int64_t b = s->items[i];
+            member_moments(s, b, hbar[b] * hbar[b] / (2.0 * mass[b]), &out[b]);
+        }
+    }
+}
+
+/* The plain path's passes go over the whole batch, each thread over its range of it, with
+ * per-thread partial sums added in thread order. Pass 1: density moments, and a copy of psi into
+ * the work buffer for H psi. Returns the number of threads that ran it: the later passes add up as
+ * many partial sums. */
+static int density_pass(qdml_backend_state *s, const unsigned char *want, qdml_moments *out) {
+    const int64_t B = s->d.batch;
     const int64_t n1 = s->d.n[1], n2 = s->d.n[2];
     const int64_t rpm = s->d.n[0] * n1;
-    const double invn = 1.0 / (double)N;
-    qdml_c64 *w = s->work;
     partial_sums *part = s->part;
-    if (s->path == PATH_MEMBERS) {
-        int64_t m = 0;
-        for (int64_t b = 0; b < B; ++b) {
-            memset(&out[b], 0, sizeof out[b]);
-            out[b].rmax = -1.0;
-            out[b].imax = -1;
-            out[b].finite = 1;
-            if (!want || want[b]) s->items[m++] = b;
-        }
-#pragma omp parallel num_threads(s->nt)
-        {
-            int64_t a, e;
-            chunk(m, omp_get_thread_num(), omp_get_num_threads(), &a, &e);
-            for (int64_t i = a; i < e; ++i) {
-                const int64_t b = s->items[i];
-                member_moments(s, b, hbar[b] * hbar[b] / (2.0 * mass[b]), &out[b]);
-            }
-        }
-        return QDML_OK;
-    }
     int used = 1;
-    /* Pass 1: density moments, and a copy of psi into the work buffer for H psi. */
 #pragma omp parallel num_threads(s->nt)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -194,7 +196,18 @@ qdml_status qdml_cpu_moments(qdml_backend_state *s, const double *hbar, const do
         }
         out[b] = m;
     }
-    /* Pass 2: kinetic energy spectrally; work becomes T psi after the inverse transform. */
+    return used;
+}
+
+/* Pass 2: kinetic energy spectrally; work becomes T psi after the inverse transform. */
+static void kinetic_pass(qdml_backend_state *s, const double *hbar, const double *mass, const unsigned char *want,
+                         int used, qdml_moments *out) {
+    const int64_t N = s->d.npoints, B = s->d.batch;
+    const int64_t n1 = s->d.n[1], n2 = s->d.n[2];
+    const int64_t rpm = s->d.n[0] * n1;
+    const double invn = 1.0 / (double)N;
+    qdml_c64 *w = s->work;
+    partial_sums *part = s->part;
     memset(part, 0, (size_t)s->d.nthreads * (size_t)B * sizeof *part);
     fftw_execute_dft(s->fwd, (fftw_complex *)w, (fftw_complex *)w);
 #pragma omp parallel num_threads(s->nt)
@@ -219,7 +232,12 @@ qdml_status qdml_cpu_moments(qdml_backend_state *s, const double *hbar, const do
         out[b].st = st * invn;
     }
     fftw_execute_dft(s->bwd, (fftw_complex *)w, (fftw_complex *)w);
-    /* Pass 3: residual || T psi + V psi - E psi ||^2. */
+}
+
+/* Pass 3: residual || T psi + V psi - E psi ||^2. */
+static void residual_pass(qdml_backend_state *s, const unsigned char *want, int used, qdml_moments *out) {
+    const int64_t N = s->d.npoints, B = s->d.batch;
+    partial_sums *part = s->part;
     memset(part, 0, (size_t)s->d.nthreads * (size_t)B * sizeof *part);
     double *energy = s->norm_part; /* B doubles of scratch (nthreads * B available) */
     for (int64_t b = 0; b < B; ++b) energy[b] = out[b].s0 > 0 ? (out[b].st + out[b].sv) / out[b].s0 : 0.0;
@@ -241,6 +259,18 @@ qdml_status qdml_cpu_moments(qdml_backend_state *s, const double *hbar, const do
         out[b].sres = sres;
         out[b].finite = isfinite(out[b].s0) && isfinite(out[b].sv) && isfinite(out[b].st) && isfinite(sres);
     }
+}
+
+qdml_status qdml_cpu_moments(qdml_backend_state *s, const double *hbar, const double *mass, const unsigned char *want,
+                             qdml_moments *out) {
+    qdml_cpu_materialize(s);
+    if (s->path == PATH_MEMBERS) {
+        members_moments(s, hbar, mass, want, out);
+        return QDML_OK;
+    }
+    const int used = density_pass(s, want, out);
+    kinetic_pass(s, hbar, mass, want, used, out);
+    residual_pass(s, want, used, out);
     return QDML_OK;
 }
 
