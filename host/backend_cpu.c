@@ -2,55 +2,31 @@
  * math of core/pointwise.h. The reference every other backend is compared with.
  *
  * This file creates and destroys a problem's state: its buffers, the coordinate and wavenumber
- * tables, the FFTW plans (planned under one lock, with the wisdom file read before and written
- * after) and the path its steps take (backend_cpu_paths.c); it copies states and potentials in and
- * out, keeps the backup, fills potentials from the built-in objectives and holds the ops table.
- * The other ops live in the files backend_cpu_impl.h lists. On grids of two or three dimensions
- * the steps run as fused passes (backend_cpu_fused.c) that defer work, so every op here that looks
- * at the state first brings it to the plain layout (materialize); one-dimensional problems take
- * the plain path: batched FFTW plans and one OpenMP pass per op.
+ * tables, its FFTW plans (backend_cpu_fftw.c) and the path its steps take (backend_cpu_paths.c);
+ * it copies states and potentials in and out, keeps the backup, fills potentials from the built-in
+ * objectives and holds the ops table. The other ops live in the files backend_cpu_impl.h lists.
+ * On grids of two or three dimensions the steps run as fused passes (backend_cpu_fused.c) that
+ * defer work, so every op here that looks at the state first brings it to the plain layout
+ * (materialize); one-dimensional problems take the plain path: batched FFTW plans and one OpenMP
+ * pass per op.
  */
 #include <assert.h>
-#include <fftw3.h>
 #include <math.h>
 #include <omp.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "backend_cpu_impl.h"
 #include "internal.h"
 #include "objectives.h"
 
-static pthread_once_t fftw_once = PTHREAD_ONCE_INIT;
-pthread_mutex_t qdml_cpu_fftw_plan_lock = PTHREAD_MUTEX_INITIALIZER;
-static int fftw_threads_ok = 0;
-static const kernel_set *kernels_chosen = NULL;
-
-static void fftw_global_init(void) {
-    fftw_threads_ok = fftw_init_threads();
-    /* Planning from several contexts at once must not corrupt FFTW's planner state. */
-    fftw_make_planner_thread_safe();
-    kernels_chosen = qdml_cpu_choose_kernels();
-}
-
 /* ---- creation -------------------------------------------------------------------------------- */
 
 static void cpu_destroy(qdml_backend_state *s) {
     if (!s) return;
-    pthread_mutex_lock(&qdml_cpu_fftw_plan_lock);
-    if (s->fwd) fftw_destroy_plan(s->fwd);
-    if (s->bwd) fftw_destroy_plan(s->bwd);
-    for (int k = 0; k < 2; ++k) {
-        blocking *q = &s->blk[k];
-        fftw_plan plans[] = {q->pf, q->pb, q->cf, q->cb, q->gf, q->gb};
-        for (size_t i = 0; i < sizeof plans / sizeof plans[0]; ++i)
-            if (plans[i]) fftw_destroy_plan(plans[i]);
-    }
-    pthread_mutex_unlock(&qdml_cpu_fftw_plan_lock);
+    qdml_cpu_destroy_plans(s);
     free(s->psi);
     free(s->work);
     free(s->backup);
@@ -85,18 +61,6 @@ static void cpu_destroy(qdml_backend_state *s) {
     free(s);
 }
 
-/* The state and factor arrays, released with free(): 64-byte aligned (FFTW's SIMD plans need 16 or
- * 32). Transparent huge pages were tried for the large arrays: the steps of 64 x 256^2 gained at
- * most a few per cent, within the machine's noise, and the bare FFTs of the benchmark's own buffer
- * in the same process became up to 15 % slower, so the advice is not given. */
-void *qdml_cpu_fft_alloc(int64_t count, size_t elem, size_t *bytes_out) {
-    size_t bytes;
-    void *p = NULL;
-    if (count < 0 || !qdml_mul_size((size_t)count, elem, &bytes)) return NULL;
-    *bytes_out = bytes;
-    return posix_memalign(&p, 64, bytes ? bytes : 1) == 0 ? p : NULL;
-}
-
 static qdml_status cpu_bytes_needed(const qdml_backend_desc *desc, size_t *bytes) {
     int64_t total, per;
     if (desc->precision != QDML_FLOAT64) return QDML_ERR_UNAVAILABLE;
@@ -112,26 +76,6 @@ static qdml_status cpu_bytes_needed(const qdml_backend_desc *desc, size_t *bytes
     if (qdml_cpu_fused_wanted(desc, qdml_cpu_forced_path()) && qdml_cpu_fused_geometry_of(desc, desc->nthreads, &g))
         *bytes += (size_t)desc->nthreads * (size_t)g.nout * (size_t)(g.w[0] > g.w[1] ? g.w[0] : g.w[1]) * 16u;
     return QDML_OK;
-}
-
-/* FFTW wisdom: read before planning (a missing or unreadable file is ignored: FFTW keeps its
- * wisdom unchanged when an import fails), written after planning to "<path>.tmp.<pid>" and renamed
- * over the file, so readers never see a partial file. Failing to write is not an error. Called
- * with fftw_plan_lock held. */
-static void wisdom_import(const char *path) {
-    if (path && path[0]) (void)fftw_import_wisdom_from_filename(path);
-}
-
-static void wisdom_export(const char *path) {
-    if (!path || !path[0]) return;
-    char tmp[4096 + 64];
-    int len = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (len < 0 || (size_t)len >= sizeof tmp) return;
-    if (fftw_export_wisdom_to_filename(tmp)) {
-        if (rename(tmp, path) != 0) remove(tmp);
-    } else {
-        remove(tmp);
-    }
 }
 
 /* The buffers of a problem: psi, work, backup and the first table set's potential factors (complex,
@@ -265,63 +209,9 @@ static qdml_status fused_setup(qdml_backend_state *s, char *err, size_t errlen) 
     return QDML_OK;
 }
 
-static unsigned fftw_flags(qdml_fft_effort effort) {
-    return effort == QDML_FFT_ESTIMATE  ? FFTW_ESTIMATE
-           : effort == QDML_FFT_PATIENT ? FFTW_PATIENT
-                                        : FFTW_MEASURE;
-}
-
-/* The block plans of the fused paths, for PATH_PLANES and, where it runs, PATH_MEMBERS; a block plan
- * FFTW cannot make leaves out the path that needs it. Called with qdml_cpu_fftw_plan_lock held. */
-static void plan_blocks(qdml_backend_state *s, unsigned flags) {
-    const qdml_backend_desc *desc = &s->d;
-    fftw_complex *buf = (fftw_complex *)s->psi;
-    /* Block transforms run one per thread. */
-    fftw_plan_with_nthreads(1);
-    int pn[2] = {(int)desc->n[1], (int)desc->n[2]};
-    const int prank = s->oaxis == 0 ? 2 : 1;
-    int *pdims = s->oaxis == 0 ? pn : pn + 1;
-    int cn = (int)s->nout;
-    fftw_complex *cb = (fftw_complex *)s->cbuf;
-    for (int k = 0; k < 1 + s->members_ok; ++k) {
-        blocking *q = &s->blk[k];
-        const int rb = (int)q->rb, w = (int)q->w, P = (int)s->P;
-        q->pf = fftw_plan_many_dft(prank, pdims, rb, buf, NULL, 1, P, buf, NULL, 1, P, FFTW_FORWARD, flags);
-        q->pb = fftw_plan_many_dft(prank, pdims, rb, buf, NULL, 1, P, buf, NULL, 1, P, FFTW_BACKWARD, flags);
-        q->cf = fftw_plan_many_dft(1, &cn, w, buf, NULL, P, 1, buf, NULL, P, 1, FFTW_FORWARD, flags);
-        q->cb = fftw_plan_many_dft(1, &cn, w, buf, NULL, P, 1, buf, NULL, P, 1, FFTW_BACKWARD, flags);
-        q->gf = fftw_plan_many_dft(1, &cn, w, cb, NULL, w, 1, cb, NULL, w, 1, FFTW_FORWARD, flags);
-        q->gb = fftw_plan_many_dft(1, &cn, w, cb, NULL, w, 1, cb, NULL, w, 1, FFTW_BACKWARD, flags);
-        if (!q->pf || !q->pb || !q->cf || !q->cb || !q->gf || !q->gb) {
-            if (k == 0) s->planes_ok = 0; /* the plain path still works */
-            s->members_ok = 0;
-        }
-    }
-}
-
-/* The whole batched transforms (threaded) and the block plans, under qdml_cpu_fftw_plan_lock, the
- * wisdom file read before and written after; s->fwd or s->bwd stays NULL where FFTW cannot plan. */
-static void plan_transforms(qdml_backend_state *s, const char *wisdom_path, const int n[3], unsigned flags) {
-    const qdml_backend_desc *desc = &s->d;
-    pthread_mutex_lock(&qdml_cpu_fftw_plan_lock);
-    wisdom_import(wisdom_path);
-    fftw_plan_with_nthreads(s->nt);
-    fftw_complex *buf = (fftw_complex *)s->psi;
-    s->fwd = fftw_plan_many_dft(3, n, (int)desc->batch, buf, NULL, 1, (int)desc->npoints, buf, NULL, 1,
-                                (int)desc->npoints, FFTW_FORWARD, flags);
-    s->bwd = fftw_plan_many_dft(3, n, (int)desc->batch, buf, NULL, 1, (int)desc->npoints, buf, NULL, 1,
-                                (int)desc->npoints, FFTW_BACKWARD, flags);
-    if (s->planes_ok && s->fwd && s->bwd) plan_blocks(s, flags);
-    if (s->fwd && s->bwd) wisdom_export(wisdom_path);
-    /* The kick factors are read by the timed trial steps of choose_path. */
-    memset(s->tab[0].evh, 0, (size_t)s->total * sizeof(qdml_c64));
-    memset(s->tab[0].evf, 0, (size_t)s->total * sizeof(qdml_c64));
-    pthread_mutex_unlock(&qdml_cpu_fftw_plan_lock);
-}
-
 static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state **out, char *err, size_t errlen) {
-    pthread_once(&fftw_once, fftw_global_init);
-    if (!fftw_threads_ok) {
+    const kernel_set *kernels = NULL;
+    if (!qdml_cpu_fftw_init(&kernels)) {
         snprintf(err, errlen, "FFTW threads could not be initialised (fftw_init_threads failed)");
         return QDML_ERR_BACKEND;
     }
@@ -336,7 +226,7 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
     }
     s->d = *desc;
     s->d.wisdom_path = NULL; /* valid during create only */
-    s->k = kernels_chosen;
+    s->k = kernels;
     if (!qdml_mul_i64(desc->npoints, desc->batch, &s->total)) {
         cpu_destroy(s);
         snprintf(err, errlen, "points (%lld) x batch (%lld) overflows", (long long)desc->npoints,
@@ -357,7 +247,7 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
         cpu_destroy(s);
         return st;
     }
-    plan_transforms(s, desc->wisdom_path, n, fftw_flags(desc->effort));
+    qdml_cpu_plan_transforms(s, desc->wisdom_path, n);
     if (!s->fwd || !s->bwd) {
         cpu_destroy(s);
         snprintf(err, errlen, "FFTW could not plan a batched transform of %d x %d x %d points, batch %lld", n[0], n[1],

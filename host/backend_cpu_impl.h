@@ -2,6 +2,7 @@
  * other. The backend (FFTW + OpenMP) is one struct qdml_backend_state worked on by files named for
  * their concern:
  *   backend_cpu.c          create, destroy, host copies, backup, fill_objective, the ops table
+ *   backend_cpu_fftw.c     FFTW's one-time set-up, the plan lock, wisdom, a problem's plans
  *   backend_cpu_simd.c     the pointwise kernels (a default set and an AVX2 one, chosen at run time)
  *   backend_cpu_tables.c   the step tables (potential and kinetic factors) of every member
  *   backend_cpu_fused.c    the fused passes of two- and three-dimensional grids, and materialize
@@ -10,7 +11,9 @@
  *   backend_cpu_moments.c  the monitoring sums and the distance to the backup
  *   backend_cpu_block.c    gram and combine (orthonormalising a block of states)
  * Functions called from another file carry the prefix qdml_cpu_ (the static library exports them);
- * none of this is public.
+ * none of this is public. The files call each other in one direction only (no circles): backend_cpu.c
+ * calls the others; tables calls paths, paths calls steps, and these and moments and block call
+ * fused; tables, paths and backend_cpu.c call fftw, which calls simd; fused and simd call none.
  */
 #ifndef QDML_BACKEND_CPU_IMPL_H
 #define QDML_BACKEND_CPU_IMPL_H
@@ -198,12 +201,15 @@ typedef struct fused_geometry {
     int64_t nout, P, prow, rb[2], w[2];
 } fused_geometry;
 
-/* ---- backend_cpu.c: creation ---------------------------------------------------------------- */
+/* ---- backend_cpu_fftw.c: FFTW's set-up, lock and plans --------------------------------------- */
 
 /* Held around every FFTW plan and destroy, and around the path memo and the paths file. */
 extern pthread_mutex_t qdml_cpu_fftw_plan_lock;
+int qdml_cpu_fftw_init(const kernel_set **kernels);
 /* 64-byte aligned arrays of count elements, released with free(); NULL on overflow or failure. */
 void *qdml_cpu_fft_alloc(int64_t count, size_t elem, size_t *bytes_out);
+void qdml_cpu_plan_transforms(qdml_backend_state *s, const char *wisdom_path, const int n[3]);
+void qdml_cpu_destroy_plans(qdml_backend_state *s);
 
 /* ---- backend_cpu_simd.c: pointwise kernels -------------------------------------------------- */
 
@@ -236,9 +242,7 @@ int qdml_cpu_fused_geometry_of(const qdml_backend_desc *d, int nthreads, fused_g
 int qdml_cpu_forced_path(void);
 int qdml_cpu_fused_wanted(const qdml_backend_desc *d, int forced);
 void qdml_cpu_choose_path(qdml_backend_state *s, const char *wisdom_path);
-int qdml_cpu_step_kind(const qdml_backend_state *s);
 void qdml_cpu_use_path(qdml_backend_state *s);
-int qdml_cpu_too_few_members(const qdml_backend_state *s, int64_t a);
 
 /* ---- backend_cpu_steps.c: the step ops ------------------------------------------------------ */
 
@@ -248,6 +252,8 @@ qdml_status qdml_cpu_kinetic(qdml_backend_state *s, const double *scale, const u
 qdml_status qdml_cpu_scale(qdml_backend_state *s, const double *scale, const unsigned char *active);
 qdml_status qdml_cpu_steps(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub,
                            const unsigned char *active, int renorm, double dv, int64_t *stop, int *done);
+/* The kind of step the members are set up for: imaginary time (1) if every member is, else real time (0). */
+int qdml_cpu_step_kind(const qdml_backend_state *s);
 
 /* ---- backend_cpu_moments.c: monitoring ------------------------------------------------------ */
 

@@ -316,33 +316,12 @@ static void paths_save(const qdml_backend_state *s, const char *file) {
     pthread_mutex_unlock(&qdml_cpu_fftw_plan_lock);
 }
 
-/* The kind of step the members are set up for: imaginary time (1) if every member is, else real
- * time (0). */
-int qdml_cpu_step_kind(const qdml_backend_state *s) {
-    int kind = 1;
-    for (int64_t b = 0; b < s->d.batch && kind; ++b) kind = s->imag[b];
-    return kind;
-}
-
 /* Take the path chosen for the kind of step the members are set up for. Called with nothing
  * deferred (the layout is plain). */
 void qdml_cpu_use_path(qdml_backend_state *s) {
     const int kind = qdml_cpu_step_kind(s);
     s->path = s->choice[kind][0];
     s->gather = s->choice[kind][1];
-}
-
-/* Whether `a` active members would leave threads idle on the member path (a static split of whole
- * members: ceil(a / nt) on the busiest thread) by more than PATH_PLANES loses per member (edge),
- * with a margin of 1.25. Measured on 2 threads, 8 x 256^2 imaginary time: one active member takes
- * 0.52 ms a step on the member path, 0.33 ms on PATH_PLANES; three, 1.03 and 0.85 ms; all eight,
- * 2.19 and 2.28 ms. 16 x 128^2: 0.082 and 0.079 ms for one, where the planes path's own overhead
- * eats most of the gain. */
-int qdml_cpu_too_few_members(const qdml_backend_state *s, int64_t a) {
-    const int64_t nt = s->nt;
-    if (!s->adaptive || a < 1) return 0;
-    const double idle = (double)(((a + nt - 1) / nt) * nt) / (double)a; /* busiest thread / mean */
-    return idle > 1.25 * ((double)s->edge[qdml_cpu_step_kind(s)] / (double)EDGE_ONE);
 }
 
 /* The candidates of choose_path: path and column variant; the member path only for batches of at
