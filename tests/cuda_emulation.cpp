@@ -3,7 +3,7 @@
 // Runs the per-thread and per-lane functions of backend_cuda_math.cuh for every emulated thread
 // and lane, with the thread/warp structure of backend_cuda_kernels.cuh mirrored here (flat
 // grid-stride kernels, one warp per (member, segment), xor-butterfly warp sums, per-member
-// finalisation), and compares every op with the CPU backend (host/backend_cpu.c) on random inputs,
+// finalisation), and compares every op with the CPU backend (host/backend_cpu*.c) on random inputs,
 // masks, flush flags, argmax ties, infinities and NaNs, for 1D/2D/3D shapes and segment counts 1
 // to 129.
 //
@@ -21,9 +21,9 @@
 // precisions (float32: the CPU's double values rounded to float), overflow included.
 //
 // Built and run by ctest (tests/CMakeLists.txt); by hand, from the repository root:
-//   g++ -std=c++17 -O2 -Wall -Wextra -I include -I host -I kernels -c tests/cuda_emulation.cpp -o /tmp/emu.o
-//   gcc -std=c11 -O2 -fopenmp -D_POSIX_C_SOURCE=200809L -I include -I host -I kernels -c host/backend_cpu.c -o /tmp/bcpu.o
-//   g++ -fopenmp /tmp/emu.o /tmp/bcpu.o -o /tmp/emulate_check -lfftw3_omp -lfftw3 -lm && /tmp/emulate_check
+//   g++ -std=c++17 -O2 -Wall -Wextra -I include -I host -I core -I kernels -c tests/cuda_emulation.cpp -o /tmp/emu.o
+//   gcc -std=c11 -O2 -fopenmp -D_POSIX_C_SOURCE=200809L -I include -I host -I core host/backend_cpu*.c /tmp/emu.o
+//       -o /tmp/emulate_check -lfftw3_omp -lfftw3 -lstdc++ -lm && /tmp/emulate_check     (one command line)
 // The cuFFT transforms, streams, staging and launches are not covered (FFTW stands in for cuFFT;
 // for float32, a double FFTW transform of the widened data, rounded back to float).
 #include <fftw3.h>

@@ -224,7 +224,7 @@ Test(alloc_failures, every_allocation_fails_cleanly, .timeout = 600) {
 }
 
 /* A 4th-order run whose substep lengths alternate asks the CPU backend for a second set of step
- * tables (host/backend_cpu.c, second_tables). That set is an economy, not a need: where it cannot
+ * tables (backend_cpu_tables.c, second_tables). That set is an economy, not a need: where it cannot
  * be had, the tables are rebuilt at every switch and the run goes on. So each allocation of the
  * run failing in turn must give either QDML_ERR_OUT_OF_MEMORY (the run's own buffers) or success
  * with the very states of a run with every allocation granted; nothing may leak either way, and at

@@ -1,6 +1,6 @@
 /* The CPU backend's fused paths, forced with QDML_CPU_PATH, give the plain path's results to rounding.
  *
- * host/backend_cpu.c runs a step one of three ways: the plain path (batched FFTW plans, one pass per
+ * host/backend_cpu*.c run a step one of three ways: the plain path (batched FFTW plans, one pass per
  * op), PATH_PLANES (plane transforms with the potential factor in one pass over blocks of planes,
  * column transforms with the kinetic factor in one pass over blocks of columns; `-gather` copies each
  * column block into a per-thread buffer) and PATH_MEMBERS (a thread takes whole members: through
@@ -1044,7 +1044,7 @@ static int states_bit_equal(qdml_backend_state *a, qdml_backend_state *b, int64_
 }
 
 /* A read (or measured) choice of the member path runs a steps call on PATH_PLANES when too few
- * members step to keep both threads busy on it (backend_cpu.c, too_few_members: the busiest
+ * members step to keep both threads busy on it (backend_cpu_steps.c, too_few_members: the busiest
  * thread's share over the mean beyond 1.25 x the edge of the kind of step). Eight members of 64 x 64
  * on two threads; the side file gives real-time steps an edge of 5 (never) and imaginary-time ones
  * 1.5 with the gathered planes variant (one active member only: 2 > 1.875 > 4/3). Each call starts

@@ -1,0 +1,112 @@
+/* The CPU backend's step tables: for every member, the potential factors of a half and a full step
+ * and the per-axis kinetic factors, built by set_step from the member's potential and step
+ * parameters (a transcendental function per point) and kept, where a 4th-order composition
+ * alternates between two sets of parameters, in a second table set (see table_set in
+ * backend_cpu_impl.h), so that each switch selects a set instead of building the tables again. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend_cpu_impl.h"
+#include "internal.h"
+
+/* Tables built from a member's old potential are of no further use. */
+void qdml_cpu_forget_tables(qdml_backend_state *s, int64_t b) {
+    s->held_ok[2 * b] = s->held_ok[2 * b + 1] = 0;
+    s->evicted_ok[b] = 0;
+}
+
+static int same_params(const qdml_step_params *a, const qdml_step_params *b) {
+    return a->imaginary == b->imaginary && a->dt == b->dt && a->hbar == b->hbar && a->mass == b->mass &&
+           a->vshift == b->vshift && a->potential_only == b->potential_only && a->flush_tiny == b->flush_tiny;
+}
+
+/* The second table set (see table_set); 0 where memory is short, and then tables are rebuilt. */
+static int second_tables(qdml_backend_state *s) {
+    table_set *t = &s->tab[1];
+    if (t->evh) return 1;
+    size_t bytes;
+    const size_t ktotal = (size_t)s->ksum * (size_t)s->d.batch;
+    t->evh = qdml_cpu_fft_alloc(s->total, sizeof(qdml_c64), &bytes);
+    t->evf = qdml_cpu_fft_alloc(s->total, sizeof(qdml_c64), &bytes);
+    t->ktab = qdml_calloc_array(ktotal, sizeof(qdml_c64));
+    t->kreal = qdml_calloc_array(ktotal, sizeof(double));
+    if (t->evh && t->evf && t->ktab && t->kreal) return 1;
+    free(t->evh);
+    free(t->evf);
+    free(t->ktab);
+    free(t->kreal);
+    memset(t, 0, sizeof *t);
+    return 0;
+}
+
+/* Member b's tables in set t for the parameters p: a transcendental function per point. */
+static void build_tables(qdml_backend_state *s, const table_set *t, int64_t b, const qdml_step_params *p) {
+    const int64_t N = s->d.npoints;
+    const double *v = s->v + b * N;
+    const double c = p->dt / (2.0 * p->hbar);
+    const int imag = p->imaginary;
+    const double shift = p->vshift;
+    if (imag) {
+        double *restrict evh = (double *)(t->evh + b * N), *restrict evf = (double *)(t->evf + b * N);
+#pragma omp parallel for num_threads(s->nt) schedule(static)
+        for (int64_t i = 0; i < N; ++i) {
+            const double h = qdml_propagator(1, (v[i] - shift) * c).re;
+            evh[i] = h;
+            evf[i] = h * h;
+        }
+    } else {
+        qdml_c64 *evh = t->evh + b * N, *evf = t->evf + b * N;
+#pragma omp parallel for num_threads(s->nt) schedule(static)
+        for (int64_t i = 0; i < N; ++i) {
+            const qdml_c64 h = qdml_propagator(0, (v[i] - shift) * c);
+            evh[i] = h;
+            evf[i] = qdml_cmul(h, h);
+        }
+    }
+    qdml_c64 *kt = t->ktab + b * s->ksum;
+    double *kr = t->kreal + b * s->ksum;
+    for (int a = 0; a < 3; ++a) {
+        for (int64_t j = 0; j < s->d.n[a]; ++j) {
+            /* theta = (hbar^2 k^2 / 2m) dt / hbar */
+            kt[j] = p->potential_only ? qdml_c64_make(1.0, 0.0)
+                                      : qdml_propagator(imag, p->hbar * s->k2[a][j] * p->dt / (2.0 * p->mass));
+            kr[j] = kt[j].re;
+        }
+        kt += s->d.n[a];
+        kr += s->d.n[a];
+    }
+}
+
+/* The tables of member b for p: those held already if either set holds them, else built into the
+ * set not in use where there are two (the one in use stays for the next switch back), else into
+ * the only one. The tables are the same numbers whichever set holds them. */
+qdml_status qdml_cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
+    qdml_cpu_materialize(s); /* a queued kick uses the tables in use */
+    const int cur = s->slot[b];
+    int target = cur;
+    if (s->held_ok[2 * b + cur] && same_params(&s->held[2 * b + cur], p)) {
+        target = cur;
+    } else if (s->tab[1].evh && s->held_ok[2 * b + 1 - cur] && same_params(&s->held[2 * b + 1 - cur], p)) {
+        target = 1 - cur;
+    } else {
+        if (s->held_ok[2 * b + cur]) {
+            /* the set in use holds other parameters: keep them where a second set is (or, the caller
+             * having come back to parameters overwritten before, can be) had */
+            if (!s->tab[1].evh && s->evicted_ok[b] && same_params(&s->evicted[b], p)) (void)second_tables(s);
+            if (s->tab[1].evh) {
+                target = 1 - cur;
+            } else {
+                s->evicted[b] = s->held[2 * b + cur];
+                s->evicted_ok[b] = 1;
+            }
+        }
+        build_tables(s, &s->tab[target], b, p);
+        s->held[2 * b + target] = *p;
+        s->held_ok[2 * b + target] = 1;
+    }
+    s->slot[b] = (unsigned char)target;
+    s->flush[b] = (unsigned char)(p->flush_tiny != 0);
+    s->imag[b] = (unsigned char)(p->imaginary != 0);
+    qdml_cpu_use_path(s);
+    return QDML_OK;
+}
