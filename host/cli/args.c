@@ -1,7 +1,7 @@
 /* Command-line argument parsing of the qdml program: the option parser and the parsers of option
  * values, with the messages they print. Kept apart from the subcommands so that a fuzz target
  * (tests/fuzz/fuzz_cli_args.c) can drive them. */
-#include "cli.h"
+#include "args.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -13,6 +13,7 @@
  *    sigma(t) = sigma0 sqrt(1 + Theta^2), Theta = hbar t / (2 m sigma0^2), and the norm is conserved
  *    to rounding, which the summary shows. */
 #include "demo.h"
+#include "commands.h"
 #include "io_npy.h"
 
 #include <errno.h>

@@ -3,9 +3,10 @@
 #ifndef QDML_CLI_DEMO_H
 #define QDML_CLI_DEMO_H
 
-#include "cli.h"
+#include "args.h"
 #include "io_npy.h"
 #include "io_png.h"
+#include "output.h"
 
 #include <qdml/qdml.h>
 #include <stdint.h>

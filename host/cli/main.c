@@ -1,8 +1,10 @@
 /* The qdml program: ground states and time evolution of potentials given as .npy files, a
  * built-in demo, and a report of what this build can run on. A thin layer over qdml.h. */
-#include "cli.h"
-#include "io_csv.h"
+#include "args.h"
+#include "commands.h"
+#include "density_png.h"
 #include "io_npy.h"
+#include "output.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -13,169 +15,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/* ---- shared helpers -------------------------------------------------------------------------- */
-
-int cli_exit_for_status(qdml_status st) {
-    if (st == QDML_OK) return CLI_OK;
-    return st == QDML_ERR_INVALID_ARGUMENT ? CLI_USAGE : CLI_RUN_FAILED;
-}
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-void cli_progress_init(cli_progress *p, const char *label) {
-    p->label = label;
-    p->enabled = isatty(STDERR_FILENO);
-    p->printed = 0;
-    p->last_print = 0.0;
-}
-
-int cli_progress_monitor(const qdml_stats *stats, int64_t batch, void *user) {
-    cli_progress *p = user;
-    if (!p || !p->enabled || batch < 1) return 0;
-    double t = now_seconds();
-    /* Redrawing more than a few times a second only costs time. */
-    if (p->printed && t - p->last_print < 0.2) return 0;
-    p->last_print = t;
-    p->printed = 1;
-    double rmax = 0.0;
-    for (int64_t b = 0; b < batch; ++b)
-        if (stats[b].residual > rmax || !isfinite(stats[b].residual)) rmax = stats[b].residual;
-    fprintf(stderr, "\r\033[K%s: step %lld  t=%.6g  E=%.10g  norm=%.12g  residual%s=%.3e", p->label,
-            (long long)stats[0].step, stats[0].time, stats[0].energy, stats[0].norm, batch > 1 ? " (max)" : "", rmax);
-    fflush(stderr);
-    return 0;
-}
-
-void cli_progress_finish(cli_progress *p) {
-    if (p->enabled && p->printed) {
-        fputs("\r\033[K", stderr);
-        fflush(stderr);
-    }
-    p->printed = 0;
-}
-
-void cli_json_number(FILE *f, double v) {
-    if (isfinite(v))
-        fprintf(f, "%.17g", v);
-    else
-        fputs("null", f);
-}
-
-void cli_json_axes(FILE *f, const double *v, int dim) {
-    fputc('[', f);
-    for (int d = 0; d < dim; ++d) {
-        if (d) fputs(", ", f);
-        cli_json_number(f, v[d]);
-    }
-    fputc(']', f);
-}
-
-void cli_json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; ++s) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-void cli_json_stats_fields(FILE *f, const qdml_stats *s, int dim, const char *in) {
-    fprintf(f, "%s\"energy\": ", in);
-    cli_json_number(f, s->energy);
-    fprintf(f, ",\n%s\"residual\": ", in);
-    cli_json_number(f, s->residual);
-    fprintf(f, ",\n%s\"kinetic\": ", in);
-    cli_json_number(f, s->kinetic);
-    fprintf(f, ",\n%s\"potential\": ", in);
-    cli_json_number(f, s->potential);
-    fprintf(f, ",\n%s\"norm\": ", in);
-    cli_json_number(f, s->norm);
-    fprintf(f, ",\n%s\"time\": ", in);
-    cli_json_number(f, s->time);
-    fprintf(f, ",\n%s\"dt\": ", in);
-    cli_json_number(f, s->dt);
-    fprintf(f, ",\n%s\"mean\": ", in);
-    cli_json_axes(f, s->mean, dim);
-    fprintf(f, ",\n%s\"width\": ", in);
-    cli_json_axes(f, s->width, dim);
-    fprintf(f, ",\n%s\"density_max\": ", in);
-    cli_json_number(f, s->density_max);
-    fprintf(f, ",\n%s\"argmax\": ", in);
-    cli_json_axes(f, s->argmax, dim);
-}
-
-int cli_write_history(const char *cmd, const char *path, qdml_problem *problem) {
-    const int64_t batch = qdml_problem_batch(problem);
-    const int dim = qdml_problem_grid(problem)->dim;
-    if (batch < 1 || (uint64_t)batch > SIZE_MAX / sizeof(qdml_stats *)) {
-        cli_error(cmd, "--history: invalid batch %lld", (long long)batch);
-        return CLI_RUN_FAILED;
-    }
-    const qdml_stats **hist = calloc((size_t)batch, sizeof *hist);
-    size_t *counts = calloc((size_t)batch, sizeof *counts);
-    int rc = CLI_OK;
-    if (!hist || !counts) {
-        cli_error(cmd, "--history %s: out of memory", path);
-        rc = CLI_RUN_FAILED;
-        goto done;
-    }
-    for (int64_t b = 0; b < batch && rc == CLI_OK; ++b) {
-        size_t total = 0;
-        qdml_status st = qdml_problem_history(problem, b, NULL, 0, &total);
-        if (st != QDML_OK) {
-            cli_error(cmd, "--history: qdml_problem_history(member %lld) failed: %s", (long long)b,
-                      qdml_status_string(st));
-            rc = CLI_RUN_FAILED;
-            break;
-        }
-        if (total == 0) continue;
-        if (total > SIZE_MAX / sizeof(qdml_stats)) {
-            cli_error(cmd, "--history: %zu entries are too many", total);
-            rc = CLI_RUN_FAILED;
-            break;
-        }
-        qdml_stats *h = malloc(total * sizeof *h);
-        if (!h) {
-            cli_error(cmd, "--history %s: out of memory for %zu entries", path, total);
-            rc = CLI_RUN_FAILED;
-            break;
-        }
-        hist[b] = h;
-        size_t got = 0;
-        st = qdml_problem_history(problem, b, h, total, &got);
-        if (st != QDML_OK) {
-            cli_error(cmd, "--history: qdml_problem_history(member %lld) failed: %s", (long long)b,
-                      qdml_status_string(st));
-            rc = CLI_RUN_FAILED;
-            break;
-        }
-        counts[b] = got < total ? got : total;
-    }
-    if (rc == CLI_OK) {
-        char err[512];
-        if (qdml_csv_write_history(path, dim, batch, hist, counts, err, sizeof err) != 0) {
-            cli_error(cmd, "--history: %s", err);
-            rc = CLI_RUN_FAILED;
-        }
-    }
-done:
-    if (hist)
-        for (int64_t b = 0; b < batch; ++b)
-            free((void *)hist[b]);
-    free(hist);
-    free(counts);
-    return rc;
-}
 
 /* ---- inputs: potential, box, state ------------------------------------------------------------ */
 
@@ -479,36 +318,6 @@ static int write_states(setup *s, const char *path, int batch_axis) {
     }
     free(psi);
     return rc;
-}
-
-static void print_axes_text(FILE *f, const double *v, int dim) {
-    fputc('(', f);
-    for (int d = 0; d < dim; ++d)
-        fprintf(f, "%s%.10g", d ? ", " : "", v[d]);
-    fputc(')', f);
-}
-
-static void print_stats_text(FILE *f, const qdml_stats *s, int dim) {
-    fprintf(f, "  energy       %.15g\n", s->energy);
-    fprintf(f, "  kinetic      %.15g\n", s->kinetic);
-    fprintf(f, "  potential    %.15g\n", s->potential);
-    fprintf(f, "  residual     %.6e\n", s->residual);
-    fprintf(f, "  norm         %.15g\n", s->norm);
-    fprintf(f, "  <x>          ");
-    print_axes_text(f, s->mean, dim);
-    fprintf(f, "\n  width        ");
-    print_axes_text(f, s->width, dim);
-    fprintf(f, "\n  density max  %.10g at ", s->density_max);
-    print_axes_text(f, s->argmax, dim);
-    fputc('\n', f);
-}
-
-static void report_divergence(setup *s, const qdml_run_result *results) {
-    cli_error(s->cmd, "the run diverged (a non-finite value appeared): %s", qdml_context_last_error(s->ctx));
-    for (int64_t b = 0; b < s->batch; ++b)
-        if (results[b].diverged)
-            cli_error(s->cmd, "member %lld diverged after %lld steps; no output written", (long long)b,
-                      (long long)results[b].steps);
 }
 
 /* ---- qdml ground ------------------------------------------------------------------------------ */
@@ -887,7 +696,7 @@ static int cmd_ground(int argc, char **argv) {
     for (int64_t b = 0; b < s.batch && st == QDML_OK; ++b) results[b].steps = results[b].final.step;
     cli_progress_finish(&prog);
     if (st == QDML_ERR_DIVERGED) {
-        report_divergence(&s, results);
+        cli_report_divergence(cmd, s.ctx, s.batch, results);
         rc = CLI_RUN_FAILED;
     } else if (st != QDML_OK) {
         cli_error(cmd, "%s failed: %s", lowest ? "qdml_problem_lowest_states" : "qdml_problem_ground",
@@ -967,7 +776,7 @@ static int cmd_ground(int argc, char **argv) {
                 if (batch_mode) printf("member %lld: ", (long long)b);
                 printf("ground state %s after %lld steps (tolerance %.3g)\n",
                        r->converged ? "converged" : "NOT converged", (long long)r->steps, go.tolerance);
-                print_stats_text(stdout, &r->final, s.dim);
+                cli_print_stats(stdout, &r->final, s.dim);
             }
             const char *out = cli_value(opts, nopts, "out");
             if (out) printf("state written to %s\n", out);
@@ -1283,7 +1092,7 @@ static int cmd_evolve(int argc, char **argv) {
         eo.steps = total;
         cli_progress_finish(&prog);
         if (st == QDML_ERR_DIVERGED) {
-            report_divergence(&s, &result);
+            cli_report_divergence(cmd, s.ctx, s.batch, &result);
             rc = CLI_RUN_FAILED;
         } else if (st != QDML_OK) {
             cli_error(cmd, "qdml_problem_evolve failed: %s", qdml_context_last_error(s.ctx));
@@ -1318,7 +1127,7 @@ static int cmd_evolve(int argc, char **argv) {
             printf("%s-time evolution: %lld %s steps of %.10g (t = %.10g)\n",
                    eo.mode == QDML_REAL_TIME ? "real" : "imaginary", (long long)result.steps, splittings[isplit].name,
                    dt, result.final.time);
-            print_stats_text(stdout, &result.final, s.dim);
+            cli_print_stats(stdout, &result.final, s.dim);
             if (out) printf("state written to %s\n", out);
         }
     }
@@ -1599,17 +1408,17 @@ static int cmd_minimize(int argc, char **argv) {
                     const qdml_minimize_stage *g = &stg[k * B + b];
                     printf("  %5lld  %-12.6g  %-16.10g  %-16.10g  %6lld  ", (long long)k, g->hbar, g->stats.energy,
                            g->f_argmax, (long long)g->steps);
-                    print_axes_text(stdout, g->stats.argmax, s.dim);
+                    cli_print_axes(stdout, g->stats.argmax, s.dim);
                     printf("%s\n", g->converged ? "" : "  (not converged)");
                 }
                 printf("  minimum f = %.15g at ", res[b].f_min);
-                print_axes_text(stdout, res[b].argmin, s.dim);
+                cli_print_axes(stdout, res[b].argmin, s.dim);
                 printf(" (stage %lld, %lld steps in all)\n", (long long)res[b].stage, (long long)res[b].steps);
                 double xs[QDML_MAX_DIM] = {0, 0, 0}, fs = 0.0, dist = 0.0;
                 if (s.obj && qdml_objective_minimum(&s.obj[b], s.dim, xs, &fs) == QDML_OK) {
                     for (int d = 0; d < s.dim; ++d) dist = fmax(dist, fabs(res[b].argmin[d] - xs[d]));
                     printf("  known minimum of %s: f = %.15g at ", qdml_objective_name(s.obj[b].kind), fs);
-                    print_axes_text(stdout, xs, s.dim);
+                    cli_print_axes(stdout, xs, s.dim);
                     printf(" (estimate off by %.3g per axis at most; grid spacing ", dist);
                     for (int d = 0; d < s.dim; ++d) printf("%s%.3g", d ? ", " : "", qdml_grid_spacing(&s.grid, d));
                     printf(")\n");

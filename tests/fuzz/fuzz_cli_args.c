@@ -10,7 +10,7 @@
  *         host/objectives.c host/status.c
  * Inputs kept in tests/fuzz/cli-regressions/ are replayed in every build by the ctest entry
  * fuzz_cli_regressions (tests/fuzz/replay.c). */
-#include "cli.h"
+#include "args.h"
 
 #include <math.h>
 #include <stdint.h>
