@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- exit statuses and progress ------------------------------------------------------------ */
+/* ---- exit statuses and progress --------------------------------------------------------------- */
 
 int cli_exit_for_status(qdml_status st) {
     if (st == QDML_OK) return CLI_OK;
@@ -56,7 +56,7 @@ void cli_progress_finish(cli_progress *p) {
     p->printed = 0;
 }
 
-/* ---- JSON ------------------------------------------------------------------------------------ */
+/* ---- JSON ------------------------------------------------------------------------------------- */
 
 void cli_json_number(FILE *f, double v) {
     if (isfinite(v))
@@ -113,7 +113,7 @@ void cli_json_stats_fields(FILE *f, const qdml_stats *s, int dim, const char *in
     cli_json_axes(f, s->argmax, dim);
 }
 
-/* ---- the history CSV ------------------------------------------------------------------------- */
+/* ---- the history CSV -------------------------------------------------------------------------- */
 
 int cli_write_history(const char *cmd, const char *path, qdml_problem *problem) {
     const int64_t batch = qdml_problem_batch(problem);
@@ -178,7 +178,7 @@ done:
     return rc;
 }
 
-/* ---- text and the divergence report --------------------------------------------------------- */
+/* ---- text and the divergence report ----------------------------------------------------------- */
 
 void cli_print_axes(FILE *f, const double *v, int dim) {
     fputc('(', f);
