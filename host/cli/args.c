@@ -253,3 +253,44 @@ int cli_parse_points(const char *cmd, const char *text, int dim, int64_t *n) {
         n[d] = n[0];
     return CLI_OK;
 }
+
+/* ---- options several subcommands take --------------------------------------------------------- */
+
+/* --objective excludes --potential; --dim and --n only go with --objective. */
+int cli_check_objective_options(const char *cmd, const cli_opt *opts, size_t nopts) {
+    const int objective = cli_value(opts, nopts, "objective") != NULL;
+    if (objective && cli_value(opts, nopts, "potential")) {
+        cli_error(cmd, "--objective and --potential are mutually exclusive: give one (see 'qdml %s --help')", cmd);
+        return CLI_USAGE;
+    }
+    static const char *const with_objective[] = {"dim", "n"};
+    for (size_t k = 0; k < sizeof with_objective / sizeof with_objective[0]; ++k)
+        if (!objective && cli_value(opts, nopts, with_objective[k])) {
+            cli_error(cmd, "--%s goes with --objective (a --potential file gives the grid's shape itself)",
+                      with_objective[k]);
+            return CLI_USAGE;
+        }
+    return CLI_OK;
+}
+
+/* The --objective options, printed after the help of every subcommand that takes them (a separate
+ * string: C limits the length of one literal). */
+#define CLI_OBJECTIVE_HELP                                                                                             \
+    "\n"                                                                                                               \
+    "A built-in objective instead of a potential file (--objective, --dim and --n; no --potential):\n"                 \
+    "  --objective SPEC   instead of --potential: a built-in objective, evaluated on the grid by the\n"                \
+    "                     backend: NAME[:KEY=V,...], e.g. rastrigin:A=5 or harmonic:k=1,4 (a per-axis key\n"           \
+    "                     takes one value for all axes or one per axis). NAME is one of harmonic,\n"                   \
+    "                     double_well, gaussian_wells, poschl_teller, morse, rastrigin, ackley, griewank,\n"           \
+    "                     rosenbrock, styblinski_tang, levy, schwefel; their keys, defaults, usual domains\n"          \
+    "                     and minima are listed in qdml.h (\"Objectives\")\n"                                          \
+    "  --dim D            with --objective: the grid's dimensions, 1 to 3\n"                                           \
+    "  --n N[,N...]       with --objective: grid points per axis (one value for all axes or one per axis)\n"           \
+    "                     With --objective, --box is optional (default: the objective's usual domain)\n"
+
+const char cli_objective_help[] = CLI_OBJECTIVE_HELP;
+
+/* The --objective block of the help of the subcommands that also take --batch. */
+const char cli_objective_batch_help[] =
+    CLI_OBJECTIVE_HELP "                     With --batch, several objectives separated by ';' (quote the argument),\n"
+                       "                     one member each; without --box the box holds all their usual domains\n";

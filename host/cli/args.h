@@ -38,4 +38,10 @@ int cli_parse_threads(const char *cmd, const char *text, int *out);
 /* --n N[,N...]: points per axis, one value for every axis or one per axis (text NULL: an error). */
 int cli_parse_points(const char *cmd, const char *text, int dim, int64_t *n);
 
+/* --objective excludes --potential; --dim and --n only go with --objective. */
+int cli_check_objective_options(const char *cmd, const cli_opt *opts, size_t nopts);
+/* The help of the --objective options, printed after a subcommand's own: cli_objective_help for
+ * qdml evolve, cli_objective_batch_help (which adds how --batch takes several) for ground and minimize. */
+extern const char cli_objective_help[], cli_objective_batch_help[];
+
 #endif

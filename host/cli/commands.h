@@ -3,7 +3,10 @@
 #ifndef QDML_CLI_COMMANDS_H
 #define QDML_CLI_COMMANDS_H
 
-/* `qdml demo` (demo.c). */
-int cli_demo(int argc, char **argv);
+int cli_demo(int argc, char **argv);         /* demo.c */
+int cli_cmd_ground(int argc, char **argv);   /* cmd_ground.c */
+int cli_cmd_evolve(int argc, char **argv);   /* cmd_evolve.c */
+int cli_cmd_minimize(int argc, char **argv); /* cmd_minimize.c */
+int cli_cmd_info(int argc, char **argv);     /* cmd_info.c */
 
 #endif
