@@ -38,8 +38,57 @@ int cli_parse_threads(const char *cmd, const char *text, int *out);
 /* --n N[,N...]: points per axis, one value for every axis or one per axis (text NULL: an error). */
 int cli_parse_points(const char *cmd, const char *text, int dim, int64_t *n);
 
+/* ---- the options the subcommands share ----------------------------------------------------------
+ * qdml ground, evolve and minimize all take --potential, --box, --objective, --dim, --n, --mass,
+ * --out, --history, --png, --json, --threads, --backend and --precision; each adds the groups below
+ * that it takes, and its own options. cli_shared_parse reads them all into one cli_shared; the
+ * checks after it validate the shared ones, each called by a subcommand where its own checks fall
+ * between them (the first mistake of a command line is the one reported). All return CLI_OK or
+ * CLI_USAGE with the message printed. */
+enum {
+    CLI_WITH_BATCH = 1u << 0,      /* --batch */
+    CLI_WITH_HBAR = 1u << 1,       /* --hbar */
+    CLI_WITH_STOPPING = 1u << 2,   /* --tol, --max-steps */
+    CLI_WITH_CHECKPOINT = 1u << 3, /* --checkpoint, --checkpoint-every, --resume */
+};
+enum { CLI_MAX_OPTS = 32 };
+
+typedef struct cli_shared {
+    const char *cmd;
+    cli_opt opts[CLI_MAX_OPTS]; /* the shared options taken, then the subcommand's own, as parsed */
+    size_t nopts;
+    /* As given (NULL when absent). */
+    const char *potential, *box, *objective, *dim, *n, *out, *history, *png, *checkpoint, *resume;
+    int batch, json; /* --batch, --json given */
+    /* Values, defaults until the check that parses them. */
+    double hbar, mass;        /* cli_shared_numbers: 1 and 1 */
+    int64_t checkpoint_every; /* cli_shared_check_checkpoint: 0, the default interval */
+    int threads;              /* cli_shared_context: 0 (all cores), auto, float64 */
+    qdml_backend backend;
+    qdml_precision precision;
+} cli_shared;
+
+/* Parses argv against the shared options (those of `with` included) and the subcommand's `own`
+ * (values not used); sets *help for -h/--help. Nothing is checked yet. */
+int cli_shared_parse(const char *cmd, int argc, char **argv, unsigned with, const cli_opt *own, size_t nown,
+                     cli_shared *sh, int *help);
+/* The value of any option taken, shared or own, or NULL. */
+const char *cli_shared_value(const cli_shared *sh, const char *name);
 /* --objective excludes --potential; --dim and --n only go with --objective. */
-int cli_check_objective_options(const char *cmd, const cli_opt *opts, size_t nopts);
+int cli_shared_check_inputs(const cli_shared *sh);
+/* --potential (or --objective) and --box (unless --objective) are required, but for --resume. */
+int cli_shared_check_required(const cli_shared *sh);
+/* With --resume, no option whose value comes from the checkpoint (--potential, --box, --psi0, --hbar,
+ * --mass, --objective, --dim, --n). */
+int cli_shared_check_resume(const cli_shared *sh);
+/* --checkpoint-every needs --checkpoint; its value into checkpoint_every. */
+int cli_shared_check_checkpoint(cli_shared *sh);
+/* --hbar, --mass, and where tolerance and max_steps are not NULL --tol and --max-steps into them
+ * (each keeps its value when the option is absent). */
+int cli_shared_numbers(cli_shared *sh, double *tolerance, int64_t *max_steps);
+/* --threads, --backend, --precision. */
+int cli_shared_context(cli_shared *sh);
+
 /* The help of the --objective options, printed after a subcommand's own: cli_objective_help for
  * qdml evolve, cli_objective_batch_help (which adds how --batch takes several) for ground and minimize. */
 extern const char cli_objective_help[], cli_objective_batch_help[];

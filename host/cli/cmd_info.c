@@ -22,7 +22,8 @@ int cli_cmd_info(int argc, char **argv) {
     printf("qdml %s\n", qdml_version_string());
     printf("backends:\n");
     printf("  cpu   %s\n", cpu ? "available (FFTW + OpenMP, float64)" : "not available");
-    printf("  cuda  %s\n", cuda ? "available (cuFFT, float64 and float32)" : "not available (not compiled in, or no device)");
+    printf("  cuda  %s\n",
+           cuda ? "available (cuFFT, float64 and float32)" : "not available (not compiled in, or no device)");
     printf("devices:\n");
     if (cpu) {
         qdml_context *ctx = NULL;

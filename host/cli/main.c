@@ -61,8 +61,7 @@ int main(int argc, char **argv) {
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; ++k)
         if (strcmp(c, commands[k].name) == 0) cmd = &commands[k];
     if (!cmd) {
-        cli_error(NULL, "unknown command '%s' (expected demo, ground, evolve, minimize or info; see 'qdml --help')",
-                  c);
+        cli_error(NULL, "unknown command '%s' (expected demo, ground, evolve, minimize or info; see 'qdml --help')", c);
         return CLI_USAGE;
     }
     int rc = cmd->run(argc - 1, argv + 1);

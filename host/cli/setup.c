@@ -319,7 +319,8 @@ int cli_setup_random_states(cli_setup *s) {
     int deg = 1;
     for (;;) { /* monomials of total degree <= deg in dim variables: C(deg + dim, dim) */
         int64_t count = 1;
-        for (int d = 1; d <= s->dim; ++d) count = count * (deg + d) / d;
+        for (int d = 1; d <= s->dim; ++d)
+            count = count * (deg + d) / d;
         if (count >= s->batch + 4 || deg >= 64) break;
         ++deg;
     }
