@@ -167,7 +167,7 @@ static int ground_inputs(const ground_args *a, cli_setup *s) {
 
 static int ground_setup(ground_args *a, cli_setup *s, int64_t *start_step) {
     s->cmd = cmd;
-    s->estimate = a->sh.resume || a->sh.checkpoint; /* reproducible FFT plans (see qdml evolve) */
+    s->estimate = a->sh.resume || a->sh.checkpoint; /* reproducible FFT plans (see evolve_setup) */
     int rc = a->sh.resume ? ground_resume(a, s, start_step) : ground_inputs(a, s);
     if (rc == CLI_OK && a->sh.png) rc = cli_png_check_dim(cmd, a->sh.png, s->dim);
     /* The large potential array is no longer needed once copied into the problem. */
