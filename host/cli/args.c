@@ -1,7 +1,7 @@
 /* Command-line argument parsing of the qdml program: the option parser and the parsers of option
  * values, with the messages they print. Kept apart from the subcommands so that a fuzz target
  * (tests/fuzz/fuzz_cli_args.c) can drive them. */
-#include "cli.h"
+#include "args.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -253,3 +253,165 @@ int cli_parse_points(const char *cmd, const char *text, int dim, int64_t *n) {
         n[d] = n[0];
     return CLI_OK;
 }
+
+/* ---- options several subcommands take --------------------------------------------------------- */
+
+/* The options ground, evolve and minimize share: those all three take (group 0), then the groups a
+ * subcommand adds with `with`. */
+static const struct shared_opt {
+    const char *name;
+    int takes_value;
+    unsigned group;
+} shared_opts[] = {
+    {"potential", 1, 0},
+    {"box", 1, 0},
+    {"objective", 1, 0},
+    {"dim", 1, 0},
+    {"n", 1, 0},
+    {"mass", 1, 0},
+    {"out", 1, 0},
+    {"history", 1, 0},
+    {"png", 1, 0},
+    {"json", 0, 0},
+    {"threads", 1, 0},
+    {"backend", 1, 0},
+    {"precision", 1, 0},
+    {"batch", 0, CLI_WITH_BATCH},
+    {"hbar", 1, CLI_WITH_HBAR},
+    {"tol", 1, CLI_WITH_STOPPING},
+    {"max-steps", 1, CLI_WITH_STOPPING},
+    {"checkpoint", 1, CLI_WITH_CHECKPOINT},
+    {"checkpoint-every", 1, CLI_WITH_CHECKPOINT},
+    {"resume", 1, CLI_WITH_CHECKPOINT},
+};
+enum { NSHARED = sizeof shared_opts / sizeof shared_opts[0] };
+
+int cli_shared_parse(const char *cmd, int argc, char **argv, unsigned with, const cli_opt *own, size_t nown,
+                     cli_shared *sh, int *help) {
+    memset(sh, 0, sizeof *sh);
+    sh->cmd = cmd;
+    sh->hbar = 1.0;
+    sh->mass = 1.0;
+    sh->backend = QDML_BACKEND_AUTO;
+    sh->precision = QDML_FLOAT64;
+    *help = 0;
+    for (size_t k = 0; k < NSHARED; ++k)
+        if (shared_opts[k].group == 0 || (shared_opts[k].group & with))
+            sh->opts[sh->nopts++] = (cli_opt){shared_opts[k].name, shared_opts[k].takes_value, NULL};
+    if (sh->nopts + nown > CLI_MAX_OPTS) {
+        cli_error(cmd, "too many options");
+        return CLI_RUN_FAILED;
+    }
+    for (size_t k = 0; k < nown; ++k)
+        sh->opts[sh->nopts++] = (cli_opt){own[k].name, own[k].takes_value, NULL};
+    if (cli_parse(cmd, argc, argv, sh->opts, sh->nopts, help) != CLI_OK) return CLI_USAGE;
+    sh->potential = cli_shared_value(sh, "potential");
+    sh->box = cli_shared_value(sh, "box");
+    sh->objective = cli_shared_value(sh, "objective");
+    sh->dim = cli_shared_value(sh, "dim");
+    sh->n = cli_shared_value(sh, "n");
+    sh->out = cli_shared_value(sh, "out");
+    sh->history = cli_shared_value(sh, "history");
+    sh->png = cli_shared_value(sh, "png");
+    sh->checkpoint = cli_shared_value(sh, "checkpoint");
+    sh->resume = cli_shared_value(sh, "resume");
+    sh->batch = cli_shared_value(sh, "batch") != NULL;
+    sh->json = cli_shared_value(sh, "json") != NULL;
+    return CLI_OK;
+}
+
+const char *cli_shared_value(const cli_shared *sh, const char *name) { return cli_value(sh->opts, sh->nopts, name); }
+
+/* --objective excludes --potential; --dim and --n only go with --objective. */
+int cli_shared_check_inputs(const cli_shared *sh) {
+    const char *cmd = sh->cmd;
+    const int objective = sh->objective != NULL;
+    if (objective && sh->potential) {
+        cli_error(cmd, "--objective and --potential are mutually exclusive: give one (see 'qdml %s --help')", cmd);
+        return CLI_USAGE;
+    }
+    static const char *const with_objective[] = {"dim", "n"};
+    for (size_t k = 0; k < sizeof with_objective / sizeof with_objective[0]; ++k)
+        if (!objective && cli_shared_value(sh, with_objective[k])) {
+            cli_error(cmd, "--%s goes with --objective (a --potential file gives the grid's shape itself)",
+                      with_objective[k]);
+            return CLI_USAGE;
+        }
+    return CLI_OK;
+}
+
+int cli_shared_check_required(const cli_shared *sh) {
+    if (!sh->potential && !sh->objective && !sh->resume) {
+        cli_error(sh->cmd, "missing required option --potential V.npy (or --objective SPEC; see 'qdml %s --help')",
+                  sh->cmd);
+        return CLI_USAGE;
+    }
+    if (!sh->box && !sh->objective && !sh->resume) {
+        cli_error(sh->cmd, "missing required option --box LO:HI (see 'qdml %s --help')", sh->cmd);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+int cli_shared_check_resume(const cli_shared *sh) {
+    if (!sh->resume) return CLI_OK;
+    /* --psi0 is qdml evolve's own; the subcommands without it find no value for it. */
+    static const char *const from_checkpoint[] = {"potential", "box", "psi0", "hbar", "mass", "objective", "dim", "n"};
+    for (size_t k = 0; k < sizeof from_checkpoint / sizeof from_checkpoint[0]; ++k)
+        if (cli_shared_value(sh, from_checkpoint[k])) {
+            cli_error(sh->cmd, "--%s cannot be given with --resume: it comes from the checkpoint %s",
+                      from_checkpoint[k], sh->resume);
+            return CLI_USAGE;
+        }
+    return CLI_OK;
+}
+
+int cli_shared_check_checkpoint(cli_shared *sh) {
+    const char *ce = cli_shared_value(sh, "checkpoint-every");
+    if (ce && !sh->checkpoint) {
+        cli_error(sh->cmd, "--checkpoint-every needs --checkpoint FILE");
+        return CLI_USAGE;
+    }
+    if (ce && cli_positive_int64(sh->cmd, "--checkpoint-every", ce, &sh->checkpoint_every)) return CLI_USAGE;
+    return CLI_OK;
+}
+
+int cli_shared_numbers(cli_shared *sh, double *tolerance, int64_t *max_steps) {
+    const char *cmd = sh->cmd, *v;
+    if ((v = cli_shared_value(sh, "hbar")) && cli_positive_double(cmd, "--hbar", v, &sh->hbar)) return CLI_USAGE;
+    if ((v = cli_shared_value(sh, "mass")) && cli_positive_double(cmd, "--mass", v, &sh->mass)) return CLI_USAGE;
+    if (tolerance && (v = cli_shared_value(sh, "tol")) && cli_positive_double(cmd, "--tol", v, tolerance))
+        return CLI_USAGE;
+    if (max_steps && (v = cli_shared_value(sh, "max-steps")) && cli_positive_int64(cmd, "--max-steps", v, max_steps))
+        return CLI_USAGE;
+    return CLI_OK;
+}
+
+int cli_shared_context(cli_shared *sh) {
+    if (cli_parse_threads(sh->cmd, cli_shared_value(sh, "threads"), &sh->threads)) return CLI_USAGE;
+    if (cli_parse_backend(sh->cmd, cli_shared_value(sh, "backend"), &sh->backend)) return CLI_USAGE;
+    if (cli_parse_precision(sh->cmd, cli_shared_value(sh, "precision"), &sh->precision)) return CLI_USAGE;
+    return CLI_OK;
+}
+
+/* The --objective options, printed after the help of every subcommand that takes them (a separate
+ * string: C limits the length of one literal). */
+#define CLI_OBJECTIVE_HELP                                                                                             \
+    "\n"                                                                                                               \
+    "A built-in objective instead of a potential file (--objective, --dim and --n; no --potential):\n"                 \
+    "  --objective SPEC   instead of --potential: a built-in objective, evaluated on the grid by the\n"                \
+    "                     backend: NAME[:KEY=V,...], e.g. rastrigin:A=5 or harmonic:k=1,4 (a per-axis key\n"           \
+    "                     takes one value for all axes or one per axis). NAME is one of harmonic,\n"                   \
+    "                     double_well, gaussian_wells, poschl_teller, morse, rastrigin, ackley, griewank,\n"           \
+    "                     rosenbrock, styblinski_tang, levy, schwefel; their keys, defaults, usual domains\n"          \
+    "                     and minima are listed in qdml.h (\"Objectives\")\n"                                          \
+    "  --dim D            with --objective: the grid's dimensions, 1 to 3\n"                                           \
+    "  --n N[,N...]       with --objective: grid points per axis (one value for all axes or one per axis)\n"           \
+    "                     With --objective, --box is optional (default: the objective's usual domain)\n"
+
+const char cli_objective_help[] = CLI_OBJECTIVE_HELP;
+
+/* The --objective block of the help of the subcommands that also take --batch. */
+const char cli_objective_batch_help[] =
+    CLI_OBJECTIVE_HELP "                     With --batch, several objectives separated by ';' (quote the argument),\n"
+                       "                     one member each; without --box the box holds all their usual domains\n";

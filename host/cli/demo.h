@@ -1,11 +1,13 @@
-/* Shared by the demos of `qdml demo` (demo.c: the dispatcher, the helpers and the double-well
- * demo; demo_paper.c: the softmax, sigmoid, diffusion and first-order Taylor demos). */
+/* Shared by the demos of `qdml demo`: what each is given, the helpers they share (demo_shared.c),
+ * and the demos themselves, one file each (demo_double_well.c, demo_softmax.c with sigmoid,
+ * demo_diffusion.c, demo_taylor.c), which the dispatcher (demo.c) lists. */
 #ifndef QDML_CLI_DEMO_H
 #define QDML_CLI_DEMO_H
 
-#include "cli.h"
+#include "args.h"
 #include "io_npy.h"
 #include "io_png.h"
+#include "output.h"
 
 #include <qdml/qdml.h>
 #include <stdint.h>
@@ -53,10 +55,12 @@ void demo_rng_seed(demo_rng *r, uint64_t seed);
 double demo_uniform(demo_rng *r);
 double demo_normal(demo_rng *r);
 
-/* The demos other than double-well (demo_paper.c). Each prints a summary comparing the library's
- * numbers with the closed form, writes its files, and returns CLI_RUN_FAILED when the comparison
- * misses the bound it states. */
-extern const char demo_softmax_help[], demo_sigmoid_help[], demo_diffusion_help[], demo_taylor_help[];
+/* The demos, each with its help text. Each prints a summary comparing the library's numbers with
+ * the closed form, writes its files, and returns CLI_RUN_FAILED when the comparison misses the bound
+ * it states (double-well, the default, states none). */
+extern const char demo_double_well_help[], demo_softmax_help[], demo_sigmoid_help[], demo_diffusion_help[],
+    demo_taylor_help[];
+int demo_double_well(const demo_env *env);
 int demo_softmax(const demo_env *env);
 int demo_sigmoid(const demo_env *env);
 int demo_diffusion(const demo_env *env);

@@ -1,8 +1,9 @@
 /* --png FILE of `qdml ground` and `qdml evolve`: the final density of each member as a picture. */
-#include "cli.h"
+#include "density_png.h"
 #include "io_png.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,16 +1,16 @@
-/* libFuzzer target for the argument parsing of the qdml program: the option parser and the value
- * parsers of host/cli/args.c, and the objective specs the program hands to qdml_objective_parse
- * (host/objectives.c), which are then asked for their domain, minimum and a value. Any byte string,
- * split into arguments at NUL bytes (the first byte picks the grid's dimension), must be accepted or
- * refused with a message: never a crash, a leak, undefined behaviour, or an accepted value that
- * breaks its own contract (a box with lo >= hi, zero points, a domain with lo > hi, a known minimum
- * that is NaN). Built and run
- * by scripts/sanitize:
+/* libFuzzer target for the argument parsing of the qdml program: the option parser, the value parsers
+ * and the shared options of ground, evolve and minimize (cli_shared_*) of host/cli/args.c, and the
+ * objective specs the program hands to qdml_objective_parse (host/objectives.c), which are then asked
+ * for their domain, minimum and a value. Any byte string, split into arguments at NUL bytes (the
+ * first byte picks the grid's dimension), must be accepted or refused with a message: never a crash,
+ * a leak, undefined behaviour, or an accepted value that breaks its own contract (a box with
+ * lo >= hi, zero points, a domain with lo > hi, a known minimum that is NaN). Built and run by
+ * scripts/sanitize:
  *   clang -fsanitize=fuzzer,address,undefined tests/fuzz/fuzz_cli_args.c host/cli/args.c
  *         host/objectives.c host/status.c
  * Inputs kept in tests/fuzz/cli-regressions/ are replayed in every build by the ctest entry
  * fuzz_cli_regressions (tests/fuzz/replay.c). */
-#include "cli.h"
+#include "args.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -63,6 +63,31 @@ static void objectives(const char *spec, int dim) {
     }
 }
 
+/* The shared options with every group, and the others of ground, evolve and minimize as their own;
+ * every check runs, and the values of those that pass keep their contracts. */
+static void shared_options(int argc, char **argv) {
+    static const cli_opt own[] = {{"mode", 1, NULL},     {"psi0", 1, NULL},      {"time", 1, NULL},
+                                  {"dt", 1, NULL},       {"splitting", 1, NULL}, {"dt-initial", 1, NULL},
+                                  {"dt-min", 1, NULL},   {"states", 1, NULL},    {"hbar-start", 1, NULL},
+                                  {"hbar-end", 1, NULL}, {"stages", 1, NULL},    {"reseed", 1, NULL}};
+    cli_shared sh;
+    int help = 0;
+    if (cli_shared_parse("fuzz", argc, argv, CLI_WITH_BATCH | CLI_WITH_HBAR | CLI_WITH_STOPPING | CLI_WITH_CHECKPOINT,
+                         own, sizeof own / sizeof own[0], &sh, &help) != CLI_OK ||
+        help)
+        return;
+    (void)cli_shared_check_inputs(&sh);
+    (void)cli_shared_check_required(&sh);
+    (void)cli_shared_check_resume(&sh);
+    if (cli_shared_check_checkpoint(&sh) == CLI_OK) check(sh.checkpoint_every >= 0);
+    double tol = 1.0;
+    int64_t max_steps = 1;
+    if (cli_shared_numbers(&sh, &tol, &max_steps) == CLI_OK)
+        check(isfinite(sh.hbar) && sh.hbar > 0 && isfinite(sh.mass) && sh.mass > 0 && isfinite(tol) && tol > 0 &&
+              max_steps >= 1);
+    if (cli_shared_context(&sh) == CLI_OK) check(sh.threads >= 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1 || size > MAX_BYTES) return 0;
     const int dim = 1 + data[0] % QDML_MAX_DIM;
@@ -77,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         i += strlen(buf + i) + 1;
     }
     argv[argc] = NULL;
+    shared_options(argc, argv);
     /* The union of the options of ground, evolve and minimize. */
     cli_opt opts[] = {{"potential", 1, NULL}, {"box", 1, NULL},        {"batch", 0, NULL},      {"hbar", 1, NULL},
                       {"mass", 1, NULL},      {"tol", 1, NULL},        {"max-steps", 1, NULL},  {"dt", 1, NULL},

@@ -1,0 +1,342 @@
+/* `qdml evolve`: real- or imaginary-time evolution of a given state for round(T/DT) steps of a chosen
+ * splitting, with checkpoints and resumption. */
+#include "args.h"
+#include "commands.h"
+#include "density_png.h"
+#include "output.h"
+#include "setup.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char evolve_help[] =
+    "Usage: qdml evolve --mode real|imag --potential V.npy --box SPEC --psi0 PSI0.npy --time T --dt DT\n"
+    "                   [options]\n"
+    "       qdml evolve --mode real|imag --objective SPEC --dim D --n N[,N...] [--box SPEC]\n"
+    "                   --psi0 PSI0.npy --time T --dt DT [options]\n"
+    "\n"
+    "Evolves a state with split-step Fourier steps (Strang, or a 4th-order composition of Strang\n"
+    "steps): exactly round(T/DT) steps of DT.\n"
+    "\n"
+    "  --mode real|imag   real time (Schrodinger) or imaginary time (diffusion; the state is\n"
+    "                     renormalised to norm 1 after every step)\n"
+    "  --splitting S      strang (default; 2nd order, one FFT pair per step), yoshida4 (4th order,\n"
+    "                     3 Strang substeps per step) or suzuki4 (4th order, 5 substeps, smaller\n"
+    "                     negative substep). In imaginary time the negative substep runs the\n"
+    "                     diffusion backwards: a 4th-order run whose amplification at the grid's\n"
+    "                     largest wavenumber or over the potential's range would exceed e^20 (e^8 in\n"
+    "                     float32) is refused with the largest DT that passes\n"
+    "  --potential V.npy  float64 C-order array of shape (n1[, n2[, n3]]) at x_j = lo + j (hi - lo) / n\n"
+    "  --box SPEC         LO:HI for every axis, or LO:HI,LO:HI,... one per axis\n"
+    "  --psi0 PSI0.npy    initial state, complex128 (or float64 for a real state) of the grid's shape;\n"
+    "                     used as given (not renormalised)\n"
+    "  --time T           total time, > 0\n"
+    "  --dt DT            step, > 0\n"
+    "  --hbar H           reduced Planck constant, > 0 (default 1)\n"
+    "  --mass M           mass, > 0 (default 1)\n"
+    "  --out PSI.npy      write the final state, complex128\n"
+    "  --history H.csv    write the monitored statistics (about 100 points) as CSV\n"
+    "  --png FILE.png     2D grids: draw the final density |psi|^2 as a PNG (viridis, linear from its\n"
+    "                     minimum to its maximum; axis 0 downwards, axis 1 rightwards; small grids\n"
+    "                     upscaled)\n"
+    "  --json             print the final statistics as a JSON object instead of a summary\n"
+    "  --threads N        CPU threads (default: all cores)\n"
+    "  --backend B        cpu, cuda or auto (default auto)\n"
+    "  --precision P      float64 (default) or float32 (cuda backend only; files read and written stay\n"
+    "                     float64/complex128)\n"
+    "  --checkpoint FILE  save the whole state of the run to FILE (atomically: FILE always holds a\n"
+    "                     complete checkpoint) every --checkpoint-every steps and at the end. Runs\n"
+    "                     with --checkpoint or --resume choose FFT plans without timing them\n"
+    "                     (FFTW_ESTIMATE), so that every run of them uses the same plans\n"
+    "  --checkpoint-every N  steps between checkpoints (default: 10 monitoring intervals); rounded up to\n"
+    "                     a multiple of the monitoring interval (about T/DT/100 steps), so that a run\n"
+    "                     with checkpoints, or resumed from one, gives bit for bit the same result\n"
+    "  --resume FILE      continue the run saved in FILE (grid, potential, state, hbar, mass, steps\n"
+    "                     taken and history come from it: give --mode, --time, --dt and --splitting\n"
+    "                     as for the original run, the same --threads and --backend, and no\n"
+    "                     --potential/--objective, --box, --psi0, --hbar or --mass); takes the\n"
+    "                     remaining round(T/DT) - (steps taken) steps. Combine with --checkpoint to\n"
+    "                     keep saving.\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "Exit status: 0 success, 1 the run failed (diverged, runtime error, a checkpoint could not be\n"
+    "written), 2 bad usage or bad input (including a damaged or mismatched --resume file).\n";
+
+static const char *const cmd = "evolve";
+
+typedef struct evolve_args {
+    cli_shared sh;
+    qdml_evolve_options eo;
+    const char *splitting; /* its name, for the report */
+    double dt;
+    int64_t checkpoint_every; /* steps between checkpoints, on monitoring points (with --checkpoint) */
+} evolve_args;
+
+/* ---- parse ------------------------------------------------------------------------------------ */
+
+/* --mode, --time and --dt always; --potential (or --objective), --box (not with --objective) and
+ * --psi0 unless resuming. */
+static int evolve_check_required(const cli_shared *sh) {
+    static const char *const required[] = {"mode", "time", "dt", "potential", "box", "psi0"};
+    const size_t nrequired = sh->resume ? 3 : sizeof required / sizeof required[0];
+    for (size_t k = 0; k < nrequired; ++k) {
+        const int is_potential = strcmp(required[k], "potential") == 0;
+        if (sh->objective && (is_potential || strcmp(required[k], "box") == 0)) continue;
+        if (!cli_shared_value(sh, required[k])) {
+            cli_error(cmd, "missing required option --%s%s (see 'qdml evolve --help')", required[k],
+                      is_potential ? " (or --objective SPEC)" : "");
+            return CLI_USAGE;
+        }
+    }
+    return CLI_OK;
+}
+
+static int evolve_parse_mode(evolve_args *a) {
+    const char *mode_txt = cli_shared_value(&a->sh, "mode");
+    if (strcmp(mode_txt, "real") == 0)
+        a->eo.mode = QDML_REAL_TIME;
+    else if (strcmp(mode_txt, "imag") == 0 || strcmp(mode_txt, "imaginary") == 0)
+        a->eo.mode = QDML_IMAGINARY_TIME;
+    else {
+        cli_error(cmd, "--mode: unknown mode '%s' (expected real or imag)", mode_txt);
+        return CLI_USAGE;
+    }
+    static const struct {
+        const char *name;
+        qdml_splitting value;
+    } splittings[] = {
+        {"strang", QDML_SPLIT_STRANG}, {"yoshida4", QDML_SPLIT_YOSHIDA4}, {"suzuki4", QDML_SPLIT_SUZUKI4}};
+    const size_t nsplittings = sizeof splittings / sizeof splittings[0];
+    const char *split_txt = cli_shared_value(&a->sh, "splitting");
+    size_t isplit = 0;
+    while (split_txt && isplit < nsplittings && strcmp(split_txt, splittings[isplit].name) != 0)
+        ++isplit;
+    if (isplit == nsplittings) {
+        cli_error(cmd, "--splitting: unknown splitting '%s' (expected strang, yoshida4 or suzuki4)", split_txt);
+        return CLI_USAGE;
+    }
+    a->eo.splitting = splittings[isplit].value;
+    a->splitting = splittings[isplit].name;
+    return CLI_OK;
+}
+
+/* Exactly round(T/DT) steps of DT; the monitoring interval and the checkpoint interval on it. */
+static int evolve_schedule(evolve_args *a, double T) {
+    qdml_evolve_options *eo = &a->eo;
+    const double dt = a->dt;
+    const double ratio = T / dt;
+    /* 2^53: beyond it step counts are no longer exact doubles, and no run is that long anyway. */
+    if (!(ratio < 9007199254740992.0)) {
+        cli_error(cmd, "--time/--dt: T/DT = %.6g steps is too many", ratio);
+        return CLI_USAGE;
+    }
+    eo->dt = dt;
+    eo->steps = (int64_t)llround(ratio);
+    if (eo->steps < 1) {
+        cli_error(cmd, "--time %s is less than half of --dt %s: round(T/DT) = 0 steps",
+                  cli_shared_value(&a->sh, "time"), cli_shared_value(&a->sh, "dt"));
+        return CLI_USAGE;
+    }
+    if (fabs((double)eo->steps - ratio) > 1e-9 * (ratio > 1.0 ? ratio : 1.0))
+        fprintf(stderr, "qdml evolve: note: T/DT = %.10g is not an integer; taking %lld steps of %.10g (t = %.10g)\n",
+                ratio, (long long)eo->steps, dt, (double)eo->steps * dt);
+    /* The same monitoring whether or not stderr is a terminal, so results never depend on it. */
+    eo->monitor_every = eo->steps >= 100 ? eo->steps / 100 : 1;
+    a->checkpoint_every = a->sh.checkpoint_every;
+    if (a->sh.checkpoint)
+        a->checkpoint_every = cli_checkpoint_interval(cmd, a->checkpoint_every, eo->monitor_every, eo->steps);
+    return CLI_OK;
+}
+
+/* The shared checks (args.h) and this subcommand's own, in the order that decides which mistake of a
+ * command line is reported. */
+static int evolve_parse(int argc, char **argv, evolve_args *a, int *help) {
+    static const cli_opt own[] = {
+        {"mode", 1, NULL}, {"psi0", 1, NULL}, {"time", 1, NULL}, {"dt", 1, NULL}, {"splitting", 1, NULL}};
+    cli_shared *sh = &a->sh;
+    if (cli_shared_parse(cmd, argc, argv, CLI_WITH_HBAR | CLI_WITH_CHECKPOINT, own, sizeof own / sizeof own[0], sh,
+                         help) != CLI_OK)
+        return CLI_USAGE;
+    if (*help) return CLI_OK;
+    if (cli_shared_check_inputs(sh) || evolve_check_required(sh) || cli_shared_check_resume(sh) ||
+        cli_shared_check_checkpoint(sh))
+        return CLI_USAGE;
+    qdml_evolve_options_default(&a->eo);
+    if (evolve_parse_mode(a)) return CLI_USAGE;
+    double T;
+    if (cli_positive_double(cmd, "--time", cli_shared_value(sh, "time"), &T)) return CLI_USAGE;
+    if (cli_positive_double(cmd, "--dt", cli_shared_value(sh, "dt"), &a->dt)) return CLI_USAGE;
+    if (cli_shared_numbers(sh, NULL, NULL) || cli_shared_context(sh)) return CLI_USAGE;
+    return evolve_schedule(a, T);
+}
+
+/* ---- set up ----------------------------------------------------------------------------------- */
+
+/* The run saved in --resume: one member, at a step within this run's, saved with the same step. */
+static int evolve_resume(evolve_args *a, cli_setup *s, int64_t *start_step) {
+    cli_shared *sh = &a->sh;
+    const char *resume = sh->resume;
+    int rc = cli_setup_resume(s, resume, sh->backend, sh->threads, sh->precision);
+    if (rc == CLI_OK && s->batch != 1) {
+        cli_error(cmd, "--resume %s: the checkpoint has %lld members; qdml evolve runs one", resume,
+                  (long long)s->batch);
+        rc = CLI_USAGE;
+    }
+    qdml_stats at;
+    if (rc == CLI_OK && qdml_problem_stats(s->problem, 0, &at) != QDML_OK) {
+        cli_error(cmd, "--resume: %s", qdml_context_last_error(s->ctx));
+        rc = CLI_USAGE;
+    }
+    if (rc == CLI_OK) {
+        *start_step = at.step;
+        if (at.step > a->eo.steps) {
+            cli_error(cmd, "--resume %s: the checkpoint is at step %lld, past the %lld steps of --time/--dt", resume,
+                      (long long)at.step, (long long)a->eo.steps);
+            rc = CLI_USAGE;
+        } else if (at.step > 0 && at.dt != a->dt) {
+            cli_error(cmd, "--resume %s: the run was saved with --dt %.17g; got --dt %.17g", resume, at.dt, a->dt);
+            rc = CLI_USAGE;
+        }
+        sh->hbar = 0.0;
+        sh->mass = 0.0;
+        if (rc == CLI_OK && (qdml_problem_get_hbar(s->problem, 0, &sh->hbar) != QDML_OK ||
+                             qdml_problem_get_mass(s->problem, 0, &sh->mass) != QDML_OK))
+            rc = CLI_RUN_FAILED;
+    }
+    return rc;
+}
+
+/* The problem made from --potential and --box or from --objective, started from --psi0. */
+static int evolve_inputs(const evolve_args *a, cli_setup *s) {
+    const cli_shared *sh = &a->sh;
+    int rc;
+    if (!sh->objective) {
+        rc = cli_setup_load_potential(s, sh->potential, 0);
+        if (rc == CLI_OK) rc = cli_parse_box(cmd, sh->box, s->dim, s->lo, s->hi);
+    } else {
+        rc = cli_setup_load_objectives(s, sh->objective, sh->dim, sh->n, sh->box, 0);
+    }
+    qdml_npy_array psi0;
+    memset(&psi0, 0, sizeof psi0);
+    if (rc == CLI_OK) rc = cli_setup_read_state(s, cli_shared_value(sh, "psi0"), &psi0);
+    if (rc == CLI_OK) rc = cli_setup_make_problem(s, sh->backend, sh->threads, sh->precision, sh->hbar, sh->mass);
+    if (rc == CLI_OK) rc = cli_setup_set_state(s, &psi0);
+    qdml_npy_free(&psi0);
+    return rc;
+}
+
+static int evolve_setup(evolve_args *a, cli_setup *s, int64_t *start_step) {
+    s->cmd = cmd;
+    /* FFTW_MEASURE times candidate plans and may pick another one in another process, which rounds
+     * differently: runs that checkpoint or resume plan with FFTW_ESTIMATE, the same plans every time. */
+    s->estimate = a->sh.resume || a->sh.checkpoint;
+    int rc = a->sh.resume ? evolve_resume(a, s, start_step) : evolve_inputs(a, s);
+    qdml_npy_free(&s->V);
+    if (rc == CLI_OK && a->sh.png) rc = cli_png_check_dim(cmd, a->sh.png, s->dim);
+    return rc;
+}
+
+/* ---- run -------------------------------------------------------------------------------------- */
+
+static int evolve_run(evolve_args *a, cli_setup *s, int64_t start_step, qdml_run_result *result) {
+    qdml_evolve_options *eo = &a->eo;
+    const char *ckpath = a->sh.checkpoint;
+    const int64_t ckevery = a->checkpoint_every;
+    int rc = CLI_OK;
+    cli_progress prog;
+    cli_progress_init(&prog, "qdml evolve");
+    eo->monitor = cli_progress_monitor;
+    eo->monitor_user = &prog;
+    const int64_t total = eo->steps;
+    int64_t done = start_step;
+    qdml_status st = QDML_OK;
+    /* In chunks that end on checkpoint boundaries (multiples of ckevery from step 0). */
+    while (done < total && st == QDML_OK && rc == CLI_OK) {
+        int64_t next = total;
+        if (ckpath) {
+            int64_t boundary = (done / ckevery + 1) * ckevery;
+            if (boundary < next) next = boundary;
+        }
+        eo->steps = next - done;
+        st = qdml_problem_evolve(s->problem, eo, result);
+        if (st != QDML_OK) break;
+        done = next;
+        if (ckpath && qdml_checkpoint_save(s->problem, ckpath) != QDML_OK) {
+            cli_error(cmd, "--checkpoint: %s", qdml_context_last_error(s->ctx));
+            rc = CLI_RUN_FAILED;
+        }
+    }
+    eo->steps = total;
+    cli_progress_finish(&prog);
+    if (st == QDML_ERR_DIVERGED) {
+        cli_report_divergence(cmd, s->ctx, s->batch, result);
+        rc = CLI_RUN_FAILED;
+    } else if (st != QDML_OK) {
+        cli_error(cmd, "qdml_problem_evolve failed: %s", qdml_context_last_error(s->ctx));
+        rc = cli_exit_for_status(st);
+    } else if (rc == CLI_OK && start_step == total) {
+        /* Resumed from a finished run: report its final state. */
+        if (qdml_problem_stats(s->problem, 0, &result->final) != QDML_OK) {
+            cli_error(cmd, "%s", qdml_context_last_error(s->ctx));
+            rc = CLI_RUN_FAILED;
+        }
+    }
+    /* Steps since the initial state, across checkpoints and resumption. */
+    result->steps = result->final.step;
+    return rc;
+}
+
+/* ---- report ----------------------------------------------------------------------------------- */
+
+static int evolve_write(const evolve_args *a, cli_setup *s) {
+    const cli_shared *sh = &a->sh;
+    int rc = CLI_OK;
+    if (sh->out) rc = cli_setup_write_states(s, sh->out, 0);
+    if (rc == CLI_OK && sh->history) rc = cli_write_history(cmd, sh->history, s->problem);
+    if (rc == CLI_OK && sh->png) rc = cli_write_density_pngs(cmd, sh->png, s->problem);
+    return rc;
+}
+
+static void evolve_report(const evolve_args *a, const cli_setup *s, const qdml_run_result *result) {
+    const int real = a->eo.mode == QDML_REAL_TIME;
+    if (a->sh.json) {
+        printf("{\n  \"mode\": \"%s\",\n  \"splitting\": \"%s\",\n  \"steps\": %lld,\n", real ? "real" : "imag",
+               a->splitting, (long long)result->steps);
+        printf("  \"hbar\": ");
+        cli_json_number(stdout, a->sh.hbar);
+        printf(",\n  \"mass\": ");
+        cli_json_number(stdout, a->sh.mass);
+        printf(",\n");
+        cli_json_stats_fields(stdout, &result->final, s->dim, "  ");
+        printf("\n}\n");
+    } else {
+        printf("%s-time evolution: %lld %s steps of %.10g (t = %.10g)\n", real ? "real" : "imaginary",
+               (long long)result->steps, a->splitting, a->dt, result->final.time);
+        cli_print_stats(stdout, &result->final, s->dim);
+        if (a->sh.out) printf("state written to %s\n", a->sh.out);
+    }
+}
+
+int cli_cmd_evolve(int argc, char **argv) {
+    evolve_args a;
+    int help = 0;
+    if (evolve_parse(argc, argv, &a, &help) != CLI_OK) return CLI_USAGE;
+    if (help) {
+        fputs(evolve_help, stdout);
+        fputs(cli_objective_help, stdout);
+        return CLI_OK;
+    }
+    cli_setup s;
+    memset(&s, 0, sizeof s);
+    qdml_run_result result;
+    memset(&result, 0, sizeof result);
+    int64_t start_step = 0;
+    int rc = evolve_setup(&a, &s, &start_step);
+    if (rc == CLI_OK) rc = evolve_run(&a, &s, start_step, &result);
+    if (rc == CLI_OK) rc = evolve_write(&a, &s);
+    if (rc == CLI_OK) evolve_report(&a, &s, &result);
+    cli_setup_free(&s);
+    return rc;
+}

@@ -1,0 +1,366 @@
+/* `qdml ground`: the ground state (or the lowest K states) of a potential or built-in objective by
+ * imaginary time with an automatic step, with checkpoints and resumption. */
+#include "args.h"
+#include "commands.h"
+#include "density_png.h"
+#include "output.h"
+#include "setup.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char ground_help[] =
+    "Usage: qdml ground --potential V.npy --box SPEC [options]\n"
+    "       qdml ground --objective SPEC --dim D --n N[,N...] [--box SPEC] [options]\n"
+    "\n"
+    "Finds the ground state of H = -(hbar^2/2m) lap + V by imaginary-time evolution with an automatic\n"
+    "step size (qdml_problem_ground), starting from the uniform state (which always overlaps the ground\n"
+    "state of a real potential).\n"
+    "\n"
+    "  --potential V.npy  float64 C-order array of shape (n1[, n2[, n3]]) sampled at the grid points\n"
+    "                     x_j = lo + j (hi - lo) / n (the box is periodic: hi is excluded)\n"
+    "  --box SPEC         LO:HI for every axis, or LO:HI,LO:HI,... one per axis\n"
+    "  --batch            the first axis of V is a batch: B problems on one grid, solved together\n"
+    "  --hbar H           reduced Planck constant, > 0 (default 1)\n"
+    "  --mass M           mass, > 0 (default 1)\n"
+    "  --tol T            residual tolerance ||H psi - E psi|| / ||psi||, > 0 (default 1e-6)\n"
+    "  --max-steps N      step limit per member, >= 1 (default 200000)\n"
+    "  --dt-initial DT    first imaginary-time step, > 0 (default: hbar over the initial energy scale)\n"
+    "  --dt-min DT        smallest step the schedule may shrink to, > 0 (default: 1e-6 x the first)\n"
+    "  --states K         the lowest K states instead of the ground state alone (qdml_problem_lowest_states:\n"
+    "                     K members kept orthonormal, started from Gaussians times seeded random\n"
+    "                     polynomials); the JSON adds \"energies\" and \"residuals\" (K values each,\n"
+    "                     ascending), \"energy\" stays the lowest; --out writes the K states (first axis)\n"
+    "  --out PSI.npy      write the ground state(s), complex128 of the grid's shape (batch axis first\n"
+    "                     with --batch)\n"
+    "  --history H.csv    write the monitored statistics of every member as CSV\n"
+    "  --png FILE.png     2D grids: draw the final density |psi|^2 as a PNG (viridis, linear from its\n"
+    "                     minimum to its maximum; axis 0 downwards, axis 1 rightwards; small grids\n"
+    "                     upscaled). With --batch and more than one member, one picture per member:\n"
+    "                     FILE_0.png, FILE_1.png, ...\n"
+    "  --json             print a JSON object (an array of them with --batch) instead of a summary\n"
+    "  --threads N        CPU threads (default: all cores)\n"
+    "  --backend B        cpu, cuda or auto (default auto: CUDA where a device is present)\n"
+    "  --precision P      float64 (default) or float32 (cuda backend only; files read and written stay\n"
+    "                     float64/complex128). float32 residuals stop falling near 6e-8 times the\n"
+    "                     grid's largest kinetic energy (or hbar/dtau at small steps): --tol 1e-4 or more\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "  --checkpoint FILE  save the whole search to FILE (atomically) every --checkpoint-every steps and\n"
+    "                     at the end; runs with --checkpoint or --resume choose FFT plans without timing\n"
+    "                     them (FFTW_ESTIMATE), so that every run of them uses the same plans\n"
+    "  --checkpoint-every N  steps between checkpoints (default 200), rounded up to a multiple of the\n"
+    "                     monitoring interval (20 steps)\n"
+    "  --resume FILE      continue the search saved in FILE: grid, potentials, states, hbar, mass, step\n"
+    "                     sizes and convergence come from it (no --potential/--objective, --box, --hbar or\n"
+    "                     --mass; --batch when it holds more than one member); give the same --tol,\n"
+    "                     --dt-min, --threads and --backend. --max-steps counts from the search's start.\n"
+    "                     The result equals, bit for bit (cpu backend), that of the search never stopped.\n"
+    "\n"
+    "A member that does not converge within --max-steps is reported (converged: false, a warning on\n"
+    "stderr) but is not an error. Exit status: 0 success, 1 the run failed (diverged, runtime error),\n"
+    "2 bad usage or bad input.\n";
+
+static const char *const cmd = "ground";
+
+typedef struct ground_args {
+    cli_shared sh;
+    qdml_ground_options go;
+    int64_t states; /* --states K (1: the ground state alone) */
+    int lowest;     /* states > 1: qdml_problem_lowest_states */
+} ground_args;
+
+/* ---- parse ------------------------------------------------------------------------------------ */
+
+/* The shared checks (args.h) and this subcommand's own, in the order that decides which mistake of a
+ * command line is reported. */
+static int ground_parse(int argc, char **argv, ground_args *a, int *help) {
+    static const cli_opt own[] = {{"dt-initial", 1, NULL}, {"dt-min", 1, NULL}, {"states", 1, NULL}};
+    cli_shared *sh = &a->sh;
+    if (cli_shared_parse(cmd, argc, argv, CLI_WITH_BATCH | CLI_WITH_HBAR | CLI_WITH_STOPPING | CLI_WITH_CHECKPOINT, own,
+                         sizeof own / sizeof own[0], sh, help) != CLI_OK)
+        return CLI_USAGE;
+    if (*help) return CLI_OK;
+    if (cli_shared_check_checkpoint(sh) || cli_shared_check_resume(sh) || cli_shared_check_inputs(sh) ||
+        cli_shared_check_required(sh))
+        return CLI_USAGE;
+    qdml_ground_options_default(&a->go);
+    if (cli_shared_numbers(sh, &a->go.tolerance, &a->go.max_steps)) return CLI_USAGE;
+    const char *v;
+    if ((v = cli_shared_value(sh, "dt-initial")) && cli_positive_double(cmd, "--dt-initial", v, &a->go.dt_initial))
+        return CLI_USAGE;
+    if ((v = cli_shared_value(sh, "dt-min")) && cli_positive_double(cmd, "--dt-min", v, &a->go.dt_min))
+        return CLI_USAGE;
+    a->states = 1;
+    if ((v = cli_shared_value(sh, "states"))) {
+        if (cli_positive_int64(cmd, "--states", v, &a->states)) return CLI_USAGE;
+        if (a->states > 4096) {
+            cli_error(cmd, "--states %s: at most 4096 states", v);
+            return CLI_USAGE;
+        }
+        if (sh->batch) {
+            cli_error(cmd, "--states cannot be given with --batch: the K states are the members of one problem");
+            return CLI_USAGE;
+        }
+    }
+    a->lowest = a->states > 1;
+    return cli_shared_context(sh);
+}
+
+/* ---- set up ----------------------------------------------------------------------------------- */
+
+/* The problem saved in --resume, its hbar and mass, and the steps its search has taken. */
+static int ground_resume(ground_args *a, cli_setup *s, int64_t *start_step) {
+    cli_shared *sh = &a->sh;
+    const char *resume = sh->resume;
+    int rc = cli_setup_resume(s, resume, sh->backend, sh->threads, sh->precision);
+    if (rc == CLI_OK && a->lowest && s->batch != a->states) {
+        cli_error(cmd, "--resume %s: the checkpoint holds %lld members, not the %lld of --states", resume,
+                  (long long)s->batch, (long long)a->states);
+        rc = CLI_USAGE;
+    } else if (rc == CLI_OK && s->batch > 1 && !sh->batch && !a->lowest) {
+        cli_error(cmd, "--resume %s: the checkpoint holds %lld members: add --batch (or --states %lld)", resume,
+                  (long long)s->batch, (long long)s->batch);
+        rc = CLI_USAGE;
+    }
+    if (rc == CLI_OK && (qdml_problem_get_hbar(s->problem, 0, &sh->hbar) != QDML_OK ||
+                         qdml_problem_get_mass(s->problem, 0, &sh->mass) != QDML_OK))
+        rc = CLI_RUN_FAILED;
+    /* Steps the search has taken: those of its members still going, the most of any. */
+    for (int64_t b = 0; b < s->batch && rc == CLI_OK; ++b) {
+        qdml_stats at;
+        if (qdml_problem_stats(s->problem, b, &at) != QDML_OK) {
+            cli_error(cmd, "--resume: %s", qdml_context_last_error(s->ctx));
+            rc = CLI_USAGE;
+        } else if (at.step > *start_step) {
+            *start_step = at.step;
+        }
+    }
+    if (rc == CLI_OK && *start_step >= a->go.max_steps) {
+        cli_error(cmd, "--resume %s: the search has taken %lld steps, --max-steps is %lld: raise it to go on", resume,
+                  (long long)*start_step, (long long)a->go.max_steps);
+        rc = CLI_USAGE;
+    }
+    return rc;
+}
+
+/* The problem made from --potential and --box or from --objective; with --states, K members on the
+ * one potential, started from random states. */
+static int ground_inputs(const ground_args *a, cli_setup *s) {
+    const cli_shared *sh = &a->sh;
+    int rc;
+    if (sh->objective) {
+        rc = cli_setup_load_objectives(s, sh->objective, sh->dim, sh->n, sh->box, sh->batch);
+    } else {
+        rc = cli_setup_load_potential(s, sh->potential, sh->batch);
+        if (rc == CLI_OK) rc = cli_parse_box(cmd, sh->box, s->dim, s->lo, s->hi);
+    }
+    if (rc == CLI_OK && a->lowest) {
+        s->batch = a->states;
+        s->same_potential = 1;
+    }
+    if (rc == CLI_OK) rc = cli_setup_make_problem(s, sh->backend, sh->threads, sh->precision, sh->hbar, sh->mass);
+    if (rc == CLI_OK && a->lowest) rc = cli_setup_random_states(s);
+    return rc;
+}
+
+static int ground_setup(ground_args *a, cli_setup *s, int64_t *start_step) {
+    s->cmd = cmd;
+    s->estimate = a->sh.resume || a->sh.checkpoint; /* reproducible FFT plans (see evolve_setup) */
+    int rc = a->sh.resume ? ground_resume(a, s, start_step) : ground_inputs(a, s);
+    if (rc == CLI_OK && a->sh.png) rc = cli_png_check_dim(cmd, a->sh.png, s->dim);
+    /* The large potential array is no longer needed once copied into the problem. */
+    if (rc == CLI_OK) qdml_npy_free(&s->V);
+    return rc;
+}
+
+/* ---- run -------------------------------------------------------------------------------------- */
+
+static int ground_run(ground_args *a, cli_setup *s, int64_t start_step, qdml_run_result *results) {
+    qdml_ground_options *go = &a->go;
+    const char *ckpath = a->sh.checkpoint;
+    int rc = CLI_OK;
+    cli_progress prog;
+    cli_progress_init(&prog, "qdml ground");
+    go->monitor = cli_progress_monitor;
+    go->monitor_user = &prog;
+    const int64_t total = go->max_steps;
+    int64_t ckevery = a->sh.checkpoint_every;
+    if (ckpath)
+        ckevery = cli_checkpoint_interval(cmd, ckevery, 20 /* qdml_problem_ground's automatic interval */, total);
+    int64_t done = start_step;
+    int first = !a->sh.resume;
+    qdml_status st = QDML_OK;
+    /* In calls that end on checkpoint boundaries (multiples of ckevery from step 0), each continuing
+     * the search of the one before. */
+    for (;;) {
+        int64_t next = total;
+        if (ckpath) {
+            int64_t boundary = (done / ckevery + 1) * ckevery;
+            if (boundary < next) next = boundary;
+        }
+        go->max_steps = next - done;
+        go->resume = !first;
+        st = a->lowest ? qdml_problem_lowest_states(s->problem, go, results)
+                       : qdml_problem_ground(s->problem, go, results);
+        if (st != QDML_OK) break;
+        first = 0;
+        int over = 1;
+        int64_t took = 0;
+        for (int64_t b = 0; b < s->batch; ++b) {
+            over &= results[b].finished;
+            if (results[b].steps > took) took = results[b].steps;
+        }
+        done += took;
+        if (ckpath && qdml_checkpoint_save(s->problem, ckpath) != QDML_OK) {
+            cli_error(cmd, "--checkpoint: %s", qdml_context_last_error(s->ctx));
+            rc = CLI_RUN_FAILED;
+            break;
+        }
+        if (over || done >= total) break;
+    }
+    go->max_steps = total;
+    /* Steps since the start of the search, across checkpoints and resumption. */
+    for (int64_t b = 0; b < s->batch && st == QDML_OK; ++b)
+        results[b].steps = results[b].final.step;
+    cli_progress_finish(&prog);
+    if (st == QDML_ERR_DIVERGED) {
+        cli_report_divergence(cmd, s->ctx, s->batch, results);
+        rc = CLI_RUN_FAILED;
+    } else if (st != QDML_OK) {
+        cli_error(cmd, "%s failed: %s", a->lowest ? "qdml_problem_lowest_states" : "qdml_problem_ground",
+                  qdml_context_last_error(s->ctx));
+        rc = cli_exit_for_status(st);
+    }
+    return rc;
+}
+
+/* ---- report ----------------------------------------------------------------------------------- */
+
+static int ground_write(const ground_args *a, cli_setup *s) {
+    const cli_shared *sh = &a->sh;
+    int rc = CLI_OK;
+    if (sh->out) rc = cli_setup_write_states(s, sh->out, sh->batch || a->lowest);
+    if (rc == CLI_OK && sh->history) rc = cli_write_history(cmd, sh->history, s->problem);
+    if (rc == CLI_OK && sh->png) rc = cli_write_density_pngs(cmd, sh->png, s->problem);
+    return rc;
+}
+
+/* --states K --json: the K energies and residuals, then the lowest state as for one state. */
+static void ground_json_states(const ground_args *a, const cli_setup *s, const qdml_run_result *results) {
+    int all = 1;
+    for (int64_t b = 0; b < s->batch; ++b)
+        all &= results[b].converged != 0;
+    fprintf(stdout,
+            "{\n  \"states\": %lld,\n  \"steps\": %lld,\n  \"converged\": %s,\n  \"hbar\": ", (long long)s->batch,
+            (long long)results[0].steps, all ? "true" : "false");
+    cli_json_number(stdout, a->sh.hbar);
+    fputs(",\n  \"mass\": ", stdout);
+    cli_json_number(stdout, a->sh.mass);
+    fputs(",\n  \"tolerance\": ", stdout);
+    cli_json_number(stdout, a->go.tolerance);
+    fputs(",\n  \"energies\": [", stdout);
+    for (int64_t b = 0; b < s->batch; ++b) {
+        if (b) fputs(", ", stdout);
+        cli_json_number(stdout, results[b].final.energy);
+    }
+    fputs("],\n  \"residuals\": [", stdout);
+    for (int64_t b = 0; b < s->batch; ++b) {
+        if (b) fputs(", ", stdout);
+        cli_json_number(stdout, results[b].final.residual);
+    }
+    fputs("],\n", stdout);
+    /* The rest describes the lowest state, as for one state. */
+    cli_json_stats_fields(stdout, &results[0].final, s->dim, "  ");
+    fputs("\n}\n", stdout);
+}
+
+static void ground_text_states(const ground_args *a, const cli_setup *s, const qdml_run_result *results) {
+    printf("lowest %lld states %s after %lld steps (tolerance %.3g)\n", (long long)s->batch,
+           results[s->batch - 1].converged ? "converged" : "NOT all converged", (long long)results[0].steps,
+           a->go.tolerance);
+    for (int64_t b = 0; b < s->batch; ++b)
+        printf("  state %-4lld energy %.15g  residual %.3e%s\n", (long long)b, results[b].final.energy,
+               results[b].final.residual, results[b].converged ? "" : "  (not converged)");
+    if (a->sh.out) printf("states written to %s\n", a->sh.out);
+}
+
+/* One object per member; with --batch, an array of them. */
+static void ground_json(const ground_args *a, const cli_setup *s, const qdml_run_result *results) {
+    const int batch_mode = a->sh.batch;
+    const char *in = batch_mode ? "    " : "  ";
+    if (batch_mode) fputs("[\n", stdout);
+    for (int64_t b = 0; b < s->batch; ++b) {
+        const qdml_run_result *r = &results[b];
+        fprintf(stdout, "%s{\n", batch_mode ? "  " : "");
+        if (batch_mode) fprintf(stdout, "%s\"member\": %lld,\n", in, (long long)b);
+        fprintf(stdout, "%s\"steps\": %lld,\n%s\"converged\": %s,\n", in, (long long)r->steps, in,
+                r->converged ? "true" : "false");
+        fprintf(stdout, "%s\"hbar\": ", in);
+        cli_json_number(stdout, a->sh.hbar);
+        fprintf(stdout, ",\n%s\"mass\": ", in);
+        cli_json_number(stdout, a->sh.mass);
+        fprintf(stdout, ",\n%s\"tolerance\": ", in);
+        cli_json_number(stdout, a->go.tolerance);
+        fputs(",\n", stdout);
+        cli_json_stats_fields(stdout, &r->final, s->dim, in);
+        fprintf(stdout, "\n%s}%s\n", batch_mode ? "  " : "", batch_mode && b + 1 < s->batch ? "," : "");
+    }
+    if (batch_mode) fputs("]\n", stdout);
+}
+
+static void ground_text(const ground_args *a, const cli_setup *s, const qdml_run_result *results) {
+    for (int64_t b = 0; b < s->batch; ++b) {
+        const qdml_run_result *r = &results[b];
+        if (a->sh.batch) printf("member %lld: ", (long long)b);
+        printf("ground state %s after %lld steps (tolerance %.3g)\n", r->converged ? "converged" : "NOT converged",
+               (long long)r->steps, a->go.tolerance);
+        cli_print_stats(stdout, &r->final, s->dim);
+    }
+    if (a->sh.out) printf("state written to %s\n", a->sh.out);
+}
+
+/* A warning per member that did not converge, then the results as JSON or text. */
+static void ground_report(const ground_args *a, const cli_setup *s, const qdml_run_result *results) {
+    for (int64_t b = 0; b < s->batch; ++b)
+        if (!results[b].converged)
+            fprintf(stderr,
+                    "qdml ground: warning: member %lld did not converge within %lld steps (residual %.3e > "
+                    "tolerance %.3e)\n",
+                    (long long)b, (long long)results[b].steps, results[b].final.residual, a->go.tolerance);
+    if (a->sh.json && a->lowest)
+        ground_json_states(a, s, results);
+    else if (a->lowest)
+        ground_text_states(a, s, results);
+    else if (a->sh.json)
+        ground_json(a, s, results);
+    else
+        ground_text(a, s, results);
+}
+
+int cli_cmd_ground(int argc, char **argv) {
+    ground_args a;
+    int help = 0;
+    if (ground_parse(argc, argv, &a, &help) != CLI_OK) return CLI_USAGE;
+    if (help) {
+        fputs(ground_help, stdout);
+        fputs(cli_objective_batch_help, stdout);
+        return CLI_OK;
+    }
+    cli_setup s;
+    memset(&s, 0, sizeof s);
+    int64_t start_step = 0;
+    int rc = ground_setup(&a, &s, &start_step);
+    qdml_run_result *results = NULL;
+    if (rc == CLI_OK && !(results = calloc((size_t)s.batch, sizeof *results))) {
+        cli_error(cmd, "out of memory");
+        rc = CLI_RUN_FAILED;
+    }
+    if (rc == CLI_OK) rc = ground_run(&a, &s, start_step, results);
+    if (rc == CLI_OK) rc = ground_write(&a, &s);
+    if (rc == CLI_OK) ground_report(&a, &s, results);
+    free(results);
+    cli_setup_free(&s);
+    return rc;
+}

@@ -1,0 +1,461 @@
+/* The inputs of a run of the qdml program: the potential (.npy) or built-in objectives, the box and
+ * grid, the context and problem made from them or from a checkpoint, the initial states (--psi0,
+ * --states), and the states written out (--out). Shared by qdml ground, evolve and minimize. */
+#include "setup.h"
+#include "args.h"
+#include "output.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- messages about arrays -------------------------------------------------------------------- */
+
+static void format_shape(char *buf, size_t len, int ndim, const int64_t *shape) {
+    size_t used = 0;
+    int w = snprintf(buf, len, "(");
+    if (w > 0) used = (size_t)w;
+    for (int d = 0; d < ndim && used < len; ++d) {
+        w = snprintf(buf + used, len - used, "%s%lld", d ? ", " : "", (long long)shape[d]);
+        if (w < 0) return;
+        used += (size_t)w;
+    }
+    if (used < len) snprintf(buf + used, len - used, ndim == 1 ? ",)" : ")");
+}
+
+/* Index of the first non-finite double in v[0..n), or -1. */
+static int64_t first_nonfinite(const double *v, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+        if (!isfinite(v[i])) return i;
+    return -1;
+}
+
+/* Reports the element at `flat` as an index tuple of `shape`. */
+static void format_index(char *buf, size_t len, int64_t flat, int ndim, const int64_t *shape) {
+    int64_t idx[QDML_NPY_MAX_NDIM];
+    for (int d = ndim - 1; d >= 0; --d) {
+        idx[d] = shape[d] > 0 ? flat % shape[d] : 0;
+        flat = shape[d] > 0 ? flat / shape[d] : 0;
+    }
+    format_shape(buf, len, ndim, idx);
+}
+
+/* ---- potential, objectives, problem ----------------------------------------------------------- */
+
+void cli_setup_free(cli_setup *s) {
+    qdml_problem_destroy(s->problem);
+    qdml_context_destroy(s->ctx);
+    qdml_npy_free(&s->V);
+    free(s->obj);
+    s->obj = NULL;
+    s->problem = NULL;
+    s->ctx = NULL;
+}
+
+int cli_setup_load_potential(cli_setup *s, const char *path, int batch_mode) {
+    const char *cmd = s->cmd;
+    char err[768];
+    if (qdml_npy_read(path, &s->V, err, sizeof err) != 0) {
+        cli_error(cmd, "--potential: %s", err);
+        return CLI_USAGE;
+    }
+    const qdml_npy_array *V = &s->V;
+    char shape_txt[256];
+    format_shape(shape_txt, sizeof shape_txt, V->ndim, V->shape);
+    if (V->dtype != QDML_NPY_F64) {
+        cli_error(cmd, "--potential %s: dtype is complex128, expected float64 (a real potential)", path);
+        return CLI_USAGE;
+    }
+    const int grid_axes = V->ndim - (batch_mode ? 1 : 0);
+    if (batch_mode && V->ndim < 2) {
+        cli_error(cmd,
+                  "--potential %s: with --batch the first axis is the batch, so the array needs 2 to %d axes "
+                  "(batch, n1[, n2[, n3]]); it has shape %s",
+                  path, QDML_MAX_DIM + 1, shape_txt);
+        return CLI_USAGE;
+    }
+    if (grid_axes < 1) {
+        cli_error(cmd, "--potential %s: has shape %s; expected a grid array of shape (n1[, n2[, n3]])", path,
+                  shape_txt);
+        return CLI_USAGE;
+    }
+    if (grid_axes > QDML_MAX_DIM) {
+        cli_error(cmd,
+                  "--potential %s: grids of more than %d dimensions are not supported (shape %s has %d grid axes%s)",
+                  path, QDML_MAX_DIM, shape_txt, grid_axes, batch_mode ? " after the batch axis" : "");
+        return CLI_USAGE;
+    }
+    for (int d = 0; d < V->ndim; ++d) {
+        if (V->shape[d] < 1) {
+            cli_error(cmd, "--potential %s: axis %d of shape %s is empty", path, d, shape_txt);
+            return CLI_USAGE;
+        }
+    }
+    s->batch = batch_mode ? V->shape[0] : 1;
+    s->dim = grid_axes;
+    s->points = 1;
+    for (int d = 0; d < grid_axes; ++d) {
+        s->n[d] = V->shape[d + (batch_mode ? 1 : 0)];
+        s->points *= s->n[d]; /* cannot overflow: the .npy reader checked the full product */
+    }
+    int64_t bad = first_nonfinite(V->data, V->count);
+    if (bad >= 0) {
+        char idx[256];
+        format_index(idx, sizeof idx, bad, V->ndim, V->shape);
+        cli_error(cmd, "--potential %s: value at index %lld %s is %s; the potential must be finite", path,
+                  (long long)bad, idx, isnan(V->data[bad]) ? "nan" : "infinite");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* --objective SPEC --dim D --n N[,N...] [--box SPEC], the alternative to --potential and --box: SPEC
+ * is NAME[:KEY=V,...] (qdml_objective_parse; the names and keys are in qdml.h), with batch_mode
+ * several separated by ';', one member each. Without --box (box NULL) the box is the smallest one
+ * holding every objective's usual domain (qdml_objective_domain). Fills the grid and batch of s and
+ * s->obj; make_problem then has each member's potential evaluated by the backend
+ * (qdml_problem_set_objective). For every subcommand that takes --objective. */
+int cli_setup_load_objectives(cli_setup *s, const char *spec, const char *dim_txt, const char *n_txt, const char *box,
+                              int batch_mode) {
+    const char *cmd = s->cmd;
+    if (!dim_txt) {
+        cli_error(cmd, "--objective needs --dim D (the grid's dimensions, 1 to %d)", QDML_MAX_DIM);
+        return CLI_USAGE;
+    }
+    int64_t dim = 0;
+    if (cli_positive_int64(cmd, "--dim", dim_txt, &dim) != CLI_OK) return CLI_USAGE;
+    if (dim > QDML_MAX_DIM) {
+        cli_error(cmd, "--dim: %s: grids have 1 to %d dimensions", dim_txt, QDML_MAX_DIM);
+        return CLI_USAGE;
+    }
+    s->dim = (int)dim;
+    if (cli_parse_points(cmd, n_txt, s->dim, s->n) != CLI_OK) return CLI_USAGE;
+    s->points = 1;
+    for (int d = 0; d < s->dim; ++d) {
+        if (s->n[d] > INT64_MAX / s->points) {
+            cli_error(cmd, "--n: %s points overflow a 64-bit count", n_txt);
+            return CLI_USAGE;
+        }
+        s->points *= s->n[d];
+    }
+    int64_t count = 1;
+    for (const char *c = spec; *c; ++c)
+        count += *c == ';';
+    if (count > 1 && !batch_mode) {
+        cli_error(cmd,
+                  "--objective '%s' holds %lld objectives separated by ';': add --batch to solve them together, "
+                  "one member each",
+                  spec, (long long)count);
+        return CLI_USAGE;
+    }
+    s->obj = calloc((size_t)count, sizeof *s->obj);
+    char *item = malloc(strlen(spec) + 1);
+    if (!s->obj || !item) {
+        free(item);
+        cli_error(cmd, "out of memory");
+        return CLI_RUN_FAILED;
+    }
+    const char *at = spec;
+    for (int64_t k = 0; k < count; ++k) {
+        const char *semi = strchr(at, ';');
+        const size_t len = semi ? (size_t)(semi - at) : strlen(at);
+        memcpy(item, at, len);
+        item[len] = '\0';
+        if (qdml_objective_parse(item, s->dim, &s->obj[k]) != QDML_OK) {
+            const char *why = qdml_last_error_message();
+            static const char prefix[] = "qdml_objective_parse: ";
+            if (strncmp(why, prefix, sizeof prefix - 1) == 0) why += sizeof prefix - 1;
+            if (count > 1)
+                cli_error(cmd, "--objective (member %lld): %s", (long long)k, why);
+            else
+                cli_error(cmd, "--objective: %s", why);
+            free(item);
+            return CLI_USAGE;
+        }
+        at = semi ? semi + 1 : at + len;
+    }
+    free(item);
+    s->batch = count;
+    if (box) return cli_parse_box(cmd, box, s->dim, s->lo, s->hi);
+    for (int64_t k = 0; k < count; ++k) {
+        double lo[QDML_MAX_DIM], hi[QDML_MAX_DIM];
+        if (qdml_objective_domain(&s->obj[k], s->dim, lo, hi) != QDML_OK) {
+            cli_error(cmd, "--objective: %s; give --box", qdml_last_error_message());
+            return CLI_USAGE;
+        }
+        for (int d = 0; d < s->dim; ++d) {
+            s->lo[d] = k == 0 || lo[d] < s->lo[d] ? lo[d] : s->lo[d];
+            s->hi[d] = k == 0 || hi[d] > s->hi[d] ? hi[d] : s->hi[d];
+        }
+    }
+    return CLI_OK;
+}
+
+/* Grid, context and problem, with the potential and hbar/mass set on every member. */
+int cli_setup_make_problem(cli_setup *s, qdml_backend backend, int threads, qdml_precision precision, double hbar,
+                           double mass) {
+    const char *cmd = s->cmd;
+    qdml_status st = qdml_grid_init(&s->grid, s->dim, s->n, s->lo, s->hi);
+    if (st != QDML_OK) {
+        cli_error(cmd, "invalid grid: %s", qdml_last_error_message());
+        return cli_exit_for_status(st);
+    }
+    st = qdml_context_create(&s->ctx, backend, threads);
+    if (st != QDML_OK) {
+        cli_error(cmd, "cannot create a %s context: %s", qdml_backend_name(backend), qdml_last_error_message());
+        return st == QDML_ERR_UNAVAILABLE ? CLI_RUN_FAILED : cli_exit_for_status(st);
+    }
+    st = qdml_context_set_precision(s->ctx, precision);
+    if (st != QDML_OK) {
+        cli_error(cmd, "--precision: %s", qdml_context_last_error(s->ctx));
+        return cli_exit_for_status(st);
+    }
+    if (s->estimate && (st = qdml_context_set_fft_effort(s->ctx, QDML_FFT_ESTIMATE)) != QDML_OK) {
+        cli_error(cmd, "%s", qdml_context_last_error(s->ctx));
+        return cli_exit_for_status(st);
+    }
+    st = qdml_problem_create(s->ctx, &s->grid, s->batch, &s->problem);
+    if (st != QDML_OK) {
+        cli_error(cmd, "cannot create the problem (%lld points x %lld members): %s", (long long)s->points,
+                  (long long)s->batch, qdml_context_last_error(s->ctx));
+        if (st == QDML_ERR_UNAVAILABLE && precision == QDML_FLOAT32) {
+            /* A usage problem, not a failed run: this backend does not compute in float32. */
+            cli_error(cmd,
+                      "--precision float32 needs the cuda backend (this run uses the %s backend); use "
+                      "--precision float64 or --backend cuda on a machine with a CUDA device",
+                      qdml_backend_name(qdml_context_backend(s->ctx)));
+            return CLI_USAGE;
+        }
+        return cli_exit_for_status(st);
+    }
+    if (!s->V.data && !s->obj) return CLI_OK; /* resuming: everything else comes from the checkpoint */
+    for (int64_t b = 0; b < s->batch; ++b) {
+        const int64_t src = s->same_potential ? 0 : b;
+        st = s->obj ? qdml_problem_set_objective(s->problem, b, &s->obj[src])
+                    : qdml_problem_set_potential(s->problem, b, s->V.data + src * s->points);
+        if (st != QDML_OK) {
+            cli_error(cmd, "%s: %s", s->obj ? "--objective" : "--potential", qdml_context_last_error(s->ctx));
+            return cli_exit_for_status(st);
+        }
+    }
+    st = qdml_problem_set_hbar(s->problem, QDML_ALL_MEMBERS, hbar);
+    if (st == QDML_OK) st = qdml_problem_set_mass(s->problem, QDML_ALL_MEMBERS, mass);
+    if (st != QDML_OK) {
+        cli_error(cmd, "%s", qdml_context_last_error(s->ctx));
+        return cli_exit_for_status(st);
+    }
+    return CLI_OK;
+}
+
+/* ---- initial states --------------------------------------------------------------------------- */
+
+/* --psi0 of qdml evolve: the array read, then its shape, values and norm checked against the grid. */
+int cli_setup_read_state(const cli_setup *s, const char *path, qdml_npy_array *psi0) {
+    const char *cmd = s->cmd;
+    char err[768];
+    if (qdml_npy_read(path, psi0, err, sizeof err) != 0) {
+        cli_error(cmd, "--psi0: %s", err);
+        return CLI_USAGE;
+    }
+    int same = psi0->ndim == s->dim;
+    for (int d = 0; same && d < psi0->ndim; ++d)
+        same = psi0->shape[d] == s->n[d];
+    if (!same) {
+        char a[256], b[256];
+        format_shape(a, sizeof a, psi0->ndim, psi0->shape);
+        format_shape(b, sizeof b, s->dim, s->n);
+        cli_error(cmd, "--psi0 %s: shape %s does not match the %s's shape %s", path, a, s->obj ? "grid" : "potential",
+                  b);
+        return CLI_USAGE;
+    }
+    const int64_t nd = psi0->dtype == QDML_NPY_C128 ? 2 * psi0->count : psi0->count;
+    int64_t bad = first_nonfinite(psi0->data, nd);
+    if (bad >= 0) {
+        int64_t el = psi0->dtype == QDML_NPY_C128 ? bad / 2 : bad;
+        char idx[256];
+        format_index(idx, sizeof idx, el, psi0->ndim, psi0->shape);
+        cli_error(cmd, "--psi0 %s: value at index %lld %s is not finite", path, (long long)el, idx);
+        return CLI_USAGE;
+    }
+    int64_t k = 0;
+    while (k < nd && psi0->data[k] == 0.0)
+        ++k;
+    if (k == nd) {
+        cli_error(cmd, "--psi0 %s: the state is zero everywhere (norm 0); give a state to evolve", path);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+int cli_setup_set_state(cli_setup *s, const qdml_npy_array *psi0) {
+    double *state = psi0->data;
+    if (psi0->dtype != QDML_NPY_C128) {
+        state = malloc((size_t)s->points * 2 * sizeof(double));
+        if (!state) {
+            cli_error(s->cmd, "out of memory");
+            return CLI_RUN_FAILED;
+        }
+        for (int64_t i = 0; i < s->points; ++i)
+            state[2 * i] = psi0->data[i], state[2 * i + 1] = 0.0;
+    }
+    int rc = CLI_OK;
+    qdml_status st = qdml_problem_set_state(s->problem, 0, state);
+    if (st != QDML_OK) {
+        cli_error(s->cmd, "--psi0: %s", qdml_context_last_error(s->ctx));
+        rc = cli_exit_for_status(st);
+    }
+    if (state != psi0->data) free(state);
+    return rc;
+}
+
+/* --states K: member b starts as a Gaussian centred in the box (width a sixth of the box per axis)
+ * times a complex polynomial with seeded random coefficients in the monomials of total degree <= 4
+ * (or more, for many states): linearly independent, with components of every symmetry, as
+ * qdml_problem_lowest_states asks. The same states every run. */
+int cli_setup_random_states(cli_setup *s) {
+    const char *cmd = s->cmd;
+    int deg = 1;
+    for (;;) { /* monomials of total degree <= deg in dim variables: C(deg + dim, dim) */
+        int64_t count = 1;
+        for (int d = 1; d <= s->dim; ++d)
+            count = count * (deg + d) / d;
+        if (count >= s->batch + 4 || deg >= 64) break;
+        ++deg;
+    }
+    if ((uint64_t)s->points > SIZE_MAX / 16) {
+        cli_error(cmd, "--states: grid too large");
+        return CLI_RUN_FAILED;
+    }
+    double *psi = malloc((size_t)s->points * 2 * sizeof(double));
+    double *coef = malloc((size_t)(deg + 1) * (size_t)(deg + 1) * (size_t)(deg + 1) * 2 * sizeof(double));
+    if (!psi || !coef) {
+        free(psi);
+        free(coef);
+        cli_error(cmd, "--states: out of memory");
+        return CLI_RUN_FAILED;
+    }
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    int rc = CLI_OK;
+    const int64_t nd[3] = {s->dim > 0 ? deg + 1 : 1, s->dim > 1 ? deg + 1 : 1, s->dim > 2 ? deg + 1 : 1};
+    for (int64_t b = 0; b < s->batch && rc == CLI_OK; ++b) {
+        for (int64_t k = 0; k < 2 * nd[0] * nd[1] * nd[2]; ++k) {
+            rng ^= rng >> 12; /* xorshift64*: uniform in [-1, 1) */
+            rng ^= rng << 25;
+            rng ^= rng >> 27;
+            coef[k] = (double)((rng * 2685821657736338717ull) >> 11) * 0x1.0p-52 - 1.0;
+        }
+        for (int64_t i = 0; i < s->points; ++i) {
+            int64_t rest = i, j[3] = {0, 0, 0};
+            for (int d = s->dim - 1; d >= 0; --d) {
+                j[d] = rest % s->n[d];
+                rest /= s->n[d];
+            }
+            double u[3] = {0, 0, 0}, env = 1.0;
+            for (int d = 0; d < s->dim; ++d) {
+                const double L = s->hi[d] - s->lo[d];
+                const double x = s->lo[d] + (double)j[d] * L / (double)s->n[d];
+                u[d] = (x - 0.5 * (s->lo[d] + s->hi[d])) / (L / 6.0);
+                env *= exp(-0.25 * u[d] * u[d]);
+            }
+            double re = 0.0, im = 0.0;
+            for (int64_t a0 = 0; a0 < nd[0]; ++a0)
+                for (int64_t a1 = 0; a1 < nd[1]; ++a1)
+                    for (int64_t a2 = 0; a2 < nd[2]; ++a2) {
+                        if (a0 + a1 + a2 > deg) continue;
+                        const double mono = pow(u[0], (double)a0) * pow(u[1], (double)a1) * pow(u[2], (double)a2);
+                        const int64_t k = (a0 * nd[1] + a1) * nd[2] + a2;
+                        re += coef[2 * k] * mono;
+                        im += coef[2 * k + 1] * mono;
+                    }
+            psi[2 * i] = env * re;
+            psi[2 * i + 1] = env * im;
+        }
+        if (qdml_problem_set_state(s->problem, b, psi) != QDML_OK) {
+            cli_error(cmd, "--states: %s", qdml_context_last_error(s->ctx));
+            rc = CLI_RUN_FAILED;
+        }
+    }
+    free(psi);
+    free(coef);
+    return rc;
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------------ */
+
+/* Steps between checkpoints: `requested` (0: ten monitoring intervals), at most `total`, rounded up
+ * to a multiple of the monitoring interval M. Checkpoints then fall on monitoring points, where an
+ * unbroken run also closes its fused half-steps, so resuming changes no bit. */
+int64_t cli_checkpoint_interval(const char *cmd, int64_t requested, int64_t M, int64_t total) {
+    int64_t every = requested > 0 ? requested : 10 * M;
+    if (every > total) every = total;
+    if (every % M != 0) {
+        int64_t up = (every / M + 1) * M;
+        if (requested > 0)
+            fprintf(stderr,
+                    "qdml %s: note: --checkpoint-every %lld is not a multiple of the monitoring interval %lld; "
+                    "checkpointing every %lld steps\n",
+                    cmd, (long long)requested, (long long)M, (long long)up);
+        every = up;
+    }
+    return every;
+}
+
+/* Grid and batch from a checkpoint; the problem made on them and the checkpoint loaded into it. */
+int cli_setup_resume(cli_setup *s, const char *path, qdml_backend backend, int threads, qdml_precision precision) {
+    const char *cmd = s->cmd;
+    if (qdml_checkpoint_info(path, &s->grid, &s->batch) != QDML_OK) {
+        cli_error(cmd, "--resume: %s", qdml_last_error_message());
+        return CLI_USAGE;
+    }
+    s->dim = s->grid.dim;
+    s->points = qdml_grid_points(&s->grid);
+    for (int d = 0; d < s->dim; ++d)
+        s->n[d] = s->grid.n[d], s->lo[d] = s->grid.lo[d], s->hi[d] = s->grid.hi[d];
+    int rc = cli_setup_make_problem(s, backend, threads, precision, 1.0, 1.0);
+    if (rc != CLI_OK) return rc;
+    qdml_status st = qdml_checkpoint_load(s->problem, path);
+    if (st != QDML_OK) {
+        cli_error(cmd, "--resume: %s", qdml_context_last_error(s->ctx));
+        return cli_exit_for_status(st);
+    }
+    return CLI_OK;
+}
+
+/* ---- --out ------------------------------------------------------------------------------------ */
+
+/* Copies the states of all members out and writes them as one complex128 array. */
+int cli_setup_write_states(cli_setup *s, const char *path, int batch_axis) {
+    const char *cmd = s->cmd;
+    if ((uint64_t)s->points > SIZE_MAX / 16 / (uint64_t)s->batch) {
+        cli_error(cmd, "--out %s: state too large to copy", path);
+        return CLI_RUN_FAILED;
+    }
+    double *psi = malloc((size_t)s->points * (size_t)s->batch * 2 * sizeof(double));
+    if (!psi) {
+        cli_error(cmd, "--out %s: out of memory", path);
+        return CLI_RUN_FAILED;
+    }
+    for (int64_t b = 0; b < s->batch; ++b) {
+        qdml_status st = qdml_problem_get_state(s->problem, b, psi + 2 * b * s->points);
+        if (st != QDML_OK) {
+            cli_error(cmd, "--out: reading the state failed: %s", qdml_context_last_error(s->ctx));
+            free(psi);
+            return CLI_RUN_FAILED;
+        }
+    }
+    int64_t shape[QDML_MAX_DIM + 1];
+    int ndim = 0;
+    if (batch_axis) shape[ndim++] = s->batch;
+    for (int d = 0; d < s->dim; ++d)
+        shape[ndim++] = s->n[d];
+    char err[768];
+    int rc = CLI_OK;
+    if (qdml_npy_write(path, QDML_NPY_C128, ndim, shape, psi, err, sizeof err) != 0) {
+        cli_error(cmd, "--out: %s", err);
+        rc = CLI_RUN_FAILED;
+    }
+    free(psi);
+    return rc;
+}

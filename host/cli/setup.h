@@ -1,0 +1,60 @@
+/* The inputs of a run of the qdml program (setup.c): the potential (.npy) or built-in objectives,
+ * the box and grid, the context and problem made from them (or from a checkpoint), the initial
+ * states, and the states written back out. Each function prints its own message and returns an
+ * exit status. */
+#ifndef QDML_CLI_SETUP_H
+#define QDML_CLI_SETUP_H
+
+#include "cli.h"
+#include "io_npy.h"
+
+#include <qdml/qdml.h>
+#include <stdint.h>
+
+typedef struct cli_setup {
+    const char *cmd;
+    qdml_npy_array V;
+    int dim;
+    int64_t n[QDML_MAX_DIM];
+    int64_t batch;
+    int64_t points;
+    double lo[QDML_MAX_DIM], hi[QDML_MAX_DIM];
+    qdml_grid grid;
+    qdml_context *ctx;
+    qdml_problem *problem;
+    int estimate;        /* plan FFTs with QDML_FFT_ESTIMATE (reproducible plans) */
+    qdml_objective *obj; /* --objective: one per member (batch of them), instead of V */
+    int same_potential;  /* every member gets the potential (or objective) of member 0 (--states) */
+} cli_setup;
+
+/* Frees the problem, the context, the potential and the objectives. */
+void cli_setup_free(cli_setup *s);
+
+/* --potential PATH: reads V and takes the grid's shape (and with batch_mode the batch, its first
+ * axis) from it; checks its type, shape and values. */
+int cli_setup_load_potential(cli_setup *s, const char *path, int batch_mode);
+/* --objective SPEC --dim D --n N[,N...] [--box SPEC] (box NULL: the objectives' usual domains). */
+int cli_setup_load_objectives(cli_setup *s, const char *spec, const char *dim_txt, const char *n_txt, const char *box,
+                              int batch_mode);
+/* Grid, context and problem, with the potential and hbar/mass set on every member. */
+int cli_setup_make_problem(cli_setup *s, qdml_backend backend, int threads, qdml_precision precision, double hbar,
+                           double mass);
+
+/* --psi0 PATH of qdml evolve: reads the initial state into *psi0 (freed by the caller) and checks it
+ * against the grid (shape, finite values, not zero everywhere). */
+int cli_setup_read_state(const cli_setup *s, const char *path, qdml_npy_array *psi0);
+/* Member 0 starts as *psi0 (complex128, or float64 with a zero imaginary part). */
+int cli_setup_set_state(cli_setup *s, const qdml_npy_array *psi0);
+/* --states K of qdml ground: seeded random starting states of every member. */
+int cli_setup_random_states(cli_setup *s);
+
+/* --checkpoint-every of qdml ground and evolve: steps between checkpoints (see setup.c). */
+int64_t cli_checkpoint_interval(const char *cmd, int64_t requested, int64_t M, int64_t total);
+/* --resume PATH: grid and batch from a checkpoint; the problem made on them and the checkpoint
+ * loaded into it. */
+int cli_setup_resume(cli_setup *s, const char *path, qdml_backend backend, int threads, qdml_precision precision);
+
+/* --out PATH: the states of all members as one complex128 array (batch axis first with batch_axis). */
+int cli_setup_write_states(cli_setup *s, const char *path, int batch_axis);
+
+#endif
