@@ -1,10 +1,14 @@
 /* The operations every backend implements. The solver (solver.c) is written once against this
- * table; the CPU backend (backend_cpu.c) is the reference, a GPU backend implements the same ops.
+ * table; the CPU backend (backend_cpu*.c) is the reference, a GPU backend implements the same ops.
+ * Backends are listed in the registry (registry.c).
  *
  * Layout: B members of N points each, member outermost, C order inside a member. Internally every
  * grid is three-dimensional: a 1D grid of n points is (1, 1, n), a 2D grid (1, n0, n1).
  *
  * Preconditions are the solver's job (validated at the public API); backends assert them.
+ * Failing: every op returns a qdml_status, and where it is not QDML_OK the op has left a message (the
+ * failing library call and its error) with qdml_fail(NULL, ...) (status.h) in the thread's slot;
+ * the caller prefixes what it was doing (qdml_fail_from).
  */
 #ifndef QDML_BACKEND_H
 #define QDML_BACKEND_H
@@ -63,7 +67,7 @@ typedef struct qdml_backend_ops {
     /* Bytes create() would allocate for this problem (FFT work areas included). */
     qdml_status (*bytes_needed)(const qdml_backend_desc *desc, size_t *bytes);
     /* Allocate state, potential, work buffers and FFT plans for the problem. */
-    qdml_status (*create)(const qdml_backend_desc *desc, qdml_backend_state **out, char *err, size_t errlen);
+    qdml_status (*create)(const qdml_backend_desc *desc, qdml_backend_state **out);
     void (*destroy)(qdml_backend_state *s);
     /* Host <-> backend copies of one member (interleaved complex state; real potential). */
     qdml_status (*set_state)(qdml_backend_state *s, int64_t member, const double *psi);
@@ -90,8 +94,6 @@ typedef struct qdml_backend_ops {
     qdml_status (*distance)(qdml_backend_state *s, const unsigned char *mask, double *out);
     /* Copy psi to the backup buffer (save) or back (restore), members with mask[b] (NULL: all). */
     qdml_status (*backup)(qdml_backend_state *s, int restore, const unsigned char *mask);
-    /* Why the last op on this state failed (the failing library call and its message); "" if none. */
-    const char *(*last_error)(const qdml_backend_state *s);
     /* Gram matrix of members 0 .. count-1 (count <= B): g[2 (i count + j)] + i g[2 (i count + j) + 1]
      * = sum over points of conj(psi_i) psi_j (no volume element). Used to orthonormalise a block of
      * states (excited states). */

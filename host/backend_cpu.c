@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "backend_cpu_impl.h"
-#include "internal.h"
 #include "objectives.h"
 
 /* ---- creation -------------------------------------------------------------------------------- */
@@ -63,13 +62,17 @@ static void cpu_destroy(qdml_backend_state *s) {
 
 static qdml_status cpu_bytes_needed(const qdml_backend_desc *desc, size_t *bytes) {
     int64_t total, per;
-    if (desc->precision != QDML_FLOAT64) return QDML_ERR_UNAVAILABLE;
+    if (desc->precision != QDML_FLOAT64)
+        return qdml_fail(NULL, QDML_ERR_UNAVAILABLE,
+                         "float32 is offered by the cuda backend only; the cpu backend computes in float64");
     /* psi, work, backup, evh, evf (complex) and V (real): 88 bytes per point and member, plus
      * the per-axis tables and coordinates, and where the fused path applies a column buffer per
      * thread. FFTW's in-place plans need no separate work area. Not counted: the second table set
      * (32 bytes per point and member), allocated only when a member's 4th-order substeps alternate
      * and done without where it cannot be had (second_tables). */
-    if (!qdml_mul_i64(desc->npoints, desc->batch, &total) || !qdml_mul_i64(total, 5 * 16 + 8, &per)) return QDML_ERR_OVERFLOW;
+    if (!qdml_mul_i64(desc->npoints, desc->batch, &total) || !qdml_mul_i64(total, 5 * 16 + 8, &per))
+        return qdml_fail(NULL, QDML_ERR_OVERFLOW, "points (%lld) x batch (%lld) x 88 bytes overflows",
+                         (long long)desc->npoints, (long long)desc->batch);
     const int64_t ksum = desc->n[0] + desc->n[1] + desc->n[2];
     *bytes = (size_t)per + (size_t)ksum * (size_t)desc->batch * 32u + (size_t)ksum * 16u;
     fused_geometry g;
@@ -81,18 +84,17 @@ static qdml_status cpu_bytes_needed(const qdml_backend_desc *desc, size_t *bytes
 /* The buffers of a problem: psi, work, backup and the first table set's potential factors (complex,
  * 64-byte aligned), V, the kinetic tables, the per-thread partial sums, the per-member flags and
  * scratch, and the per-axis coordinates and k^2. *ktotal: entries of the kinetic tables (B * ksum). */
-static qdml_status alloc_buffers(qdml_backend_state *s, int64_t *ktotal, char *err, size_t errlen) {
+static qdml_status alloc_buffers(qdml_backend_state *s, int64_t *ktotal) {
     const qdml_backend_desc *desc = &s->d;
     size_t bytes = 0, total_bytes = 0;
     qdml_c64 **cbufs[] = {&s->psi, &s->work, &s->backup, &s->tab[0].evh, &s->tab[0].evf};
     for (size_t i = 0; i < sizeof cbufs / sizeof cbufs[0]; ++i) {
         *cbufs[i] = qdml_cpu_fft_alloc(s->total, sizeof(qdml_c64), &bytes);
         total_bytes += bytes;
-        if (!*cbufs[i]) {
-            snprintf(err, errlen, "cannot allocate %zu bytes for the state buffers (%lld points x %lld members)",
-                     bytes, (long long)desc->npoints, (long long)desc->batch);
-            return QDML_ERR_OUT_OF_MEMORY;
-        }
+        if (!*cbufs[i])
+            return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY,
+                             "cannot allocate %zu bytes for the state buffers (%lld points x %lld members)", bytes,
+                             (long long)desc->npoints, (long long)desc->batch);
     }
     s->v = qdml_cpu_fft_alloc(s->total, sizeof(double), &bytes);
     *ktotal = 0;
@@ -125,9 +127,9 @@ static qdml_status alloc_buffers(qdml_backend_state *s, int64_t *ktotal, char *e
     if (!ok || !s->tab[0].ktab || !s->part || !s->norm_part || !s->flush || !s->imag || !s->tab[0].kreal ||
         !s->slot || !s->held_ok || !s->evicted_ok || !s->held || !s->evicted || !s->phys || !s->kin_pending ||
         !s->kin_scale || !s->steps_buf || !s->kick_active || !s->fwd_set) {
-        snprintf(err, errlen, "cannot allocate the potential and table buffers (%lld points x %lld members)",
-                 (long long)desc->npoints, (long long)desc->batch);
-        return QDML_ERR_OUT_OF_MEMORY;
+        return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY,
+                         "cannot allocate the potential and table buffers (%lld points x %lld members)",
+                         (long long)desc->npoints, (long long)desc->batch);
     }
     return QDML_OK;
 }
@@ -149,25 +151,21 @@ static void fill_axis_tables(qdml_backend_state *s, int64_t ktotal) {
 }
 
 /* The axis sizes as FFTW takes them (int), batch and points per member checked against int too. */
-static qdml_status fftw_sizes(const qdml_backend_desc *desc, int n[3], char *err, size_t errlen) {
+static qdml_status fftw_sizes(const qdml_backend_desc *desc, int n[3]) {
     for (int a = 0; a < 3; ++a) {
-        if (desc->n[a] > 0x7fffffff) {
-            snprintf(err, errlen, "axis size %lld exceeds FFTW's int range", (long long)desc->n[a]);
-            return QDML_ERR_OVERFLOW;
-        }
+        if (desc->n[a] > 0x7fffffff)
+            return qdml_fail(NULL, QDML_ERR_OVERFLOW, "axis size %lld exceeds FFTW's int range", (long long)desc->n[a]);
         n[a] = (int)desc->n[a];
     }
-    if (desc->batch > 0x7fffffff || desc->npoints > 0x7fffffff) {
-        snprintf(err, errlen, "batch (%lld) or points per member (%lld) exceed FFTW's int range",
-                 (long long)desc->batch, (long long)desc->npoints);
-        return QDML_ERR_OVERFLOW;
-    }
+    if (desc->batch > 0x7fffffff || desc->npoints > 0x7fffffff)
+        return qdml_fail(NULL, QDML_ERR_OVERFLOW, "batch (%lld) or points per member (%lld) exceed FFTW's int range",
+                         (long long)desc->batch, (long long)desc->npoints);
     return QDML_OK;
 }
 
 /* Whether the fused paths are planned for this problem (s->planes_ok), and then their geometry,
  * the work list of a pass and the per-thread column buffers. */
-static qdml_status fused_setup(qdml_backend_state *s, char *err, size_t errlen) {
+static qdml_status fused_setup(qdml_backend_state *s) {
     const qdml_backend_desc *desc = &s->d;
     size_t bytes = 0;
     fused_geometry g;
@@ -176,13 +174,11 @@ static qdml_status fused_setup(qdml_backend_state *s, char *err, size_t errlen) 
      * identical op for op to the reference arithmetic (kernels/backend_cuda_math.cuh checks),
      * unless QDML_CPU_PATH forces a path. */
     const int forced = qdml_cpu_forced_path();
-    if (forced == -2) {
-        snprintf(err, errlen,
-                 "the environment variable QDML_CPU_PATH is '%s': it must be plain, planes, planes-gather, "
-                 "members or members-gather (or unset, to measure)",
-                 getenv("QDML_CPU_PATH"));
-        return QDML_ERR_INVALID_ARGUMENT;
-    }
+    if (forced == -2)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                         "the environment variable QDML_CPU_PATH is '%s': it must be plain, planes, planes-gather, "
+                         "members or members-gather (or unset, to measure)",
+                         getenv("QDML_CPU_PATH"));
     s->planes_ok = qdml_cpu_fused_wanted(desc, forced) && qdml_cpu_fused_geometry_of(desc, desc->nthreads, &g);
     if (s->planes_ok) {
         s->oaxis = g.oaxis;
@@ -201,37 +197,29 @@ static qdml_status fused_setup(qdml_backend_state *s, char *err, size_t errlen) 
         s->items = qdml_calloc_array((size_t)(pblocks > cblocks ? pblocks : cblocks), sizeof(int64_t));
         s->cbuf = qdml_cpu_fft_alloc((int64_t)desc->nthreads * g.nout * (g.w[0] > g.w[1] ? g.w[0] : g.w[1]),
                                      sizeof(qdml_c64), &bytes);
-        if (!s->items || !s->cbuf) {
-            snprintf(err, errlen, "cannot allocate the work list of %lld blocks", (long long)(pblocks + cblocks));
-            return QDML_ERR_OUT_OF_MEMORY;
-        }
+        if (!s->items || !s->cbuf)
+            return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "cannot allocate the work list of %lld blocks",
+                             (long long)(pblocks + cblocks));
     }
     return QDML_OK;
 }
 
-static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state **out, char *err, size_t errlen) {
+static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state **out) {
     const kernel_set *kernels = NULL;
-    if (!qdml_cpu_fftw_init(&kernels)) {
-        snprintf(err, errlen, "FFTW threads could not be initialised (fftw_init_threads failed)");
-        return QDML_ERR_BACKEND;
-    }
-    if (desc->precision != QDML_FLOAT64) {
-        snprintf(err, errlen, "float32 is offered by the cuda backend only; the cpu backend computes in float64");
-        return QDML_ERR_UNAVAILABLE;
-    }
+    if (!qdml_cpu_fftw_init(&kernels))
+        return qdml_fail(NULL, QDML_ERR_BACKEND, "FFTW threads could not be initialised (fftw_init_threads failed)");
+    if (desc->precision != QDML_FLOAT64)
+        return qdml_fail(NULL, QDML_ERR_UNAVAILABLE,
+                         "float32 is offered by the cuda backend only; the cpu backend computes in float64");
     qdml_backend_state *s = calloc(1, sizeof *s);
-    if (!s) {
-        snprintf(err, errlen, "cannot allocate the CPU backend state");
-        return QDML_ERR_OUT_OF_MEMORY;
-    }
+    if (!s) return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "cannot allocate the CPU backend state");
     s->d = *desc;
     s->d.wisdom_path = NULL; /* valid during create only */
     s->k = kernels;
     if (!qdml_mul_i64(desc->npoints, desc->batch, &s->total)) {
         cpu_destroy(s);
-        snprintf(err, errlen, "points (%lld) x batch (%lld) overflows", (long long)desc->npoints,
-                 (long long)desc->batch);
-        return QDML_ERR_OVERFLOW;
+        return qdml_fail(NULL, QDML_ERR_OVERFLOW, "points (%lld) x batch (%lld) overflows", (long long)desc->npoints,
+                         (long long)desc->batch);
     }
     s->ksum = desc->n[0] + desc->n[1] + desc->n[2];
     /* Below ~2^15 points a pass takes microseconds, less than waking and joining a thread team
@@ -239,10 +227,10 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
     s->nt = s->total < 32768 ? 1 : desc->nthreads;
     int64_t ktotal = 0;
     int n[3] = {0, 0, 0};
-    qdml_status st = alloc_buffers(s, &ktotal, err, errlen);
+    qdml_status st = alloc_buffers(s, &ktotal);
     if (st == QDML_OK) fill_axis_tables(s, ktotal);
-    if (st == QDML_OK) st = fftw_sizes(desc, n, err, errlen);
-    if (st == QDML_OK) st = fused_setup(s, err, errlen);
+    if (st == QDML_OK) st = fftw_sizes(desc, n);
+    if (st == QDML_OK) st = fused_setup(s);
     if (st != QDML_OK) {
         cpu_destroy(s);
         return st;
@@ -250,9 +238,9 @@ static qdml_status cpu_create(const qdml_backend_desc *desc, qdml_backend_state 
     qdml_cpu_plan_transforms(s, desc->wisdom_path, n);
     if (!s->fwd || !s->bwd) {
         cpu_destroy(s);
-        snprintf(err, errlen, "FFTW could not plan a batched transform of %d x %d x %d points, batch %lld", n[0], n[1],
-                 n[2], (long long)desc->batch);
-        return QDML_ERR_BACKEND;
+        return qdml_fail(NULL, QDML_ERR_BACKEND,
+                         "FFTW could not plan a batched transform of %d x %d x %d points, batch %lld", n[0], n[1], n[2],
+                         (long long)desc->batch);
     }
     /* Planning with FFTW_MEASURE overwrites the buffers. */
     memset(s->psi, 0, (size_t)s->total * sizeof(qdml_c64));
@@ -356,12 +344,6 @@ static qdml_status cpu_fill_objective(qdml_backend_state *s, int64_t b, const qd
     return QDML_OK;
 }
 
-/* FFTW and OpenMP report no errors once a plan exists; create() writes its own message. */
-static const char *cpu_last_error(const qdml_backend_state *s) {
-    (void)s;
-    return "";
-}
-
 const qdml_backend_ops qdml_backend_cpu_ops = {
     .name = "cpu",
     .bytes_needed = cpu_bytes_needed,
@@ -379,7 +361,6 @@ const qdml_backend_ops qdml_backend_cpu_ops = {
     .moments = qdml_cpu_moments,
     .distance = qdml_cpu_distance,
     .backup = cpu_backup,
-    .last_error = cpu_last_error,
     .gram = qdml_cpu_gram,
     .combine = qdml_cpu_combine,
     .fill_objective = cpu_fill_objective,

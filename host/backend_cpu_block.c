@@ -14,7 +14,7 @@ qdml_status qdml_cpu_gram(qdml_backend_state *s, int64_t count, double *g) {
     const size_t pairs = (size_t)count * (size_t)count;
     const int nt = s->nt;
     double *part = calloc((size_t)nt * pairs, 2 * sizeof(double));
-    if (!part) return QDML_ERR_OUT_OF_MEMORY;
+    if (!part) return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "gram: cannot allocate %d x %zu partial sums", nt, pairs);
     const qdml_c64 *psi = s->psi;
 #pragma omp parallel num_threads(nt)
     {

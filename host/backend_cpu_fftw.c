@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "backend_cpu_impl.h"
-#include "internal.h"
 
 static pthread_once_t fftw_once = PTHREAD_ONCE_INIT;
 pthread_mutex_t qdml_cpu_fftw_plan_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -25,6 +25,7 @@
 
 #include "backend.h"
 #include "pointwise.h"
+#include "status.h"
 
 /* Always inlined: the per-element loop bodies (pointwise kernels, monitoring rows), so that constant
  * flags become separate loops. */

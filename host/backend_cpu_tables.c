@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "backend_cpu_impl.h"
-#include "internal.h"
 
 /* Tables built from a member's old potential are of no further use. */
 void qdml_cpu_forget_tables(qdml_backend_state *s, int64_t b) {

@@ -237,16 +237,16 @@ qdml_status qdml_checkpoint_save(const qdml_problem *p, const char *path) {
         if (p->has_potential[b]) {
             st = p->ops->get_potential(p->bs, b, buf);
             if (st != QDML_OK) {
-                st = qdml_fail(p->ctx, st, "%s: the %s backend failed to copy out the potential of member %lld", fn,
-                               p->ops->name, (long long)b);
+                st = qdml_fail_from(p->ctx, st, "%s: the %s backend failed to copy out the potential of member %lld",
+                                    fn, p->ops->name, (long long)b);
                 break;
             }
             w_f64s(w, buf, p->npoints);
         }
         st = p->ops->get_state(p->bs, b, buf);
         if (st != QDML_OK) {
-            st = qdml_fail(p->ctx, st, "%s: the %s backend failed to copy out the state of member %lld", fn,
-                           p->ops->name, (long long)b);
+            st = qdml_fail_from(p->ctx, st, "%s: the %s backend failed to copy out the state of member %lld", fn,
+                                p->ops->name, (long long)b);
             break;
         }
         w_f64s(w, buf, 2 * p->npoints);
@@ -576,10 +576,10 @@ qdml_status qdml_checkpoint_load(qdml_problem *p, const char *path) {
     }
     p->ground_valid = st == QDML_OK && get_u64(c.ground) != 0;
     if (st != QDML_OK) {
-        const char *why = p->ops->last_error(p->bs);
-        st = qdml_fail(p->ctx, st,
-                       "%s: the %s backend failed to store the checkpoint's arrays%s%s; the problem is partly loaded",
-                       fn, p->ops->name, why && why[0] ? ": " : "", why ? why : "");
+        st = qdml_fail_from(p->ctx, st,
+                            "%s: the %s backend failed to store the checkpoint's arrays (the problem is "
+                            "partly loaded)",
+                            fn, p->ops->name);
         goto done;
     }
     qdml_clear_error(p->ctx);

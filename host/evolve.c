@@ -63,9 +63,7 @@ static qdml_status check_backward_substep(qdml_problem *p, const qdml_evolve_opt
     int64_t bad = -1;
     for (int64_t b = 0; b < p->batch; ++b) {
         if ((st = p->ops->get_potential(p->bs, b, v)) != QDML_OK) {
-            const char *why = p->ops->last_error(p->bs);
-            st = qdml_fail(p->ctx, st, "%s: the %s backend failed in get_potential%s%s", fn, p->ops->name,
-                           why && why[0] ? ": " : "", why ? why : "");
+            st = qdml_fail_from(p->ctx, st, "%s: the %s backend failed in get_potential", fn, p->ops->name);
             goto out;
         }
         double lo = v[0], hi = v[0];

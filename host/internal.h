@@ -8,14 +8,7 @@
 #include <stdint.h>
 
 #include "backend.h"
-
-#if defined(__GNUC__)
-#define QDML_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define QDML_PRINTF(a, b)
-#endif
-
-#define QDML_ERRLEN 1024
+#include "status.h"
 
 struct qdml_context {
     qdml_backend backend;
@@ -62,21 +55,6 @@ struct qdml_problem {
     qdml_ground_member *ground; /* per member: the last ground-state search's schedule */
     int ground_valid;         /* `ground` describes the current states (cleared by any other change) */
 };
-
-/* Store a formatted message in ctx (if not NULL) and in the thread-local slot; return status. */
-qdml_status qdml_fail(qdml_context *ctx, qdml_status status, const char *fmt, ...) QDML_PRINTF(3, 4);
-/* The message a callee left in the thread-local slot (qdml_fail(NULL, ...)) stored in ctx too (if not
- * NULL); returns status. */
-qdml_status qdml_keep_error(qdml_context *ctx, qdml_status status);
-/* Clear ctx's message (start of a successful call). */
-void qdml_clear_error(qdml_context *ctx);
-
-/* Overflow-checked products of non-negative sizes; return 0 on overflow. */
-int qdml_mul_i64(int64_t a, int64_t b, int64_t *out);
-int qdml_mul_size(size_t a, size_t b, size_t *out);
-
-/* Allocation helpers that return NULL on overflow as well as on failure. */
-void *qdml_calloc_array(size_t count, size_t size);
 
 /* Check an objective for `dim` dimensions (objectives.c); on failure the message (in ctx, when not
  * NULL, and the thread-local slot) starts with fn. */

@@ -170,13 +170,12 @@ static qdml_status check_one_hamiltonian(qdml_problem *p, const char *fn) {
         goto out;
     }
     if ((st = p->ops->get_potential(p->bs, 0, v0)) != QDML_OK) {
-        st = qdml_fail(p->ctx, st, "%s: reading the potential of member 0 failed: %s", fn, p->ops->last_error(p->bs));
+        st = qdml_fail_from(p->ctx, st, "%s: reading the potential of member 0 failed", fn);
         goto out;
     }
     for (int64_t b = 1; b < p->batch; ++b) {
         if ((st = p->ops->get_potential(p->bs, b, vb)) != QDML_OK) {
-            st = qdml_fail(p->ctx, st, "%s: reading the potential of member %lld failed: %s", fn, (long long)b,
-                           p->ops->last_error(p->bs));
+            st = qdml_fail_from(p->ctx, st, "%s: reading the potential of member %lld failed", fn, (long long)b);
             goto out;
         }
         for (size_t i = 0; i < N; ++i)

@@ -40,8 +40,7 @@ static double stage_hbar(double h0, double h1, int64_t k, int64_t K) {
 static qdml_status reseed_member(qdml_problem *p, int64_t b, double eps, double *buf, const char *fn) {
     const int64_t N = p->npoints;
     qdml_status st = p->ops->get_state(p->bs, b, buf);
-    if (st != QDML_OK) return qdml_fail(p->ctx, st, "%s: reading member %lld failed: %s", fn, (long long)b,
-                                        p->ops->last_error(p->bs));
+    if (st != QDML_OK) return qdml_fail_from(p->ctx, st, "%s: reading member %lld failed", fn, (long long)b);
     double vol = 1.0;
     for (int d = 0; d < p->grid.dim; ++d) vol *= p->grid.hi[d] - p->grid.lo[d];
     const double u = 1.0 / sqrt(vol);
@@ -58,8 +57,7 @@ static qdml_status reseed_member(qdml_problem *p, int64_t b, double eps, double 
     const double c = 1.0 / sqrt(norm);
     for (int64_t i = 0; i < 2 * N; ++i) buf[i] *= c;
     st = p->ops->set_state(p->bs, b, buf);
-    if (st != QDML_OK) return qdml_fail(p->ctx, st, "%s: writing member %lld failed: %s", fn, (long long)b,
-                                        p->ops->last_error(p->bs));
+    if (st != QDML_OK) return qdml_fail_from(p->ctx, st, "%s: writing member %lld failed", fn, (long long)b);
     return QDML_OK;
 }
 
@@ -143,8 +141,7 @@ qdml_status qdml_problem_minimize(qdml_problem *p, const qdml_minimize_options *
         for (int64_t b = 0; b < B; ++b) {
             const qdml_stats *s = &rr[b].final;
             if ((st = p->ops->get_potential(p->bs, b, buf)) != QDML_OK) {
-                st = qdml_fail(p->ctx, st, "%s: reading the potential of member %lld failed: %s", fn, (long long)b,
-                               p->ops->last_error(p->bs));
+                st = qdml_fail_from(p->ctx, st, "%s: reading the potential of member %lld failed", fn, (long long)b);
                 goto done;
             }
             const double f = buf[s->argmax_index];

@@ -47,8 +47,8 @@ qdml_status qdml_problem_set_objective(qdml_problem *p, int64_t member, const qd
         qdml_fill_result r;
         st = p->ops->fill_objective(p->bs, b, o, p->grid.dim, &r);
         if (st != QDML_OK)
-            return qdml_fail(p->ctx, st, "%s: the %s backend failed to fill the potential of member %lld: %s", fn,
-                             p->ops->name, (long long)b, p->ops->last_error(p->bs));
+            return qdml_fail_from(p->ctx, st, "%s: the %s backend failed to fill the potential of member %lld", fn,
+                                  p->ops->name, (long long)b);
         if (r.first_bad >= 0) {
             double x[QDML_MAX_DIM];
             char where[256];
@@ -114,8 +114,8 @@ qdml_status qdml_problem_set_objective_fn(qdml_problem *p, int64_t member, qdml_
         st = p->ops->set_potential(p->bs, b, v);
         if (st != QDML_OK) {
             free(v);
-            return qdml_fail(p->ctx, st, "%s: the %s backend failed to store the potential of member %lld: %s", fn,
-                             p->ops->name, (long long)b, p->ops->last_error(p->bs));
+            return qdml_fail_from(p->ctx, st, "%s: the %s backend failed to store the potential of member %lld", fn,
+                                  p->ops->name, (long long)b);
         }
         p->vmin[b] = vmin;
         p->has_potential[b] = 1;

@@ -6,12 +6,6 @@
 #include "internal.h"
 #include "pointwise.h"
 
-void *qdml_calloc_array(size_t count, size_t size) {
-    size_t bytes;
-    if (!qdml_mul_size(count, size, &bytes)) return NULL;
-    return calloc(bytes ? count : 1, bytes ? size : 1);
-}
-
 /* Validate a member index; QDML_ALL_MEMBERS allowed where `allow_all`. */
 static qdml_status check_member(const qdml_problem *p, int64_t member, int allow_all, const char *fn) {
     if (member == QDML_ALL_MEMBERS && allow_all) return QDML_OK;
@@ -178,12 +172,12 @@ qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_
     for (int64_t b = 0; b < batch; ++b) p->hbar[b] = p->mass[b] = 1.0;
 
     fill_desc(ctx, grid, batch, &p->desc);
-    char err[512] = "";
-    st = p->ops->create(&p->desc, &p->bs, err, sizeof err);
+    st = p->ops->create(&p->desc, &p->bs);
     if (st != QDML_OK) {
+        st = qdml_fail_from(ctx, st, "qdml_problem_create (%s backend)", ctx->ops->name);
         p->bs = NULL;
         qdml_problem_destroy(p);
-        return qdml_fail(ctx, st, "qdml_problem_create (%s backend): %s", ctx->ops->name, err);
+        return st;
     }
     st = qdml_problem_set_state_uniform(p, QDML_ALL_MEMBERS);
     if (st != QDML_OK) {
@@ -217,8 +211,9 @@ qdml_status qdml_problem_set_potential(qdml_problem *p, int64_t member, const do
     MEMBER_RANGE(p, member, b0, b1);
     for (int64_t b = b0; b < b1; ++b) {
         st = p->ops->set_potential(p->bs, b, values);
-        if (st != QDML_OK) return qdml_fail(p->ctx, st, "qdml_problem_set_potential: backend failed to store member %lld",
-                                            (long long)b);
+        if (st != QDML_OK)
+            return qdml_fail_from(p->ctx, st, "qdml_problem_set_potential: the %s backend failed to store member %lld",
+                                  p->ops->name, (long long)b);
         p->vmin[b] = vmin;
         p->has_potential[b] = 1;
         p->built_ok[b] = 0;
@@ -236,7 +231,10 @@ qdml_status qdml_problem_get_potential(const qdml_problem *p, int64_t member, do
     if (!p->has_potential[member])
         return qdml_fail(p->ctx, QDML_ERR_NOT_READY, "qdml_problem_get_potential: member %lld has no potential set",
                          (long long)member);
-    return p->ops->get_potential(p->bs, member, values);
+    st = p->ops->get_potential(p->bs, member, values);
+    if (st != QDML_OK)
+        return qdml_fail_from(p->ctx, st, "qdml_problem_get_potential: the %s backend failed", p->ops->name);
+    return QDML_OK;
 }
 
 static qdml_status set_param(qdml_problem *p, int64_t member, double value, double *arr, const char *fn,
@@ -286,7 +284,9 @@ static qdml_status upload_state(qdml_problem *p, int64_t member, const double *p
     MEMBER_RANGE(p, member, b0, b1);
     for (int64_t b = b0; b < b1; ++b) {
         qdml_status st = p->ops->set_state(p->bs, b, psi);
-        if (st != QDML_OK) return qdml_fail(p->ctx, st, "%s: backend failed to store the state of member %lld", fn, (long long)b);
+        if (st != QDML_OK)
+            return qdml_fail_from(p->ctx, st, "%s: the %s backend failed to store the state of member %lld", fn,
+                                  p->ops->name, (long long)b);
         qdml_member_reset(p, b);
     }
     qdml_clear_error(p->ctx);
@@ -387,7 +387,9 @@ qdml_status qdml_problem_get_state(const qdml_problem *p, int64_t member, double
     qdml_status st = check_member(p, member, 0, fn);
     if (st != QDML_OK) return st;
     if (!psi) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: psi_interleaved is NULL", fn);
-    return p->ops->get_state(p->bs, member, psi);
+    st = p->ops->get_state(p->bs, member, psi);
+    if (st != QDML_OK) return qdml_fail_from(p->ctx, st, "%s: the %s backend failed", fn, p->ops->name);
+    return QDML_OK;
 }
 
 qdml_status qdml_problem_get_density(const qdml_problem *p, int64_t member, double *density) {
@@ -402,5 +404,6 @@ qdml_status qdml_problem_get_density(const qdml_problem *p, int64_t member, doub
     if (st == QDML_OK)
         for (int64_t i = 0; i < p->npoints; ++i) density[i] = buf[2 * i] * buf[2 * i] + buf[2 * i + 1] * buf[2 * i + 1];
     free(buf);
-    return st;
+    if (st != QDML_OK) return qdml_fail_from(p->ctx, st, "%s: the %s backend failed", fn, p->ops->name);
+    return QDML_OK;
 }

@@ -73,9 +73,7 @@ qdml_status qdml_solver_check_ready(qdml_problem *p, const char *fn) {
 }
 
 qdml_status qdml_run_backend_error(qdml_run *r, qdml_status st, const char *fn, const char *what) {
-    const char *why = r->p->ops->last_error(r->p->bs);
-    return qdml_fail(r->p->ctx, st, "%s: the %s backend failed in %s%s%s", fn, r->p->ops->name, what,
-                     why && why[0] ? ": " : "", why ? why : "");
+    return qdml_fail_from(r->p->ctx, st, "%s: the %s backend failed in %s", fn, r->p->ops->name, what);
 }
 
 qdml_status qdml_run_set_member_step(qdml_run *r, int64_t b, double dt) {

@@ -47,7 +47,7 @@ qdml_status qdml_solver_check_ready(qdml_problem *p, const char *fn);
 /* Per-member scratch for a run on p (every member active, Strang); OUT_OF_MEMORY naming fn. */
 qdml_status qdml_run_init(qdml_run *r, qdml_problem *p, const char *fn);
 void qdml_run_free(qdml_run *r);
-/* Fail with st, naming fn, the backend, the op (`what`) and the backend's last error. */
+/* Fail with st, naming fn, the backend, the op (`what`) and the message the op left (qdml_fail_from). */
 qdml_status qdml_run_backend_error(qdml_run *r, qdml_status st, const char *fn, const char *what);
 /* Make dt member b's step in force and build its step tables for it (skipped when they hold it). */
 qdml_status qdml_run_set_member_step(qdml_run *r, int64_t b, double dt);

@@ -72,7 +72,8 @@ qdml_status qdml_problem_stats(qdml_problem *p, int64_t member, qdml_stats *out)
     if (st == QDML_OK) qdml_stats_from_moments(p, member, &m[member], out);
     free(m);
     free(want);
-    if (st != QDML_OK) return qdml_fail(p->ctx, st, "qdml_problem_stats: the backend failed to compute moments");
+    if (st != QDML_OK)
+        return qdml_fail_from(p->ctx, st, "qdml_problem_stats: the %s backend failed in moments", p->ops->name);
     qdml_clear_error(p->ctx);
     return QDML_OK;
 }

@@ -1,5 +1,7 @@
+/* Statuses and their messages, version queries, and checked sizes (status.h). */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -37,13 +39,29 @@ qdml_status qdml_fail(qdml_context *ctx, qdml_status status, const char *fmt, ..
     return status;
 }
 
+qdml_status qdml_fail_from(qdml_context *ctx, qdml_status status, const char *fmt, ...) {
+    char why[QDML_ERRLEN]; /* the callee's message: the slot is also the destination */
+    memcpy(why, tls_error, sizeof why);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tls_error, sizeof tls_error, fmt, ap);
+    va_end(ap);
+    if (why[0] && n >= 0 && (size_t)n < sizeof tls_error)
+        snprintf(tls_error + n, sizeof tls_error - (size_t)n, ": %s", why);
+    if (ctx) memcpy(ctx->error, tls_error, sizeof ctx->error);
+    return status;
+}
+
 qdml_status qdml_keep_error(qdml_context *ctx, qdml_status status) {
     if (ctx) memcpy(ctx->error, tls_error, sizeof ctx->error);
     return status;
 }
 
 void qdml_clear_error(qdml_context *ctx) {
-    if (ctx) ctx->error[0] = '\0';
+    if (ctx)
+        ctx->error[0] = '\0';
+    else
+        tls_error[0] = '\0';
 }
 
 int qdml_mul_i64(int64_t a, int64_t b, int64_t *out) {
@@ -57,4 +75,16 @@ int qdml_mul_size(size_t a, size_t b, size_t *out) {
     if (a != 0 && b > SIZE_MAX / a) return 0;
     *out = a * b;
     return 1;
+}
+
+int qdml_add_size(size_t a, size_t b, size_t *out) {
+    if (b > SIZE_MAX - a) return 0;
+    *out = a + b;
+    return 1;
+}
+
+void *qdml_calloc_array(size_t count, size_t size) {
+    size_t bytes;
+    if (!qdml_mul_size(count, size, &bytes)) return NULL;
+    return calloc(bytes ? count : 1, bytes ? size : 1);
 }

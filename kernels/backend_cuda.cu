@@ -48,20 +48,17 @@ static_assert(sizeof(c32) == sizeof(cufftComplex) && sizeof(c32) == sizeof(float
 
 namespace qdml_cuda {
 
-qdml_status fail_cuda(qdml_backend_state *s, const char *call, cudaError_t e) {
-    snprintf(s->msg, sizeof s->msg, "%s failed: %s (%s)", call, cudaGetErrorName(e), cudaGetErrorString(e));
-    return e == cudaErrorMemoryAllocation ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
+qdml_status fail_cuda(const char *call, cudaError_t e) {
+    return qdml_fail(NULL, e == cudaErrorMemoryAllocation ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND,
+                     "%s failed: %s (%s)", call, cudaGetErrorName(e), cudaGetErrorString(e));
 }
 
-qdml_status fail_fft(qdml_backend_state *s, const char *call, cufftResult r) {
-    snprintf(s->msg, sizeof s->msg, "%s failed: %s (cufftResult %d)", call, cufft_name(r), (int)r);
-    return r == CUFFT_ALLOC_FAILED ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
+qdml_status fail_fft(const char *call, cufftResult r) {
+    return qdml_fail(NULL, r == CUFFT_ALLOC_FAILED ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND,
+                     "%s failed: %s (cufftResult %d)", call, cufft_name(r), (int)r);
 }
 
-qdml_status fail_internal(qdml_backend_state *s, const char *what) {
-    snprintf(s->msg, sizeof s->msg, "%s", what);
-    return QDML_ERR_INTERNAL;
-}
+qdml_status fail_internal(const char *what) { return qdml_fail(NULL, QDML_ERR_INTERNAL, "%s", what); }
 
 } /* namespace qdml_cuda */
 
@@ -220,7 +217,7 @@ namespace {
 
 /* Upload up to two per-member double arrays (a -> doubles A, bb -> doubles B) and a mask. */
 qdml_status params_upload(qdml_backend_state *s, const double *a, const double *bb, const unsigned char *mask) {
-    unsigned char *slot;
+    unsigned char *slot = NULL;
     int k;
     qdml_status st = params_acquire(s, &slot, &k);
     if (st != QDML_OK) return st;
@@ -264,12 +261,12 @@ void destroy_state(qdml_backend_state *s) {
 
 /* The problem does not fit in the device's free memory. */
 qdml_status fail_too_big(qdml_backend_state *s, size_t free_b, size_t total_b, size_t needed, size_t fft_ws) {
-    snprintf(s->msg, sizeof s->msg,
-             "CUDA device %d has %zu bytes free (of %zu) but this problem needs %zu bytes (%lld points x %lld "
-             "members, %s: 5 complex buffers, potential, tables, reduction scratch, cuFFT work area of %zu bytes)",
-             s->dev, free_b, total_b, needed, (long long)s->g.N, (long long)s->g.B, s->g.f32 ? "float32" : "float64",
-             fft_ws);
-    return QDML_ERR_OUT_OF_MEMORY;
+    return qdml_fail(
+        NULL, QDML_ERR_OUT_OF_MEMORY,
+        "CUDA device %d has %zu bytes free (of %zu) but this problem needs %zu bytes (%lld points x %lld "
+        "members, %s: 5 complex buffers, potential, tables, reduction scratch, cuFFT work area of %zu bytes)",
+        s->dev, free_b, total_b, needed, (long long)s->g.N, (long long)s->g.B, s->g.f32 ? "float32" : "float64",
+        fft_ws);
 }
 
 /* Identity potential factors and kinetic tables, so an unset member is harmless. */
@@ -281,7 +278,7 @@ template <typename C> qdml_status fill_identity(qdml_backend_state *s) {
     return QDML_OK;
 }
 
-/* Everything of create after the state exists; messages in s->msg. */
+/* Everything of create after the state exists. */
 qdml_status create_body(qdml_backend_state *s) {
     const geometry &g = s->g;
     const qdml_backend_desc *d = &s->d;
@@ -293,12 +290,12 @@ qdml_status create_body(qdml_backend_state *s) {
     {
         const char *gv = getenv("QDML_CUDA_GRAPHS");
         if (gv && *gv && strcmp(gv, "0") != 0 && strcmp(gv, "1") != 0) {
-            snprintf(s->msg, sizeof s->msg,
-                     "the environment variable QDML_CUDA_GRAPHS is '%.100s': it must be 0 (launch every kernel of "
-                     "a step on its own) or 1 (replay captured steps, and fail where a step cannot be captured); "
-                     "unset, steps are replayed where capture works",
-                     gv);
-            return QDML_ERR_INVALID_ARGUMENT;
+            return qdml_fail(
+                NULL, QDML_ERR_INVALID_ARGUMENT,
+                "the environment variable QDML_CUDA_GRAPHS is '%.100s': it must be 0 (launch every kernel of "
+                "a step on its own) or 1 (replay captured steps, and fail where a step cannot be captured); "
+                "unset, steps are replayed where capture works",
+                gv);
         }
         s->graphs = (gv && *gv) ? (gv[0] == '1') : -1;
     }
@@ -312,9 +309,8 @@ qdml_status create_body(qdml_backend_state *s) {
     {
         size_t lower = 0;
         if (!device_layout(g, 0, off, &lower)) {
-            snprintf(s->msg, sizeof s->msg, "device memory size of %lld points x %lld members overflows",
-                     (long long)g.N, (long long)g.B);
-            return QDML_ERR_OVERFLOW;
+            return qdml_fail(NULL, QDML_ERR_OVERFLOW, "device memory size of %lld points x %lld members overflows",
+                             (long long)g.N, (long long)g.B);
         }
         if (lower > free_b) {
             size_t ws = 0, est = 0;
@@ -336,15 +332,14 @@ qdml_status create_body(qdml_backend_state *s) {
         CUFFT_TRY(cufftSetAutoAllocation, (s->plan, 0));
         size_t ws = 0;
         const cufftResult made = make_plan(s->plan, d, g, &ws);
-        if (made != CUFFT_SUCCESS) return fail_fft(s, "cufftMakePlanMany64", made);
+        if (made != CUFFT_SUCCESS) return fail_fft("cufftMakePlanMany64", made);
         s->fft_ws = ws;
         CUFFT_TRY(cufftSetStream, (s->plan, s->stream));
     }
 
     if (!device_layout(g, s->fft_ws, off, &s->dbytes)) {
-        snprintf(s->msg, sizeof s->msg, "device memory size of %lld points x %lld members overflows", (long long)g.N,
-                 (long long)g.B);
-        return QDML_ERR_OVERFLOW;
+        return qdml_fail(NULL, QDML_ERR_OVERFLOW, "device memory size of %lld points x %lld members overflows",
+                         (long long)g.N, (long long)g.B);
     }
     CUDA_TRY(cudaMemGetInfo, (&free_b, &total_b)); /* again: the plan may hold device memory */
     if (s->dbytes > free_b) return fail_too_big(s, free_b, total_b, s->dbytes, s->fft_ws);
@@ -353,11 +348,10 @@ qdml_status create_body(qdml_backend_state *s) {
         if (e != cudaSuccess) {
             s->dmem = NULL;
             (void)cudaGetLastError();
-            snprintf(s->msg, sizeof s->msg,
-                     "cudaMalloc of %zu bytes on CUDA device %d failed: %s (%s; %zu bytes were "
-                     "reported free)",
-                     s->dbytes, s->dev, cudaGetErrorName(e), cudaGetErrorString(e), free_b);
-            return e == cudaErrorMemoryAllocation ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
+            return qdml_fail(NULL, e == cudaErrorMemoryAllocation ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND,
+                             "cudaMalloc of %zu bytes on CUDA device %d failed: %s (%s; %zu bytes were "
+                             "reported free)",
+                             s->dbytes, s->dev, cudaGetErrorName(e), cudaGetErrorString(e), free_b);
         }
     }
     unsigned char *base = (unsigned char *)s->dmem;
@@ -381,8 +375,7 @@ qdml_status create_body(qdml_backend_state *s) {
     s->sstop = (i64 *)(base + off[L_STOP]);
     s->hflush = (unsigned char *)calloc((size_t)g.B, 1);
     if (!s->hflush) {
-        snprintf(s->msg, sizeof s->msg, "cannot allocate %lld bytes of host flags", (long long)g.B);
-        return QDML_ERR_OUT_OF_MEMORY;
+        return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "cannot allocate %lld bytes of host flags", (long long)g.B);
     }
     if (s->have_plan && s->fft_ws > 0) CUFFT_TRY(cufftSetWorkArea, (s->plan, base + off[L_FFTWORK]));
 
@@ -396,17 +389,16 @@ qdml_status create_body(qdml_backend_state *s) {
     size_t ring_total = 0;
     if (!mul_sz(g.par_bytes, kRing, &ring_total) || !add_sz(2 * stage, ring_total, &hbytes) ||
         !add_sz(hbytes, hres, &hbytes)) {
-        snprintf(s->msg, sizeof s->msg, "pinned host buffer size overflows (batch %lld)", (long long)g.B);
-        return QDML_ERR_OVERFLOW;
+        return qdml_fail(NULL, QDML_ERR_OVERFLOW, "pinned host buffer size overflows (batch %lld)", (long long)g.B);
     }
     {
         const cudaError_t e = cudaMallocHost(&s->hmem, hbytes);
         if (e != cudaSuccess) {
             s->hmem = NULL;
             (void)cudaGetLastError();
-            snprintf(s->msg, sizeof s->msg, "cudaMallocHost of %zu bytes of pinned host memory failed: %s (%s)", hbytes,
-                     cudaGetErrorName(e), cudaGetErrorString(e));
-            return e == cudaErrorMemoryAllocation ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
+            return qdml_fail(NULL, e == cudaErrorMemoryAllocation ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND,
+                             "cudaMallocHost of %zu bytes of pinned host memory failed: %s (%s)", hbytes,
+                             cudaGetErrorName(e), cudaGetErrorString(e));
         }
     }
     unsigned char *h = (unsigned char *)s->hmem;
@@ -430,9 +422,8 @@ qdml_status create_body(qdml_backend_state *s) {
 
     double *tab = (double *)malloc(2 * (size_t)g.ksum * sizeof(double));
     if (!tab) {
-        snprintf(s->msg, sizeof s->msg, "cannot allocate %zu bytes of host tables",
-                 2 * (size_t)g.ksum * sizeof(double));
-        return QDML_ERR_OUT_OF_MEMORY;
+        return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of host tables",
+                         2 * (size_t)g.ksum * sizeof(double));
     }
     /* Same expressions as the CPU backend, on the host, so the tables agree to the last bit. */
     i64 at = 0;
@@ -449,8 +440,8 @@ qdml_status create_body(qdml_backend_state *s) {
     /* The pageable source must outlive the copies: wait before freeing it. */
     cudaError_t e3 = cudaStreamSynchronize(s->stream);
     free(tab);
-    if (e2 != cudaSuccess) return fail_cuda(s, "cudaMemcpyAsync", e2);
-    if (e3 != cudaSuccess) return fail_cuda(s, "cudaStreamSynchronize", e3);
+    if (e2 != cudaSuccess) return fail_cuda("cudaMemcpyAsync", e2);
+    if (e3 != cudaSuccess) return fail_cuda("cudaStreamSynchronize", e3);
     return QDML_OK;
 }
 
@@ -460,33 +451,23 @@ qdml_status create_body(qdml_backend_state *s) {
 
 namespace qdml_cuda {
 
-qdml_status cu_create(const qdml_backend_desc *desc, qdml_backend_state **out, char *err, size_t errlen) {
-    if (!desc || !out) {
-        if (err && errlen) snprintf(err, errlen, "cuda backend create: desc or out is NULL");
-        return QDML_ERR_INTERNAL;
-    }
+qdml_status cu_create(const qdml_backend_desc *desc, qdml_backend_state **out) {
+    if (!desc || !out) return fail_internal("cuda backend create: desc or out is NULL");
     *out = NULL;
     qdml_backend_state *s = (qdml_backend_state *)calloc(1, sizeof *s);
-    if (!s) {
-        snprintf(err, errlen, "cannot allocate the CUDA backend state");
-        return QDML_ERR_OUT_OF_MEMORY;
-    }
+    if (!s) return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "cannot allocate the CUDA backend state");
     s->d = *desc;
     s->dev = -1;
-    qdml_status st = make_geometry(desc, &s->g, s->msg, sizeof s->msg);
-    if (st == QDML_OK && qdml_cuda_device_count() < 1) {
-        snprintf(s->msg, sizeof s->msg,
-                 "no CUDA device is available (no driver, no device, or CUDA_VISIBLE_DEVICES "
-                 "hides them)");
-        st = QDML_ERR_UNAVAILABLE;
-    }
+    qdml_status st = make_geometry(desc, &s->g);
+    if (st == QDML_OK && qdml_cuda_device_count() < 1)
+        st = qdml_fail(NULL, QDML_ERR_UNAVAILABLE,
+                       "no CUDA device is available (no driver, no device, or CUDA_VISIBLE_DEVICES hides them)");
     if (st == QDML_OK) {
         s->sh = make_shape3(desc->n[0], desc->n[1], desc->n[2]);
         /* On failure the current device is the one create found; restore nothing else. */
         st = create_body(s);
     }
     if (st != QDML_OK) {
-        snprintf(err, errlen, "%s", s->msg);
         if (s->dev < 0) {
             /* Never reached cudaGetDevice: no CUDA resources were made. */
             free(s);
@@ -495,7 +476,6 @@ qdml_status cu_create(const qdml_backend_desc *desc, qdml_backend_state **out, c
         }
         return st;
     }
-    s->msg[0] = '\0';
     *out = s;
     return QDML_OK;
 }
@@ -509,35 +489,35 @@ namespace {
 bool member_ok(const qdml_backend_state *s, int64_t b) { return b >= 0 && b < s->g.B; }
 
 qdml_status set_state_impl(qdml_backend_state *s, int64_t b, const double *psi) {
-    if (!member_ok(s, b) || !psi) return fail_internal(s, "set_state: member out of range or NULL array");
+    if (!member_ok(s, b) || !psi) return fail_internal("set_state: member out of range or NULL array");
     const i64 N = s->g.N;
     if (s->g.f32) return upload_f32(s, (float *)(cbuf<c32>(s->psi) + b * N), psi, 2 * (size_t)N);
     return upload(s, cbuf<qdml_c64>(s->psi) + b * N, psi, (size_t)N * sizeof(qdml_c64));
 }
 
 qdml_status get_state_impl(qdml_backend_state *s, int64_t b, double *psi) {
-    if (!member_ok(s, b) || !psi) return fail_internal(s, "get_state: member out of range or NULL array");
+    if (!member_ok(s, b) || !psi) return fail_internal("get_state: member out of range or NULL array");
     const i64 N = s->g.N;
     if (s->g.f32) return download_f32(s, psi, (const float *)(cbuf<c32>(s->psi) + b * N), 2 * (size_t)N);
     return download(s, psi, cbuf<qdml_c64>(s->psi) + b * N, (size_t)N * sizeof(qdml_c64));
 }
 
 qdml_status set_potential_impl(qdml_backend_state *s, int64_t b, const double *v) {
-    if (!member_ok(s, b) || !v) return fail_internal(s, "set_potential: member out of range or NULL array");
+    if (!member_ok(s, b) || !v) return fail_internal("set_potential: member out of range or NULL array");
     const i64 N = s->g.N;
     if (s->g.f32) return upload_f32(s, rbuf<c32>(s->v) + b * N, v, (size_t)N);
     return upload(s, rbuf<qdml_c64>(s->v) + b * N, v, (size_t)N * sizeof(double));
 }
 
 qdml_status get_potential_impl(qdml_backend_state *s, int64_t b, double *v) {
-    if (!member_ok(s, b) || !v) return fail_internal(s, "get_potential: member out of range or NULL array");
+    if (!member_ok(s, b) || !v) return fail_internal("get_potential: member out of range or NULL array");
     const i64 N = s->g.N;
     if (s->g.f32) return download_f32(s, v, rbuf<c32>(s->v) + b * N, (size_t)N);
     return download(s, v, rbuf<qdml_c64>(s->v) + b * N, (size_t)N * sizeof(double));
 }
 
 template <typename C> qdml_status set_step_impl(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
-    if (!member_ok(s, b) || !p) return fail_internal(s, "set_step: member out of range or NULL params");
+    if (!member_ok(s, b) || !p) return fail_internal("set_step: member out of range or NULL params");
     const i64 N = s->g.N;
     const double c = p->dt / (2.0 * p->hbar);
     LAUNCH(k_step_potential<C>, flat_grid(s, N), rbuf<C>(s->v) + b * N, cbuf<C>(s->evh) + b * N,
@@ -651,14 +631,14 @@ qdml_status fft_impl(qdml_backend_state *s, int forward) {
 
 template <typename C>
 qdml_status kinetic_impl(qdml_backend_state *s, const double *scale, const unsigned char *active) {
-    if (!scale) return fail_internal(s, "kinetic: scale is NULL");
+    if (!scale) return fail_internal("kinetic: scale is NULL");
     const qdml_status st = params_upload(s, scale, NULL, active);
     if (st != QDML_OK) return st;
     return launch_kinetic<C>(s, dpar_a(s), active ? dpar_mask(s) : NULL, NULL);
 }
 
 template <typename C> qdml_status scale_impl(qdml_backend_state *s, const double *scale, const unsigned char *active) {
-    if (!scale) return fail_internal(s, "scale: scale is NULL");
+    if (!scale) return fail_internal("scale: scale is NULL");
     const qdml_status st = params_upload(s, scale, NULL, active);
     if (st != QDML_OK) return st;
     return launch_scale<C>(s, dpar_a(s), active ? dpar_mask(s) : NULL);
@@ -667,11 +647,11 @@ template <typename C> qdml_status scale_impl(qdml_backend_state *s, const double
 template <typename C>
 qdml_status moments_impl(qdml_backend_state *s, const double *hbar, const double *mass, const unsigned char *want,
                          qdml_moments *out) {
-    if (!hbar || !mass || !out) return fail_internal(s, "moments: hbar, mass or out is NULL");
+    if (!hbar || !mass || !out) return fail_internal("moments: hbar, mass or out is NULL");
     const geometry &g = s->g;
     const double invn = 1.0 / (double)g.N;
     /* hbar^2 / 2m per member, the CPU backend's expression, into parameter array A. */
-    unsigned char *slot;
+    unsigned char *slot = NULL;
     int k;
     qdml_status st = params_acquire(s, &slot, &k);
     if (st != QDML_OK) return st;
@@ -698,7 +678,7 @@ qdml_status moments_impl(qdml_backend_state *s, const double *hbar, const double
 }
 
 template <typename C> qdml_status distance_impl(qdml_backend_state *s, const unsigned char *mask, double *out) {
-    if (!out) return fail_internal(s, "distance: out is NULL");
+    if (!out) return fail_internal("distance: out is NULL");
     const geometry &g = s->g;
     const unsigned char *dmask = NULL;
     if (mask) {
@@ -739,7 +719,7 @@ template <typename C>
 qdml_status fill_objective_impl(qdml_backend_state *s, int64_t b, const qdml_objective *o, int dim,
                                 qdml_fill_result *out) {
     if (!member_ok(s, b) || !o || !out || dim < 1 || dim > 3)
-        return fail_internal(s, "fill_objective: member out of range, NULL argument or dim outside 1..3");
+        return fail_internal("fill_objective: member out of range, NULL argument or dim outside 1..3");
     typedef typename real_of<C>::type R;
     const geometry &g = s->g;
     /* As many segments as for a batch of one (part and pimax hold P >= that many). */
@@ -804,5 +784,3 @@ qdml_status cu_fill_objective(qdml_backend_state *s, int64_t b, const qdml_objec
 } /* namespace qdml_cuda */
 
 /* ---- exported -------------------------------------------------------------------------------- */
-
-extern "C" const char *qdml_cuda_last_error(const qdml_backend_state *s) { return s ? s->msg : ""; }

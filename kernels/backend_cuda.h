@@ -16,7 +16,8 @@ extern "C" {
  * (cuFFT, one stream per problem). desc->precision selects float64 (double storage, Z2Z
  * transforms) or float32 (float storage of the state, work, backup, potential factors, potential
  * and kinetic factor tables, C2C transforms; sums accumulated in double). Host arrays are double
- * in both. */
+ * in both. Failing ops leave their message (the CUDA, cuFFT or cuBLAS call and its error string) in
+ * the thread's slot, as backend.h says. */
 extern const qdml_backend_ops qdml_backend_cuda_ops;
 
 /* Number of usable CUDA devices; 0 when there is no driver, no device, or any error. Never
@@ -37,24 +38,21 @@ int qdml_cuda_device_info(int index, char *name, size_t namelen, size_t *total_b
  * QDML_ERR_OVERFLOW. */
 qdml_status qdml_cuda_bytes_needed(const qdml_backend_desc *desc, size_t *bytes);
 
-/* Message of the last failed op on this backend state ("" if none): the CUDA or cuFFT call and
- * its error string. The solver only reports that an op failed; this says why. */
-const char *qdml_cuda_last_error(const qdml_backend_state *s);
-
 /* References for the benchmarks (perf/bench_steps.c), on the current device, on buffers of their
  * own: *ms_two_ffts = milliseconds of one forward plus one inverse transform with the batched plan
  * the backend makes for desc (the mean of `pairs` >= 1 pairs after one to warm up; 0 where every
  * axis has one point), and *copy_bytes_per_s = bytes read plus written per second by
  * device-to-device copies of the state's size. Needs room for two more states and the plan's work
- * area. 0 on success; -1 with the failing call in err (and NaN results) otherwise. */
-int qdml_cuda_reference_times(const qdml_backend_desc *desc, int pairs, double *ms_two_ffts, double *copy_bytes_per_s,
-                              char *err, size_t errlen);
+ * area. Errors (NaN results, the failing call in qdml_last_error_message()): INVALID_ARGUMENT,
+ * BACKEND, OUT_OF_MEMORY. */
+qdml_status qdml_cuda_reference_times(const qdml_backend_desc *desc, int pairs, double *ms_two_ffts,
+                                      double *copy_bytes_per_s);
 
 /* Load cuBLAS (dlopen of libcublas.so.<major>, then from the toolkit directory found at build time)
  * and look up the functions the lowest-states search uses, once per process; later calls return
- * the first outcome. 0 on success; -1 with the reason in err (when err is not NULL). Needs no
- * device. */
-int qdml_cuda_blas_load(char *err, size_t errlen);
+ * the first outcome. UNAVAILABLE, with the loader's reason in qdml_last_error_message(), when it
+ * cannot. Needs no device. */
+qdml_status qdml_cuda_blas_load(void);
 
 #ifdef __cplusplus
 }

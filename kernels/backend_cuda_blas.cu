@@ -90,10 +90,9 @@ void blas_load(void) {
 
 } /* namespace */
 
-extern "C" int qdml_cuda_blas_load(char *err, size_t errlen) {
+extern "C" qdml_status qdml_cuda_blas_load(void) {
     (void)pthread_once(&g_blas_once, blas_load);
-    if (err && errlen) snprintf(err, errlen, "%s", g_blas_ok ? "" : g_blas_err);
-    return g_blas_ok ? 0 : -1;
+    return g_blas_ok ? QDML_OK : qdml_fail(NULL, QDML_ERR_UNAVAILABLE, "%s", g_blas_err);
 }
 
 /* ---- gram and combine ------------------------------------------------------------------------ */
@@ -102,24 +101,22 @@ extern "C" int qdml_cuda_blas_load(char *err, size_t errlen) {
 #define CUBLAS_TRY(member, name, args)                                                                                 \
     do {                                                                                                               \
         const cublasStatus_t r_ = g_blas.member args;                                                                  \
-        if (r_ != CUBLAS_STATUS_SUCCESS) return fail_blas(s, name, r_);                                                \
+        if (r_ != CUBLAS_STATUS_SUCCESS) return fail_blas(name, r_);                                                   \
     } while (0)
 
 namespace {
 
-qdml_status fail_blas(qdml_backend_state *s, const char *call, cublasStatus_t r) {
-    snprintf(s->msg, sizeof s->msg, "%s failed: %s (cublasStatus_t %d)", call, g_blas.status_string(r), (int)r);
-    return r == CUBLAS_STATUS_ALLOC_FAILED ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND;
+qdml_status fail_blas(const char *call, cublasStatus_t r) {
+    return qdml_fail(NULL, r == CUBLAS_STATUS_ALLOC_FAILED ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND,
+                     "%s failed: %s (cublasStatus_t %d)", call, g_blas.status_string(r), (int)r);
 }
 
 /* The cuBLAS handle (bound to the state's stream) and a device buffer of at least `bytes`, made on
  * first use: problems that never orthonormalise do not pay for cuBLAS. */
 qdml_status blas_ready(qdml_backend_state *s, size_t bytes) {
     if (!s->have_blas) {
-        if (qdml_cuda_blas_load(NULL, 0) != 0) {
-            snprintf(s->msg, sizeof s->msg, "%.500s", g_blas_err);
-            return QDML_ERR_UNAVAILABLE;
-        }
+        const qdml_status st = qdml_cuda_blas_load();
+        if (st != QDML_OK) return st;
         CUBLAS_TRY(create, "cublasCreate", (&s->blas));
         s->have_blas = 1;
         s->blas_destroy = g_blas.destroy;
@@ -142,7 +139,7 @@ qdml_status blas_ready(qdml_backend_state *s, size_t bytes) {
 /* G = Psi^H Psi over members 0 .. count-1: Psi is column-major N x count (member b's points are
  * contiguous), so G[i + j count] = sum conj(psi_i) psi_j; copied back and widened to double. */
 template <typename C> qdml_status gram_impl(qdml_backend_state *s, int64_t count, double *g) {
-    if (!g || count < 1 || count > s->g.B) return fail_internal(s, "gram: count out of range or NULL output");
+    if (!g || count < 1 || count > s->g.B) return fail_internal("gram: count out of range or NULL output");
     const size_t n2 = (size_t)count * (size_t)count;
     qdml_status st = blas_ready(s, n2 * sizeof(C));
     if (st != QDML_OK) return st;
@@ -159,12 +156,12 @@ template <typename C> qdml_status gram_impl(qdml_backend_state *s, int64_t count
                                     (cuDoubleComplex *)s->dsmall, count));
     }
     C *host = (C *)malloc(n2 * sizeof(C));
-    if (!host) return fail_internal(s, "gram: cannot allocate host memory for the Gram matrix");
+    if (!host) return fail_internal("gram: cannot allocate host memory for the Gram matrix");
     cudaError_t e = cudaMemcpyAsync(host, s->dsmall, n2 * sizeof(C), cudaMemcpyDeviceToHost, s->stream);
     if (e == cudaSuccess) e = cudaStreamSynchronize(s->stream);
     if (e != cudaSuccess) {
         free(host);
-        return fail_cuda(s, "cudaMemcpyAsync (Gram matrix)", e);
+        return fail_cuda("cudaMemcpyAsync (Gram matrix)", e);
     }
     for (int64_t i = 0; i < count; ++i)
         for (int64_t j = 0; j < count; ++j) { /* column-major G(i, j) -> row-major g[i count + j] */
@@ -179,12 +176,12 @@ template <typename C> qdml_status gram_impl(qdml_backend_state *s, int64_t count
 /* Psi <- Psi T with T upper triangular (count x count, row-major interleaved on the host): cuBLAS
  * trmm on the right, in place (cuBLAS allows C = B), rounded to the state's precision. */
 template <typename C> qdml_status combine_impl(qdml_backend_state *s, int64_t count, const double *t) {
-    if (!t || count < 1 || count > s->g.B) return fail_internal(s, "combine: count out of range or NULL matrix");
+    if (!t || count < 1 || count > s->g.B) return fail_internal("combine: count out of range or NULL matrix");
     const size_t n2 = (size_t)count * (size_t)count;
     qdml_status st = blas_ready(s, n2 * sizeof(C));
     if (st != QDML_OK) return st;
     C *host = (C *)malloc(n2 * sizeof(C));
-    if (!host) return fail_internal(s, "combine: cannot allocate host memory for the matrix");
+    if (!host) return fail_internal("combine: cannot allocate host memory for the matrix");
     for (int64_t i = 0; i < count; ++i)
         for (int64_t j = 0; j < count; ++j) { /* row-major t[i count + j] -> column-major T(i, j) */
             C v;
@@ -196,7 +193,7 @@ template <typename C> qdml_status combine_impl(qdml_backend_state *s, int64_t co
     cudaError_t e = cudaMemcpyAsync(s->dsmall, host, n2 * sizeof(C), cudaMemcpyHostToDevice, s->stream);
     if (e == cudaSuccess) e = cudaStreamSynchronize(s->stream);
     free(host);
-    if (e != cudaSuccess) return fail_cuda(s, "cudaMemcpyAsync (combination matrix)", e);
+    if (e != cudaSuccess) return fail_cuda("cudaMemcpyAsync (combination matrix)", e);
     const int64_t N = s->g.N;
     if (s->g.f32) {
         const cuComplex one = make_cuComplex(1.0f, 0.0f);

@@ -12,37 +12,34 @@
 
 namespace qdml_cuda {
 
-/* Validate a desc and derive its geometry; message in msg on failure. */
-qdml_status make_geometry(const qdml_backend_desc *d, geometry *g, char *msg, size_t msglen) {
+/* Validate a desc and derive its geometry. */
+qdml_status make_geometry(const qdml_backend_desc *d, geometry *g) {
     for (int a = 0; a < 3; ++a)
         if (d->n[a] < 1) {
-            snprintf(msg, msglen, "internal axis %d has %lld points (must be >= 1)", a, (long long)d->n[a]);
-            return QDML_ERR_INVALID_ARGUMENT;
+            return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "internal axis %d has %lld points (must be >= 1)", a,
+                             (long long)d->n[a]);
         }
     if (d->batch < 1) {
-        snprintf(msg, msglen, "batch = %lld (must be >= 1)", (long long)d->batch);
-        return QDML_ERR_INVALID_ARGUMENT;
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "batch = %lld (must be >= 1)", (long long)d->batch);
     }
     size_t n01, n012, tot;
     if (!mul_sz((size_t)d->n[0], (size_t)d->n[1], &n01) || !mul_sz(n01, (size_t)d->n[2], &n012) ||
         n012 > (size_t)INT64_MAX) {
-        snprintf(msg, msglen, "%lld x %lld x %lld points overflow", (long long)d->n[0], (long long)d->n[1],
-                 (long long)d->n[2]);
-        return QDML_ERR_OVERFLOW;
+        return qdml_fail(NULL, QDML_ERR_OVERFLOW, "%lld x %lld x %lld points overflow", (long long)d->n[0],
+                         (long long)d->n[1], (long long)d->n[2]);
     }
     if ((i64)n012 != d->npoints) {
-        snprintf(msg, msglen, "npoints = %lld but the axes give %lld x %lld x %lld = %lld", (long long)d->npoints,
-                 (long long)d->n[0], (long long)d->n[1], (long long)d->n[2], (long long)n012);
-        return QDML_ERR_INVALID_ARGUMENT;
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "npoints = %lld but the axes give %lld x %lld x %lld = %lld",
+                         (long long)d->npoints, (long long)d->n[0], (long long)d->n[1], (long long)d->n[2],
+                         (long long)n012);
     }
     if (!mul_sz(n012, (size_t)d->batch, &tot) || tot > (size_t)INT64_MAX / 16) {
-        snprintf(msg, msglen, "points (%lld) x batch (%lld) x 16 bytes overflows", (long long)d->npoints,
-                 (long long)d->batch);
-        return QDML_ERR_OVERFLOW;
+        return qdml_fail(NULL, QDML_ERR_OVERFLOW, "points (%lld) x batch (%lld) x 16 bytes overflows",
+                         (long long)d->npoints, (long long)d->batch);
     }
     if (d->precision != QDML_FLOAT64 && d->precision != QDML_FLOAT32) {
-        snprintf(msg, msglen, "precision = %d: expected QDML_FLOAT64 (0) or QDML_FLOAT32 (1)", (int)d->precision);
-        return QDML_ERR_INVALID_ARGUMENT;
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                         "precision = %d: expected QDML_FLOAT64 (0) or QDML_FLOAT32 (1)", (int)d->precision);
     }
     g->f32 = d->precision == QDML_FLOAT32;
     g->csz = g->f32 ? sizeof(c32) : sizeof(qdml_c64);
@@ -55,14 +52,13 @@ qdml_status make_geometry(const qdml_backend_desc *d, geometry *g, char *msg, si
     g->P = g->B * g->cpm; /* <= kTargetSegments + B - 1: no overflow */
     /* Grid sizes of the warp-per-item kernels must fit gridDim.x. */
     if ((g->P + kWarpsPerBlock - 1) / kWarpsPerBlock > (i64)0x7fffffff) {
-        snprintf(msg, msglen, "batch %lld is too large for one kernel launch", (long long)d->batch);
-        return QDML_ERR_OVERFLOW;
+        return qdml_fail(NULL, QDML_ERR_OVERFLOW, "batch %lld is too large for one kernel launch", (long long)d->batch);
     }
     size_t a8, m;
     if (!mul_sz((size_t)g->B, sizeof(double), &a8) || !align_sz(a8, &a8) || !align_sz((size_t)g->B, &m) ||
         !add_sz(a8, a8, &g->par_off_m) || !add_sz(g->par_off_m, m, &g->par_bytes)) {
-        snprintf(msg, msglen, "batch %lld overflows the parameter buffer size", (long long)d->batch);
-        return QDML_ERR_OVERFLOW;
+        return qdml_fail(NULL, QDML_ERR_OVERFLOW, "batch %lld overflows the parameter buffer size",
+                         (long long)d->batch);
     }
     g->par_off_b = a8;
     return QDML_OK;
@@ -199,8 +195,7 @@ extern "C" qdml_status qdml_cuda_bytes_needed(const qdml_backend_desc *desc, siz
     if (!desc || !bytes) return QDML_ERR_INVALID_ARGUMENT;
     *bytes = 0;
     geometry g;
-    char msg[256];
-    const qdml_status st = make_geometry(desc, &g, msg, sizeof msg);
+    const qdml_status st = make_geometry(desc, &g);
     if (st != QDML_OK) return st;
     size_t ws = 0;
     if (!fft_work_estimate(desc, g, &ws)) return QDML_ERR_OVERFLOW;

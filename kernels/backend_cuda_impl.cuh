@@ -14,6 +14,7 @@
 #include "backend_cuda.h"
 #include "backend_cuda_math.cuh"
 #include "pointwise.h"
+#include "status.h"
 
 namespace qdml_cuda {
 
@@ -98,8 +99,8 @@ struct geometry {
 /* The cuFFT transform type of the problem's precision. */
 inline cufftType fft_type(const geometry &g) { return g.f32 ? CUFFT_C2C : CUFFT_Z2Z; }
 
-/* Validate a desc and derive its geometry; message in msg on failure. */
-qdml_status make_geometry(const qdml_backend_desc *d, geometry *g, char *msg, size_t msglen);
+/* Validate a desc and derive its geometry. */
+qdml_status make_geometry(const qdml_backend_desc *d, geometry *g);
 
 /* Sizes, offsets and total of the device allocation for a cuFFT work area of fft_ws bytes. */
 bool device_layout(const geometry &g, size_t fft_ws, size_t off[L_COUNT], size_t *total);
@@ -177,17 +178,15 @@ struct qdml_backend_state {
     decltype(&cublasDestroy_v2) blas_destroy; /* the loaded cublasDestroy, set with have_blas (for destroy) */
     void *dsmall;
     size_t dsmall_bytes;
-
-    char msg[512];
 };
 
 namespace qdml_cuda {
 
-/* ---- errors: the message in s->msg, and the status (backend_cuda.cu) ------------------------- */
+/* ---- errors: the status, and the message in the thread's slot (status.h; backend_cuda.cu) --- */
 
-qdml_status fail_cuda(qdml_backend_state *s, const char *call, cudaError_t e);
-qdml_status fail_fft(qdml_backend_state *s, const char *call, cufftResult r);
-qdml_status fail_internal(qdml_backend_state *s, const char *what);
+qdml_status fail_cuda(const char *call, cudaError_t e);
+qdml_status fail_fft(const char *call, cufftResult r);
+qdml_status fail_internal(const char *what);
 
 } /* namespace qdml_cuda */
 
@@ -195,13 +194,13 @@ qdml_status fail_internal(qdml_backend_state *s, const char *what);
 #define CUDA_TRY(fn, args)                                                                                             \
     do {                                                                                                               \
         const cudaError_t e_ = fn args;                                                                                \
-        if (e_ != cudaSuccess) return fail_cuda(s, #fn, e_);                                                           \
+        if (e_ != cudaSuccess) return fail_cuda(#fn, e_);                                                              \
     } while (0)
 
 #define CUFFT_TRY(fn, args)                                                                                            \
     do {                                                                                                               \
         const cufftResult r_ = fn args;                                                                                \
-        if (r_ != CUFFT_SUCCESS) return fail_fft(s, #fn, r_);                                                          \
+        if (r_ != CUFFT_SUCCESS) return fail_fft(#fn, r_);                                                             \
     } while (0)
 
 /* Kernels are launched through cudaLaunchKernel (see launch() below), not <<< >>>: the launch
@@ -210,7 +209,7 @@ qdml_status fail_internal(qdml_backend_state *s, const char *what);
 #define LAUNCH(kernel, grid, ...)                                                                                      \
     do {                                                                                                               \
         const cudaError_t e_ = launch(kernel, grid, s->stream, __VA_ARGS__);                                           \
-        if (e_ != cudaSuccess) return fail_cuda(s, "cudaLaunchKernel (" #kernel ")", e_);                              \
+        if (e_ != cudaSuccess) return fail_cuda("cudaLaunchKernel (" #kernel ")", e_);                                 \
     } while (0)
 
 /* ---- launch geometry ------------------------------------------------------------------------- */
@@ -305,7 +304,7 @@ qdml_status launch_fin_scale(qdml_backend_state *s, const unsigned char *dmask, 
 namespace qdml_cuda {
 
 /* backend_cuda.cu */
-qdml_status cu_create(const qdml_backend_desc *desc, qdml_backend_state **out, char *err, size_t errlen);
+qdml_status cu_create(const qdml_backend_desc *desc, qdml_backend_state **out);
 void cu_destroy(qdml_backend_state *s);
 qdml_status cu_set_state(qdml_backend_state *s, int64_t b, const double *psi);
 qdml_status cu_get_state(qdml_backend_state *s, int64_t b, double *psi);

@@ -8,21 +8,17 @@
 
 /* Benchmark references (backend_cuda.h): two transforms with the problem's plan, and the copy
  * bandwidth, on buffers of this function's own, timed with events on a stream of its own. */
-extern "C" int qdml_cuda_reference_times(const qdml_backend_desc *desc, int pairs, double *ms_two_ffts,
-                                         double *copy_bytes_per_s, char *err, size_t errlen) {
+extern "C" qdml_status qdml_cuda_reference_times(const qdml_backend_desc *desc, int pairs, double *ms_two_ffts,
+                                                 double *copy_bytes_per_s) {
     if (ms_two_ffts) *ms_two_ffts = NAN;
     if (copy_bytes_per_s) *copy_bytes_per_s = NAN;
-    if (err && errlen) err[0] = '\0';
-    if (!desc || !ms_two_ffts || !copy_bytes_per_s || pairs < 1) {
-        if (err && errlen) snprintf(err, errlen, "qdml_cuda_reference_times: invalid argument");
-        return -1;
-    }
+    if (!desc || !ms_two_ffts || !copy_bytes_per_s || pairs < 1)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                         "qdml_cuda_reference_times: desc, ms_two_ffts or copy_bytes_per_s NULL, or pairs = %d < 1",
+                         pairs);
     geometry g;
-    char msg[256];
-    if (make_geometry(desc, &g, msg, sizeof msg) != QDML_OK) {
-        if (err && errlen) snprintf(err, errlen, "%s", msg);
-        return -1;
-    }
+    const qdml_status gst = make_geometry(desc, &g);
+    if (gst != QDML_OK) return gst;
     size_t bytes = 0;
     (void)mul_sz((size_t)g.total, g.csz, &bytes); /* checked by make_geometry */
     long long dims[3];
@@ -97,12 +93,8 @@ done:
 #undef REF_CUDA
 #undef REF_CUFFT
 #undef REF_TRY
-    if (what && err && errlen) {
-        if (ce != cudaSuccess)
-            snprintf(err, errlen, "%s failed: %s (%s)", what, cudaGetErrorName(ce), cudaGetErrorString(ce));
-        else
-            snprintf(err, errlen, "%s failed: %s", what, cufft_name(fr));
-    }
+    qdml_status st = QDML_OK;
+    if (what) st = ce != cudaSuccess ? fail_cuda(what, ce) : fail_fft(what, fr);
     if (have_plan) (void)cufftDestroy(plan);
     if (stream) (void)cudaStreamSynchronize(stream);
     (void)cudaFree(work);
@@ -112,5 +104,5 @@ done:
     if (e1) (void)cudaEventDestroy(e1);
     if (stream) (void)cudaStreamDestroy(stream);
     (void)cudaGetLastError();
-    return what ? -1 : 0;
+    return st;
 }

@@ -58,6 +58,10 @@ template <typename C> qdml_status step_graph(qdml_backend_state *s, const step_a
         (void)cudaGraphExecDestroy(s->graph[key]);
         s->graph[key] = NULL;
     }
+    /* A failed capture is not the op's failure where graphs are optional: the thread's message slot
+     * is put back as it was (a successful op leaves it alone). */
+    char before[QDML_ERRLEN];
+    snprintf(before, sizeof before, "%s", qdml_last_error_message());
     const char *what = "cudaStreamBeginCapture";
     cudaError_t e = cudaStreamBeginCapture(s->stream, cudaStreamCaptureModeThreadLocal);
     qdml_status st = QDML_OK;
@@ -81,16 +85,17 @@ template <typename C> qdml_status step_graph(qdml_backend_state *s, const step_a
     }
     (void)cudaGetLastError();
     if (s->graphs == 1) {
-        if (st == QDML_OK) {
-            snprintf(s->msg, sizeof s->msg,
-                     "capturing a step into a CUDA graph failed (QDML_CUDA_GRAPHS=1 requires it): %s: %s (%s)", what,
-                     cudaGetErrorName(e), cudaGetErrorString(e));
-            st = QDML_ERR_BACKEND;
-        }
+        if (st == QDML_OK)
+            st = qdml_fail(NULL, QDML_ERR_BACKEND,
+                           "capturing a step into a CUDA graph failed (QDML_CUDA_GRAPHS=1 requires it): %s: %s (%s)",
+                           what, cudaGetErrorName(e), cudaGetErrorString(e));
         return st;
     }
     s->graphs = 0;
-    s->msg[0] = '\0';
+    if (before[0])
+        (void)qdml_fail(NULL, QDML_OK, "%s", before);
+    else
+        qdml_clear_error(NULL);
     return QDML_OK;
 }
 
@@ -98,12 +103,12 @@ template <typename C>
 qdml_status steps_impl(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub, const unsigned char *active,
                        int renorm, double dv, int64_t *stop, int *done) {
     (void)sub; /* m = 1 only: sub[0] = 0 */
-    if (!done || !stop || n < 1 || m < 1) return fail_internal(s, "steps: n or m below 1, or stop or done NULL");
+    if (!done || !stop || n < 1 || m < 1) return fail_internal("steps: n or m below 1, or stop or done NULL");
     *done = 0;
     if (m > 1) return QDML_OK;
     const geometry &g = s->g;
     /* The call's parameters: scales of 1 (without renormalisation) and the mask. */
-    unsigned char *slot;
+    unsigned char *slot = NULL;
     int k;
     qdml_status st = params_acquire(s, &slot, &k);
     if (st != QDML_OK) return st;

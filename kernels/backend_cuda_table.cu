@@ -3,20 +3,28 @@
 #include "backend_cuda_impl.cuh"
 
 /* Positional initialisation of the ops table below: a new op in backend.h must be added here. */
-static_assert(sizeof(qdml_backend_ops) == 21 * sizeof(void *),
+static_assert(sizeof(qdml_backend_ops) == 20 * sizeof(void *),
               "backend.h ops table changed: update qdml_backend_cuda_ops");
 
 extern "C" const qdml_backend_ops qdml_backend_cuda_ops = {
-    "cuda",           qdml_cuda_bytes_needed,
-    cu_create,        cu_destroy,
-    cu_set_state,     cu_get_state,
-    cu_set_potential, cu_get_potential,
-    cu_set_step,      cu_kick,
-    cu_fft,           cu_kinetic,
-    cu_scale,         cu_moments,
-    cu_distance,      cu_backup,
-    qdml_cuda_last_error,
-    cu_gram,          cu_combine,
+    "cuda",
+    qdml_cuda_bytes_needed,
+    cu_create,
+    cu_destroy,
+    cu_set_state,
+    cu_get_state,
+    cu_set_potential,
+    cu_get_potential,
+    cu_set_step,
+    cu_kick,
+    cu_fft,
+    cu_kinetic,
+    cu_scale,
+    cu_moments,
+    cu_distance,
+    cu_backup,
+    cu_gram,
+    cu_combine,
     cu_fill_objective,
     cu_steps,
 };

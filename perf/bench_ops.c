@@ -70,9 +70,8 @@ int main(int argc, char **argv) {
         desc.precision = QDML_FLOAT64;
         const qdml_backend_ops *ops = &qdml_backend_cpu_ops;
         qdml_backend_state *s = NULL;
-        char err[512];
-        if (ops->create(&desc, &s, err, sizeof err) != QDML_OK) {
-            fprintf(stderr, "%s\n", err);
+        if (ops->create(&desc, &s) != QDML_OK) {
+            fprintf(stderr, "%s\n", qdml_last_error_message());
             return 1;
         }
         const int64_t N = desc.npoints;

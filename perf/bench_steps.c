@@ -155,8 +155,10 @@ static int gpu_reference(const qdml_problem *p, int64_t pairs, double *two_ffts_
     *two_ffts_s = *bytes_per_s = NAN;
 #ifdef QDML_HAVE_CUDA
     double ms = NAN;
-    if (qdml_cuda_reference_times(&p->desc, pairs > 100000 ? 100000 : (int)pairs, &ms, bytes_per_s, err, errlen) != 0)
+    if (qdml_cuda_reference_times(&p->desc, pairs > 100000 ? 100000 : (int)pairs, &ms, bytes_per_s) != QDML_OK) {
+        snprintf(err, errlen, "%s", qdml_last_error_message());
         return -1;
+    }
     *two_ffts_s = ms * 1e-3;
     return 0;
 #else

@@ -22,7 +22,8 @@
 //
 // Built and run by ctest (tests/CMakeLists.txt); by hand, from the repository root:
 //   g++ -std=c++17 -O2 -Wall -Wextra -I include -I host -I core -I kernels -c tests/cuda_emulation.cpp -o /tmp/emu.o
-//   gcc -std=c11 -O2 -fopenmp -D_POSIX_C_SOURCE=200809L -I include -I host -I core host/backend_cpu*.c /tmp/emu.o
+//   gcc -std=c11 -O2 -fopenmp -D_POSIX_C_SOURCE=200809L -I include -I host -I core host/backend_cpu*.c
+//       host/status.c host/atomic_file.c /tmp/emu.o
 //       -o /tmp/emulate_check -lfftw3_omp -lfftw3 -lstdc++ -lm && /tmp/emulate_check     (one command line)
 // The cuFFT transforms, streams, staging and launches are not covered (FFTW stands in for cuFFT;
 // for float32, a double FFTW transform of the widened data, rounded back to float).
@@ -38,20 +39,9 @@
 
 extern "C" {
 #include "backend.h"
-int qdml_mul_i64(int64_t a, int64_t b, int64_t *out) {
-    if (a < 0 || b < 0) return 0;
-    if (a != 0 && b > INT64_MAX / a) return 0;
-    *out = a * b;
-    return 1;
-}
-int qdml_mul_size(size_t a, size_t b, size_t *out) {
-    if (a != 0 && b > SIZE_MAX / a) return 0;
-    *out = a * b;
-    return 1;
-}
-void *qdml_calloc_array(size_t count, size_t size) { return calloc(count ? count : 1, size ? size : 1); }
 }
 #include "backend_cuda_math.cuh"
+#include "status.h"
 
 using namespace qdml_cuda;
 using std::vector;
@@ -688,9 +678,8 @@ template <typename C> static void run_case(int64_t n0, int64_t n1, int64_t n2, i
     d.wisdom_path = NULL;
     const qdml_backend_ops *ops = &qdml_backend_cpu_ops;
     qdml_backend_state *cs = NULL;
-    char err[256];
-    if (ops->create(&d, &cs, err, sizeof err) != QDML_OK) {
-        printf("cpu create failed: %s\n", err);
+    if (ops->create(&d, &cs) != QDML_OK) {
+        printf("cpu create failed: %s\n", qdml_last_error_message());
         exit(1);
     }
     Emu<C> e(d, blocks);

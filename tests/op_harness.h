@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "status.h"
 #include "support.h"
 
 /* The backend under test. */

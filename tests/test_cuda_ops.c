@@ -21,10 +21,7 @@
 #include "support.h"
 
 #ifdef QDML_TEST_HAVE_CUDA_BACKEND
-/* Defined in kernels/backend_cuda_table.cu and backend_cuda_blas.cu (part of libqdml when the CUDA
- * toolkit was found). */
-extern const qdml_backend_ops qdml_backend_cuda_ops;
-int qdml_cuda_blas_load(char *err, size_t errlen);
+#include "backend_cuda.h" /* part of libqdml when the CUDA toolkit was found */
 static const op_backend cuda_backend = {"cuda", &qdml_backend_cuda_ops, 1};
 #endif
 
@@ -134,14 +131,14 @@ Test(cuda_ops, graphs_setting_is_checked) {
     d.dv = 0.25;
     d.nthreads = 1;
     d.effort = QDML_FFT_ESTIMATE;
-    char err[512] = "";
     qdml_backend_state *gs = NULL;
     cr_assert_eq(setenv("QDML_CUDA_GRAPHS", "yes", 1), 0);
-    const qdml_status st = qdml_backend_cuda_ops.create(&d, &gs, err, sizeof err);
+    const qdml_status st = qdml_backend_cuda_ops.create(&d, &gs);
+    const char *err = qdml_last_error_message();
     cr_assert_eq(st, QDML_ERR_INVALID_ARGUMENT, "create with QDML_CUDA_GRAPHS=yes: %d (%s)", (int)st, err);
     cr_assert(strstr(err, "QDML_CUDA_GRAPHS") && strstr(err, "'yes'"), "message: %s", err);
     cr_assert_eq(setenv("QDML_CUDA_GRAPHS", "1", 1), 0);
-    cr_assert_eq(qdml_backend_cuda_ops.create(&d, &gs, err, sizeof err), QDML_OK, "%s", err);
+    cr_assert_eq(qdml_backend_cuda_ops.create(&d, &gs), QDML_OK, "%s", qdml_last_error_message());
     qdml_backend_cuda_ops.destroy(gs);
 #endif
 }
@@ -154,10 +151,8 @@ Test(cuda_ops, cublas_is_loaded_on_first_use) {
 #ifndef QDML_TEST_HAVE_CUDA_BACKEND
     cr_skip_test("this build has no CUDA backend");
 #else
-    char err[1024];
-    cr_assert_eq(qdml_cuda_blas_load(err, sizeof err), 0, "%s", err);
-    cr_assert_str_eq(err, "");
-    cr_assert_eq(qdml_cuda_blas_load(NULL, 0), 0, "a second call gives the first outcome");
+    cr_assert_eq(qdml_cuda_blas_load(), QDML_OK, "%s", qdml_last_error_message());
+    cr_assert_eq(qdml_cuda_blas_load(), QDML_OK, "a second call gives the first outcome");
 #endif
 }
 
@@ -195,9 +190,9 @@ Test(cuda_ops, bytes_needed_without_a_device_and_create_refuses) {
     cr_assert_eq(qdml_backend_cuda_ops.bytes_needed(&d, &b32), QDML_ERR_INVALID_ARGUMENT);
     d.precision = QDML_FLOAT32;
     qdml_backend_state *s = NULL;
-    char err[512] = "";
-    cr_assert_eq(qdml_backend_cuda_ops.create(&d, &s, err, sizeof err), QDML_ERR_UNAVAILABLE);
+    cr_assert_eq(qdml_backend_cuda_ops.create(&d, &s), QDML_ERR_UNAVAILABLE);
     cr_assert_null(s);
-    cr_assert(strstr(err, "no CUDA device") != NULL, "create without a device: \"%s\"", err);
+    cr_assert(strstr(qdml_last_error_message(), "no CUDA device") != NULL, "create without a device: \"%s\"",
+              qdml_last_error_message());
 #endif
 }
