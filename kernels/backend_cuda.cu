@@ -381,14 +381,14 @@ qdml_status create_body(qdml_backend_state *s) {
 
     /* Pinned host memory: 2 staging halves, kRing parameter slots, the result buffer. */
     size_t stage = 0, member_bytes = 0, hres = 0, hbytes = 0;
-    (void)mul_sz((size_t)g.N, g.csz, &member_bytes); /* <= 16 * total: checked in make_geometry */
+    (void)qdml_mul_size((size_t)g.N, g.csz, &member_bytes); /* <= 16 * total: checked in make_geometry */
     stage = member_bytes < kStageMax ? member_bytes : kStageMax;
     (void)align_sz(stage, &stage);
-    (void)mul_sz((size_t)g.B, sizeof(qdml_moments), &hres); /* <= device layout sizes: no overflow */
+    (void)qdml_mul_size((size_t)g.B, sizeof(qdml_moments), &hres); /* <= device layout sizes: no overflow */
     (void)align_sz(hres, &hres);
     size_t ring_total = 0;
-    if (!mul_sz(g.par_bytes, kRing, &ring_total) || !add_sz(2 * stage, ring_total, &hbytes) ||
-        !add_sz(hbytes, hres, &hbytes)) {
+    if (!qdml_mul_size(g.par_bytes, kRing, &ring_total) || !qdml_add_size(2 * stage, ring_total, &hbytes) ||
+        !qdml_add_size(hbytes, hres, &hbytes)) {
         return qdml_fail(NULL, QDML_ERR_OVERFLOW, "pinned host buffer size overflows (batch %lld)", (long long)g.B);
     }
     {

@@ -23,7 +23,7 @@ qdml_status make_geometry(const qdml_backend_desc *d, geometry *g) {
         return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "batch = %lld (must be >= 1)", (long long)d->batch);
     }
     size_t n01, n012, tot;
-    if (!mul_sz((size_t)d->n[0], (size_t)d->n[1], &n01) || !mul_sz(n01, (size_t)d->n[2], &n012) ||
+    if (!qdml_mul_size((size_t)d->n[0], (size_t)d->n[1], &n01) || !qdml_mul_size(n01, (size_t)d->n[2], &n012) ||
         n012 > (size_t)INT64_MAX) {
         return qdml_fail(NULL, QDML_ERR_OVERFLOW, "%lld x %lld x %lld points overflow", (long long)d->n[0],
                          (long long)d->n[1], (long long)d->n[2]);
@@ -33,7 +33,7 @@ qdml_status make_geometry(const qdml_backend_desc *d, geometry *g) {
                          (long long)d->npoints, (long long)d->n[0], (long long)d->n[1], (long long)d->n[2],
                          (long long)n012);
     }
-    if (!mul_sz(n012, (size_t)d->batch, &tot) || tot > (size_t)INT64_MAX / 16) {
+    if (!qdml_mul_size(n012, (size_t)d->batch, &tot) || tot > (size_t)INT64_MAX / 16) {
         return qdml_fail(NULL, QDML_ERR_OVERFLOW, "points (%lld) x batch (%lld) x 16 bytes overflows",
                          (long long)d->npoints, (long long)d->batch);
     }
@@ -55,8 +55,8 @@ qdml_status make_geometry(const qdml_backend_desc *d, geometry *g) {
         return qdml_fail(NULL, QDML_ERR_OVERFLOW, "batch %lld is too large for one kernel launch", (long long)d->batch);
     }
     size_t a8, m;
-    if (!mul_sz((size_t)g->B, sizeof(double), &a8) || !align_sz(a8, &a8) || !align_sz((size_t)g->B, &m) ||
-        !add_sz(a8, a8, &g->par_off_m) || !add_sz(g->par_off_m, m, &g->par_bytes)) {
+    if (!qdml_mul_size((size_t)g->B, sizeof(double), &a8) || !align_sz(a8, &a8) || !align_sz((size_t)g->B, &m) ||
+        !qdml_add_size(a8, a8, &g->par_off_m) || !qdml_add_size(g->par_off_m, m, &g->par_bytes)) {
         return qdml_fail(NULL, QDML_ERR_OVERFLOW, "batch %lld overflows the parameter buffer size",
                          (long long)d->batch);
     }
@@ -68,30 +68,30 @@ qdml_status make_geometry(const qdml_backend_desc *d, geometry *g) {
 bool device_layout(const geometry &g, size_t fft_ws, size_t off[L_COUNT], size_t *total) {
     size_t sz[L_COUNT];
     size_t t = (size_t)g.total;
-    bool ok = mul_sz(t, g.csz, &sz[L_PSI]);
+    bool ok = qdml_mul_size(t, g.csz, &sz[L_PSI]);
     sz[L_WORK] = sz[L_BACKUP] = sz[L_EVH] = sz[L_EVF] = sz[L_PSI];
-    ok = ok && mul_sz(t, g.rsz, &sz[L_V]);
+    ok = ok && qdml_mul_size(t, g.rsz, &sz[L_V]);
     size_t kt;
-    ok = ok && mul_sz((size_t)g.B, (size_t)g.ksum, &kt) && mul_sz(kt, g.csz, &sz[L_KTAB]);
-    ok = ok && mul_sz((size_t)g.ksum, sizeof(double), &sz[L_XT]);
+    ok = ok && qdml_mul_size((size_t)g.B, (size_t)g.ksum, &kt) && qdml_mul_size(kt, g.csz, &sz[L_KTAB]);
+    ok = ok && qdml_mul_size((size_t)g.ksum, sizeof(double), &sz[L_XT]);
     sz[L_K2T] = sz[L_XT];
     size_t pf;
-    ok = ok && mul_sz((size_t)g.P, kFields, &pf) && mul_sz(pf, sizeof(double), &sz[L_PART]);
-    ok = ok && mul_sz((size_t)g.P, sizeof(i64), &sz[L_PIMAX]);
-    ok = ok && mul_sz((size_t)g.B, sizeof(double), &sz[L_RED]);
+    ok = ok && qdml_mul_size((size_t)g.P, kFields, &pf) && qdml_mul_size(pf, sizeof(double), &sz[L_PART]);
+    ok = ok && qdml_mul_size((size_t)g.P, sizeof(i64), &sz[L_PIMAX]);
+    ok = ok && qdml_mul_size((size_t)g.B, sizeof(double), &sz[L_RED]);
     sz[L_ENERGY] = sz[L_RED];
-    ok = ok && mul_sz((size_t)g.B, sizeof(qdml_moments), &sz[L_MOM]);
+    ok = ok && qdml_mul_size((size_t)g.B, sizeof(qdml_moments), &sz[L_MOM]);
     sz[L_PARAMS] = g.par_bytes;
     sz[L_FLUSH] = (size_t)g.B;
     sz[L_SCALE] = sz[L_RED];
-    ok = ok && mul_sz((size_t)g.B + 1, sizeof(i64), &sz[L_STOP]);
+    ok = ok && qdml_mul_size((size_t)g.B + 1, sizeof(i64), &sz[L_STOP]);
     sz[L_FFTWORK] = fft_ws;
     if (!ok) return false;
     size_t at = 0;
     for (int k = 0; k < L_COUNT; ++k) {
         off[k] = at;
         size_t a;
-        if (!align_sz(sz[k], &a) || !add_sz(at, a, &at)) return false;
+        if (!align_sz(sz[k], &a) || !qdml_add_size(at, a, &at)) return false;
     }
     *total = at;
     return true;
@@ -138,7 +138,7 @@ bool fft_work_estimate(const qdml_backend_desc *desc, const geometry &g, size_t 
         (void)cudaGetLastError();
         if (have) return true;
     }
-    return mul_sz((size_t)g.total, g.csz, ws);
+    return qdml_mul_size((size_t)g.total, g.csz, ws);
 }
 
 const char *cufft_name(cufftResult r) {

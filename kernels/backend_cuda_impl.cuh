@@ -66,19 +66,7 @@ enum {
     L_COUNT
 };
 
-/* ---- checked size arithmetic ----------------------------------------------------------------- */
-
-inline bool mul_sz(size_t a, size_t b, size_t *out) {
-    if (a != 0 && b > SIZE_MAX / a) return false;
-    *out = a * b;
-    return true;
-}
-
-inline bool add_sz(size_t a, size_t b, size_t *out) {
-    if (b > SIZE_MAX - a) return false;
-    *out = a + b;
-    return true;
-}
+/* ---- checked size arithmetic (products and sums: qdml_mul_size, qdml_add_size of status.h) ---- */
 
 inline bool align_sz(size_t a, size_t *out) {
     if (a > SIZE_MAX - (kAlign - 1)) return false;

@@ -20,7 +20,7 @@ extern "C" qdml_status qdml_cuda_reference_times(const qdml_backend_desc *desc, 
     const qdml_status gst = make_geometry(desc, &g);
     if (gst != QDML_OK) return gst;
     size_t bytes = 0;
-    (void)mul_sz((size_t)g.total, g.csz, &bytes); /* checked by make_geometry */
+    (void)qdml_mul_size((size_t)g.total, g.csz, &bytes); /* checked by make_geometry */
     long long dims[3];
     const int rank = fft_dims(desc, dims);
     void *buf = NULL, *copy = NULL, *work = NULL;
