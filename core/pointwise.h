@@ -62,8 +62,11 @@ QDML_HD double qdml_wavenumber(long long j, long long n, double length) {
     return 6.283185307179586476925286766559 * (double)m / length;
 }
 
-/* Kinetic energy hbar^2 k^2 / 2m of one axis component. */
-QDML_HD double qdml_kinetic_energy(double k, double hbar, double mass) { return hbar * hbar * k * k / (2.0 * mass); }
+/* Coordinate of point j of an axis of n points on the periodic box [lo, lo + length): the grid
+ * convention of qdml.h, x_j = lo + j (hi - lo) / n. */
+QDML_HD double qdml_grid_point(double lo, double length, long long j, long long n) {
+    return lo + (double)j * length / (double)n;
+}
 
 /* psi at x on one axis of a Gaussian packet: (2 pi s^2)^(-1/4) exp(-(x-c)^2/(4 s^2) + i k (x-c)). */
 QDML_HD qdml_c64 qdml_gaussian_factor(double x, double c, double s, double k) {

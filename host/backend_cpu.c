@@ -139,7 +139,7 @@ static void fill_axis_tables(qdml_backend_state *s, int64_t ktotal) {
     const qdml_backend_desc *desc = &s->d;
     for (int a = 0; a < 3; ++a)
         for (int64_t j = 0; j < desc->n[a]; ++j) {
-            s->x[a][j] = desc->lo[a] + (double)j * desc->length[a] / (double)desc->n[a];
+            s->x[a][j] = qdml_grid_point(desc->lo[a], desc->length[a], j, desc->n[a]);
             double k = qdml_wavenumber(j, desc->n[a], desc->length[a]);
             s->k2[a][j] = k * k;
         }

@@ -26,6 +26,7 @@
 #include "backend.h"
 #include "pointwise.h"
 #include "status.h"
+#include "step.h"
 
 /* Always inlined: the per-element loop bodies (pointwise kernels, monitoring rows), so that constant
  * flags become separate loops. */

@@ -139,7 +139,7 @@ static void members_moments(qdml_backend_state *s, const double *hbar, const dou
         chunk(m, omp_get_thread_num(), omp_get_num_threads(), &a, &e);
         for (int64_t i = a; i < e; ++i) {
             const int64_t b = s->items[i];
-            member_moments(s, b, hbar[b] * hbar[b] / (2.0 * mass[b]), &out[b]);
+            member_moments(s, b, qdml_kinetic_coefficient(hbar[b], mass[b]), &out[b]);
         }
     }
 }
@@ -222,7 +222,8 @@ static void kinetic_pass(qdml_backend_state *s, const double *hbar, const double
             const int64_t rend = (row + 1) * n2 < e ? (row + 1) * n2 : e;
             const int64_t b = row / rpm, r = row - b * rpm;
             if (!want || want[b])
-                my[b].st += moments_row2(s, hbar[b] * hbar[b] / (2.0 * mass[b]), r / n1, r % n1, idx - row * n2, idx, rend);
+                my[b].st += moments_row2(s, qdml_kinetic_coefficient(hbar[b], mass[b]), r / n1, r % n1, idx - row * n2,
+                                         idx, rend);
             idx = rend;
         }
     }

@@ -42,14 +42,14 @@ static int second_tables(qdml_backend_state *s) {
 static void build_tables(qdml_backend_state *s, const table_set *t, int64_t b, const qdml_step_params *p) {
     const int64_t N = s->d.npoints;
     const double *v = s->v + b * N;
-    const double c = p->dt / (2.0 * p->hbar);
+    const double c = qdml_half_step_rate(p->dt, p->hbar);
     const int imag = p->imaginary;
     const double shift = p->vshift;
     if (imag) {
         double *restrict evh = (double *)(t->evh + b * N), *restrict evf = (double *)(t->evf + b * N);
 #pragma omp parallel for num_threads(s->nt) schedule(static)
         for (int64_t i = 0; i < N; ++i) {
-            const double h = qdml_propagator(1, (v[i] - shift) * c).re;
+            const double h = qdml_potential_factor(1, v[i], shift, c).re;
             evh[i] = h;
             evf[i] = h * h;
         }
@@ -57,7 +57,7 @@ static void build_tables(qdml_backend_state *s, const table_set *t, int64_t b, c
         qdml_c64 *evh = t->evh + b * N, *evf = t->evf + b * N;
 #pragma omp parallel for num_threads(s->nt) schedule(static)
         for (int64_t i = 0; i < N; ++i) {
-            const qdml_c64 h = qdml_propagator(0, (v[i] - shift) * c);
+            const qdml_c64 h = qdml_potential_factor(0, v[i], shift, c);
             evh[i] = h;
             evf[i] = qdml_cmul(h, h);
         }
@@ -66,9 +66,7 @@ static void build_tables(qdml_backend_state *s, const table_set *t, int64_t b, c
     double *kr = t->kreal + b * s->ksum;
     for (int a = 0; a < 3; ++a) {
         for (int64_t j = 0; j < s->d.n[a]; ++j) {
-            /* theta = (hbar^2 k^2 / 2m) dt / hbar */
-            kt[j] = p->potential_only ? qdml_c64_make(1.0, 0.0)
-                                      : qdml_propagator(imag, p->hbar * s->k2[a][j] * p->dt / (2.0 * p->mass));
+            kt[j] = qdml_kinetic_factor(imag, p->potential_only, s->k2[a][j], p->hbar, p->mass, p->dt);
             kr[j] = kt[j].re;
         }
         kt += s->d.n[a];

@@ -8,6 +8,7 @@
 
 #include "pointwise.h"
 #include "solver.h"
+#include "step.h"
 
 void qdml_evolve_options_default(qdml_evolve_options *o) {
     if (!o) return;
@@ -73,7 +74,7 @@ static qdml_status check_backward_substep(qdml_problem *p, const qdml_evolve_opt
         }
         vrange[b] = hi - lo;
         /* Exponents per unit step: hbar k^2 / 2m (kinetic) and (max V - min V) / hbar (potential). */
-        const double rate_k = o->potential_only ? 0.0 : p->hbar[b] * k2max / (2.0 * p->mass[b]);
+        const double rate_k = o->potential_only ? 0.0 : qdml_kinetic_exponent(k2max, p->hbar[b], p->mass[b], 1.0);
         const double rate_v = vrange[b] / p->hbar[b];
         const double rate = -cneg * (rate_k > rate_v ? rate_k : rate_v);
         if (!(rate > 0)) continue;
@@ -88,7 +89,7 @@ static qdml_status check_backward_substep(qdml_problem *p, const qdml_evolve_opt
         double pass = floor(dt_max / unit) * unit;
         snprintf(shown, sizeof shown, "%.4g", pass);
         if (strtod(shown, NULL) > dt_max) snprintf(shown, sizeof shown, "%.4g", pass - unit);
-        const double hb = p->hbar[bad], e_k = hb * hb * k2max / (2.0 * p->mass[bad]);
+        const double hb = p->hbar[bad], e_k = qdml_kinetic_coefficient(hb, p->mass[bad]) * k2max;
         st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
                        "%s: options.dt = %g is too large for %s in imaginary time: its negative substep (%.4f dt) "
                        "runs the diffusion backwards and amplifies member %lld by exp(%.3g) at the grid's largest "

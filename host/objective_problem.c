@@ -21,7 +21,7 @@ static void grid_point(const qdml_grid *g, int64_t idx, double *x, char *buf, si
     for (int d = g->dim - 1; d >= 0; --d) {
         const int64_t j = rest % g->n[d];
         rest /= g->n[d];
-        x[d] = g->lo[d] + (double)j * (g->hi[d] - g->lo[d]) / (double)g->n[d];
+        x[d] = qdml_grid_point(g->lo[d], g->hi[d] - g->lo[d], j, g->n[d]);
     }
     size_t used = 0;
     int w = snprintf(buf, len, "(");

@@ -347,7 +347,7 @@ qdml_status qdml_problem_set_state_gaussian(qdml_problem *p, int64_t member, con
     }
     for (int d = 0; d < dim; ++d)
         for (int64_t j = 0; j < p->grid.n[d]; ++j) {
-            double x = p->grid.lo[d] + (double)j * (p->grid.hi[d] - p->grid.lo[d]) / (double)p->grid.n[d];
+            double x = qdml_grid_point(p->grid.lo[d], p->grid.hi[d] - p->grid.lo[d], j, p->grid.n[d]);
             axis[d][j] = qdml_gaussian_factor(x, center[d], width[d], momentum ? momentum[d] : 0.0);
         }
     int64_t idx[QDML_MAX_DIM] = {0};

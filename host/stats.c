@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "pointwise.h"
 
 void qdml_stats_from_moments(const qdml_problem *p, int64_t b, const qdml_moments *m, qdml_stats *s) {
     memset(s, 0, sizeof *s);
@@ -28,7 +29,7 @@ void qdml_stats_from_moments(const qdml_problem *p, int64_t b, const qdml_moment
     for (int d = dim - 1; d >= 0; --d) {
         int64_t j = rem % p->grid.n[d];
         rem /= p->grid.n[d];
-        s->argmax[d] = p->grid.lo[d] + (double)j * (p->grid.hi[d] - p->grid.lo[d]) / (double)p->grid.n[d];
+        s->argmax[d] = qdml_grid_point(p->grid.lo[d], p->grid.hi[d] - p->grid.lo[d], j, p->grid.n[d]);
     }
 }
 

@@ -429,7 +429,7 @@ qdml_status create_body(qdml_backend_state *s) {
     i64 at = 0;
     for (int a = 0; a < 3; ++a)
         for (i64 j = 0; j < d->n[a]; ++j, ++at) {
-            tab[at] = d->lo[a] + (double)j * d->length[a] / (double)d->n[a];
+            tab[at] = qdml_grid_point(d->lo[a], d->length[a], j, d->n[a]);
             const double k = qdml_wavenumber(j, d->n[a], d->length[a]);
             tab[g.ksum + at] = k * k;
         }
@@ -519,7 +519,7 @@ qdml_status get_potential_impl(qdml_backend_state *s, int64_t b, double *v) {
 template <typename C> qdml_status set_step_impl(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
     if (!member_ok(s, b) || !p) return fail_internal("set_step: member out of range or NULL params");
     const i64 N = s->g.N;
-    const double c = p->dt / (2.0 * p->hbar);
+    const double c = qdml_half_step_rate(p->dt, p->hbar);
     LAUNCH(k_step_potential<C>, flat_grid(s, N), rbuf<C>(s->v) + b * N, cbuf<C>(s->evh) + b * N,
            cbuf<C>(s->evf) + b * N, N, c, p->vshift, p->imaginary);
     LAUNCH(k_step_kinetic<C>, flat_grid(s, s->g.ksum), cbuf<C>(s->ktab) + b * s->g.ksum, s->k2t, s->g.ksum,
@@ -657,7 +657,7 @@ qdml_status moments_impl(qdml_backend_state *s, const double *hbar, const double
     if (st != QDML_OK) return st;
     double *cpar = (double *)slot;
     for (i64 b = 0; b < g.B; ++b)
-        cpar[b] = hbar[b] * hbar[b] / (2.0 * mass[b]);
+        cpar[b] = qdml_kinetic_coefficient(hbar[b], mass[b]);
     if (want) memcpy(slot + g.par_off_m, want, (size_t)g.B);
     if ((st = params_commit(s, k)) != QDML_OK) return st;
     const unsigned char *dwant = want ? dpar_mask(s) : NULL;

@@ -29,6 +29,7 @@
 
 #include "objectives.h"
 #include "pointwise.h"
+#include "step.h"
 
 #if defined(__CUDACC__)
 #define QDML_CU_HD __host__ __device__ __forceinline__
@@ -440,7 +441,7 @@ QDML_CU_HD double lane_mom3(const C *psi, const C *w, const typename real_of<C>:
 template <typename C>
 QDML_CU_HD void step_potential_elem(const typename real_of<C>::type *v, C *evh, C *evf, i64 i, double c, double shift,
                                     int imaginary) {
-    const qdml_c64 h = qdml_propagator(imaginary, ((double)v[i] - shift) * c);
+    const qdml_c64 h = qdml_potential_factor(imaginary, (double)v[i], shift, c);
     stc(evh, i, from_c64<C>(h));
     stc(evf, i, from_c64<C>(qdml_cmul(h, h)));
 }
@@ -448,7 +449,7 @@ QDML_CU_HD void step_potential_elem(const typename real_of<C>::type *v, C *evh, 
 /* Kinetic axis factor j of one member: theta = hbar k^2 dt / 2m (1 with potential_only). */
 QDML_CU_HD qdml_c64 step_kinetic_elem(const double *k2t, i64 j, int imaginary, double hbar, double mass, double dt,
                                       int potential_only) {
-    return potential_only ? qdml_c64_make(1.0, 0.0) : qdml_propagator(imaginary, hbar * k2t[j] * dt / (2.0 * mass));
+    return qdml_kinetic_factor(imaginary, potential_only, k2t[j], hbar, mass, dt);
 }
 
 /* ---- fill_objective ---------------------------------------------------------------------------
