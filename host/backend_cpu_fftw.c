@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "backend_cpu_impl.h"
 
 static pthread_once_t fftw_once = PTHREAD_ONCE_INIT;
@@ -46,23 +47,23 @@ void *qdml_cpu_fft_alloc(int64_t count, size_t elem, size_t *bytes_out) {
 }
 
 /* FFTW wisdom: read before planning (a missing or unreadable file is ignored: FFTW keeps its
- * wisdom unchanged when an import fails), written after planning to "<path>.tmp.<pid>" and renamed
- * over the file, so readers never see a partial file. Failing to write is not an error. Called
- * with fftw_plan_lock held. */
+ * wisdom unchanged when an import fails), written after planning atomically (atomic_file.h), so
+ * readers never see a partial file. Failing to write is not an error (and leaves no message).
+ * Called with fftw_plan_lock held. */
 static void wisdom_import(const char *path) {
     if (path && path[0]) (void)fftw_import_wisdom_from_filename(path);
 }
 
 static void wisdom_export(const char *path) {
     if (!path || !path[0]) return;
-    char tmp[4096 + 64];
-    int len = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (len < 0 || (size_t)len >= sizeof tmp) return;
-    if (fftw_export_wisdom_to_filename(tmp)) {
-        if (rename(tmp, path) != 0) remove(tmp);
-    } else {
-        remove(tmp);
+    char before[QDML_ERRLEN];
+    qdml_save_error(before);
+    qdml_atomic_file af;
+    if (qdml_atomic_open(&af, path, 0, path) == QDML_OK) {
+        fftw_export_wisdom_to_file(af.f);
+        (void)qdml_atomic_commit(&af, 1);
     }
+    qdml_restore_error(before);
 }
 
 static unsigned fftw_flags(qdml_fft_effort effort) {

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "backend_cpu_impl.h"
 
 #ifndef QDML_PLANE_BLOCK_BYTES
@@ -224,7 +225,7 @@ static int choice_valid(const qdml_backend_state *s, const path_memo *m) {
  * A file with
  * another first line is ignored, and replaced when a choice is next recorded; a line that does not
  * parse or holds values out of range is left out, and a choice this problem cannot run is measured
- * again. Read and written under fftw_plan_lock, written to a temporary file and renamed. */
+ * again. Read and written under fftw_plan_lock, atomically (atomic_file.h). */
 #define QDML_PATHS_HEADER "qdml-cpu-paths 3"
 
 static int paths_file_name(const char *wisdom, char *out, size_t len) {
@@ -292,16 +293,16 @@ static int paths_lookup(const qdml_backend_state *s, const char *file, path_memo
 static void paths_save(const qdml_backend_state *s, const char *file) {
     path_memo saved[QDML_PATH_MEMO];
     const path_memo me = memo_of(s);
-    char tmp[4096 + 128];
-    const int len = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", file, (long)getpid());
-    if (len < 0 || (size_t)len >= sizeof tmp) return;
+    char before[QDML_ERRLEN];
+    qdml_save_error(before);
     pthread_mutex_lock(&qdml_cpu_fftw_plan_lock);
     int n = paths_read(file, saved, QDML_PATH_MEMO - 1), kept = 0;
     for (int i = 0; i < n; ++i)
         if (!memo_same_shape(&saved[i], &me)) saved[kept++] = saved[i];
     saved[kept++] = me;
-    FILE *f = fopen(tmp, "w");
-    if (f) {
+    qdml_atomic_file af;
+    if (qdml_atomic_open(&af, file, 0, file) == QDML_OK) {
+        FILE *f = af.f;
         int ok = fputs(QDML_PATHS_HEADER "\n", f) >= 0;
         for (int i = 0; i < kept && ok; ++i) {
             const path_memo *m = &saved[i];
@@ -310,10 +311,10 @@ static void paths_save(const qdml_backend_state *s, const char *file) {
                          m->choice[0][1], m->choice[1][0], m->choice[1][1], m->pgather[0], m->pgather[1],
                          (long long)m->edge[0], (long long)m->edge[1]) > 0;
         }
-        ok = fclose(f) == 0 && ok;
-        if (!ok || rename(tmp, file) != 0) remove(tmp);
+        (void)qdml_atomic_commit(&af, ok);
     }
     pthread_mutex_unlock(&qdml_cpu_fftw_plan_lock);
+    qdml_restore_error(before);
 }
 
 /* Take the path chosen for the kind of step the members are set up for. Called with nothing

@@ -1,21 +1,10 @@
 /* Monitored history as CSV (see io_csv.h). */
 #include "io_csv.h"
-#include "io_npy.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#include "atomic_file.h"
+#include "status.h"
 
 static void axis_columns(FILE *f, const char *name, int dim) {
     for (int d = 0; d < dim; ++d)
@@ -27,44 +16,25 @@ static void axis_values(FILE *f, const double *v, int dim) {
         fprintf(f, ",%.17g", v[d]);
 }
 
-int qdml_csv_write_history(const char *path, int dim, int64_t batch, const qdml_stats *const *histories,
-                           const size_t *counts, char *err, size_t errlen) {
-    if (!path) {
-        set_err(err, errlen, "qdml_csv_write_history: path is NULL");
-        return -1;
-    }
-    if (dim < 1 || dim > QDML_MAX_DIM) {
-        set_err(err, errlen, "%s: dim %d outside 1..%d", path, dim, QDML_MAX_DIM);
-        return -1;
-    }
-    if (batch < 0) {
-        set_err(err, errlen, "%s: batch %lld is negative", path, (long long)batch);
-        return -1;
-    }
-    if (batch > 0 && (!histories || !counts)) {
-        set_err(err, errlen, "%s: %s is NULL", path, !histories ? "histories" : "counts");
-        return -1;
-    }
+qdml_status qdml_csv_write_history(const char *path, int dim, int64_t batch, const qdml_stats *const *histories,
+                                   const size_t *counts) {
+    if (!path) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_csv_write_history: path is NULL");
+    if (dim < 1 || dim > QDML_MAX_DIM)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: dim %d outside 1..%d", path, dim, QDML_MAX_DIM);
+    if (batch < 0)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: batch %lld is negative", path, (long long)batch);
+    if (batch > 0 && (!histories || !counts))
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: %s is NULL", path, !histories ? "histories" : "counts");
     for (int64_t b = 0; b < batch; ++b) {
-        if (counts[b] > 0 && !histories[b]) {
-            set_err(err, errlen, "%s: histories[%lld] is NULL with %zu entries", path, (long long)b, counts[b]);
-            return -1;
-        }
+        if (counts[b] > 0 && !histories[b])
+            return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: histories[%lld] is NULL with %zu entries", path,
+                             (long long)b, counts[b]);
     }
 
-    size_t tlen = strlen(path) + 32;
-    char *tmp = malloc(tlen);
-    if (!tmp) {
-        set_err(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        set_err(err, errlen, "%s: cannot create '%s': %s", path, tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
+    qdml_atomic_file af;
+    const qdml_status st = qdml_atomic_open(&af, path, 0, path);
+    if (st != QDML_OK) return st;
+    FILE *f = af.f;
     fprintf(f, "member,step,time,dt,norm,kinetic,potential,energy,residual");
     axis_columns(f, "mean", dim);
     axis_columns(f, "width", dim);
@@ -83,5 +53,5 @@ int qdml_csv_write_history(const char *path, int dim, int64_t batch, const qdml_
             fputc('\n', f);
         }
     }
-    return qdml_io_commit(f, tmp, path, !ferror(f), err, errlen);
+    return qdml_atomic_commit(&af, !ferror(f));
 }

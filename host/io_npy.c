@@ -6,7 +6,6 @@
 #include "io_npy.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,19 +13,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
+#include "status.h"
+
 /* numpy itself refuses headers above 10000 bytes by default; a larger cap keeps hand-made files
  * readable while bounding the allocation a hostile length field can cause. */
 #define NPY_MAX_HEADER (1u << 20)
 
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int host_is_little_endian(void) {
     const uint16_t one = 1;
@@ -48,8 +42,7 @@ static void swap8_inplace(double *data, size_t n) {
 
 static const char *dtype_name(qdml_npy_dtype dtype) { return dtype == QDML_NPY_C128 ? "complex128" : "float64"; }
 
-/* Renders a shape as Python would print the tuple, for messages and the header. */
-static void format_shape(char *buf, size_t len, int ndim, const int64_t *shape) {
+void qdml_npy_format_shape(char *buf, size_t len, int ndim, const int64_t *shape) {
     size_t used = 0;
     int w = snprintf(buf, len, "(");
     if (w > 0) used = (size_t)w;
@@ -66,8 +59,6 @@ static void format_shape(char *buf, size_t len, int ndim, const int64_t *shape) 
 typedef struct hparser {
     const char *s;
     size_t pos, len;
-    char *err;
-    size_t errlen;
     const char *path;
 } hparser;
 
@@ -82,7 +73,8 @@ static void hp_ws(hparser *p) {
 }
 
 static int hp_fail(hparser *p, const char *what) {
-    set_err(p->err, p->errlen, "%s: malformed .npy header: %s at offset %zu of the header dict", p->path, what, p->pos);
+    (void)qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: malformed .npy header: %s at offset %zu of the header dict",
+                    p->path, what, p->pos);
     return -1;
 }
 
@@ -127,15 +119,16 @@ static int hp_shape(hparser *p, int *ndim, int64_t *shape) {
         if (n > 0 && !trailing_comma) return hp_fail(p, "expected ',' or ')' in shape");
         if (p->s[p->pos] < '0' || p->s[p->pos] > '9') return hp_fail(p, "shape entries must be non-negative integers");
         if (n >= QDML_NPY_MAX_NDIM) {
-            set_err(p->err, p->errlen, "%s: array has more than %d dimensions (not supported)", p->path,
-                    QDML_NPY_MAX_NDIM);
+            (void)qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: array has more than %d dimensions (not supported)",
+                            p->path, QDML_NPY_MAX_NDIM);
             return -1;
         }
         int64_t v = 0;
         while (p->pos < p->len && p->s[p->pos] >= '0' && p->s[p->pos] <= '9') {
             int digit = p->s[p->pos] - '0';
             if (v > (INT64_MAX - digit) / 10) {
-                set_err(p->err, p->errlen, "%s: shape entry %d does not fit in 64 bits (overflow)", p->path, n);
+                (void)qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                                "%s: shape entry %d does not fit in 64 bits (overflow)", p->path, n);
                 return -1;
             }
             v = v * 10 + digit;
@@ -187,10 +180,11 @@ static int parse_header_dict(hparser *p, npy_header *h) {
         if (strcmp(key, "descr") == 0) {
             if (have_descr) return hp_fail(p, "duplicate key 'descr'");
             if (p->pos < p->len && p->s[p->pos] == '[') {
-                set_err(p->err, p->errlen,
-                        "%s: unsupported dtype: structured array (descr is a list); expected float64 ('<f8') or "
-                        "complex128 ('<c16')",
-                        p->path);
+                (void)qdml_fail(
+                    NULL, QDML_ERR_INVALID_ARGUMENT,
+                    "%s: unsupported dtype: structured array (descr is a list); expected float64 ('<f8') or "
+                    "complex128 ('<c16')",
+                    p->path);
                 return -1;
             }
             if (hp_string(p, h->descr, sizeof h->descr) != 0) return -1;
@@ -209,9 +203,10 @@ static int parse_header_dict(hparser *p, npy_header *h) {
             if (hp_shape(p, &h->ndim, h->shape) != 0) return -1;
             have_shape = 1;
         } else {
-            set_err(p->err, p->errlen,
-                    "%s: malformed .npy header: unexpected key '%s' (expected 'descr', 'fortran_order', 'shape')",
-                    p->path, key);
+            (void)qdml_fail(
+                NULL, QDML_ERR_INVALID_ARGUMENT,
+                "%s: malformed .npy header: unexpected key '%s' (expected 'descr', 'fortran_order', 'shape')", p->path,
+                key);
             return -1;
         }
         hp_ws(p);
@@ -225,7 +220,8 @@ static int parse_header_dict(hparser *p, npy_header *h) {
     if (p->pos != p->len) return hp_fail(p, "unexpected text after the dict");
     const char *missing = !have_descr ? "descr" : !have_fortran ? "fortran_order" : !have_shape ? "shape" : NULL;
     if (missing) {
-        set_err(p->err, p->errlen, "%s: malformed .npy header: missing key '%s'", p->path, missing);
+        (void)qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: malformed .npy header: missing key '%s'", p->path,
+                        missing);
         return -1;
     }
     return 0;
@@ -233,27 +229,22 @@ static int parse_header_dict(hparser *p, npy_header *h) {
 
 /* ---- reader ---------------------------------------------------------------------------------- */
 
-int qdml_npy_read(const char *path, qdml_npy_array *out, char *err, size_t errlen) {
+qdml_status qdml_npy_read(const char *path, qdml_npy_array *out) {
     if (out) memset(out, 0, sizeof *out);
-    if (!path || !out) {
-        set_err(err, errlen, "qdml_npy_read: %s is NULL", !path ? "path" : "out");
-        return -1;
-    }
+    if (!path || !out)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_npy_read: %s is NULL", !path ? "path" : "out");
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    int rc = -1;
+    if (!f) return qdml_fail(NULL, QDML_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    qdml_status rc = QDML_ERR_INVALID_ARGUMENT; /* (the header parser's failures; it leaves the message) */
     char *header = NULL;
     double *data = NULL;
     struct stat st;
     if (fstat(fileno(f), &st) != 0) {
-        set_err(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+        rc = qdml_fail(NULL, QDML_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
         goto done;
     }
     if (!S_ISREG(st.st_mode)) {
-        set_err(err, errlen, "%s: not a regular file", path);
+        rc = qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: not a regular file", path);
         goto done;
     }
     const uint64_t file_size = (uint64_t)st.st_size;
@@ -262,54 +253,58 @@ int qdml_npy_read(const char *path, qdml_npy_array *out, char *err, size_t errle
     size_t got = fread(pre, 1, 8, f);
     if (got < 8 || memcmp(pre, npy_magic, sizeof npy_magic) != 0) {
         if (got >= 6 && memcmp(pre, npy_magic, sizeof npy_magic) == 0)
-            set_err(err, errlen, "%s: truncated .npy file (%zu bytes, the preamble needs 8)", path, got);
+            rc = qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: truncated .npy file (%zu bytes, the preamble needs 8)",
+                           path, got);
         else
-            set_err(err, errlen, "%s: not a .npy file (bad magic; expected \\x93NUMPY)", path);
+            rc = qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: not a .npy file (bad magic; expected \\x93NUMPY)",
+                           path);
         goto done;
     }
     const int major = pre[6], minor = pre[7];
     if ((major != 1 && major != 2 && major != 3) || minor != 0) {
-        set_err(err, errlen, "%s: unsupported .npy format version %d.%d (supported: 1.0, 2.0, 3.0)", path, major,
-                minor);
+        rc = qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                       "%s: unsupported .npy format version %d.%d (supported: 1.0, 2.0, 3.0)", path, major, minor);
         goto done;
     }
     const size_t lenbytes = major == 1 ? 2 : 4;
     if (fread(pre + 8, 1, lenbytes, f) != lenbytes) {
-        set_err(err, errlen, "%s: truncated header (file ends inside the header length field)", path);
+        rc = qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                       "%s: truncated header (file ends inside the header length field)", path);
         goto done;
     }
     uint64_t hlen = (uint64_t)pre[8] | ((uint64_t)pre[9] << 8);
     if (lenbytes == 4) hlen |= ((uint64_t)pre[10] << 16) | ((uint64_t)pre[11] << 24);
     const uint64_t data_offset = 8 + lenbytes + hlen;
     if (data_offset > file_size) {
-        set_err(err, errlen, "%s: truncated header (header length field says %llu bytes, file has %llu after it)", path,
-                (unsigned long long)hlen, (unsigned long long)(file_size - 8 - lenbytes));
+        rc = qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                       "%s: truncated header (header length field says %llu bytes, file has %llu after it)", path,
+                       (unsigned long long)hlen, (unsigned long long)(file_size - 8 - lenbytes));
         goto done;
     }
     if (hlen > NPY_MAX_HEADER) {
-        set_err(err, errlen, "%s: header of %llu bytes is larger than the %u supported", path, (unsigned long long)hlen,
-                NPY_MAX_HEADER);
+        rc = qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: header of %llu bytes is larger than the %u supported",
+                       path, (unsigned long long)hlen, NPY_MAX_HEADER);
         goto done;
     }
     header = malloc((size_t)hlen + 1);
     if (!header) {
-        set_err(err, errlen, "%s: out of memory reading the header", path);
+        rc = qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "%s: out of memory reading the header", path);
         goto done;
     }
     if (fread(header, 1, (size_t)hlen, f) != (size_t)hlen) {
-        set_err(err, errlen, "%s: truncated header (read error: %s)", path,
-                ferror(f) ? strerror(errno) : "end of file");
+        rc = qdml_fail(NULL, QDML_ERR_IO, "%s: truncated header (read error: %s)", path,
+                       ferror(f) ? strerror(errno) : "end of file");
         goto done;
     }
     header[hlen] = '\0';
     if (memchr(header, '\0', (size_t)hlen)) {
-        set_err(err, errlen, "%s: malformed .npy header: contains a NUL byte", path);
+        rc = qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: malformed .npy header: contains a NUL byte", path);
         goto done;
     }
 
     npy_header h;
     memset(&h, 0, sizeof h);
-    hparser p = {header, 0, (size_t)hlen, err, errlen, path};
+    hparser p = {header, 0, (size_t)hlen, path};
     if (parse_header_dict(&p, &h) != 0) goto done;
 
     qdml_npy_dtype dtype;
@@ -320,20 +315,21 @@ int qdml_npy_read(const char *path, qdml_npy_array *out, char *err, size_t errle
     else if ((d[0] == '<' || d[0] == '>') && strcmp(d + 1, "c16") == 0)
         dtype = QDML_NPY_C128;
     else {
-        set_err(err, errlen, "%s: unsupported dtype '%s': expected float64 ('<f8') or complex128 ('<c16')", path, d);
+        rc = qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                       "%s: unsupported dtype '%s': expected float64 ('<f8') or complex128 ('<c16')", path, d);
         goto done;
     }
     swap = (d[0] == '<') != host_is_little_endian();
     if (h.fortran) {
-        set_err(err, errlen,
-                "%s: Fortran order (fortran_order: True) is not supported; save a C-order array "
-                "(numpy.ascontiguousarray)",
-                path);
+        rc = qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                       "%s: Fortran order (fortran_order: True) is not supported; save a C-order array "
+                       "(numpy.ascontiguousarray)",
+                       path);
         goto done;
     }
 
     char shape_txt[256];
-    format_shape(shape_txt, sizeof shape_txt, h.ndim, h.shape);
+    qdml_npy_format_shape(shape_txt, sizeof shape_txt, h.ndim, h.shape);
     int64_t count = 1;
     for (int k = 0; k < h.ndim; ++k) {
         if (h.shape[k] != 0 && count > INT64_MAX / h.shape[k]) {
@@ -345,7 +341,8 @@ int qdml_npy_read(const char *path, qdml_npy_array *out, char *err, size_t errle
                 count = 0;
                 break;
             }
-            set_err(err, errlen, "%s: shape %s overflows: the element count does not fit in 64 bits", path, shape_txt);
+            rc = qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                           "%s: shape %s overflows: the element count does not fit in 64 bits", path, shape_txt);
             goto done;
         }
         count *= h.shape[k];
@@ -353,30 +350,35 @@ int qdml_npy_read(const char *path, qdml_npy_array *out, char *err, size_t errle
     const uint64_t per = dtype == QDML_NPY_C128 ? 16 : 8;
     if ((uint64_t)count > UINT64_MAX / per || (uint64_t)count * per > (uint64_t)SIZE_MAX ||
         (uint64_t)count * per > UINT64_MAX - data_offset) {
-        set_err(err, errlen, "%s: shape %s overflows: %lld elements of %llu bytes is too large", path, shape_txt,
-                (long long)count, (unsigned long long)per);
+        rc = qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                       "%s: shape %s overflows: %lld elements of %llu bytes is too large", path, shape_txt,
+                       (long long)count, (unsigned long long)per);
         goto done;
     }
     const uint64_t nbytes = (uint64_t)count * per;
     const uint64_t have = file_size - data_offset;
     if (have < nbytes) {
-        set_err(err, errlen, "%s: truncated data: shape %s of %s needs %llu bytes, the file has %llu", path, shape_txt,
-                dtype_name(dtype), (unsigned long long)nbytes, (unsigned long long)have);
+        rc = qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                       "%s: truncated data: shape %s of %s needs %llu bytes, the file has %llu", path, shape_txt,
+                       dtype_name(dtype), (unsigned long long)nbytes, (unsigned long long)have);
         goto done;
     }
     if (have > nbytes) {
-        set_err(err, errlen, "%s: %llu trailing bytes after the data (shape %s of %s needs %llu bytes)", path,
-                (unsigned long long)(have - nbytes), shape_txt, dtype_name(dtype), (unsigned long long)nbytes);
+        rc = qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                       "%s: %llu trailing bytes after the data (shape %s of %s needs %llu bytes)", path,
+                       (unsigned long long)(have - nbytes), shape_txt, dtype_name(dtype), (unsigned long long)nbytes);
         goto done;
     }
     /* Callers may index data[0] even for empty arrays; keep the pointer valid. */
     data = malloc(nbytes ? (size_t)nbytes : 16);
     if (!data) {
-        set_err(err, errlen, "%s: out of memory for %llu bytes of data", path, (unsigned long long)nbytes);
+        rc = qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "%s: out of memory for %llu bytes of data", path,
+                       (unsigned long long)nbytes);
         goto done;
     }
     if (nbytes && fread(data, 1, (size_t)nbytes, f) != (size_t)nbytes) {
-        set_err(err, errlen, "%s: read error: %s", path, ferror(f) ? strerror(errno) : "unexpected end of file");
+        rc = qdml_fail(NULL, QDML_ERR_IO, "%s: read error: %s", path,
+                       ferror(f) ? strerror(errno) : "unexpected end of file");
         goto done;
     }
     if (swap) swap8_inplace(data, (size_t)(nbytes / 8));
@@ -388,7 +390,7 @@ int qdml_npy_read(const char *path, qdml_npy_array *out, char *err, size_t errle
     out->count = count;
     out->data = data;
     data = NULL;
-    rc = 0;
+    rc = QDML_OK;
 done:
     free(data);
     free(header);
@@ -406,59 +408,40 @@ void qdml_npy_free(qdml_npy_array *array) {
 
 static int write_all(FILE *f, const void *buf, size_t n) { return fwrite(buf, 1, n, f) == n ? 0 : -1; }
 
-int qdml_npy_write(const char *path, qdml_npy_dtype dtype, int ndim, const int64_t *shape, const double *data,
-                   char *err, size_t errlen) {
-    if (!path) {
-        set_err(err, errlen, "qdml_npy_write: path is NULL");
-        return -1;
-    }
-    if (dtype != QDML_NPY_F64 && dtype != QDML_NPY_C128) {
-        set_err(err, errlen, "%s: unknown dtype %d", path, (int)dtype);
-        return -1;
-    }
-    if (ndim < 0 || ndim > QDML_NPY_MAX_NDIM) {
-        set_err(err, errlen, "%s: ndim %d outside 0..%d", path, ndim, QDML_NPY_MAX_NDIM);
-        return -1;
-    }
-    if (ndim > 0 && !shape) {
-        set_err(err, errlen, "%s: shape is NULL", path);
-        return -1;
-    }
+qdml_status qdml_npy_write(const char *path, qdml_npy_dtype dtype, int ndim, const int64_t *shape, const double *data) {
+    if (!path) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_npy_write: path is NULL");
+    if (dtype != QDML_NPY_F64 && dtype != QDML_NPY_C128)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: unknown dtype %d", path, (int)dtype);
+    if (ndim < 0 || ndim > QDML_NPY_MAX_NDIM)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: ndim %d outside 0..%d", path, ndim, QDML_NPY_MAX_NDIM);
+    if (ndim > 0 && !shape) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: shape is NULL", path);
     int64_t count = 1;
     int has_zero = 0;
     for (int d = 0; d < ndim; ++d)
         has_zero |= shape[d] == 0;
     for (int d = 0; d < ndim; ++d) {
-        if (shape[d] < 0) {
-            set_err(err, errlen, "%s: shape[%d] = %lld is negative", path, d, (long long)shape[d]);
-            return -1;
-        }
-        if (!has_zero && count > INT64_MAX / shape[d]) {
-            set_err(err, errlen, "%s: shape overflows: element count does not fit in 64 bits", path);
-            return -1;
-        }
+        if (shape[d] < 0)
+            return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: shape[%d] = %lld is negative", path, d,
+                             (long long)shape[d]);
+        if (!has_zero && count > INT64_MAX / shape[d])
+            return qdml_fail(NULL, QDML_ERR_OVERFLOW, "%s: shape overflows: element count does not fit in 64 bits",
+                             path);
         count = has_zero ? 0 : count * shape[d];
     }
     const size_t per_doubles = dtype == QDML_NPY_C128 ? 2 : 1;
-    if ((uint64_t)count > (uint64_t)SIZE_MAX / (8 * per_doubles)) {
-        set_err(err, errlen, "%s: %lld elements are too many to write", path, (long long)count);
-        return -1;
-    }
+    if ((uint64_t)count > (uint64_t)SIZE_MAX / (8 * per_doubles))
+        return qdml_fail(NULL, QDML_ERR_OVERFLOW, "%s: %lld elements are too many to write", path, (long long)count);
     const size_t ndoubles = (size_t)count * per_doubles;
-    if (ndoubles > 0 && !data) {
-        set_err(err, errlen, "%s: data is NULL for %lld elements", path, (long long)count);
-        return -1;
-    }
+    if (ndoubles > 0 && !data)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: data is NULL for %lld elements", path, (long long)count);
 
     char shape_txt[QDML_NPY_MAX_NDIM * 24 + 8];
-    format_shape(shape_txt, sizeof shape_txt, ndim, shape);
+    qdml_npy_format_shape(shape_txt, sizeof shape_txt, ndim, shape);
     char dict[512];
     int dl = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
                       dtype == QDML_NPY_C128 ? "<c16" : "<f8", shape_txt);
-    if (dl < 0 || (size_t)dl >= sizeof dict) {
-        set_err(err, errlen, "%s: header too long", path);
-        return -1;
-    }
+    if (dl < 0 || (size_t)dl >= sizeof dict)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: header too long", path);
     /* Spec: preamble (10 bytes) + dict + spaces + '\n' is a multiple of 64 so the data is aligned. */
     size_t total = 10 + (size_t)dl + 1;
     size_t padded = (total + 63) / 64 * 64;
@@ -473,20 +456,10 @@ int qdml_npy_write(const char *path, qdml_npy_dtype dtype, int ndim, const int64
     memset(head + 10 + dl, ' ', padded - total);
     head[padded - 1] = '\n';
 
-    size_t plen = strlen(path);
-    size_t tlen = plen + 32;
-    char *tmp = malloc(tlen);
-    if (!tmp) {
-        set_err(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        set_err(err, errlen, "%s: cannot create '%s': %s", path, tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
+    qdml_atomic_file af;
+    const qdml_status st = qdml_atomic_open(&af, path, 1, path);
+    if (st != QDML_OK) return st;
+    FILE *f = af.f;
     int ok = write_all(f, head, padded) == 0;
     if (ok && ndoubles > 0) {
         if (host_is_little_endian()) {
@@ -501,27 +474,5 @@ int qdml_npy_write(const char *path, qdml_npy_dtype dtype, int ndim, const int64
             }
         }
     }
-    return qdml_io_commit(f, tmp, path, ok, err, errlen);
-}
-
-int qdml_io_commit(FILE *f, char *tmp, const char *path, int ok, char *err, size_t errlen) {
-    int saved = errno;
-    if (ok && fflush(f) != 0) ok = 0, saved = errno;
-    if (ok && fsync(fileno(f)) != 0) ok = 0, saved = errno;
-    if (fclose(f) != 0 && ok) ok = 0, saved = errno;
-    if (!ok) {
-        set_err(err, errlen, "%s: write failed: %s", path, strerror(saved));
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        saved = errno;
-        set_err(err, errlen, "%s: cannot rename '%s' into place: %s", path, tmp, strerror(saved));
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
+    return qdml_atomic_commit(&af, ok);
 }

@@ -5,7 +5,6 @@
  * buffer, the temporary file and its name) is allocated before that setjmp and released by the
  * caller, whichever way write_image() returns, so a libpng error leaks nothing. */
 #include "io_png.h"
-#include "io_npy.h" /* qdml_io_commit */
 
 #include <errno.h>
 #include <math.h>
@@ -16,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "atomic_file.h"
+#include "status.h"
 
 /* viridis, by Nathaniel J. Smith, Stefan van der Walt and Eric Firing, as published in matplotlib
  * (matplotlib/_cm_listed.py, _viridis_data; released under CC0). The published values are floats in
@@ -96,14 +98,6 @@ const unsigned char qdml_png_viridis[256][3] = {
 
 const unsigned char qdml_png_nan_colour[3] = {255, 255, 255};
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 void qdml_png_options_default(qdml_png_options *options) {
     if (!options) return;
     options->scale = QDML_PNG_LINEAR;
@@ -130,29 +124,23 @@ int qdml_png_colour_index(double v, qdml_png_scale scale, double vmin, double vm
     return k > 255 ? 255 : k;
 }
 
-int qdml_png_resolve_range(const double *data, size_t count, const qdml_png_options *options, double *vmin,
-                           double *vmax, char *err, size_t errlen) {
+qdml_status qdml_png_resolve_range(const double *data, size_t count, const qdml_png_options *options, double *vmin,
+                                   double *vmax) {
     qdml_png_options def;
     qdml_png_options_default(&def);
     const qdml_png_options *o = options ? options : &def;
     const int log_scale = o->scale == QDML_PNG_LOG;
-    if (o->scale != QDML_PNG_LINEAR && o->scale != QDML_PNG_LOG) {
-        set_err(err, errlen, "unknown scale %d (expected linear or log)", (int)o->scale);
-        return -1;
-    }
+    if (o->scale != QDML_PNG_LINEAR && o->scale != QDML_PNG_LOG)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "unknown scale %d (expected linear or log)", (int)o->scale);
     const int given_lo = !isnan(o->vmin), given_hi = !isnan(o->vmax);
-    if ((given_lo && !isfinite(o->vmin)) || (given_hi && !isfinite(o->vmax))) {
-        set_err(err, errlen, "range [%g, %g] is not finite", o->vmin, o->vmax);
-        return -1;
-    }
-    if (log_scale && ((given_lo && !(o->vmin > 0.0)) || (given_hi && !(o->vmax > 0.0)))) {
-        set_err(err, errlen, "log scale needs a positive range; got vmin %g, vmax %g", o->vmin, o->vmax);
-        return -1;
-    }
-    if (given_lo && given_hi && !(o->vmin < o->vmax)) {
-        set_err(err, errlen, "range needs vmin < vmax; got vmin %.17g, vmax %.17g", o->vmin, o->vmax);
-        return -1;
-    }
+    if ((given_lo && !isfinite(o->vmin)) || (given_hi && !isfinite(o->vmax)))
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "range [%g, %g] is not finite", o->vmin, o->vmax);
+    if (log_scale && ((given_lo && !(o->vmin > 0.0)) || (given_hi && !(o->vmax > 0.0))))
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "log scale needs a positive range; got vmin %g, vmax %g",
+                         o->vmin, o->vmax);
+    if (given_lo && given_hi && !(o->vmin < o->vmax))
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "range needs vmin < vmax; got vmin %.17g, vmax %.17g",
+                         o->vmin, o->vmax);
     double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < count; ++i) {
         const double v = data[i];
@@ -252,39 +240,27 @@ static int write_image(png_structp png, png_infop info, FILE *f, const image_des
     return 0;
 }
 
-int qdml_png_write(const char *path, int64_t rows, int64_t cols, const double *data, const qdml_png_options *options,
-                   char *err, size_t errlen) {
-    if (!path) {
-        set_err(err, errlen, "qdml_png_write: path is NULL");
-        return -1;
-    }
-    if (rows < 1 || cols < 1) {
-        set_err(err, errlen, "%s: cannot draw a %lld x %lld array (both sides must be >= 1)", path, (long long)rows,
-                (long long)cols);
-        return -1;
-    }
-    if (!data) {
-        set_err(err, errlen, "%s: data is NULL", path);
-        return -1;
-    }
-    if (options && (options->upscale < 0 || options->upscale > QDML_PNG_MAX_UPSCALE)) {
-        set_err(err, errlen, "%s: upscale %d outside 0..%d", path, options->upscale, QDML_PNG_MAX_UPSCALE);
-        return -1;
-    }
+qdml_status qdml_png_write(const char *path, int64_t rows, int64_t cols, const double *data,
+                           const qdml_png_options *options) {
+    if (!path) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_png_write: path is NULL");
+    if (rows < 1 || cols < 1)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: cannot draw a %lld x %lld array (both sides must be >= 1)", path, (long long)rows,
+                         (long long)cols);
+    if (!data) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: data is NULL", path);
+    if (options && (options->upscale < 0 || options->upscale > QDML_PNG_MAX_UPSCALE))
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: upscale %d outside 0..%d", path, options->upscale,
+                         QDML_PNG_MAX_UPSCALE);
     const int k = qdml_png_upscale_factor(rows, cols, options);
-    if (rows > QDML_PNG_MAX_SIDE / k || cols > QDML_PNG_MAX_SIDE / k) {
-        set_err(err, errlen, "%s: a %lld x %lld array upscaled %d times exceeds %d pixels on a side", path,
-                (long long)rows, (long long)cols, k, QDML_PNG_MAX_SIDE);
-        return -1;
-    }
+    if (rows > QDML_PNG_MAX_SIDE / k || cols > QDML_PNG_MAX_SIDE / k)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: a %lld x %lld array upscaled %d times exceeds %d pixels on a side", path, (long long)rows,
+                         (long long)cols, k, QDML_PNG_MAX_SIDE);
     /* rows * cols cannot overflow size_t: both are at most 10^6 here. */
     const size_t count = (size_t)rows * (size_t)cols;
     image_desc img = {data, rows, cols, k, options ? options->scale : QDML_PNG_LINEAR, 0.0, 0.0, NULL};
-    char why[256];
-    if (qdml_png_resolve_range(data, count, options, &img.vmin, &img.vmax, why, sizeof why) != 0) {
-        set_err(err, errlen, "%s: %s", path, why);
-        return -1;
-    }
+    qdml_status st = qdml_png_resolve_range(data, count, options, &img.vmin, &img.vmax);
+    if (st != QDML_OK) return qdml_fail_from(NULL, st, "%s", path);
     char description[256];
     snprintf(description, sizeof description,
              "%lld x %lld values (axis 0 downwards, axis 1 rightwards), %d x %d pixels each; viridis colour map, "
@@ -294,21 +270,11 @@ int qdml_png_write(const char *path, int64_t rows, int64_t cols, const double *d
     img.description = description;
 
     unsigned char *row = malloc((size_t)cols * (size_t)k * 3);
-    const size_t tlen = strlen(path) + 32;
-    char *tmp = malloc(tlen);
-    if (!row || !tmp) {
-        set_err(err, errlen, "%s: out of memory", path);
+    if (!row) return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
+    qdml_atomic_file af;
+    if ((st = qdml_atomic_open(&af, path, 1, path)) != QDML_OK) {
         free(row);
-        free(tmp);
-        return -1;
-    }
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        set_err(err, errlen, "%s: cannot create '%s': %s", path, tmp, strerror(errno));
-        free(row);
-        free(tmp);
-        return -1;
+        return st;
     }
     png_failure fail;
     memset(&fail, 0, sizeof fail);
@@ -320,19 +286,15 @@ int qdml_png_write(const char *path, int64_t rows, int64_t cols, const double *d
         rc = -1;
     } else {
         errno = 0; /* so that an OS error reported with libpng's message is this write's */
-        rc = write_image(png, info, f, &img, row);
+        rc = write_image(png, info, af.f, &img, row);
     }
     png_destroy_write_struct(&png, &info);
     free(row);
     if (rc != 0) {
+        qdml_atomic_abort(&af);
         if (fail.os_errno != 0)
-            set_err(err, errlen, "%s: libpng: %s (%s)", path, fail.message, strerror(fail.os_errno));
-        else
-            set_err(err, errlen, "%s: libpng: %s", path, fail.message);
-        fclose(f);
-        remove(tmp);
-        free(tmp);
-        return -1;
+            return qdml_fail(NULL, QDML_ERR_IO, "%s: libpng: %s (%s)", path, fail.message, strerror(fail.os_errno));
+        return qdml_fail(NULL, QDML_ERR_IO, "%s: libpng: %s", path, fail.message);
     }
-    return qdml_io_commit(f, tmp, path, 1, err, errlen);
+    return qdml_atomic_commit(&af, 1);
 }

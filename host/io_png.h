@@ -14,6 +14,7 @@
 #ifndef QDML_IO_PNG_H
 #define QDML_IO_PNG_H
 
+#include <qdml/qdml.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,20 +60,20 @@ void qdml_png_options_default(qdml_png_options *options);
 int qdml_png_colour_index(double v, qdml_png_scale scale, double vmin, double vmax);
 
 /* The range qdml_png_write uses for `data` (count values) under `options`: explicit values where
- * given, automatic ones otherwise. Returns 0, or -1 with a message in err for an invalid option. */
-int qdml_png_resolve_range(const double *data, size_t count, const qdml_png_options *options, double *vmin,
-                           double *vmax, char *err, size_t errlen);
+ * given, automatic ones otherwise. Errors: INVALID_ARGUMENT for an invalid option (the message in
+ * qdml_last_error_message(), as the library fails: status.h). */
+qdml_status qdml_png_resolve_range(const double *data, size_t count, const qdml_png_options *options, double *vmin,
+                                   double *vmax);
 
 /* The pixel repetition factor qdml_png_write uses for a rows x cols array. */
 int qdml_png_upscale_factor(int64_t rows, int64_t cols, const qdml_png_options *options);
 
 /* Write data (rows x cols doubles, C order) to `path` as an 8-bit RGB PNG, non-interlaced, with
  * text chunks naming the colour map, scale and range. options may be NULL for the defaults.
- * Atomic: the picture goes to "<path>.tmp.<pid>", which is flushed, fsynced and renamed over path;
- * on any failure the temporary file is removed and a previous file at path is left as it was.
- * Returns 0, or -1 with a message in err naming path and the reason (invalid argument, the OS error,
- * or libpng's own message). */
-int qdml_png_write(const char *path, int64_t rows, int64_t cols, const double *data, const qdml_png_options *options,
-                   char *err, size_t errlen);
+ * Atomic (atomic_file.h): on any failure a previous file at path is left as it was. Errors, with a
+ * message naming path and the reason: INVALID_ARGUMENT (arguments, options), OUT_OF_MEMORY, IO (the
+ * OS error, or libpng's own message). */
+qdml_status qdml_png_write(const char *path, int64_t rows, int64_t cols, const double *data,
+                           const qdml_png_options *options);
 
 #endif

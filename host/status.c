@@ -64,6 +64,10 @@ void qdml_clear_error(qdml_context *ctx) {
         tls_error[0] = '\0';
 }
 
+void qdml_save_error(char *buf) { memcpy(buf, tls_error, sizeof tls_error); }
+
+void qdml_restore_error(const char *buf) { memcpy(tls_error, buf, sizeof tls_error); }
+
 int qdml_mul_i64(int64_t a, int64_t b, int64_t *out) {
     if (a < 0 || b < 0) return 0;
     if (a != 0 && b > INT64_MAX / a) return 0;

@@ -31,6 +31,10 @@ qdml_status qdml_fail_from(qdml_context *ctx, qdml_status status, const char *fm
 qdml_status qdml_keep_error(qdml_context *ctx, qdml_status status);
 /* Clear ctx's message (a successful call on ctx), or with ctx NULL the thread's slot. */
 void qdml_clear_error(qdml_context *ctx);
+/* Around a step whose failure is not the call's (a best-effort write, an optional optimisation): the
+ * thread's message copied into buf (QDML_ERRLEN bytes) before, and put back after. */
+void qdml_save_error(char *buf);
+void qdml_restore_error(const char *buf);
 
 /* Overflow-checked sizes; return 0 on overflow (or a negative factor). */
 int qdml_mul_i64(int64_t a, int64_t b, int64_t *out);

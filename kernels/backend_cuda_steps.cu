@@ -61,7 +61,7 @@ template <typename C> qdml_status step_graph(qdml_backend_state *s, const step_a
     /* A failed capture is not the op's failure where graphs are optional: the thread's message slot
      * is put back as it was (a successful op leaves it alone). */
     char before[QDML_ERRLEN];
-    snprintf(before, sizeof before, "%s", qdml_last_error_message());
+    qdml_save_error(before);
     const char *what = "cudaStreamBeginCapture";
     cudaError_t e = cudaStreamBeginCapture(s->stream, cudaStreamCaptureModeThreadLocal);
     qdml_status st = QDML_OK;
@@ -92,10 +92,7 @@ template <typename C> qdml_status step_graph(qdml_backend_state *s, const step_a
         return st;
     }
     s->graphs = 0;
-    if (before[0])
-        (void)qdml_fail(NULL, QDML_OK, "%s", before);
-    else
-        qdml_clear_error(NULL);
+    qdml_restore_error(before);
     return QDML_OK;
 }
 

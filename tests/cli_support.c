@@ -164,14 +164,12 @@ int count_substr(const char *text, const char *needle) {
 
 char *write_f64(const char *dir, const char *name, int ndim, const int64_t *shape, const double *data) {
     char *p = qt_path(dir, name);
-    char err[512];
-    cr_assert_eq(qdml_npy_write(p, QDML_NPY_F64, ndim, shape, data, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_write(p, QDML_NPY_F64, ndim, shape, data), QDML_OK, "%s", qdml_last_error_message());
     return p;
 }
 
 char *write_c128(const char *dir, const char *name, int ndim, const int64_t *shape, const double *data) {
     char *p = qt_path(dir, name);
-    char err[512];
-    cr_assert_eq(qdml_npy_write(p, QDML_NPY_C128, ndim, shape, data, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_write(p, QDML_NPY_C128, ndim, shape, data), QDML_OK, "%s", qdml_last_error_message());
     return p;
 }

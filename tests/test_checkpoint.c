@@ -499,12 +499,11 @@ Test(checkpoint_cli, sigkill_then_resume_equals_uninterrupted_run, .timeout = 30
         psi[2 * j] = exp(-(x - 1) * (x - 1) / 2) * cos(x);
         psi[2 * j + 1] = exp(-(x - 1) * (x - 1) / 2) * sin(x);
     }
-    char err[512];
     char *vpath = qt_path(dir, "V.npy"), *ppath = qt_path(dir, "psi0.npy"), *ck = qt_path(dir, "run.ckpt");
     char *whole = qt_path(dir, "whole.npy"), *resumed = qt_path(dir, "resumed.npy");
     char *whole_csv = qt_path(dir, "whole.csv"), *resumed_csv = qt_path(dir, "resumed.csv");
-    cr_assert_eq(qdml_npy_write(vpath, QDML_NPY_F64, 1, &n, v, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(qdml_npy_write(ppath, QDML_NPY_C128, 1, &n, psi, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_write(vpath, QDML_NPY_F64, 1, &n, v), QDML_OK, "%s", qdml_last_error_message());
+    cr_assert_eq(qdml_npy_write(ppath, QDML_NPY_C128, 1, &n, psi), QDML_OK, "%s", qdml_last_error_message());
     free(v);
     free(psi);
 
@@ -617,11 +616,10 @@ Test(checkpoint_cli, ground_sigkill_then_resume_equals_uninterrupted_search, .ti
             double x = -20.0 + 40.0 * (double)j / (double)n;
             v[b * n + j] = 0.05 * x * x + 0.1 * (double)b * sin(x);
         }
-    char err[512];
     char *vpath = qt_path(dir, "V.npy"), *ck = qt_path(dir, "run.ckpt"), *full = qt_path(dir, "full.ckpt");
     char *whole = qt_path(dir, "whole.npy"), *resumed = qt_path(dir, "resumed.npy");
     char *whole_csv = qt_path(dir, "whole.csv"), *resumed_csv = qt_path(dir, "resumed.csv");
-    cr_assert_eq(qdml_npy_write(vpath, QDML_NPY_F64, 2, shape, v, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_write(vpath, QDML_NPY_F64, 2, shape, v), QDML_OK, "%s", qdml_last_error_message());
     free(v);
     /* A fixed small step: 60000 steps of a batch of two, a few seconds, unconverged at the end. */
 #define GROUND_ARGS                                                                                                    \

@@ -144,8 +144,7 @@ Test(cli_ground, anisotropic_2d_and_output) {
     cli_free(&r);
 
     qdml_npy_array a;
-    char err[512];
-    cr_assert_eq(qdml_npy_read(out, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(out, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.dtype, QDML_NPY_C128);
     cr_assert_eq(a.ndim, 2);
     cr_assert_eq(a.shape[0], 64);
@@ -198,8 +197,7 @@ Test(cli_ground, batch_of_two) {
     cr_assert_eq(json_bool(r.out, "converged", 1), 1);
     cli_free(&r);
     qdml_npy_array a;
-    char err[512];
-    cr_assert_eq(qdml_npy_read(out, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(out, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.dtype, QDML_NPY_C128);
     cr_assert_eq(a.ndim, 2);
     cr_assert_eq(a.shape[0], 2);
@@ -268,8 +266,7 @@ static void check_free_packet(const char *dir, int dim) {
     cr_assert_float_eq(json_num(r.out, "norm", 0), 1.0, 1e-10, "%s", r.out);
     cli_free(&r);
     qdml_npy_array a;
-    char err[512];
-    cr_assert_eq(qdml_npy_read(out, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(out, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.dtype, QDML_NPY_C128);
     cr_assert_eq(a.ndim, dim);
     cr_assert_eq(a.count, npts);
@@ -350,8 +347,7 @@ Test(cli_evolve, real_psi0_and_imaginary_time_descends) {
     cr_assert_float_eq(json_num(r.out, "norm", 0), 1.0, 1e-9, "renormalised every step: %s", r.out);
     cli_free(&r);
     qdml_npy_array a;
-    char err[512];
-    cr_assert_eq(qdml_npy_read(out, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(out, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.dtype, QDML_NPY_C128);
     cr_assert_eq(a.count, 128);
     qdml_npy_free(&a);
@@ -436,8 +432,7 @@ Test(cli_misc, demo_writes_its_outputs, .timeout = 120) {
     for (size_t f = 0; f < sizeof files / sizeof files[0]; ++f) {
         char *p = qt_path(out, files[f].name);
         qdml_npy_array a;
-        char err[512];
-        cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(qdml_npy_read(p, &a), QDML_OK, "%s", qdml_last_error_message());
         cr_assert_eq(a.dtype, files[f].dtype, "%s", files[f].name);
         cr_assert_eq(a.ndim, files[f].ndim, "%s", files[f].name);
         for (int d = 0; d < a.ndim; ++d)

@@ -23,8 +23,7 @@ static qdml_npy_array read_npy(const char *dir, const char *name, qdml_npy_dtype
                                const int64_t *shape) {
     char *p = qt_path(dir, name);
     qdml_npy_array a;
-    char err[512];
-    cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(p, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.dtype, dtype, "%s: dtype", name);
     cr_assert_eq(a.ndim, ndim, "%s: ndim %d", name, a.ndim);
     for (int d = 0; d < ndim; ++d)

@@ -128,8 +128,7 @@ Test(cli_states, lowest_states_of_an_oscillator) {
     cr_assert_float_eq(json_num(r.out, "energy", 0), e[0], 0.0, "energy must stay the lowest");
     cr_assert_eq(json_num(r.out, "states", 0), 5.0);
     qdml_npy_array a;
-    char err[512];
-    cr_assert_eq(qdml_npy_read(out, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(out, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.ndim, 3);
     cr_assert(a.shape[0] == 5 && a.shape[1] == 48 && a.shape[2] == 48);
     qdml_npy_free(&a);

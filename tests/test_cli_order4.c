@@ -44,9 +44,8 @@ static inputs write_inputs(const char *dir) {
         psi[2 * j + 1] = cimag(z);
     }
     inputs in = {qt_path(dir, "v.npy"), qt_path(dir, "psi0.npy")};
-    char err[512];
-    cr_assert_eq(qdml_npy_write(in.v, QDML_NPY_F64, 1, shape, v, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(qdml_npy_write(in.psi, QDML_NPY_C128, 1, shape, psi, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_write(in.v, QDML_NPY_F64, 1, shape, v), QDML_OK, "%s", qdml_last_error_message());
+    cr_assert_eq(qdml_npy_write(in.psi, QDML_NPY_C128, 1, shape, psi), QDML_OK, "%s", qdml_last_error_message());
     return in;
 }
 
@@ -71,8 +70,7 @@ static double evolve_error(const char *dir, const inputs *in, const char *splitt
     cr_assert_float_eq(json_num(r.out, "norm", 0), 1.0, 1e-12, "%s", r.out);
     cli_free(&r);
     qdml_npy_array a;
-    char err[512];
-    cr_assert_eq(qdml_npy_read(out, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(out, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.count, N);
     double s = 0.0;
     for (int64_t j = 0; j < N; ++j) {

@@ -522,9 +522,9 @@ static char *cli_setup(void) {
         const double x = -8.0 + 16.0 * i / 128.0;
         v[i] = 0.5 * x * x;
     }
-    char path[600], err[512];
+    char path[600];
     snprintf(path, sizeof path, "%s/V.npy", dir);
-    cr_assert_eq(qdml_npy_write(path, QDML_NPY_F64, 1, &n, v, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_write(path, QDML_NPY_F64, 1, &n, v), QDML_OK, "%s", qdml_last_error_message());
     return dir;
 }
 

@@ -2,6 +2,7 @@
  * malformed-input case the reader promises to name. */
 #include "io_csv.h"
 #include "io_npy.h"
+#include "status.h"
 #include "support.h"
 
 #include <criterion/criterion.h>
@@ -61,10 +62,11 @@ static int read_file(const char *path, unsigned char **out, size_t *len) {
 static void expect_read_error(const char *path, const char *needle) {
     qdml_npy_array a;
     memset(&a, 0x5a, sizeof a);
-    char err[1024] = "";
-    int rc = qdml_npy_read(path, &a, err, sizeof err);
-    cr_assert_eq(rc, -1, "expected failure (%s) but read succeeded", needle);
-    cr_assert_not_null(strstr(err, needle), "message '%s' does not contain '%s'", err, needle);
+    qdml_clear_error(NULL); /* the message checked below is this call's */
+    const qdml_status rc = qdml_npy_read(path, &a);
+    cr_assert_neq(rc, QDML_OK, "expected failure (%s) but read succeeded", needle);
+    cr_assert_not_null(strstr(qdml_last_error_message(), needle), "message '%s' does not contain '%s'",
+                       qdml_last_error_message(), needle);
     cr_assert_null(a.data);
     cr_assert_eq(a.ndim, 0);
     cr_assert_eq(a.count, 0);
@@ -99,8 +101,7 @@ static void roundtrip(const char *dir, qdml_npy_dtype dtype, int ndim, const int
         data[3] = NAN;
     }
     char *p = qt_path(dir, "rt.npy");
-    char err[512] = "";
-    cr_assert_eq(qdml_npy_write(p, dtype, ndim, shape, data, err, sizeof err), 0, "write: %s", err);
+    cr_assert_eq(qdml_npy_write(p, dtype, ndim, shape, data), QDML_OK, "write: %s", qdml_last_error_message());
 
     /* Header layout per the spec: version 1.0, total header a multiple of 64, ending in '\n'. */
     unsigned char *bytes;
@@ -115,7 +116,7 @@ static void roundtrip(const char *dir, qdml_npy_dtype dtype, int ndim, const int
     free(bytes);
 
     qdml_npy_array a;
-    cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "read: %s", err);
+    cr_assert_eq(qdml_npy_read(p, &a), QDML_OK, "read: %s", qdml_last_error_message());
     cr_assert_eq(a.dtype, dtype);
     cr_assert_eq(a.ndim, ndim);
     for (int d = 0; d < ndim; ++d)
@@ -161,26 +162,25 @@ Test(npy, roundtrip_shapes_and_dtypes) {
 
 Test(npy, writer_errors) {
     char *dir = qt_tmpdir("npy");
-    char err[512] = "";
     double x[4] = {1, 2, 3, 4};
     int64_t shape[1] = {4};
     char *missing = qt_path(dir, "no/such/dir/x.npy");
-    cr_assert_eq(qdml_npy_write(missing, QDML_NPY_F64, 1, shape, x, err, sizeof err), -1);
-    cr_assert_not_null(strstr(err, "no/such/dir/x.npy"), "%s", err);
-    cr_assert_not_null(strstr(err, "cannot create"), "%s", err);
+    cr_assert_neq(qdml_npy_write(missing, QDML_NPY_F64, 1, shape, x), QDML_OK);
+    cr_assert_not_null(strstr(qdml_last_error_message(), "no/such/dir/x.npy"), "%s", qdml_last_error_message());
+    cr_assert_not_null(strstr(qdml_last_error_message(), "cannot create"), "%s", qdml_last_error_message());
     free(missing);
     char *p = qt_path(dir, "x.npy");
     int64_t nine[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
-    cr_assert_eq(qdml_npy_write(p, QDML_NPY_F64, 9, nine, x, err, sizeof err), -1);
-    cr_assert_not_null(strstr(err, "ndim 9"), "%s", err);
+    cr_assert_neq(qdml_npy_write(p, QDML_NPY_F64, 9, nine, x), QDML_OK);
+    cr_assert_not_null(strstr(qdml_last_error_message(), "ndim 9"), "%s", qdml_last_error_message());
     int64_t neg[1] = {-2};
-    cr_assert_eq(qdml_npy_write(p, QDML_NPY_F64, 1, neg, x, err, sizeof err), -1);
-    cr_assert_not_null(strstr(err, "negative"), "%s", err);
-    cr_assert_eq(qdml_npy_write(p, QDML_NPY_F64, 1, shape, NULL, err, sizeof err), -1);
-    cr_assert_not_null(strstr(err, "data is NULL"), "%s", err);
+    cr_assert_neq(qdml_npy_write(p, QDML_NPY_F64, 1, neg, x), QDML_OK);
+    cr_assert_not_null(strstr(qdml_last_error_message(), "negative"), "%s", qdml_last_error_message());
+    cr_assert_neq(qdml_npy_write(p, QDML_NPY_F64, 1, shape, NULL), QDML_OK);
+    cr_assert_not_null(strstr(qdml_last_error_message(), "data is NULL"), "%s", qdml_last_error_message());
     int64_t huge[2] = {INT64_MAX / 2, 3};
-    cr_assert_eq(qdml_npy_write(p, QDML_NPY_F64, 2, huge, x, err, sizeof err), -1);
-    cr_assert_not_null(strstr(err, "overflow"), "%s", err);
+    cr_assert_neq(qdml_npy_write(p, QDML_NPY_F64, 2, huge, x), QDML_OK);
+    cr_assert_not_null(strstr(qdml_last_error_message(), "overflow"), "%s", qdml_last_error_message());
     free(p);
     qt_rm_rf(dir);
     free(dir);
@@ -200,8 +200,7 @@ static void expect_parses(int major, const char *dict, int ndim, const int64_t *
         payload[i] = 0.5 * (double)i - 1.0;
     write_npy_raw(p, major, 0, dict, payload, nd * sizeof(double));
     qdml_npy_array a;
-    char err[512] = "";
-    cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "header %s: %s", dict, err);
+    cr_assert_eq(qdml_npy_read(p, &a), QDML_OK, "header %s: %s", dict, qdml_last_error_message());
     cr_assert_eq(a.ndim, ndim, "header %s", dict);
     for (int d = 0; d < ndim; ++d)
         cr_assert_eq(a.shape[d], shape[d], "header %s", dict);
@@ -240,15 +239,14 @@ Test(npy, big_endian_is_swapped) {
             be[8 * i + k] = (unsigned char)(u >> (8 * (7 - k)));
     }
     qdml_npy_array a;
-    char err[512] = "";
     write_npy_raw(p, 1, 0, "{'descr': '>f8', 'fortran_order': False, 'shape': (4,), }", be, sizeof be);
-    cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(p, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.dtype, QDML_NPY_F64);
     for (int i = 0; i < 4; ++i)
         cr_assert_eq(a.data[i], vals[i]);
     qdml_npy_free(&a);
     write_npy_raw(p, 1, 0, "{'descr': '>c16', 'fortran_order': False, 'shape': (2,), }", be, sizeof be);
-    cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(p, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.dtype, QDML_NPY_C128);
     cr_assert_eq(a.count, 2);
     for (int i = 0; i < 4; ++i)
@@ -448,9 +446,8 @@ Test(npy, numpy_interop) {
     cr_assert_eq(system(cmd), 0, "numpy failed to write the files: %s", cmd);
 
     qdml_npy_array a;
-    char err[512] = "";
     char *p = qt_path(dir, "f8.npy");
-    cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(p, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.dtype, QDML_NPY_F64);
     cr_assert_eq(a.ndim, 2);
     cr_assert_eq(a.shape[0], 3);
@@ -461,7 +458,7 @@ Test(npy, numpy_interop) {
     free(p);
 
     p = qt_path(dir, "c16.npy");
-    cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(p, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.dtype, QDML_NPY_C128);
     cr_assert_eq(a.ndim, 2);
     for (int i = 0; i < 6; ++i) {
@@ -472,7 +469,7 @@ Test(npy, numpy_interop) {
     free(p);
 
     p = qt_path(dir, "be.npy");
-    cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(p, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.count, 5);
     for (int i = 0; i < 5; ++i)
         cr_assert_eq(a.data[i], i / 3.0);
@@ -480,7 +477,7 @@ Test(npy, numpy_interop) {
     free(p);
 
     p = qt_path(dir, "bec.npy");
-    cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(p, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.dtype, QDML_NPY_C128);
     for (int i = 0; i < 3; ++i) {
         cr_assert_eq(a.data[2 * i], (double)i);
@@ -490,7 +487,7 @@ Test(npy, numpy_interop) {
     free(p);
 
     p = qt_path(dir, "scalar.npy");
-    cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(p, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.ndim, 0);
     cr_assert_eq(a.count, 1);
     cr_assert_eq(a.data[0], 3.5);
@@ -498,14 +495,14 @@ Test(npy, numpy_interop) {
     free(p);
 
     p = qt_path(dir, "empty.npy");
-    cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(p, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.ndim, 2);
     cr_assert_eq(a.count, 0);
     qdml_npy_free(&a);
     free(p);
 
     p = qt_path(dir, "one.npy");
-    cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(p, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.ndim, 1);
     cr_assert_eq(a.shape[0], 1);
     cr_assert_eq(a.data[0], 7.0);
@@ -513,7 +510,7 @@ Test(npy, numpy_interop) {
     free(p);
 
     p = qt_path(dir, "v2.npy");
-    cr_assert_eq(qdml_npy_read(p, &a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_read(p, &a), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(a.count, 4);
     cr_assert_eq(a.data[3], 3.0);
     qdml_npy_free(&a);
@@ -534,13 +531,13 @@ Test(npy, numpy_interop) {
         c[2 * i] = i, c[2 * i + 1] = -0.5 * i;
     const int64_t sf[3] = {2, 3, 4}, sc[1] = {5};
     p = qt_path(dir, "cf8.npy");
-    cr_assert_eq(qdml_npy_write(p, QDML_NPY_F64, 3, sf, f, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_write(p, QDML_NPY_F64, 3, sf, f), QDML_OK, "%s", qdml_last_error_message());
     free(p);
     p = qt_path(dir, "cc16.npy");
-    cr_assert_eq(qdml_npy_write(p, QDML_NPY_C128, 1, sc, c, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_write(p, QDML_NPY_C128, 1, sc, c), QDML_OK, "%s", qdml_last_error_message());
     free(p);
     p = qt_path(dir, "cs.npy");
-    cr_assert_eq(qdml_npy_write(p, QDML_NPY_F64, 0, NULL, &s, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_npy_write(p, QDML_NPY_F64, 0, NULL, &s), QDML_OK, "%s", qdml_last_error_message());
     free(p);
     snprintf(cmd, sizeof cmd, "%s '%s' check '%s'", py, script, dir);
     cr_assert_eq(system(cmd), 0, "numpy could not read our files correctly: %s", cmd);
@@ -562,8 +559,7 @@ Test(csv, history_layout) {
     h1[0].step = 7, h1[0].energy = 1.0 / 3.0;
     const qdml_stats *hist[2] = {h0, h1};
     size_t counts[2] = {2, 1};
-    char err[512] = "";
-    cr_assert_eq(qdml_csv_write_history(p, 2, 2, hist, counts, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_csv_write_history(p, 2, 2, hist, counts), QDML_OK, "%s", qdml_last_error_message());
     unsigned char *bytes;
     size_t len;
     cr_assert_eq(read_file(p, &bytes, &len), 0);
@@ -579,11 +575,11 @@ Test(csv, history_layout) {
     cr_assert_not_null(strstr(text, "\n0,10,0,0,0,0,0,0.5,0,0,-1.25,0,0,0,0,3\n"), "%s", text);
     cr_assert_not_null(strstr(text, "\n1,7,0,0,0,0,0,0.33333333333333331,"), "%s", text);
     free(bytes);
-    cr_assert_eq(qdml_csv_write_history(p, 4, 2, hist, counts, err, sizeof err), -1);
-    cr_assert_not_null(strstr(err, "dim 4"), "%s", err);
+    cr_assert_neq(qdml_csv_write_history(p, 4, 2, hist, counts), QDML_OK);
+    cr_assert_not_null(strstr(qdml_last_error_message(), "dim 4"), "%s", qdml_last_error_message());
     char *bad = qt_path(dir, "missing/h.csv");
-    cr_assert_eq(qdml_csv_write_history(bad, 2, 2, hist, counts, err, sizeof err), -1);
-    cr_assert_not_null(strstr(err, "missing/h.csv"), "%s", err);
+    cr_assert_neq(qdml_csv_write_history(bad, 2, 2, hist, counts), QDML_OK);
+    cr_assert_not_null(strstr(qdml_last_error_message(), "missing/h.csv"), "%s", qdml_last_error_message());
     free(bad);
     free(p);
     qt_rm_rf(dir);
@@ -602,14 +598,14 @@ Test(npy, fuzz_regressions_are_rejected_cleanly) {
         if (e->d_name[0] == '.') continue;
         char *p = qt_path(dirpath, e->d_name);
         qdml_npy_array a;
-        char err[512] = "";
-        if (qdml_npy_read(p, &a, err, sizeof err) == 0) {
+        qdml_clear_error(NULL);
+        if (qdml_npy_read(p, &a) == QDML_OK) {
             int64_t count = 1;
             for (int k = 0; k < a.ndim; ++k) count *= a.shape[k];
             cr_assert_eq(count, a.count, "%s: shape and count disagree", e->d_name);
             qdml_npy_free(&a);
         } else {
-            cr_assert_neq(err[0], '\0', "%s: refused without a message", e->d_name);
+            cr_assert_neq(qdml_last_error_message()[0], '\0', "%s: refused without a message", e->d_name);
         }
         free(p);
         ++files;

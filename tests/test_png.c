@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "io_png.h"
+#include "status.h"
 #include "support.h"
 
 typedef struct picture {
@@ -49,8 +50,7 @@ static void expect_colour(const picture *p, unsigned row, unsigned col, const un
 }
 
 static void write_ok(const char *path, int64_t rows, int64_t cols, const double *data, const qdml_png_options *o) {
-    char err[512] = "";
-    cr_assert_eq(qdml_png_write(path, rows, cols, data, o, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_png_write(path, rows, cols, data, o), QDML_OK, "%s", qdml_last_error_message());
 }
 
 /* Entries of a directory whose name contains `needle`. */
@@ -262,8 +262,7 @@ Test(png, log_scale_maps_decades_linearly) {
     o.scale = QDML_PNG_LOG;
     o.upscale = 1;
     double lo, hi;
-    char err[256];
-    cr_assert_eq(qdml_png_resolve_range(w, 5, &o, &lo, &hi, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(qdml_png_resolve_range(w, 5, &o, &lo, &hi), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_float_eq(hi, 100.0, 0.0);
     cr_assert_float_eq(lo, 1e-4, 1e-18, "automatic log bottom %.17g", lo);
     write_ok(path, 1, 5, w, &o);
@@ -333,7 +332,6 @@ Test(png, invalid_arguments_name_path_and_value) {
     char *dir = qt_tmpdir("png");
     char *path = qt_path(dir, "bad.png");
     const double v[4] = {1.0, 2.0, 3.0, 4.0};
-    char err[512];
     qdml_png_options o;
     struct {
         int64_t rows, cols;
@@ -360,11 +358,13 @@ Test(png, invalid_arguments_name_path_and_value) {
         o.vmin = cases[i].vmin;
         o.vmax = cases[i].vmax;
         o.upscale = cases[i].upscale;
-        err[0] = '\0';
-        cr_assert_eq(qdml_png_write(path, cases[i].rows, cases[i].cols, cases[i].data, &o, err, sizeof err), -1,
-                     "case %zu accepted", i);
-        cr_assert_not_null(strstr(err, cases[i].needle), "case %zu: '%s' lacks '%s'", i, err, cases[i].needle);
-        cr_assert_not_null(strstr(err, path), "case %zu: '%s' does not name the path", i, err);
+        qdml_clear_error(NULL);
+        cr_assert_neq(qdml_png_write(path, cases[i].rows, cases[i].cols, cases[i].data, &o), QDML_OK,
+                      "case %zu accepted", i);
+        cr_assert_not_null(strstr(qdml_last_error_message(), cases[i].needle), "case %zu: '%s' lacks '%s'", i,
+                           qdml_last_error_message(), cases[i].needle);
+        cr_assert_not_null(strstr(qdml_last_error_message(), path), "case %zu: '%s' does not name the path", i,
+                           qdml_last_error_message());
     }
     cr_assert_eq(count_entries(dir, ""), 0, "a refused write left a file behind");
     free(path);
@@ -377,10 +377,11 @@ Test(png, missing_directory_fails_and_leaves_nothing) {
     char *sub = qt_path(dir, "no-such-dir");
     char *path = qt_path(sub, "x.png");
     const double v[4] = {1.0, 2.0, 3.0, 4.0};
-    char err[512] = "";
-    cr_assert_eq(qdml_png_write(path, 2, 2, v, NULL, err, sizeof err), -1);
-    cr_assert_not_null(strstr(err, path), "message does not name the path: %s", err);
-    cr_assert_not_null(strstr(err, strerror(ENOENT)), "message lacks the OS error: %s", err);
+    cr_assert_neq(qdml_png_write(path, 2, 2, v, NULL), QDML_OK);
+    cr_assert_not_null(strstr(qdml_last_error_message(), path), "message does not name the path: %s",
+                       qdml_last_error_message());
+    cr_assert_not_null(strstr(qdml_last_error_message(), strerror(ENOENT)), "message lacks the OS error: %s",
+                       qdml_last_error_message());
     cr_assert_eq(count_entries(dir, ""), 0, "something was created in %s", dir);
     free(path);
     free(sub);
@@ -411,18 +412,20 @@ Test(png, failed_write_keeps_the_previous_file) {
     lim.rlim_cur = 1000;
     void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
     cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    char err[512] = "";
     qdml_png_options o;
     qdml_png_options_default(&o);
     o.upscale = 1;
-    const int rc = qdml_png_write(path, N, N, noise, &o, err, sizeof err);
+    const qdml_status rc = qdml_png_write(path, N, N, noise, &o);
     cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
     signal(SIGXFSZ, old_handler);
-    cr_assert_eq(rc, -1, "the write succeeded past the file size limit");
-    cr_log_info("failed write reported: %s", err);
-    cr_assert_not_null(strstr(err, path), "message does not name the path: %s", err);
-    cr_assert_not_null(strstr(err, "libpng"), "message does not come from libpng's error path: %s", err);
-    cr_assert_not_null(strstr(err, strerror(EFBIG)), "message lacks the OS error: %s", err);
+    cr_assert_eq(rc, QDML_ERR_IO, "the write past the file size limit: %s", qdml_status_string(rc));
+    cr_log_info("failed write reported: %s", qdml_last_error_message());
+    cr_assert_not_null(strstr(qdml_last_error_message(), path), "message does not name the path: %s",
+                       qdml_last_error_message());
+    cr_assert_not_null(strstr(qdml_last_error_message(), "libpng"),
+                       "message does not come from libpng's error path: %s", qdml_last_error_message());
+    cr_assert_not_null(strstr(qdml_last_error_message(), strerror(EFBIG)), "message lacks the OS error: %s",
+                       qdml_last_error_message());
     size_t len1;
     unsigned char *after = read_bytes(path, &len1);
     cr_assert(len1 == len0 && memcmp(before, after, len0) == 0, "the previous file changed (%zu -> %zu bytes)", len0,
@@ -438,9 +441,9 @@ Test(png, failed_write_keeps_the_previous_file) {
     cr_assert_eq(mkdir(sub, 0700), 0);
     char *inner = qt_path(sub, "keep");
     write_ok(inner, 2, 2, small, NULL);
-    err[0] = '\0';
-    cr_assert_eq(qdml_png_write(sub, 2, 2, small, NULL, err, sizeof err), -1);
-    cr_assert_not_null(strstr(err, "rename"), "%s", err);
+    qdml_clear_error(NULL);
+    cr_assert_neq(qdml_png_write(sub, 2, 2, small, NULL), QDML_OK);
+    cr_assert_not_null(strstr(qdml_last_error_message(), "rename"), "%s", qdml_last_error_message());
     cr_assert_eq(count_entries(dir, ".tmp."), 0, "a temporary file was left behind after a failed rename");
     free(inner);
     free(sub);

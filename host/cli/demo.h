@@ -5,6 +5,7 @@
 #define QDML_CLI_DEMO_H
 
 #include "args.h"
+#include "atomic_file.h"
 #include "io_npy.h"
 #include "io_png.h"
 #include "output.h"
@@ -33,12 +34,12 @@ int demo_write_history(const demo_env *env, const char *name, qdml_problem *prob
 /* A rows x cols array as a PNG (io_png.h); options NULL for the defaults. */
 int demo_write_png(const demo_env *env, const char *name, int64_t rows, int64_t cols, const double *data,
                    const qdml_png_options *options);
-/* A text file (CSV, JSON): demo_text_open gives a stream to write to (NULL with the message
- * printed on failure); demo_text_close finishes it (flush, fsync, rename), or discards it when
- * `ok` is 0. */
+/* A text file (CSV, JSON), written atomically (atomic_file.h): demo_text_open gives a stream to
+ * write to (NULL with the message printed on failure); demo_text_close finishes it, or discards it
+ * when `ok` is 0. */
 typedef struct demo_text {
     FILE *f;
-    char *tmp, *path;
+    qdml_atomic_file file;
 } demo_text;
 int demo_text_open(const demo_env *env, const char *name, demo_text *t);
 int demo_text_close(demo_text *t, int ok);

@@ -227,9 +227,8 @@ int demo_diffusion(const demo_env *env) {
         qdml_png_options po;
         qdml_png_options_default(&po);
         double lo_v, hi_v;
-        char err[256];
-        if (qdml_png_resolve_range(rho, P, &po, &lo_v, &hi_v, err, sizeof err) != 0) {
-            cli_error("demo", "%s", err);
+        if (qdml_png_resolve_range(rho, P, &po, &lo_v, &hi_v) != QDML_OK) {
+            cli_error("demo", "%s", qdml_last_error_message());
             rc = CLI_RUN_FAILED;
             goto done;
         }

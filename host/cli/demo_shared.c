@@ -38,10 +38,9 @@ int demo_write_npy(const demo_env *env, const char *name, qdml_npy_dtype dtype, 
         cli_error("demo", "out of memory");
         return CLI_RUN_FAILED;
     }
-    char err[768];
     int rc = CLI_OK;
-    if (qdml_npy_write(path, dtype, ndim, shape, data, err, sizeof err) != 0) {
-        cli_error("demo", "%s", err);
+    if (qdml_npy_write(path, dtype, ndim, shape, data) != QDML_OK) {
+        cli_error("demo", "%s", qdml_last_error_message());
         rc = CLI_RUN_FAILED;
     }
     free(path);
@@ -66,10 +65,9 @@ int demo_write_png(const demo_env *env, const char *name, int64_t rows, int64_t 
         cli_error("demo", "out of memory");
         return CLI_RUN_FAILED;
     }
-    char err[768];
     int rc = CLI_OK;
-    if (qdml_png_write(path, rows, cols, data, options, err, sizeof err) != 0) {
-        cli_error("demo", "%s", err);
+    if (qdml_png_write(path, rows, cols, data, options) != QDML_OK) {
+        cli_error("demo", "%s", qdml_last_error_message());
         rc = CLI_RUN_FAILED;
     }
     free(path);
@@ -78,37 +76,33 @@ int demo_write_png(const demo_env *env, const char *name, int64_t rows, int64_t 
 
 int demo_text_open(const demo_env *env, const char *name, demo_text *t) {
     t->f = NULL;
-    t->path = join_path(env->dir, name);
-    const size_t tlen = t->path ? strlen(t->path) + 32 : 0;
-    t->tmp = t->path ? malloc(tlen) : NULL;
-    if (!t->tmp) {
+    char *path = join_path(env->dir, name);
+    if (!path) {
         cli_error("demo", "out of memory");
-        free(t->path);
-        t->path = NULL;
         return CLI_RUN_FAILED;
     }
-    snprintf(t->tmp, tlen, "%s.tmp.%ld", t->path, (long)getpid());
-    t->f = fopen(t->tmp, "w");
-    if (!t->f) {
-        cli_error("demo", "%s: cannot create '%s': %s", t->path, t->tmp, strerror(errno));
-        free(t->tmp);
-        free(t->path);
-        t->tmp = t->path = NULL;
+    const qdml_status st = qdml_atomic_open(&t->file, path, 0, path);
+    free(path);
+    if (st != QDML_OK) {
+        cli_error("demo", "%s", qdml_last_error_message());
         return CLI_RUN_FAILED;
     }
+    t->f = t->file.f;
     return CLI_OK;
 }
 
 int demo_text_close(demo_text *t, int ok) {
     if (!t->f) return CLI_RUN_FAILED;
-    char err[768];
-    /* qdml_io_commit frees the temporary's name and removes the file on failure. */
-    int rc = qdml_io_commit(t->f, t->tmp, t->path, ok && !ferror(t->f), err, sizeof err) == 0 ? CLI_OK : CLI_RUN_FAILED;
-    if (rc != CLI_OK && ok) cli_error("demo", "%s", err);
-    free(t->path);
     t->f = NULL;
-    t->tmp = t->path = NULL;
-    return ok ? rc : CLI_RUN_FAILED;
+    if (!ok) {
+        qdml_atomic_abort(&t->file);
+        return CLI_RUN_FAILED;
+    }
+    if (qdml_atomic_commit(&t->file, 1) != QDML_OK) {
+        cli_error("demo", "%s", qdml_last_error_message());
+        return CLI_RUN_FAILED;
+    }
+    return CLI_OK;
 }
 
 void demo_json_number(FILE *f, const char *indent, const char *key, double v, int comma) {

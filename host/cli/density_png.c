@@ -45,9 +45,8 @@ int cli_write_density_png(const char *cmd, const char *path, qdml_problem *probl
     } else {
         qdml_png_options o;
         qdml_png_options_default(&o);
-        char err[768];
-        if (qdml_png_write(path, g->n[0], g->n[1], rho, &o, err, sizeof err) != 0) {
-            cli_error(cmd, "--png: %s", err);
+        if (qdml_png_write(path, g->n[0], g->n[1], rho, &o) != QDML_OK) {
+            cli_error(cmd, "--png: %s", qdml_last_error_message());
             rc = CLI_RUN_FAILED;
         }
     }

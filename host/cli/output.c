@@ -163,9 +163,8 @@ int cli_write_history(const char *cmd, const char *path, qdml_problem *problem) 
         counts[b] = got < total ? got : total;
     }
     if (rc == CLI_OK) {
-        char err[512];
-        if (qdml_csv_write_history(path, dim, batch, hist, counts, err, sizeof err) != 0) {
-            cli_error(cmd, "--history: %s", err);
+        if (qdml_csv_write_history(path, dim, batch, hist, counts) != QDML_OK) {
+            cli_error(cmd, "--history: %s", qdml_last_error_message());
             rc = CLI_RUN_FAILED;
         }
     }

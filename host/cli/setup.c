@@ -13,18 +13,6 @@
 
 /* ---- messages about arrays -------------------------------------------------------------------- */
 
-static void format_shape(char *buf, size_t len, int ndim, const int64_t *shape) {
-    size_t used = 0;
-    int w = snprintf(buf, len, "(");
-    if (w > 0) used = (size_t)w;
-    for (int d = 0; d < ndim && used < len; ++d) {
-        w = snprintf(buf + used, len - used, "%s%lld", d ? ", " : "", (long long)shape[d]);
-        if (w < 0) return;
-        used += (size_t)w;
-    }
-    if (used < len) snprintf(buf + used, len - used, ndim == 1 ? ",)" : ")");
-}
-
 /* Index of the first non-finite double in v[0..n), or -1. */
 static int64_t first_nonfinite(const double *v, int64_t n) {
     for (int64_t i = 0; i < n; ++i)
@@ -39,7 +27,7 @@ static void format_index(char *buf, size_t len, int64_t flat, int ndim, const in
         idx[d] = shape[d] > 0 ? flat % shape[d] : 0;
         flat = shape[d] > 0 ? flat / shape[d] : 0;
     }
-    format_shape(buf, len, ndim, idx);
+    qdml_npy_format_shape(buf, len, ndim, idx);
 }
 
 /* ---- potential, objectives, problem ----------------------------------------------------------- */
@@ -56,14 +44,13 @@ void cli_setup_free(cli_setup *s) {
 
 int cli_setup_load_potential(cli_setup *s, const char *path, int batch_mode) {
     const char *cmd = s->cmd;
-    char err[768];
-    if (qdml_npy_read(path, &s->V, err, sizeof err) != 0) {
-        cli_error(cmd, "--potential: %s", err);
+    if (qdml_npy_read(path, &s->V) != QDML_OK) {
+        cli_error(cmd, "--potential: %s", qdml_last_error_message());
         return CLI_USAGE;
     }
     const qdml_npy_array *V = &s->V;
     char shape_txt[256];
-    format_shape(shape_txt, sizeof shape_txt, V->ndim, V->shape);
+    qdml_npy_format_shape(shape_txt, sizeof shape_txt, V->ndim, V->shape);
     if (V->dtype != QDML_NPY_F64) {
         cli_error(cmd, "--potential %s: dtype is complex128, expected float64 (a real potential)", path);
         return CLI_USAGE;
@@ -254,9 +241,8 @@ int cli_setup_make_problem(cli_setup *s, qdml_backend backend, int threads, qdml
 /* --psi0 of qdml evolve: the array read, then its shape, values and norm checked against the grid. */
 int cli_setup_read_state(const cli_setup *s, const char *path, qdml_npy_array *psi0) {
     const char *cmd = s->cmd;
-    char err[768];
-    if (qdml_npy_read(path, psi0, err, sizeof err) != 0) {
-        cli_error(cmd, "--psi0: %s", err);
+    if (qdml_npy_read(path, psi0) != QDML_OK) {
+        cli_error(cmd, "--psi0: %s", qdml_last_error_message());
         return CLI_USAGE;
     }
     int same = psi0->ndim == s->dim;
@@ -264,8 +250,8 @@ int cli_setup_read_state(const cli_setup *s, const char *path, qdml_npy_array *p
         same = psi0->shape[d] == s->n[d];
     if (!same) {
         char a[256], b[256];
-        format_shape(a, sizeof a, psi0->ndim, psi0->shape);
-        format_shape(b, sizeof b, s->dim, s->n);
+        qdml_npy_format_shape(a, sizeof a, psi0->ndim, psi0->shape);
+        qdml_npy_format_shape(b, sizeof b, s->dim, s->n);
         cli_error(cmd, "--psi0 %s: shape %s does not match the %s's shape %s", path, a, s->obj ? "grid" : "potential",
                   b);
         return CLI_USAGE;
@@ -450,10 +436,9 @@ int cli_setup_write_states(cli_setup *s, const char *path, int batch_axis) {
     if (batch_axis) shape[ndim++] = s->batch;
     for (int d = 0; d < s->dim; ++d)
         shape[ndim++] = s->n[d];
-    char err[768];
     int rc = CLI_OK;
-    if (qdml_npy_write(path, QDML_NPY_C128, ndim, shape, psi, err, sizeof err) != 0) {
-        cli_error(cmd, "--out: %s", err);
+    if (qdml_npy_write(path, QDML_NPY_C128, ndim, shape, psi) != QDML_OK) {
+        cli_error(cmd, "--out: %s", qdml_last_error_message());
         rc = CLI_RUN_FAILED;
     }
     free(psi);

@@ -1,10 +1,12 @@
 /* libFuzzer target for the .npy reader (host/io_npy.c): any byte string, written to a file and
  * read back, must give either an array whose size matches its shape or an error message, and
  * never a crash, a leak or undefined behaviour. Built and run by scripts/sanitize:
- *   clang -fsanitize=fuzzer,address,undefined tests/fuzz/fuzz_npy.c host/io_npy.c
+ *   clang -fsanitize=fuzzer,address,undefined tests/fuzz/fuzz_npy.c host/io_npy.c host/status.c
+ *       host/atomic_file.c
  * Inputs that ever crashed it are kept in tests/fuzz/npy-regressions/ and replayed by
  * test_npy (fuzz_regressions_are_rejected_cleanly) in every build. */
 #include "io_npy.h"
+#include "status.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -26,9 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size && fwrite(data, 1, size, f) != size) abort();
     if (fclose(f) != 0) abort();
     qdml_npy_array a;
-    char err[512];
-    err[0] = '\0';
-    if (qdml_npy_read(path, &a, err, sizeof err) == 0) {
+    qdml_clear_error(NULL);
+    if (qdml_npy_read(path, &a) == QDML_OK) {
         /* Accepted: the shape, count and data agree, and every element can be read. */
         int64_t count = 1;
         for (int d = 0; d < a.ndim; ++d)
@@ -40,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             sink += a.data[i];
         (void)sink;
         qdml_npy_free(&a);
-    } else if (!err[0]) {
+    } else if (!qdml_last_error_message()[0]) {
         abort(); /* a refusal always says why */
     }
     return 0;
