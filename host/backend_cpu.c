@@ -4,7 +4,7 @@
  * This file creates and destroys a problem's state: its buffers, the coordinate and wavenumber
  * tables, its FFTW plans (backend_cpu_fftw.c) and the path its steps take (backend_cpu_paths.c);
  * it copies states and potentials in and out, keeps the backup, fills potentials from the built-in
- * objectives and holds the ops table. The other ops live in the files backend_cpu_impl.h lists.
+ * objectives and holds the ops table. The other ops live in the files cpu_private.h lists.
  * On grids of two or three dimensions the steps run as fused passes (backend_cpu_fused.c) that
  * defer work, so every op here that looks at the state first brings it to the plain layout
  * (materialize); one-dimensional problems take the plain path: batched FFTW plans and one OpenMP
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend_cpu_impl.h"
+#include "cpu_private.h"
 #include "objectives.h"
 
 /* ---- creation -------------------------------------------------------------------------------- */

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "backend_cpu_impl.h"
+#include "cpu_private.h"
 
 /* Gram matrix of members 0 .. count-1: per-thread partial sums over a static split of the points
  * (the same split every call, so the result is reproducible), added in thread order. */

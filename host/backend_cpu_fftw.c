@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
-#include "backend_cpu_impl.h"
+#include "cpu_private.h"
 
 static pthread_once_t fftw_once = PTHREAD_ONCE_INIT;
 pthread_mutex_t qdml_cpu_fftw_plan_lock = PTHREAD_MUTEX_INITIALIZER;

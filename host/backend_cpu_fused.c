@@ -33,7 +33,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "backend_cpu_impl.h"
+#include "cpu_private.h"
 
 /* One block of q->rb planes of member b, at point offset `off` in the member: the inverse plane
  * transforms with the factor 1/P if `from`, the potential factor `kick` (0 none, 1 half, 2 full)

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "backend_cpu_impl.h"
+#include "cpu_private.h"
 
 /* The loops of the monitoring sums, shared by the plain path's passes over pieces of the whole
  * batch and the member path's passes over one member. idx .. end are flat indices of one row of

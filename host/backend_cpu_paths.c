@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
-#include "backend_cpu_impl.h"
+#include "cpu_private.h"
 
 #ifndef QDML_PLANE_BLOCK_BYTES
 #define QDML_PLANE_BLOCK_BYTES (128 * 1024)

@@ -1,7 +1,7 @@
 /* The CPU backend's pointwise kernels: the loops that multiply the state by the potential and
  * kinetic factors (with the flush of tiny values and the norm sums) and scale it, in a default
  * version and, chosen at run time where the processor has it, an AVX2 one. The passes call them
- * through the kernel_set pointers (backend_cpu_impl.h), one call per row or block.
+ * through the kernel_set pointers (cpu_private.h), one call per row or block.
  *
  * Plain loops over interleaved (re, im) doubles with restrict pointers; the norm sums through an
  * OpenMP simd reduction. `flush`, `norm` and `bits` are constants after inlining, so every
@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "backend_cpu_impl.h"
+#include "cpu_private.h"
 
 QDML_INLINE double flush_value(double x, const int bits) {
     if (!bits) return fabs(x) < QDML_TINY ? 0.0 : x;

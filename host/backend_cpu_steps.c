@@ -14,7 +14,7 @@
 #include <omp.h>
 #include <stdint.h>
 
-#include "backend_cpu_impl.h"
+#include "cpu_private.h"
 
 static void plain_kick(qdml_backend_state *s, int full, const unsigned char *active, double *norms) {
     const int64_t N = s->d.npoints, B = s->d.batch, total = s->total;

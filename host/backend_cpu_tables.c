@@ -2,11 +2,11 @@
  * and the per-axis kinetic factors, built by set_step from the member's potential and step
  * parameters (a transcendental function per point) and kept, where a 4th-order composition
  * alternates between two sets of parameters, in a second table set (see table_set in
- * backend_cpu_impl.h), so that each switch selects a set instead of building the tables again. */
+ * cpu_private.h), so that each switch selects a set instead of building the tables again. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend_cpu_impl.h"
+#include "cpu_private.h"
 
 /* Tables built from a member's old potential are of no further use. */
 void qdml_cpu_forget_tables(qdml_backend_state *s, int64_t b) {

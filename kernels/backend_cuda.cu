@@ -22,7 +22,7 @@
  *
  * This file: errors, device selection, transfers, create/destroy and the ops, with the kernels
  * (backend_cuda_kernels.cuh) they launch. Elsewhere: the private state and shared declarations
- * (backend_cuda_impl.cuh), sizes, geometry and device queries (backend_cuda_geometry.cu), gram /
+ * (cuda_private.cuh), sizes, geometry and device queries (backend_cuda_geometry.cu), gram /
  * combine and the cuBLAS loader (backend_cuda_blas.cu), the steps op (backend_cuda_steps.cu), the
  * exported ops table (backend_cuda_table.cu), the benchmarks' reference times
  * (backend_cuda_reference.cu). The files use each other one way, without circles: geometry, then
@@ -37,7 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend_cuda_impl.cuh"
+#include "cuda_private.cuh"
 #include "backend_cuda_kernels.cuh"
 
 static_assert(sizeof(qdml_c64) == sizeof(cufftDoubleComplex), "qdml_c64 must match cufftDoubleComplex");

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend_cuda_impl.cuh"
+#include "cuda_private.cuh"
 
 /* ---- cuBLAS, loaded on first use ------------------------------------------------------------------
  * Only the lowest-states search (gram / combine) uses cuBLAS. Linking it would load libcublas and

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "backend_cuda_impl.cuh"
+#include "cuda_private.cuh"
 
 /* ---- sizes and geometry ---------------------------------------------------------------------- */
 

@@ -6,7 +6,7 @@
 #ifndef QDML_BACKEND_CUDA_KERNELS_CUH
 #define QDML_BACKEND_CUDA_KERNELS_CUH
 
-#include "backend_cuda_impl.cuh"
+#include "cuda_private.cuh"
 
 /* ---- kernels --------------------------------------------------------------------------------- */
 

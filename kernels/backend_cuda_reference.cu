@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "backend_cuda_impl.cuh"
+#include "cuda_private.cuh"
 
 /* Benchmark references (backend_cuda.h): two transforms with the problem's plan, and the copy
  * bandwidth, on buffers of this function's own, timed with events on a stream of its own. */

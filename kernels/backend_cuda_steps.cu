@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "backend_cuda_impl.cuh"
+#include "cuda_private.cuh"
 
 /* ---- steps: several Strang steps with no host round trip ---------------------------------------
  * The single ops wait for the host once per step in renormalised imaginary time (the kick's norms

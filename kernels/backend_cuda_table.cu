@@ -1,6 +1,6 @@
 /* CUDA backend: the exported ops table, the one place that gathers the ops of backend_cuda.cu,
  * backend_cuda_blas.cu and backend_cuda_steps.cu (and the queries of backend_cuda_geometry.cu). */
-#include "backend_cuda_impl.cuh"
+#include "cuda_private.cuh"
 
 /* Positional initialisation of the ops table below: a new op in backend.h must be added here. */
 static_assert(sizeof(qdml_backend_ops) == 20 * sizeof(void *),

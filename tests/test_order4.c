@@ -507,7 +507,7 @@ Test(order4, unknown_splitting_is_refused) {
 }
 
 /* The CPU backend keeps the tables of both substep lengths of a composed step once a member
- * alternates between them (backend_cpu_impl.h, table_set), instead of rebuilding them at every
+ * alternates between them (cpu_private.h, table_set), instead of rebuilding them at every
  * switch. Kept tables must never outlive what they were built from: after a change of potential
  * (array or objective), of hbar or mass, of mode or splitting, a run must equal, bit for bit, the
  * same run on a fresh problem given the same inputs (same plans, same arithmetic). Members of a

@@ -1,8 +1,8 @@
 /* Private to the CUDA backend (kernels/backend_cuda*.cu): the problem state and its geometry, the
  * layout of its device allocation, the error macros, the kernel launcher, and what the backend's
  * files call across each other. Host C code sees the backend through backend_cuda.h only. */
-#ifndef QDML_BACKEND_CUDA_IMPL_CUH
-#define QDML_BACKEND_CUDA_IMPL_CUH
+#ifndef QDML_CUDA_PRIVATE_CUH
+#define QDML_CUDA_PRIVATE_CUH
 
 #include <cuda_runtime.h>
 #include <cublas_v2.h>

@@ -15,8 +15,8 @@
  * calls the others; tables calls paths, paths calls steps, and these and moments and block call
  * fused; tables, paths and backend_cpu.c call fftw, which calls simd; fused and simd call none.
  */
-#ifndef QDML_BACKEND_CPU_IMPL_H
-#define QDML_BACKEND_CPU_IMPL_H
+#ifndef QDML_CPU_PRIVATE_H
+#define QDML_CPU_PRIVATE_H
 
 #include <fftw3.h>
 #include <pthread.h>
