@@ -78,6 +78,15 @@ void dev_leave(const qdml_backend_state *s, int prev) {
     if (prev >= 0 && prev != s->dev) (void)cudaSetDevice(prev);
 }
 
+qdml_status op_sync(qdml_backend_state *s, const char *name) {
+    cudaError_t e = cudaStreamSynchronize(s->stream);
+    if (e == cudaSuccess) e = cudaGetLastError();
+    if (e == cudaSuccess) return QDML_OK;
+    return qdml_fail(NULL, e == cudaErrorMemoryAllocation ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND,
+                     "QDML_CUDA_SYNC: the device work of op %s failed: %s (%s)", name, cudaGetErrorName(e),
+                     cudaGetErrorString(e));
+}
+
 } /* namespace qdml_cuda */
 
 namespace {
@@ -298,6 +307,14 @@ qdml_status create_body(qdml_backend_state *s) {
                 gv);
         }
         s->graphs = (gv && *gv) ? (gv[0] == '1') : -1;
+        const char *sv = getenv("QDML_CUDA_SYNC");
+        if (sv && *sv && strcmp(sv, "0") != 0 && strcmp(sv, "1") != 0)
+            return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                             "the environment variable QDML_CUDA_SYNC is '%.100s': it must be 1 (wait for every op's "
+                             "device work and check it, to name the op behind a device fault) or 0 (unset: ops "
+                             "return without waiting)",
+                             sv);
+        s->sync_ops = sv && sv[0] == '1';
     }
     CUDA_TRY(cudaStreamCreateWithFlags, (&s->stream, cudaStreamNonBlocking));
 
@@ -580,7 +597,7 @@ qdml_status launch_scale(qdml_backend_state *s, const double *dscale, const unsi
  * (k_fin_scale) on the members of dmask (NULL: all); count as k_kinetic. */
 qdml_status launch_fin_scale(qdml_backend_state *s, const unsigned char *dmask, double dv, const i64 *count) {
     const geometry &g = s->g;
-    LAUNCH(k_fin_scale, warp_grid(g.B), s->part, g.cpm, g.B, dmask, dv, count, s->sscale, s->sstop);
+    LAUNCH(k_fin_scale, fin_grid(g), s->part, g.cpm, g.B, dmask, dv, count, s->sscale, s->sstop);
     return QDML_OK;
 }
 
@@ -619,7 +636,7 @@ qdml_status kick_impl(qdml_backend_state *s, int full, const unsigned char *acti
     }
     qdml_status st = launch_kick<C>(s, full, dmask, norms != NULL);
     if (st != QDML_OK || !norms) return st;
-    LAUNCH(k_fin_sum, warp_grid(g.B), s->part, g.cpm, g.B, dmask, s->red);
+    LAUNCH(k_fin_sum, fin_grid(g), s->part, g.cpm, g.B, dmask, s->red);
     if ((st = fetch_results(s, s->red, (size_t)g.B * sizeof(double))) != QDML_OK) return st;
     memcpy(norms, s->hres, (size_t)g.B * sizeof(double));
     return QDML_OK;
@@ -687,7 +704,7 @@ template <typename C> qdml_status distance_impl(qdml_backend_state *s, const uns
         dmask = dpar_mask(s);
     }
     LAUNCH(k_distance<C>, warp_grid(g.P), cbuf<C>(s->psi), cbuf<C>(s->backup), g.N, g.cpm, g.P, dmask, s->part);
-    LAUNCH(k_fin_sum, warp_grid(g.B), s->part, g.cpm, g.B, dmask, s->red);
+    LAUNCH(k_fin_sum, fin_grid(g), s->part, g.cpm, g.B, dmask, s->red);
     const qdml_status st = fetch_results(s, s->red, (size_t)g.B * sizeof(double));
     if (st != QDML_OK) return st;
     const double *r = (const double *)s->hres;
@@ -746,39 +763,45 @@ qdml_status fill_objective_impl(qdml_backend_state *s, int64_t b, const qdml_obj
 
 namespace qdml_cuda {
 
-qdml_status cu_set_state(qdml_backend_state *s, int64_t b, const double *psi) { OP_WRAP(set_state_impl(s, b, psi)); }
-qdml_status cu_get_state(qdml_backend_state *s, int64_t b, double *psi) { OP_WRAP(get_state_impl(s, b, psi)); }
-qdml_status cu_set_potential(qdml_backend_state *s, int64_t b, const double *v) {
-    OP_WRAP(set_potential_impl(s, b, v));
+qdml_status cu_set_state(qdml_backend_state *s, int64_t b, const double *psi) {
+    OP_WRAP("set_state", set_state_impl(s, b, psi));
 }
-qdml_status cu_get_potential(qdml_backend_state *s, int64_t b, double *v) { OP_WRAP(get_potential_impl(s, b, v)); }
+qdml_status cu_get_state(qdml_backend_state *s, int64_t b, double *psi) {
+    OP_WRAP("get_state", get_state_impl(s, b, psi));
+}
+qdml_status cu_set_potential(qdml_backend_state *s, int64_t b, const double *v) {
+    OP_WRAP("set_potential", set_potential_impl(s, b, v));
+}
+qdml_status cu_get_potential(qdml_backend_state *s, int64_t b, double *v) {
+    OP_WRAP("get_potential", get_potential_impl(s, b, v));
+}
 
 qdml_status cu_set_step(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
-    OP_WRAP(BY_PRECISION(set_step_impl, s, b, p));
+    OP_WRAP("set_step", BY_PRECISION(set_step_impl, s, b, p));
 }
 qdml_status cu_kick(qdml_backend_state *s, int full, const unsigned char *active, double *norms) {
-    OP_WRAP(BY_PRECISION(kick_impl, s, full, active, norms));
+    OP_WRAP("kick", BY_PRECISION(kick_impl, s, full, active, norms));
 }
-qdml_status cu_fft(qdml_backend_state *s, int forward) { OP_WRAP(fft_impl(s, forward)); }
+qdml_status cu_fft(qdml_backend_state *s, int forward) { OP_WRAP("fft", fft_impl(s, forward)); }
 qdml_status cu_kinetic(qdml_backend_state *s, const double *scale, const unsigned char *active) {
-    OP_WRAP(BY_PRECISION(kinetic_impl, s, scale, active));
+    OP_WRAP("kinetic", BY_PRECISION(kinetic_impl, s, scale, active));
 }
 qdml_status cu_scale(qdml_backend_state *s, const double *scale, const unsigned char *active) {
-    OP_WRAP(BY_PRECISION(scale_impl, s, scale, active));
+    OP_WRAP("scale", BY_PRECISION(scale_impl, s, scale, active));
 }
 qdml_status cu_moments(qdml_backend_state *s, const double *hbar, const double *mass, const unsigned char *want,
                        qdml_moments *out) {
-    OP_WRAP(BY_PRECISION(moments_impl, s, hbar, mass, want, out));
+    OP_WRAP("moments", BY_PRECISION(moments_impl, s, hbar, mass, want, out));
 }
 qdml_status cu_distance(qdml_backend_state *s, const unsigned char *mask, double *out) {
-    OP_WRAP(BY_PRECISION(distance_impl, s, mask, out));
+    OP_WRAP("distance", BY_PRECISION(distance_impl, s, mask, out));
 }
 qdml_status cu_backup(qdml_backend_state *s, int restore, const unsigned char *mask) {
-    OP_WRAP(BY_PRECISION(backup_impl, s, restore, mask));
+    OP_WRAP("backup", BY_PRECISION(backup_impl, s, restore, mask));
 }
 qdml_status cu_fill_objective(qdml_backend_state *s, int64_t b, const qdml_objective *o, int dim,
                               qdml_fill_result *out) {
-    OP_WRAP(BY_PRECISION(fill_objective_impl, s, b, o, dim, out));
+    OP_WRAP("fill_objective", BY_PRECISION(fill_objective_impl, s, b, o, dim, out));
 }
 
 } /* namespace qdml_cuda */

@@ -215,9 +215,11 @@ template <typename C> qdml_status combine_impl(qdml_backend_state *s, int64_t co
 
 namespace qdml_cuda {
 
-qdml_status cu_gram(qdml_backend_state *s, int64_t count, double *g) { OP_WRAP(BY_PRECISION(gram_impl, s, count, g)); }
+qdml_status cu_gram(qdml_backend_state *s, int64_t count, double *g) {
+    OP_WRAP("gram", BY_PRECISION(gram_impl, s, count, g));
+}
 qdml_status cu_combine(qdml_backend_state *s, int64_t count, const double *t) {
-    OP_WRAP(BY_PRECISION(combine_impl, s, count, t));
+    OP_WRAP("combine", BY_PRECISION(combine_impl, s, count, t));
 }
 
 } /* namespace qdml_cuda */

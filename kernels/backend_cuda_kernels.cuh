@@ -125,26 +125,34 @@ __global__ void __launch_bounds__(kBlock)
     if (lane == 0) part[w] = acc;
 }
 
-/* Sum over member b's segments of part, in a fixed order (every lane gets it). */
-__device__ __forceinline__ double member_sum(const double *part, i64 cpm, i64 b, int lane) {
-    double acc = 0.0;
-    for (i64 c = lane; c < cpm; c += kWarp)
-        acc += part[b * cpm + c];
-    return warp_sum(acc);
+/* The sum of member b's cpm segment partials by the block that finalises it (one block per member,
+ * kFinBlock threads): thread t sums c = t, t + kFinBlock, ... (fin_thread_sum), then a tree over the
+ * block in shared memory, at each level o = kFinBlock / 2, ..., 1: v[t] += v[t + o]. A fixed order,
+ * so the sum does not depend on scheduling; a member of 16384 partials takes 64 loads per thread
+ * where one warp took 512. Every thread returns the sum. Called once per kernel (one shared array). */
+__device__ __forceinline__ double block_member_sum(const double *part, i64 cpm, i64 b) {
+    __shared__ double v[kFinBlock];
+    const int t = (int)threadIdx.x;
+    v[t] = fin_thread_sum(part, cpm, b, t);
+    __syncthreads();
+    for (int o = kFinBlock / 2; o > 0; o >>= 1) {
+        if (t < o) v[t] += v[t + o];
+        __syncthreads();
+    }
+    return v[0];
 }
 
-/* out[b] = sum over the member's segments of part (0 for masked-out members). */
+/* out[b] = sum over the member's segments of part (0 for masked-out members); block b, member b. */
 __global__ void __launch_bounds__(kBlock)
     k_fin_sum(const double *part, i64 cpm, i64 B, const unsigned char *mask, double *out) {
-    const i64 b = warp_item();
+    const i64 b = blockIdx.x;
     if (b >= B) return;
-    const int lane = lane_id();
     if (mask && !mask[b]) {
-        if (lane == 0) out[b] = 0.0;
+        if (threadIdx.x == 0) out[b] = 0.0;
         return;
     }
-    const double acc = member_sum(part, cpm, b, lane);
-    if (lane == 0) out[b] = acc;
+    const double acc = block_member_sum(part, cpm, b);
+    if (threadIdx.x == 0) out[b] = acc;
 }
 
 /* Steps op: the member's kick norm (the sum k_fin_sum forms) turned into the scale of the next
@@ -152,11 +160,10 @@ __global__ void __launch_bounds__(kBlock)
  * (renorm_member). Masked-out members are left alone. */
 __global__ void __launch_bounds__(kBlock) k_fin_scale(const double *part, i64 cpm, i64 B, const unsigned char *mask,
                                                       double dv, const i64 *count, double *scale, i64 *stop) {
-    const i64 b = warp_item();
+    const i64 b = blockIdx.x;
     if (b >= B || (mask && !mask[b])) return;
-    const int lane = lane_id();
-    const double acc = member_sum(part, cpm, b, lane);
-    if (lane == 0) renorm_member(acc, dv, *count, scale + b, stop + b);
+    const double acc = block_member_sum(part, cpm, b);
+    if (threadIdx.x == 0) renorm_member(acc, dv, *count, scale + b, stop + b);
 }
 
 /* fill_objective: one warp per segment of one member (the segments interleave the member's points

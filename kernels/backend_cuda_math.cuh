@@ -302,8 +302,13 @@ QDML_CU_HD void flat_kinetic(C *psi, const C *ktab, i64 ksum, const double *scal
     if (start >= total) return;
     i64 b = start / sh.N;
     pos3 p = pos_of(start - b * sh.N, sh);
-    for (i64 idx = start; idx < total; idx += fs.S) {
-        const C z = ldc(psi, idx);
+    /* The next element's load is issued before this one's arithmetic and store (software
+     * pipelining): two 16-byte loads in flight per thread where the float64 kernel's 56 registers
+     * allow 4 blocks of 256 threads per SM (bounding the registers lower spilled 272 bytes). */
+    C z = ldc(psi, start);
+    for (i64 idx = start; idx < total;) {
+        const i64 next = idx + fs.S;
+        const C z_next = next < total ? ldc(psi, next) : z;
         if (mask && !mask[b]) {
             stc(psi, idx, cscale(z, invn));
         } else {
@@ -314,6 +319,8 @@ QDML_CU_HD void flat_kinetic(C *psi, const C *ktab, i64 ksum, const double *scal
             stc(psi, idx, (flush && flush[b]) ? flush_tiny(y) : y);
         }
         b += fs.sb + pos_advance(p, fs.sd, sh);
+        idx = next;
+        z = z_next;
     }
 }
 
@@ -331,6 +338,18 @@ template <typename C> QDML_CU_HD double lane_kick_norm(C *psi, const C *f, int f
         stc(psi, i, z);
         acc += abs2(z);
     }
+    return acc;
+}
+
+/* Per-member finalisation of the segment partials (k_fin_sum, k_fin_scale): one block of kFinBlock
+ * threads per member; thread t's share, summed in increasing c: part[b cpm + c], c = t, t + kFinBlock,
+ * ... The block then adds the threads' shares in a tree (backend_cuda_kernels.cuh). */
+enum { kFinBlock = 256 };
+
+QDML_CU_HD double fin_thread_sum(const double *part, i64 cpm, i64 b, int t) {
+    double acc = 0.0;
+    for (i64 c = t; c < cpm; c += kFinBlock)
+        acc += part[b * cpm + c];
     return acc;
 }
 

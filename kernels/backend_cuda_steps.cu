@@ -156,7 +156,7 @@ namespace qdml_cuda {
 
 qdml_status cu_steps(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub, const unsigned char *active,
                      int renorm, double dv, int64_t *stop, int *done) {
-    OP_WRAP(BY_PRECISION(steps_impl, s, n, m, sub, active, renorm, dv, stop, done));
+    OP_WRAP("steps", BY_PRECISION(steps_impl, s, n, m, sub, active, renorm, dv, stop, done));
 }
 
 } /* namespace qdml_cuda */

@@ -147,6 +147,7 @@ struct qdml_backend_state {
     cudaGraphExec_t graph[kGraphKinds];
     double graph_dv[kGraphKinds]; /* the volume element the renormalising kernel of graph[k] was captured with */
     int graphs;
+    int sync_ops; /* QDML_CUDA_SYNC=1 at create: every op waits for its device work and checks it */
 
     /* pinned host: one allocation, carved */
     void *hmem;
@@ -212,6 +213,11 @@ inline unsigned flat_grid(const qdml_backend_state *s, i64 n) {
 
 inline unsigned warp_grid(i64 items) { return (unsigned)((items + kWarpsPerBlock - 1) / kWarpsPerBlock); }
 
+/* The finalisation kernels (k_fin_sum, k_fin_scale): one block of kFinBlock = kBlock threads per
+ * member. B <= P, whose warp grid make_geometry checked against gridDim.x. */
+static_assert((int)kFinBlock == (int)kBlock, "the finalisation kernels run one block of kBlock threads per member");
+inline unsigned fin_grid(const geometry &g) { return (unsigned)g.B; }
+
 template <typename T> struct same_type { typedef T type; };
 
 /* kernel<<<grid, kBlock, 0, stream>>>(args...) with every argument converted to the kernel's
@@ -232,16 +238,21 @@ namespace qdml_cuda {
 /* Make the state's device current for the duration of an op; *prev is restored by dev_leave. */
 qdml_status dev_enter(qdml_backend_state *s, int *prev);
 void dev_leave(const qdml_backend_state *s, int prev);
+/* QDML_CUDA_SYNC=1: wait for the stream and check for a device error after op `name`. */
+qdml_status op_sync(qdml_backend_state *s, const char *name);
 
 } /* namespace qdml_cuda */
 
-/* Op entry points: select the state's device around the work and restore the caller's. */
-#define OP_WRAP(call)                                                                                                  \
+/* Op entry points: select the state's device around the work and restore the caller's; with
+ * QDML_CUDA_SYNC=1, wait for the op's device work and check it, so that a fault is named by the op
+ * that caused it (op_sync). */
+#define OP_WRAP(name, call)                                                                                            \
     do {                                                                                                               \
         int prev_;                                                                                                     \
         qdml_status st_ = dev_enter(s, &prev_);                                                                        \
         if (st_ != QDML_OK) return st_;                                                                                \
         st_ = call;                                                                                                    \
+        if (st_ == QDML_OK && s->sync_ops) st_ = op_sync(s, name);                                                     \
         dev_leave(s, prev_);                                                                                           \
         return st_;                                                                                                    \
     } while (0)

@@ -74,6 +74,18 @@ static double warp_sum_emu(vector<double> v) {
     return v[0];
 }
 
+// The block of a finalisation kernel (k_fin_sum, k_fin_scale): each thread's share in order
+// (fin_thread_sum), then the tree the block forms in shared memory, level by level.
+static double fin_block_emu(const double *part, i64 cpm, i64 b) {
+    vector<double> v(kFinBlock);
+    for (int t = 0; t < kFinBlock; ++t)
+        v[t] = fin_thread_sum(part, cpm, b, t);
+    for (int o = kFinBlock / 2; o > 0; o >>= 1)
+        for (int t = 0; t < o; ++t)
+            v[t] += v[t + o];
+    return v[0];
+}
+
 static void warp_amax_emu(vector<double> r, vector<i64> i, double &ro, i64 &io) {
     for (int o = 16; o > 0; o >>= 1) {
         vector<double> tr = r;
@@ -227,11 +239,7 @@ template <typename C> struct Emu {
                 out[b] = 0.0;
                 continue;
             }
-            vector<double> lanes(32, 0.0);
-            for (int lane = 0; lane < 32; ++lane)
-                for (i64 c = lane; c < cpm; c += 32)
-                    lanes[lane] += part[b * cpm + c];
-            out[b] = warp_sum_emu(lanes);
+            out[b] = fin_block_emu(part.data(), cpm, b);
         }
     }
 

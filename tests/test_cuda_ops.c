@@ -143,8 +143,70 @@ Test(cuda_ops, graphs_setting_is_checked) {
 #endif
 }
 
-/* Runs without a device where the CUDA backend is compiled in: the sizes it reports, and a clean
- * refusal to create. */
+/* QDML_CUDA_SYNC=1 makes every op wait for its device work and check it (a fault is then named by
+ * the op that caused it); other values than 0 and 1 are refused at create, with the variable named.
+ * With the switch on, ops give the same states as without it. */
+Test(cuda_ops, sync_setting_is_checked_and_changes_no_result) {
+    require_op_table("sync setting");
+#ifdef QDML_TEST_HAVE_CUDA_BACKEND
+    qdml_backend_desc d;
+    memset(&d, 0, sizeof d);
+    d.n[0] = 1;
+    d.n[1] = 8;
+    d.n[2] = 16;
+    d.length[0] = 1.0;
+    d.length[1] = 2.0;
+    d.length[2] = 4.0;
+    d.npoints = 128;
+    d.batch = 2;
+    d.dv = 1.0 / 16.0;
+    d.nthreads = 1;
+    d.effort = QDML_FFT_ESTIMATE;
+    qdml_backend_state *gs = NULL;
+    cr_assert_eq(setenv("QDML_CUDA_SYNC", "always", 1), 0);
+    const qdml_status st = qdml_backend_cuda_ops.create(&d, &gs);
+    const char *err = qdml_last_error_message();
+    cr_assert_eq(st, QDML_ERR_INVALID_ARGUMENT, "create with QDML_CUDA_SYNC=always: %d (%s)", (int)st, err);
+    cr_assert(strstr(err, "QDML_CUDA_SYNC") && strstr(err, "'always'"), "message: %s", err);
+    qdml_backend_state *st2[2] = {NULL, NULL};
+    static const char *const values[2] = {"0", "1"};
+    double psi[2][256], out[2][256], norms[2][2];
+    qt_rng rng;
+    qt_rng_seed(&rng, 77);
+    for (int i = 0; i < 256; ++i)
+        psi[0][i] = psi[1][i] = qt_uniform(&rng) - 0.5;
+    qdml_step_params p;
+    memset(&p, 0, sizeof p);
+    p.imaginary = 1;
+    p.dt = 0.05;
+    p.hbar = p.mass = 1.0;
+    double v[128];
+    for (int i = 0; i < 128; ++i)
+        v[i] = qt_uniform(&rng);
+    for (int k = 0; k < 2; ++k) {
+        cr_assert_eq(setenv("QDML_CUDA_SYNC", values[k], 1), 0);
+        cr_assert_eq(qdml_backend_cuda_ops.create(&d, &st2[k]), QDML_OK, "%s", qdml_last_error_message());
+        const qdml_backend_ops *o = &qdml_backend_cuda_ops;
+        for (int64_t b = 0; b < 2; ++b) {
+            cr_assert_eq(o->set_potential(st2[k], b, v), QDML_OK);
+            cr_assert_eq(o->set_state(st2[k], b, psi[k]), QDML_OK);
+            cr_assert_eq(o->set_step(st2[k], b, &p), QDML_OK);
+        }
+        const double ones[2] = {1.0, 1.0};
+        cr_assert_eq(o->kick(st2[k], 0, NULL, norms[k]), QDML_OK, "%s", qdml_last_error_message());
+        cr_assert_eq(o->fft(st2[k], 1), QDML_OK);
+        cr_assert_eq(o->kinetic(st2[k], ones, NULL), QDML_OK);
+        cr_assert_eq(o->fft(st2[k], 0), QDML_OK);
+        cr_assert_eq(o->get_state(st2[k], 1, out[k]), QDML_OK, "%s", qdml_last_error_message());
+    }
+    unsetenv("QDML_CUDA_SYNC");
+    cr_assert_eq(memcmp(out[0], out[1], sizeof out[0]), 0, "QDML_CUDA_SYNC=1 changed a state");
+    cr_assert_eq(memcmp(norms[0], norms[1], sizeof norms[0]), 0, "QDML_CUDA_SYNC=1 changed a norm");
+    for (int k = 0; k < 2; ++k)
+        qdml_backend_cuda_ops.destroy(st2[k]);
+#endif
+}
+
 /* cuBLAS is loaded on first use (the lowest-states search), not linked: the loader must find the
  * library and every function it needs. Needs no device. */
 Test(cuda_ops, cublas_is_loaded_on_first_use) {
