@@ -39,14 +39,19 @@ int qdml_cuda_device_info(int index, char *name, size_t namelen, size_t *total_b
 qdml_status qdml_cuda_bytes_needed(const qdml_backend_desc *desc, size_t *bytes);
 
 /* References for the benchmarks (perf/bench_steps.c), on the current device, on buffers of their
- * own: *ms_two_ffts = milliseconds of one forward plus one inverse transform with the batched plan
- * the backend makes for desc (the mean of `pairs` >= 1 pairs after one to warm up; 0 where every
- * axis has one point), and *copy_bytes_per_s = bytes read plus written per second by
- * device-to-device copies of the state's size. Needs room for two more states and the plan's work
- * area. Errors (NaN results, the failing call in qdml_last_error_message()): INVALID_ARGUMENT,
- * BACKEND, OUT_OF_MEMORY. */
+ * own holding random data: *ms_two_ffts = milliseconds of one forward plus one inverse transform
+ * with the batched plan the backend makes for desc (the mean of `pairs` >= 1 pairs after one to warm
+ * up, each timed alone; 0 where every axis has one point), and *copy_bytes_per_s = bytes read plus
+ * written per second by device-to-device copies of the state's size (in L2 where the state fits).
+ * Needs room for two more states and the plan's work area. Errors (NaN results, the failing call in
+ * qdml_last_error_message()): INVALID_ARGUMENT, BACKEND, OUT_OF_MEMORY. */
 qdml_status qdml_cuda_reference_times(const qdml_backend_desc *desc, int pairs, double *ms_two_ffts,
                                       double *copy_bytes_per_s);
+
+/* The device's memory bandwidth: bytes read plus written per second by `copies` >= 1
+ * device-to-device copies of `bytes` of random data (after one to warm up). With bytes well beyond
+ * the L2 (1 GiB), the HBM floor of a step. Errors as qdml_cuda_reference_times. */
+qdml_status qdml_cuda_copy_bandwidth(size_t bytes, int copies, double *bytes_per_s);
 
 /* Load cuBLAS (dlopen of libcublas.so.<major>, then from the toolkit directory found at build time)
  * and look up the functions the lowest-states search uses, once per process; later calls return

@@ -34,8 +34,10 @@
  * (qdml_cuda_reference_times), and the step is also compared with its bytes-moved floor: a step
  * must at least read and write the state in each of its two FFTs and read the potential factor
  * once (5 x the state's bytes; the kinetic factor is computed from per-axis tables), at the
- * device-to-device copy bandwidth measured in the same repeat ("floor"; reaching it would take the
- * pointwise multiplies fused into single-pass transforms, so it is a bound, not a target).
+ * device-to-device copy bandwidth: of copies of the state's size measured in the same repeat (in L2
+ * where the state fits), and of 1 GiB copies measured once (the HBM floor). Reaching them would take
+ * the pointwise multiplies fused into single-pass transforms: bounds, not targets. The reference
+ * transforms and copies run on random data.
  */
 #include "bench_common.h"
 
@@ -145,6 +147,19 @@ static void fft_ref_free(fft_ref *r) {
     if (r->f) fftw_destroy_plan(r->f);
     if (r->b) fftw_destroy_plan(r->b);
     fftw_free(r->buf);
+}
+
+/* The device's HBM copy bandwidth (bytes read plus written per second), from copies of 1 GiB, well
+ * beyond the L2 of any GPU; NaN where this build has no cuda backend or a call failed (printed). */
+static double gpu_hbm_bandwidth(void) {
+#ifdef QDML_HAVE_CUDA
+    double bw = NAN;
+    if (qdml_cuda_copy_bandwidth((size_t)1 << 30, 10, &bw) != QDML_OK)
+        printf("# no HBM copy bandwidth: %s\n", qdml_last_error_message());
+    return bw;
+#else
+    return NAN;
+#endif
 }
 
 /* The cuda reference of a problem (see the top), with the backend's own description of it:
@@ -332,6 +347,13 @@ int main(int argc, char **argv) {
            "[min - max]", "ms/2FFT", "ratio", "[min - max]", "fixed ms");
     int first = 1, failed = 0;
     const int have_ref = backend == QDML_BACKEND_CPU;
+    /* the HBM floor's bandwidth, once: a property of the device, not of the case */
+    const double hbm_bw = backend == QDML_BACKEND_CUDA ? gpu_hbm_bandwidth() : NAN;
+    if (backend == QDML_BACKEND_CUDA)
+        printf(
+            "# floors: a step's bytes (5 x the state) at the copy bandwidth of copies of the state's size (L2 where\n"
+            "# it fits) and of 1 GiB copies (HBM: %.0f GB/s); x = step / floor\n",
+            hbm_bw * 1e-9);
     for (int ci = 0; ci < ncases && !failed; ++ci) {
         const bench_case *c = &cases[ci];
         char name[64];
@@ -494,10 +516,11 @@ int main(int argc, char **argv) {
             const bench_summary fl = gpu_ref_ok ? bench_summarize(floor_s[mode], repeats) : none;
             const bench_summary flr = gpu_ref_ok ? bench_summarize(floor_r[mode], repeats) : none;
             const bench_summary bws = gpu_ref_ok ? bench_summarize(bw[mode], repeats) : none;
-            char floor_txt[96] = "";
+            char floor_txt[160] = "";
+            const double hbm_floor = floor_bytes / hbm_bw; /* NaN without the bandwidth */
             if (gpu_ref_ok)
-                snprintf(floor_txt, sizeof floor_txt, "  floor %.4f ms at %.0f GB/s: x%.2f", fl.median * 1e3,
-                         bws.median * 1e-9, flr.median);
+                snprintf(floor_txt, sizeof floor_txt, "  floor state-copy %.4f ms (%.0f GB/s) x%.2f, HBM %.4f ms x%.2f",
+                         fl.median * 1e3, bws.median * 1e-9, flr.median, hbm_floor * 1e3, ss.median / hbm_floor);
             /* with monitoring inside the runs, both calls pay for it per step: no fixed part to show */
             char fixed_ms[32] = "-";
             if (monitor_every == 0) snprintf(fixed_ms, sizeof fixed_ms, "%.3f", xs.median * 1e3);
@@ -524,6 +547,10 @@ int main(int argc, char **argv) {
                                 "\"ratio_to_bytes_floor\": {\"median\": %.4f, \"min\": %.4f, \"max\": %.4f},\n",
                             fs.median * 1e3, fs.min * 1e3, fs.max * 1e3, rs.median, rs.min, rs.max, bws.median * 1e-9,
                             fl.median * 1e3, flr.median, flr.min, flr.max);
+                if (gpu_ref_ok && isfinite(hbm_floor))
+                    fprintf(js,
+                            "     \"hbm_copy_gb_per_s\": %.3f, \"ms_hbm_floor\": %.6f, \"ratio_to_hbm_floor\": %.4f,\n",
+                            hbm_bw * 1e-9, hbm_floor * 1e3, ss.median / hbm_floor);
                 else fprintf(js, "     \"ms_two_ffts\": null, \"ratio_to_two_ffts\": null,\n");
                 fprintf(js, "     \"ms_per_step_amortised_over_call\": %.6f, \"ms_fixed_per_call\": %.6f, "
                             "\"ms_stats_call\": %.6f, \"bytes_needed\": %zu, \"plan_seconds\": %.3f, "
