@@ -443,5 +443,16 @@ const op_case op_cases[] = {
      OP_GRIDS_STEPS, op_case_steps_renorm, op_case_steps_late_stops},
     {"steps_composition_declined", "steps", 0, 0, "one table set: m = 3 declined, the state untouched exactly",
      OP_GRIDS_ALL, op_case_steps_composition, NULL},
+    /* members past the staging chunk, and kernels whose grid-stride loops wrap */
+    {"set_state_get_state_large", "set_state, get_state", 0, 0, COPY " (3e-201 becomes 0)", OP_GRIDS_LARGE,
+     case_state_round_trip, NULL},
+    {"set_potential_get_potential_large", "set_potential, get_potential", 0, 0, COPY, OP_GRIDS_LARGE,
+     case_potential_round_trip, NULL},
+    {"kick_full_masked_norms_large", "kick", F64, F32, "as kick_half_norms", OP_GRIDS_LARGE,
+     case_kick_full_masked_norms, NULL},
+    {"kinetic_scaled_large", "kinetic", F64, F32, "as kinetic_masked", OP_GRIDS_LARGE, case_kinetic_scaled, NULL},
+    {"scale_masked_large", "scale", F64, F32, "one real product per value", OP_GRIDS_LARGE, case_scale_masked, NULL},
+    {"backup_restore_masked_large", "backup", 0, 0, "copies of equal states: exact", OP_GRIDS_LARGE,
+     case_backup_restore_masked, NULL},
 };
 const size_t op_case_count = sizeof op_cases / sizeof op_cases[0];

@@ -76,7 +76,8 @@ static void steps_call(const op_env *e, qdml_backend_state *st, int64_t n, const
  * only) a factor of e^360 at one point whose start value is 1e-300: renormalised, that point grows
  * by e^360 relative to the rest each step until its norm overflows, two or three substeps in, on a
  * step replayed from a graph when n >= 4 (float64; in float32 the factor itself overflows: stop 0).
- * The second call changes the mask, dv and the flush flags, so other graphs are captured. */
+ * The second call changes the mask, dv and the flush flags, so other graphs are captured; the third
+ * changes dv alone, so the graph of the second call's kind is captured again with the new dv. */
 static void steps_case(op_env *e, int64_t nsteps, int renorm) {
     snprintf(e->detail, sizeof e->detail, ", n=%lld renorm=%d", (long long)nsteps, renorm);
     const qdml_backend_desc d = op_desc(e, 0.37, 0);
@@ -130,7 +131,8 @@ static void steps_case(op_env *e, int64_t nsteps, int renorm) {
     }
     const unsigned char *m = B > 4 ? mask : NULL;
     double dv = d.dv;
-    for (int call = 0; call < 2; ++call) {
+    for (int call = 0; call < 3; ++call) {
+        if (call == 2) dv = 0.29; /* the same kind of call with another dv: that graph captured again */
         if (call == 1) { /* other graphs: another mask, dv, and no member flushing */
             if (B > 4) mask[B - 1] = (unsigned char)!mask[B - 1];
             dv = 0.41;

@@ -23,8 +23,14 @@ static const int64_t grids_fill[][4] = {{1, 1, 1, 2},  {1, 1, 1000, 2},  {1, 24,
 static const int64_t grids_steps[][4] = {{1, 1, 1, 2},     {1, 1, 64, 4},  {1, 24, 20, 5}, {8, 8, 8, 4},
                                          {1, 128, 128, 6}, {1, 45, 51, 5}, {31, 33, 35, 4}};
 
+/* Members larger than the CUDA backend's 8 MiB staging chunk in both precisions (10 MiB of float32
+ * state, 20 MiB of float64), and more elements than the flat kernels' grid covers in one pass on any
+ * device (2.6 million: the grid-stride loops wrap). */
+static const int64_t grids_large[][4] = {{1, 1024, 1280, 2}};
+
 static const int64_t (*grid_list(op_grids g, size_t *count))[4] {
     switch (g) {
+    case OP_GRIDS_LARGE: *count = sizeof grids_large / sizeof grids_large[0]; return grids_large;
     case OP_GRIDS_FILL: *count = sizeof grids_fill / sizeof grids_fill[0]; return grids_fill;
     case OP_GRIDS_STEPS: *count = sizeof grids_steps / sizeof grids_steps[0]; return grids_steps;
     case OP_GRIDS_ALL: break;

@@ -23,7 +23,7 @@ typedef struct op_backend {
 } op_backend;
 
 /* The grids a case runs on (listed in op_harness.c). */
-typedef enum op_grids { OP_GRIDS_ALL, OP_GRIDS_FILL, OP_GRIDS_STEPS } op_grids;
+typedef enum op_grids { OP_GRIDS_ALL, OP_GRIDS_FILL, OP_GRIDS_STEPS, OP_GRIDS_LARGE } op_grids;
 
 typedef struct op_env op_env;
 
