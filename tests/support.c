@@ -19,13 +19,17 @@ qdml_backend qt_backend(void) {
     return QDML_BACKEND_CPU;
 }
 
-qdml_context *qt_context(void) {
+static qdml_context *context_on(qdml_backend backend) {
     qdml_context *ctx = NULL;
-    qdml_status st = qdml_context_create(&ctx, qt_backend(), 1);
+    qdml_status st = qdml_context_create(&ctx, backend, 1);
     cr_assert_eq(st, QDML_OK, "qdml_context_create: %s", qdml_last_error_message());
     cr_assert_eq(qdml_context_set_fft_effort(ctx, QDML_FFT_ESTIMATE), QDML_OK);
     return ctx;
 }
+
+qdml_context *qt_context(void) { return context_on(qt_backend()); }
+
+qdml_context *qt_cpu_context(void) { return context_on(QDML_BACKEND_CPU); }
 
 qdml_problem *qt_problem(qdml_context *ctx, const qdml_grid *grid, int64_t batch) {
     qdml_problem *p = NULL;

@@ -6,8 +6,12 @@
 
 /* The backend the tests run on: QDML_TEST_BACKEND=cpu (default), cuda or auto. */
 qdml_backend qt_backend(void);
-/* A context on qt_backend() with 1 thread and FFTW_ESTIMATE planning (fast to make in tests). Asserts on failure. */
+/* A context on qt_backend() with 1 thread and FFTW_ESTIMATE planning (fast to make in tests). Asserts on failure.
+ * For the tests of behaviour every backend must show: they run on the backend QDML_TEST_BACKEND selects. */
 qdml_context *qt_context(void);
+/* The same on the CPU backend whatever QDML_TEST_BACKEND says: for the tests of the CPU backend's own
+ * workings (its paths, its host-memory check). */
+qdml_context *qt_cpu_context(void);
 /* A problem on `grid` with `batch` members; asserts on failure and prints the context's message. */
 qdml_problem *qt_problem(qdml_context *ctx, const qdml_grid *grid, int64_t batch);
 /* Coordinate of point j on `axis`. */

@@ -340,7 +340,7 @@ static const shape SHAPES[] = {
 enum { NSHAPES = sizeof SHAPES / sizeof SHAPES[0] };
 
 Test(cpu_paths, real_time) {
-    qdml_context *ctx = qt_context();
+    qdml_context *ctx = qt_cpu_context();
     for (int k = 0; k < NSHAPES; ++k) {
         paths s;
         paths_open(&s, ctx, SHAPES[k].dim, SHAPES[k].n, SHAPES[k].B, 100 + (uint64_t)k);
@@ -363,7 +363,7 @@ Test(cpu_paths, real_time) {
 }
 
 Test(cpu_paths, imaginary_time) {
-    qdml_context *ctx = qt_context();
+    qdml_context *ctx = qt_cpu_context();
     for (int k = 0; k < NSHAPES; ++k) {
         paths s;
         paths_open(&s, ctx, SHAPES[k].dim, SHAPES[k].n, SHAPES[k].B, 200 + (uint64_t)k);
@@ -391,7 +391,7 @@ Test(cpu_paths, imaginary_time) {
 Test(cpu_paths, fourth_order) {
     static const qdml_splitting SPLIT[2] = {QDML_SPLIT_YOSHIDA4, QDML_SPLIT_SUZUKI4};
     static const char *const SNAME[2] = {"Yoshida", "Suzuki"};
-    qdml_context *ctx = qt_context();
+    qdml_context *ctx = qt_cpu_context();
     const int which[2] = {0, 3}; /* 32x48 and 8x12x16 */
     for (int k = 0; k < 2; ++k)
         for (int m = 0; m < 2; ++m) {
@@ -420,7 +420,7 @@ Test(cpu_paths, fourth_order) {
 Test(cpu_paths, ground_search) {
     const int64_t n[2] = {24, 32};
     enum { B = 4 };
-    qdml_context *ctx = qt_context();
+    qdml_context *ctx = qt_cpu_context();
     paths s;
     paths_open(&s, ctx, 2, n, B, 400);
     /* Harmonic wells of different frequencies, and random smooth wells; different hbar and mass. */
@@ -459,7 +459,7 @@ Test(cpu_paths, ground_search) {
 Test(cpu_paths, lowest_states) {
     const int64_t n[2] = {24, 32};
     enum { B = 4 };
-    qdml_context *ctx = qt_context();
+    qdml_context *ctx = qt_cpu_context();
     paths s;
     paths_open(&s, ctx, 2, n, B, 500);
     /* One Hamiltonian with non-degenerate lowest levels (w = 1, 1.37: gaps >= 0.37), a well off-centre. */
@@ -487,7 +487,7 @@ Test(cpu_paths, calls_between_runs) {
     const double tol = 1e-12;
     char *dir = qt_tmpdir("cpu-paths");
     char *ckpt = qt_path(dir, "plain.ckpt");
-    qdml_context *ctx = qt_context();
+    qdml_context *ctx = qt_cpu_context();
     for (int k = 0; k < 2; ++k) {
         paths s;
         paths_open(&s, ctx, k ? 3 : 2, k ? n3 : n2, 5, 600 + (uint64_t)k);
@@ -566,7 +566,7 @@ Test(cpu_paths, calls_between_runs) {
 
 Test(cpu_paths, diverging_member_is_isolated) {
     const int64_t n[2] = {32, 48};
-    qdml_context *ctx = qt_context();
+    qdml_context *ctx = qt_cpu_context();
     paths s;
     paths_open(&s, ctx, 2, n, 4, 700);
     random_members(&s, -1);
@@ -605,7 +605,7 @@ Test(cpu_paths, zero_norm_members_are_isolated) {
      * inside the steps it runs per member). Every path must report member 1 (the lowest of those
      * found at the same step), keep both members' start states and run the others as plain does. */
     const int64_t n[2] = {24, 32};
-    qdml_context *ctx = qt_context();
+    qdml_context *ctx = qt_cpu_context();
     paths s;
     paths_open(&s, ctx, 2, n, 4, 710);
     random_members(&s, -1);
@@ -660,7 +660,7 @@ Test(cpu_paths, zero_start_state_is_isolated, .timeout = 60) {
      * member out a second time (which once made evolve start the stretch over for ever). Real time
      * and renormalised imaginary time, every path. */
     const int64_t n[2] = {16, 24};
-    qdml_context *ctx = qt_context();
+    qdml_context *ctx = qt_cpu_context();
     paths s;
     paths_open(&s, ctx, 2, n, 4, 720);
     random_members(&s, -1);
@@ -746,7 +746,7 @@ static void run_pair_exact(qdml_context *ctx, const qdml_grid *g, int64_t B, con
 }
 
 Test(cpu_paths, fallbacks_are_exact) {
-    qdml_context *ctx = qt_context();
+    qdml_context *ctx = qt_cpu_context();
     /* Shapes the fused paths cannot take stay plain: 1D, a last axis not a multiple of 4, and 2D with
      * one point on the first axis (one dimension inside). */
     const int64_t n1[1] = {64}, n30[2] = {16, 30}, n_1[2] = {1, 32}, n3_30[3] = {4, 6, 30};
@@ -766,7 +766,7 @@ Test(cpu_paths, fallbacks_are_exact) {
 
 Test(cpu_paths, one_member) {
     /* A single member on every path (the fused paths' blocks are then a fraction of the member). */
-    qdml_context *ctx = qt_context();
+    qdml_context *ctx = qt_cpu_context();
     const int which[2] = {0, 3};
     for (int k = 0; k < 2; ++k) {
         paths s;
@@ -785,7 +785,7 @@ Test(cpu_paths, one_member) {
 Test(cpu_paths, degenerate_axes) {
     /* 3D grids with one point on the first or the second axis: the fused paths see an outer axis of
      * one plane or planes of one row. */
-    qdml_context *ctx = qt_context();
+    qdml_context *ctx = qt_cpu_context();
     const int64_t n[2][3] = {{1, 12, 16}, {8, 1, 16}};
     for (int k = 0; k < 2; ++k) {
         paths s;
@@ -830,7 +830,7 @@ Test(cpu_paths, threads) {
 }
 
 Test(cpu_paths, invalid_value) {
-    qdml_context *ctx = qt_context();
+    qdml_context *ctx = qt_cpu_context();
     const int64_t n[2] = {32, 48};
     const double lo[2] = {-4, -5}, hi[2] = {4, 5};
     const qdml_grid g = qt_grid(2, n, lo, hi);

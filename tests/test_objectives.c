@@ -558,8 +558,8 @@ Test(objectives, callback_sees_every_grid_point_in_c_order) {
             double x[3];
             qt_coords(&g, i, x);
             const double f = recording_fn(x, dim, &again);
-            cr_assert(v[i] == f || qt_backend() != QDML_BACKEND_CPU, "%dD: V[%lld] = %.17g, fn gave %.17g", dim,
-                      (long long)i, v[i], f);
+            /* the callback's values cross to any float64 backend as they are */
+            cr_assert(v[i] == f, "%dD: V[%lld] = %.17g, fn gave %.17g", dim, (long long)i, v[i], f);
             vmin = fmin(vmin, f);
         }
         cr_assert_eq(p->vmin[1], vmin, "%dD: vmin %.17g, min %.17g", dim, p->vmin[1], vmin);
@@ -594,7 +594,9 @@ Test(objectives, callback_and_backend_paths_agree) {
         for (int64_t i = 0; i < N; ++i)
             cr_assert(a[i] == b[i] || (qt_backend() != QDML_BACKEND_CPU && fabs(a[i] - b[i]) <= 1e-12 * scale),
                       "%s: [%lld] backend %.17g callback %.17g", other_specs[k], (long long)i, a[i], b[i]);
-        cr_assert(p->vmin[0] == p->vmin[1] || qt_backend() != QDML_BACKEND_CPU);
+        cr_assert(p->vmin[0] == p->vmin[1] ||
+                      (qt_backend() != QDML_BACKEND_CPU && fabs(p->vmin[0] - p->vmin[1]) <= 1e-12 * scale),
+                  "%s: vmin backend %.17g callback %.17g", other_specs[k], p->vmin[0], p->vmin[1]);
     }
     free(a);
     free(b);
