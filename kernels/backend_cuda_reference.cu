@@ -183,6 +183,7 @@ extern "C" qdml_status qdml_cuda_reference_times(const qdml_backend_desc *desc, 
     /* copy bandwidth: device-to-device copies of the state's size (each reads and writes it; in L2
      * where the state fits), from the random data */
     REF_CUDA(cudaMalloc, (&copy, bytes));
+    REF_CUDA(fill_random<double>, (copy, bytes & ~(size_t)7, 4, stream));
     for (int k = 0; k <= pairs; ++k) {
         if (k == 1) REF_CUDA(cudaEventRecord, (e0, stream));
         REF_CUDA(cudaMemcpyAsync, (copy, buf, bytes, cudaMemcpyDeviceToDevice, stream));
