@@ -111,6 +111,14 @@ Test(api, backend_names_and_context_creation) {
         cr_assert_eq(qdml_context_create(&ctx, QDML_BACKEND_AUTO, 1), QDML_OK);
         cr_assert_eq(qdml_context_backend(ctx), QDML_BACKEND_CPU, "AUTO without CUDA must resolve to CPU");
         qdml_context_destroy(ctx);
+    } else {
+        /* With a device both outcomes turn: CUDA is created, and AUTO resolves to it. */
+        cr_assert_eq(qdml_context_create(&ctx, QDML_BACKEND_CUDA, 1), QDML_OK, "%s", qdml_last_error_message());
+        cr_assert_eq(qdml_context_backend(ctx), QDML_BACKEND_CUDA);
+        qdml_context_destroy(ctx);
+        cr_assert_eq(qdml_context_create(&ctx, QDML_BACKEND_AUTO, 1), QDML_OK);
+        cr_assert_eq(qdml_context_backend(ctx), QDML_BACKEND_CUDA, "AUTO with a CUDA device must resolve to CUDA");
+        qdml_context_destroy(ctx);
     }
     cr_assert_eq(qdml_context_create(&ctx, QDML_BACKEND_CPU, 3), QDML_OK);
     cr_assert_eq(qdml_context_threads(ctx), 3, "threads %d, asked 3", qdml_context_threads(ctx));

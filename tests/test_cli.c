@@ -368,7 +368,13 @@ Test(cli_misc, info_prints_version_and_backends) {
     cr_assert_not_null(strstr(r.out, qdml_version_string()), "%s", r.out);
     cr_assert_not_null(strstr(r.out, "cpu"), "%s", r.out);
     cr_assert_not_null(strstr(r.out, "threads"), "%s", r.out);
-    if (!qdml_backend_available(QDML_BACKEND_CUDA)) cr_assert_not_null(strstr(r.out, "no CUDA devices"), "%s", r.out);
+    /* Both outcomes are checked: no devices listed without one, each device by name with one. */
+    if (!qdml_backend_available(QDML_BACKEND_CUDA)) {
+        cr_assert_not_null(strstr(r.out, "no CUDA devices"), "%s", r.out);
+    } else {
+        cr_assert_null(strstr(r.out, "no CUDA devices"), "%s", r.out);
+        cr_assert_not_null(strstr(r.out, "cuda 0: "), "%s", r.out);
+    }
     cli_free(&r);
     r = RUN(dir, "--version");
     expect_ok(&r);

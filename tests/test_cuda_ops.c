@@ -8,6 +8,11 @@
  * Without a CUDA device the device tests report themselves skipped with the reason. The case table
  * needs the CUDA ops table: the device tests compile it in where the build defines
  * QDML_TEST_HAVE_CUDA_BACKEND (tests/CMakeLists.txt, when the CUDA backend is built).
+ *
+ * Backends: the suites op_cases and cpu_self_check run on the CPU backend everywhere (ctest entry
+ * test_cuda_ops), cuda_build needs the CUDA backend in the build but no device (test_cuda_ops_build),
+ * cuda_ops a device (test_cuda_ops_device); QDML_TEST_BACKEND does not apply (each test names its
+ * backend's ops table).
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -207,23 +212,26 @@ Test(cuda_ops, sync_setting_is_checked_and_changes_no_result) {
 #endif
 }
 
+/* ==============================================================================================
+ * The CUDA backend in the build, no device needed (suite cuda_build: its own ctest entry)
+ * ============================================================================================ */
+
+#define NOT_BUILT "the CUDA backend is not part of this test build (QDML_TEST_HAVE_CUDA_BACKEND undefined)"
+
 /* cuBLAS is loaded on first use (the lowest-states search), not linked: the loader must find the
  * library and every function it needs. Needs no device. */
-Test(cuda_ops, cublas_is_loaded_on_first_use) {
+Test(cuda_build, cublas_is_loaded_on_first_use) {
 #ifndef QDML_TEST_HAVE_CUDA_BACKEND
-    cr_skip_test("this build has no CUDA backend");
+    cr_skip_test("%s", NOT_BUILT);
 #else
     cr_assert_eq(qdml_cuda_blas_load(), QDML_OK, "%s", qdml_last_error_message());
     cr_assert_eq(qdml_cuda_blas_load(), QDML_OK, "a second call gives the first outcome");
 #endif
 }
 
-Test(cuda_ops, bytes_needed_without_a_device_and_create_refuses) {
-#ifndef QDML_TEST_HAVE_CUDA_BACKEND
-    cr_skip_test("%s", "the CUDA backend is not part of this test build (QDML_TEST_HAVE_CUDA_BACKEND undefined)");
-#else
-    if (qdml_backend_available(QDML_BACKEND_CUDA))
-        cr_skip_test("%s", "a CUDA device is present: cuda_memory covers the sizes on the device");
+#ifdef QDML_TEST_HAVE_CUDA_BACKEND
+/* A 64 x 96 grid, batch 5: what bytes_needed and create are asked about below. */
+static qdml_backend_desc small_desc(void) {
     qdml_backend_desc d;
     memset(&d, 0, sizeof d);
     d.n[0] = 1;
@@ -237,6 +245,16 @@ Test(cuda_ops, bytes_needed_without_a_device_and_create_refuses) {
     d.dv = 1.0;
     d.nthreads = 1;
     d.effort = QDML_FFT_ESTIMATE;
+    return d;
+}
+#endif
+
+/* The device memory a problem needs is known without a device (and the same with one). */
+Test(cuda_build, bytes_needed_by_precision_without_a_device) {
+#ifndef QDML_TEST_HAVE_CUDA_BACKEND
+    cr_skip_test("%s", NOT_BUILT);
+#else
+    qdml_backend_desc d = small_desc();
     size_t b64 = 0, b32 = 0;
     d.precision = QDML_FLOAT64;
     cr_assert_eq(qdml_backend_cuda_ops.bytes_needed(&d, &b64), QDML_OK);
@@ -250,6 +268,18 @@ Test(cuda_ops, bytes_needed_without_a_device_and_create_refuses) {
     cr_assert(b64 - b32 >= 52 * total, "float64 %zu - float32 %zu < 52 x %zu", b64, b32, total);
     d.precision = (qdml_precision)7;
     cr_assert_eq(qdml_backend_cuda_ops.bytes_needed(&d, &b32), QDML_ERR_INVALID_ARGUMENT);
+#endif
+}
+
+/* Without a device, create refuses with the reason. Where a device is present this case has
+ * nothing to test and says so (skipped; the device cases cover create there). */
+Test(cuda_build, create_refuses_without_a_device) {
+#ifndef QDML_TEST_HAVE_CUDA_BACKEND
+    cr_skip_test("%s", NOT_BUILT);
+#else
+    if (qdml_backend_available(QDML_BACKEND_CUDA))
+        cr_skip_test("%s", "a CUDA device is present: create succeeds (the cuda_ops cases run there)");
+    qdml_backend_desc d = small_desc();
     d.precision = QDML_FLOAT32;
     qdml_backend_state *s = NULL;
     cr_assert_eq(qdml_backend_cuda_ops.create(&d, &s), QDML_ERR_UNAVAILABLE);

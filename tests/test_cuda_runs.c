@@ -11,6 +11,10 @@
  * Without a CUDA device every test that needs one reports itself skipped with the reason. The
  * tests of the precision setting on the CPU backend and of the CLI flag run everywhere.
  *
+ * Backends: each test names its contexts' backends (QDML_TEST_BACKEND does not apply). Suite
+ * precision runs on the CPU everywhere (ctest entry test_cuda_runs); cuda_runs and cuda_memory need
+ * a device (test_cuda_runs_device: "Skipped" without one).
+ *
  * float32 bounds for whole runs (u = 2^-24 = 6.0e-8; see kernels/NOTES.md, "float32 accuracy"):
  *  - Real time. Each float32 op rounds its products to float and the FFT adds about u log2 N; the
  *    step factors are the exact (double) factors rounded once, so their error repeats identically
@@ -571,18 +575,30 @@ Test(precision, cli_precision_flag) {
     cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
     const double e_cpu = json_energy(r.out);
     cr_assert(fabs(e_cpu - 0.5) < 1e-6, "energy %.15g", e_cpu);
-    /* float32 on a CUDA device: the same ground-state energy to float32 accuracy. */
-    if (qdml_backend_available(QDML_BACKEND_CUDA)) {
-        run_cli(dir,
-                (const char *const[]){"ground", "--potential", vpath, "--box", "-8:8", "--backend", "cuda",
-                                      "--precision", "float32", "--tol", "1e-3", "--json", NULL},
-                &r);
-        cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
-        const double e32 = json_energy(r.out);
-        cr_assert(fabs(e32 - e_cpu) <= IMAG_F32_E_TOL * fabs(e_cpu), "float32 energy %.15g, float64 %.15g", e32, e_cpu);
-    } else {
-        cr_log_info("%s: the float32 CLI run on CUDA was not checked", NO_DEVICE);
-    }
+    cli_cleanup(dir);
+}
+
+/* float32 on a CUDA device from the command line: the float64 CPU run's ground-state energy to
+ * float32 accuracy (needs a device: suite cuda_runs). */
+Test(cuda_runs, cli_float32_ground_energy_matches_float64_cpu) {
+    REQUIRE_CUDA_DEVICE();
+    char *dir = cli_setup();
+    char vpath[600];
+    snprintf(vpath, sizeof vpath, "%s/V.npy", dir);
+    cli_run r;
+    run_cli(dir,
+            (const char *const[]){"ground", "--potential", vpath, "--box", "-8:8", "--backend", "cpu", "--precision",
+                                  "float64", "--json", NULL},
+            &r);
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    const double e_cpu = json_energy(r.out);
+    run_cli(dir,
+            (const char *const[]){"ground", "--potential", vpath, "--box", "-8:8", "--backend", "cuda", "--precision",
+                                  "float32", "--tol", "1e-3", "--json", NULL},
+            &r);
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    const double e32 = json_energy(r.out);
+    cr_assert(fabs(e32 - e_cpu) <= IMAG_F32_E_TOL * fabs(e_cpu), "float32 energy %.15g, float64 %.15g", e32, e_cpu);
     cli_cleanup(dir);
 }
 #endif
