@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 qdml_backend qt_backend(void) {
     const char *env = getenv("QDML_TEST_BACKEND");
@@ -188,4 +189,77 @@ char *qt_path(const char *dir, const char *name) {
     cr_assert_not_null(p);
     snprintf(p, n, "%s/%s", dir, name);
     return p;
+}
+
+/* One axis of a direct DFT, in place on x (interleaved complex, grid points), over every line along
+ * `axis`: X_q = sum_j x_j exp(sign 2 pi i j q / n). */
+static void dft_axis(const qdml_grid *g, double *x, int axis, int sign) {
+    const int64_t n = g->n[axis];
+    int64_t stride = 1, total = 1;
+    for (int d = g->dim - 1; d > axis; --d)
+        stride *= g->n[d];
+    for (int d = 0; d < g->dim; ++d)
+        total *= g->n[d];
+    double *tw = qt_calloc(2 * (size_t)n, sizeof *tw), *line = qt_calloc(2 * (size_t)n, sizeof *line);
+    for (int64_t j = 0; j < n; ++j) {
+        tw[2 * j] = cos(2.0 * QT_PI * (double)j / (double)n);
+        tw[2 * j + 1] = (double)sign * sin(2.0 * QT_PI * (double)j / (double)n);
+    }
+    const int64_t block = stride * n; /* the lines of one index of the axes before `axis` */
+    for (int64_t outer = 0; outer < total; outer += block)
+        for (int64_t inner = 0; inner < stride; ++inner) {
+            double *base = x + 2 * (outer + inner);
+            for (int64_t q = 0; q < n; ++q) {
+                double re = 0.0, im = 0.0;
+                for (int64_t j = 0; j < n; ++j) {
+                    const int64_t w = (j * q) % n;
+                    const double a = base[2 * j * stride], b = base[2 * j * stride + 1];
+                    re += a * tw[2 * w] - b * tw[2 * w + 1];
+                    im += a * tw[2 * w + 1] + b * tw[2 * w];
+                }
+                line[2 * q] = re;
+                line[2 * q + 1] = im;
+            }
+            for (int64_t q = 0; q < n; ++q) {
+                base[2 * q * stride] = line[2 * q];
+                base[2 * q * stride + 1] = line[2 * q + 1];
+            }
+        }
+    free(tw);
+    free(line);
+}
+
+void qt_exact_flat_evolution(const qdml_grid *g, const double *in, double *out, double hbar, double mass, double v0,
+                             double t, int imaginary) {
+    const int64_t npts = qdml_grid_points(g);
+    if (out != in) memcpy(out, in, 2 * (size_t)npts * sizeof *out);
+    for (int d = 0; d < g->dim; ++d)
+        dft_axis(g, out, d, -1);
+    for (int64_t i = 0; i < npts; ++i) {
+        /* the mode's index per axis, C order, taken into [-n/2, n/2] */
+        int64_t rest = i;
+        double k2 = 0.0;
+        for (int d = g->dim - 1; d >= 0; --d) {
+            const int64_t n = g->n[d], j = rest % n;
+            rest /= n;
+            const int64_t q = 2 * j <= n ? j : j - n;
+            const double k = 2.0 * QT_PI * (double)q / (g->hi[d] - g->lo[d]);
+            k2 += k * k;
+        }
+        const double theta = (hbar * k2 / (2.0 * mass) + v0 / hbar) * t;
+        const double fr = imaginary ? exp(-theta) : cos(theta), fi = imaginary ? 0.0 : -sin(theta);
+        const double a = out[2 * i], b = out[2 * i + 1];
+        out[2 * i] = (a * fr - b * fi) / (double)npts;
+        out[2 * i + 1] = (a * fi + b * fr) / (double)npts;
+    }
+    for (int d = 0; d < g->dim; ++d)
+        dft_axis(g, out, d, +1);
+}
+
+double *qt_random_state(const qdml_grid *g, qt_rng *r) {
+    const int64_t npts = qdml_grid_points(g);
+    double *psi = qt_calloc(2 * (size_t)npts, sizeof *psi);
+    for (int64_t i = 0; i < 2 * npts; ++i)
+        psi[i] = qt_normal(r);
+    return psi;
 }

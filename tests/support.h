@@ -45,6 +45,18 @@ double qt_norm(const double *a, int64_t n, double dv);
 /* Arrays of n doubles (each part on its own): max_i |a_i - b_i| / max_i |a_i|; 0 where they are equal,
  * NaN where a difference is NaN. */
 double qt_rel_diff(const double *a, const double *b, int64_t n);
+/* The exact evolution over time t of any sampled state in a constant potential v0 (a closed form that
+ * needs no resolution: every Fourier mode of the grid is multiplied by exp(-i E_k t / hbar) in real
+ * time, exp(-E_k t / hbar) in imaginary time without renormalisation, E_k = hbar^2 k^2 / 2m + v0).
+ * The transforms are direct sums over each axis (twiddles from the exact index product j k mod n) and
+ * k = 2 pi q / L with q the mode's index taken into [-n/2, n/2] (for odd n, (1-n)/2 .. (n-1)/2), so
+ * neither FFTW nor core/pointwise.h is used. in and out: interleaved complex, grid points each (they
+ * may be the same array). Rounding: ~1e-15 x max |in| per transform for the sizes of the tests. */
+void qt_exact_flat_evolution(const qdml_grid *g, const double *in, double *out, double hbar, double mass, double v0,
+                             double t, int imaginary);
+/* A state of independent complex normal values at every point (every Fourier mode of the grid carries
+ * weight, so a wrong wavenumber anywhere shows); 2 * points doubles, free() it. */
+double *qt_random_state(const qdml_grid *g, qt_rng *r);
 /* The state of one member into a fresh array (2 * points doubles; free() it); asserts. */
 double *qt_get_state(const qdml_problem *p, int64_t member);
 /* A fresh directory under $TMPDIR (or /tmp) named qdml-TAG-XXXXXX; free() the result. */

@@ -33,19 +33,19 @@ static double ho_potential(const double *x, int dim, void *user) {
     return v;
 }
 
-static void run_ground(int dim, int64_t n, double a, double hbar, double m, const double *w, double tol) {
+static void run_ground(int dim, const int64_t *n, double a, double hbar, double m, const double *w, double tol) {
     double s[3];
     int64_t nn[3];
     double lo[3], hi[3];
     double wmin = w[0], wsum = 0.0;
     for (int d = 0; d < dim; ++d) {
         s[d] = sqrt(hbar / (2.0 * m * w[d]));
-        nn[d] = n;
+        nn[d] = n[d];
         lo[d] = -a * s[d];
         hi[d] = a * s[d];
         wmin = fmin(wmin, w[d]);
         wsum += w[d];
-        double kn = QT_PI * (double)n / (2.0 * a * s[d]);
+        double kn = QT_PI * (double)n[d] / (2.0 * a * s[d]);
         cr_assert_geq(s[d] * kn, 6.0, "setup: s k_N = %g on axis %d: phi0 not resolved", s[d] * kn, d);
     }
     cr_assert_geq(a, 8.0, "setup: box half-width %g widths is too small", a);
@@ -127,16 +127,39 @@ static void run_ground(int dim, int64_t n, double a, double hbar, double m, cons
 
 Test(harmonic, ground_energy_1d) {
     const double w[1] = {1.3};
-    run_ground(1, 256, 12.0, 0.6, 1.7, w, 1e-6);
+    const int64_t n[1] = {256};
+    run_ground(1, n, 12.0, 0.6, 1.7, w, 1e-6);
 }
 
 Test(harmonic, ground_energy_2d_anisotropic) {
     const double w[2] = {1.0, 1.7};
-    run_ground(2, 64, 10.0, 0.6, 1.7, w, 1e-6);
+    const int64_t n[2] = {64, 64};
+    run_ground(2, n, 10.0, 0.6, 1.7, w, 1e-6);
 }
 
 Test(harmonic, ground_energy_3d_anisotropic) {
     /* 32^3 points, box +-8 widths per axis: s k_N = 32 pi / 16 = 6.3. */
     const double w[3] = {1.0, 1.7, 2.3};
-    run_ground(3, 32, 8.0, 0.6, 1.7, w, 1e-6);
+    const int64_t n[3] = {32, 32, 32};
+    run_ground(3, n, 8.0, 0.6, 1.7, w, 1e-6);
+}
+
+/* Odd sizes (no Nyquist mode; the highest wavenumber of an axis is (n-1)/2 quanta): the same bounds
+ * on 63 points, 45 x 51 and 31 x 33 x 35 (s k_N = pi n / 2a >= 6.09 on every axis). */
+Test(harmonic, ground_energy_1d_odd_63) {
+    const double w[1] = {1.3};
+    const int64_t n[1] = {63};
+    run_ground(1, n, 12.0, 0.6, 1.7, w, 1e-6);
+}
+
+Test(harmonic, ground_energy_2d_odd_45x51) {
+    const double w[2] = {1.0, 1.7};
+    const int64_t n[2] = {45, 51};
+    run_ground(2, n, 10.0, 0.6, 1.7, w, 1e-6);
+}
+
+Test(harmonic, ground_energy_3d_odd_31x33x35) {
+    const double w[3] = {1.0, 1.7, 2.3};
+    const int64_t n[3] = {31, 33, 35};
+    run_ground(3, n, 8.0, 0.6, 1.7, w, 1e-6);
 }

@@ -156,3 +156,79 @@ Test(heat, random_state_keeps_its_mean_and_steps_compose) {
     qdml_problem_destroy(p);
     qdml_context_destroy(ctx);
 }
+
+/* Any state, on odd, prime and mixed grids: with a constant V = v0 every Fourier mode decays by exactly
+ * exp(-(hbar k^2 / 2m + v0 / hbar) tau) without renormalisation, and renormalised runs end at that
+ * state scaled to norm 1. tau is short enough that the highest mode keeps about e^-2 of its weight, so a
+ * wrong wavenumber there shows. Bound 1e-12 of max |psi| (rounding, as in test_free_packet.c). */
+static void run_any_state_heat(int dim, const int64_t *n, const double *half, int renormalize, uint64_t seed) {
+    double lo[3] = {0, 0, 0}, hi[3] = {1, 1, 1};
+    for (int d = 0; d < dim; ++d) {
+        lo[d] = -half[d];
+        hi[d] = half[d];
+    }
+    qdml_grid g = qt_grid(dim, n, lo, hi);
+    const double hbar = 0.7, m = 1.9, v0 = -0.8, dt = 0.002;
+    const int64_t steps = 5;
+    double kmax2 = 0.0;
+    for (int d = 0; d < dim; ++d) {
+        const double k = QT_PI / qdml_grid_spacing(&g, d);
+        kmax2 += k * k;
+    }
+    const double top = exp(-hbar * kmax2 * dt * (double)steps / (2.0 * m));
+    cr_assert(top > 1e-3 && top < 0.5, "setup: the highest mode decays by %.3g", top);
+    qdml_context *ctx = qt_context();
+    qdml_problem *p = qt_problem(ctx, &g, 1);
+    const int64_t npts = qdml_problem_points(p);
+    double *v = qt_calloc((size_t)npts, sizeof *v);
+    for (int64_t i = 0; i < npts; ++i)
+        v[i] = v0;
+    cr_assert_eq(qdml_problem_set_potential(p, 0, v), QDML_OK);
+    cr_assert_eq(qdml_problem_set_hbar(p, 0, hbar), QDML_OK);
+    cr_assert_eq(qdml_problem_set_mass(p, 0, m), QDML_OK);
+    qt_rng r;
+    qt_rng_seed(&r, seed);
+    double *psi0 = qt_random_state(&g, &r);
+    cr_assert_eq(qdml_problem_set_state(p, 0, psi0), QDML_OK);
+    qdml_evolve_options o;
+    qdml_evolve_options_default(&o);
+    o.mode = QDML_IMAGINARY_TIME;
+    o.renormalize = renormalize;
+    o.dt = dt;
+    o.steps = steps;
+    cr_assert_eq(qdml_problem_evolve(p, &o, NULL), QDML_OK, "%s", qdml_context_last_error(ctx));
+    double *exact = qt_calloc(2 * (size_t)npts, sizeof *exact);
+    qt_exact_flat_evolution(&g, psi0, exact, hbar, m, v0, dt * (double)steps, 1);
+    if (renormalize) {
+        const double f = 1.0 / sqrt(qt_norm(exact, npts, qdml_grid_dv(&g)));
+        for (int64_t i = 0; i < 2 * npts; ++i)
+            exact[i] *= f;
+    }
+    double *psi = qt_get_state(p, 0);
+    const double err = qt_max_abs_diff(psi, exact, npts), mx = qt_max_abs(exact, npts);
+    cr_log_info("heat, any state, %dD, renormalize %d: max |psi - exact| = %.3g of max |psi|", dim, renormalize,
+                err / mx);
+    cr_assert_leq(err, 1e-12 * mx, "%dD (n0 = %lld), renormalize %d: max |psi - exact| = %.3g, max |psi| = %.3g", dim,
+                  (long long)n[0], renormalize, err, mx);
+    free(psi);
+    free(exact);
+    free(psi0);
+    free(v);
+    qdml_problem_destroy(p);
+    qdml_context_destroy(ctx);
+}
+
+Test(heat, any_state_decays_by_the_exact_factor_on_odd_prime_and_mixed_grids) {
+    static const struct {
+        int dim;
+        int64_t n[3];
+        double half[3];
+    } grids[] = {
+        {1, {97, 0, 0}, {5.0, 0, 0}},    {1, {63, 0, 0}, {3.5, 0, 0}},       {2, {45, 51, 0}, {4.0, 4.5, 0}},
+        {2, {48, 45, 0}, {4.5, 4.0, 0}}, {3, {31, 33, 35}, {4.0, 4.5, 5.0}},
+    };
+    for (size_t k = 0; k < sizeof grids / sizeof grids[0]; ++k)
+        for (int renormalize = 0; renormalize < 2; ++renormalize)
+            run_any_state_heat(grids[k].dim, grids[k].n, grids[k].half, renormalize,
+                               800 + 2 * k + (uint64_t)renormalize);
+}
