@@ -1,13 +1,22 @@
-/* Free diffusion of a density equals a Monte Carlo histogram of x + sqrt(2 D tau) xi (DESIGN.md).
+/* Free diffusion of a density: imaginary time with V = 0 and renormalize = 0 solves
+ * d psi / d tau = D lap psi (D = hbar / 2m) for psi itself, so psi is taken to BE the density:
+ * psi(x, 0) = p0(x), a normalised mixture of Gaussians (real, >= 0), periodically wrapped (the sum of
+ * its images one box apart, so that it is smooth across the box's edge).
  *
- * Imaginary time with V = 0 and renormalize = 0 solves d psi / d tau = D lap psi (D = hbar / 2m)
- * for psi itself, so psi is taken to BE the density: psi(x, 0) = p0(x), a normalised mixture of
- * Gaussians (real, >= 0). Then psi(x, tau) = (p0 * N(0, 2 D tau))(x) (periodically wrapped) is the
- * law of X = X0 + sqrt(2 D tau) xi with X0 ~ p0, xi ~ N(0, 1): exactly what a diffusion model's
- * forward process samples. The samples are wrapped into the periodic box like the kernel is.
+ * Exact check: the heat kernel maps each Gaussian component N(mu, s^2) per axis to N(mu, s^2 + 2 D tau),
+ * so psi(x, tau) is the wrapped mixture with every variance grown by 2 D tau, to the grid's aliasing
+ * (the setup asserts that the components' transforms at the Nyquist wavenumber, exp(-s^2 k_N^2 / 2),
+ * are below 1e-14 of their peak) and rounding (~1e-15 per FFT): bound 1e-12 of max psi. The images
+ * are summed out to 6 boxes each way (the next would add < 1e-300).
+ *
+ * Illustration (the paper's point, DESIGN.md): psi(x, tau) = (p0 * N(0, 2 D tau))(x) is the law of
+ * X = X0 + sqrt(2 D tau) xi with X0 ~ p0, xi ~ N(0, 1): exactly what a diffusion model's forward
+ * process samples. A Monte Carlo histogram of such samples (wrapped into the box like the kernel)
+ * is compared with the evolved density; this check is statistical and catches errors of about a
+ * percent, so the exact check above is the one that pins the evolution down.
  *
  * Statistics (N = 10^6 samples from the deterministic generator in support.c):
- *  - bins of 16 (1D) or 8 x 8 (2D) cells: each count is Binomial(N, p_b), so
+ *  - bins of 16 (1D) or 10 x 10 (2D) cells: each count is Binomial(N, p_b), so
  *    z_b = (O_b - E_b) / sqrt(E_b) is ~N(0, 1); bound |z_b| <= 5 (P ~ 6e-7 per bin);
  *  - chi^2 = sum z_b^2 over bins with E_b >= 20 has ~dof = bins - 1: bound dof + 5 sqrt(2 dof);
  *  - 1D: Kolmogorov-Smirnov distance sup |F_psi - F_samples| at the cell edges <= 1.95 / sqrt(N)
@@ -15,7 +24,7 @@
  *  - power: samples drawn with the wrong noise variance D tau must fail the chi^2 bound by far.
  * The model's cell masses convert point values to cell averages to fourth order,
  * mass_i = dV (psi_i + sum_d (psi_{i+e_d} - 2 psi_i + psi_{i-e_d}) / 24) (the midpoint rule alone
- * would be off by dx^2 psi''/24, ~0.3% of a bin at the 2D spacing 0.25, half a standard error); the
+ * would be off by dx^2 psi''/24, ~0.2% of a bin at the 2D spacing 0.2, half a standard error); the
  * remaining O(dx^4) error is < 1e-5 relative. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -32,14 +41,27 @@ typedef struct {
     double sd[3][3];
 } mixture;
 
-static double mixture_density(const double *x, int dim, void *user) {
-    const mixture *mx = user;
+/* The mixture with every variance grown by `extra`, wrapped into the periodic box of length[]: per
+ * component and axis, the sum of the Gaussian's images x + j L, |j| <= 6. */
+typedef struct {
+    const mixture *mx;
+    double extra, length[3];
+} wrapped;
+
+static double wrapped_density(const double *x, int dim, void *user) {
+    const wrapped *w = user;
+    const mixture *mx = w->mx;
     double s = 0.0;
     for (int c = 0; c < mx->ncomp; ++c) {
         double v = mx->weight[c];
         for (int d = 0; d < dim; ++d) {
-            double y = (x[d] - mx->mean[c][d]) / mx->sd[c][d];
-            v *= exp(-0.5 * y * y) / (sqrt(2.0 * QT_PI) * mx->sd[c][d]);
+            const double sd = sqrt(mx->sd[c][d] * mx->sd[c][d] + w->extra);
+            double a = 0.0;
+            for (int j = -6; j <= 6; ++j) {
+                const double y = (x[d] + (double)j * w->length[d] - mx->mean[c][d]) / sd;
+                a += exp(-0.5 * y * y);
+            }
+            v *= a / (sqrt(2.0 * QT_PI) * sd);
         }
         s += v;
     }
@@ -157,8 +179,16 @@ static void run_diffusion(const qdml_grid *g, const mixture *mx, double hbar, do
     cr_assert_eq(qdml_problem_set_mass(p, 0, m), QDML_OK);
     const int64_t npts = qdml_problem_points(p);
     const double dv = qdml_grid_dv(g);
+    wrapped w0 = {mx, 0.0, {0, 0, 0}};
+    for (int d = 0; d < g->dim; ++d) {
+        w0.length[d] = g->hi[d] - g->lo[d];
+        const double kn = QT_PI / qdml_grid_spacing(g, d);
+        for (int c = 0; c < mx->ncomp; ++c)
+            cr_assert_leq(exp(-0.5 * mx->sd[c][d] * mx->sd[c][d] * kn * kn), 1e-14,
+                          "setup: component %d is not resolved on axis %d (sd %g, k_N %g)", c, d, mx->sd[c][d], kn);
+    }
     double *p0 = qt_calloc((size_t)npts, sizeof *p0);
-    qt_fill(g, p0, mixture_density, (void *)mx);
+    qt_fill(g, p0, wrapped_density, &w0);
     double *psi = qt_calloc(2 * (size_t)npts, sizeof *psi);
     double mass0 = 0.0;
     for (int64_t i = 0; i < npts; ++i) {
@@ -189,6 +219,24 @@ static void run_diffusion(const qdml_grid *g, const mixture *mx, double hbar, do
     cr_assert_float_eq(mass, mass0, 1e-12, "mass %.15g, initially %.15g", mass, mass0);
     cr_assert_leq(maxim, 1e-12, "max |Im psi| = %.3g for a real density", maxim);
     cr_assert_geq(minre, -1e-12, "min psi = %.3g < 0", minre);
+
+    /* The exact density: the wrapped mixture with every variance grown by 2 D tau. */
+    wrapped wt = w0;
+    wt.extra = 2.0 * D * tau;
+    double *exact = qt_calloc((size_t)npts, sizeof *exact);
+    qt_fill(g, exact, wrapped_density, &wt);
+    double err = 0.0, peak = 0.0, moved = 0.0;
+    for (int64_t i = 0; i < npts; ++i) {
+        err = fmax(err, fabs(psi[2 * i] - exact[i]));
+        peak = fmax(peak, exact[i]);
+        moved = fmax(moved, fabs(p0[i] - exact[i]));
+    }
+    cr_log_info("diffusion %dD: max |psi - exact| = %.3g of the peak %.3g (the density moved by %.3g)", g->dim,
+                err / peak, peak, moved / peak);
+    cr_assert_leq(err, 1e-12 * peak, "%dD: max |psi - exact mixture| = %.3g, peak %.3g (relative %.3g > 1e-12)", g->dim,
+                  err, peak, err / peak);
+    cr_assert_geq(moved, 0.1 * peak, "the density moved by only %.3g of its peak: tau too short to test", moved / peak);
+    free(exact);
 
     double *cells = sample_cells(g, mx, noise, 12345);
     int64_t nbmax = npts / bpa;
@@ -234,7 +282,7 @@ static void run_diffusion(const qdml_grid *g, const mixture *mx, double hbar, do
     qdml_context_destroy(ctx);
 }
 
-Test(diffusion, density_matches_monte_carlo_1d) {
+Test(diffusion, density_is_the_exact_mixture_and_matches_monte_carlo_1d) {
     /* p0 = 0.4 N(-1.5, 0.5^2) + 0.6 N(1.2, 0.8^2); hbar = 0.9, m = 0.6: D = 0.75, tau = 0.4,
      * 2 D tau = 0.6 (the noise is wider than the narrow component). */
     const int64_t n[1] = {1024};
@@ -244,14 +292,15 @@ Test(diffusion, density_matches_monte_carlo_1d) {
     run_diffusion(&g, &mx, 0.9, 0.6, 0.05, 8, 16);
 }
 
-Test(diffusion, density_matches_monte_carlo_2d) {
-    /* Three anisotropic components on a 64 x 64 grid; hbar = 1.1, m = 1.6, tau = 0.5. */
-    const int64_t n[2] = {64, 64};
+Test(diffusion, density_is_the_exact_mixture_and_matches_monte_carlo_2d) {
+    /* Three anisotropic components on an 80 x 80 grid (k_N = 15.7: the narrowest, sd 0.6, to exp(-44));
+     * hbar = 1.1, m = 1.6, tau = 0.5. */
+    const int64_t n[2] = {80, 80};
     const double lo[2] = {-8.0, -7.0}, hi[2] = {8.0, 9.0};
     qdml_grid g = qt_grid(2, n, lo, hi);
     mixture mx = {.ncomp = 3,
                   .weight = {0.3, 0.5, 0.2},
                   .mean = {{-2.0, 1.0}, {1.5, -0.5}, {0.3, 3.0}},
                   .sd = {{0.7, 0.9}, {0.8, 0.6}, {1.0, 0.8}}};
-    run_diffusion(&g, &mx, 1.1, 1.6, 0.1, 5, 8);
+    run_diffusion(&g, &mx, 1.1, 1.6, 0.1, 5, 10);
 }
