@@ -10,7 +10,9 @@ typedef struct cli_result {
 } cli_result;
 
 /* Runs `qdml args...` (NULL-terminated) with stdin from /dev/null and stdout and stderr captured in
- * files under dir; OMP_NUM_THREADS=1 unless set. Asserts the program ran and did not crash. */
+ * files under dir; OMP_NUM_THREADS=1 unless set. Asserts the program ran and did not crash. No
+ * --backend is added: the program takes its default (auto) unless args choose, and each test file
+ * says which it means. */
 cli_result run_cli_v(const char *dir, const char *const *args);
 #define RUN(dir, ...) run_cli_v((dir), (const char *const[]){__VA_ARGS__, NULL})
 void cli_free(cli_result *r);

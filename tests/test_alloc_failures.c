@@ -7,7 +7,12 @@
  * The test program is linked with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
  * (tests/CMakeLists.txt): every call to those in the test and in the static library goes through
  * the __wrap_ functions below. FFTW's own allocations (fftw_malloc, inside libfftw3) are not
- * reached this way. */
+ * reached this way.
+ *
+ * Backend: the CPU backend whatever QDML_TEST_BACKEND selects: the failures injected are the host
+ * allocations (malloc, calloc, realloc through --wrap), which the CPU backend's own arrays are; a device's
+ * allocations are not among them.
+ */
 #include "support.h"
 
 #include <criterion/criterion.h>

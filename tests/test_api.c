@@ -1,6 +1,11 @@
 /* The API contract of qdml.h: every bad input returns the documented status and leaves a message
  * that names the argument (and the value or index where one exists); handles, versions, status
- * strings; monitoring callbacks and history; divergence keeps the last good state. */
+ * strings; monitoring callbacks and history; divergence keeps the last good state.
+ *
+ * Backends: the behaviour every backend must show runs on the one QDML_TEST_BACKEND selects (qt_context);
+ * context creation names the backends it is about (both outcomes, with and without a CUDA device); the
+ * host-memory check is the CPU backend's (qt_cpu_context).
+ */
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <math.h>

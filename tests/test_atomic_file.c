@@ -1,7 +1,10 @@
 /* The atomic writer (host/atomic_file.c): every file qdml writes goes through it. What it promises:
  * the file at the path is the old one or the new one, never a part; a failed write removes its
  * temporary and leaves the old file; temporaries that killed writers left behind are removed by the
- * next write of the same path, and only those. */
+ * next write of the same path, and only those.
+ *
+ * Backend: none (files only).
+ */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>

@@ -8,7 +8,11 @@
  * do not grow, and real time is unitary, so they grow at most linearly (~steps x 1e-16). Bounds:
  * 1e-12 relative on energies, 1e-10 (imaginary) and 1e-12 (real, 60 steps) relative to max |psi| on
  * states. Step counts must be identical: the schedule only compares residuals that agree to ~1e-13,
- * far from any decision threshold unless by a rare coincidence. */
+ * far from any decision threshold unless by a rare coincidence.
+ *
+ * Backend: the one QDML_TEST_BACKEND selects (qt_context; the CPU by default): the behaviour tested here
+ * is every backend's, with float64 bounds.
+ */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>

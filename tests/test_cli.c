@@ -1,5 +1,10 @@
 /* The qdml program, run as a user would: exit statuses, messages on stderr, and numbers on stdout
- * and in the files it writes. */
+ * and in the files it writes.
+ *
+ * Backend: the program's default, --backend auto (CUDA where a device is present, else the CPU), on
+ * purpose: these tests check what a user gets without choosing, with float64 bounds meant for either
+ * backend. QDML_TEST_BACKEND does not apply to the program.
+ */
 #include "cli_support.h"
 #include "io_npy.h"
 #include "support.h"

@@ -1,5 +1,10 @@
 /* `qdml demo NAME` and `--png`, run as a user would: exit statuses, the files written, and the
- * numbers in them checked here against the closed forms again (not only the demo's own verdict). */
+ * numbers in them checked here against the closed forms again (not only the demo's own verdict).
+ *
+ * Backend: the program's default, --backend auto (CUDA where a device is present, else the CPU), on
+ * purpose: these tests check what a user gets without choosing, with float64 bounds meant for either
+ * backend. QDML_TEST_BACKEND does not apply to the program.
+ */
 #include "cli_support.h"
 #include "io_npy.h"
 #include "io_png.h"

@@ -1,5 +1,10 @@
 /* `qdml minimize` and `qdml ground --states K`, run as a user would: the JSON they print, the files
- * they write and their refusals. */
+ * they write and their refusals.
+ *
+ * Backend: the program's default, --backend auto (CUDA where a device is present, else the CPU), on
+ * purpose: these tests check what a user gets without choosing, with float64 bounds meant for either
+ * backend. QDML_TEST_BACKEND does not apply to the program.
+ */
 #include "cli_support.h"
 #include "io_npy.h"
 #include "support.h"

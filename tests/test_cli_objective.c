@@ -4,7 +4,12 @@
  *
  * Energies: ground runs stop at the residual r <= 1e-6 (the default --tol); Temple's inequality
  * bounds E - E0 by r^2 / gap <= 1e-12 for the gaps here (>= 1), and the grids resolve the ground
- * states to far below that (test_objectives.c, test_harmonic.c): 1e-9 holds with room. */
+ * states to far below that (test_objectives.c, test_harmonic.c): 1e-9 holds with room.
+ *
+ * Backend: the program's default, --backend auto (CUDA where a device is present, else the CPU), on
+ * purpose: these tests check what a user gets without choosing, with float64 bounds meant for either
+ * backend. QDML_TEST_BACKEND does not apply to the program.
+ */
 #include "cli_support.h"
 #include "support.h"
 

@@ -1,7 +1,12 @@
 /* qdml evolve --splitting: the 4th-order compositions from the command line. The JSON summary names
  * the splitting; the state written matches the oscillator's coherent state (closed form, see
  * tests/test_order4.c) far better than Strang's at the same step; unknown values and an
- * imaginary-time step beyond the 4th-order limit exit 2 with a message. */
+ * imaginary-time step beyond the 4th-order limit exit 2 with a message.
+ *
+ * Backend: the program's default, --backend auto (CUDA where a device is present, else the CPU), on
+ * purpose: these tests check what a user gets without choosing, with float64 bounds meant for either
+ * backend. QDML_TEST_BACKEND does not apply to the program.
+ */
 #include "cli_support.h"
 #include "io_npy.h"
 #include "support.h"

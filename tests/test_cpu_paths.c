@@ -13,15 +13,14 @@
  * every call: real and imaginary time, renormalised (norms from the kick, flush of tiny values) or
  * not, potential only, Strang and both 4th-order compositions, ground-state and lowest-states
  * searches (members that finish early go on as inactive members), members that diverge and are
- * isolated (found at a monitoring point, or by a zero norm inside the steps op), and the calls between runs that bring a deferred layout back to plain (statistics,
- * get/set state, set potential/objective/hbar, density, checkpoints, resumed searches), on 2D and 3D
- * grids (one point on an axis included), one and several plane or column blocks per member, one to
- * three threads. Shapes the fused
- * paths cannot take (1D, last axis not a multiple of 4) and `members*` where the member path cannot
- * run (one member, fewer members than threads) fall back, and must then equal plain (or `planes*`)
- * bit for bit: the same plans run the same arithmetic. Not covered, since the API does not allow
- * them: per-member step sizes (options.dt is one value for the batch) and batches mixing real and
- * imaginary time (options.mode is one value per call).
+ * isolated (found at a monitoring point, or by a zero norm inside the steps op), and the calls between runs that bring
+ * a deferred layout back to plain (statistics, get/set state, set potential/objective/hbar, density, checkpoints,
+ * resumed searches), on 2D and 3D grids (one point on an axis included), one and several plane or column blocks per
+ * member, one to three threads. Shapes the fused paths cannot take (1D, last axis not a multiple of 4) and `members*`
+ * where the member path cannot run (one member, fewer members than threads) fall back, and must then equal plain (or
+ * `planes*`) bit for bit: the same plans run the same arithmetic. Not covered, since the API does not allow them:
+ * per-member step sizes (options.dt is one value for the batch) and batches mixing real and imaginary time
+ * (options.mode is one value per call).
  *
  * Tolerances. A fused path computes the same transforms in another order (1D transforms of planes and
  * of column blocks instead of one multi-dimensional plan; the 1/N and the kinetic factor grouped
@@ -42,7 +41,11 @@
  *    max |V| (computed per member): bound tolerance x ||H||. Means and widths: tolerance x box length.
  *  - Step counts, convergence, divergence and finished flags must be equal: the search's decisions
  *    compare quantities that agree to ~1e-13, far from its thresholds but by a rare coincidence.
- * The largest differences seen per path are logged (run with --verbose). */
+ * The largest differences seen per path are logged (run with --verbose).
+ *
+ * Backend: the CPU backend whatever QDML_TEST_BACKEND selects (qt_cpu_context): QDML_CPU_PATH and the
+ * paths are its own.
+ */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>

@@ -25,7 +25,11 @@
  * The model's cell masses convert point values to cell averages to fourth order,
  * mass_i = dV (psi_i + sum_d (psi_{i+e_d} - 2 psi_i + psi_{i-e_d}) / 24) (the midpoint rule alone
  * would be off by dx^2 psi''/24, ~0.2% of a bin at the 2D spacing 0.2, half a standard error); the
- * remaining O(dx^4) error is < 1e-5 relative. */
+ * remaining O(dx^4) error is < 1e-5 relative.
+ *
+ * Backend: the one QDML_TEST_BACKEND selects (qt_context; the CPU by default): the behaviour tested here
+ * is every backend's, with float64 bounds.
+ */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>

@@ -14,7 +14,11 @@
  * asserted 1e-10 allows the last step's change, which is below r dtau / hbar.
  *
  * The initial states are Gaussians times random complex polynomials (seeded): linearly independent
- * with components in every symmetry class, as the header asks of callers. */
+ * with components in every symmetry class, as the header asks of callers.
+ *
+ * Backend: the one QDML_TEST_BACKEND selects (qt_context; the CPU by default): the behaviour tested here
+ * is every backend's, with float64 bounds.
+ */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>

@@ -18,7 +18,11 @@
  * 1e-8 on 31 x 33 x 35, where a Gaussian cannot be both 10 widths from the edges and resolved to
  * 1e-16 (that would need about 45 points per axis). A wrong wavenumber, sign or step moves psi by
  * O(1). Odd sizes leave the highest mode of an axis unpaired; a resolved packet carries no weight
- * there, so any_state_... below checks every mode with a random state. */
+ * there, so any_state_... below checks every mode with a random state.
+ *
+ * Backend: the one QDML_TEST_BACKEND selects (qt_context; the CPU by default): the behaviour tested here
+ * is every backend's, with float64 bounds.
+ */
 #include <complex.h>
 #include <criterion/criterion.h>
 #include <math.h>

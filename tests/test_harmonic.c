@@ -13,7 +13,11 @@
  *    2 eps |<0|T - V|2>| = sqrt(2) hbar w eps per axis: bounded by 2 hbar sum_d w_d r / g.
  * Added to each: 1e-11 for the grid (the box is >= 8 widths s_d wide on each side so |phi0| at the
  * edge is <= exp(-16) of its peak and the energy it carries ~exp(-32); the setup asserts |phi0_hat|
- * at Nyquist <= exp(-36)) and rounding of the sums (~1e-13 on E ~ 1). */
+ * at Nyquist <= exp(-36)) and rounding of the sums (~1e-13 on E ~ 1).
+ *
+ * Backend: the one QDML_TEST_BACKEND selects (qt_context; the CPU by default): the behaviour tested here
+ * is every backend's, with float64 bounds.
+ */
 #include <complex.h>
 #include <criterion/criterion.h>
 #include <math.h>

@@ -5,7 +5,11 @@
  * Why 1e-10: the kinetic factor exp(-D k^2 dtau) is the exact propagator of the sampled state, so
  * as for the free packet the only errors are aliasing (the setup asserts |psi_hat| at Nyquist
  * < 1e-16), periodic images (the setup keeps the centre >= 8 widths s_tau from the edges, an image
- * contributes <= exp(-32) ~ 1e-14) and rounding (~1e-15 per FFT). */
+ * contributes <= exp(-32) ~ 1e-14) and rounding (~1e-15 per FFT).
+ *
+ * Backend: the one QDML_TEST_BACKEND selects (qt_context; the CPU by default): the behaviour tested here
+ * is every backend's, with float64 bounds.
+ */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>

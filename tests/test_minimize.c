@@ -7,7 +7,11 @@
  * finds the wrong minimum. The levels cross near hbar = 0.3 / (3.8 - 0.5) ~ 0.09; below, the ground
  * state sits in the narrow well. Annealing from hbar = 1 to 0.02 must end there, on the grid point
  * nearest the minimiser (which the deep well's minimum, shifted by the other well's tail by ~1e-20,
- * puts at x = 2 to rounding). */
+ * puts at x = 2 to rounding).
+ *
+ * Backend: the one QDML_TEST_BACKEND selects (qt_context; the CPU by default): the behaviour tested here
+ * is every backend's, with float64 bounds.
+ */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>

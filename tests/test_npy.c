@@ -1,5 +1,8 @@
 /* .npy reader/writer and the history CSV writer: round trips, files written by numpy, and every
- * malformed-input case the reader promises to name. */
+ * malformed-input case the reader promises to name.
+ *
+ * Backend: none (files only).
+ */
 #include "io_csv.h"
 #include "io_npy.h"
 #include "status.h"

@@ -13,7 +13,11 @@
  *  - f >= f_min - 1e-12 (1 + |f_min|) at 4000 seeded random points of the domain, per kind and dim;
  *  - hand-computed values to 1e-13 relative (simple closed forms);
  *  - CPU-filled grids equal qdml_objective_eval exactly (one formula, same coordinates, compiled
- *    without contraction); other backends (QDML_TEST_BACKEND=cuda) to 1e-12 of the largest |V|. */
+ *    without contraction); other backends (QDML_TEST_BACKEND=cuda) to 1e-12 of the largest |V|.
+ *
+ * Backend: the one QDML_TEST_BACKEND selects (qt_context; the CPU by default): the behaviour tested here
+ * is every backend's, with float64 bounds.
+ */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdint.h>

@@ -28,6 +28,9 @@
  * dt divides the error by 2^p: 16 for the 4th-order compositions, 4 for Strang. The tolerance 16 +- 2
  * (4 +- 0.5 for Strang) leaves room for the O(dt^2) relative correction at the largest step, which is
  * chosen where the measured correction is below 5% (the printed ratios show it).
+ *
+ * Backend: the one QDML_TEST_BACKEND selects (qt_context; the CPU by default): the behaviour tested here
+ * is every backend's, with float64 bounds.
  */
 #include <complex.h>
 #include <criterion/criterion.h>

@@ -4,7 +4,10 @@
  * Index rule under test (io_png.h): t = (v - vmin) / (vmax - vmin) (log: of log v), entry
  * floor(256 t) clamped to 0..255. Test values sit at bin centres, t = (k + 1/2) / 256, half a bin
  * (2e-3 in t) from either edge, so rounding in t (~1e-16) cannot move them: the expected entry is k
- * exactly, and pixels must equal the table bit for bit. */
+ * exactly, and pixels must equal the table bit for bit.
+ *
+ * Backend: none (files only).
+ */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>

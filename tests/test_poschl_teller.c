@@ -8,7 +8,11 @@
  * eps = r/g. Grid slack 1e-11: the box is wide enough that |phi0| ~ exp(-(lambda-1) alpha |x|) at the
  * edge is below exp(-30) of its peak; the setup asserts the Nyquist decay exp(-pi k_N/(2 alpha))
  * of sech-type functions is below exp(-30)
- * too. */
+ * too.
+ *
+ * Backend: the one QDML_TEST_BACKEND selects (qt_context; the CPU by default): the behaviour tested here
+ * is every backend's, with float64 bounds.
+ */
 #include <complex.h>
 #include <criterion/criterion.h>
 #include <math.h>

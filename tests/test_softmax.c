@@ -12,7 +12,11 @@
  * costs <= 2 ulp, and the exponent E dt / (2 hbar) is computed with relative error ~2 ulp, i.e. an
  * absolute error <= 2 eps |y| in the exponent, which sums to <= 2 eps |tau E / hbar| over the run.
  * Bound: (4N + 4) eps (1 + max |tau E / hbar|), ~5e-14 for the sizes below; the normalised
- * quantities at most double it. */
+ * quantities at most double it.
+ *
+ * Backend: the one QDML_TEST_BACKEND selects (qt_context; the CPU by default): the behaviour tested here
+ * is every backend's, with float64 bounds.
+ */
 #include <criterion/criterion.h>
 #include <float.h>
 #include <math.h>

@@ -16,7 +16,11 @@
  * by -(dt/2) <V'> = -(dt/2) w^2 <x>, the drift changes <x> by <p> dt / m), so (<x>, <p>) follows the
  * velocity-Verlet map M = K D K exactly: M11 = M22 = 1 - delta^2/2 = cos(theta), M12 = dt/m,
  * det M = 1, sin(theta) = delta sqrt(1 - delta^2/4). Then M^n = cos(n theta) I + sin(n theta)/sin(theta)
- * (M - cos(theta) I) gives <x>_n = x0 cos(n theta) + p0 / (m w sqrt(1 - delta^2/4)) sin(n theta). */
+ * (M - cos(theta) I) gives <x>_n = x0 cos(n theta) + p0 / (m w sqrt(1 - delta^2/4)) sin(n theta).
+ *
+ * Backend: the one QDML_TEST_BACKEND selects (qt_context; the CPU by default): the behaviour tested here
+ * is every backend's, with float64 bounds.
+ */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>

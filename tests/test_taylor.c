@@ -15,7 +15,11 @@
  * stays >= 6.7 widths from it (tails < 1e-10 of the mass, and their moments smaller still). (c) Rounding, ~1e-16 of the
  * peak everywhere, grows where V is lowest (the downhill edge) by exp(tau (V(c) - min V) / hbar) relative to the
  * packet; the runs keep that exponent <= 12 (a factor 2e5), so the moments carry errors ~1e-11. The bound 1e-8 is this
- * with a factor ~100 to spare for other FFT plans. */
+ * with a factor ~100 to spare for other FFT plans.
+ *
+ * Backend: the one QDML_TEST_BACKEND selects (qt_context; the CPU by default): the behaviour tested here
+ * is every backend's, with float64 bounds.
+ */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,9 @@
 /* Separate contexts used from several threads at once give the same results, bit for bit, as the
- * same work done one at a time; error messages stay with their thread and context. */
+ * same work done one at a time; error messages stay with their thread and context.
+ *
+ * Backend: the one QDML_TEST_BACKEND selects: qdml.h promises the same bits from the same backend, thread
+ * count and plans on every backend, and distinct contexts usable from different threads.
+ */
 #include "support.h"
 
 #include <criterion/criterion.h>
@@ -13,6 +17,7 @@
 
 typedef struct job {
     int id;
+    qdml_backend backend; /* qt_backend(), read on the main thread (it may assert) */
     /* outputs */
     qdml_status status;
     char where[256];
@@ -56,7 +61,7 @@ static void *work(void *arg) {
     const double lo[2] = {-5, -4.5}, hi[2] = {5, 4.5};
     qdml_grid g;
     CHECK(qdml_grid_init(&g, dim, n, lo, hi));
-    CHECK(qdml_context_create(&ctx, QDML_BACKEND_CPU, 1));
+    CHECK(qdml_context_create(&ctx, j->backend, 1));
     /* FFTW_ESTIMATE chooses plans without timing them, so the plans (and the rounding) are the same
      * in every run; FFTW_MEASURE may pick another plan from one run to the next. */
     CHECK(qdml_context_set_fft_effort(ctx, QDML_FFT_ESTIMATE));
@@ -141,8 +146,10 @@ Test(threads, four_contexts_at_once_equal_one_at_a_time, .timeout = 300) {
     job alone[NWORKERS], together[NWORKERS];
     memset(alone, 0, sizeof alone);
     memset(together, 0, sizeof together);
+    const qdml_backend backend = qt_backend();
     for (int k = 0; k < NWORKERS; ++k) {
         alone[k].id = together[k].id = k;
+        alone[k].backend = together[k].backend = backend;
         work(&alone[k]);
     }
     /* Three rounds at once, so that the threads overlap in different phases. */
@@ -152,6 +159,7 @@ Test(threads, four_contexts_at_once_equal_one_at_a_time, .timeout = 300) {
             job_free(&together[k]);
             memset(&together[k], 0, sizeof together[k]);
             together[k].id = k;
+            together[k].backend = backend;
             cr_assert_eq(pthread_create(&t[k], NULL, work, &together[k]), 0);
         }
         for (int k = 0; k < NWORKERS; ++k)
