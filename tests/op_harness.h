@@ -42,7 +42,8 @@ extern const op_case op_cases[];
 extern const size_t op_case_count;
 
 /* Runs case c with backend `tested` in precision prec on every grid of its list, OP_SEEDS seeds each
- * (with QDML_OP_QUICK=1 in the environment, every third grid and the last, one seed). */
+ * (one on OP_GRIDS_LARGE; with QDML_OP_QUICK=1 in the environment, every third grid and the last, one
+ * seed). */
 void op_case_run(const op_case *c, const op_backend *tested, qdml_precision prec);
 
 #define OP_SEEDS 2

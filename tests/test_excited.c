@@ -1,6 +1,7 @@
 /* The lowest states of one Hamiltonian by qdml_problem_lowest_states, against closed forms:
- *  - the harmonic oscillator in 1D, E_n = hbar w (n + 1/2), and in 2D with w = (1, 1.7), whose
- *    lowest levels interleave the two axes (1.35, 2.35, 3.05, 3.35, 4.05);
+ *  - the harmonic oscillator in 1D, E_n = hbar w (n + 1/2), and in 2D with w = (1, 1.5), whose
+ *    lowest levels interleave the two axes (1.25, 2.25, 2.75, 3.25, 3.75; the next, 4.25, is 0.5
+ *    above the block, which sets how fast the block converges);
  *  - Poschl-Teller V = -(hbar^2 a^2 / 2m) l (l - 1) sech^2(a x): E_n = -(hbar^2 a^2 / 2m)(l - 1 - n)^2;
  *  - a symmetric double well (no closed form): the two lowest states have opposite parity.
  *
@@ -179,13 +180,16 @@ Test(excited, harmonic_1d_five_levels) {
 }
 
 Test(excited, harmonic_2d_interleaved_levels) {
-    const double hbar = 1.0, m = 1.0, w[2] = {1.0, 1.7};
-    const int64_t K = 5, n[2] = {64, 64};
+    const double hbar = 1.0, m = 1.0, w[2] = {1.0, 1.5};
+    /* The highest of the five states has 2 quanta on an axis and reaches ~sqrt(2 * 2 + 1) sqrt(2) s = 3.2 s;
+     * the box is +-10 s (|psi|^2 < 1e-30 at its edge) and 40 points resolve |psi_hat| ~ (k s)^2
+     * exp(-(k s)^2) to 3e-16 at k_N s = 2 pi. */
+    const int64_t K = 5, n[2] = {40, 40};
     double lo[2], hi[2], s[2], c[2], sw[2];
     for (int d = 0; d < 2; ++d) {
         s[d] = sqrt(hbar / (2.0 * m * w[d]));
-        lo[d] = -12.0 * s[d];
-        hi[d] = 12.0 * s[d];
+        lo[d] = -10.0 * s[d];
+        hi[d] = 10.0 * s[d];
         c[d] = 0.2 * s[d];
         sw[d] = 1.3 * s[d];
     }
