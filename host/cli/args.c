@@ -415,3 +415,13 @@ const char cli_objective_help[] = CLI_OBJECTIVE_HELP;
 const char cli_objective_batch_help[] =
     CLI_OBJECTIVE_HELP "                     With --batch, several objectives separated by ';' (quote the argument),\n"
                        "                     one member each; without --box the box holds all their usual domains\n";
+
+/* How the outputs are written and checked, printed after the help of ground, evolve and minimize. */
+const char cli_outputs_help[] =
+    "\n"
+    "Output files (--out, --history, --png, --checkpoint) are checked before anything is computed: the\n"
+    "directory must exist and be writable, and no output may be a directory, a block device, a socket,\n"
+    "a file with several hard links, a read-only file, an input or another output (exit 2). A file is\n"
+    "written beside itself and renamed over the old one (which keeps its mode and owner); a symbolic\n"
+    "link is followed to its target; a character device or FIFO (/dev/null, a pipe) is written as it\n"
+    "is. The results are printed even when writing a file fails at the end (exit 1, naming the file).\n";

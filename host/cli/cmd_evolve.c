@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "density_png.h"
 #include "output.h"
+#include "outputs.h"
 #include "setup.h"
 
 #include <math.h>
@@ -61,8 +62,9 @@ static const char evolve_help[] =
     "                     keep saving.\n"
     "  -h, --help         this text\n"
     "\n"
-    "Exit status: 0 success, 1 the run failed (diverged, runtime error, a checkpoint could not be\n"
-    "written), 2 bad usage or bad input (including a damaged or mismatched --resume file).\n";
+    "A run that diverges prints its last good state, marked \"diverged\": true, and writes no files.\n"
+    "Exit status: 0 success, 1 the run failed (diverged, runtime error, a file or checkpoint could not\n"
+    "be written), 2 bad usage or bad input (including a damaged or mismatched --resume file).\n";
 
 static const char *const cmd = "evolve";
 
@@ -240,7 +242,8 @@ static int evolve_setup(evolve_args *a, cli_setup *s, int64_t *start_step) {
 
 /* ---- run -------------------------------------------------------------------------------------- */
 
-static int evolve_run(evolve_args *a, cli_setup *s, int64_t start_step, qdml_run_result *result) {
+static int evolve_run(evolve_args *a, cli_setup *s, int64_t start_step, qdml_run_result *result, int *have, char *why,
+                      size_t whylen) {
     qdml_evolve_options *eo = &a->eo;
     const char *ckpath = a->sh.checkpoint;
     const int64_t ckevery = a->checkpoint_every;
@@ -270,8 +273,10 @@ static int evolve_run(evolve_args *a, cli_setup *s, int64_t start_step, qdml_run
     }
     eo->steps = total;
     cli_progress_finish(&prog);
+    *have = st == QDML_OK || st == QDML_ERR_DIVERGED;
     if (st == QDML_ERR_DIVERGED) {
-        cli_report_divergence(cmd, s->ctx, s->batch, result);
+        /* The member is back at its last good state, which the report shows, marked. */
+        snprintf(why, whylen, "%s", qdml_context_last_error(s->ctx));
         rc = CLI_RUN_FAILED;
     } else if (st != QDML_OK) {
         cli_error(cmd, "qdml_problem_evolve failed: %s", qdml_context_last_error(s->ctx));
@@ -281,6 +286,7 @@ static int evolve_run(evolve_args *a, cli_setup *s, int64_t start_step, qdml_run
         if (qdml_problem_stats(s->problem, 0, &result->final) != QDML_OK) {
             cli_error(cmd, "%s", qdml_context_last_error(s->ctx));
             rc = CLI_RUN_FAILED;
+            *have = 0;
         }
     }
     /* Steps since the initial state, across checkpoints and resumption. */
@@ -290,20 +296,11 @@ static int evolve_run(evolve_args *a, cli_setup *s, int64_t start_step, qdml_run
 
 /* ---- report ----------------------------------------------------------------------------------- */
 
-static int evolve_write(const evolve_args *a, cli_setup *s) {
-    const cli_shared *sh = &a->sh;
-    int rc = CLI_OK;
-    if (sh->out) rc = cli_setup_write_states(s, sh->out, 0);
-    if (rc == CLI_OK && sh->history) rc = cli_write_history(cmd, sh->history, s->problem);
-    if (rc == CLI_OK && sh->png) rc = cli_write_density_pngs(cmd, sh->png, s->problem);
-    return rc;
-}
-
-static void evolve_report(const evolve_args *a, const cli_setup *s, const qdml_run_result *result) {
+static void evolve_report(const evolve_args *a, const cli_setup *s, const qdml_run_result *result, int written) {
     const int real = a->eo.mode == QDML_REAL_TIME;
     if (a->sh.json) {
-        printf("{\n  \"mode\": \"%s\",\n  \"splitting\": \"%s\",\n  \"steps\": %lld,\n", real ? "real" : "imag",
-               a->splitting, (long long)result->steps);
+        printf("{\n  \"mode\": \"%s\",\n  \"splitting\": \"%s\",\n  \"steps\": %lld,\n  \"diverged\": %s,\n",
+               real ? "real" : "imag", a->splitting, (long long)result->steps, result->diverged ? "true" : "false");
         printf("  \"hbar\": ");
         cli_json_number(stdout, a->sh.hbar);
         printf(",\n  \"mass\": ");
@@ -312,10 +309,14 @@ static void evolve_report(const evolve_args *a, const cli_setup *s, const qdml_r
         cli_json_stats_fields(stdout, &result->final, s->dim, "  ");
         printf("\n}\n");
     } else {
-        printf("%s-time evolution: %lld %s steps of %.10g (t = %.10g)\n", real ? "real" : "imaginary",
-               (long long)result->steps, a->splitting, a->dt, result->final.time);
+        if (result->diverged)
+            printf("%s-time evolution DIVERGED; its last good state, after %lld %s steps of %.10g (t = %.10g):\n",
+                   real ? "real" : "imaginary", (long long)result->steps, a->splitting, a->dt, result->final.time);
+        else
+            printf("%s-time evolution: %lld %s steps of %.10g (t = %.10g)\n", real ? "real" : "imaginary",
+                   (long long)result->steps, a->splitting, a->dt, result->final.time);
         cli_print_stats(stdout, &result->final, s->dim);
-        if (a->sh.out) printf("state written to %s\n", a->sh.out);
+        if (written) printf("state written to %s\n", a->sh.out);
     }
 }
 
@@ -326,17 +327,30 @@ int cli_cmd_evolve(int argc, char **argv) {
     if (help) {
         fputs(evolve_help, stdout);
         fputs(cli_objective_help, stdout);
+        fputs(cli_outputs_help, stdout);
         return CLI_OK;
     }
+    /* Every output checked before anything is computed. */
+    int rc = cli_shared_check_outputs(&a.sh, cli_shared_value(&a.sh, "psi0"), 1);
+    if (rc != CLI_OK) return rc;
     cli_setup s;
     memset(&s, 0, sizeof s);
     qdml_run_result result;
     memset(&result, 0, sizeof result);
     int64_t start_step = 0;
-    int rc = evolve_setup(&a, &s, &start_step);
-    if (rc == CLI_OK) rc = evolve_run(&a, &s, start_step, &result);
-    if (rc == CLI_OK) rc = evolve_write(&a, &s);
-    if (rc == CLI_OK) evolve_report(&a, &s, &result);
+    int have = 0;
+    char why[1024] = "";
+    rc = evolve_setup(&a, &s, &start_step);
+    if (rc == CLI_OK) rc = evolve_run(&a, &s, start_step, &result, &have, why, sizeof why);
+    if (have) {
+        /* The result is printed whatever becomes of the files; a run whose one member diverged writes
+         * none (its last good state is not the state at --time). */
+        int written = 0, wrc = CLI_OK;
+        if (!result.diverged) wrc = cli_write_outputs(&a.sh, &s, 0, &written);
+        if (result.diverged) cli_report_divergence(cmd, why, 1, &result, 0);
+        evolve_report(&a, &s, &result, written);
+        if (rc == CLI_OK) rc = wrc;
+    }
     cli_setup_free(&s);
     return rc;
 }
