@@ -424,3 +424,36 @@ Test(cli_hostile_starts, many_states_are_independent_and_too_many_are_refused) {
     qt_rm_rf(dir);
     free(dir);
 }
+
+Test(cli_hostile_outputs, demo_out_is_checked_before_the_demo_runs) {
+    char *dir = qt_tmpdir("hostile");
+    cr_assert_eq(chmod(dir, 0777), 0);
+    /* A folder the user may not write (as nobody when the tests run as root). */
+    char *ro = qt_path(dir, "ro");
+    cr_assert_eq(mkdir(ro, 0555), 0);
+    cli_result r = RUN_UNPRIVILEGED(dir, "demo", "softmax", "--out", ro);
+    cr_assert_eq(r.status, 2, "exit %d; stderr: %s", r.status, r.err);
+    cr_assert_not_null(strstr(r.err, "no files can be created"), "%s", r.err);
+    cr_assert_eq(r.out[0], '\0', "the demo must not run: %s", r.out);
+    cli_free(&r);
+    /* One of the demo's files hard-linked elsewhere: refused before the demo runs, both names kept. */
+    char *out = qt_path(dir, "out"), *keep = qt_path(dir, "keep.csv");
+    cr_assert_eq(mkdir(out, 0755), 0);
+    char *csv = qt_path(out, "sigmoid.csv");
+    put(keep, "mine");
+    cr_assert_eq(link(keep, csv), 0);
+    r = RUN(dir, "demo", "sigmoid", "--out", out);
+    cr_assert_eq(r.status, 2, "exit %d; stderr: %s", r.status, r.err);
+    cr_assert_not_null(strstr(r.err, "hard links"), "%s", r.err);
+    cr_assert_eq(r.out[0], '\0', "the demo must not run: %s", r.out);
+    cli_free(&r);
+    char *k = slurp(keep);
+    cr_assert_str_eq(k, "mine");
+    free(k);
+    qt_rm_rf(dir);
+    free(csv);
+    free(keep);
+    free(out);
+    free(ro);
+    free(dir);
+}
