@@ -144,6 +144,14 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
     qdml_run r;
     if ((st = qdml_run_init(&r, p, fn)) != QDML_OK) return st;
     p->ground_valid = 0; /* the states move: a ground search cannot resume from them */
+    memset(&p->last_run, 0, sizeof p->last_run);
+    p->last_run.kind = QDML_RUN_EVOLVE;
+    p->last_run.mode = o->mode;
+    p->last_run.splitting = o->splitting;
+    p->last_run.renormalize = o->renormalize != 0;
+    p->last_run.potential_only = o->potential_only != 0;
+    p->last_run.monitor_every = o->monitor_every;
+    p->last_run.precision = p->desc.precision;
     r.imaginary = o->mode == QDML_IMAGINARY_TIME;
     r.renorm = r.imaginary && o->renormalize;
     r.potential_only = o->potential_only != 0;

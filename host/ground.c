@@ -298,6 +298,16 @@ qdml_status qdml_ground_run(qdml_problem *p, const qdml_ground_options *o, qdml_
     if (st != QDML_OK) return st;
     const int resume = o->resume != 0;
     p->ground_valid = 0;
+    memset(&p->last_run, 0, sizeof p->last_run);
+    p->last_run.kind = block ? QDML_RUN_LOWEST_STATES : QDML_RUN_GROUND;
+    p->last_run.mode = QDML_IMAGINARY_TIME;
+    p->last_run.splitting = QDML_SPLIT_STRANG;
+    p->last_run.renormalize = 1;
+    p->last_run.tolerance = o->tolerance;
+    p->last_run.dt_initial = o->dt_initial;
+    p->last_run.dt_min = o->dt_min;
+    p->last_run.monitor_every = o->monitor_every;
+    p->last_run.precision = p->desc.precision;
     search s;
     if ((st = search_init(&s, p, o, results, fn, block)) != QDML_OK) return st;
     if ((st = start(&s, resume)) == QDML_OK && (st = qdml_run_save_backup(&s.r, fn)) == QDML_OK &&

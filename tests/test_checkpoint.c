@@ -307,9 +307,9 @@ Test(checkpoint, refuses_damaged_foreign_and_mismatched_files) {
     refused(dst, ctx, bad, QDML_ERR_INVALID_ARGUMENT, "not a qdml checkpoint");
     /* A future version. */
     memcpy(copy, bytes, len);
-    copy[8] = 2;
+    copy[8] = 3;
     write_all(bad, copy, len);
-    refused(dst, ctx, bad, QDML_ERR_INVALID_ARGUMENT, "version 2");
+    refused(dst, ctx, bad, QDML_ERR_INVALID_ARGUMENT, "version 3");
     /* Missing file. */
     char *missing = qt_path(dir, "missing.ckpt");
     refused(dst, ctx, missing, QDML_ERR_IO, "cannot open");

@@ -457,3 +457,58 @@ Test(cli_hostile_outputs, demo_out_is_checked_before_the_demo_runs) {
     free(ro);
     free(dir);
 }
+
+/* ---- 6: resuming with other run options -------------------------------------------------------- */
+
+Test(cli_hostile_resume, every_option_that_changes_the_result_is_checked_against_the_checkpoint) {
+    char *dir = qt_tmpdir("hostile");
+    char *v = harmonic_file(dir, "v.npy", 64);
+    const int64_t n = 64;
+    double psi[128];
+    for (int64_t j = 0; j < n; ++j) {
+        const double x = xj(-10, 10, n, j);
+        psi[2 * j] = exp(-0.5 * (x - 2) * (x - 2));
+        psi[2 * j + 1] = 0.0;
+    }
+    char *psi0 = write_c128(dir, "psi0.npy", 1, &n, psi);
+    char *ev = qt_path(dir, "evolve.ckpt"), *gr = qt_path(dir, "ground.ckpt");
+    /* A real-time run saved half way (the checkpoint of its 100th step). */
+    cli_result r = RUN(dir, "evolve", "--mode", "real", "--potential", v, "--box", "-10:10", "--psi0", psi0, "--time",
+                       "1", "--dt", "0.01", "--checkpoint", ev, "--checkpoint-every", "50");
+    expect_ok(&r);
+    cli_free(&r);
+    expect_fail(RUN(dir, "evolve", "--mode", "imag", "--time", "2", "--dt", "0.01", "--resume", ev), 2,
+                "saved with --mode real; got --mode imag");
+    expect_fail(
+        RUN(dir, "evolve", "--mode", "real", "--splitting", "suzuki4", "--time", "2", "--dt", "0.01", "--resume", ev),
+        2, "saved with --splitting strang; got --splitting suzuki4");
+    expect_fail(RUN(dir, "evolve", "--mode", "real", "--time", "2", "--dt", "0.02", "--resume", ev), 2, "--dt");
+    /* An evolve checkpoint given to ground (exit 1 with an internal message before), and back. */
+    expect_fail(RUN(dir, "ground", "--resume", ev), 2, "saved by qdml evolve");
+    r = RUN(dir, "ground", "--potential", v, "--box", "-10:10", "--tol", "1e-5", "--dt-min", "1e-6", "--max-steps",
+            "40", "--checkpoint", gr);
+    expect_ok(&r);
+    cli_free(&r);
+    expect_fail(RUN(dir, "evolve", "--mode", "imag", "--time", "1", "--dt", "0.01", "--resume", gr), 2,
+                "saved by a ground-state search");
+    expect_fail(RUN(dir, "ground", "--resume", gr, "--tol", "1e-4", "--dt-min", "1e-6"), 2,
+                "saved with --tol 1e-05; got --tol 0.0001");
+    expect_fail(RUN(dir, "ground", "--resume", gr, "--tol", "1e-5"), 2,
+                "saved with --dt-min 1e-06; got --dt-min automatic");
+    expect_fail(RUN(dir, "ground", "--resume", gr, "--tol", "1e-5", "--dt-min", "1e-6", "--dt-initial", "0.1"), 2,
+                "--dt-initial");
+    expect_fail(RUN(dir, "ground", "--resume", gr, "--tol", "1e-5", "--dt-min", "1e-6", "--states", "2"), 2,
+                "not the 2 of --states");
+    /* The same options go on, to the tolerance. */
+    r = RUN(dir, "ground", "--resume", gr, "--tol", "1e-5", "--dt-min", "1e-6", "--json");
+    expect_ok(&r);
+    cr_assert_eq(json_bool(r.out, "converged", 0), 1, "%s", r.out);
+    cr_assert_float_eq(json_num(r.out, "energy", 0), 0.5, 1e-8, "%s", r.out);
+    cli_free(&r);
+    qt_rm_rf(dir);
+    free(v);
+    free(psi0);
+    free(ev);
+    free(gr);
+    free(dir);
+}

@@ -56,7 +56,9 @@ static const char evolve_help[] =
     "                     with checkpoints, or resumed from one, gives bit for bit the same result\n"
     "  --resume FILE      continue the run saved in FILE (grid, potential, state, hbar, mass, steps\n"
     "                     taken and history come from it: give --mode, --time, --dt and --splitting\n"
-    "                     as for the original run, the same --threads and --backend, and no\n"
+    "                     as for the original run (--mode, --dt, --splitting and --precision are\n"
+    "                     checked against it: exit 2 naming both values), the same --threads and\n"
+    "                     --backend, and no\n"
     "                     --potential/--objective, --box, --psi0, --hbar or --mass); takes the\n"
     "                     remaining round(T/DT) - (steps taken) steps. Combine with --checkpoint to\n"
     "                     keep saving.\n"
@@ -176,7 +178,57 @@ static int evolve_parse(int argc, char **argv, evolve_args *a, int *help) {
 
 /* ---- set up ----------------------------------------------------------------------------------- */
 
-/* The run saved in --resume: one member, at a step within this run's, saved with the same step. */
+/* The options the run in --resume was saved with (qdml_problem_last_run) against this run's: every
+ * one that changes the result must be the same (--dt is checked against the step in force). */
+static int evolve_check_resumed(const evolve_args *a, const cli_setup *s, const char *resume) {
+    qdml_run_info run;
+    if (qdml_problem_last_run(s->problem, &run) != QDML_OK) {
+        cli_error(cmd, "--resume: %s", qdml_last_error_message());
+        return CLI_RUN_FAILED;
+    }
+    static const char *const splits[] = {"strang", "yoshida4", "suzuki4"};
+    static const char *const precisions[] = {"float64", "float32"};
+    const char *const mode_names[] = {"real", "imag"};
+    if (run.kind == QDML_RUN_NONE) {
+        fprintf(stderr,
+                "qdml evolve: note: --resume %s records no run options (a version-1 checkpoint): --mode, --splitting "
+                "and --precision are not checked against it\n",
+                resume);
+        return CLI_OK;
+    }
+    if (run.kind != QDML_RUN_EVOLVE) {
+        cli_error(cmd,
+                  "--resume %s: the checkpoint was saved by a ground-state search (qdml ground%s), not by qdml "
+                  "evolve: resume it with qdml ground",
+                  resume, run.kind == QDML_RUN_LOWEST_STATES ? " --states" : "");
+        return CLI_USAGE;
+    }
+    if (run.mode != a->eo.mode) {
+        cli_error(cmd, "--resume %s: the run was saved with --mode %s; got --mode %s (give the options of the run)",
+                  resume, mode_names[run.mode], mode_names[a->eo.mode]);
+        return CLI_USAGE;
+    }
+    if (run.splitting != a->eo.splitting) {
+        cli_error(cmd,
+                  "--resume %s: the run was saved with --splitting %s; got --splitting %s (give the options of "
+                  "the run)",
+                  resume, splits[run.splitting], a->splitting);
+        return CLI_USAGE;
+    }
+    if (run.precision != a->sh.precision) {
+        cli_error(cmd, "--resume %s: the run was saved with --precision %s; got --precision %s", resume,
+                  precisions[run.precision], precisions[a->sh.precision]);
+        return CLI_USAGE;
+    }
+    if (run.potential_only || (run.mode == QDML_IMAGINARY_TIME && !run.renormalize)) {
+        cli_error(cmd, "--resume %s: the run was saved with %s, which qdml evolve does not set", resume,
+                  run.potential_only ? "no kinetic step (potential_only)" : "no renormalisation");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* The run saved in --resume: one member, at a step within this run's, saved with the same options. */
 static int evolve_resume(evolve_args *a, cli_setup *s, int64_t *start_step) {
     cli_shared *sh = &a->sh;
     const char *resume = sh->resume;
@@ -186,6 +238,7 @@ static int evolve_resume(evolve_args *a, cli_setup *s, int64_t *start_step) {
                   (long long)s->batch);
         rc = CLI_USAGE;
     }
+    if (rc == CLI_OK) rc = evolve_check_resumed(a, s, resume);
     qdml_stats at;
     if (rc == CLI_OK && qdml_problem_stats(s->problem, 0, &at) != QDML_OK) {
         cli_error(cmd, "--resume: %s", qdml_context_last_error(s->ctx));

@@ -64,7 +64,9 @@ static const char ground_help_more[] =
     "  --resume FILE      continue the search saved in FILE: grid, potentials, states, hbar, mass, step\n"
     "                     sizes and convergence come from it (no --potential/--objective, --box, --hbar or\n"
     "                     --mass; --batch when it holds more than one member); give the same --tol,\n"
-    "                     --dt-min, --threads and --backend. --max-steps counts from the search's start.\n"
+    "                     --dt-initial, --dt-min, --precision and --states (checked against the\n"
+    "                     checkpoint: exit 2 naming both values), --threads and --backend.\n"
+    "                     --max-steps counts from the search's start.\n"
     "                     The result equals, bit for bit (cpu backend), that of the search never stopped.\n"
     "\n"
     "A member that does not converge within --max-steps, or whose residual stops falling at its smallest\n"
@@ -122,6 +124,73 @@ static int ground_parse(int argc, char **argv, ground_args *a, int *help) {
 
 /* ---- set up ----------------------------------------------------------------------------------- */
 
+/* "0.001", or "automatic" for 0 (an option not given): 15 digits, 17 where `other` would print the same. */
+static const char *option_value(double v, double other, char *buf, size_t len) {
+    if (v == 0.0) return "automatic";
+    char a[64], b[64];
+    snprintf(a, sizeof a, "%.15g", v);
+    snprintf(b, sizeof b, "%.15g", other);
+    snprintf(buf, len, strcmp(a, b) == 0 ? "%.17g" : "%.15g", v);
+    return buf;
+}
+
+/* The options the search in --resume was saved with (qdml_problem_last_run) against this run's:
+ * every one that changes the result must be the same. */
+static int ground_check_resumed(const ground_args *a, const cli_setup *s, const char *resume) {
+    qdml_run_info run;
+    if (qdml_problem_last_run(s->problem, &run) != QDML_OK) {
+        cli_error(cmd, "--resume: %s", qdml_last_error_message());
+        return CLI_RUN_FAILED;
+    }
+    if (run.kind == QDML_RUN_NONE) {
+        fprintf(stderr,
+                "qdml ground: note: --resume %s records no run options (a version-1 checkpoint): --tol, --dt-initial, "
+                "--dt-min and --precision are not checked against it\n",
+                resume);
+        return CLI_OK;
+    }
+    if (run.kind == QDML_RUN_EVOLVE) {
+        cli_error(cmd,
+                  "--resume %s: the checkpoint was saved by qdml evolve, not by a ground-state search: resume it "
+                  "with qdml evolve",
+                  resume);
+        return CLI_USAGE;
+    }
+    if (run.kind == QDML_RUN_LOWEST_STATES && !a->lowest) {
+        cli_error(cmd, "--resume %s: the checkpoint holds a search of the lowest %lld states: give --states %lld",
+                  resume, (long long)s->batch, (long long)s->batch);
+        return CLI_USAGE;
+    }
+    if (run.kind == QDML_RUN_GROUND && a->lowest) {
+        cli_error(cmd,
+                  "--resume %s: the checkpoint holds a ground-state search, not one of the lowest states: give no "
+                  "--states",
+                  resume);
+        return CLI_USAGE;
+    }
+    const struct {
+        const char *option;
+        double saved, given;
+    } same[] = {{"--tol", run.tolerance, a->go.tolerance},
+                {"--dt-initial", run.dt_initial, a->go.dt_initial},
+                {"--dt-min", run.dt_min, a->go.dt_min}};
+    for (size_t k = 0; k < sizeof same / sizeof same[0]; ++k)
+        if (same[k].saved != same[k].given) {
+            char x[64], y[64];
+            cli_error(cmd, "--resume %s: the search was saved with %s %s; got %s %s (give the options of the search)",
+                      resume, same[k].option, option_value(same[k].saved, same[k].given, x, sizeof x), same[k].option,
+                      option_value(same[k].given, same[k].saved, y, sizeof y));
+            return CLI_USAGE;
+        }
+    if (run.precision != a->sh.precision) {
+        cli_error(cmd, "--resume %s: the search was saved with --precision %s; got --precision %s", resume,
+                  run.precision == QDML_FLOAT32 ? "float32" : "float64",
+                  a->sh.precision == QDML_FLOAT32 ? "float32" : "float64");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 /* The problem saved in --resume, its hbar and mass, and the steps its search has taken. */
 static int ground_resume(ground_args *a, cli_setup *s, int64_t *start_step) {
     cli_shared *sh = &a->sh;
@@ -136,6 +205,7 @@ static int ground_resume(ground_args *a, cli_setup *s, int64_t *start_step) {
                   (long long)s->batch, (long long)s->batch);
         rc = CLI_USAGE;
     }
+    if (rc == CLI_OK) rc = ground_check_resumed(a, s, resume);
     if (rc == CLI_OK && (qdml_problem_get_hbar(s->problem, 0, &sh->hbar) != QDML_OK ||
                          qdml_problem_get_mass(s->problem, 0, &sh->mass) != QDML_OK))
         rc = CLI_RUN_FAILED;
@@ -243,6 +313,16 @@ static int ground_run(ground_args *a, cli_setup *s, int64_t start_step, qdml_run
             o->have = 1;
             if (a->lowest) break;
             st = QDML_OK;
+        }
+        if (st == QDML_ERR_NOT_READY && first == 0 && done == start_step && a->sh.resume) {
+            /* A version-1 checkpoint records no run: this is how one without a search shows. */
+            cli_error(cmd,
+                      "--resume %s: the checkpoint holds no ground-state search to continue (saved by qdml "
+                      "evolve?)",
+                      a->sh.resume);
+            go->max_steps = total;
+            cli_progress_finish(&prog);
+            return CLI_USAGE;
         }
         if (st != QDML_OK) break;
         o->have = 1;

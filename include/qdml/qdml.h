@@ -500,6 +500,29 @@ QDML_API qdml_status qdml_problem_set_objective_fn(qdml_problem *problem, int64_
  * run bit for bit. Format and guarantees: docs/checkpoints.md.
  * ------------------------------------------------------------------------------------------- */
 
+/* What the last run of a problem was, kept with the problem and in its checkpoints, so that a caller
+ * resuming a checkpoint can check that it goes on with the options it was saved with. */
+typedef enum qdml_run_kind {
+    QDML_RUN_NONE = 0,         /* no run yet, or loaded from a version-1 checkpoint (which has no record) */
+    QDML_RUN_EVOLVE = 1,       /* qdml_problem_evolve */
+    QDML_RUN_GROUND = 2,       /* qdml_problem_ground (also each stage of qdml_problem_minimize) */
+    QDML_RUN_LOWEST_STATES = 3 /* qdml_problem_lowest_states */
+} qdml_run_kind;
+
+typedef struct qdml_run_info {
+    qdml_run_kind kind;
+    qdml_time_mode mode;                  /* evolve: as given; the ground searches: QDML_IMAGINARY_TIME */
+    qdml_splitting splitting;             /* evolve: as given; the ground searches: QDML_SPLIT_STRANG */
+    int renormalize, potential_only;      /* evolve: as given; the ground searches: 1 and 0 */
+    double tolerance, dt_initial, dt_min; /* the ground searches: as given (0: automatic); evolve: 0 */
+    int64_t monitor_every;                /* as given */
+    qdml_precision precision;             /* the problem's when it ran */
+} qdml_run_info;
+
+/* The options of the last run that started on `problem` (every field 0, kind QDML_RUN_NONE, when
+ * none did). Errors: INVALID_ARGUMENT (NULL). */
+QDML_API qdml_status qdml_problem_last_run(const qdml_problem *problem, qdml_run_info *out);
+
 /* Write the whole state of `problem` to `path` (atomically: the old file or the new one, never a
  * part). Errors: INVALID_ARGUMENT (NULL), OUT_OF_MEMORY, OVERFLOW, BACKEND, IO (the OS error; a
  * previous file at path is left as it was). */
