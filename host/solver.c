@@ -126,6 +126,7 @@ static int renorm_scales(qdml_run *r, const double *norms, double dv) {
             return 0;
         }
         r->scale[b] = 1.0 / sqrt(norms[b] * dv);
+        if (r->lognorm) r->lognorm[b] += log(norms[b] * dv);
     }
     return 1;
 }
@@ -283,8 +284,9 @@ qdml_status qdml_run_isolate(qdml_run *r, const char *fn) {
         r->div_dt = p->dt[bad];
         if (r->runaway)
             snprintf(r->div_why, sizeof r->div_why,
-                     "its energy ran away (<H> = %g, %g at the start of the run, energy scale %g)", r->runaway_energy,
-                     r->runaway_ref, r->runaway_scale);
+                     "ran away, every value finite: its energy <H> = %g moved from %g at the start of the run by more "
+                     "than the energy scale |<T>| + |<V>| = %g there (the step is far too large),",
+                     r->runaway_energy, r->runaway_ref, r->runaway_scale);
         else
             snprintf(r->div_why, sizeof r->div_why, "became non-finite or zero, or its energy overflowed,");
     }

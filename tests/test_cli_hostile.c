@@ -512,3 +512,111 @@ Test(cli_hostile_resume, every_option_that_changes_the_result_is_checked_against
     free(gr);
     free(dir);
 }
+
+/* ---- 7: steps larger than the splitting resolves ------------------------------------------------ */
+
+/* The issue's case: the oscillator on 64 points of [-10, 10), a Gaussian displaced by 2. The kinetic
+ * phase per step at the largest wavenumber is (pi / 0.3125)^2 / 2 dt = 50.5 dt, the potential's
+ * 50 dt: both exceed pi beyond dt = 0.0622 (kinetic) and 0.0628 (potential). */
+static char *displaced_gaussian(const char *dir) {
+    const int64_t n = 64;
+    double psi[128];
+    for (int64_t j = 0; j < n; ++j) {
+        const double x = xj(-10, 10, n, j);
+        psi[2 * j] = exp(-0.5 * (x - 2) * (x - 2)) / pow(QT_PI, 0.25);
+        psi[2 * j + 1] = 0.0;
+    }
+    return write_c128(dir, "psi0.npy", 1, &n, psi);
+}
+
+Test(cli_hostile_steps, real_time_steps_beyond_what_the_splitting_resolves_are_named) {
+    char *dir = qt_tmpdir("hostile");
+    char *v = harmonic_file(dir, "v.npy", 64), *psi0 = displaced_gaussian(dir);
+    static const char *const dts[] = {"0.5", "1"};
+    for (int i = 0; i < 2; ++i) {
+        cli_result r = RUN(dir, "evolve", "--mode", "real", "--potential", v, "--box", "-10:10", "--psi0", psi0,
+                           "--time", "10", "--dt", dts[i], "--json");
+        expect_ok(&r);
+        cr_assert_not_null(strstr(r.err, "phase per step of the kinetic term"), "dt %s: %s", dts[i], r.err);
+        cr_assert_not_null(strstr(r.err, "phase per step of the potential"), "dt %s: %s", dts[i], r.err);
+        cr_assert_not_null(strstr(r.err, "--dt 0.0621 or less"), "the largest step that resolves both: %s", r.err);
+        cli_free(&r);
+        /* --strict: refused before the run. */
+        r = RUN(dir, "evolve", "--mode", "real", "--potential", v, "--box", "-10:10", "--psi0", psi0, "--time", "10",
+                "--dt", dts[i], "--strict", "--json");
+        cr_assert_eq(r.status, 2, "dt %s --strict: exit %d: %s", dts[i], r.status, r.err);
+        cr_assert_eq(r.out[0], '\0', "nothing may run: %s", r.out);
+        cli_free(&r);
+    }
+    /* Within the limits: no warning. */
+    cli_result r = RUN(dir, "evolve", "--mode", "real", "--potential", v, "--box", "-10:10", "--psi0", psi0, "--time",
+                       "1", "--dt", "0.06", "--strict");
+    expect_ok(&r);
+    cr_assert_null(strstr(r.err, "resolves"), "%s", r.err);
+    cli_free(&r);
+    /* A constant potential commutes with the kinetic term: any step is exact, no warning. */
+    const int64_t n = 64;
+    double zero[64] = {0};
+    char *free_v = write_f64(dir, "zero.npy", 1, &n, zero);
+    r = RUN(dir, "evolve", "--mode", "real", "--potential", free_v, "--box", "-10:10", "--psi0", psi0, "--time", "10",
+            "--dt", "1", "--strict");
+    expect_ok(&r);
+    cli_free(&r);
+    /* A step so large that the energy runs away: diverged, and said so without claiming a non-finite value. */
+    r = RUN(dir, "evolve", "--mode", "real", "--potential", v, "--box", "-10:10", "--psi0", psi0, "--time", "20",
+            "--dt", "2", "--json");
+    cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+    cr_assert_not_null(strstr(r.err, "ran away, every value finite"), "%s", r.err);
+    cr_assert_null(strstr(r.err, "non-finite value appeared"), "%s", r.err);
+    cr_assert_eq(json_bool(r.out, "diverged", 0), 1, "the last good state is printed, marked: %s", r.out);
+    cli_free(&r);
+    qt_rm_rf(dir);
+    free(v);
+    free(free_v);
+    free(psi0);
+    free(dir);
+}
+
+Test(cli_hostile_steps, imaginary_time_reports_its_splitting_error_estimate) {
+    /* Strang on the oscillator (hbar = m = w = 1), delta = dt (DESIGN.md): at the split operator's fixed
+     * point <H> = (W + 1/W) / 4 with W = sqrt(1 + dt^2/4), and its norm-decay energy is
+     * E_split = arccosh(1 + dt^2/2) / (2 dt). 64 points of [-10, 10) resolve the states to far below
+     * 1e-9, and 50 units of imaginary time converge to the fixed point to e^-50: the estimate
+     * |E - E_split| must match the closed form to 1e-9, and exceed E's actual error |E - 1/2|. */
+    char *dir = qt_tmpdir("hostile");
+    char *v = harmonic_file(dir, "v.npy", 64), *psi0 = displaced_gaussian(dir);
+    static const double dts[] = {0.1, 0.5, 1.0};
+    for (int i = 0; i < 3; ++i) {
+        char dt[32];
+        snprintf(dt, sizeof dt, "%g", dts[i]);
+        cli_result r = RUN(dir, "evolve", "--mode", "imag", "--potential", v, "--box", "-10:10", "--psi0", psi0,
+                           "--time", "50", "--dt", dt, "--json");
+        expect_ok(&r);
+        const double e = json_num(r.out, "energy", 0), est = json_num(r.out, "splitting_error", 0);
+        const double w = sqrt(1.0 + dts[i] * dts[i] / 4.0);
+        const double closed = (w + 1.0 / w) / 4.0 - acosh(1.0 + dts[i] * dts[i] / 2.0) / (2.0 * dts[i]);
+        cr_assert_float_eq(est, closed, 1e-9, "dt %g: estimate %.12g, closed form %.12g", dts[i], est, closed);
+        cr_assert_gt(est, fabs(e - 0.5), "dt %g: the estimate %.3g must exceed the error %.3g", dts[i], est,
+                     fabs(e - 0.5));
+        cli_free(&r);
+    }
+    /* --dt 1000: E far from 1/2, the estimate says so, with a warning; --strict makes it an error (exit 1,
+     * the result still printed). */
+    cli_result r = RUN(dir, "evolve", "--mode", "imag", "--potential", v, "--box", "-10:10", "--psi0", psi0, "--time",
+                       "2000", "--dt", "1000", "--json");
+    expect_ok(&r);
+    const double e = json_num(r.out, "energy", 0), est = json_num(r.out, "splitting_error", 0);
+    cr_assert_gt(fabs(e - 0.5), 1.0, "E = %g: this step is far too large", e);
+    cr_assert_gt(est, fabs(e - 0.5), "the estimate %.3g must exceed the error %.3g", est, fabs(e - 0.5));
+    cr_assert_not_null(strstr(r.err, "is not resolved at --dt 1000"), "%s", r.err);
+    cli_free(&r);
+    r = RUN(dir, "evolve", "--mode", "imag", "--potential", v, "--box", "-10:10", "--psi0", psi0, "--time", "2000",
+            "--dt", "1000", "--strict");
+    cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+    cr_assert_not_null(strstr(r.out, "splitting error estimate"), "the result is printed: %s", r.out);
+    cli_free(&r);
+    qt_rm_rf(dir);
+    free(v);
+    free(psi0);
+    free(dir);
+}

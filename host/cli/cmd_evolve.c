@@ -6,6 +6,7 @@
 #include "output.h"
 #include "outputs.h"
 #include "setup.h"
+#include "step_limits.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -34,7 +35,16 @@ static const char evolve_help[] =
     "  --psi0 PSI0.npy    initial state, complex128 (or float64 for a real state) of the grid's shape;\n"
     "                     used as given (not renormalised)\n"
     "  --time T           total time, > 0\n"
-    "  --dt DT            step, > 0\n"
+    "  --dt DT            step, > 0. Real time: a step whose phase per step exceeds pi for the kinetic\n"
+    "                     term at the grid's largest wavenumber (hbar |k|^2 dt / 2m; no limit when V is\n"
+    "                     constant) or for the potential over its range ((max V - min V) dt / hbar)\n"
+    "                     aliases and gives wrong results with no other sign: a warning names the term\n"
+    "                     and the largest DT within it. Imaginary time: the result carries a splitting\n"
+    "                     error estimate |E - E_split| (E_split: the energy the split step gives the\n"
+    "                     final state through its norm decay over one more step; \"splitting_error\" in\n"
+    "                     the JSON), with a warning when it exceeds a tenth of |<T>| + |<V>|\n"
+    "  --strict           make those warnings errors: exit 2 before a real-time run, exit 1 after an\n"
+    "                     imaginary-time one (the result still printed)\n"
     "  --hbar H           reduced Planck constant, > 0 (default 1)\n"
     "  --mass M           mass, > 0 (default 1)\n"
     "  --out PSI.npy      write the final state, complex128\n"
@@ -46,7 +56,10 @@ static const char evolve_help[] =
     "  --threads N        CPU threads (default: all cores)\n"
     "  --backend B        cpu, cuda or auto (default auto)\n"
     "  --precision P      float64 (default) or float32 (cuda backend only; files read and written stay\n"
-    "                     float64/complex128)\n"
+    "                     float64/complex128)\n";
+
+/* The rest of the help (C limits the length of one literal). */
+static const char evolve_help_more[] =
     "  --checkpoint FILE  save the whole state of the run to FILE (atomically: FILE always holds a\n"
     "                     complete checkpoint) every --checkpoint-every steps and at the end. Runs\n"
     "                     with --checkpoint or --resume choose FFT plans without timing them\n"
@@ -75,6 +88,7 @@ typedef struct evolve_args {
     qdml_evolve_options eo;
     const char *splitting; /* its name, for the report */
     double dt;
+    int strict;               /* --strict: a step beyond what the splitting resolves is an error, not a warning */
     int64_t checkpoint_every; /* steps between checkpoints, on monitoring points (with --checkpoint) */
 } evolve_args;
 
@@ -157,8 +171,8 @@ static int evolve_schedule(evolve_args *a, double T) {
 /* The shared checks (args.h) and this subcommand's own, in the order that decides which mistake of a
  * command line is reported. */
 static int evolve_parse(int argc, char **argv, evolve_args *a, int *help) {
-    static const cli_opt own[] = {
-        {"mode", 1, NULL}, {"psi0", 1, NULL}, {"time", 1, NULL}, {"dt", 1, NULL}, {"splitting", 1, NULL}};
+    static const cli_opt own[] = {{"mode", 1, NULL}, {"psi0", 1, NULL},      {"time", 1, NULL},
+                                  {"dt", 1, NULL},   {"splitting", 1, NULL}, {"strict", 0, NULL}};
     cli_shared *sh = &a->sh;
     if (cli_shared_parse(cmd, argc, argv, CLI_WITH_HBAR | CLI_WITH_CHECKPOINT, own, sizeof own / sizeof own[0], sh,
                          help) != CLI_OK)
@@ -173,6 +187,7 @@ static int evolve_parse(int argc, char **argv, evolve_args *a, int *help) {
     if (cli_positive_double(cmd, "--time", cli_shared_value(sh, "time"), &T)) return CLI_USAGE;
     if (cli_positive_double(cmd, "--dt", cli_shared_value(sh, "dt"), &a->dt)) return CLI_USAGE;
     if (cli_shared_numbers(sh, NULL, NULL) || cli_shared_context(sh)) return CLI_USAGE;
+    a->strict = cli_shared_value(sh, "strict") != NULL;
     return evolve_schedule(a, T);
 }
 
@@ -290,6 +305,8 @@ static int evolve_setup(evolve_args *a, cli_setup *s, int64_t *start_step) {
     int rc = a->sh.resume ? evolve_resume(a, s, start_step) : evolve_inputs(a, s);
     qdml_npy_free(&s->V);
     if (rc == CLI_OK && a->sh.png) rc = cli_png_check_dim(cmd, a->sh.png, s->dim);
+    if (rc == CLI_OK && a->eo.mode == QDML_REAL_TIME)
+        rc = cli_check_real_time_step(cmd, s->problem, a->dt, a->eo.splitting, a->strict);
     return rc;
 }
 
@@ -349,7 +366,13 @@ static int evolve_run(evolve_args *a, cli_setup *s, int64_t start_step, qdml_run
 
 /* ---- report ----------------------------------------------------------------------------------- */
 
-static void evolve_report(const evolve_args *a, const cli_setup *s, const qdml_run_result *result, int written) {
+/* The splitting error estimate of imaginary time (NAN in real time): E_split and |E - E_split|. */
+typedef struct split_estimate {
+    double energy, error;
+} split_estimate;
+
+static void evolve_report(const evolve_args *a, const cli_setup *s, const qdml_run_result *result, int written,
+                          const split_estimate *est) {
     const int real = a->eo.mode == QDML_REAL_TIME;
     if (a->sh.json) {
         printf("{\n  \"mode\": \"%s\",\n  \"splitting\": \"%s\",\n  \"steps\": %lld,\n  \"diverged\": %s,\n",
@@ -360,6 +383,12 @@ static void evolve_report(const evolve_args *a, const cli_setup *s, const qdml_r
         cli_json_number(stdout, a->sh.mass);
         printf(",\n");
         cli_json_stats_fields(stdout, &result->final, s->dim, "  ");
+        if (!real) {
+            printf(",\n  \"split_energy\": ");
+            cli_json_number(stdout, est->energy);
+            printf(",\n  \"splitting_error\": ");
+            cli_json_number(stdout, est->error);
+        }
         printf("\n}\n");
     } else {
         if (result->diverged)
@@ -369,6 +398,9 @@ static void evolve_report(const evolve_args *a, const cli_setup *s, const qdml_r
             printf("%s-time evolution: %lld %s steps of %.10g (t = %.10g)\n", real ? "real" : "imaginary",
                    (long long)result->steps, a->splitting, a->dt, result->final.time);
         cli_print_stats(stdout, &result->final, s->dim);
+        if (!real && isfinite(est->error))
+            printf("  splitting error estimate  %.3e  (|energy - E_split|, E_split = %.15g)\n", est->error,
+                   est->energy);
         if (written) printf("state written to %s\n", a->sh.out);
     }
 }
@@ -379,6 +411,7 @@ int cli_cmd_evolve(int argc, char **argv) {
     if (evolve_parse(argc, argv, &a, &help) != CLI_OK) return CLI_USAGE;
     if (help) {
         fputs(evolve_help, stdout);
+        fputs(evolve_help_more, stdout);
         fputs(cli_objective_help, stdout);
         fputs(cli_outputs_help, stdout);
         return CLI_OK;
@@ -398,11 +431,15 @@ int cli_cmd_evolve(int argc, char **argv) {
     if (have) {
         /* The result is printed whatever becomes of the files; a run whose one member diverged writes
          * none (its last good state is not the state at --time). */
-        int written = 0, wrc = CLI_OK;
+        int written = 0, wrc = CLI_OK, erc = CLI_OK;
+        split_estimate est = {NAN, NAN};
+        if (!result.diverged && a.eo.mode == QDML_IMAGINARY_TIME)
+            erc =
+                cli_split_error(cmd, s.problem, a.dt, a.eo.splitting, &result.final, a.strict, &est.energy, &est.error);
         if (!result.diverged) wrc = cli_write_outputs(&a.sh, &s, 0, &written);
         if (result.diverged) cli_report_divergence(cmd, why, 1, &result, 0);
-        evolve_report(&a, &s, &result, written);
-        if (rc == CLI_OK) rc = wrc;
+        evolve_report(&a, &s, &result, written, &est);
+        if (rc == CLI_OK) rc = wrc != CLI_OK ? wrc : erc;
     }
     cli_setup_free(&s);
     return rc;

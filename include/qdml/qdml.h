@@ -324,6 +324,18 @@ typedef struct qdml_run_result {
  * message gives the largest dt that passes), NOT_READY (no potential), DIVERGED, BACKEND. */
 QDML_API qdml_status qdml_problem_evolve(qdml_problem *problem, const qdml_evolve_options *options, qdml_run_result *results);
 
+/* The energy the imaginary-time split-step operator S of step dt (and `splitting`) assigns to the
+ * state of `member`: E_split = -(hbar / 2 dt) ln(||S psi||^2 / ||psi||^2), from one step taken on a
+ * copy (the problem's states, clocks and histories are left as they were). At the fixed point of S,
+ * E_split is S's eigenvalue, off the exact energy by O(dt^2) for Strang, while <H> there is off by
+ * O(dt^4) (it is variational): |<H> - E_split| estimates the splitting error of <H>, from above
+ * for the oscillator at every dt (docs/numerics.md). Costs about one step. Errors: INVALID_ARGUMENT
+ * (NULL, member, dt, splitting; a state not finite or zero; a composed step qdml_problem_evolve would
+ * refuse in imaginary time), NOT_READY, DIVERGED (the step took the state to zero), OUT_OF_MEMORY,
+ * BACKEND. */
+QDML_API qdml_status qdml_problem_split_energy(qdml_problem *problem, int64_t member, double dt,
+                                               qdml_splitting splitting, double *energy);
+
 /* ---------------------------------------------------------------------------------------------
  * Ground state by imaginary time with an automatic step size: each member's step starts large and
  * shrinks when its residual reaches the O(dtau^2) splitting floor, until the residual
