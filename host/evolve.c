@@ -170,12 +170,18 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
      * the potential, and the run is stopped as diverged. Checked at monitoring points, against the
      * start. */
     const int check_energy = !r.imaginary && o->monitor_every > 0 && o->steps > 0;
+    /* The start measured: a state at fault (a norm beyond double precision, a scale its sums overflow
+     * at) is bad input, refused before any step; a zero state, or one whose sums the potential
+     * overflows, is taken out at step 0 as it always was (found again at the first monitoring point). */
+    if ((st = qdml_run_measure(&r, NULL, fn)) != QDML_OK) goto done;
+    for (int64_t b = 0; b < r.B; ++b)
+        if ((!r.mom[b].finite || !(r.mom[b].s0 > 0)) && (st = qdml_run_bad_start(&r, b, 0, fn)) != QDML_OK) goto done;
+    r.bad_member = -1;
     if (check_energy) {
         if ((e_ref = qdml_calloc_array((size_t)r.B, 2 * sizeof(double))) == NULL) {
             st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
             goto done;
         }
-        if ((st = qdml_run_measure(&r, NULL, fn)) != QDML_OK) goto done;
         for (int64_t b = 0; b < r.B; ++b) {
             /* A member whose start is already non-finite (or zero) has no reference: the
              * non-finite checks below catch it as before. */

@@ -620,3 +620,143 @@ Test(cli_hostile_steps, imaginary_time_reports_its_splitting_error_estimate) {
     free(psi0);
     free(dir);
 }
+
+/* ---- 8: the small things --------------------------------------------------------------------- */
+
+Test(cli_hostile_small, hexadecimal_numbers_are_refused) {
+    char *dir = qt_tmpdir("hostile");
+    char *v = harmonic_file(dir, "v.npy", 64), *psi0 = displaced_gaussian(dir);
+    /* 0x10:0x20 read as 16:32 before. */
+    expect_fail(RUN(dir, "ground", "--potential", v, "--box", "0x10:0x20"), 2, "hexadecimal is refused");
+    expect_fail(RUN(dir, "evolve", "--mode", "real", "--potential", v, "--box", "-10:10", "--psi0", psi0, "--time", "1",
+                    "--dt", "0x1p-4"),
+                2, "hexadecimal is refused");
+    expect_fail(RUN(dir, "ground", "--objective", "harmonic:k=0x10", "--dim", "1", "--n", "16"), 2, "'0x10'");
+    expect_fail(RUN(dir, "minimize", "--objective", "harmonic", "--dim", "1", "--n", "16", "--reseed", "0x0.1p0"), 2,
+                "--reseed");
+    qt_rm_rf(dir);
+    free(v);
+    free(psi0);
+    free(dir);
+}
+
+Test(cli_hostile_small, boxes_beyond_double_precision_are_refused) {
+    char *dir = qt_tmpdir("hostile");
+    char *v = harmonic_file(dir, "v.npy", 64);
+    /* A width of 2e-320 (subnormal spacings) reported <V> = -nan before. */
+    expect_fail(RUN(dir, "ground", "--potential", v, "--box", "0:2e-320"), 2, "below the smallest normal double");
+    expect_fail(RUN(dir, "ground", "--potential", v, "--box", "0:1e-160"), 2, "(pi / spacing)^2 overflows");
+    qt_rm_rf(dir);
+    free(v);
+    free(dir);
+}
+
+Test(cli_hostile_small, an_overflowing_start_names_what_overflowed) {
+    /* Member 1 is the oscillator times 1e154: <V> and <T> of its start are finite, the residual's sum
+     * (V squared) is not. It used to say "the energy overflows (<V> = 1.7e155 ...)". */
+    char *dir = qt_tmpdir("hostile");
+    const int64_t shape[2] = {2, 64};
+    double v[128];
+    for (int64_t j = 0; j < 64; ++j) {
+        const double x = xj(-10, 10, 64, j);
+        v[j] = 0.5 * x * x;
+        v[64 + j] = 0.5 * x * x * 1e154;
+    }
+    char *p = write_f64(dir, "v.npy", 2, shape, v);
+    cli_result r = RUN(dir, "ground", "--batch", "--potential", p, "--box", "-10:10");
+    cr_assert_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+    cr_assert_not_null(strstr(r.err, "the residual"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "member 1"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "are finite"), "%s", r.err);
+    cli_free(&r);
+    qt_rm_rf(dir);
+    free(p);
+    free(dir);
+}
+
+Test(cli_hostile_small, ground_step_options_that_cannot_work_are_refused) {
+    char *dir = qt_tmpdir("hostile");
+    char *v = harmonic_file(dir, "v.npy", 64);
+    /* --dt-min above the first step was accepted (the step could never shrink). */
+    expect_fail(RUN(dir, "ground", "--potential", v, "--box", "-10:10", "--dt-initial", "0.01", "--dt-min", "1"), 2,
+                "exceeds the first step");
+    expect_fail(RUN(dir, "ground", "--potential", v, "--box", "-10:10", "--dt-min", "100"), 2,
+                "exceeds the first step");
+    /* --dt-initial 1e-300 "did not converge within 300 steps" with --max-steps 200000. */
+    expect_fail(
+        RUN(dir, "ground", "--potential", v, "--box", "-10:10", "--dt-initial", "1e-300", "--max-steps", "200000"), 2,
+        "is too small");
+    /* A search that stops at its smallest step says so, not that the step limit ended it. */
+    cli_result r = RUN(dir, "ground", "--potential", v, "--box", "-10:10", "--dt-initial", "0.5", "--dt-min", "0.5",
+                       "--tol", "1e-12", "--max-steps", "200000");
+    expect_ok(&r);
+    cr_assert_not_null(strstr(r.err, "stopped falling"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "smallest step allowed"), "%s", r.err);
+    cr_assert_null(strstr(r.err, "within"), "%s", r.err);
+    cli_free(&r);
+    qt_rm_rf(dir);
+    free(v);
+    free(dir);
+}
+
+Test(cli_hostile_small, a_npy_header_cannot_send_escape_sequences_to_the_terminal) {
+    char *dir = qt_tmpdir("hostile");
+    static const char *const headers[] = {
+        "{'descr': '\033[2J\033[31mX', 'fortran_order': False, 'shape': (4,), }",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (4,), '\033]0;title\007': 1, }"};
+    for (int k = 0; k < 2; ++k) {
+        char *path = qt_path(dir, k ? "key.npy" : "descr.npy");
+        char hdr[256];
+        size_t len = (size_t)snprintf(hdr, sizeof hdr, "%s", headers[k]);
+        while ((10 + len + 1) % 64)
+            hdr[len++] = ' ';
+        hdr[len++] = '\n';
+        FILE *f = fopen(path, "wb");
+        cr_assert_not_null(f);
+        const unsigned char pre[10] = {
+            0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(len & 0xff), (unsigned char)(len >> 8)};
+        fwrite(pre, 1, 10, f);
+        fwrite(hdr, 1, len, f);
+        const double zeros[4] = {0};
+        fwrite(zeros, sizeof zeros, 1, f);
+        fclose(f);
+        cli_result r = RUN(dir, "ground", "--potential", path, "--box", "0:1");
+        cr_assert_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+        cr_assert_null(strchr(r.err, '\033'), "an escape byte reached stderr");
+        cr_assert_null(strchr(r.err, '\007'), "a bell byte reached stderr");
+        cr_assert_not_null(strstr(r.err, "\\x1b"), "the escape shown escaped: %s", r.err);
+        cli_free(&r);
+        free(path);
+    }
+    qt_rm_rf(dir);
+    free(dir);
+}
+
+Test(cli_hostile_small, a_state_too_large_for_double_precision_is_bad_input) {
+    /* |psi| up to 1e154: the norm overflows (exit 1, "diverged", before). Up to 1e153: the norm is
+     * finite, but the real-time sums would overflow as the packet moves (diverged at step 36 before). */
+    char *dir = qt_tmpdir("hostile");
+    char *v = harmonic_file(dir, "v.npy", 64);
+    static const double scale[2] = {1e154, 1e153};
+    for (int k = 0; k < 2; ++k) {
+        const int64_t n = 64;
+        double psi[128];
+        for (int64_t j = 0; j < n; ++j) {
+            const double x = xj(-10, 10, n, j);
+            psi[2 * j] = scale[k] * exp(-0.5 * (x - 2) * (x - 2));
+            psi[2 * j + 1] = 0.0;
+        }
+        char *p = write_c128(dir, k ? "big153.npy" : "big154.npy", 1, &n, psi);
+        expect_fail(RUN(dir, "evolve", "--mode", "real", "--potential", v, "--box", "-10:10", "--psi0", p, "--time",
+                        "10", "--dt", "0.01"),
+                    2, "rescale");
+        if (k == 0)
+            expect_fail(RUN(dir, "evolve", "--mode", "imag", "--potential", v, "--box", "-10:10", "--psi0", p, "--time",
+                            "1", "--dt", "0.01"),
+                        2, "overflows double precision");
+        free(p);
+    }
+    qt_rm_rf(dir);
+    free(v);
+    free(dir);
+}

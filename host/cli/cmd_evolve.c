@@ -293,6 +293,8 @@ static int evolve_inputs(const evolve_args *a, cli_setup *s) {
     if (rc == CLI_OK) rc = cli_setup_read_state(s, cli_shared_value(sh, "psi0"), &psi0);
     if (rc == CLI_OK) rc = cli_setup_make_problem(s, sh->backend, sh->threads, sh->precision, sh->hbar, sh->mass);
     if (rc == CLI_OK) rc = cli_setup_set_state(s, &psi0);
+    if (rc == CLI_OK && a->eo.mode == QDML_REAL_TIME)
+        rc = cli_setup_check_state_scale(s, cli_shared_value(sh, "psi0"), sh->hbar, sh->mass);
     qdml_npy_free(&psi0);
     return rc;
 }

@@ -92,7 +92,7 @@ static int minimize_parse(int argc, char **argv, minimize_args *a, int *help) {
         char *end = NULL;
         errno = 0;
         const double r = strtod(v, &end);
-        if (end == v || *end != '\0' || errno != 0 || !(r >= 0.0 && r < 1.0)) {
+        if (end == v || *end != '\0' || errno != 0 || !(r >= 0.0 && r < 1.0) || strpbrk(v, "xXpP")) {
             cli_error(cmd, "--reseed '%s': expected a number in [0, 1)", v);
             return CLI_USAGE;
         }

@@ -296,6 +296,45 @@ int cli_setup_set_state(cli_setup *s, const qdml_npy_array *psi0) {
     return rc;
 }
 
+/* --psi0 in real time, where the norm is conserved: the sums monitoring reports (the residual's is
+ * the largest: at most norm / dV x (2 max |V| + the largest kinetic energy)^2) must stay within double
+ * precision for the whole run, or the run stops as diverged part way for a reason that is the
+ * input's. Imaginary time renormalises every step: the library checks the start alone. */
+int cli_setup_check_state_scale(cli_setup *s, const char *path, double hbar, double mass) {
+    double *v = malloc((size_t)s->points * sizeof *v), *psi = malloc((size_t)s->points * 2 * sizeof *psi);
+    int rc = CLI_OK;
+    if (!v || !psi || qdml_problem_get_potential(s->problem, 0, v) != QDML_OK ||
+        qdml_problem_get_state(s->problem, 0, psi) != QDML_OK) {
+        cli_error(s->cmd, "--psi0: %s", v && psi ? qdml_context_last_error(s->ctx) : "out of memory");
+        rc = CLI_RUN_FAILED;
+    } else {
+        double vmax = 0.0, sum = 0.0, k2 = 0.0;
+        for (int64_t i = 0; i < s->points; ++i) {
+            vmax = fabs(v[i]) > vmax ? fabs(v[i]) : vmax;
+            sum += psi[2 * i] * psi[2 * i] + psi[2 * i + 1] * psi[2 * i + 1];
+        }
+        for (int d = 0; d < s->dim; ++d) {
+            const double k = 2.0 * 3.14159265358979323846 * (double)(s->n[d] / 2) / (s->hi[d] - s->lo[d]);
+            k2 += k * k;
+        }
+        /* At norm 1 the sum of |psi|^2 is 1 / dV: only a bound finite there and not at this norm is the
+         * state's doing (a potential or grid beyond double precision shows as a divergence, as ever). */
+        const double e = 2.0 * vmax + hbar * hbar * k2 / (2.0 * mass), bound = sum * e * e;
+        const double at_norm_1 = e * e / qdml_grid_dv(&s->grid);
+        const int too_large = !isfinite(sum) || (isfinite(at_norm_1) && !isfinite(bound));
+        if (too_large)
+            cli_error(s->cmd,
+                      "--psi0 %s: its norm %g is too large for real time on this grid and potential: the sums the "
+                      "run monitors reach up to norm / dV x (2 max|V| + the largest kinetic energy)^2 = %g, beyond "
+                      "double precision (real time keeps the norm); rescale the state (to norm 1, say)",
+                      path, sum * qdml_grid_dv(&s->grid), bound);
+        if (too_large) rc = CLI_USAGE;
+    }
+    free(v);
+    free(psi);
+    return rc;
+}
+
 /* The program's starting states. A state with no part along an eigenstate never reaches it in
  * imaginary time: the uniform state alone misses every eigenstate odd under a symmetry of the grid,
  * among them ground states whose structure sits at the Nyquist wavenumber (V = x^2/2 + 100 (-1)^j).
