@@ -358,6 +358,11 @@ Test(cli_hostile_batch, one_diverging_member_keeps_the_others_results) {
         v[n + j] = j == n / 2 ? -1e160 : 0.0;
     char *bad = write_f64(dir, "bad.npy", 2, shape, v);
     expect_fail(RUN(dir, "ground", "--batch", "--potential", bad, "--box", "-10:10"), 2, "member 1");
+    /* So does one with a value that is not finite, naming it. */
+    v[2 * n + 5] = NAN;
+    char *nan_batch = write_f64(dir, "nan.npy", 2, shape, v);
+    expect_fail(RUN(dir, "ground", "--batch", "--potential", nan_batch, "--box", "-10:10"), 2, "(member 2) is nan");
+    free(nan_batch);
     qt_rm_rf(dir);
     free(bad);
     free(batch);

@@ -91,8 +91,10 @@ int cli_setup_load_potential(cli_setup *s, const char *path, int batch_mode) {
     if (bad >= 0) {
         char idx[256];
         format_index(idx, sizeof idx, bad, V->ndim, V->shape);
-        cli_error(cmd, "--potential %s: value at index %lld %s is %s; the potential must be finite", path,
-                  (long long)bad, idx, isnan(V->data[bad]) ? "nan" : "infinite");
+        char member[64] = "";
+        if (batch_mode) snprintf(member, sizeof member, " (member %lld)", (long long)(bad / s->points));
+        cli_error(cmd, "--potential %s: value at index %lld %s%s is %s; the potential must be finite", path,
+                  (long long)bad, idx, member, isnan(V->data[bad]) ? "nan" : "infinite");
         return CLI_USAGE;
     }
     return CLI_OK;
