@@ -342,12 +342,14 @@ Test(cli_hostile_batch, one_diverging_member_keeps_the_others_results) {
     /* The others' states are written, member 0's as it is alone. */
     r = RUN(dir, "ground", "--potential", solo, "--box", "-10:10", "--max-steps", "2", "--json", "--out", solo_out);
     expect_ok(&r);
-    cr_assert_eq(json_num(r.out, "energy", 0), e0, "member 0's energy alone %.17g, in the batch %.17g",
-                 json_num(r.out, "energy", 0), e0);
+    /* (a batch of three may use other FFT plans than one member: equal to rounding, not always bit for bit) */
+    cr_assert_float_eq(json_num(r.out, "energy", 0), e0, 1e-13, "member 0's energy alone %.17g, in the batch %.17g",
+                       json_num(r.out, "energy", 0), e0);
     cli_free(&r);
     qdml_npy_array a = read_npy(out), b = read_npy(solo_out);
     cr_assert(a.ndim == 2 && a.shape[0] == 3 && a.shape[1] == n, "the batch's states, shape (3, 64)");
-    cr_assert_eq(memcmp(a.data, b.data, (size_t)n * 16), 0, "member 0 in the batch must equal its run alone");
+    const double d = qt_max_abs_diff(a.data, b.data, n), m = qt_max_abs(b.data, n);
+    cr_assert_leq(d, 1e-13 * m, "member 0 in the batch differs from its run alone by %.3g (max %.3g)", d, m);
     qdml_npy_free(&a);
     qdml_npy_free(&b);
     char *csv = slurp(hist);
