@@ -1,12 +1,15 @@
 /* Checkpoints: the whole state of a problem in one file, written atomically, read back only when
- * every byte checks out. Format (version 1; every number little-endian, whatever the host):
+ * every byte checks out. Format (version 2; every number little-endian, whatever the host):
  *
- *   header   "QDMLCKPT" (8 bytes), u32 version (1), u32 zero, u64 payload bytes
+ *   header   "QDMLCKPT" (8 bytes), u32 version (2), u32 zero, u64 payload bytes
  *   payload  u32 dim, u32 precision, i64 n[3], f64 lo[3], f64 hi[3], i64 batch, i64 points,
  *            per member: f64 hbar, f64 mass, u64 has_potential, i64 steps, f64 time, f64 dt,
  *                        u64 history entries,
  *            u64 ground schedule valid, per member: f64 dt_min, i64 stalled, u64 converged, u64 active,
  *                        the last statistics (19 words as below),
+ *            the last run (not in version 1): u32 kind, u32 mode, u32 splitting, u32 flags (1 renormalize,
+ *                        2 potential_only), f64 tolerance, f64 dt_initial, f64 dt_min, i64 monitor_every,
+ *                        u32 precision, u32 zero,
  *            per member: [potential: points f64 if has_potential], state: 2 * points f64,
  *                        history: entries x 19 eight-byte fields (qdml_stats in declaration order)
  *   trailer  u64 FNV-1a 64 of header and payload
@@ -24,7 +27,8 @@
 #include "internal.h"
 
 #define CK_MAGIC "QDMLCKPT"
-#define CK_VERSION 1u
+#define CK_VERSION 2u    /* written; version 1 (no record of the last run) is read too */
+#define CK_RUN_BYTES 56u /* the record of the last run (version 2) */
 #define CK_HEADER 24u
 #define CK_TRAILER 8u
 #define CK_GRID_BYTES (4u + 4u + 3u * 8u * 3u + 8u + 8u)
@@ -160,7 +164,7 @@ static void w_f64s(writer *w, const double *v, int64_t n) {
 
 /* Payload bytes of a problem's checkpoint; 0 on overflow. */
 static uint64_t payload_bytes(const qdml_problem *p) {
-    uint64_t total = CK_GRID_BYTES + 8 + (uint64_t)p->batch * (CK_MEMBER_BYTES + CK_GROUND_MEMBER_BYTES);
+    uint64_t total = CK_GRID_BYTES + 8 + (uint64_t)p->batch * (CK_MEMBER_BYTES + CK_GROUND_MEMBER_BYTES) + CK_RUN_BYTES;
     const uint64_t pts = (uint64_t)p->npoints;
     for (int64_t b = 0; b < p->batch; ++b) {
         uint64_t words = (p->has_potential[b] ? pts : 0) + 2 * pts + (uint64_t)p->history[b].count * CK_STATS_WORDS;
@@ -232,6 +236,18 @@ qdml_status qdml_checkpoint_save(const qdml_problem *p, const char *path) {
         for (unsigned i = 0; i < CK_STATS_WORDS; ++i)
             w_u64(w, words[i]);
     }
+    /* the last run */
+    const qdml_run_info *run = &p->last_run;
+    w_u32(w, (uint32_t)run->kind);
+    w_u32(w, (uint32_t)run->mode);
+    w_u32(w, (uint32_t)run->splitting);
+    w_u32(w, (run->renormalize ? 1u : 0u) | (run->potential_only ? 2u : 0u));
+    w_f64(w, run->tolerance);
+    w_f64(w, run->dt_initial);
+    w_f64(w, run->dt_min);
+    w_u64(w, (uint64_t)run->monitor_every);
+    w_u32(w, (uint32_t)run->precision);
+    w_u32(w, 0);
     /* per-member arrays */
     for (int64_t b = 0; b < p->batch && st == QDML_OK; ++b) {
         if (p->has_potential[b]) {
@@ -282,8 +298,34 @@ typedef struct ckpt {
     int64_t batch, npoints;
     const unsigned char *members; /* batch x CK_MEMBER_BYTES */
     const unsigned char *ground;  /* u64 valid, then batch x CK_GROUND_MEMBER_BYTES */
+    qdml_run_info run;            /* the record of the last run; kind NONE in version 1 */
     const unsigned char *arrays;  /* start of the per-member arrays */
 } ckpt;
+
+/* The record of the last run (version 2), checked field by field. */
+static qdml_status read_run(qdml_context *ctx, const char *fn, const char *path, const unsigned char *q,
+                            qdml_run_info *run) {
+    const uint32_t kind = get_u32(q), mode = get_u32(q + 4), split = get_u32(q + 8), flags = get_u32(q + 12);
+    const double tol = bitsd(get_u64(q + 16)), dt0 = bitsd(get_u64(q + 24)), dtmin = bitsd(get_u64(q + 32));
+    const int64_t every = (int64_t)get_u64(q + 40);
+    const uint32_t prec = get_u32(q + 48), zero = get_u32(q + 52);
+    if (kind > QDML_RUN_LOWEST_STATES || mode > QDML_IMAGINARY_TIME || split > QDML_SPLIT_SUZUKI4 || flags > 3 ||
+        !(isfinite(tol) && tol >= 0) || !(isfinite(dt0) && dt0 >= 0) || !(isfinite(dtmin) && dtmin >= 0) || every < 0 ||
+        prec > 1 || zero != 0)
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s': invalid record of the last run", fn, path);
+    memset(run, 0, sizeof *run);
+    run->kind = (qdml_run_kind)kind;
+    run->mode = (qdml_time_mode)mode;
+    run->splitting = (qdml_splitting)split;
+    run->renormalize = (flags & 1u) != 0;
+    run->potential_only = (flags & 2u) != 0;
+    run->tolerance = tol;
+    run->dt_initial = dt0;
+    run->dt_min = dtmin;
+    run->monitor_every = every;
+    run->precision = (qdml_precision)prec;
+    return QDML_OK;
+}
 
 static qdml_status ck_read(qdml_context *ctx, const char *fn, const char *path, ckpt *c) {
     memset(c, 0, sizeof *c);
@@ -319,12 +361,13 @@ static qdml_status ck_read(qdml_context *ctx, const char *fn, const char *path, 
         return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' is not a qdml checkpoint (bad magic)", fn, path);
     }
     const uint32_t version = get_u32(head + 8);
-    if (version != CK_VERSION) {
+    if (version != 1 && version != CK_VERSION) {
         fclose(f);
         return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT,
-                         "%s: '%s' is a version %u checkpoint; this library reads version %u", fn, path, version,
+                         "%s: '%s' is a version %u checkpoint; this library reads versions 1 and %u", fn, path, version,
                          CK_VERSION);
     }
+    const uint64_t run_bytes = version >= 2 ? CK_RUN_BYTES : 0;
     const uint64_t payload = get_u64(head + 16);
     if (payload > size || size - CK_HEADER - CK_TRAILER != payload) {
         fclose(f);
@@ -380,15 +423,18 @@ static qdml_status ck_read(qdml_context *ctx, const char *fn, const char *path, 
         st = qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' describes an invalid grid or batch", fn, path);
         goto bad;
     }
-    if ((uint64_t)c->batch > (payload - CK_GRID_BYTES - 8) / (CK_MEMBER_BYTES + CK_GROUND_MEMBER_BYTES)) {
+    if (payload < CK_GRID_BYTES + 8 + run_bytes ||
+        (uint64_t)c->batch > (payload - CK_GRID_BYTES - 8 - run_bytes) / (CK_MEMBER_BYTES + CK_GROUND_MEMBER_BYTES)) {
         st = qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s': batch %lld does not fit in the file", fn, path,
                        (long long)c->batch);
         goto bad;
     }
     c->members = q + CK_GRID_BYTES;
     c->ground = c->members + (size_t)c->batch * CK_MEMBER_BYTES;
-    c->arrays = c->ground + 8 + (size_t)c->batch * CK_GROUND_MEMBER_BYTES;
-    uint64_t total = CK_GRID_BYTES + 8 + (uint64_t)c->batch * (CK_MEMBER_BYTES + CK_GROUND_MEMBER_BYTES);
+    const unsigned char *run = c->ground + 8 + (size_t)c->batch * CK_GROUND_MEMBER_BYTES;
+    c->arrays = run + run_bytes;
+    uint64_t total = CK_GRID_BYTES + 8 + (uint64_t)c->batch * (CK_MEMBER_BYTES + CK_GROUND_MEMBER_BYTES) + run_bytes;
+    if (run_bytes && (st = read_run(ctx, fn, path, run, &c->run)) != QDML_OK) goto bad;
     if (get_u64(c->ground) > 1) {
         st = qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s': invalid ground schedule flag", fn, path);
         goto bad;
@@ -575,6 +621,7 @@ qdml_status qdml_checkpoint_load(qdml_problem *p, const char *path) {
         memset(&hist[b], 0, sizeof hist[b]);
     }
     p->ground_valid = st == QDML_OK && get_u64(c.ground) != 0;
+    if (st == QDML_OK) p->last_run = c.run;
     if (st != QDML_OK) {
         st = qdml_fail_from(p->ctx, st,
                             "%s: the %s backend failed to store the checkpoint's arrays (the problem is "

@@ -144,6 +144,14 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
     qdml_run r;
     if ((st = qdml_run_init(&r, p, fn)) != QDML_OK) return st;
     p->ground_valid = 0; /* the states move: a ground search cannot resume from them */
+    memset(&p->last_run, 0, sizeof p->last_run);
+    p->last_run.kind = QDML_RUN_EVOLVE;
+    p->last_run.mode = o->mode;
+    p->last_run.splitting = o->splitting;
+    p->last_run.renormalize = o->renormalize != 0;
+    p->last_run.potential_only = o->potential_only != 0;
+    p->last_run.monitor_every = o->monitor_every;
+    p->last_run.precision = p->desc.precision;
     r.imaginary = o->mode == QDML_IMAGINARY_TIME;
     r.renorm = r.imaginary && o->renormalize;
     r.potential_only = o->potential_only != 0;
@@ -162,12 +170,18 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
      * the potential, and the run is stopped as diverged. Checked at monitoring points, against the
      * start. */
     const int check_energy = !r.imaginary && o->monitor_every > 0 && o->steps > 0;
+    /* The start measured: a state at fault (a norm beyond double precision, a scale its sums overflow
+     * at) is bad input, refused before any step; a zero state, or one whose sums the potential
+     * overflows, is taken out at step 0 as it always was (found again at the first monitoring point). */
+    if ((st = qdml_run_measure(&r, NULL, fn)) != QDML_OK) goto done;
+    for (int64_t b = 0; b < r.B; ++b)
+        if ((!r.mom[b].finite || !(r.mom[b].s0 > 0)) && (st = qdml_run_bad_start(&r, b, 0, fn)) != QDML_OK) goto done;
+    r.bad_member = -1;
     if (check_energy) {
         if ((e_ref = qdml_calloc_array((size_t)r.B, 2 * sizeof(double))) == NULL) {
             st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
             goto done;
         }
-        if ((st = qdml_run_measure(&r, NULL, fn)) != QDML_OK) goto done;
         for (int64_t b = 0; b < r.B; ++b) {
             /* A member whose start is already non-finite (or zero) has no reference: the
              * non-finite checks below catch it as before. */
@@ -227,6 +241,94 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
     qdml_clear_error(p->ctx);
 done:
     free(e_ref);
+    qdml_run_free(&r);
+    return st;
+}
+
+/* One step S of the splitting from the member's state, renormalised substep by substep as a run
+ * does (the same shifted tables, so nothing overflows or underflows whatever dt), with the norms the
+ * renormalisations take away summed in logs: ln ||S psi||^2 = sum ln(norm dv) + 2 vmin dt / hbar
+ * (the tables hold V - vmin) - ln ||psi||^2. Then every state, clock and step is put back. */
+qdml_status qdml_problem_split_energy(qdml_problem *p, int64_t member, double dt, qdml_splitting splitting,
+                                      double *energy) {
+    static const char fn[] = "qdml_problem_split_energy";
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
+    if (!energy) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: energy is NULL", fn);
+    if (member < 0 || member >= p->batch)
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: member %lld is outside 0 .. %lld", fn,
+                         (long long)member, (long long)(p->batch - 1));
+    if (!isfinite(dt) || !(dt > 0))
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: dt = %g: must be positive and finite", fn, dt);
+    const double *coef;
+    int nsub;
+    switch (splitting) {
+    case QDML_SPLIT_STRANG: coef = qdml_solver_split_strang, nsub = 1; break;
+    case QDML_SPLIT_YOSHIDA4: coef = qdml_solver_split_yoshida4, nsub = 3; break;
+    case QDML_SPLIT_SUZUKI4: coef = qdml_solver_split_suzuki4, nsub = 5; break;
+    default:
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: splitting = %d: expected 0, 1 or 2", fn,
+                         (int)splitting);
+    }
+    qdml_status st = qdml_solver_check_ready(p, fn);
+    if (st != QDML_OK) return st;
+    /* The step qdml_problem_evolve would take: refused where its negative substep would amplify rounding. */
+    qdml_evolve_options o;
+    qdml_evolve_options_default(&o);
+    o.mode = QDML_IMAGINARY_TIME;
+    o.dt = dt;
+    o.splitting = splitting;
+    if ((st = check_backward_substep(p, &o, coef, nsub, fn)) != QDML_OK) return st;
+    qdml_run r;
+    if ((st = qdml_run_init(&r, p, fn)) != QDML_OK) return st;
+    double *lognorm = qdml_calloc_array((size_t)p->batch, sizeof(double));
+    if (!lognorm) {
+        qdml_run_free(&r);
+        return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
+    }
+    for (int64_t b = 0; b < r.B; ++b)
+        r.active[b] = b == member;
+    r.imaginary = 1;
+    r.renorm = 1;
+    r.nsub = nsub;
+    r.coef = coef;
+    r.lognorm = lognorm;
+    r.steps_declined = 1; /* the single ops: the steps op does not give its norms */
+    const double dt_was = p->dt[member], time_was = p->time[member];
+    const int64_t steps_was = p->steps[member];
+    int saved = 0;
+    if ((st = qdml_run_measure(&r, r.active, fn)) != QDML_OK) goto out;
+    if (r.bad_member >= 0) {
+        st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: the state of member %lld is not finite, or zero", fn,
+                       (long long)member);
+        goto out;
+    }
+    const double n0 = r.mom[member].s0 * p->desc.dv;
+    if ((st = p->ops->backup(p->bs, 0, NULL)) != QDML_OK) {
+        st = qdml_run_backend_error(&r, st, fn, "backup");
+        goto out;
+    }
+    saved = 1;
+    p->dt[member] = dt;
+    if ((st = qdml_run_set_substeps(&r, coef[0], fn)) != QDML_OK) goto out;
+    if ((st = qdml_run_advance(&r, 1, fn)) != QDML_OK) goto out;
+    if (r.bad_member >= 0) {
+        st = qdml_fail(p->ctx, QDML_ERR_DIVERGED,
+                       "%s: a step of %g took the state of member %lld to zero or to a "
+                       "non-finite value",
+                       fn, dt, (long long)member);
+        goto out;
+    }
+    *energy = p->vmin[member] - p->hbar[member] / (2.0 * dt) * (lognorm[member] - log(n0));
+    qdml_clear_error(p->ctx);
+out:
+    if (saved) {
+        const qdml_status rs = p->ops->backup(p->bs, 1, NULL);
+        if (rs != QDML_OK && st == QDML_OK) st = qdml_run_backend_error(&r, rs, fn, "restore");
+    }
+    p->dt[member] = dt_was;
+    p->time[member] = time_was;
+    p->steps[member] = steps_was;
+    free(lognorm);
     qdml_run_free(&r);
     return st;
 }

@@ -1,3 +1,4 @@
+#include <float.h>
 #include <math.h>
 
 #include "internal.h"
@@ -24,6 +25,31 @@ qdml_status qdml_grid_validate(const qdml_grid *g) {
             return qdml_fail(NULL, QDML_ERR_OVERFLOW, "grid point count overflows at axis %d (n = %lld)", d,
                              (long long)g->n[d]);
     }
+    /* Spacings double precision can compute with: each a normal number (a subnormal spacing has lost
+     * its digits, and its sums come out NaN), the squares of the largest wavenumbers pi / h summed
+     * over the axes finite (the kinetic energies), and a volume element dV that neither underflows
+     * nor overflows (norms). */
+    double k2 = 0.0, dv = 1.0;
+    for (int d = 0; d < g->dim; ++d) {
+        const double h = (g->hi[d] - g->lo[d]) / (double)g->n[d];
+        if (!(h >= DBL_MIN))
+            return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                             "grid box on axis %d is [%g, %g) with %lld points: the spacing %g is below the smallest "
+                             "normal double (%g)",
+                             d, g->lo[d], g->hi[d], (long long)g->n[d], h, DBL_MIN);
+        const double k = 3.14159265358979323846 / h;
+        k2 += k * k;
+        dv *= h;
+        if (!isfinite(k2))
+            return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                             "grid box on axis %d is [%g, %g) with %lld points: the spacing %g is too small, the "
+                             "squared largest wavenumber (pi / spacing)^2 overflows double precision",
+                             d, g->lo[d], g->hi[d], (long long)g->n[d], h);
+    }
+    if (!(dv >= DBL_MIN) || !isfinite(dv))
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                         "grid: the volume element dV (the product of the spacings) is %g, %s double precision", dv,
+                         isfinite(dv) ? "below the smallest normal" : "beyond");
     return QDML_OK;
 }
 

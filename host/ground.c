@@ -1,6 +1,7 @@
 /* The adaptive ground-state search, qdml_problem_ground: imaginary time with a step per member that
  * shrinks when the residual stops falling at the splitting's floor, resumable where a call stopped.
  * Its lowest-states variant adds the block's orthonormalisation (lowest_states.c). */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,20 +121,12 @@ static qdml_status resume_schedule(search *s) {
     return QDML_OK;
 }
 
-/* INVALID_ARGUMENT for an initial state (member r->bad_member) the search cannot start from. */
+/* INVALID_ARGUMENT for an initial state (member r->bad_member) the search cannot start from: the
+ * state itself at fault (qdml_run_bad_start), or which of its sums the potential or grid overflows. */
 static qdml_status bad_start(search *s) {
     qdml_run *r = &s->r;
-    const qdml_moments *m = &r->mom[r->bad_member];
-    if (m->finite && !(m->s0 > 0))
-        return qdml_fail(r->p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                         "%s: the initial state of member %lld has zero norm; set a state that overlaps the ground "
-                         "state",
-                         s->fn, (long long)r->bad_member);
-    return qdml_fail(r->p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                     "%s: the energy of the initial state of member %lld overflows double precision (<V> = %g, "
-                     "<T> = %g per unit norm); rescale the potential or the box",
-                     s->fn, (long long)r->bad_member, m->s0 > 0 ? m->sv / m->s0 : m->sv,
-                     m->s0 > 0 ? m->st / m->s0 : m->st);
+    const qdml_status st = qdml_run_bad_start(r, r->bad_member, 1, s->fn);
+    return st != QDML_OK ? st : qdml_run_describe_overflow(r, r->bad_member, s->fn);
 }
 
 /* A new search: each member's first step and smallest step from its initial statistics; members
@@ -145,12 +138,28 @@ static qdml_status first_steps(search *s) {
     qdml_status st;
     for (int64_t b = 0; b < r->B; ++b) {
         double dt0 = o->dt_initial;
+        /* The initial state's energy scale above the potential minimum. */
+        const double scale = r->stats[b].kinetic + r->stats[b].potential - p->vmin[b];
         if (dt0 == 0.0) {
-            /* One unit of the initial state's energy scale above the potential minimum: excited
-             * components at that scale decay by e^-1 per step, and Strang is stable at any step. */
-            double scale = r->stats[b].kinetic + r->stats[b].potential - p->vmin[b];
+            /* One unit of that scale: excited components at that scale decay by e^-1 per step, and
+             * Strang is stable at any step. */
             dt0 = scale > 0 ? p->hbar[b] / scale : 1.0;
+        } else if (scale > 0 && dt0 * scale / p->hbar[b] < 64.0 * DBL_EPSILON && r->stats[b].residual > o->tolerance) {
+            /* A step changes the state by about dt scale / hbar of itself: below rounding the state never
+             * moves, and the search would stall at once (reported as not converged, as if it had run). */
+            return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                             "%s: options.dt_initial = %g is too small for member %lld: a step changes its state by "
+                             "about dt_initial x (energy scale %g) / hbar = %.3g of itself, within double rounding; "
+                             "the smallest dt_initial that moves it is %.3g (0: automatic)",
+                             s->fn, dt0, (long long)b, scale, dt0 * scale / p->hbar[b],
+                             64.0 * DBL_EPSILON * p->hbar[b] / scale);
         }
+        if (o->dt_min > dt0)
+            return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                             "%s: options.dt_min = %g exceeds the first step %g of member %lld (%s): the schedule "
+                             "shrinks the step from the first towards dt_min; give dt_min <= the first step",
+                             s->fn, o->dt_min, dt0, (long long)b,
+                             o->dt_initial > 0 ? "options.dt_initial" : "automatic: hbar over the energy scale");
         s->dtmin[b] = o->dt_min > 0 ? o->dt_min : dt0 * 1e-6;
         if (p->desc.precision == QDML_FLOAT32) {
             /* Rounding of float32 states leaves a residual of about u hbar / dtau (u = 2^-24 ~ 6e-8)
@@ -298,6 +307,16 @@ qdml_status qdml_ground_run(qdml_problem *p, const qdml_ground_options *o, qdml_
     if (st != QDML_OK) return st;
     const int resume = o->resume != 0;
     p->ground_valid = 0;
+    memset(&p->last_run, 0, sizeof p->last_run);
+    p->last_run.kind = block ? QDML_RUN_LOWEST_STATES : QDML_RUN_GROUND;
+    p->last_run.mode = QDML_IMAGINARY_TIME;
+    p->last_run.splitting = QDML_SPLIT_STRANG;
+    p->last_run.renormalize = 1;
+    p->last_run.tolerance = o->tolerance;
+    p->last_run.dt_initial = o->dt_initial;
+    p->last_run.dt_min = o->dt_min;
+    p->last_run.monitor_every = o->monitor_every;
+    p->last_run.precision = p->desc.precision;
     search s;
     if ((st = search_init(&s, p, o, results, fn, block)) != QDML_OK) return st;
     if ((st = start(&s, resume)) == QDML_OK && (st = qdml_run_save_backup(&s.r, fn)) == QDML_OK &&

@@ -54,6 +54,7 @@ struct qdml_problem {
     qdml_history *history;    /* per member */
     qdml_ground_member *ground; /* per member: the last ground-state search's schedule */
     int ground_valid;         /* `ground` describes the current states (cleared by any other change) */
+    qdml_run_info last_run;   /* the options of the last run that started (qdml_problem_last_run) */
 };
 
 /* Check an objective for `dim` dimensions (objectives.c); on failure the message (in ctx, when not

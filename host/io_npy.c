@@ -72,6 +72,20 @@ static void hp_ws(hparser *p) {
     }
 }
 
+/* Text from a file, made safe to print: bytes outside printable ASCII as \xNN, so that a header
+ * cannot send escape sequences to the terminal that shows the message. */
+static const char *printable(const char *in, char *out, size_t len) {
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)in; *c && n + 5 < len; ++c) {
+        if (*c >= 0x20 && *c < 0x7f && *c != '\\')
+            out[n++] = (char)*c;
+        else
+            n += (size_t)snprintf(out + n, len - n, "\\x%02x", *c);
+    }
+    out[n] = '\0';
+    return out;
+}
+
 static int hp_fail(hparser *p, const char *what) {
     (void)qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: malformed .npy header: %s at offset %zu of the header dict",
                     p->path, what, p->pos);
@@ -203,10 +217,11 @@ static int parse_header_dict(hparser *p, npy_header *h) {
             if (hp_shape(p, &h->ndim, h->shape) != 0) return -1;
             have_shape = 1;
         } else {
+            char shown[4 * sizeof key + 8];
             (void)qdml_fail(
                 NULL, QDML_ERR_INVALID_ARGUMENT,
                 "%s: malformed .npy header: unexpected key '%s' (expected 'descr', 'fortran_order', 'shape')", p->path,
-                key);
+                printable(key, shown, sizeof shown));
             return -1;
         }
         hp_ws(p);
@@ -315,8 +330,10 @@ qdml_status qdml_npy_read(const char *path, qdml_npy_array *out) {
     else if ((d[0] == '<' || d[0] == '>') && strcmp(d + 1, "c16") == 0)
         dtype = QDML_NPY_C128;
     else {
+        char shown[4 * sizeof h.descr + 8];
         rc = qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
-                       "%s: unsupported dtype '%s': expected float64 ('<f8') or complex128 ('<c16')", path, d);
+                       "%s: unsupported dtype '%s': expected float64 ('<f8') or complex128 ('<c16')", path,
+                       printable(d, shown, sizeof shown));
         goto done;
     }
     swap = (d[0] == '<') != host_is_little_endian();

@@ -186,13 +186,15 @@ qdml_status qdml_objective_default(qdml_objective_kind kind, int dim, qdml_objec
 
 /* ---- parsing "NAME[:KEY=V,...]" ---------------------------------------------------------------- */
 
-/* A whole token as a finite number (no blanks, nothing after it). */
+/* A whole token as a finite decimal number (no blanks, nothing after it). */
 static int parse_number(const char *tok, size_t len, double *out) {
     char buf[64];
     if (len == 0 || len >= sizeof buf) return 0;
     memcpy(buf, tok, len);
     buf[len] = '\0';
     if (buf[0] == ' ' || buf[0] == '\t' || buf[0] == '\n') return 0;
+    /* Decimal only: strtod also reads hexadecimal ("0x10"), a slip in a spec rather than intent. */
+    if (strspn(buf, "0123456789+-.eE") != len) return 0;
     char *end = NULL;
     const double v = strtod(buf, &end);
     if (end == buf || *end != '\0' || !isfinite(v)) return 0;
@@ -277,8 +279,9 @@ static qdml_status parse_item(parse_state *ps, const char *tok, size_t len, unsi
     }
     double v;
     if (!parse_number(val, vlen, &v))
-        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: '%.200s': value '%.*s' of %s %s is not a finite number",
-                         fn, spec, (int)(vlen > 64 ? 64 : vlen), val, ps->k->name, ps->cur->name);
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: '%.200s': value '%.*s' of %s %s is not a finite number (in decimal)", fn, spec,
+                         (int)(vlen > 64 ? 64 : vlen), val, ps->k->name, ps->cur->name);
     ps->vals[ps->count++] = v;
     return QDML_OK;
 }

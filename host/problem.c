@@ -194,6 +194,13 @@ int64_t qdml_problem_points(const qdml_problem *p) { return p ? p->npoints : 0; 
 const qdml_grid *qdml_problem_grid(const qdml_problem *p) { return p ? &p->grid : NULL; }
 qdml_precision qdml_problem_precision(const qdml_problem *p) { return p ? p->desc.precision : QDML_FLOAT64; }
 
+qdml_status qdml_problem_last_run(const qdml_problem *p, qdml_run_info *out) {
+    if (!p || !out)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_last_run: %s is NULL", !p ? "problem" : "out");
+    *out = p->last_run;
+    return QDML_OK;
+}
+
 qdml_status qdml_problem_set_potential(qdml_problem *p, int64_t member, const double *values) {
     if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_problem_set_potential: problem is NULL");
     qdml_status st = check_member(p, member, 1, "qdml_problem_set_potential");

@@ -126,6 +126,7 @@ static int renorm_scales(qdml_run *r, const double *norms, double dv) {
             return 0;
         }
         r->scale[b] = 1.0 / sqrt(norms[b] * dv);
+        if (r->lognorm) r->lognorm[b] += log(norms[b] * dv);
     }
     return 1;
 }
@@ -283,8 +284,9 @@ qdml_status qdml_run_isolate(qdml_run *r, const char *fn) {
         r->div_dt = p->dt[bad];
         if (r->runaway)
             snprintf(r->div_why, sizeof r->div_why,
-                     "its energy ran away (<H> = %g, %g at the start of the run, energy scale %g)", r->runaway_energy,
-                     r->runaway_ref, r->runaway_scale);
+                     "ran away, every value finite: its energy <H> = %g moved from %g at the start of the run by more "
+                     "than the energy scale |<T>| + |<V>| = %g there (the step is far too large),",
+                     r->runaway_energy, r->runaway_ref, r->runaway_scale);
         else
             snprintf(r->div_why, sizeof r->div_why, "became non-finite or zero, or its energy overflowed,");
     }
@@ -357,4 +359,67 @@ qdml_status qdml_run_record(qdml_run *r, const unsigned char *which) {
         if (st != QDML_OK) return st;
     }
     return QDML_OK;
+}
+
+qdml_status qdml_run_bad_start(qdml_run *r, int64_t b, int zero_is_bad, const char *fn) {
+    qdml_problem *p = r->p;
+    const qdml_moments m = r->mom[b];
+    const double dv = p->desc.dv;
+    if (!isfinite(m.s0))
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: the initial state of member %lld is not finite or its norm (the sum of |psi|^2 dV) "
+                         "overflows double precision; rescale it",
+                         fn, (long long)b);
+    if (!(m.s0 > 0))
+        return zero_is_bad ? qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                                       "%s: the initial state of member %lld has zero norm; set a state that "
+                                       "overlaps the ground state",
+                                       fn, (long long)b)
+                           : QDML_OK;
+    /* The norm is fine: is the state's scale to blame? Its sums scale with the norm, so measure it at
+     * norm 1 (on the member alone, put back exactly from a copy). */
+    unsigned char *mask = qdml_calloc_array((size_t)r->B, 1);
+    double *scale = qdml_calloc_array((size_t)r->B, sizeof(double));
+    if (!mask || !scale) {
+        free(mask);
+        free(scale);
+        return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
+    }
+    mask[b] = 1;
+    scale[b] = 1.0 / sqrt(m.s0 * dv);
+    qdml_moments *mom = qdml_calloc_array((size_t)r->B, sizeof *mom);
+    qdml_status st = mom ? p->ops->backup(p->bs, 0, mask) : QDML_ERR_OUT_OF_MEMORY;
+    int normalised_ok = 0;
+    if (st == QDML_OK && (st = p->ops->scale(p->bs, scale, mask)) == QDML_OK &&
+        (st = p->ops->moments(p->bs, p->hbar, p->mass, mask, mom)) == QDML_OK)
+        normalised_ok = mom[b].finite && mom[b].s0 > 0;
+    const qdml_status rs = mom ? p->ops->backup(p->bs, 1, mask) : QDML_OK;
+    free(mask);
+    free(scale);
+    free(mom);
+    if (st == QDML_ERR_OUT_OF_MEMORY) return qdml_fail(p->ctx, st, "%s: cannot allocate scratch", fn);
+    if (st != QDML_OK) return qdml_run_backend_error(r, st, fn, "moments");
+    if (rs != QDML_OK) return qdml_run_backend_error(r, rs, fn, "restore");
+    if (normalised_ok)
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: the initial state of member %lld has norm %g: at that scale its energy sums overflow "
+                         "double precision (at norm 1 they are finite); rescale it",
+                         fn, (long long)b, m.s0 * dv);
+    return QDML_OK;
+}
+
+qdml_status qdml_run_describe_overflow(qdml_run *r, int64_t b, const char *fn) {
+    const qdml_moments *m = &r->mom[b];
+    const double s0 = m->s0;
+    const char *what = !isfinite(m->sv)   ? "<V> (the sum of V |psi|^2)"
+                       : !isfinite(m->st) ? "<T> (the sum of hbar^2 |k|^2 / 2m |psi_k|^2)"
+                                          : "residual (the sum of |(H - E) psi|^2, which squares V and the kinetic "
+                                            "energies)";
+    char known[160] = "";
+    if (isfinite(m->sv) && isfinite(m->st))
+        snprintf(known, sizeof known, " though <V> = %g and <T> = %g are finite", m->sv / s0, m->st / s0);
+    return qdml_fail(r->p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                     "%s: the %s of the initial state of member %lld overflows double precision%s; rescale the "
+                     "potential or the box",
+                     fn, what, (long long)b, known);
 }

@@ -25,6 +25,8 @@ typedef struct qdml_run {
     int64_t *bk_run_steps;
     int64_t *stop;         /* per member: where the backend's steps op found a bad norm (backend.h) */
     int steps_declined;    /* the steps op answered done = 0 in this run: the single ops from then on */
+    double *lognorm;       /* when not NULL (single ops only): per member, the sum of ln(norm dv) of every
+                              renormalisation, the log of the norm the steps took away (split energy) */
     int64_t bad_member;    /* first member found non-finite, or -1 */
     int runaway;           /* bad_member's energy ran away (real time) rather than turned non-finite */
     double runaway_energy, runaway_ref, runaway_scale;
@@ -65,6 +67,14 @@ qdml_status qdml_run_isolate(qdml_run *r, const char *fn);
 qdml_status qdml_run_diverged(qdml_run *r, qdml_run_result *results, const char *fn);
 /* DIVERGED at the end of a run from which qdml_run_isolate took members out. */
 qdml_status qdml_run_report_diverged(qdml_run *r, qdml_run_result *results, const char *fn);
+/* Member b's start measured bad (r->mom[b] not finite, or zero norm): INVALID_ARGUMENT naming the
+ * member when the state is at fault (not finite, a norm beyond double precision, a scale at which its
+ * energy sums overflow though at norm 1 they do not, or with zero_is_bad a norm of 0); QDML_OK when it
+ * is not (the potential or the grid is, or a zero state a run takes out: the caller decides). The
+ * states are left as they were. */
+qdml_status qdml_run_bad_start(qdml_run *r, int64_t b, int zero_is_bad, const char *fn);
+/* INVALID_ARGUMENT naming which of member b's start sums overflowed (<V>, <T> or the residual). */
+qdml_status qdml_run_describe_overflow(qdml_run *r, int64_t b, const char *fn);
 /* Whether any member still steps. */
 int qdml_run_any_active(const qdml_run *r);
 /* Append the latest statistics of the members in `which` (NULL: all) to their histories. */

@@ -366,9 +366,9 @@ Test(checkpoint, refuses_damaged_foreign_and_mismatched_files) {
     refused(dst, ctx, bad, QDML_ERR_INVALID_ARGUMENT, "not a qdml checkpoint");
     /* A future version. */
     memcpy(copy, bytes, len);
-    copy[8] = 2;
+    copy[8] = 3;
     write_all(bad, copy, len);
-    refused(dst, ctx, bad, QDML_ERR_INVALID_ARGUMENT, "version 2");
+    refused(dst, ctx, bad, QDML_ERR_INVALID_ARGUMENT, "version 3");
     /* Missing file. */
     char *missing = qt_path(dir, "missing.ckpt");
     refused(dst, ctx, missing, QDML_ERR_IO, "cannot open");
@@ -448,16 +448,16 @@ Test(checkpoint, save_is_atomic_and_reports_io_errors) {
     qdml_status st = qdml_checkpoint_save(p, nodir);
     cr_assert_eq(st, QDML_ERR_IO, "%s", qdml_status_string(st));
     cr_assert_not_null(strstr(qdml_context_last_error(ctx), "cannot create"));
-    /* A path that is a directory: the rename fails; the directory and the temp file are gone/kept right. */
+    /* A path that is a directory: refused before anything is written; the directory is kept whole. */
     char *sub = qt_path(dir, "sub");
     cr_assert_eq(mkdir(sub, 0755), 0);
     char *inner = qt_path(sub, "x");
     write_all(inner, (const unsigned char *)"x", 1);
     st = qdml_checkpoint_save(p, sub);
     cr_assert_eq(st, QDML_ERR_IO, "%s", qdml_status_string(st));
-    cr_assert_not_null(strstr(qdml_context_last_error(ctx), "rename"), "%s", qdml_context_last_error(ctx));
+    cr_assert_not_null(strstr(qdml_context_last_error(ctx), "is a directory"), "%s", qdml_context_last_error(ctx));
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", sub, (long)getpid());
-    cr_assert_neq(stat(tmp, &sb), 0, "temporary file %s left behind after a failed rename", tmp);
+    cr_assert_neq(stat(tmp, &sb), 0, "temporary file %s left behind after a refused write", tmp);
     cr_assert_eq(stat(inner, &sb), 0);
     /* NULL arguments. */
     cr_assert_eq(qdml_checkpoint_save(NULL, path), QDML_ERR_INVALID_ARGUMENT);

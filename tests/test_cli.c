@@ -777,11 +777,11 @@ Test(cli_run, divergence_exits_1) {
     free(dir);
 }
 
-Test(cli_run, unwritable_output_exits_1) {
+Test(cli_run, unwritable_output_exits_2_before_the_run) {
     char *dir = qt_tmpdir("cli");
     small_inputs s = small_problem(dir);
     char *out = qt_path(dir, "no/such/dir/psi.npy");
-    expect_fail(RUN(dir, "ground", "--potential", s.v, "--box", "-5:5", "--tol", "1e-4", "--out", out), 1,
+    expect_fail(RUN(dir, "ground", "--potential", s.v, "--box", "-5:5", "--tol", "1e-4", "--out", out), 2,
                 "no/such/dir/psi.npy");
     free(out);
     small_free(&s);

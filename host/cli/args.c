@@ -72,6 +72,15 @@ const char *cli_value(const cli_opt *opts, size_t nopts, const char *name) {
 /* strtod skips leading blanks; a value like " 1" is more likely a quoting mistake than intent. */
 static int starts_blank(const char *s) { return *s == ' ' || *s == '\t' || *s == '\n'; }
 
+/* Numbers are written in decimal: strtod also reads hexadecimal ("0x10" is 16, "0x1p-3" 0.125) and
+ * names like "infinity", which on a command line are slips, not intent. 1 when the n characters of t
+ * are all ones a decimal number can hold. */
+static int decimal_chars(const char *t, size_t n) {
+    for (size_t i = 0; i < n; ++i)
+        if (!t[i] || !strchr("0123456789+-.eE", t[i])) return 0;
+    return 1;
+}
+
 int cli_positive_double(const char *cmd, const char *flag, const char *text, double *out) {
     if (!text || !*text) {
         cli_error(cmd, "%s: missing value", flag);
@@ -82,6 +91,10 @@ int cli_positive_double(const char *cmd, const char *flag, const char *text, dou
     double v = strtod(text, &end);
     if (end == text || *end != '\0' || starts_blank(text)) {
         cli_error(cmd, "%s: cannot parse '%s' as a number", flag, text);
+        return CLI_USAGE;
+    }
+    if (!decimal_chars(text, strlen(text)) && isfinite(v)) {
+        cli_error(cmd, "%s: cannot parse '%s' as a decimal number (hexadecimal is refused)", flag, text);
         return CLI_USAGE;
     }
     if (!isfinite(v) || !(v > 0.0)) {
@@ -137,6 +150,10 @@ static int cli_parse_range(const char *cmd, const char *part, int axis, double *
     }
     if (!isfinite(a) || !isfinite(b)) {
         cli_error(cmd, "--box:%s '%s' has a non-finite bound", axis_txt, part);
+        return CLI_USAGE;
+    }
+    if (!decimal_chars(part, (size_t)(colon - part)) || !decimal_chars(colon + 1, strlen(colon + 1))) {
+        cli_error(cmd, "--box:%s cannot parse '%s' as decimal numbers LO:HI (hexadecimal is refused)", axis_txt, part);
         return CLI_USAGE;
     }
     if (!(a < b)) {
@@ -415,3 +432,13 @@ const char cli_objective_help[] = CLI_OBJECTIVE_HELP;
 const char cli_objective_batch_help[] =
     CLI_OBJECTIVE_HELP "                     With --batch, several objectives separated by ';' (quote the argument),\n"
                        "                     one member each; without --box the box holds all their usual domains\n";
+
+/* How the outputs are written and checked, printed after the help of ground, evolve and minimize. */
+const char cli_outputs_help[] =
+    "\n"
+    "Output files (--out, --history, --png, --checkpoint) are checked before anything is computed: the\n"
+    "directory must exist and be writable, and no output may be a directory, a block device, a socket,\n"
+    "a file with several hard links, a read-only file, an input or another output (exit 2). A file is\n"
+    "written beside itself and renamed over the old one (which keeps its mode and owner); a symbolic\n"
+    "link is followed to its target; a character device or FIFO (/dev/null, a pipe) is written as it\n"
+    "is. The results are printed even when writing a file fails at the end (exit 1, naming the file).\n";

@@ -92,5 +92,7 @@ int cli_shared_context(cli_shared *sh);
 /* The help of the --objective options, printed after a subcommand's own: cli_objective_help for
  * qdml evolve, cli_objective_batch_help (which adds how --batch takes several) for ground and minimize. */
 extern const char cli_objective_help[], cli_objective_batch_help[];
+/* How the output files are checked and written, printed last in the help of ground, evolve, minimize. */
+extern const char cli_outputs_help[];
 
 #endif

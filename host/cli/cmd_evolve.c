@@ -4,7 +4,9 @@
 #include "commands.h"
 #include "density_png.h"
 #include "output.h"
+#include "outputs.h"
 #include "setup.h"
+#include "step_limits.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -33,7 +35,16 @@ static const char evolve_help[] =
     "  --psi0 PSI0.npy    initial state, complex128 (or float64 for a real state) of the grid's shape;\n"
     "                     used as given (not renormalised)\n"
     "  --time T           total time, > 0\n"
-    "  --dt DT            step, > 0\n"
+    "  --dt DT            step, > 0. Real time: a step whose phase per step exceeds pi for the kinetic\n"
+    "                     term at the grid's largest wavenumber (hbar |k|^2 dt / 2m; no limit when V is\n"
+    "                     constant) or for the potential over its range ((max V - min V) dt / hbar)\n"
+    "                     aliases and gives wrong results with no other sign: a warning names the term\n"
+    "                     and the largest DT within it. Imaginary time: the result carries a splitting\n"
+    "                     error estimate |E - E_split| (E_split: the energy the split step gives the\n"
+    "                     final state through its norm decay over one more step; \"splitting_error\" in\n"
+    "                     the JSON), with a warning when it exceeds a tenth of |<T>| + |<V>|\n"
+    "  --strict           make those warnings errors: exit 2 before a real-time run, exit 1 after an\n"
+    "                     imaginary-time one (the result still printed)\n"
     "  --hbar H           reduced Planck constant, > 0 (default 1)\n"
     "  --mass M           mass, > 0 (default 1)\n"
     "  --out PSI.npy      write the final state, complex128\n"
@@ -45,7 +56,10 @@ static const char evolve_help[] =
     "  --threads N        CPU threads (default: all cores)\n"
     "  --backend B        cpu, cuda or auto (default auto)\n"
     "  --precision P      float64 (default) or float32 (cuda backend only; files read and written stay\n"
-    "                     float64/complex128)\n"
+    "                     float64/complex128)\n";
+
+/* The rest of the help (C limits the length of one literal). */
+static const char evolve_help_more[] =
     "  --checkpoint FILE  save the whole state of the run to FILE (atomically: FILE always holds a\n"
     "                     complete checkpoint) every --checkpoint-every steps and at the end. Runs\n"
     "                     with --checkpoint or --resume choose FFT plans without timing them\n"
@@ -55,14 +69,17 @@ static const char evolve_help[] =
     "                     with checkpoints, or resumed from one, gives bit for bit the same result\n"
     "  --resume FILE      continue the run saved in FILE (grid, potential, state, hbar, mass, steps\n"
     "                     taken and history come from it: give --mode, --time, --dt and --splitting\n"
-    "                     as for the original run, the same --threads and --backend, and no\n"
+    "                     as for the original run (--mode, --dt, --splitting and --precision are\n"
+    "                     checked against it: exit 2 naming both values), the same --threads and\n"
+    "                     --backend, and no\n"
     "                     --potential/--objective, --box, --psi0, --hbar or --mass); takes the\n"
     "                     remaining round(T/DT) - (steps taken) steps. Combine with --checkpoint to\n"
     "                     keep saving.\n"
     "  -h, --help         this text\n"
     "\n"
-    "Exit status: 0 success, 1 the run failed (diverged, runtime error, a checkpoint could not be\n"
-    "written), 2 bad usage or bad input (including a damaged or mismatched --resume file).\n";
+    "A run that diverges prints its last good state, marked \"diverged\": true, and writes no files.\n"
+    "Exit status: 0 success, 1 the run failed (diverged, runtime error, a file or checkpoint could not\n"
+    "be written), 2 bad usage or bad input (including a damaged or mismatched --resume file).\n";
 
 static const char *const cmd = "evolve";
 
@@ -71,6 +88,7 @@ typedef struct evolve_args {
     qdml_evolve_options eo;
     const char *splitting; /* its name, for the report */
     double dt;
+    int strict;               /* --strict: a step beyond what the splitting resolves is an error, not a warning */
     int64_t checkpoint_every; /* steps between checkpoints, on monitoring points (with --checkpoint) */
 } evolve_args;
 
@@ -153,8 +171,8 @@ static int evolve_schedule(evolve_args *a, double T) {
 /* The shared checks (args.h) and this subcommand's own, in the order that decides which mistake of a
  * command line is reported. */
 static int evolve_parse(int argc, char **argv, evolve_args *a, int *help) {
-    static const cli_opt own[] = {
-        {"mode", 1, NULL}, {"psi0", 1, NULL}, {"time", 1, NULL}, {"dt", 1, NULL}, {"splitting", 1, NULL}};
+    static const cli_opt own[] = {{"mode", 1, NULL}, {"psi0", 1, NULL},      {"time", 1, NULL},
+                                  {"dt", 1, NULL},   {"splitting", 1, NULL}, {"strict", 0, NULL}};
     cli_shared *sh = &a->sh;
     if (cli_shared_parse(cmd, argc, argv, CLI_WITH_HBAR | CLI_WITH_CHECKPOINT, own, sizeof own / sizeof own[0], sh,
                          help) != CLI_OK)
@@ -169,12 +187,63 @@ static int evolve_parse(int argc, char **argv, evolve_args *a, int *help) {
     if (cli_positive_double(cmd, "--time", cli_shared_value(sh, "time"), &T)) return CLI_USAGE;
     if (cli_positive_double(cmd, "--dt", cli_shared_value(sh, "dt"), &a->dt)) return CLI_USAGE;
     if (cli_shared_numbers(sh, NULL, NULL) || cli_shared_context(sh)) return CLI_USAGE;
+    a->strict = cli_shared_value(sh, "strict") != NULL;
     return evolve_schedule(a, T);
 }
 
 /* ---- set up ----------------------------------------------------------------------------------- */
 
-/* The run saved in --resume: one member, at a step within this run's, saved with the same step. */
+/* The options the run in --resume was saved with (qdml_problem_last_run) against this run's: every
+ * one that changes the result must be the same (--dt is checked against the step in force). */
+static int evolve_check_resumed(const evolve_args *a, const cli_setup *s, const char *resume) {
+    qdml_run_info run;
+    if (qdml_problem_last_run(s->problem, &run) != QDML_OK) {
+        cli_error(cmd, "--resume: %s", qdml_last_error_message());
+        return CLI_RUN_FAILED;
+    }
+    static const char *const splits[] = {"strang", "yoshida4", "suzuki4"};
+    static const char *const precisions[] = {"float64", "float32"};
+    const char *const mode_names[] = {"real", "imag"};
+    if (run.kind == QDML_RUN_NONE) {
+        fprintf(stderr,
+                "qdml evolve: note: --resume %s records no run options (a version-1 checkpoint): --mode, --splitting "
+                "and --precision are not checked against it\n",
+                resume);
+        return CLI_OK;
+    }
+    if (run.kind != QDML_RUN_EVOLVE) {
+        cli_error(cmd,
+                  "--resume %s: the checkpoint was saved by a ground-state search (qdml ground%s), not by qdml "
+                  "evolve: resume it with qdml ground",
+                  resume, run.kind == QDML_RUN_LOWEST_STATES ? " --states" : "");
+        return CLI_USAGE;
+    }
+    if (run.mode != a->eo.mode) {
+        cli_error(cmd, "--resume %s: the run was saved with --mode %s; got --mode %s (give the options of the run)",
+                  resume, mode_names[run.mode], mode_names[a->eo.mode]);
+        return CLI_USAGE;
+    }
+    if (run.splitting != a->eo.splitting) {
+        cli_error(cmd,
+                  "--resume %s: the run was saved with --splitting %s; got --splitting %s (give the options of "
+                  "the run)",
+                  resume, splits[run.splitting], a->splitting);
+        return CLI_USAGE;
+    }
+    if (run.precision != a->sh.precision) {
+        cli_error(cmd, "--resume %s: the run was saved with --precision %s; got --precision %s", resume,
+                  precisions[run.precision], precisions[a->sh.precision]);
+        return CLI_USAGE;
+    }
+    if (run.potential_only || (run.mode == QDML_IMAGINARY_TIME && !run.renormalize)) {
+        cli_error(cmd, "--resume %s: the run was saved with %s, which qdml evolve does not set", resume,
+                  run.potential_only ? "no kinetic step (potential_only)" : "no renormalisation");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* The run saved in --resume: one member, at a step within this run's, saved with the same options. */
 static int evolve_resume(evolve_args *a, cli_setup *s, int64_t *start_step) {
     cli_shared *sh = &a->sh;
     const char *resume = sh->resume;
@@ -184,6 +253,7 @@ static int evolve_resume(evolve_args *a, cli_setup *s, int64_t *start_step) {
                   (long long)s->batch);
         rc = CLI_USAGE;
     }
+    if (rc == CLI_OK) rc = evolve_check_resumed(a, s, resume);
     qdml_stats at;
     if (rc == CLI_OK && qdml_problem_stats(s->problem, 0, &at) != QDML_OK) {
         cli_error(cmd, "--resume: %s", qdml_context_last_error(s->ctx));
@@ -223,6 +293,8 @@ static int evolve_inputs(const evolve_args *a, cli_setup *s) {
     if (rc == CLI_OK) rc = cli_setup_read_state(s, cli_shared_value(sh, "psi0"), &psi0);
     if (rc == CLI_OK) rc = cli_setup_make_problem(s, sh->backend, sh->threads, sh->precision, sh->hbar, sh->mass);
     if (rc == CLI_OK) rc = cli_setup_set_state(s, &psi0);
+    if (rc == CLI_OK && a->eo.mode == QDML_REAL_TIME)
+        rc = cli_setup_check_state_scale(s, cli_shared_value(sh, "psi0"), sh->hbar, sh->mass);
     qdml_npy_free(&psi0);
     return rc;
 }
@@ -235,12 +307,15 @@ static int evolve_setup(evolve_args *a, cli_setup *s, int64_t *start_step) {
     int rc = a->sh.resume ? evolve_resume(a, s, start_step) : evolve_inputs(a, s);
     qdml_npy_free(&s->V);
     if (rc == CLI_OK && a->sh.png) rc = cli_png_check_dim(cmd, a->sh.png, s->dim);
+    if (rc == CLI_OK && a->eo.mode == QDML_REAL_TIME)
+        rc = cli_check_real_time_step(cmd, s->problem, a->dt, a->eo.splitting, a->strict);
     return rc;
 }
 
 /* ---- run -------------------------------------------------------------------------------------- */
 
-static int evolve_run(evolve_args *a, cli_setup *s, int64_t start_step, qdml_run_result *result) {
+static int evolve_run(evolve_args *a, cli_setup *s, int64_t start_step, qdml_run_result *result, int *have, char *why,
+                      size_t whylen) {
     qdml_evolve_options *eo = &a->eo;
     const char *ckpath = a->sh.checkpoint;
     const int64_t ckevery = a->checkpoint_every;
@@ -270,8 +345,10 @@ static int evolve_run(evolve_args *a, cli_setup *s, int64_t start_step, qdml_run
     }
     eo->steps = total;
     cli_progress_finish(&prog);
+    *have = st == QDML_OK || st == QDML_ERR_DIVERGED;
     if (st == QDML_ERR_DIVERGED) {
-        cli_report_divergence(cmd, s->ctx, s->batch, result);
+        /* The member is back at its last good state, which the report shows, marked. */
+        snprintf(why, whylen, "%s", qdml_context_last_error(s->ctx));
         rc = CLI_RUN_FAILED;
     } else if (st != QDML_OK) {
         cli_error(cmd, "qdml_problem_evolve failed: %s", qdml_context_last_error(s->ctx));
@@ -281,6 +358,7 @@ static int evolve_run(evolve_args *a, cli_setup *s, int64_t start_step, qdml_run
         if (qdml_problem_stats(s->problem, 0, &result->final) != QDML_OK) {
             cli_error(cmd, "%s", qdml_context_last_error(s->ctx));
             rc = CLI_RUN_FAILED;
+            *have = 0;
         }
     }
     /* Steps since the initial state, across checkpoints and resumption. */
@@ -290,32 +368,42 @@ static int evolve_run(evolve_args *a, cli_setup *s, int64_t start_step, qdml_run
 
 /* ---- report ----------------------------------------------------------------------------------- */
 
-static int evolve_write(const evolve_args *a, cli_setup *s) {
-    const cli_shared *sh = &a->sh;
-    int rc = CLI_OK;
-    if (sh->out) rc = cli_setup_write_states(s, sh->out, 0);
-    if (rc == CLI_OK && sh->history) rc = cli_write_history(cmd, sh->history, s->problem);
-    if (rc == CLI_OK && sh->png) rc = cli_write_density_pngs(cmd, sh->png, s->problem);
-    return rc;
-}
+/* The splitting error estimate of imaginary time (NAN in real time): E_split and |E - E_split|. */
+typedef struct split_estimate {
+    double energy, error;
+} split_estimate;
 
-static void evolve_report(const evolve_args *a, const cli_setup *s, const qdml_run_result *result) {
+static void evolve_report(const evolve_args *a, const cli_setup *s, const qdml_run_result *result, int written,
+                          const split_estimate *est) {
     const int real = a->eo.mode == QDML_REAL_TIME;
     if (a->sh.json) {
-        printf("{\n  \"mode\": \"%s\",\n  \"splitting\": \"%s\",\n  \"steps\": %lld,\n", real ? "real" : "imag",
-               a->splitting, (long long)result->steps);
+        printf("{\n  \"mode\": \"%s\",\n  \"splitting\": \"%s\",\n  \"steps\": %lld,\n  \"diverged\": %s,\n",
+               real ? "real" : "imag", a->splitting, (long long)result->steps, result->diverged ? "true" : "false");
         printf("  \"hbar\": ");
         cli_json_number(stdout, a->sh.hbar);
         printf(",\n  \"mass\": ");
         cli_json_number(stdout, a->sh.mass);
         printf(",\n");
         cli_json_stats_fields(stdout, &result->final, s->dim, "  ");
+        if (!real) {
+            printf(",\n  \"split_energy\": ");
+            cli_json_number(stdout, est->energy);
+            printf(",\n  \"splitting_error\": ");
+            cli_json_number(stdout, est->error);
+        }
         printf("\n}\n");
     } else {
-        printf("%s-time evolution: %lld %s steps of %.10g (t = %.10g)\n", real ? "real" : "imaginary",
-               (long long)result->steps, a->splitting, a->dt, result->final.time);
+        if (result->diverged)
+            printf("%s-time evolution DIVERGED; its last good state, after %lld %s steps of %.10g (t = %.10g):\n",
+                   real ? "real" : "imaginary", (long long)result->steps, a->splitting, a->dt, result->final.time);
+        else
+            printf("%s-time evolution: %lld %s steps of %.10g (t = %.10g)\n", real ? "real" : "imaginary",
+                   (long long)result->steps, a->splitting, a->dt, result->final.time);
         cli_print_stats(stdout, &result->final, s->dim);
-        if (a->sh.out) printf("state written to %s\n", a->sh.out);
+        if (!real && isfinite(est->error))
+            printf("  splitting error estimate  %.3e  (|energy - E_split|, E_split = %.15g)\n", est->error,
+                   est->energy);
+        if (written) printf("state written to %s\n", a->sh.out);
     }
 }
 
@@ -325,18 +413,36 @@ int cli_cmd_evolve(int argc, char **argv) {
     if (evolve_parse(argc, argv, &a, &help) != CLI_OK) return CLI_USAGE;
     if (help) {
         fputs(evolve_help, stdout);
+        fputs(evolve_help_more, stdout);
         fputs(cli_objective_help, stdout);
+        fputs(cli_outputs_help, stdout);
         return CLI_OK;
     }
+    /* Every output checked before anything is computed. */
+    int rc = cli_shared_check_outputs(&a.sh, cli_shared_value(&a.sh, "psi0"), 1);
+    if (rc != CLI_OK) return rc;
     cli_setup s;
     memset(&s, 0, sizeof s);
     qdml_run_result result;
     memset(&result, 0, sizeof result);
     int64_t start_step = 0;
-    int rc = evolve_setup(&a, &s, &start_step);
-    if (rc == CLI_OK) rc = evolve_run(&a, &s, start_step, &result);
-    if (rc == CLI_OK) rc = evolve_write(&a, &s);
-    if (rc == CLI_OK) evolve_report(&a, &s, &result);
+    int have = 0;
+    char why[1024] = "";
+    rc = evolve_setup(&a, &s, &start_step);
+    if (rc == CLI_OK) rc = evolve_run(&a, &s, start_step, &result, &have, why, sizeof why);
+    if (have) {
+        /* The result is printed whatever becomes of the files; a run whose one member diverged writes
+         * none (its last good state is not the state at --time). */
+        int written = 0, wrc = CLI_OK, erc = CLI_OK;
+        split_estimate est = {NAN, NAN};
+        if (!result.diverged && a.eo.mode == QDML_IMAGINARY_TIME)
+            erc =
+                cli_split_error(cmd, s.problem, a.dt, a.eo.splitting, &result.final, a.strict, &est.energy, &est.error);
+        if (!result.diverged) wrc = cli_write_outputs(&a.sh, &s, 0, &written);
+        if (result.diverged) cli_report_divergence(cmd, why, 1, &result, 0);
+        evolve_report(&a, &s, &result, written, &est);
+        if (rc == CLI_OK) rc = wrc != CLI_OK ? wrc : erc;
+    }
     cli_setup_free(&s);
     return rc;
 }

@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "density_png.h"
 #include "output.h"
+#include "outputs.h"
 #include "setup.h"
 
 #include <stdio.h>
@@ -15,8 +16,11 @@ static const char ground_help[] =
     "       qdml ground --objective SPEC --dim D --n N[,N...] [--box SPEC] [options]\n"
     "\n"
     "Finds the ground state of H = -(hbar^2/2m) lap + V by imaginary-time evolution with an automatic\n"
-    "step size (qdml_problem_ground), starting from the uniform state (which always overlaps the ground\n"
-    "state of a real potential).\n"
+    "step size (qdml_problem_ground), starting from the uniform state plus a small seeded random part\n"
+    "(up to 1e-3 of it at each point, the same every run). The random part makes the start overlap every\n"
+    "eigenstate: the uniform state alone has no part along a state odd under a symmetry of the grid,\n"
+    "such as a ground state that alternates in sign from point to point, and would converge to an\n"
+    "excited state instead.\n"
     "\n"
     "  --potential V.npy  float64 C-order array of shape (n1[, n2[, n3]]) sampled at the grid points\n"
     "                     x_j = lo + j (hi - lo) / n (the box is periodic: hi is excluded)\n"
@@ -29,9 +33,11 @@ static const char ground_help[] =
     "  --dt-initial DT    first imaginary-time step, > 0 (default: hbar over the initial energy scale)\n"
     "  --dt-min DT        smallest step the schedule may shrink to, > 0 (default: 1e-6 x the first)\n"
     "  --states K         the lowest K states instead of the ground state alone (qdml_problem_lowest_states:\n"
-    "                     K members kept orthonormal, started from Gaussians times seeded random\n"
-    "                     polynomials); the JSON adds \"energies\" and \"residuals\" (K values each,\n"
-    "                     ascending), \"energy\" stays the lowest; --out writes the K states (first axis)\n"
+    "                     K members kept orthonormal, started from the K real Fourier functions of lowest\n"
+    "                     wavenumber, each plus a seeded random part: independent for any K up to the\n"
+    "                     number of grid points, and more is refused); the JSON adds \"energies\" and\n"
+    "                     \"residuals\" (K values each, ascending), \"energy\" stays the lowest; --out\n"
+    "                     writes the K states (first axis)\n"
     "  --out PSI.npy      write the ground state(s), complex128 of the grid's shape (batch axis first\n"
     "                     with --batch)\n"
     "  --history H.csv    write the monitored statistics of every member as CSV\n"
@@ -45,7 +51,10 @@ static const char ground_help[] =
     "  --precision P      float64 (default) or float32 (cuda backend only; files read and written stay\n"
     "                     float64/complex128). float32 residuals stop falling near 6e-8 times the\n"
     "                     grid's largest kinetic energy (or hbar/dtau at small steps): --tol 1e-4 or more\n"
-    "  -h, --help         this text\n"
+    "  -h, --help         this text\n";
+
+/* The rest of the help (C limits the length of one literal). */
+static const char ground_help_more[] =
     "\n"
     "  --checkpoint FILE  save the whole search to FILE (atomically) every --checkpoint-every steps and\n"
     "                     at the end; runs with --checkpoint or --resume choose FFT plans without timing\n"
@@ -55,12 +64,17 @@ static const char ground_help[] =
     "  --resume FILE      continue the search saved in FILE: grid, potentials, states, hbar, mass, step\n"
     "                     sizes and convergence come from it (no --potential/--objective, --box, --hbar or\n"
     "                     --mass; --batch when it holds more than one member); give the same --tol,\n"
-    "                     --dt-min, --threads and --backend. --max-steps counts from the search's start.\n"
+    "                     --dt-initial, --dt-min, --precision and --states (checked against the\n"
+    "                     checkpoint: exit 2 naming both values), --threads and --backend.\n"
+    "                     --max-steps counts from the search's start.\n"
     "                     The result equals, bit for bit (cpu backend), that of the search never stopped.\n"
     "\n"
-    "A member that does not converge within --max-steps is reported (converged: false, a warning on\n"
-    "stderr) but is not an error. Exit status: 0 success, 1 the run failed (diverged, runtime error),\n"
-    "2 bad usage or bad input.\n";
+    "A member that does not converge within --max-steps, or whose residual stops falling at its smallest\n"
+    "step, is reported (converged: false, a warning on stderr saying which) but is not an error. A member\n"
+    "that diverges is left out and the others search on: every member's result is printed and written,\n"
+    "the diverged one's last good state marked \"diverged\": true, and the exit status is 1. Exit\n"
+    "status: 0 success, 1 the run failed (diverged, runtime error, a file not written), 2 bad usage or\n"
+    "bad input.\n";
 
 static const char *const cmd = "ground";
 
@@ -110,6 +124,73 @@ static int ground_parse(int argc, char **argv, ground_args *a, int *help) {
 
 /* ---- set up ----------------------------------------------------------------------------------- */
 
+/* "0.001", or "automatic" for 0 (an option not given): 15 digits, 17 where `other` would print the same. */
+static const char *option_value(double v, double other, char *buf, size_t len) {
+    if (v == 0.0) return "automatic";
+    char a[64], b[64];
+    snprintf(a, sizeof a, "%.15g", v);
+    snprintf(b, sizeof b, "%.15g", other);
+    snprintf(buf, len, strcmp(a, b) == 0 ? "%.17g" : "%.15g", v);
+    return buf;
+}
+
+/* The options the search in --resume was saved with (qdml_problem_last_run) against this run's:
+ * every one that changes the result must be the same. */
+static int ground_check_resumed(const ground_args *a, const cli_setup *s, const char *resume) {
+    qdml_run_info run;
+    if (qdml_problem_last_run(s->problem, &run) != QDML_OK) {
+        cli_error(cmd, "--resume: %s", qdml_last_error_message());
+        return CLI_RUN_FAILED;
+    }
+    if (run.kind == QDML_RUN_NONE) {
+        fprintf(stderr,
+                "qdml ground: note: --resume %s records no run options (a version-1 checkpoint): --tol, --dt-initial, "
+                "--dt-min and --precision are not checked against it\n",
+                resume);
+        return CLI_OK;
+    }
+    if (run.kind == QDML_RUN_EVOLVE) {
+        cli_error(cmd,
+                  "--resume %s: the checkpoint was saved by qdml evolve, not by a ground-state search: resume it "
+                  "with qdml evolve",
+                  resume);
+        return CLI_USAGE;
+    }
+    if (run.kind == QDML_RUN_LOWEST_STATES && !a->lowest) {
+        cli_error(cmd, "--resume %s: the checkpoint holds a search of the lowest %lld states: give --states %lld",
+                  resume, (long long)s->batch, (long long)s->batch);
+        return CLI_USAGE;
+    }
+    if (run.kind == QDML_RUN_GROUND && a->lowest) {
+        cli_error(cmd,
+                  "--resume %s: the checkpoint holds a ground-state search, not one of the lowest states: give no "
+                  "--states",
+                  resume);
+        return CLI_USAGE;
+    }
+    const struct {
+        const char *option;
+        double saved, given;
+    } same[] = {{"--tol", run.tolerance, a->go.tolerance},
+                {"--dt-initial", run.dt_initial, a->go.dt_initial},
+                {"--dt-min", run.dt_min, a->go.dt_min}};
+    for (size_t k = 0; k < sizeof same / sizeof same[0]; ++k)
+        if (same[k].saved != same[k].given) {
+            char x[64], y[64];
+            cli_error(cmd, "--resume %s: the search was saved with %s %s; got %s %s (give the options of the search)",
+                      resume, same[k].option, option_value(same[k].saved, same[k].given, x, sizeof x), same[k].option,
+                      option_value(same[k].given, same[k].saved, y, sizeof y));
+            return CLI_USAGE;
+        }
+    if (run.precision != a->sh.precision) {
+        cli_error(cmd, "--resume %s: the search was saved with --precision %s; got --precision %s", resume,
+                  run.precision == QDML_FLOAT32 ? "float32" : "float64",
+                  a->sh.precision == QDML_FLOAT32 ? "float32" : "float64");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 /* The problem saved in --resume, its hbar and mass, and the steps its search has taken. */
 static int ground_resume(ground_args *a, cli_setup *s, int64_t *start_step) {
     cli_shared *sh = &a->sh;
@@ -124,6 +205,7 @@ static int ground_resume(ground_args *a, cli_setup *s, int64_t *start_step) {
                   (long long)s->batch, (long long)s->batch);
         rc = CLI_USAGE;
     }
+    if (rc == CLI_OK) rc = ground_check_resumed(a, s, resume);
     if (rc == CLI_OK && (qdml_problem_get_hbar(s->problem, 0, &sh->hbar) != QDML_OK ||
                          qdml_problem_get_mass(s->problem, 0, &sh->mass) != QDML_OK))
         rc = CLI_RUN_FAILED;
@@ -156,12 +238,17 @@ static int ground_inputs(const ground_args *a, cli_setup *s) {
         rc = cli_setup_load_potential(s, sh->potential, sh->batch);
         if (rc == CLI_OK) rc = cli_parse_box(cmd, sh->box, s->dim, s->lo, s->hi);
     }
+    if (rc == CLI_OK && a->lowest && a->states > s->points) {
+        cli_error(cmd, "--states %lld: the grid has %lld points, so at most %lld states can be independent",
+                  (long long)a->states, (long long)s->points, (long long)s->points);
+        rc = CLI_USAGE;
+    }
     if (rc == CLI_OK && a->lowest) {
         s->batch = a->states;
         s->same_potential = 1;
     }
     if (rc == CLI_OK) rc = cli_setup_make_problem(s, sh->backend, sh->threads, sh->precision, sh->hbar, sh->mass);
-    if (rc == CLI_OK && a->lowest) rc = cli_setup_random_states(s);
+    if (rc == CLI_OK) rc = cli_setup_start_states(s, a->lowest);
     return rc;
 }
 
@@ -177,7 +264,23 @@ static int ground_setup(ground_args *a, cli_setup *s, int64_t *start_step) {
 
 /* ---- run -------------------------------------------------------------------------------------- */
 
-static int ground_run(ground_args *a, cli_setup *s, int64_t start_step, qdml_run_result *results) {
+/* What a run left: the results (valid when `have`), which members diverged (across every call of
+ * the run), and the library's message about the first divergence. */
+typedef struct ground_outcome {
+    int have;
+    unsigned char *diverged;
+    int64_t ndiverged;
+    char why[1024];
+} ground_outcome;
+
+/* Members that diverged in the call just made, added to the run's; the first message kept. */
+static void note_divergence(ground_outcome *o, const cli_setup *s, const qdml_run_result *results) {
+    if (o->ndiverged == 0) snprintf(o->why, sizeof o->why, "%s", qdml_context_last_error(s->ctx));
+    for (int64_t b = 0; b < s->batch; ++b)
+        if (results[b].diverged && !o->diverged[b]) o->diverged[b] = 1, ++o->ndiverged;
+}
+
+static int ground_run(ground_args *a, cli_setup *s, int64_t start_step, qdml_run_result *results, ground_outcome *o) {
     qdml_ground_options *go = &a->go;
     const char *ckpath = a->sh.checkpoint;
     int rc = CLI_OK;
@@ -193,7 +296,8 @@ static int ground_run(ground_args *a, cli_setup *s, int64_t start_step, qdml_run
     int first = !a->sh.resume;
     qdml_status st = QDML_OK;
     /* In calls that end on checkpoint boundaries (multiples of ckevery from step 0), each continuing
-     * the search of the one before. */
+     * the search of the one before. A member that diverges is left out by the library and the others
+     * search on (the search resumes without it); the lowest states are one block, which stops. */
     for (;;) {
         int64_t next = total;
         if (ckpath) {
@@ -204,7 +308,24 @@ static int ground_run(ground_args *a, cli_setup *s, int64_t start_step, qdml_run
         go->resume = !first;
         st = a->lowest ? qdml_problem_lowest_states(s->problem, go, results)
                        : qdml_problem_ground(s->problem, go, results);
+        if (st == QDML_ERR_DIVERGED) {
+            note_divergence(o, s, results);
+            o->have = 1;
+            if (a->lowest) break;
+            st = QDML_OK;
+        }
+        if (st == QDML_ERR_NOT_READY && first == 0 && done == start_step && a->sh.resume) {
+            /* A version-1 checkpoint records no run: this is how one without a search shows. */
+            cli_error(cmd,
+                      "--resume %s: the checkpoint holds no ground-state search to continue (saved by qdml "
+                      "evolve?)",
+                      a->sh.resume);
+            go->max_steps = total;
+            cli_progress_finish(&prog);
+            return CLI_USAGE;
+        }
         if (st != QDML_OK) break;
+        o->have = 1;
         first = 0;
         int over = 1;
         int64_t took = 0;
@@ -221,40 +342,36 @@ static int ground_run(ground_args *a, cli_setup *s, int64_t start_step, qdml_run
         if (over || done >= total) break;
     }
     go->max_steps = total;
-    /* Steps since the start of the search, across checkpoints and resumption. */
-    for (int64_t b = 0; b < s->batch && st == QDML_OK; ++b)
+    /* Steps since the start of the search, across checkpoints and resumption; the divergences of
+     * every call. */
+    for (int64_t b = 0; b < s->batch && o->have; ++b) {
         results[b].steps = results[b].final.step;
+        results[b].diverged = o->diverged[b];
+    }
     cli_progress_finish(&prog);
-    if (st == QDML_ERR_DIVERGED) {
-        cli_report_divergence(cmd, s->ctx, s->batch, results);
+    if (o->ndiverged > 0) {
         rc = CLI_RUN_FAILED;
     } else if (st != QDML_OK) {
         cli_error(cmd, "%s failed: %s", a->lowest ? "qdml_problem_lowest_states" : "qdml_problem_ground",
                   qdml_context_last_error(s->ctx));
         rc = cli_exit_for_status(st);
+        o->have = 0;
     }
     return rc;
 }
 
 /* ---- report ----------------------------------------------------------------------------------- */
 
-static int ground_write(const ground_args *a, cli_setup *s) {
-    const cli_shared *sh = &a->sh;
-    int rc = CLI_OK;
-    if (sh->out) rc = cli_setup_write_states(s, sh->out, sh->batch || a->lowest);
-    if (rc == CLI_OK && sh->history) rc = cli_write_history(cmd, sh->history, s->problem);
-    if (rc == CLI_OK && sh->png) rc = cli_write_density_pngs(cmd, sh->png, s->problem);
-    return rc;
-}
-
 /* --states K --json: the K energies and residuals, then the lowest state as for one state. */
 static void ground_json_states(const ground_args *a, const cli_setup *s, const qdml_run_result *results) {
-    int all = 1;
-    for (int64_t b = 0; b < s->batch; ++b)
+    int all = 1, diverged = 0;
+    for (int64_t b = 0; b < s->batch; ++b) {
         all &= results[b].converged != 0;
+        diverged |= results[b].diverged != 0;
+    }
     fprintf(stdout,
-            "{\n  \"states\": %lld,\n  \"steps\": %lld,\n  \"converged\": %s,\n  \"hbar\": ", (long long)s->batch,
-            (long long)results[0].steps, all ? "true" : "false");
+            "{\n  \"states\": %lld,\n  \"steps\": %lld,\n  \"converged\": %s,\n  \"diverged\": %s,\n  \"hbar\": ",
+            (long long)s->batch, (long long)results[0].steps, all ? "true" : "false", diverged ? "true" : "false");
     cli_json_number(stdout, a->sh.hbar);
     fputs(",\n  \"mass\": ", stdout);
     cli_json_number(stdout, a->sh.mass);
@@ -276,14 +393,19 @@ static void ground_json_states(const ground_args *a, const cli_setup *s, const q
     fputs("\n}\n", stdout);
 }
 
-static void ground_text_states(const ground_args *a, const cli_setup *s, const qdml_run_result *results) {
+static void ground_text_states(const ground_args *a, const cli_setup *s, const qdml_run_result *results, int written) {
+    int all = 1;
+    for (int64_t b = 0; b < s->batch; ++b)
+        all &= results[b].converged != 0;
     printf("lowest %lld states %s after %lld steps (tolerance %.3g)\n", (long long)s->batch,
-           results[s->batch - 1].converged ? "converged" : "NOT all converged", (long long)results[0].steps,
-           a->go.tolerance);
+           all ? "converged" : "NOT all converged", (long long)results[0].steps, a->go.tolerance);
     for (int64_t b = 0; b < s->batch; ++b)
         printf("  state %-4lld energy %.15g  residual %.3e%s\n", (long long)b, results[b].final.energy,
-               results[b].final.residual, results[b].converged ? "" : "  (not converged)");
-    if (a->sh.out) printf("states written to %s\n", a->sh.out);
+               results[b].final.residual,
+               results[b].diverged    ? "  (diverged: last good state)"
+               : results[b].converged ? ""
+                                      : "  (not converged)");
+    if (written) printf("states written to %s\n", a->sh.out);
 }
 
 /* One object per member; with --batch, an array of them. */
@@ -295,8 +417,8 @@ static void ground_json(const ground_args *a, const cli_setup *s, const qdml_run
         const qdml_run_result *r = &results[b];
         fprintf(stdout, "%s{\n", batch_mode ? "  " : "");
         if (batch_mode) fprintf(stdout, "%s\"member\": %lld,\n", in, (long long)b);
-        fprintf(stdout, "%s\"steps\": %lld,\n%s\"converged\": %s,\n", in, (long long)r->steps, in,
-                r->converged ? "true" : "false");
+        fprintf(stdout, "%s\"steps\": %lld,\n%s\"converged\": %s,\n%s\"diverged\": %s,\n", in, (long long)r->steps, in,
+                r->converged ? "true" : "false", in, r->diverged ? "true" : "false");
         fprintf(stdout, "%s\"hbar\": ", in);
         cli_json_number(stdout, a->sh.hbar);
         fprintf(stdout, ",\n%s\"mass\": ", in);
@@ -310,33 +432,45 @@ static void ground_json(const ground_args *a, const cli_setup *s, const qdml_run
     if (batch_mode) fputs("]\n", stdout);
 }
 
-static void ground_text(const ground_args *a, const cli_setup *s, const qdml_run_result *results) {
+static void ground_text(const ground_args *a, const cli_setup *s, const qdml_run_result *results, int written) {
     for (int64_t b = 0; b < s->batch; ++b) {
         const qdml_run_result *r = &results[b];
         if (a->sh.batch) printf("member %lld: ", (long long)b);
-        printf("ground state %s after %lld steps (tolerance %.3g)\n", r->converged ? "converged" : "NOT converged",
-               (long long)r->steps, a->go.tolerance);
+        if (r->diverged)
+            printf("DIVERGED; its last good state, after %lld steps:\n", (long long)r->steps);
+        else
+            printf("ground state %s after %lld steps (tolerance %.3g)\n", r->converged ? "converged" : "NOT converged",
+                   (long long)r->steps, a->go.tolerance);
         cli_print_stats(stdout, &r->final, s->dim);
     }
-    if (a->sh.out) printf("state written to %s\n", a->sh.out);
+    if (written) printf("state written to %s\n", a->sh.out);
 }
 
-/* A warning per member that did not converge, then the results as JSON or text. */
-static void ground_report(const ground_args *a, const cli_setup *s, const qdml_run_result *results) {
-    for (int64_t b = 0; b < s->batch; ++b)
-        if (!results[b].converged)
+/* A warning per member that did not converge (saying whether the step limit or the smallest step
+ * stopped it), then the results as JSON or text. */
+static void ground_report(const ground_args *a, const cli_setup *s, const qdml_run_result *results, int written) {
+    for (int64_t b = 0; b < s->batch; ++b) {
+        const qdml_run_result *r = &results[b];
+        if (r->converged || r->diverged) continue;
+        if (r->finished)
             fprintf(stderr,
-                    "qdml ground: warning: member %lld did not converge within %lld steps (residual %.3e > "
-                    "tolerance %.3e)\n",
-                    (long long)b, (long long)results[b].steps, results[b].final.residual, a->go.tolerance);
+                    "qdml ground: warning: member %lld did not converge: after %lld steps its residual %.3e stopped "
+                    "falling above the tolerance %.3e at the smallest step allowed (dt = %.3g; see --dt-min)\n",
+                    (long long)b, (long long)r->steps, r->final.residual, a->go.tolerance, r->final.dt);
+        else
+            fprintf(stderr,
+                    "qdml ground: warning: member %lld did not converge within %lld steps (--max-steps; residual "
+                    "%.3e > tolerance %.3e)\n",
+                    (long long)b, (long long)r->steps, r->final.residual, a->go.tolerance);
+    }
     if (a->sh.json && a->lowest)
         ground_json_states(a, s, results);
     else if (a->lowest)
-        ground_text_states(a, s, results);
+        ground_text_states(a, s, results, written);
     else if (a->sh.json)
         ground_json(a, s, results);
     else
-        ground_text(a, s, results);
+        ground_text(a, s, results, written);
 }
 
 int cli_cmd_ground(int argc, char **argv) {
@@ -345,21 +479,40 @@ int cli_cmd_ground(int argc, char **argv) {
     if (ground_parse(argc, argv, &a, &help) != CLI_OK) return CLI_USAGE;
     if (help) {
         fputs(ground_help, stdout);
+        fputs(ground_help_more, stdout);
         fputs(cli_objective_batch_help, stdout);
+        fputs(cli_outputs_help, stdout);
         return CLI_OK;
     }
+    /* Every output checked before anything is computed; the pictures of several members once their
+     * number is known. */
+    const int many = a.sh.batch || a.lowest;
+    int rc = cli_shared_check_outputs(&a.sh, NULL, many ? 0 : 1);
+    if (rc != CLI_OK) return rc;
     cli_setup s;
     memset(&s, 0, sizeof s);
     int64_t start_step = 0;
-    int rc = ground_setup(&a, &s, &start_step);
+    rc = ground_setup(&a, &s, &start_step);
+    if (rc == CLI_OK && many && a.sh.png) rc = cli_shared_check_outputs(&a.sh, NULL, s.batch);
     qdml_run_result *results = NULL;
-    if (rc == CLI_OK && !(results = calloc((size_t)s.batch, sizeof *results))) {
+    ground_outcome o;
+    memset(&o, 0, sizeof o);
+    if (rc == CLI_OK &&
+        (!(results = calloc((size_t)s.batch, sizeof *results)) || !(o.diverged = calloc((size_t)s.batch, 1)))) {
         cli_error(cmd, "out of memory");
         rc = CLI_RUN_FAILED;
     }
-    if (rc == CLI_OK) rc = ground_run(&a, &s, start_step, results);
-    if (rc == CLI_OK) rc = ground_write(&a, &s);
-    if (rc == CLI_OK) ground_report(&a, &s, results);
+    if (rc == CLI_OK) rc = ground_run(&a, &s, start_step, results, &o);
+    if (o.have) {
+        /* The results are printed whatever becomes of the files; the files are written unless every
+         * member diverged (a diverged member's last good state goes with the others, marked). */
+        int written = 0, wrc = CLI_OK;
+        if (o.ndiverged < s.batch) wrc = cli_write_outputs(&a.sh, &s, a.sh.batch || a.lowest, &written);
+        if (o.ndiverged > 0) cli_report_divergence(cmd, o.why, s.batch, results, o.ndiverged < s.batch);
+        ground_report(&a, &s, results, written);
+        if (rc == CLI_OK) rc = wrc;
+    }
+    free(o.diverged);
     free(results);
     cli_setup_free(&s);
     return rc;

@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "density_png.h"
 #include "output.h"
+#include "outputs.h"
 #include "setup.h"
 
 #include <errno.h>
@@ -16,8 +17,9 @@ static const char minimize_help[] =
     "Usage: qdml minimize (--potential V.npy --box SPEC | --objective SPEC --dim D --n N) [options]\n"
     "\n"
     "Minimises the objective V by annealing (qdml_problem_minimize): ground states at hbar falling\n"
-    "geometrically from --hbar-start to --hbar-end in --stages stages, each stage started from the\n"
-    "last one's state (with a little of the uniform state mixed in). The estimate of the global\n"
+    "geometrically from --hbar-start to --hbar-end in --stages stages, the first started from the\n"
+    "uniform state plus a small seeded random part (as qdml ground), each later one from the last\n"
+    "one's state (with a little of the uniform state mixed in). The estimate of the global\n"
     "minimiser is the density maximum at which V is lowest over the stages (a grid point).\n"
     "\n"
     "  --potential V.npy  float64 C-order array of shape (n1[, n2[, n3]]) at the grid points\n"
@@ -90,7 +92,7 @@ static int minimize_parse(int argc, char **argv, minimize_args *a, int *help) {
         char *end = NULL;
         errno = 0;
         const double r = strtod(v, &end);
-        if (end == v || *end != '\0' || errno != 0 || !(r >= 0.0 && r < 1.0)) {
+        if (end == v || *end != '\0' || errno != 0 || !(r >= 0.0 && r < 1.0) || strpbrk(v, "xXpP")) {
             cli_error(cmd, "--reseed '%s': expected a number in [0, 1)", v);
             return CLI_USAGE;
         }
@@ -114,6 +116,7 @@ static int minimize_setup(const minimize_args *a, cli_setup *s) {
     }
     if (rc == CLI_OK)
         rc = cli_setup_make_problem(s, sh->backend, sh->threads, sh->precision, a->mo.hbar_start, sh->mass);
+    if (rc == CLI_OK) rc = cli_setup_start_states(s, 0);
     if (rc == CLI_OK && sh->png) rc = cli_png_check_dim(cmd, sh->png, s->dim);
     if (rc == CLI_OK) qdml_npy_free(&s->V);
     return rc;
@@ -137,15 +140,6 @@ static int minimize_run(minimize_args *a, cli_setup *s, qdml_minimize_result *re
 }
 
 /* ---- report ----------------------------------------------------------------------------------- */
-
-static int minimize_write(const minimize_args *a, cli_setup *s) {
-    const cli_shared *sh = &a->sh;
-    int rc = CLI_OK;
-    if (sh->out) rc = cli_setup_write_states(s, sh->out, sh->batch);
-    if (rc == CLI_OK && sh->history) rc = cli_write_history(cmd, sh->history, s->problem);
-    if (rc == CLI_OK && sh->png) rc = cli_write_density_pngs(cmd, sh->png, s->problem);
-    return rc;
-}
 
 /* Member b's JSON object: the estimate, the run, the known minimum of a built-in objective, and
  * one line per stage. */
@@ -270,11 +264,17 @@ int cli_cmd_minimize(int argc, char **argv) {
     if (help) {
         fputs(minimize_help, stdout);
         fputs(cli_objective_batch_help, stdout);
+        fputs(cli_outputs_help, stdout);
         return CLI_OK;
     }
+    /* Every output checked before anything is computed; the pictures of several members once their
+     * number is known. */
+    int rc = cli_shared_check_outputs(&a.sh, NULL, a.sh.batch ? 0 : 1);
+    if (rc != CLI_OK) return rc;
     cli_setup s;
     memset(&s, 0, sizeof s);
-    int rc = minimize_setup(&a, &s);
+    rc = minimize_setup(&a, &s);
+    if (rc == CLI_OK && a.sh.batch && a.sh.png) rc = cli_shared_check_outputs(&a.sh, NULL, s.batch);
     qdml_minimize_result *res = NULL;
     qdml_minimize_stage *stg = NULL;
     if (rc == CLI_OK) {
@@ -286,8 +286,12 @@ int cli_cmd_minimize(int argc, char **argv) {
         }
     }
     if (rc == CLI_OK) rc = minimize_run(&a, &s, res, stg);
-    if (rc == CLI_OK) rc = minimize_write(&a, &s);
-    if (rc == CLI_OK) minimize_report(&a, &s, res, stg);
+    if (rc == CLI_OK) {
+        /* The result is printed whatever becomes of the files. */
+        int written = 0;
+        rc = cli_write_outputs(&a.sh, &s, a.sh.batch, &written);
+        minimize_report(&a, &s, res, stg);
+    }
     free(res);
     free(stg);
     cli_setup_free(&s);

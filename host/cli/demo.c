@@ -4,6 +4,7 @@
  * demo_taylor.c; the helpers they share in demo_shared.c. */
 #include "demo.h"
 #include "commands.h"
+#include "outputs.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,7 +17,8 @@ static const char demo_help[] =
     "\n"
     "Runs one demonstration (default: double-well), prints how its numbers compare with the closed\n"
     "form, and writes its results into DIR (default qdml-demo-out for double-well, qdml-demo-out/NAME\n"
-    "for the others; created if needed). Exit status 1 when a comparison misses its stated bound.\n"
+    "for the others; created if needed; every file the demo writes there is checked before it runs,\n"
+    "as qdml ground checks its outputs). Exit status 1 when a comparison misses its stated bound.\n"
     "'qdml demo --list' names the demos; 'qdml demo NAME --help' describes one.\n"
     "\n"
     "  --out DIR          output folder\n"
@@ -42,20 +44,37 @@ typedef struct demo_entry {
     const char *line; /* what --list prints */
     const char *help;
     int (*run)(const demo_env *env);
+    const char *const *files; /* the files it writes into --out (NULL-terminated; demo_shared.c refuses others) */
 } demo_entry;
+
+/* The files each demo writes, checked before it computes anything. */
+static const char *const double_well_files[] = {
+    "potential.npy",          "ground_psi.npy",         "ground_density.npy",
+    "ground_density.png",     "ground_history.csv",     "real_density_snapshots.npy",
+    "real_density_final.npy", "real_density_final.png", "real_psi_final.npy",
+    "real_history.csv",       "summary.json",           NULL};
+static const char *const softmax_files[] = {"energies.npy", "probabilities.npy", "softmax.npy", "born.npy",
+                                            "softmax.csv",  "summary.json",      NULL};
+static const char *const sigmoid_files[] = {"energies.npy", "p1.npy",       "sigmoid.npy",
+                                            "sigmoid.csv",  "summary.json", NULL};
+static const char *const diffusion_files[] = {"densities.npy", "samples.npy",   "density_0.png", "density_1.png",
+                                              "density_2.png", "density_3.png", "samples_1.png", "samples_2.png",
+                                              "samples_3.png", "diffusion.csv", "summary.json",  NULL};
+static const char *const taylor_files[] = {"potential.npy",  "psi_snapshots.npy", "path.png", "final.png",
+                                           "trajectory.csv", "summary.json",      NULL};
 
 static const demo_entry demos[] = {
     {"double-well",
      "(default) imaginary time finds the global minimum of a tilted 2D double well; a free packet disperses",
-     demo_double_well_help, demo_double_well},
+     demo_double_well_help, demo_double_well, double_well_files},
     {"softmax", "imaginary time with no diffusion on K cells is softmax(-tau E / hbar), at five temperatures",
-     demo_softmax_help, demo_softmax},
+     demo_softmax_help, demo_softmax, softmax_files},
     {"sigmoid", "two cells: the weight of the second is sigmoid(-tau (E1 - E0) / hbar)", demo_sigmoid_help,
-     demo_sigmoid},
+     demo_sigmoid, sigmoid_files},
     {"diffusion", "free imaginary time of a 2D density is adding Gaussian noise: chi^2 against seeded samples",
-     demo_diffusion_help, demo_diffusion},
+     demo_diffusion_help, demo_diffusion, diffusion_files},
     {"taylor", "a linear objective (first-order Taylor): a Gaussian packet slides downhill as the closed form says",
-     demo_taylor_help, demo_taylor},
+     demo_taylor_help, demo_taylor, taylor_files},
 };
 enum { NDEMOS = sizeof demos / sizeof demos[0] };
 
@@ -116,12 +135,23 @@ int cli_demo(int argc, char **argv) {
         cli_error(cmd, "--out: empty directory name");
         return CLI_USAGE;
     }
-    demo_env env = {dir, QDML_BACKEND_AUTO, 0};
+    demo_env env = {dir, QDML_BACKEND_AUTO, 0, demo->files};
     if (cli_parse_threads(cmd, cli_value(opts, nopts, "threads"), &env.threads)) return CLI_USAGE;
     if (cli_parse_backend(cmd, cli_value(opts, nopts, "backend"), &env.backend)) return CLI_USAGE;
     int rc = CLI_OK;
     if (dir == default_dir && demo != &demos[0]) rc = ensure_dir("qdml-demo-out");
     if (rc == CLI_OK) rc = ensure_dir(dir);
+    /* Every file the demo writes, checked before it computes anything (outputs.h). */
+    for (int i = 0; rc == CLI_OK && demo->files[i]; ++i) {
+        char path[4096];
+        if (snprintf(path, sizeof path, "%s/%s", dir, demo->files[i]) >= (int)sizeof path) {
+            cli_error(cmd, "--out %s: the path is too long", dir);
+            rc = CLI_USAGE;
+        } else {
+            const cli_file f = {"--out", path, NULL};
+            rc = cli_check_outputs(cmd, &f, 1, NULL, 0);
+        }
+    }
     if (rc != CLI_OK) return rc;
     return demo->run(&env);
 }

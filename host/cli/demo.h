@@ -14,11 +14,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* What every demo is given: its output folder (created already), and the context's settings. */
+/* What every demo is given: its output folder (created already), the context's settings, and the
+ * names of the files it writes there (checked before it runs; the writers below refuse any other). */
 typedef struct demo_env {
     const char *dir;
     qdml_backend backend;
     int threads;
+    const char *const *files;
 } demo_env;
 
 /* A context on env's backend and threads. CLI_OK, or a failure status with the message printed. */

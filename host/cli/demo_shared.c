@@ -9,10 +9,22 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *join_path(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
+/* dir/name of a file the demo declared (demo.c checked those before the run); NULL, with the message
+ * printed, when out of memory or when the demo writes a file it did not declare. */
+static char *join_path(const demo_env *env, const char *name) {
+    int declared = 0;
+    for (int i = 0; env->files && env->files[i]; ++i)
+        declared |= strcmp(env->files[i], name) == 0;
+    if (!declared) {
+        cli_error("demo", "internal error: %s is not among the files this demo declares", name);
+        return NULL;
+    }
+    size_t n = strlen(env->dir) + strlen(name) + 2;
     char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/%s", dir, name);
+    if (p)
+        snprintf(p, n, "%s/%s", env->dir, name);
+    else
+        cli_error("demo", "out of memory");
     return p;
 }
 
@@ -33,11 +45,8 @@ int demo_lib_failed(const char *what, qdml_context *ctx, qdml_status st) {
 
 int demo_write_npy(const demo_env *env, const char *name, qdml_npy_dtype dtype, int ndim, const int64_t *shape,
                    const double *data) {
-    char *path = join_path(env->dir, name);
-    if (!path) {
-        cli_error("demo", "out of memory");
-        return CLI_RUN_FAILED;
-    }
+    char *path = join_path(env, name);
+    if (!path) return CLI_RUN_FAILED;
     int rc = CLI_OK;
     if (qdml_npy_write(path, dtype, ndim, shape, data) != QDML_OK) {
         cli_error("demo", "%s", qdml_last_error_message());
@@ -48,11 +57,8 @@ int demo_write_npy(const demo_env *env, const char *name, qdml_npy_dtype dtype, 
 }
 
 int demo_write_history(const demo_env *env, const char *name, qdml_problem *problem) {
-    char *path = join_path(env->dir, name);
-    if (!path) {
-        cli_error("demo", "out of memory");
-        return CLI_RUN_FAILED;
-    }
+    char *path = join_path(env, name);
+    if (!path) return CLI_RUN_FAILED;
     int rc = cli_write_history("demo", path, problem);
     free(path);
     return rc;
@@ -60,11 +66,8 @@ int demo_write_history(const demo_env *env, const char *name, qdml_problem *prob
 
 int demo_write_png(const demo_env *env, const char *name, int64_t rows, int64_t cols, const double *data,
                    const qdml_png_options *options) {
-    char *path = join_path(env->dir, name);
-    if (!path) {
-        cli_error("demo", "out of memory");
-        return CLI_RUN_FAILED;
-    }
+    char *path = join_path(env, name);
+    if (!path) return CLI_RUN_FAILED;
     int rc = CLI_OK;
     if (qdml_png_write(path, rows, cols, data, options) != QDML_OK) {
         cli_error("demo", "%s", qdml_last_error_message());
@@ -76,11 +79,8 @@ int demo_write_png(const demo_env *env, const char *name, int64_t rows, int64_t 
 
 int demo_text_open(const demo_env *env, const char *name, demo_text *t) {
     t->f = NULL;
-    char *path = join_path(env->dir, name);
-    if (!path) {
-        cli_error("demo", "out of memory");
-        return CLI_RUN_FAILED;
-    }
+    char *path = join_path(env, name);
+    if (!path) return CLI_RUN_FAILED;
     const qdml_status st = qdml_atomic_open(&t->file, path, 0, path);
     free(path);
     if (st != QDML_OK) {

@@ -201,10 +201,11 @@ void cli_print_stats(FILE *f, const qdml_stats *s, int dim) {
     fputc('\n', f);
 }
 
-void cli_report_divergence(const char *cmd, qdml_context *ctx, int64_t batch, const qdml_run_result *results) {
-    cli_error(cmd, "the run diverged (a non-finite value appeared): %s", qdml_context_last_error(ctx));
+void cli_report_divergence(const char *cmd, const char *why, int64_t batch, const qdml_run_result *results,
+                           int written) {
+    cli_error(cmd, "the run diverged: %s", why);
     for (int64_t b = 0; b < batch; ++b)
         if (results[b].diverged)
-            cli_error(cmd, "member %lld diverged after %lld steps; no output written", (long long)b,
-                      (long long)results[b].steps);
+            cli_error(cmd, "member %lld diverged; its last good state (step %lld) is reported%s", (long long)b,
+                      (long long)results[b].final.step, written ? ", marked \"diverged\"" : " and no output written");
 }

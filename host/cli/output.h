@@ -40,7 +40,10 @@ void cli_print_stats(FILE *f, const qdml_stats *s, int dim);
  * status with the message printed. */
 int cli_write_history(const char *cmd, const char *path, qdml_problem *problem);
 
-/* After QDML_ERR_DIVERGED: the context's message, then each diverged member of the `batch` results. */
-void cli_report_divergence(const char *cmd, qdml_context *ctx, int64_t batch, const qdml_run_result *results);
+/* After a run in which members diverged: the library's message `why`, then each diverged member of the
+ * `batch` results and what became of it (`written`: the outputs were written, the others' results
+ * with it). */
+void cli_report_divergence(const char *cmd, const char *why, int64_t batch, const qdml_run_result *results,
+                           int written);
 
 #endif

@@ -91,8 +91,10 @@ int cli_setup_load_potential(cli_setup *s, const char *path, int batch_mode) {
     if (bad >= 0) {
         char idx[256];
         format_index(idx, sizeof idx, bad, V->ndim, V->shape);
-        cli_error(cmd, "--potential %s: value at index %lld %s is %s; the potential must be finite", path,
-                  (long long)bad, idx, isnan(V->data[bad]) ? "nan" : "infinite");
+        char member[64] = "";
+        if (batch_mode) snprintf(member, sizeof member, " (member %lld)", (long long)(bad / s->points));
+        cli_error(cmd, "--potential %s: value at index %lld %s%s is %s; the potential must be finite", path,
+                  (long long)bad, idx, member, isnan(V->data[bad]) ? "nan" : "infinite");
         return CLI_USAGE;
     }
     return CLI_OK;
@@ -296,75 +298,195 @@ int cli_setup_set_state(cli_setup *s, const qdml_npy_array *psi0) {
     return rc;
 }
 
-/* --states K: member b starts as a Gaussian centred in the box (width a sixth of the box per axis)
- * times a complex polynomial with seeded random coefficients in the monomials of total degree <= 4
- * (or more, for many states): linearly independent, with components of every symmetry, as
- * qdml_problem_lowest_states asks. The same states every run. */
-int cli_setup_random_states(cli_setup *s) {
+/* --psi0 in real time, where the norm is conserved: the sums monitoring reports (the residual's is
+ * the largest: at most norm / dV x (2 max |V| + the largest kinetic energy)^2) must stay within double
+ * precision for the whole run, or the run stops as diverged part way for a reason that is the
+ * input's. Imaginary time renormalises every step: the library checks the start alone. */
+int cli_setup_check_state_scale(cli_setup *s, const char *path, double hbar, double mass) {
+    double *v = malloc((size_t)s->points * sizeof *v), *psi = malloc((size_t)s->points * 2 * sizeof *psi);
+    int rc = CLI_OK;
+    if (!v || !psi || qdml_problem_get_potential(s->problem, 0, v) != QDML_OK ||
+        qdml_problem_get_state(s->problem, 0, psi) != QDML_OK) {
+        cli_error(s->cmd, "--psi0: %s", v && psi ? qdml_context_last_error(s->ctx) : "out of memory");
+        rc = CLI_RUN_FAILED;
+    } else {
+        double vmax = 0.0, sum = 0.0, k2 = 0.0;
+        for (int64_t i = 0; i < s->points; ++i) {
+            vmax = fabs(v[i]) > vmax ? fabs(v[i]) : vmax;
+            sum += psi[2 * i] * psi[2 * i] + psi[2 * i + 1] * psi[2 * i + 1];
+        }
+        for (int d = 0; d < s->dim; ++d) {
+            const double k = 2.0 * 3.14159265358979323846 * (double)(s->n[d] / 2) / (s->hi[d] - s->lo[d]);
+            k2 += k * k;
+        }
+        /* At norm 1 the sum of |psi|^2 is 1 / dV: only a bound finite there and not at this norm is the
+         * state's doing (a potential or grid beyond double precision shows as a divergence, as ever). */
+        const double e = 2.0 * vmax + hbar * hbar * k2 / (2.0 * mass), bound = sum * e * e;
+        const double at_norm_1 = e * e / qdml_grid_dv(&s->grid);
+        const int too_large = !isfinite(sum) || (isfinite(at_norm_1) && !isfinite(bound));
+        if (too_large)
+            cli_error(s->cmd,
+                      "--psi0 %s: its norm %g is too large for real time on this grid and potential: the sums the "
+                      "run monitors reach up to norm / dV x (2 max|V| + the largest kinetic energy)^2 = %g, beyond "
+                      "double precision (real time keeps the norm); rescale the state (to norm 1, say)",
+                      path, sum * qdml_grid_dv(&s->grid), bound);
+        if (too_large) rc = CLI_USAGE;
+    }
+    free(v);
+    free(psi);
+    return rc;
+}
+
+/* The program's starting states. A state with no part along an eigenstate never reaches it in
+ * imaginary time: the uniform state alone misses every eigenstate odd under a symmetry of the grid,
+ * among them ground states whose structure sits at the Nyquist wavenumber (V = x^2/2 + 100 (-1)^j).
+ * So every start carries a seeded random part: real, uniform in [-1e-3, 1e-3) at each point, small
+ * enough to leave the start's energy scale (and so the first step) as it was, generic enough to
+ * overlap every eigenstate. The same numbers every run and on every machine (xorshift64*). */
+#define START_NOISE 1e-3
+
+/* Real Fourier functions on the points of one axis of n: index j = 0 is 1, j = 2m - 1 cos(2 pi m i / n)
+ * and j = 2m sin(2 pi m i / n) for m = 1, 2, ... (n even: j = n - 1 is the Nyquist cosine (-1)^i, which
+ * has no sine): n of them, orthogonal, of wavenumber 2 pi m / L with m = (j + 1) / 2. */
+static double fourier_function(int64_t j, int64_t i, int64_t n) {
+    if (j == 0) return 1.0;
+    const int64_t m = (j + 1) / 2;
+    const double phase = 2.0 * 3.14159265358979323846 * (double)((m * i) % n) / (double)n;
+    return j % 2 ? cos(phase) : sin(phase);
+}
+
+typedef struct mode {
+    double k2;    /* sum over axes of (2 pi m_d / L_d)^2 */
+    int64_t flat; /* C-order index of (j_0, j_1, j_2) among the n_0 x n_1 x n_2 functions */
+    int64_t j[3];
+} mode;
+
+static int mode_before(const mode *a, const mode *b) { return a->k2 < b->k2 || (a->k2 == b->k2 && a->flat < b->flat); }
+
+/* The K products of per-axis Fourier functions of lowest wavenumber (ties: lowest index), in order,
+ * into out[0..K): a heap from (0, 0, 0), each function popped pushing its neighbours one index up on
+ * each axis (the wavenumber never falls along an axis, so the pops come in order), with a set of
+ * those pushed. O(K log K) whatever the grid's size. Returns 0 when out of memory. */
+static int lowest_modes(const cli_setup *s, int64_t K, mode *out) {
+    const size_t cap = (size_t)(K * 3 + 1);
+    size_t hcap = 64;
+    while (hcap < 4 * cap)
+        hcap *= 2;
+    mode *heap = malloc(cap * sizeof *heap);
+    int64_t *seen = malloc(hcap * sizeof *seen); /* open addressing on the flat index; -1 empty */
+    if (!heap || !seen) {
+        free(heap);
+        free(seen);
+        return 0;
+    }
+    for (size_t k = 0; k < hcap; ++k)
+        seen[k] = -1;
+    size_t nh = 0;
+    heap[nh++] = (mode){0.0, 0, {0, 0, 0}};
+    seen[0] = 0;
+    for (int64_t got = 0; got < K; ++got) {
+        const mode top = heap[0];
+        out[got] = top;
+        heap[0] = heap[--nh];
+        for (size_t i = 0;;) { /* sift down */
+            size_t l = 2 * i + 1, r = l + 1, m = i;
+            if (l < nh && mode_before(&heap[l], &heap[m])) m = l;
+            if (r < nh && mode_before(&heap[r], &heap[m])) m = r;
+            if (m == i) break;
+            const mode t = heap[i];
+            heap[i] = heap[m], heap[m] = t, i = m;
+        }
+        for (int d = 0; d < s->dim; ++d) {
+            if (top.j[d] + 1 >= s->n[d]) continue;
+            mode next = top;
+            next.j[d] += 1;
+            next.flat = 0;
+            next.k2 = 0.0;
+            for (int e = 0; e < s->dim; ++e) {
+                next.flat = next.flat * s->n[e] + next.j[e];
+                const double k = 2.0 * 3.14159265358979323846 * (double)((next.j[e] + 1) / 2) / (s->hi[e] - s->lo[e]);
+                next.k2 += k * k;
+            }
+            size_t h = (size_t)((uint64_t)next.flat * 0x9E3779B97F4A7C15ull >> 20) & (hcap - 1);
+            while (seen[h] >= 0 && seen[h] != next.flat)
+                h = (h + 1) & (hcap - 1);
+            if (seen[h] == next.flat) continue;
+            seen[h] = next.flat;
+            size_t i = nh++; /* sift up */
+            heap[i] = next;
+            while (i > 0 && mode_before(&heap[i], &heap[(i - 1) / 2])) {
+                const mode t = heap[i];
+                heap[i] = heap[(i - 1) / 2], heap[(i - 1) / 2] = t, i = (i - 1) / 2;
+            }
+        }
+    }
+    free(heap);
+    free(seen);
+    return 1;
+}
+
+int cli_setup_start_states(cli_setup *s, int distinct) {
     const char *cmd = s->cmd;
-    int deg = 1;
-    for (;;) { /* monomials of total degree <= deg in dim variables: C(deg + dim, dim) */
-        int64_t count = 1;
-        for (int d = 1; d <= s->dim; ++d)
-            count = count * (deg + d) / d;
-        if (count >= s->batch + 4 || deg >= 64) break;
-        ++deg;
+    const int64_t B = s->batch, K = distinct ? B : 1;
+    if (K > s->points) { /* (refused before, as a usage error; kept here so that no caller can miss it) */
+        cli_error(cmd, "--states %lld: the grid has %lld points, so at most %lld states can be independent",
+                  (long long)K, (long long)s->points, (long long)s->points);
+        return CLI_USAGE;
     }
     if ((uint64_t)s->points > SIZE_MAX / 16) {
-        cli_error(cmd, "--states: grid too large");
+        cli_error(cmd, "grid too large");
         return CLI_RUN_FAILED;
     }
     double *psi = malloc((size_t)s->points * 2 * sizeof(double));
-    double *coef = malloc((size_t)(deg + 1) * (size_t)(deg + 1) * (size_t)(deg + 1) * 2 * sizeof(double));
-    if (!psi || !coef) {
-        free(psi);
-        free(coef);
-        cli_error(cmd, "--states: out of memory");
-        return CLI_RUN_FAILED;
-    }
-    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    mode *modes = malloc((size_t)K * sizeof *modes);
+    double *axis[3] = {NULL, NULL, NULL};
     int rc = CLI_OK;
-    const int64_t nd[3] = {s->dim > 0 ? deg + 1 : 1, s->dim > 1 ? deg + 1 : 1, s->dim > 2 ? deg + 1 : 1};
-    for (int64_t b = 0; b < s->batch && rc == CLI_OK; ++b) {
-        for (int64_t k = 0; k < 2 * nd[0] * nd[1] * nd[2]; ++k) {
-            rng ^= rng >> 12; /* xorshift64*: uniform in [-1, 1) */
-            rng ^= rng << 25;
-            rng ^= rng >> 27;
-            coef[k] = (double)((rng * 2685821657736338717ull) >> 11) * 0x1.0p-52 - 1.0;
-        }
+    for (int d = 0; d < s->dim; ++d)
+        axis[d] = malloc((size_t)s->n[d] * sizeof(double));
+    if (!psi || !modes || (s->dim > 0 && !axis[0]) || (s->dim > 1 && !axis[1]) || (s->dim > 2 && !axis[2]) ||
+        !lowest_modes(s, K, modes)) {
+        cli_error(cmd, "out of memory making the starting states");
+        rc = CLI_RUN_FAILED;
+    }
+    for (int64_t b = 0; b < B && rc == CLI_OK; ++b) {
+        const mode *m = &modes[distinct ? b : 0];
+        for (int d = 0; d < s->dim; ++d)
+            for (int64_t i = 0; i < s->n[d]; ++i)
+                axis[d][i] = fourier_function(m->j[d], i, s->n[d]);
+        /* Without distinct, every member the same start whatever its index: a member of a batch starts
+         * as it would alone. */
+        double norm = 0.0;
+        uint64_t rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)(distinct ? b + 1 : 0) * 0xD1B54A32D192ED03ull;
         for (int64_t i = 0; i < s->points; ++i) {
-            int64_t rest = i, j[3] = {0, 0, 0};
+            int64_t rest = i;
+            double f = 1.0;
             for (int d = s->dim - 1; d >= 0; --d) {
-                j[d] = rest % s->n[d];
+                f *= axis[d][rest % s->n[d]];
                 rest /= s->n[d];
             }
-            double u[3] = {0, 0, 0}, env = 1.0;
-            for (int d = 0; d < s->dim; ++d) {
-                const double L = s->hi[d] - s->lo[d];
-                const double x = s->lo[d] + (double)j[d] * L / (double)s->n[d];
-                u[d] = (x - 0.5 * (s->lo[d] + s->hi[d])) / (L / 6.0);
-                env *= exp(-0.25 * u[d] * u[d]);
-            }
-            double re = 0.0, im = 0.0;
-            for (int64_t a0 = 0; a0 < nd[0]; ++a0)
-                for (int64_t a1 = 0; a1 < nd[1]; ++a1)
-                    for (int64_t a2 = 0; a2 < nd[2]; ++a2) {
-                        if (a0 + a1 + a2 > deg) continue;
-                        const double mono = pow(u[0], (double)a0) * pow(u[1], (double)a1) * pow(u[2], (double)a2);
-                        const int64_t k = (a0 * nd[1] + a1) * nd[2] + a2;
-                        re += coef[2 * k] * mono;
-                        im += coef[2 * k + 1] * mono;
-                    }
-            psi[2 * i] = env * re;
-            psi[2 * i + 1] = env * im;
+            rng ^= rng >> 12; /* xorshift64* (Vigna 2016): the top 53 bits as a number in [0, 1) */
+            rng ^= rng << 25;
+            rng ^= rng >> 27;
+            const double u = (double)((rng * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
+            psi[2 * i] = f + START_NOISE * (2.0 * u - 1.0);
+            psi[2 * i + 1] = 0.0;
+            norm += psi[2 * i] * psi[2 * i];
         }
+        /* Norm 1, as qdml_problem_set_state_uniform gives: the first statistics then do not depend on the
+         * number of points (a start of values near 1 would square a deep potential's values sooner). */
+        const double scale = 1.0 / sqrt(norm * qdml_grid_dv(&s->grid));
+        for (int64_t i = 0; i < s->points; ++i)
+            psi[2 * i] *= scale;
         if (qdml_problem_set_state(s->problem, b, psi) != QDML_OK) {
-            cli_error(cmd, "--states: %s", qdml_context_last_error(s->ctx));
+            cli_error(cmd, "setting the starting state of member %lld: %s", (long long)b,
+                      qdml_context_last_error(s->ctx));
             rc = CLI_RUN_FAILED;
         }
     }
+    for (int d = 0; d < 3; ++d)
+        free(axis[d]);
+    free(modes);
     free(psi);
-    free(coef);
     return rc;
 }
 

@@ -43,10 +43,16 @@ int cli_setup_make_problem(cli_setup *s, qdml_backend backend, int threads, qdml
 /* --psi0 PATH of qdml evolve: reads the initial state into *psi0 (freed by the caller) and checks it
  * against the grid (shape, finite values, not zero everywhere). */
 int cli_setup_read_state(const cli_setup *s, const char *path, qdml_npy_array *psi0);
+/* --psi0 in real time: refuses (CLI_USAGE, printed) a state whose norm would make the monitored sums
+ * overflow during the run (setup.c says how that is bounded). */
+int cli_setup_check_state_scale(cli_setup *s, const char *path, double hbar, double mass);
 /* Member 0 starts as *psi0 (complex128, or float64 with a zero imaginary part). */
 int cli_setup_set_state(cli_setup *s, const qdml_npy_array *psi0);
-/* --states K of qdml ground: seeded random starting states of every member. */
-int cli_setup_random_states(cli_setup *s);
+/* The starting state of every member (setup.c says why it is so): the uniform state plus a small
+ * seeded random part, the same for every member; with `distinct` (--states K), member b the b-th real
+ * Fourier function of lowest wavenumber plus its own random part: independent for any K <= points.
+ * CLI_USAGE when K exceeds the points. */
+int cli_setup_start_states(cli_setup *s, int distinct);
 
 /* --checkpoint-every of qdml ground and evolve: steps between checkpoints (see setup.c). */
 int64_t cli_checkpoint_interval(const char *cmd, int64_t requested, int64_t M, int64_t total);

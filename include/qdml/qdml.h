@@ -165,7 +165,9 @@ typedef struct qdml_grid {
 } qdml_grid;
 
 /* Fill a grid with n points on [lo, hi) on each of `dim` axes. Errors: INVALID_ARGUMENT (dim outside
- * 1..QDML_MAX_DIM, n < 1, non-finite bounds, lo >= hi), message in qdml_last_error_message(). */
+ * 1..QDML_MAX_DIM, n < 1, non-finite bounds, lo >= hi; a spacing below the smallest normal double or
+ * so small that (pi / spacing)^2 overflows, a volume element dV outside the normal doubles), message
+ * in qdml_last_error_message(). */
 QDML_API qdml_status qdml_grid_init(qdml_grid *grid, int dim, const int64_t *n, const double *lo, const double *hi);
 /* Check a grid; on failure the thread-local message names the axis and value. */
 QDML_API qdml_status qdml_grid_validate(const qdml_grid *grid);
@@ -321,8 +323,23 @@ typedef struct qdml_run_result {
  * monitoring point and left out; the others run to the end unchanged, and DIVERGED is returned at
  * the end, naming the first. Errors: INVALID_ARGUMENT (options; an imaginary-time 4th-order dt
  * whose negative substep would amplify rounding beyond e^20 in float64 or e^8 in float32: the
- * message gives the largest dt that passes), NOT_READY (no potential), DIVERGED, BACKEND. */
+ * message gives the largest dt that passes; a start state whose norm overflows double precision, or
+ * whose energy sums overflow at its scale though not at norm 1: the member named), NOT_READY (no
+ * potential), DIVERGED (a zero start state, or one whose sums the potential overflows, is taken out
+ * at step 0), BACKEND. */
 QDML_API qdml_status qdml_problem_evolve(qdml_problem *problem, const qdml_evolve_options *options, qdml_run_result *results);
+
+/* The energy the imaginary-time split-step operator S of step dt (and `splitting`) assigns to the
+ * state of `member`: E_split = -(hbar / 2 dt) ln(||S psi||^2 / ||psi||^2), from one step taken on a
+ * copy (the problem's states, clocks and histories are left as they were). At the fixed point of S,
+ * E_split is S's eigenvalue, off the exact energy by O(dt^2) for Strang, while <H> there is off by
+ * O(dt^4) (it is variational): |<H> - E_split| estimates the splitting error of <H>, from above
+ * for the oscillator at every dt (docs/numerics.md). Costs about one step. Errors: INVALID_ARGUMENT
+ * (NULL, member, dt, splitting; a state not finite or zero; a composed step qdml_problem_evolve would
+ * refuse in imaginary time), NOT_READY, DIVERGED (the step took the state to zero), OUT_OF_MEMORY,
+ * BACKEND. */
+QDML_API qdml_status qdml_problem_split_energy(qdml_problem *problem, int64_t member, double dt,
+                                               qdml_splitting splitting, double *energy);
 
 /* ---------------------------------------------------------------------------------------------
  * Ground state by imaginary time with an automatic step size: each member's step starts large and
@@ -335,8 +352,11 @@ typedef struct qdml_ground_options {
                               about 1e-5 to 1e-4 for order-1 energies) */
     int64_t max_steps;     /* per member, >= 1 (default 200000) */
     int64_t monitor_every; /* residual checked every k steps, >= 1; 0 = automatic (default) */
-    double dt_initial;     /* first dtau, > 0; 0 = automatic from the initial state's energy scale (default) */
-    double dt_min;         /* smallest dtau the schedule may use; 0 = automatic (dt_initial * 1e-6) */
+    double dt_initial;     /* first dtau, > 0; 0 = automatic from the initial state's energy scale (default);
+                              one too small to change the state in double precision (dt x scale / hbar
+                              below 64 epsilon) is INVALID_ARGUMENT */
+    double dt_min;         /* smallest dtau the schedule may use; 0 = automatic (dt_initial * 1e-6); above a
+                              member's first step: INVALID_ARGUMENT */
     qdml_monitor_fn monitor; /* optional callback, called at each monitoring point */
     void *monitor_user;
     int resume;            /* 0 (default): start a new search. 1: continue the search the previous call on
@@ -352,7 +372,9 @@ QDML_API void qdml_ground_options_default(qdml_ground_options *options);
 /* Find the ground state of every member from its current state (which must overlap the ground
  * state; a Gaussian or the uniform state is fine). A member stops when converged, or when its
  * residual stops falling at its smallest step. Returns QDML_OK whether or not every member
- * converged: read results[b].converged. Errors as qdml_problem_evolve; a member that diverges is
+ * converged: read results[b].converged. Errors as qdml_problem_evolve, and INVALID_ARGUMENT for an
+ * initial state that cannot be measured (zero, a norm or energy sums beyond double precision: the
+ * member and the quantity named) and for dt_initial or dt_min as above; a member that diverges is
  * restored to its last good state and finished, the others search on, DIVERGED at the end. */
 QDML_API qdml_status qdml_problem_ground(qdml_problem *problem, const qdml_ground_options *options, qdml_run_result *results);
 
@@ -460,7 +482,7 @@ QDML_API qdml_status qdml_objective_default(qdml_objective_kind kind, int dim, q
  * per-axis key takes one value for every axis or exactly dim values, the further ones as bare items:
  * "harmonic:k=1,4,c=0.5,-1" is k = (1, 4), c = (0.5, -1) in 2D. Errors: INVALID_ARGUMENT naming
  * what is wrong and listing the valid names or keys (unknown name or key, a key given twice, a value
- * not a finite number, the wrong number of values, a broken constraint, dim out of range, NULL).
+ * not a finite decimal number, the wrong number of values, a broken constraint, dim out of range, NULL).
  * *out is written only on success. */
 QDML_API qdml_status qdml_objective_parse(const char *spec, int dim, qdml_objective *out);
 /* Check an objective for `dim` dimensions: known kind, dim allowed, parameters in use finite and
@@ -499,6 +521,29 @@ QDML_API qdml_status qdml_problem_set_objective_fn(qdml_problem *problem, int64_
  * potential, state, clocks, history and ground-search schedule), written atomically, to resume a
  * run bit for bit. Format and guarantees: docs/checkpoints.md.
  * ------------------------------------------------------------------------------------------- */
+
+/* What the last run of a problem was, kept with the problem and in its checkpoints, so that a caller
+ * resuming a checkpoint can check that it goes on with the options it was saved with. */
+typedef enum qdml_run_kind {
+    QDML_RUN_NONE = 0,         /* no run yet, or loaded from a version-1 checkpoint (which has no record) */
+    QDML_RUN_EVOLVE = 1,       /* qdml_problem_evolve */
+    QDML_RUN_GROUND = 2,       /* qdml_problem_ground (also each stage of qdml_problem_minimize) */
+    QDML_RUN_LOWEST_STATES = 3 /* qdml_problem_lowest_states */
+} qdml_run_kind;
+
+typedef struct qdml_run_info {
+    qdml_run_kind kind;
+    qdml_time_mode mode;                  /* evolve: as given; the ground searches: QDML_IMAGINARY_TIME */
+    qdml_splitting splitting;             /* evolve: as given; the ground searches: QDML_SPLIT_STRANG */
+    int renormalize, potential_only;      /* evolve: as given; the ground searches: 1 and 0 */
+    double tolerance, dt_initial, dt_min; /* the ground searches: as given (0: automatic); evolve: 0 */
+    int64_t monitor_every;                /* as given */
+    qdml_precision precision;             /* the problem's when it ran */
+} qdml_run_info;
+
+/* The options of the last run that started on `problem` (every field 0, kind QDML_RUN_NONE, when
+ * none did). Errors: INVALID_ARGUMENT (NULL). */
+QDML_API qdml_status qdml_problem_last_run(const qdml_problem *problem, qdml_run_info *out);
 
 /* Write the whole state of `problem` to `path` (atomically: the old file or the new one, never a
  * part). Errors: INVALID_ARGUMENT (NULL), OUT_OF_MEMORY, OVERFLOW, BACKEND, IO (the OS error; a
