@@ -2,7 +2,10 @@
  * nodes, links, FIFOs, hard links, other users' files, read-only directories, the same file twice or
  * an input; a batch with a diverging member; starts that must reach every eigenstate; resumption
  * with other run options; oversized steps; and the small things (hexadecimal numbers, subnormal
- * boxes, escapes in a .npy header, ...). Each test names what it asserts. */
+ * boxes, escapes in a .npy header, ...). Each test names what it asserts.
+ *
+ * Backend: the program's default, --backend auto, on purpose (what a user gets); none for the checks
+ * that refuse a command line before anything is computed. */
 #define _XOPEN_SOURCE 700 /* mknod, S_IF* */
 #include "cli_support.h"
 #include "io_npy.h"

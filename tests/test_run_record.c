@@ -1,7 +1,9 @@
 /* The record of a problem's last run (qdml_problem_last_run): set by every run, kept in checkpoints
  * (format version 2) and read back with them, so that a caller resuming a checkpoint can check that
  * it goes on with the options it was saved with; a version-1 checkpoint (no record) still loads, with
- * no record; a damaged record is refused. */
+ * no record; a damaged record is refused.
+ *
+ * Backend: the one QDML_TEST_BACKEND selects (qt_context): the record is every backend's. */
 #include "support.h"
 
 #include <criterion/criterion.h>

@@ -1,7 +1,9 @@
 /* qdml_problem_split_energy: the energy the imaginary-time split-step operator assigns to a state (the
  * splitting error estimate of qdml evolve). Its value against the oscillator's closed form, for
  * Strang and a composition; and that it leaves the problem exactly as it was: states, clocks,
- * histories, and a ground search that resumes bit for bit as if it had not been called. */
+ * histories, and a ground search that resumes bit for bit as if it had not been called.
+ *
+ * Backend: the one QDML_TEST_BACKEND selects (qt_context): every backend's, with float64 bounds. */
 #include "support.h"
 
 #include <criterion/criterion.h>
