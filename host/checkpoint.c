@@ -621,6 +621,7 @@ qdml_status qdml_checkpoint_load(qdml_problem *p, const char *path) {
         memset(&hist[b], 0, sizeof hist[b]);
     }
     p->ground_valid = st == QDML_OK && get_u64(c.ground) != 0;
+    p->start_known = 0;
     if (st == QDML_OK) p->last_run = c.run;
     if (st != QDML_OK) {
         st = qdml_fail_from(p->ctx, st,

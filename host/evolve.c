@@ -142,6 +142,7 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
     if ((st = check_backward_substep(p, o, coef, nsub, fn)) != QDML_OK) return st;
     double *e_ref = NULL; /* per member: <H> and |<T>| + |<V>| at the start (real-time checks) */
     qdml_run r;
+    const int start_known = p->start_known; /* read before the run clears it */
     if ((st = qdml_run_init(&r, p, fn)) != QDML_OK) return st;
     p->ground_valid = 0; /* the states move: a ground search cannot resume from them */
     memset(&p->last_run, 0, sizeof p->last_run);
@@ -172,11 +173,17 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
     const int check_energy = !r.imaginary && o->monitor_every > 0 && o->steps > 0;
     /* The start measured: a state at fault (a norm beyond double precision, a scale its sums overflow
      * at) is bad input, refused before any step; a zero state, or one whose sums the potential
-     * overflows, is taken out at step 0 as it always was (found again at the first monitoring point). */
-    if ((st = qdml_run_measure(&r, NULL, fn)) != QDML_OK) goto done;
-    for (int64_t b = 0; b < r.B; ++b)
-        if ((!r.mom[b].finite || !(r.mom[b].s0 > 0)) && (st = qdml_run_bad_start(&r, b, 0, fn)) != QDML_OK) goto done;
-    r.bad_member = -1;
+     * overflows, is taken out at step 0 as it always was (found again at the first monitoring point).
+     * A start the last successful evolve left (nothing set since) was measured at its end: a caller
+     * that evolves a few steps per call pays no extra moments pass, unless the energy check needs
+     * the start's energies. */
+    if (!start_known || check_energy) {
+        if ((st = qdml_run_measure(&r, NULL, fn)) != QDML_OK) goto done;
+        for (int64_t b = 0; b < r.B; ++b)
+            if ((!r.mom[b].finite || !(r.mom[b].s0 > 0)) && (st = qdml_run_bad_start(&r, b, 0, fn)) != QDML_OK)
+                goto done;
+        r.bad_member = -1;
+    }
     if (check_energy) {
         if ((e_ref = qdml_calloc_array((size_t)r.B, 2 * sizeof(double))) == NULL) {
             st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate scratch", fn);
@@ -238,6 +245,11 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
         st = qdml_run_report_diverged(&r, results, fn);
         goto done;
     }
+    /* Every member was measured at the end (the last stretch, or steps = 0): finite with a positive
+     * norm, or the run would have reported it. */
+    int all_sound = 1;
+    for (int64_t b = 0; b < r.B; ++b) all_sound &= r.mom[b].finite && r.mom[b].s0 > 0;
+    p->start_known = all_sound;
     qdml_clear_error(p->ctx);
 done:
     free(e_ref);

@@ -55,6 +55,9 @@ struct qdml_problem {
     qdml_ground_member *ground; /* per member: the last ground-state search's schedule */
     int ground_valid;         /* `ground` describes the current states (cleared by any other change) */
     qdml_run_info last_run;   /* the options of the last run that started (qdml_problem_last_run) */
+    int start_known;          /* the states are as a successful qdml_problem_evolve left them, measured
+                               * finite with positive norms, and no potential, hbar or mass has changed
+                               * since: the next evolve need not measure its start again */
 };
 
 /* Check an objective for `dim` dimensions (objectives.c); on failure the message (in ctx, when not

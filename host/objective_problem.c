@@ -68,6 +68,7 @@ qdml_status qdml_problem_set_objective(qdml_problem *p, int64_t member, const qd
         p->built_ok[b] = 0;
     }
     p->ground_valid = 0;
+    p->start_known = 0;
     qdml_clear_error(p->ctx);
     return QDML_OK;
 }
@@ -123,6 +124,7 @@ qdml_status qdml_problem_set_objective_fn(qdml_problem *p, int64_t member, qdml_
     }
     free(v);
     p->ground_valid = 0;
+    p->start_known = 0;
     qdml_clear_error(p->ctx);
     return QDML_OK;
 }

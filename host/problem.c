@@ -25,6 +25,7 @@ void qdml_member_reset(qdml_problem *p, int64_t b) {
     p->dt[b] = 0.0;
     p->history[b].count = 0;
     p->ground_valid = 0;
+    p->start_known = 0;
 }
 
 void qdml_problem_destroy(qdml_problem *p) {
@@ -226,6 +227,7 @@ qdml_status qdml_problem_set_potential(qdml_problem *p, int64_t member, const do
         p->built_ok[b] = 0;
     }
     p->ground_valid = 0;
+    p->start_known = 0;
     qdml_clear_error(p->ctx);
     return QDML_OK;
 }
@@ -257,6 +259,7 @@ static qdml_status set_param(qdml_problem *p, int64_t member, double value, doub
         p->built_ok[b] = 0;
     }
     p->ground_valid = 0;
+    p->start_known = 0;
     qdml_clear_error(p->ctx);
     return QDML_OK;
 }
@@ -289,6 +292,7 @@ qdml_status qdml_problem_get_mass(const qdml_problem *p, int64_t member, double 
 /* Upload one host array to members b0..b1-1 and reset their clocks. */
 static qdml_status upload_state(qdml_problem *p, int64_t member, const double *psi, const char *fn) {
     MEMBER_RANGE(p, member, b0, b1);
+    p->start_known = 0;
     for (int64_t b = b0; b < b1; ++b) {
         qdml_status st = p->ops->set_state(p->bs, b, psi);
         if (st != QDML_OK)

@@ -35,6 +35,7 @@ qdml_status qdml_run_init(qdml_run *r, qdml_problem *p, const char *fn) {
     memset(r, 0, sizeof *r);
     r->p = p;
     r->B = p->batch;
+    p->start_known = 0; /* the run moves the states; a successful evolve sets it again */
     r->bad_member = -1;
     r->nsub = 1;
     r->coef = qdml_solver_split_strang;
