@@ -20,13 +20,14 @@
  *
  * The CPU backend (host/backend_cpu.c) is the reference: each op computes the same quantities.
  *
- * This file: errors, device selection, transfers, create/destroy and the ops, with the kernels
- * (backend_cuda_kernels.cuh) they launch. Elsewhere: the private state and shared declarations
- * (cuda_private.cuh), sizes, geometry and device queries (backend_cuda_geometry.cu), gram /
- * combine and the cuBLAS loader (backend_cuda_blas.cu), the steps op (backend_cuda_steps.cu), the
- * exported ops table (backend_cuda_table.cu), the benchmarks' reference times
- * (backend_cuda_reference.cu). The files use each other one way, without circles: geometry, then
- * this file, then blas and steps, then the table; the reference uses the geometry only.
+ * This file: transfers, create/destroy and the ops, with the kernels (backend_cuda_kernels.cuh)
+ * they launch. Elsewhere: the private state and shared declarations (cuda_private.cuh), errors and
+ * device selection (backend_cuda_errors.cu), sizes, geometry and device queries
+ * (backend_cuda_geometry.cu), gram / combine and the cuBLAS loader (backend_cuda_blas.cu), the
+ * steps op (backend_cuda_steps.cu), the exported ops table (backend_cuda_table.cu), the
+ * benchmarks' reference times (backend_cuda_reference.cu). The files use each other one way, without circles: errors, then
+ * geometry, then this file, then blas and steps, then the table; the reference uses the geometry
+ * and the errors only.
  */
 #include <cuda_runtime.h>
 #include <cufft.h>
@@ -43,51 +44,6 @@
 static_assert(sizeof(qdml_c64) == sizeof(cufftDoubleComplex), "qdml_c64 must match cufftDoubleComplex");
 static_assert(sizeof(qdml_c64) == sizeof(double2), "qdml_c64 must match double2");
 static_assert(sizeof(c32) == sizeof(cufftComplex) && sizeof(c32) == sizeof(float2), "c32 must match float2");
-
-/* ---- errors ---------------------------------------------------------------------------------- */
-
-namespace qdml_cuda {
-
-qdml_status fail_cuda(const char *call, cudaError_t e) {
-    return qdml_fail(NULL, e == cudaErrorMemoryAllocation ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND,
-                     "%s failed: %s (%s)", call, cudaGetErrorName(e), cudaGetErrorString(e));
-}
-
-qdml_status fail_fft(const char *call, cufftResult r) {
-    return qdml_fail(NULL, r == CUFFT_ALLOC_FAILED ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND,
-                     "%s failed: %s (cufftResult %d)", call, cufft_name(r), (int)r);
-}
-
-qdml_status fail_internal(const char *what) { return qdml_fail(NULL, QDML_ERR_INTERNAL, "%s", what); }
-
-} /* namespace qdml_cuda */
-
-/* ---- device selection ------------------------------------------------------------------------ */
-
-namespace qdml_cuda {
-
-/* Make the state's device current for the duration of an op; *prev is restored by dev_leave. */
-qdml_status dev_enter(qdml_backend_state *s, int *prev) {
-    *prev = -1;
-    if (cudaGetDevice(prev) != cudaSuccess) *prev = -1;
-    if (*prev != s->dev) CUDA_TRY(cudaSetDevice, (s->dev));
-    return QDML_OK;
-}
-
-void dev_leave(const qdml_backend_state *s, int prev) {
-    if (prev >= 0 && prev != s->dev) (void)cudaSetDevice(prev);
-}
-
-qdml_status op_sync(qdml_backend_state *s, const char *name) {
-    cudaError_t e = cudaStreamSynchronize(s->stream);
-    if (e == cudaSuccess) e = cudaGetLastError();
-    if (e == cudaSuccess) return QDML_OK;
-    return qdml_fail(NULL, e == cudaErrorMemoryAllocation ? QDML_ERR_OUT_OF_MEMORY : QDML_ERR_BACKEND,
-                     "QDML_CUDA_SYNC: the device work of op %s failed: %s (%s)", name, cudaGetErrorName(e),
-                     cudaGetErrorString(e));
-}
-
-} /* namespace qdml_cuda */
 
 namespace {
 

@@ -104,7 +104,7 @@ int fft_dims(const qdml_backend_desc *d, long long dims[3]);
  * area. Used by create and by the benchmarks' reference, so both time one plan. */
 cufftResult make_plan(cufftHandle h, const qdml_backend_desc *d, const geometry &g, size_t *ws);
 
-/* The name of a cuFFT result, for messages. */
+/* The name of a cuFFT result, for messages (backend_cuda_errors.cu). */
 const char *cufft_name(cufftResult r);
 
 } /* namespace qdml_cuda */
@@ -171,7 +171,7 @@ struct qdml_backend_state {
 
 namespace qdml_cuda {
 
-/* ---- errors: the status, and the message in the thread's slot (status.h; backend_cuda.cu) --- */
+/* ---- errors: the status, and the message in the thread's slot (status.h; backend_cuda_errors.cu) */
 
 qdml_status fail_cuda(const char *call, cudaError_t e);
 qdml_status fail_fft(const char *call, cufftResult r);
@@ -231,7 +231,7 @@ cudaError_t launch(void (*kernel)(P...), unsigned grid, cudaStream_t stream, typ
 
 } /* namespace qdml_cuda */
 
-/* ---- device selection (backend_cuda.cu) ------------------------------------------------------ */
+/* ---- device selection (backend_cuda_errors.cu) ----------------------------------------------- */
 
 namespace qdml_cuda {
 
