@@ -128,6 +128,30 @@ typedef struct qdml_backend_ops {
      */
     qdml_status (*steps)(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub, const unsigned char *active,
                          int renorm, double dv, int64_t *stop, int *done);
+
+    /* ---- Block vectors: optional, all or none (NULL: the block eigensolver, lobpcg.c, is unavailable
+     * on this backend and the searches use imaginary time). A vector is one member of one slot: slot 0 is
+     * the state, slots 1 .. n are work slots of B members each that vectors(s, n) makes exist (their
+     * contents undefined when made; n = 0 releases them; destroy releases them too). */
+    qdml_status (*vectors)(qdml_backend_state *s, int n);
+    /* Slot dst := H slot src, every member with its own potential, hbar[b] and mass[b] (the kinetic term
+     * spectrally, as moments computes it); src != dst. */
+    qdml_status (*apply_h)(qdml_backend_state *s, int src, int dst, const double *hbar, const double *mass);
+    /* Slot dst := D^1/2 (T + shift[b])^-1 D^1/2 slot src, T = hbar^2 |k|^2 / 2m in Fourier space, D the
+     * point-wise factor shift[b] / (V - vmin[b] + shift[b]), shift[b] > 0, vmin[b] <= V (dst may be src):
+     * an approximate inverse of H - vmin + shift where either T or V dominates. */
+    qdml_status (*precondition)(qdml_backend_state *s, int src, int dst, const double *hbar, const double *mass,
+                                const double *shift, const double *vmin);
+    /* g[2 (i nj + j)] + i g[... + 1] = <u_i | w_j> = sum over points of conj(u_i) w_j (no volume element),
+     * u_i the member umem[i] of slot uslot[i] (ni of them), w_j likewise (nj). */
+    qdml_status (*vdot)(qdml_backend_state *s, int ni, const int *uslot, const int64_t *umem, int nj,
+                        const int *wslot, const int64_t *wmem, double *g);
+    /* w_j := sum_i u_i c_ij (c ni x nj, row-major interleaved complex), as if every u were read before any
+     * w is written (a w may be one of the u). */
+    qdml_status (*vcombine)(qdml_backend_state *s, int ni, const int *uslot, const int64_t *umem, int nj,
+                            const int *wslot, const int64_t *wmem, const double *c);
+    /* Member `member` of slot `slot` := psi (N interleaved complex values from the host). */
+    qdml_status (*vset)(qdml_backend_state *s, int slot, int64_t member, const double *psi);
 } qdml_backend_ops;
 
 extern const qdml_backend_ops qdml_backend_cpu_ops;

@@ -26,6 +26,7 @@
 static void cpu_destroy(qdml_backend_state *s) {
     if (!s) return;
     qdml_cpu_destroy_plans(s);
+    qdml_cpu_vectors_free(s);
     free(s->psi);
     free(s->work);
     free(s->backup);
@@ -365,4 +366,10 @@ const qdml_backend_ops qdml_backend_cpu_ops = {
     .combine = qdml_cpu_combine,
     .fill_objective = cpu_fill_objective,
     .steps = qdml_cpu_steps,
+    .vectors = qdml_cpu_vectors,
+    .apply_h = qdml_cpu_apply_h,
+    .precondition = qdml_cpu_precondition,
+    .vdot = qdml_cpu_vdot,
+    .vcombine = qdml_cpu_vcombine,
+    .vset = qdml_cpu_vset,
 };

@@ -10,10 +10,11 @@
  *   backend_cpu_steps.c    the step ops (kick, fft, kinetic, scale) and the steps op
  *   backend_cpu_moments.c  the monitoring sums and the distance to the backup
  *   backend_cpu_block.c    gram and combine (orthonormalising a block of states)
+ *   backend_cpu_vectors.c  work slots, H and the kinetic preconditioner on them, list products
  * Functions called from another file carry the prefix qdml_cpu_ (the static library exports them);
  * none of this is public. The files call each other in one direction only (no circles): backend_cpu.c
- * calls the others; tables calls paths, paths calls steps, and these and moments and block call
- * fused; tables, paths and backend_cpu.c call fftw, which calls simd; fused and simd call none.
+ * calls the others; tables calls paths, paths calls steps, and these and moments, block and vectors
+ * call fused; tables, paths and backend_cpu.c call fftw, which calls simd; fused and simd call none.
  */
 #ifndef QDML_CPU_PRIVATE_H
 #define QDML_CPU_PRIVATE_H
@@ -161,6 +162,8 @@ struct qdml_backend_state {
     int kick_pending;    /* 0 none, 1 half-step factor, 2 full-step factor */
     unsigned char *kick_active; /* members the pending kick applies to */
     unsigned char *fwd_set;     /* scratch: members a plane pass leaves transformed */
+    qdml_c64 **vslot;    /* the work slots of the block-vector ops (slot k >= 1 is vslot[k - 1]) */
+    int nvslot;
 };
 
 /* Stages of a column block, in this order: forward transform along the outer axis, the kinetic
@@ -267,5 +270,18 @@ qdml_status qdml_cpu_distance(qdml_backend_state *s, const unsigned char *mask, 
 
 qdml_status qdml_cpu_gram(qdml_backend_state *s, int64_t count, double *g);
 qdml_status qdml_cpu_combine(qdml_backend_state *s, int64_t count, const double *t);
+
+/* ---- backend_cpu_vectors.c: block-vector ops (the eigensolver's) ---------------------------- */
+
+qdml_status qdml_cpu_vectors(qdml_backend_state *s, int n);
+void qdml_cpu_vectors_free(qdml_backend_state *s);
+qdml_status qdml_cpu_apply_h(qdml_backend_state *s, int src, int dst, const double *hbar, const double *mass);
+qdml_status qdml_cpu_precondition(qdml_backend_state *s, int src, int dst, const double *hbar, const double *mass,
+                                  const double *shift, const double *vmin);
+qdml_status qdml_cpu_vdot(qdml_backend_state *s, int ni, const int *uslot, const int64_t *umem, int nj,
+                          const int *wslot, const int64_t *wmem, double *g);
+qdml_status qdml_cpu_vcombine(qdml_backend_state *s, int ni, const int *uslot, const int64_t *umem, int nj,
+                              const int *wslot, const int64_t *wmem, const double *c);
+qdml_status qdml_cpu_vset(qdml_backend_state *s, int slot, int64_t member, const double *psi);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ground.h"
+#include "lobpcg.h"
 
 void qdml_ground_options_default(qdml_ground_options *o) {
     if (!o) return;
@@ -57,9 +58,19 @@ static qdml_status validate(qdml_problem *p, const qdml_ground_options *o, const
     if (!isfinite(o->dt_min) || o->dt_min < 0)
         return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: options.dt_min = %g: must be >= 0 (0: automatic)", fn,
                          o->dt_min);
+    if (o->method != QDML_GROUND_IMAGINARY_TIME && o->method != QDML_GROUND_LOBPCG && o->method != QDML_GROUND_AUTO)
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: options.method = %d: give QDML_GROUND_IMAGINARY_TIME (0), QDML_GROUND_LOBPCG (1) or "
+                         "QDML_GROUND_AUTO (2)",
+                         fn, o->method);
+    if (o->guard_states < -1 || o->guard_states > 64)
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: options.guard_states = %lld: give 0 (automatic), -1 (none) or 1 .. 64", fn,
+                         (long long)o->guard_states);
     qdml_status st = qdml_solver_check_ready(p, fn);
     if (st != QDML_OK) return st;
     if (block && (st = block->check(p, fn)) != QDML_OK) return st;
+    if (o->method == QDML_GROUND_LOBPCG && (st = qdml_lobpcg_check(p, o, fn)) != QDML_OK) return st;
     if (o->resume && !p->ground_valid)
         return qdml_fail(p->ctx, QDML_ERR_NOT_READY,
                          "%s: options.resume = %d: there is no search to resume on this problem (none ran, or a state, "
@@ -286,6 +297,8 @@ static qdml_status finish(search *s) {
             results[b].converged = s->converged[b];
             results[b].stopped_by_callback = s->stopped && !s->converged[b];
             results[b].finished = !r->active[b];
+            results[b].hamiltonian_applications = r->happ[b];
+            results[b].method = QDML_GROUND_IMAGINARY_TIME;
         }
     if (r->ndiv > 0) (void)qdml_run_report_diverged(r, results, s->fn);
     for (int64_t b = 0; b < r->B; ++b) {
@@ -317,6 +330,10 @@ qdml_status qdml_ground_run(qdml_problem *p, const qdml_ground_options *o, qdml_
     p->last_run.dt_min = o->dt_min;
     p->last_run.monitor_every = o->monitor_every;
     p->last_run.precision = p->desc.precision;
+    int method = o->method;
+    if (method == QDML_GROUND_AUTO)
+        method = !resume && qdml_lobpcg_available(p) ? QDML_GROUND_LOBPCG : QDML_GROUND_IMAGINARY_TIME;
+    if (method == QDML_GROUND_LOBPCG) return qdml_lobpcg_run(p, o, results, fn, block);
     search s;
     if ((st = search_init(&s, p, o, results, fn, block)) != QDML_OK) return st;
     if ((st = start(&s, resume)) == QDML_OK && (st = qdml_run_save_backup(&s.r, fn)) == QDML_OK &&

@@ -29,6 +29,7 @@ void qdml_run_free(qdml_run *r) {
     free(r->bk_run_steps);
     free(r->stop);
     free(r->div);
+    free(r->happ);
 }
 
 qdml_status qdml_run_init(qdml_run *r, qdml_problem *p, const char *fn) {
@@ -51,8 +52,9 @@ qdml_status qdml_run_init(qdml_run *r, qdml_problem *p, const char *fn) {
     r->bk_run_steps = qdml_calloc_array(nb, sizeof(int64_t));
     r->stop = qdml_calloc_array(nb, sizeof(int64_t));
     r->div = qdml_calloc_array(nb, 1);
+    r->happ = qdml_calloc_array(nb, sizeof(int64_t));
     if (!r->active || !r->scale || !r->norms || !r->mom || !r->stats || !r->bk_steps || !r->bk_time ||
-        !r->run_steps || !r->bk_run_steps || !r->stop || !r->div) {
+        !r->run_steps || !r->bk_run_steps || !r->stop || !r->div || !r->happ) {
         qdml_run_free(r);
         return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate per-member scratch (batch %lld)", fn,
                          (long long)p->batch);
@@ -261,6 +263,7 @@ qdml_status qdml_run_measure(qdml_run *r, const unsigned char *want, const char 
     if (st != QDML_OK) return qdml_run_backend_error(r, st, fn, "moments");
     for (int64_t b = 0; b < r->B; ++b) {
         if (want && !want[b]) continue;
+        r->happ[b] += 1; /* the residual is computed from H psi */
         if (!r->mom[b].finite || !(r->mom[b].s0 > 0)) {
             /* a member already taken out keeps its last good state, which may be its bad start */
             if (r->bad_member < 0 && r->active[b]) r->bad_member = b;

@@ -27,6 +27,7 @@ typedef struct qdml_run {
     int steps_declined;    /* the steps op answered done = 0 in this run: the single ops from then on */
     double *lognorm;       /* when not NULL (single ops only): per member, the sum of ln(norm dv) of every
                               renormalisation, the log of the norm the steps took away (split energy) */
+    int64_t *happ;         /* per member: H psi computed in this run (qdml_run_result.hamiltonian_applications) */
     int64_t bad_member;    /* first member found non-finite, or -1 */
     int runaway;           /* bad_member's energy ran away (real time) rather than turned non-finite */
     double runaway_energy, runaway_ref, runaway_scale;

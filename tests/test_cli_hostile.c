@@ -332,8 +332,8 @@ Test(cli_hostile_batch, one_diverging_member_keeps_the_others_results) {
     char *batch = write_f64(dir, "batch.npy", 2, shape, v);
     char *solo = write_f64(dir, "solo.npy", 1, &n, v);
     char *out = qt_path(dir, "batch_psi.npy"), *solo_out = qt_path(dir, "solo_psi.npy"), *hist = qt_path(dir, "h.csv");
-    cli_result r = RUN(dir, "ground", "--batch", "--potential", batch, "--box", "-10:10", "--max-steps", "2", "--json",
-                       "--out", out, "--history", hist);
+    cli_result r = RUN(dir, "ground", "--method", "imaginary-time", "--batch", "--potential", batch, "--box", "-10:10",
+                       "--max-steps", "2", "--json", "--out", out, "--history", hist);
     cr_assert_eq(r.status, 1, "exit %d; stderr: %s", r.status, r.err);
     cr_assert_not_null(strstr(r.err, "member 1 diverged"), "%s", r.err);
     cr_assert_eq(json_bool(r.out, "diverged", 0), 0, "%s", r.out);
@@ -343,7 +343,8 @@ Test(cli_hostile_batch, one_diverging_member_keeps_the_others_results) {
     const double e0 = json_num(r.out, "energy", 0);
     cli_free(&r);
     /* The others' states are written, member 0's as it is alone. */
-    r = RUN(dir, "ground", "--potential", solo, "--box", "-10:10", "--max-steps", "2", "--json", "--out", solo_out);
+    r = RUN(dir, "ground", "--method", "imaginary-time", "--potential", solo, "--box", "-10:10", "--max-steps", "2",
+            "--json", "--out", solo_out);
     expect_ok(&r);
     /* (a batch of three may use other FFT plans than one member: equal to rounding, not always bit for bit) */
     cr_assert_float_eq(json_num(r.out, "energy", 0), e0, 1e-13, "member 0's energy alone %.17g, in the batch %.17g",

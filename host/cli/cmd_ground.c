@@ -1,5 +1,5 @@
 /* `qdml ground`: the ground state (or the lowest K states) of a potential or built-in objective by
- * imaginary time with an automatic step, with checkpoints and resumption. */
+ * LOBPCG, or by imaginary time with an automatic step, with checkpoints and resumption. */
 #include "args.h"
 #include "commands.h"
 #include "density_png.h"
@@ -15,8 +15,9 @@ static const char ground_help[] =
     "Usage: qdml ground --potential V.npy --box SPEC [options]\n"
     "       qdml ground --objective SPEC --dim D --n N[,N...] [--box SPEC] [options]\n"
     "\n"
-    "Finds the ground state of H = -(hbar^2/2m) lap + V by imaginary-time evolution with an automatic\n"
-    "step size (qdml_problem_ground), starting from the uniform state plus a small seeded random part\n"
+    "Finds the ground state of H = -(hbar^2/2m) lap + V (qdml_problem_ground) by LOBPCG, or by imaginary-\n"
+    "time evolution with an automatic step size (--method), starting from the uniform state plus a small\n"
+    "seeded random part\n"
     "(up to 1e-3 of it at each point, the same every run). The random part makes the start overlap every\n"
     "eigenstate: the uniform state alone has no part along a state odd under a symmetry of the grid,\n"
     "such as a ground state that alternates in sign from point to point, and would converge to an\n"
@@ -32,6 +33,12 @@ static const char ground_help[] =
     "  --max-steps N      step limit per member, >= 1 (default 200000)\n"
     "  --dt-initial DT    first imaginary-time step, > 0 (default: hbar over the initial energy scale)\n"
     "  --dt-min DT        smallest step the schedule may shrink to, > 0 (default: 1e-6 x the first)\n"
+    "  --method M         auto (default), lobpcg or imaginary-time. auto: LOBPCG (Rayleigh-Ritz over a block\n"
+    "                     with guard states, an approximate inverse of H as preconditioner: eigenstates of H\n"
+    "                     itself, no splitting error, small gaps cost nothing) unless --checkpoint, --resume,\n"
+    "                     --dt-initial or --dt-min ask for imaginary time; \"steps\" then counts iterations\n"
+    "  --guards G         LOBPCG: states carried above the wanted ones (default 2 for the ground state,\n"
+    "                     max(2, K/4) with --states K; none for no guard states; at most 64)\n"
     "  --states K         the lowest K states instead of the ground state alone (qdml_problem_lowest_states:\n"
     "                     K members kept orthonormal, started from the K real Fourier functions of lowest\n"
     "                     wavenumber, each plus a seeded random part: independent for any K up to the\n"
@@ -90,7 +97,8 @@ typedef struct ground_args {
 /* The shared checks (args.h) and this subcommand's own, in the order that decides which mistake of a
  * command line is reported. */
 static int ground_parse(int argc, char **argv, ground_args *a, int *help) {
-    static const cli_opt own[] = {{"dt-initial", 1, NULL}, {"dt-min", 1, NULL}, {"states", 1, NULL}};
+    static const cli_opt own[] = {{"dt-initial", 1, NULL}, {"dt-min", 1, NULL}, {"states", 1, NULL},
+                                  {"method", 1, NULL},     {"guards", 1, NULL}};
     cli_shared *sh = &a->sh;
     if (cli_shared_parse(cmd, argc, argv, CLI_WITH_BATCH | CLI_WITH_HBAR | CLI_WITH_STOPPING | CLI_WITH_CHECKPOINT, own,
                          sizeof own / sizeof own[0], sh, help) != CLI_OK)
@@ -119,6 +127,43 @@ static int ground_parse(int argc, char **argv, ground_args *a, int *help) {
         }
     }
     a->lowest = a->states > 1;
+    /* The method: LOBPCG unless imaginary time is asked for, or implied by an option only it has. */
+    const char *it_only = sh->checkpoint                         ? "--checkpoint"
+                          : sh->resume                           ? "--resume"
+                          : cli_shared_value(sh, "dt-initial") ? "--dt-initial"
+                          : cli_shared_value(sh, "dt-min")     ? "--dt-min"
+                                                                 : NULL;
+    a->go.method = it_only ? QDML_GROUND_IMAGINARY_TIME : QDML_GROUND_AUTO;
+    if ((v = cli_shared_value(sh, "method"))) {
+        if (strcmp(v, "lobpcg") == 0) {
+            if (it_only) {
+                cli_error(cmd, "--method lobpcg cannot be given with %s, which only imaginary time has", it_only);
+                return CLI_USAGE;
+            }
+            a->go.method = QDML_GROUND_LOBPCG;
+        } else if (strcmp(v, "imaginary-time") == 0) {
+            a->go.method = QDML_GROUND_IMAGINARY_TIME;
+        } else if (strcmp(v, "auto") != 0) {
+            cli_error(cmd, "--method %s: give auto, lobpcg or imaginary-time", v);
+            return CLI_USAGE;
+        }
+    }
+    if ((v = cli_shared_value(sh, "guards"))) {
+        int64_t g = 0;
+        if (strcmp(v, "none") == 0) {
+            g = -1;
+        } else if (cli_positive_int64(cmd, "--guards", v, &g)) {
+            return CLI_USAGE;
+        } else if (g > 64) {
+            cli_error(cmd, "--guards %s: at most 64 guard states", v);
+            return CLI_USAGE;
+        }
+        if (a->go.method == QDML_GROUND_IMAGINARY_TIME) {
+            cli_error(cmd, "--guards is an option of --method lobpcg (imaginary time carries no guard states)");
+            return CLI_USAGE;
+        }
+        a->go.guard_states = g;
+    }
     return cli_shared_context(sh);
 }
 
@@ -345,7 +390,7 @@ static int ground_run(ground_args *a, cli_setup *s, int64_t start_step, qdml_run
     /* Steps since the start of the search, across checkpoints and resumption; the divergences of
      * every call. */
     for (int64_t b = 0; b < s->batch && o->have; ++b) {
-        results[b].steps = results[b].final.step;
+        if (results[b].method == QDML_GROUND_IMAGINARY_TIME) results[b].steps = results[b].final.step;
         results[b].diverged = o->diverged[b];
     }
     cli_progress_finish(&prog);
@@ -362,6 +407,9 @@ static int ground_run(ground_args *a, cli_setup *s, int64_t start_step, qdml_run
 
 /* ---- report ----------------------------------------------------------------------------------- */
 
+static const char *method_name(int method) { return method == QDML_GROUND_LOBPCG ? "lobpcg" : "imaginary-time"; }
+static const char *steps_word(int method) { return method == QDML_GROUND_LOBPCG ? "LOBPCG iterations" : "steps"; }
+
 /* --states K --json: the K energies and residuals, then the lowest state as for one state. */
 static void ground_json_states(const ground_args *a, const cli_setup *s, const qdml_run_result *results) {
     int all = 1, diverged = 0;
@@ -370,8 +418,10 @@ static void ground_json_states(const ground_args *a, const cli_setup *s, const q
         diverged |= results[b].diverged != 0;
     }
     fprintf(stdout,
-            "{\n  \"states\": %lld,\n  \"steps\": %lld,\n  \"converged\": %s,\n  \"diverged\": %s,\n  \"hbar\": ",
-            (long long)s->batch, (long long)results[0].steps, all ? "true" : "false", diverged ? "true" : "false");
+            "{\n  \"states\": %lld,\n  \"method\": \"%s\",\n  \"steps\": %lld,\n  \"hamiltonian_applications\": %lld,\n"
+            "  \"converged\": %s,\n  \"diverged\": %s,\n  \"hbar\": ",
+            (long long)s->batch, method_name(results[0].method), (long long)results[0].steps,
+            (long long)results[0].hamiltonian_applications, all ? "true" : "false", diverged ? "true" : "false");
     cli_json_number(stdout, a->sh.hbar);
     fputs(",\n  \"mass\": ", stdout);
     cli_json_number(stdout, a->sh.mass);
@@ -397,8 +447,9 @@ static void ground_text_states(const ground_args *a, const cli_setup *s, const q
     int all = 1;
     for (int64_t b = 0; b < s->batch; ++b)
         all &= results[b].converged != 0;
-    printf("lowest %lld states %s after %lld steps (tolerance %.3g)\n", (long long)s->batch,
-           all ? "converged" : "NOT all converged", (long long)results[0].steps, a->go.tolerance);
+    printf("lowest %lld states %s after %lld %s (tolerance %.3g)\n", (long long)s->batch,
+           all ? "converged" : "NOT all converged", (long long)results[0].steps, steps_word(results[0].method),
+           a->go.tolerance);
     for (int64_t b = 0; b < s->batch; ++b)
         printf("  state %-4lld energy %.15g  residual %.3e%s\n", (long long)b, results[b].final.energy,
                results[b].final.residual,
@@ -417,8 +468,10 @@ static void ground_json(const ground_args *a, const cli_setup *s, const qdml_run
         const qdml_run_result *r = &results[b];
         fprintf(stdout, "%s{\n", batch_mode ? "  " : "");
         if (batch_mode) fprintf(stdout, "%s\"member\": %lld,\n", in, (long long)b);
-        fprintf(stdout, "%s\"steps\": %lld,\n%s\"converged\": %s,\n%s\"diverged\": %s,\n", in, (long long)r->steps, in,
-                r->converged ? "true" : "false", in, r->diverged ? "true" : "false");
+        fprintf(stdout, "%s\"method\": \"%s\",\n%s\"steps\": %lld,\n%s\"hamiltonian_applications\": %lld,\n", in,
+                method_name(r->method), in, (long long)r->steps, in, (long long)r->hamiltonian_applications);
+        fprintf(stdout, "%s\"converged\": %s,\n%s\"diverged\": %s,\n", in, r->converged ? "true" : "false", in,
+                r->diverged ? "true" : "false");
         fprintf(stdout, "%s\"hbar\": ", in);
         cli_json_number(stdout, a->sh.hbar);
         fprintf(stdout, ",\n%s\"mass\": ", in);
@@ -439,8 +492,8 @@ static void ground_text(const ground_args *a, const cli_setup *s, const qdml_run
         if (r->diverged)
             printf("DIVERGED; its last good state, after %lld steps:\n", (long long)r->steps);
         else
-            printf("ground state %s after %lld steps (tolerance %.3g)\n", r->converged ? "converged" : "NOT converged",
-                   (long long)r->steps, a->go.tolerance);
+            printf("ground state %s after %lld %s (tolerance %.3g)\n", r->converged ? "converged" : "NOT converged",
+                   (long long)r->steps, steps_word(r->method), a->go.tolerance);
         cli_print_stats(stdout, &r->final, s->dim);
     }
     if (written) printf("state written to %s\n", a->sh.out);
@@ -452,7 +505,15 @@ static void ground_report(const ground_args *a, const cli_setup *s, const qdml_r
     for (int64_t b = 0; b < s->batch; ++b) {
         const qdml_run_result *r = &results[b];
         if (r->converged || r->diverged) continue;
-        if (r->finished)
+        if (r->method == QDML_GROUND_LOBPCG)
+            fprintf(stderr,
+                    "qdml ground: warning: member %lld did not converge: after %lld LOBPCG iterations its residual "
+                    "%.3e is above the tolerance %.3e (%s)\n",
+                    (long long)b, (long long)r->steps, r->final.residual, a->go.tolerance,
+                    r->finished ? "it stopped falling: rounding sets the floor; --method imaginary-time or a larger "
+                                  "--tol"
+                                : "--max-steps");
+        else if (r->finished)
             fprintf(stderr,
                     "qdml ground: warning: member %lld did not converge: after %lld steps its residual %.3e stopped "
                     "falling above the tolerance %.3e at the smallest step allowed (dt = %.3g; see --dt-min)\n",

@@ -315,6 +315,10 @@ typedef struct qdml_run_result {
     int finished;            /* ground: this member's search is over (converged, or stopped at the floor
                                 of its smallest step); 0 when max_steps or the callback ended the call
                                 first, so that a call with options.resume would go on. evolve: 0. */
+    int64_t hamiltonian_applications; /* H psi computed for this member (each residual a monitoring point
+                                measures, and in LOBPCG each block vector H is applied to; the lowest
+                                states: the block's total, on every member) */
+    int method;              /* ground searches: the qdml_ground_method that ran (never AUTO); evolve: 0 */
 } qdml_run_result;
 
 /* Take options->steps steps on every member; `results` (NULL or batch entries) gets each member's
@@ -347,6 +351,20 @@ QDML_API qdml_status qdml_problem_split_energy(qdml_problem *problem, int64_t me
  * || H psi - E psi || / || psi || (of the true H) is under the tolerance (docs/numerics.md).
  * ------------------------------------------------------------------------------------------- */
 
+/* How the ground-state searches find their states. */
+typedef enum qdml_ground_method {
+    QDML_GROUND_IMAGINARY_TIME = 0, /* split-step imaginary time with the adaptive step (default: the physics,
+                                       resumable, checkpointed with the problem) */
+    QDML_GROUND_LOBPCG = 1,         /* locally optimal block preconditioned conjugate gradient on H itself:
+                                       Rayleigh-Ritz over the block, its residuals preconditioned by an
+                                       approximate inverse of H in Fourier and real space, and the previous
+                                       directions (docs/numerics.md); results[b].steps counts its
+                                       iterations. Needs the block-vector ops (the CPU backend) and float64;
+                                       not resumable (it starts from the current states) */
+    QDML_GROUND_AUTO = 2            /* LOBPCG where it is available and options.resume is 0, else imaginary
+                                       time (what `qdml ground` uses) */
+} qdml_ground_method;
+
 typedef struct qdml_ground_options {
     double tolerance;      /* residual tolerance in energy units, > 0 (default 1e-6; float32 reaches
                               about 1e-5 to 1e-4 for order-1 energies) */
@@ -359,6 +377,11 @@ typedef struct qdml_ground_options {
                               member's first step: INVALID_ARGUMENT */
     qdml_monitor_fn monitor; /* optional callback, called at each monitoring point */
     void *monitor_user;
+    int method;            /* qdml_ground_method (default QDML_GROUND_IMAGINARY_TIME) */
+    int64_t guard_states;  /* LOBPCG: states carried above the wanted ones, so that a small gap among them
+                              costs nothing (convergence goes at the gap above the whole block); 0 =
+                              automatic (default: 2 for the ground state, max(2, B / 4) for the lowest B
+                              states), -1 = none, else 1 .. 64 */
     int resume;            /* 0 (default): start a new search. 1: continue the search the previous call on
                               this problem left (ended by max_steps or the callback, nothing set or evolved
                               since, or restored by qdml_checkpoint_load), with its step sizes, stall counts
