@@ -143,9 +143,11 @@ typedef struct qdml_backend_ops {
     qdml_status (*precondition)(qdml_backend_state *s, int src, int dst, const double *hbar, const double *mass,
                                 const double *shift, const double *vmin);
     /* g[2 (i nj + j)] + i g[... + 1] = <u_i | w_j> = sum over points of conj(u_i) w_j (no volume element),
-     * u_i the member umem[i] of slot uslot[i] (ni of them), w_j likewise (nj). */
+     * u_i the member umem[i] of slot uslot[i] (ni of them), w_j likewise (nj). hermitian (ni = nj): the
+     * caller knows g is Hermitian (w_j = H u_j, H Hermitian): the backend may compute j >= i only and
+     * mirror the rest. */
     qdml_status (*vdot)(qdml_backend_state *s, int ni, const int *uslot, const int64_t *umem, int nj,
-                        const int *wslot, const int64_t *wmem, double *g);
+                        const int *wslot, const int64_t *wmem, int hermitian, double *g);
     /* w_j := sum_i u_i c_ij (c ni x nj, row-major interleaved complex), as if every u were read before any
      * w is written (a w may be one of the u). */
     qdml_status (*vcombine)(qdml_backend_state *s, int ni, const int *uslot, const int64_t *umem, int nj,

@@ -126,10 +126,73 @@ static qdml_status check_list(qdml_backend_state *s, int n, const int *slot, con
     return QDML_OK;
 }
 
+/* acc[(i, j)] += <x_i | y_j> over len points for i < ni (1 or 2) and j < nj (1 or 2): every x and y
+ * loaded once for the ni nj products (the dot products are bound by loads, not arithmetic). */
+/* Compiled twice, for processors with AVX2 and for the rest, the one to run chosen when the
+ * library loads (GCC's target_clones; elsewhere one plain version). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define QDML_VECTOR_CLONES __attribute__((target_clones("avx2", "default"), noinline))
+#else
+#define QDML_VECTOR_CLONES
+#endif
+
+QDML_VECTOR_CLONES static void dot_block(const double *x0, const double *x1, const double *y0, const double *y1, int64_t len,
+                             int ni, int nj, double *acc, int stride) {
+    double r00 = 0, i00 = 0, r01 = 0, i01 = 0, r10 = 0, i10 = 0, r11 = 0, i11 = 0;
+    if (ni == 2 && nj == 2) {
+#pragma omp simd reduction(+ : r00, i00, r01, i01, r10, i10, r11, i11)
+        for (int64_t q = 0; q < len; ++q) {
+            const double ar = x0[2 * q], ai = x0[2 * q + 1], br = x1[2 * q], bi = x1[2 * q + 1];
+            const double cr = y0[2 * q], ci = y0[2 * q + 1], dr = y1[2 * q], di = y1[2 * q + 1];
+            r00 += ar * cr + ai * ci;
+            i00 += ar * ci - ai * cr;
+            r01 += ar * dr + ai * di;
+            i01 += ar * di - ai * dr;
+            r10 += br * cr + bi * ci;
+            i10 += br * ci - bi * cr;
+            r11 += br * dr + bi * di;
+            i11 += br * di - bi * dr;
+        }
+    } else {
+        /* the edges: one x against one or two y, or two x against one y (swapped through the pointers) */
+        for (int i = 0; i < ni; ++i) {
+            const double *x = i == 0 ? x0 : x1;
+            double ra = 0, ia = 0, rb = 0, ib = 0;
+            if (nj == 2) {
+#pragma omp simd reduction(+ : ra, ia, rb, ib)
+                for (int64_t q = 0; q < len; ++q) {
+                    const double ar = x[2 * q], ai = x[2 * q + 1];
+                    ra += ar * y0[2 * q] + ai * y0[2 * q + 1];
+                    ia += ar * y0[2 * q + 1] - ai * y0[2 * q];
+                    rb += ar * y1[2 * q] + ai * y1[2 * q + 1];
+                    ib += ar * y1[2 * q + 1] - ai * y1[2 * q];
+                }
+            } else {
+#pragma omp simd reduction(+ : ra, ia)
+                for (int64_t q = 0; q < len; ++q) {
+                    const double ar = x[2 * q], ai = x[2 * q + 1];
+                    ra += ar * y0[2 * q] + ai * y0[2 * q + 1];
+                    ia += ar * y0[2 * q + 1] - ai * y0[2 * q];
+                }
+            }
+            if (i == 0) r00 = ra, i00 = ia, r01 = rb, i01 = ib;
+            else r10 = ra, i10 = ia, r11 = rb, i11 = ib;
+        }
+    }
+    acc[0] += r00;
+    acc[1] += i00;
+    if (nj == 2) acc[2] += r01, acc[3] += i01;
+    if (ni == 2) {
+        acc[2 * stride] += r10;
+        acc[2 * stride + 1] += i10;
+        if (nj == 2) acc[2 * stride + 2] += r11, acc[2 * stride + 3] += i11;
+    }
+}
+
 /* g[i nj + j] = <u_i | w_j>: per-thread partial sums over a static split of the points (the same
  * split every call, reproducible), added in thread order. */
 qdml_status qdml_cpu_vdot(qdml_backend_state *s, int ni, const int *uslot, const int64_t *umem, int nj,
-                          const int *wslot, const int64_t *wmem, double *g) {
+                          const int *wslot, const int64_t *wmem, int hermitian, double *g) {
     qdml_status st;
     if ((st = check_list(s, ni, uslot, umem, "vdot")) != QDML_OK ||
         (st = check_list(s, nj, wslot, wmem, "vdot")) != QDML_OK)
@@ -148,6 +211,10 @@ qdml_status qdml_cpu_vdot(qdml_backend_state *s, int ni, const int *uslot, const
     }
     for (int i = 0; i < ni; ++i) u[i] = slot_ptr(s, uslot[i]) + umem[i] * N;
     for (int j = 0; j < nj; ++j) w[j] = slot_ptr(s, wslot[j]) + wmem[j] * N;
+    /* A Hermitian result (the caller's word, or the same list on both sides): its upper triangle is
+     * enough (the 2 x 2 blocks that straddle the diagonal compute a product below it too, unused). */
+    int same = ni == nj;
+    for (int i = 0; i < ni && same && !hermitian; ++i) same = u[i] == w[i];
 #pragma omp parallel num_threads(nt)
     {
         const int t = omp_get_thread_num();
@@ -155,33 +222,61 @@ qdml_status qdml_cpu_vdot(qdml_backend_state *s, int ni, const int *uslot, const
         chunk(N, t, omp_get_num_threads(), &a, &e);
         double *acc = part + 2 * (size_t)t * pairs;
         for (int64_t q0 = a; q0 < e; q0 += VBLOCK) {
-            const int64_t q1 = q0 + VBLOCK < e ? q0 + VBLOCK : e;
-            for (int i = 0; i < ni; ++i)
-                for (int j = 0; j < nj; ++j) {
-                    const qdml_c64 *x = u[i], *y = w[j];
-                    double re = 0.0, im = 0.0;
-                    for (int64_t q = q0; q < q1; ++q) {
-                        re += x[q].re * y[q].re + x[q].im * y[q].im;
-                        im += x[q].re * y[q].im - x[q].im * y[q].re;
-                    }
-                    acc[2 * ((size_t)i * nj + j)] += re;
-                    acc[2 * ((size_t)i * nj + j) + 1] += im;
+            const int64_t len = (q0 + VBLOCK < e ? q0 + VBLOCK : e) - q0;
+            for (int i = 0; i < ni; i += 2) {
+                const int bi = ni - i >= 2 ? 2 : 1;
+                for (int j = same ? i : 0; j < nj; j += 2) {
+                    const int bj = nj - j >= 2 ? 2 : 1;
+                    dot_block((const double *)(u[i] + q0), (const double *)(u[i + bi - 1] + q0),
+                              (const double *)(w[j] + q0), (const double *)(w[j + bj - 1] + q0), len, bi, bj,
+                              acc + 2 * ((size_t)i * nj + j), nj);
                 }
+            }
         }
     }
-    for (size_t k = 0; k < 2 * pairs; ++k) {
-        double sum = 0.0;
-        for (int t = 0; t < nt; ++t) sum += part[2 * (size_t)t * pairs + k];
-        g[k] = sum;
-    }
+    for (int i = 0; i < ni; ++i)
+        for (int j = same ? i : 0; j < nj; ++j) {
+            const size_t k = 2 * ((size_t)i * nj + j);
+            double re = 0.0, im = 0.0;
+            for (int t = 0; t < nt; ++t) {
+                re += part[2 * (size_t)t * pairs + k];
+                im += part[2 * (size_t)t * pairs + k + 1];
+            }
+            g[k] = re;
+            g[k + 1] = im;
+            if (same) { /* Hermitian */
+                g[2 * ((size_t)j * nj + i)] = re;
+                g[2 * ((size_t)j * nj + i) + 1] = -im;
+            }
+        }
     free(part);
     free(u);
     free(w);
     return QDML_OK;
 }
 
-/* w_j := sum_i u_i c[i nj + j], block by block: every u's block is copied out before any w's block is
- * written, so a w may be among the u. */
+/* y (+)= (cr + i ci) x over len complex values: y = ... where `first`, else y += ... */
+QDML_VECTOR_CLONES static void mac_block(double *restrict y, const double *restrict x, int64_t len, double cr,
+                                         double ci, int first) {
+    if (first) {
+#pragma omp simd
+        for (int64_t q = 0; q < len; ++q) {
+            const double xr = x[2 * q], xi = x[2 * q + 1];
+            y[2 * q] = xr * cr - xi * ci;
+            y[2 * q + 1] = xr * ci + xi * cr;
+        }
+    } else {
+#pragma omp simd
+        for (int64_t q = 0; q < len; ++q) {
+            const double xr = x[2 * q], xi = x[2 * q + 1];
+            y[2 * q] += xr * cr - xi * ci;
+            y[2 * q + 1] += xr * ci + xi * cr;
+        }
+    }
+}
+
+/* w_j := sum_i u_i c[i nj + j], block by block: where a w is among the u, every u's block is copied out
+ * before any w's block is written. */
 qdml_status qdml_cpu_vcombine(qdml_backend_state *s, int ni, const int *uslot, const int64_t *umem, int nj,
                               const int *wslot, const int64_t *wmem, const double *c) {
     qdml_status st;
@@ -203,6 +298,9 @@ qdml_status qdml_cpu_vcombine(qdml_backend_state *s, int ni, const int *uslot, c
     }
     for (int i = 0; i < ni; ++i) u[i] = slot_ptr(s, uslot[i]) + umem[i] * N;
     for (int j = 0; j < nj; ++j) w[j] = slot_ptr(s, wslot[j]) + wmem[j] * N;
+    int alias = 0;
+    for (int i = 0; i < ni && !alias; ++i)
+        for (int j = 0; j < nj && !alias; ++j) alias = u[i] == w[j];
 #pragma omp parallel num_threads(nt)
     {
         const int t = omp_get_thread_num();
@@ -211,18 +309,20 @@ qdml_status qdml_cpu_vcombine(qdml_backend_state *s, int ni, const int *uslot, c
         qdml_c64 *my = tmp + (size_t)t * (size_t)ni * VBLOCK;
         for (int64_t q0 = a; q0 < e; q0 += VBLOCK) {
             const int64_t len = (q0 + VBLOCK < e ? q0 + VBLOCK : e) - q0;
-            for (int i = 0; i < ni; ++i) memcpy(my + (size_t)i * VBLOCK, u[i] + q0, (size_t)len * sizeof(qdml_c64));
+            if (alias)
+                for (int i = 0; i < ni; ++i)
+                    memcpy(my + (size_t)i * VBLOCK, u[i] + q0, (size_t)len * sizeof(qdml_c64));
             for (int j = 0; j < nj; ++j) {
-                qdml_c64 *y = w[j] + q0;
-                for (int64_t q = 0; q < len; ++q) y[q] = qdml_c64_make(0.0, 0.0);
+                double *y = (double *)(w[j] + q0);
+                int first = 1;
                 for (int i = 0; i < ni; ++i) {
                     const double cr = c[2 * ((size_t)i * nj + j)], ci = c[2 * ((size_t)i * nj + j) + 1];
                     if (cr == 0.0 && ci == 0.0) continue;
-                    const qdml_c64 *x = my + (size_t)i * VBLOCK;
-                    for (int64_t q = 0; q < len; ++q)
-                        y[q] = qdml_c64_make(y[q].re + x[q].re * cr - x[q].im * ci,
-                                             y[q].im + x[q].re * ci + x[q].im * cr);
+                    const double *x = (const double *)(alias ? my + (size_t)i * VBLOCK : u[i] + q0);
+                    mac_block(y, x, len, cr, ci, first);
+                    first = 0;
                 }
+                if (first) memset(y, 0, (size_t)len * sizeof(qdml_c64));
             }
         }
     }

@@ -279,7 +279,7 @@ qdml_status qdml_cpu_apply_h(qdml_backend_state *s, int src, int dst, const doub
 qdml_status qdml_cpu_precondition(qdml_backend_state *s, int src, int dst, const double *hbar, const double *mass,
                                   const double *shift, const double *vmin);
 qdml_status qdml_cpu_vdot(qdml_backend_state *s, int ni, const int *uslot, const int64_t *umem, int nj,
-                          const int *wslot, const int64_t *wmem, double *g);
+                          const int *wslot, const int64_t *wmem, int hermitian, double *g);
 qdml_status qdml_cpu_vcombine(qdml_backend_state *s, int ni, const int *uslot, const int64_t *umem, int nj,
                               const int *wslot, const int64_t *wmem, const double *c);
 qdml_status qdml_cpu_vset(qdml_backend_state *s, int slot, int64_t member, const double *psi);

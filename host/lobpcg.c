@@ -93,12 +93,28 @@ static qdml_status rows_precondition(lob *l, int kind) {
     return QDML_OK;
 }
 
-/* g (na x nb) = dV <a | b> for the lists at sl/me[0 ..) and [na ..). */
-static qdml_status dots(lob *l, int na, int nb, double *g) {
+/* g (na x nb) = dV <a | b> for the lists at sl/me[0 ..) and [na ..); `hermitian`: b = H a (the upper
+ * triangle is enough). */
+static qdml_status dots_h(lob *l, int na, int nb, int hermitian, double *g) {
     qdml_problem *p = l->p;
-    qdml_status st = p->ops->vdot(p->bs, na, l->sl, l->me, nb, l->sl + na, l->me + na, g);
+    qdml_status st = p->ops->vdot(p->bs, na, l->sl, l->me, nb, l->sl + na, l->me + na, hermitian, g);
     if (st != QDML_OK) return backend(l, st, "vdot");
     for (size_t k = 0; k < 2 * (size_t)na * (size_t)nb; ++k) g[k] *= p->desc.dv;
+    return QDML_OK;
+}
+
+static qdml_status dots(lob *l, int na, int nb, double *g) { return dots_h(l, na, nb, 0, g); }
+
+/* out[j] = dV ||v_j||^2 for the m vectors of `kind` of group g, one product each. */
+static qdml_status norms(lob *l, int kind, int64_t g, double *out) {
+    for (int j = 0; j < l->m; ++j) {
+        double z[2];
+        list_of(l, kind, g, j, 1, 0);
+        list_of(l, kind, g, j, 1, 1);
+        qdml_status st = dots(l, 1, 1, z);
+        if (st != QDML_OK) return st;
+        out[j] = z[0];
+    }
     return QDML_OK;
 }
 
@@ -118,7 +134,7 @@ static qdml_status ritz(lob *l, int64_t g, const int *kinds, int nk, int *rank) 
     qdml_status st = dots(l, n, n, l->S);
     if (st != QDML_OK) return st;
     for (int k = 0; k < nk; ++k) list_of(l, kinds[k] + 1, g, 0, m, n + k * m);
-    if ((st = dots(l, n, n, l->A)) != QDML_OK) return st;
+    if ((st = dots_h(l, n, n, 1, l->A)) != QDML_OK) return st;
     /* Scale to unit diagonal (directions of tiny norm are not dependent ones). */
     for (int i = 0; i < n; ++i) {
         const double d = l->S[2 * (i * n + i)];
@@ -182,10 +198,8 @@ static qdml_status residuals(lob *l, int64_t g) {
     list_of(l, KW, g, 0, m, 2 * m);
     qdml_status st = combine(l, 2 * m, m, c);
     if (st != QDML_OK) return st;
-    list_of(l, KW, g, 0, m, 0);
-    list_of(l, KW, g, 0, m, m);
-    if ((st = dots(l, m, m, l->S)) != QDML_OK) return st;
-    for (int j = 0; j < m; ++j) l->res[g * m + j] = sqrt(fmax(l->S[2 * (j * m + j)], 0.0));
+    if ((st = norms(l, KW, g, l->w)) != QDML_OK) return st;
+    for (int j = 0; j < m; ++j) l->res[g * m + j] = sqrt(fmax(l->w[j], 0.0));
     return QDML_OK;
 }
 
@@ -208,14 +222,12 @@ static qdml_status orthogonalise_w(lob *l, int64_t g) {
     list_of(l, KW, g, 0, m, m);
     list_of(l, KW, g, 0, m, 2 * m);
     if ((st = combine(l, 2 * m, m, c)) != QDML_OK) return st;
-    list_of(l, KW, g, 0, m, 0);
-    list_of(l, KW, g, 0, m, m);
-    if ((st = dots(l, m, m, l->S)) != QDML_OK) return st;
+    if ((st = norms(l, KW, g, l->w)) != QDML_OK) return st;
     memset(c, 0, 2 * (size_t)m * (size_t)m * sizeof(double));
     for (int j = 0; j < m; ++j) {
         /* A vector already well under the tolerance adds only rounding noise to the basis: its direction is
          * left out (soft locking), which keeps the basis well conditioned. */
-        const double nrm = l->S[2 * (j * m + j)];
+        const double nrm = l->w[j];
         const int locked = l->res[g * m + j] <= 0.1 * l->o->tolerance;
         c[2 * (j * m + j)] = !locked && nrm > 0 && isfinite(nrm) ? 1.0 / sqrt(nrm) : 0.0;
     }

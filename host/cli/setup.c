@@ -5,11 +5,13 @@
 #include "args.h"
 #include "output.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- messages about arrays -------------------------------------------------------------------- */
 
@@ -182,6 +184,31 @@ int cli_setup_load_objectives(cli_setup *s, const char *spec, const char *dim_tx
     return CLI_OK;
 }
 
+/* The FFTW wisdom file the program keeps (qdml_context_set_fft_wisdom): $QDML_WISDOM when set ("" or
+ * "none": no file), else fftw-wisdom in $XDG_CACHE_HOME/qdml or ~/.cache/qdml, the folder made when
+ * missing. Plans (and the CPU backend's path choices, kept beside it) are then timed once per machine
+ * and shape instead of in every run. Returns "" where there is none (no home, a folder that cannot be
+ * made, a path too long): the run plans as before. */
+static const char *wisdom_path(char *buf, size_t len) {
+    const char *env = getenv("QDML_WISDOM");
+    if (env) return strcmp(env, "none") == 0 ? "" : env;
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char dir[4096];
+    int n;
+    if (xdg && xdg[0] == '/') {
+        n = snprintf(dir, sizeof dir, "%s/qdml", xdg);
+    } else if (home && home[0] == '/') {
+        n = snprintf(dir, sizeof dir, "%s/.cache", home);
+        if (n < 0 || (size_t)n >= sizeof dir || (mkdir(dir, 0755) != 0 && errno != EEXIST)) return "";
+        n = snprintf(dir, sizeof dir, "%s/.cache/qdml", home);
+    } else {
+        return "";
+    }
+    if (n < 0 || (size_t)n >= sizeof dir || (mkdir(dir, 0755) != 0 && errno != EEXIST)) return "";
+    n = snprintf(buf, len, "%s/fftw-wisdom", dir);
+    return n < 0 || (size_t)n >= len ? "" : buf;
+}
+
 /* Grid, context and problem, with the potential and hbar/mass set on every member. */
 int cli_setup_make_problem(cli_setup *s, qdml_backend backend, int threads, qdml_precision precision, double hbar,
                            double mass) {
@@ -205,6 +232,10 @@ int cli_setup_make_problem(cli_setup *s, qdml_backend backend, int threads, qdml
         cli_error(cmd, "%s", qdml_context_last_error(s->ctx));
         return cli_exit_for_status(st);
     }
+    char wisdom[4096];
+    const char *wpath = s->estimate ? "" : wisdom_path(wisdom, sizeof wisdom);
+    if (wpath[0] && qdml_context_set_fft_wisdom(s->ctx, wpath) != QDML_OK)
+        (void)qdml_context_set_fft_wisdom(s->ctx, NULL); /* a path the library refuses: plan as without one */
     st = qdml_problem_create(s->ctx, &s->grid, s->batch, &s->problem);
     if (st != QDML_OK) {
         cli_error(cmd, "cannot create the problem (%lld points x %lld members): %s", (long long)s->points,
