@@ -19,7 +19,8 @@ static qdml_c64 *slot_ptr(qdml_backend_state *s, int k) { return k == 0 ? s->psi
 qdml_status qdml_cpu_vectors(qdml_backend_state *s, int n) {
     if (n < 0) return qdml_fail(NULL, QDML_ERR_INTERNAL, "vectors: n = %d is negative", n);
     if (n == s->nvslot) return QDML_OK;
-    for (int k = 0; k < s->nvslot; ++k) free(s->vslot[k]);
+    for (int k = 0; k < s->nvslot; ++k)
+        free(s->vslot[k]);
     free(s->vslot);
     s->vslot = NULL;
     s->nvslot = 0;
@@ -31,7 +32,8 @@ qdml_status qdml_cpu_vectors(qdml_backend_state *s, int n) {
         s->vslot[k] = qdml_cpu_fft_alloc(s->total, sizeof(qdml_c64), &bytes);
         if (!s->vslot[k]) {
             const int made = k;
-            for (int j = 0; j < made; ++j) free(s->vslot[j]);
+            for (int j = 0; j < made; ++j)
+                free(s->vslot[j]);
             free(s->vslot);
             s->vslot = NULL;
             return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY,
@@ -55,8 +57,8 @@ static qdml_status check_slot(const qdml_backend_state *s, int k, const char *op
 /* dst := transform of src multiplied, member b, by f(b, |k|^2) / N, then transformed back. */
 typedef enum { MUL_KINETIC, MUL_PRECOND } kmul;
 
-static qdml_status spectral(qdml_backend_state *s, int src, int dst, kmul kind, const double *hbar,
-                            const double *mass, const double *shift, const double *vmin, const char *op) {
+static qdml_status spectral(qdml_backend_state *s, int src, int dst, kmul kind, const double *hbar, const double *mass,
+                            const double *shift, const double *vmin, const char *op) {
     qdml_status st;
     if ((st = check_slot(s, src, op)) != QDML_OK || (st = check_slot(s, dst, op)) != QDML_OK) return st;
     if (!s->fwd || !s->bwd) return qdml_fail(NULL, QDML_ERR_BACKEND, "%s: FFTW has no plan for this problem", op);
@@ -136,8 +138,8 @@ static qdml_status check_list(qdml_backend_state *s, int n, const int *slot, con
 #define QDML_VECTOR_CLONES
 #endif
 
-QDML_VECTOR_CLONES static void dot_block(const double *x0, const double *x1, const double *y0, const double *y1, int64_t len,
-                             int ni, int nj, double *acc, int stride) {
+QDML_VECTOR_CLONES static void dot_block(const double *x0, const double *x1, const double *y0, const double *y1,
+                                         int64_t len, int ni, int nj, double *acc, int stride) {
     double r00 = 0, i00 = 0, r01 = 0, i01 = 0, r10 = 0, i10 = 0, r11 = 0, i11 = 0;
     if (ni == 2 && nj == 2) {
 #pragma omp simd reduction(+ : r00, i00, r01, i01, r10, i10, r11, i11)
@@ -175,8 +177,10 @@ QDML_VECTOR_CLONES static void dot_block(const double *x0, const double *x1, con
                     ia += ar * y0[2 * q + 1] - ai * y0[2 * q];
                 }
             }
-            if (i == 0) r00 = ra, i00 = ia, r01 = rb, i01 = ib;
-            else r10 = ra, i10 = ia, r11 = rb, i11 = ib;
+            if (i == 0)
+                r00 = ra, i00 = ia, r01 = rb, i01 = ib;
+            else
+                r10 = ra, i10 = ia, r11 = rb, i11 = ib;
         }
     }
     acc[0] += r00;
@@ -209,12 +213,15 @@ qdml_status qdml_cpu_vdot(qdml_backend_state *s, int ni, const int *uslot, const
         free(w);
         return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "vdot: cannot allocate %d x %zu partial sums", nt, pairs);
     }
-    for (int i = 0; i < ni; ++i) u[i] = slot_ptr(s, uslot[i]) + umem[i] * N;
-    for (int j = 0; j < nj; ++j) w[j] = slot_ptr(s, wslot[j]) + wmem[j] * N;
+    for (int i = 0; i < ni; ++i)
+        u[i] = slot_ptr(s, uslot[i]) + umem[i] * N;
+    for (int j = 0; j < nj; ++j)
+        w[j] = slot_ptr(s, wslot[j]) + wmem[j] * N;
     /* A Hermitian result (the caller's word, or the same list on both sides): its upper triangle is
      * enough (the 2 x 2 blocks that straddle the diagonal compute a product below it too, unused). */
     int same = ni == nj;
-    for (int i = 0; i < ni && same && !hermitian; ++i) same = u[i] == w[i];
+    for (int i = 0; i < ni && same && !hermitian; ++i)
+        same = u[i] == w[i];
 #pragma omp parallel num_threads(nt)
     {
         const int t = omp_get_thread_num();
@@ -293,14 +300,17 @@ qdml_status qdml_cpu_vcombine(qdml_backend_state *s, int ni, const int *uslot, c
         free(u);
         free(w);
         free(tmp);
-        return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "vcombine: cannot allocate %d x %d blocks of %d values", nt,
-                         ni, VBLOCK);
+        return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "vcombine: cannot allocate %d x %d blocks of %d values", nt, ni,
+                         VBLOCK);
     }
-    for (int i = 0; i < ni; ++i) u[i] = slot_ptr(s, uslot[i]) + umem[i] * N;
-    for (int j = 0; j < nj; ++j) w[j] = slot_ptr(s, wslot[j]) + wmem[j] * N;
+    for (int i = 0; i < ni; ++i)
+        u[i] = slot_ptr(s, uslot[i]) + umem[i] * N;
+    for (int j = 0; j < nj; ++j)
+        w[j] = slot_ptr(s, wslot[j]) + wmem[j] * N;
     int alias = 0;
     for (int i = 0; i < ni && !alias; ++i)
-        for (int j = 0; j < nj && !alias; ++j) alias = u[i] == w[j];
+        for (int j = 0; j < nj && !alias; ++j)
+            alias = u[i] == w[j];
 #pragma omp parallel num_threads(nt)
     {
         const int t = omp_get_thread_num();

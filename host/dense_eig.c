@@ -53,7 +53,8 @@ int qdml_herm_eig(int n, const double *a_in, double *w, double *v) {
         return -1;
     }
     memset(v, 0, 2 * nn * sizeof(double));
-    for (int i = 0; i < n; ++i) RE(v, i, i) = 1.0;
+    for (int i = 0; i < n; ++i)
+        RE(v, i, i) = 1.0;
     int ok = 0;
     for (int sweep = 0; sweep < 100 && !ok; ++sweep) {
         double off = 0.0;
@@ -83,7 +84,8 @@ int qdml_herm_eig(int n, const double *a_in, double *w, double *v) {
     }
     if (ok) {
         /* Ascending, by selection (n is small), the columns of v with their values. */
-        for (int i = 0; i < n; ++i) w[i] = RE(a, i, i);
+        for (int i = 0; i < n; ++i)
+            w[i] = RE(a, i, i);
         for (int i = 0; i < n; ++i) {
             int m = i;
             for (int j = i + 1; j < n; ++j)
@@ -120,7 +122,8 @@ int qdml_herm_gen_eig(int n, const double *a, const double *s, double rel_floor,
     if (!(top > 0)) goto out;
     /* Kept: the directions of s above the floor, z = u_k / sqrt(sigma_k) (n x r). */
     int r = 0;
-    for (int k = n - 1; k >= 0 && sw[k] > rel_floor * top; --k) ++r;
+    for (int k = n - 1; k >= 0 && sw[k] > rel_floor * top; --k)
+        ++r;
     if (r < 1) goto out;
     for (int i = 0; i < n; ++i)
         for (int k = 0; k < r; ++k) {

@@ -86,8 +86,8 @@ static qdml_status rows_h(lob *l, int src, int dst) {
 static qdml_status rows_precondition(lob *l, int kind) {
     qdml_problem *p = l->p;
     for (int row = 0; row < l->rows; ++row) {
-        qdml_status st = p->ops->precondition(p->bs, KINDS * row + kind, KINDS * row + kind, p->hbar, p->mass,
-                                              l->shift, p->vmin);
+        qdml_status st =
+            p->ops->precondition(p->bs, KINDS * row + kind, KINDS * row + kind, p->hbar, p->mass, l->shift, p->vmin);
         if (st != QDML_OK) return backend(l, st, "precondition");
     }
     return QDML_OK;
@@ -99,7 +99,8 @@ static qdml_status dots_h(lob *l, int na, int nb, int hermitian, double *g) {
     qdml_problem *p = l->p;
     qdml_status st = p->ops->vdot(p->bs, na, l->sl, l->me, nb, l->sl + na, l->me + na, hermitian, g);
     if (st != QDML_OK) return backend(l, st, "vdot");
-    for (size_t k = 0; k < 2 * (size_t)na * (size_t)nb; ++k) g[k] *= p->desc.dv;
+    for (size_t k = 0; k < 2 * (size_t)na * (size_t)nb; ++k)
+        g[k] *= p->desc.dv;
     return QDML_OK;
 }
 
@@ -129,11 +130,14 @@ static qdml_status combine(lob *l, int ni, int nj, const double *c) {
  * in l->lambda; returns the rank kept (< m: the basis was too dependent for m pairs). */
 static qdml_status ritz(lob *l, int64_t g, const int *kinds, int nk, int *rank) {
     const int m = l->m, n = nk * m;
-    for (int k = 0; k < nk; ++k) list_of(l, kinds[k], g, 0, m, k * m);
-    for (int k = 0; k < nk; ++k) list_of(l, kinds[k], g, 0, m, n + k * m);
+    for (int k = 0; k < nk; ++k)
+        list_of(l, kinds[k], g, 0, m, k * m);
+    for (int k = 0; k < nk; ++k)
+        list_of(l, kinds[k], g, 0, m, n + k * m);
     qdml_status st = dots(l, n, n, l->S);
     if (st != QDML_OK) return st;
-    for (int k = 0; k < nk; ++k) list_of(l, kinds[k] + 1, g, 0, m, n + k * m);
+    for (int k = 0; k < nk; ++k)
+        list_of(l, kinds[k] + 1, g, 0, m, n + k * m);
     if ((st = dots_h(l, n, n, 1, l->A)) != QDML_OK) return st;
     /* Scale to unit diagonal (directions of tiny norm are not dependent ones). */
     for (int i = 0; i < n; ++i) {
@@ -165,7 +169,8 @@ static qdml_status ritz(lob *l, int64_t g, const int *kinds, int nk, int *rank) 
                 l->C[2 * (i * m + j)] = c[2 * ((size_t)i * r + j)] * l->D[i];
                 l->C[2 * (i * m + j) + 1] = c[2 * ((size_t)i * r + j) + 1] * l->D[i];
             }
-        for (int j = 0; j < m; ++j) l->lambda[g * m + j] = l->w[j];
+        for (int j = 0; j < m; ++j)
+            l->lambda[g * m + j] = l->w[j];
     }
     free(c);
     return QDML_OK;
@@ -199,7 +204,8 @@ static qdml_status residuals(lob *l, int64_t g) {
     qdml_status st = combine(l, 2 * m, m, c);
     if (st != QDML_OK) return st;
     if ((st = norms(l, KW, g, l->w)) != QDML_OK) return st;
-    for (int j = 0; j < m; ++j) l->res[g * m + j] = sqrt(fmax(l->w[j], 0.0));
+    for (int j = 0; j < m; ++j)
+        l->res[g * m + j] = sqrt(fmax(l->w[j], 0.0));
     return QDML_OK;
 }
 
@@ -217,7 +223,8 @@ static qdml_status orthogonalise_w(lob *l, int64_t g) {
             c[2 * (i * m + j)] = -l->S[2 * (i * m + j)];
             c[2 * (i * m + j) + 1] = -l->S[2 * (i * m + j) + 1];
         }
-    for (int j = 0; j < m; ++j) c[2 * ((m + j) * m + j)] = 1.0;
+    for (int j = 0; j < m; ++j)
+        c[2 * ((m + j) * m + j)] = 1.0;
     list_of(l, KX, g, 0, m, 0);
     list_of(l, KW, g, 0, m, m);
     list_of(l, KW, g, 0, m, 2 * m);
@@ -268,7 +275,8 @@ static qdml_status update(lob *l, int64_t g, int *ok) {
             }
         }
     for (int h = 0; h < 2; ++h) {
-        for (int k = 0; k < nk; ++k) list_of(l, kinds[k] + h, g, 0, m, k * m);
+        for (int k = 0; k < nk; ++k)
+            list_of(l, kinds[k] + h, g, 0, m, k * m);
         list_of(l, KX + h, g, 0, m, n);
         list_of(l, KP + h, g, 0, m, n + m);
         if ((st = combine(l, n, 2 * m, c)) != QDML_OK) return st;
@@ -295,7 +303,8 @@ static qdml_status make_guards(lob *l, int64_t g, double *buf) {
         qdml_status st = p->ops->get_state(p->bs, src, buf);
         if (st != QDML_OK) return backend(l, st, "get_state");
         double amax = 0.0;
-        for (int64_t i = 0; i < N; ++i) amax = fmax(amax, hypot(buf[2 * i], buf[2 * i + 1]));
+        for (int64_t i = 0; i < N; ++i)
+            amax = fmax(amax, hypot(buf[2 * i], buf[2 * i + 1]));
         const int a = axes[q % na], power = 1 + q / na;
         const double half = 0.5 * d->length[a], mid = d->lo[a] + half;
         for (int64_t i = 0; i < N; ++i) {
@@ -381,14 +390,16 @@ static qdml_status lob_init(lob *l, qdml_problem *p, const qdml_ground_options *
         lob_free(l);
         return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate the eigensolver's scratch", fn);
     }
-    for (size_t g = 0; g < G; ++g) l->best[g] = INFINITY;
+    for (size_t g = 0; g < G; ++g)
+        l->best[g] = INFINITY;
     return QDML_OK;
 }
 
 /* Largest residual among the wanted states of group g. */
 static double wanted_residual(const lob *l, int64_t g) {
     double r = 0.0;
-    for (int j = 0; j < l->K; ++j) r = fmax(r, l->res[g * l->m + j]);
+    for (int j = 0; j < l->K; ++j)
+        r = fmax(r, l->res[g * l->m + j]);
     return r;
 }
 
@@ -544,7 +555,8 @@ qdml_status qdml_lobpcg_run(qdml_problem *p, const qdml_ground_options *o, qdml_
         st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate one state on the host", fn);
         goto out;
     }
-    for (int64_t g = 0; g < l.G && st == QDML_OK; ++g) st = make_guards(&l, g, buf);
+    for (int64_t g = 0; g < l.G && st == QDML_OK; ++g)
+        st = make_guards(&l, g, buf);
     /* The start in the history (the end is recorded by search). */
     if (st == QDML_OK) st = qdml_run_record(r, NULL);
     if (st == QDML_OK) st = search(&l);

@@ -46,17 +46,21 @@ Test(dense_eig, random_hermitian_matrices_are_diagonalised) {
     qt_rng_seed(&r, 11);
     for (int n = 1; n <= 24; n += (n < 6 ? 1 : 6)) {
         for (int rep = 0; rep < 4; ++rep) {
-            double *a = qt_calloc((size_t)(2 * n * n), sizeof(double)), *v = qt_calloc((size_t)(2 * n * n), sizeof(double));
+            double *a = qt_calloc((size_t)(2 * n * n), sizeof(double)),
+                   *v = qt_calloc((size_t)(2 * n * n), sizeof(double));
             double *w = qt_calloc((size_t)n, sizeof(double));
             random_hermitian(n, &r, a);
             if (rep == 3) /* a repeated eigenvalue: a = u diag(1, 1, ..., 2) u^H is hard for no method, here a = 1 */
                 for (int i = 0; i < n; ++i)
-                    for (int j = 0; j < n; ++j) a[2 * (i * n + j)] = a[2 * (i * n + j) + 1] = 0.0, a[2 * (i * n + i)] = 1.0;
+                    for (int j = 0; j < n; ++j)
+                        a[2 * (i * n + j)] = a[2 * (i * n + j) + 1] = 0.0, a[2 * (i * n + i)] = 1.0;
             double norm = 0.0;
-            for (int k = 0; k < 2 * n * n; ++k) norm += a[k] * a[k];
+            for (int k = 0; k < 2 * n * n; ++k)
+                norm += a[k] * a[k];
             norm = sqrt(norm);
             cr_assert_eq(qdml_herm_eig(n, a, w, v), 0, "n = %d", n);
-            for (int i = 0; i + 1 < n; ++i) cr_assert_leq(w[i], w[i + 1], "ascending");
+            for (int i = 0; i + 1 < n; ++i)
+                cr_assert_leq(w[i], w[i + 1], "ascending");
             for (int i = 0; i < n; ++i)
                 for (int c = 0; c < n; ++c) {
                     double re = 0.0, im = 0.0, ure = 0.0, uim = 0.0; /* (a v - v w)_ic, (v^H v - 1)_ic */
@@ -90,7 +94,8 @@ Test(dense_eig, generalised_problems_give_s_orthonormal_ritz_vectors) {
         double *s = qt_calloc(2 * nn, sizeof(double)), *c = qt_calloc(2 * nn, sizeof(double));
         double *w = qt_calloc((size_t)n, sizeof(double));
         random_hermitian(n, &r, a);
-        for (size_t k = 0; k < 2 * nn; ++k) b[k] = qt_normal(&r);
+        for (size_t k = 0; k < 2 * nn; ++k)
+            b[k] = qt_normal(&r);
         for (int i = 0; i < n; ++i) /* s = b^H b + 0.1: positive definite */
             for (int j = 0; j < n; ++j) {
                 double re = i == j ? 0.1 : 0.0, im = 0.0;
@@ -153,10 +158,12 @@ static double potential(const double *x, int dim, void *user) {
     double v = 0.0;
     if (q->kind == 1) return 4.0 * (x[0] * x[0] - 2.0) * (x[0] * x[0] - 2.0);
     if (q->kind == 2) {
-        for (int k = 0; k < 6; ++k) v += q->coef[2 * k] * cos((k + 1) * x[0]) + q->coef[2 * k + 1] * sin((k + 1) * x[0]);
+        for (int k = 0; k < 6; ++k)
+            v += q->coef[2 * k] * cos((k + 1) * x[0]) + q->coef[2 * k + 1] * sin((k + 1) * x[0]);
         return v + 0.3 * x[0] * x[0];
     }
-    for (int d = 0; d < dim; ++d) v += 0.5 * q->w[d] * q->w[d] * x[d] * x[d];
+    for (int d = 0; d < dim; ++d)
+        v += 0.5 * q->w[d] * q->w[d] * x[d] * x[d];
     return v;
 }
 
@@ -170,14 +177,16 @@ static void starts(qdml_problem *p, const qdml_grid *g, int64_t B, double c, uin
     for (int64_t b = 0; b < B; ++b) {
         double a[3][4][2];
         for (int d = 0; d < 3; ++d)
-            for (int k = 0; k < 4; ++k) a[d][k][0] = qt_normal(&r), a[d][k][1] = qt_normal(&r);
+            for (int k = 0; k < 4; ++k)
+                a[d][k][0] = qt_normal(&r), a[d][k][1] = qt_normal(&r);
         for (int64_t i = 0; i < N; ++i) {
             double x[3] = {0, 0, 0}, e = 0.0, re = 1.0, im = 0.0;
             qt_coords(g, i, x);
             for (int d = 0; d < g->dim; ++d) {
                 e += (x[d] - c) * (x[d] - c);
                 double pr = 0.0, pi = 0.0, xk = 1.0;
-                for (int k = 0; k < 4; ++k, xk *= x[d]) pr += a[d][k][0] * xk, pi += a[d][k][1] * xk;
+                for (int k = 0; k < 4; ++k, xk *= x[d])
+                    pr += a[d][k][0] * xk, pi += a[d][k][1] * xk;
                 const double nr = re * pr - im * pi, ni = re * pi + im * pr;
                 re = nr;
                 im = ni;
@@ -219,7 +228,8 @@ static void dense_levels(const qdml_grid *g, const pot *q, int K, double *e) {
         h[2 * (j * n + j)] += potential(&x, 1, (void *)q);
     }
     cr_assert_eq(qdml_herm_eig(n, h, w, v), 0);
-    for (int k = 0; k < K; ++k) e[k] = w[k];
+    for (int k = 0; k < K; ++k)
+        e[k] = w[k];
     free(h);
     free(v);
     free(w);
@@ -265,7 +275,8 @@ Test(lobpcg, degenerate_levels_of_the_2d_oscillator) {
     const qdml_grid g = qt_grid(2, n, lo, hi);
     qdml_problem *p = qt_problem(ctx, &g, 4);
     pot q = {{1.0, 1.0}, 0, NULL};
-    for (int b = 0; b < 4; ++b) qt_set_potential_fn(p, b, potential, &q);
+    for (int b = 0; b < 4; ++b)
+        qt_set_potential_fn(p, b, potential, &q);
     starts(p, &g, 4, 0.3, 21);
     /* A tolerance 30 times the rounding floor (about 3e-14 here): the iteration must stay stable while its
      * directions have become rounding noise (it did not when H P was carried by the recurrence). */
@@ -280,7 +291,8 @@ Test(lobpcg, degenerate_levels_of_the_2d_oscillator) {
     /* Orthonormal: the Gram matrix of the states, to rounding. */
     const int64_t N = qdml_grid_points(&g);
     double *s[4];
-    for (int b = 0; b < 4; ++b) s[b] = qt_get_state(p, b);
+    for (int b = 0; b < 4; ++b)
+        s[b] = qt_get_state(p, b);
     const double dv = (16.0 / 48) * (16.0 / 48);
     for (int a = 0; a < 4; ++a)
         for (int b = 0; b < 4; ++b) {
@@ -291,7 +303,8 @@ Test(lobpcg, degenerate_levels_of_the_2d_oscillator) {
             }
             cr_assert_leq(hypot(re * dv - (a == b), im * dv), 1e-10, "<%d|%d> = %g%+gi", a, b, re * dv, im * dv);
         }
-    for (int b = 0; b < 4; ++b) free(s[b]);
+    for (int b = 0; b < 4; ++b)
+        free(s[b]);
     qdml_problem_destroy(p);
     qdml_context_destroy(ctx);
 }
@@ -309,14 +322,16 @@ Test(lobpcg, near_degenerate_double_well_within_5000_applications) {
         pot q = {{0}, 1, NULL};
         for (int K = 1; K <= 2; ++K) {
             qdml_problem *p = qt_problem(ctx, &g, K);
-            for (int b = 0; b < K; ++b) qt_set_potential_fn(p, b, potential, &q);
+            for (int b = 0; b < K; ++b)
+                qt_set_potential_fn(p, b, potential, &q);
             starts(p, &g, K, 1.0, 31 + K);
             qdml_ground_options o = lobpcg(1e-9);
             qdml_run_result r[2];
             cr_assert_eq(K == 1 ? qdml_problem_ground(p, &o, r) : qdml_problem_lowest_states(p, &o, r), QDML_OK, "%s",
                          qdml_context_last_error(ctx));
             for (int b = 0; b < K; ++b) {
-                cr_assert(r[b].converged, "n %lld, K %d, state %d: residual %g", (long long)n, K, b, r[b].final.residual);
+                cr_assert(r[b].converged, "n %lld, K %d, state %d: residual %g", (long long)n, K, b,
+                          r[b].final.residual);
                 cr_assert_leq(r[b].hamiltonian_applications, 5000, "n %lld, K %d: %lld applications", (long long)n, K,
                               (long long)r[b].hamiltonian_applications);
             }
@@ -345,11 +360,13 @@ Test(lobpcg, random_potentials_match_the_dense_spectrum) {
         double lo = -7, hi = 7;
         const qdml_grid g = qt_grid(1, &n, &lo, &hi);
         double coef[12];
-        for (int k = 0; k < 12; ++k) coef[k] = qt_normal(&rng);
+        for (int k = 0; k < 12; ++k)
+            coef[k] = qt_normal(&rng);
         pot q = {{0}, 2, coef};
         const int K = 3;
         qdml_problem *p = qt_problem(ctx, &g, K);
-        for (int b = 0; b < K; ++b) qt_set_potential_fn(p, b, potential, &q);
+        for (int b = 0; b < K; ++b)
+            qt_set_potential_fn(p, b, potential, &q);
         starts(p, &g, K, 0.0, 51 + rep);
         qdml_ground_options o = lobpcg(1e-9);
         o.guard_states = 1 + rep % 3;
@@ -374,7 +391,8 @@ Test(lobpcg, batch_members_are_solved_as_alone) {
     const qdml_grid g = qt_grid(1, &n, &lo, &hi);
     pot q[3] = {{{1.0}, 0, NULL}, {{0}, 1, NULL}, {{2.0}, 0, NULL}};
     qdml_problem *p = qt_problem(ctx, &g, 3);
-    for (int b = 0; b < 3; ++b) qt_set_potential_fn(p, b, potential, &q[b]);
+    for (int b = 0; b < 3; ++b)
+        qt_set_potential_fn(p, b, potential, &q[b]);
     starts(p, &g, 3, 0.5, 61);
     qdml_ground_options o = lobpcg(1e-9);
     qdml_run_result r[3];
@@ -473,10 +491,12 @@ Test(lobpcg_cli, ground_uses_lobpcg_unless_told_or_implied_otherwise) {
     expect_ok(&r);
     double e[3];
     cr_assert_eq(json_array(r.out, "energies", e, 3), 3, "%s", r.out);
-    for (int k = 0; k < 3; ++k) cr_assert_float_eq(e[k], k + 0.5, 1e-9, "E_%d = %.15g", k, e[k]);
+    for (int k = 0; k < 3; ++k)
+        cr_assert_float_eq(e[k], k + 0.5, 1e-9, "E_%d = %.15g", k, e[k]);
     cli_free(&r);
     /* Imaginary time when asked, or when an option only it has is given. */
-    r = RUN(dir, "ground", "--objective", "harmonic", "--dim", "1", "--n", "64", "--method", "imaginary-time", "--json");
+    r = RUN(dir, "ground", "--objective", "harmonic", "--dim", "1", "--n", "64", "--method", "imaginary-time",
+            "--json");
     expect_ok(&r);
     cr_assert_not_null(strstr(r.out, "\"method\": \"imaginary-time\""), "%s", r.out);
     cli_free(&r);

@@ -97,8 +97,8 @@ typedef struct ground_args {
 /* The shared checks (args.h) and this subcommand's own, in the order that decides which mistake of a
  * command line is reported. */
 static int ground_parse(int argc, char **argv, ground_args *a, int *help) {
-    static const cli_opt own[] = {{"dt-initial", 1, NULL}, {"dt-min", 1, NULL}, {"states", 1, NULL},
-                                  {"method", 1, NULL},     {"guards", 1, NULL}};
+    static const cli_opt own[] = {
+        {"dt-initial", 1, NULL}, {"dt-min", 1, NULL}, {"states", 1, NULL}, {"method", 1, NULL}, {"guards", 1, NULL}};
     cli_shared *sh = &a->sh;
     if (cli_shared_parse(cmd, argc, argv, CLI_WITH_BATCH | CLI_WITH_HBAR | CLI_WITH_STOPPING | CLI_WITH_CHECKPOINT, own,
                          sizeof own / sizeof own[0], sh, help) != CLI_OK)
@@ -128,11 +128,11 @@ static int ground_parse(int argc, char **argv, ground_args *a, int *help) {
     }
     a->lowest = a->states > 1;
     /* The method: LOBPCG unless imaginary time is asked for, or implied by an option only it has. */
-    const char *it_only = sh->checkpoint                         ? "--checkpoint"
-                          : sh->resume                           ? "--resume"
+    const char *it_only = sh->checkpoint                       ? "--checkpoint"
+                          : sh->resume                         ? "--resume"
                           : cli_shared_value(sh, "dt-initial") ? "--dt-initial"
                           : cli_shared_value(sh, "dt-min")     ? "--dt-min"
-                                                                 : NULL;
+                                                               : NULL;
     a->go.method = it_only ? QDML_GROUND_IMAGINARY_TIME : QDML_GROUND_AUTO;
     if ((v = cli_shared_value(sh, "method"))) {
         if (strcmp(v, "lobpcg") == 0) {

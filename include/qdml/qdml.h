@@ -346,9 +346,10 @@ QDML_API qdml_status qdml_problem_split_energy(qdml_problem *problem, int64_t me
                                                qdml_splitting splitting, double *energy);
 
 /* ---------------------------------------------------------------------------------------------
- * Ground state by imaginary time with an automatic step size: each member's step starts large and
- * shrinks when its residual reaches the O(dtau^2) splitting floor, until the residual
- * || H psi - E psi || / || psi || (of the true H) is under the tolerance (docs/numerics.md).
+ * Ground state, until the residual || H psi - E psi || / || psi || (of the true H) is under the
+ * tolerance (docs/numerics.md): by imaginary time with an automatic step size (each member's step
+ * starts large and shrinks when its residual reaches the O(dtau^2) splitting floor; the default), or
+ * by LOBPCG on H itself (options.method).
  * ------------------------------------------------------------------------------------------- */
 
 /* How the ground-state searches find their states. */
@@ -394,15 +395,18 @@ QDML_API void qdml_ground_options_default(qdml_ground_options *options);
 
 /* Find the ground state of every member from its current state (which must overlap the ground
  * state; a Gaussian or the uniform state is fine). A member stops when converged, or when its
- * residual stops falling at its smallest step. Returns QDML_OK whether or not every member
- * converged: read results[b].converged. Errors as qdml_problem_evolve, and INVALID_ARGUMENT for an
+ * residual stops falling at its smallest step (LOBPCG: has not halved in 200 iterations). With
+ * LOBPCG every member is its own block of 1 + guard_states vectors. Returns QDML_OK whether or not
+ * every member converged: read results[b].converged. Errors as qdml_problem_evolve, and INVALID_ARGUMENT for an
  * initial state that cannot be measured (zero, a norm or energy sums beyond double precision: the
  * member and the quantity named) and for dt_initial or dt_min as above; a member that diverges is
  * restored to its last good state and finished, the others search on, DIVERGED at the end. */
 QDML_API qdml_status qdml_problem_ground(qdml_problem *problem, const qdml_ground_options *options, qdml_run_result *results);
 
-/* The lowest B eigenstates of one Hamiltonian, one per member, ascending: the members evolve as in
- * qdml_problem_ground and are orthonormalised in order after every step (docs/numerics.md).
+/* The lowest B eigenstates of one Hamiltonian, one per member, ascending: by imaginary time, the
+ * members evolve as in qdml_problem_ground and are orthonormalised in order after every step; by
+ * LOBPCG (options.method), the members and guard_states more are one block improved by Rayleigh-Ritz
+ * (docs/numerics.md).
  * results[b].final.energy and .residual are the b-th energy and its residual. The initial states
  * must be linearly independent and overlap the wanted ones (random states or Gaussians times random
  * polynomials do). options.resume continues a search of this function only. Errors:
