@@ -41,6 +41,10 @@ typedef struct qdml_step_params {
     int potential_only;  /* omit the kinetic factor (D = 0) */
     int flush_tiny;      /* set amplitudes below QDML_TINY to zero after kick and kinetic multiplies
                             (renormalised imaginary time, where norms stay near 1) */
+    double kdt;          /* the kinetic factor's step, when it differs from dt (0: dt); Chin's step */
+    double vgrad;        /* the potential factors use V + vgrad |grad V|^2 instead of V (0: V); Chin's
+                            modified potential. A backend without it fails UNAVAILABLE. |grad V|^2 by
+                            8th-order central differences on the periodic grid */
 } qdml_step_params;
 
 /* Raw per-member monitoring sums; the solver turns them into qdml_stats. */

@@ -58,6 +58,8 @@ static void cpu_destroy(qdml_backend_state *s) {
     free(s->steps_buf);
     free(s->kick_active);
     free(s->fwd_set);
+    free(s->grad2);
+    free(s->grad2_ok);
     free(s);
 }
 

@@ -12,11 +12,61 @@
 void qdml_cpu_forget_tables(qdml_backend_state *s, int64_t b) {
     s->held_ok[2 * b] = s->held_ok[2 * b + 1] = 0;
     s->evicted_ok[b] = 0;
+    if (s->grad2_ok) s->grad2_ok[b] = 0;
 }
 
 static int same_params(const qdml_step_params *a, const qdml_step_params *b) {
     return a->imaginary == b->imaginary && a->dt == b->dt && a->hbar == b->hbar && a->mass == b->mass &&
-           a->vshift == b->vshift && a->potential_only == b->potential_only && a->flush_tiny == b->flush_tiny;
+           a->vshift == b->vshift && a->potential_only == b->potential_only && a->flush_tiny == b->flush_tiny &&
+           a->kdt == b->kdt && a->vgrad == b->vgrad;
+}
+
+/* |grad V|^2 of member b into s->grad2, by 8th-order central differences along each axis of more than
+ * one point (periodic: the stencil wraps), exact for polynomials of degree up to 8. Differences rather
+ * than the spectral derivative: the potentials are rarely periodic (an oscillator's slope jumps at the
+ * box edge), and the spectral derivative's ringing from that jump reaches across the whole box, where
+ * the differences are wrong only within 4 points of the edge (where the states are negligible). */
+static qdml_status make_grad2(qdml_backend_state *s, int64_t b) {
+    if (!s->grad2) {
+        s->grad2 = qdml_calloc_array((size_t)s->total, sizeof(double));
+        s->grad2_ok = qdml_calloc_array((size_t)s->d.batch, 1);
+        if (!s->grad2 || !s->grad2_ok) {
+            free(s->grad2);
+            free(s->grad2_ok);
+            s->grad2 = NULL;
+            s->grad2_ok = NULL;
+            return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "set_step: cannot allocate |grad V|^2 (%lld values)",
+                             (long long)s->total);
+        }
+    }
+    if (s->grad2_ok[b]) return QDML_OK;
+    static const double c8[4] = {4.0 / 5.0, -1.0 / 5.0, 4.0 / 105.0, -1.0 / 280.0};
+    const int64_t N = s->d.npoints, n[3] = {s->d.n[0], s->d.n[1], s->d.n[2]};
+    const int64_t stride[3] = {n[1] * n[2], n[2], 1};
+    const double *v = s->v + b * N;
+    double *g = s->grad2 + b * N;
+#pragma omp parallel for num_threads(s->nt) schedule(static)
+    for (int64_t i = 0; i < N; ++i) {
+        double sum = 0.0;
+        for (int a = 0; a < 3; ++a) {
+            if (n[a] < 2) continue;
+            const int64_t ia = (i / stride[a]) % n[a], base = i - ia * stride[a];
+            const double h = s->d.length[a] / (double)n[a];
+            double d = 0.0;
+            if (n[a] >= 9) {
+                for (int k = 1; k <= 4; ++k)
+                    d += c8[k - 1] * (v[base + ((ia + k) % n[a]) * stride[a]] -
+                                      v[base + ((ia - k + n[a]) % n[a]) * stride[a]]);
+            } else { /* too few points for the wide stencil: second order */
+                d = 0.5 * (v[base + ((ia + 1) % n[a]) * stride[a]] - v[base + ((ia - 1 + n[a]) % n[a]) * stride[a]]);
+            }
+            d /= h;
+            sum += d * d;
+        }
+        g[i] = sum;
+    }
+    s->grad2_ok[b] = 1;
+    return QDML_OK;
 }
 
 /* The second table set (see table_set); 0 where memory is short, and then tables are rebuilt. */
@@ -42,6 +92,8 @@ static int second_tables(qdml_backend_state *s) {
 static void build_tables(qdml_backend_state *s, const table_set *t, int64_t b, const qdml_step_params *p) {
     const int64_t N = s->d.npoints;
     const double *v = s->v + b * N;
+    const double *g = p->vgrad != 0.0 ? s->grad2 + b * N : NULL; /* made by the caller */
+    const double vg = p->vgrad;
     const double c = qdml_half_step_rate(p->dt, p->hbar);
     const int imag = p->imaginary;
     const double shift = p->vshift;
@@ -49,7 +101,7 @@ static void build_tables(qdml_backend_state *s, const table_set *t, int64_t b, c
         double *restrict evh = (double *)(t->evh + b * N), *restrict evf = (double *)(t->evf + b * N);
 #pragma omp parallel for num_threads(s->nt) schedule(static)
         for (int64_t i = 0; i < N; ++i) {
-            const double h = qdml_potential_factor(1, v[i], shift, c).re;
+            const double h = qdml_potential_factor(1, g ? v[i] + vg * g[i] : v[i], shift, c).re;
             evh[i] = h;
             evf[i] = h * h;
         }
@@ -57,16 +109,17 @@ static void build_tables(qdml_backend_state *s, const table_set *t, int64_t b, c
         qdml_c64 *evh = t->evh + b * N, *evf = t->evf + b * N;
 #pragma omp parallel for num_threads(s->nt) schedule(static)
         for (int64_t i = 0; i < N; ++i) {
-            const qdml_c64 h = qdml_potential_factor(0, v[i], shift, c);
+            const qdml_c64 h = qdml_potential_factor(0, g ? v[i] + vg * g[i] : v[i], shift, c);
             evh[i] = h;
             evf[i] = qdml_cmul(h, h);
         }
     }
+    const double kdt = p->kdt != 0.0 ? p->kdt : p->dt;
     qdml_c64 *kt = t->ktab + b * s->ksum;
     double *kr = t->kreal + b * s->ksum;
     for (int a = 0; a < 3; ++a) {
         for (int64_t j = 0; j < s->d.n[a]; ++j) {
-            kt[j] = qdml_kinetic_factor(imag, p->potential_only, s->k2[a][j], p->hbar, p->mass, p->dt);
+            kt[j] = qdml_kinetic_factor(imag, p->potential_only, s->k2[a][j], p->hbar, p->mass, kdt);
             kr[j] = kt[j].re;
         }
         kt += s->d.n[a];
@@ -78,6 +131,10 @@ static void build_tables(qdml_backend_state *s, const table_set *t, int64_t b, c
  * set not in use where there are two (the one in use stays for the next switch back), else into
  * the only one. The tables are the same numbers whichever set holds them. */
 qdml_status qdml_cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
+    if (p->vgrad != 0.0) {
+        qdml_status st = make_grad2(s, b);
+        if (st != QDML_OK) return st;
+    }
     qdml_cpu_materialize(s); /* a queued kick uses the tables in use */
     const int cur = s->slot[b];
     int target = cur;

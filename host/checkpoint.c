@@ -309,7 +309,7 @@ static qdml_status read_run(qdml_context *ctx, const char *fn, const char *path,
     const double tol = bitsd(get_u64(q + 16)), dt0 = bitsd(get_u64(q + 24)), dtmin = bitsd(get_u64(q + 32));
     const int64_t every = (int64_t)get_u64(q + 40);
     const uint32_t prec = get_u32(q + 48), zero = get_u32(q + 52);
-    if (kind > QDML_RUN_LOWEST_STATES || mode > QDML_IMAGINARY_TIME || split > QDML_SPLIT_SUZUKI4 || flags > 3 ||
+    if (kind > QDML_RUN_LOWEST_STATES || mode > QDML_IMAGINARY_TIME || split > QDML_SPLIT_CHIN4 || flags > 3 ||
         !(isfinite(tol) && tol >= 0) || !(isfinite(dt0) && dt0 >= 0) || !(isfinite(dtmin) && dtmin >= 0) || every < 0 ||
         prec > 1 || zero != 0)
         return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s': invalid record of the last run", fn, path);

@@ -162,6 +162,8 @@ struct qdml_backend_state {
     int kick_pending;    /* 0 none, 1 half-step factor, 2 full-step factor */
     unsigned char *kick_active; /* members the pending kick applies to */
     unsigned char *fwd_set;     /* scratch: members a plane pass leaves transformed */
+    double *grad2;       /* B * N: |grad V|^2 of each member (made on first use by a set_step with vgrad) */
+    unsigned char *grad2_ok; /* per member: grad2 holds the current potential's */
     qdml_c64 **vslot;    /* the work slots of the block-vector ops (slot k >= 1 is vslot[k - 1]) */
     int nvslot;
 };

@@ -27,6 +27,7 @@ static const char *splitting_name(qdml_splitting sp) {
     case QDML_SPLIT_STRANG: return "QDML_SPLIT_STRANG";
     case QDML_SPLIT_YOSHIDA4: return "QDML_SPLIT_YOSHIDA4";
     case QDML_SPLIT_SUZUKI4: return "QDML_SPLIT_SUZUKI4";
+    case QDML_SPLIT_CHIN4: return "QDML_SPLIT_CHIN4";
     }
     return "?";
 }
@@ -131,10 +132,11 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
     case QDML_SPLIT_STRANG: coef = qdml_solver_split_strang, nsub = 1; break;
     case QDML_SPLIT_YOSHIDA4: coef = qdml_solver_split_yoshida4, nsub = 3; break;
     case QDML_SPLIT_SUZUKI4: coef = qdml_solver_split_suzuki4, nsub = 5; break;
+    case QDML_SPLIT_CHIN4: coef = qdml_solver_split_strang, nsub = 1; break; /* (its own step: r.chin) */
     default:
         return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                         "%s: options.splitting = %d: expected QDML_SPLIT_STRANG (0), QDML_SPLIT_YOSHIDA4 (1) or "
-                         "QDML_SPLIT_SUZUKI4 (2)",
+                         "%s: options.splitting = %d: expected QDML_SPLIT_STRANG (0), QDML_SPLIT_YOSHIDA4 (1), "
+                         "QDML_SPLIT_SUZUKI4 (2) or QDML_SPLIT_CHIN4 (3)",
                          fn, (int)o->splitting);
     }
     qdml_status st = qdml_solver_check_ready(p, fn);
@@ -158,6 +160,7 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
     r.potential_only = o->potential_only != 0;
     r.nsub = nsub;
     r.coef = coef;
+    r.chin = o->splitting == QDML_SPLIT_CHIN4;
     if (results) memset(results, 0, (size_t)p->batch * sizeof *results);
 
     /* The step in force is dt (what statistics and checkpoints record); the tables are built for the
@@ -277,8 +280,9 @@ qdml_status qdml_problem_split_energy(qdml_problem *p, int64_t member, double dt
     case QDML_SPLIT_STRANG: coef = qdml_solver_split_strang, nsub = 1; break;
     case QDML_SPLIT_YOSHIDA4: coef = qdml_solver_split_yoshida4, nsub = 3; break;
     case QDML_SPLIT_SUZUKI4: coef = qdml_solver_split_suzuki4, nsub = 5; break;
+    case QDML_SPLIT_CHIN4: coef = qdml_solver_split_strang, nsub = 1; break;
     default:
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: splitting = %d: expected 0, 1 or 2", fn,
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: splitting = %d: expected 0, 1, 2 or 3", fn,
                          (int)splitting);
     }
     qdml_status st = qdml_solver_check_ready(p, fn);
@@ -303,6 +307,7 @@ qdml_status qdml_problem_split_energy(qdml_problem *p, int64_t member, double dt
     r.renorm = 1;
     r.nsub = nsub;
     r.coef = coef;
+    r.chin = splitting == QDML_SPLIT_CHIN4;
     r.lognorm = lognorm;
     r.steps_declined = 1; /* the single ops: the steps op does not give its norms */
     const double dt_was = p->dt[member], time_was = p->time[member];

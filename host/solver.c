@@ -79,7 +79,9 @@ qdml_status qdml_run_backend_error(qdml_run *r, qdml_status st, const char *fn, 
     return qdml_fail_from(r->p->ctx, st, "%s: the %s backend failed in %s", fn, r->p->ops->name, what);
 }
 
-qdml_status qdml_run_set_member_step(qdml_run *r, int64_t b, double dt) {
+/* Member b's tables for a potential step dt, a kinetic step kdt (0: dt) and the potential V + vgrad
+ * |grad V|^2 (vgrad 0: V); p->dt[b], the step in force, is left as it is. */
+static qdml_status set_tables(qdml_run *r, int64_t b, double dt, double kdt, double vgrad) {
     qdml_problem *p = r->p;
     qdml_step_params sp;
     memset(&sp, 0, sizeof sp); /* compared bytewise below */
@@ -88,11 +90,12 @@ qdml_status qdml_run_set_member_step(qdml_run *r, int64_t b, double dt) {
     sp.hbar = p->hbar[b];
     sp.mass = p->mass[b];
     /* Renormalised imaginary time may shift V freely; shifting by min V keeps every potential
-     * factor <= 1, so no amount of negative potential can overflow. */
+     * factor <= 1, so no amount of negative potential can overflow (Chin's V~ >= V there). */
     sp.vshift = (r->imaginary && r->renorm) ? p->vmin[b] : 0.0;
     sp.potential_only = r->potential_only;
     sp.flush_tiny = r->imaginary && r->renorm;
-    p->dt[b] = dt;
+    sp.kdt = kdt;
+    sp.vgrad = vgrad;
     /* Building the tables costs a transcendental function per point: skip it when nothing changed. */
     if (p->built_ok[b] && memcmp(&p->built[b], &sp, sizeof sp) == 0) return QDML_OK;
     p->built_ok[b] = 0;
@@ -102,6 +105,11 @@ qdml_status qdml_run_set_member_step(qdml_run *r, int64_t b, double dt) {
         p->built_ok[b] = 1;
     }
     return st;
+}
+
+qdml_status qdml_run_set_member_step(qdml_run *r, int64_t b, double dt) {
+    r->p->dt[b] = dt;
+    return set_tables(r, b, dt, 0.0, 0.0);
 }
 
 static void save_clocks(qdml_run *r) {
@@ -175,6 +183,69 @@ static int substep_sets(const double *c, int m, unsigned char *sub, double *othe
     return 1;
 }
 
+/* Chin's tables for every active member, step dt = p->dt[b]: set A (`mid` 0) has the potential step
+ * dt/3 (a half kick is e^{-V dt/6}, a full one, where two steps meet, e^{-V dt/3}); set B (`mid` 1) the
+ * potential step 2 dt/3 of V~ = V + s (dt^2 / 48 m) |grad V|^2 (its full kick is the middle factor;
+ * s = +1 in imaginary, -1 in real time: [V, [T, V]] = (hbar^2 / m) |grad V|^2 enters with the square
+ * of the exponent's step, -i dt / hbar or -dt / hbar); both kinetic steps are dt/2. Without the kinetic
+ * step T commutes with nothing and V~ = V. */
+static qdml_status chin_tables(qdml_run *r, int mid, const char *fn) {
+    qdml_problem *p = r->p;
+    for (int64_t b = 0; b < r->B; ++b) {
+        if (!r->active[b]) continue;
+        const double dt = p->dt[b];
+        const double vgrad =
+            mid && !r->potential_only ? (r->imaginary ? 1.0 : -1.0) * dt * dt / (48.0 * p->mass[b]) : 0.0;
+        const qdml_status st = set_tables(r, b, mid ? 2.0 * dt / 3.0 : dt / 3.0, 0.5 * dt, vgrad);
+        if (st != QDML_OK) return qdml_run_backend_error(r, st, fn, "set_step");
+    }
+    return QDML_OK;
+}
+
+/* forward FFT, the kinetic factor (times r->scale), backward FFT: one kinetic substep. */
+static qdml_status kinetic_substep(qdml_run *r, const char *fn) {
+    qdml_problem *p = r->p;
+    qdml_status st;
+    if (r->potential_only) return QDML_OK;
+    if ((st = p->ops->fft(p->bs, 1)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "forward FFT");
+    if ((st = p->ops->kinetic(p->bs, r->scale, r->active)) != QDML_OK)
+        return qdml_run_backend_error(r, st, fn, "kinetic");
+    if ((st = p->ops->fft(p->bs, 0)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "backward FFT");
+    return QDML_OK;
+}
+
+/* n Chin steps (QDML_SPLIT_CHIN4) with the single ops: e^{-V/6} [T/2] e^{-2 V~/3} [T/2] e^{-V/6}, the
+ * closing and opening e^{-V/6} of consecutive steps fused into one e^{-V/3}; renormalised as
+ * qdml_run_advance does, from the norms of each kick. */
+static qdml_status chin_advance(qdml_run *r, int64_t n, const char *fn) {
+    qdml_problem *p = r->p;
+    const qdml_backend_ops *ops = p->ops;
+    const double dv = p->desc.dv;
+    double *norms = (r->imaginary && r->renorm) ? r->norms : NULL;
+    qdml_status st;
+    /* Both table sets before the first kick: a backend without the modified potential refuses here,
+     * with the states untouched (the CPU backend keeps both sets from then on). */
+    if ((st = chin_tables(r, 1, fn)) != QDML_OK || (st = chin_tables(r, 0, fn)) != QDML_OK) return st;
+    if ((st = ops->kick(p->bs, 0, r->active, norms)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "kick");
+    for (int64_t s = 0; s < n; ++s) {
+        if (norms && !renorm_scales(r, norms, dv)) return QDML_OK;
+        if ((st = kinetic_substep(r, fn)) != QDML_OK) return st;
+        if ((st = chin_tables(r, 1, fn)) != QDML_OK) return st;
+        if ((st = ops->kick(p->bs, 1, r->active, norms)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "kick");
+        if (norms && !renorm_scales(r, norms, dv)) return QDML_OK;
+        if ((st = kinetic_substep(r, fn)) != QDML_OK) return st;
+        if ((st = chin_tables(r, 0, fn)) != QDML_OK) return st;
+        if ((st = ops->kick(p->bs, s + 1 < n, r->active, norms)) != QDML_OK)
+            return qdml_run_backend_error(r, st, fn, "kick");
+        count_steps(r, 1);
+    }
+    if (norms) {
+        if (!renorm_scales(r, norms, dv)) return QDML_OK;
+        if ((st = ops->scale(p->bs, r->scale, r->active)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "scale");
+    }
+    return QDML_OK;
+}
+
 /* Advance every active member by n >= 1 whole steps, ending on a closing half kick. A step is the
  * composition S(c_1 dt) ... S(c_m dt) of r->coef (m = 1: Strang), each substep a Strang step of its
  * own length; the potential half-steps of consecutive substeps of equal length (across steps, too)
@@ -188,6 +259,7 @@ qdml_status qdml_run_advance(qdml_run *r, int64_t n, const char *fn) {
     const double *c = r->coef;
     double *norms = (r->imaginary && r->renorm) ? r->norms : NULL;
     qdml_status st;
+    if (r->chin) return chin_advance(r, n, fn);
     if (!r->potential_only && ops->steps && !r->steps_declined) {
         /* The same steps in one op, where the backend gains by it (the CPU: members through all n
          * steps while in cache; CUDA: no host round trip per step, steps replayed from a graph); a

@@ -14,6 +14,7 @@ typedef struct qdml_run {
     int64_t B;
     int imaginary, renorm, potential_only;
     int nsub;              /* Strang substeps per step (1: Strang itself) */
+    int chin;              /* Chin's forward 4th-order step instead (nsub, coef unused) */
     const double *coef;    /* their lengths in units of the step (nsub values, summing to 1) */
     unsigned char *active; /* members that step */
     double *scale, *norms;

@@ -491,12 +491,17 @@ qdml_status get_potential_impl(qdml_backend_state *s, int64_t b, double *v) {
 
 template <typename C> qdml_status set_step_impl(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
     if (!member_ok(s, b) || !p) return fail_internal("set_step: member out of range or NULL params");
+    if (p->vgrad != 0.0)
+        return qdml_fail(NULL, QDML_ERR_UNAVAILABLE,
+                         "set_step: Chin's modified potential V + c |grad V|^2 (QDML_SPLIT_CHIN4) is not written for "
+                         "the CUDA backend yet: use the CPU backend, or another splitting");
     const i64 N = s->g.N;
     const double c = qdml_half_step_rate(p->dt, p->hbar);
+    const double kdt = p->kdt != 0.0 ? p->kdt : p->dt;
     LAUNCH(k_step_potential<C>, flat_grid(s, N), rbuf<C>(s->v) + b * N, cbuf<C>(s->evh) + b * N,
            cbuf<C>(s->evf) + b * N, N, c, p->vshift, p->imaginary);
     LAUNCH(k_step_kinetic<C>, flat_grid(s, s->g.ksum), cbuf<C>(s->ktab) + b * s->g.ksum, s->k2t, s->g.ksum,
-           p->imaginary, p->hbar, p->mass, p->dt, p->potential_only);
+           p->imaginary, p->hbar, p->mass, kdt, p->potential_only);
     const unsigned char flag = p->flush_tiny ? 1 : 0;
     if (flag != s->hflush[b]) {
         CUDA_TRY(cudaMemsetAsync, (s->dflush + b, flag, 1, s->stream));

@@ -118,7 +118,7 @@ Test(cli_order4, unknown_splitting_exits_2_with_the_list) {
                        "--time", "1", "--dt", "0.1", "--splitting", "rk4");
     cr_assert_eq(r.status, 2, "exit %d; stderr: %s", r.status, r.err);
     cr_assert_not_null(strstr(r.err, "'rk4'"), "%s", r.err);
-    cr_assert_not_null(strstr(r.err, "strang, yoshida4 or suzuki4"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "strang, yoshida4, suzuki4 or chin4"), "%s", r.err);
     cr_assert_eq(r.out[0], '\0', "nothing on stdout: %s", r.out);
     cli_free(&r);
     r = RUN(dir, "evolve", "--help");
@@ -151,6 +151,18 @@ Test(cli_order4, imaginary_time_step_beyond_the_limit_exits_2) {
      * t = 3. Yoshida's error at this step is ~1e-7 (test_order4): bound 1e-5. */
     const double e_exact = 0.5 + 0.5 * (A0 * exp(-3.0)) * (A0 * exp(-3.0));
     cr_assert_float_eq(json_num(r.out, "energy", 0), e_exact, 1e-5, "E = %.10g, expected %.10g: %s",
+                       json_num(r.out, "energy", 0), e_exact, r.out);
+    cli_free(&r);
+    /* Chin's step has no backward substep: it takes the step Yoshida refuses, and at dt = 0.05 it is as
+     * close as Yoshida (its error is ~1e-8 at 0.1 in test_order4). */
+    r = RUN(dir, "evolve", "--mode", "imag", "--potential", in.v, "--box", "-10:10", "--psi0", in.psi, "--time", "3",
+            "--dt", "0.3", "--splitting", "chin4", "--json");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cli_free(&r);
+    r = RUN(dir, "evolve", "--mode", "imag", "--potential", in.v, "--box", "-10:10", "--psi0", in.psi, "--time", "3",
+            "--dt", "0.05", "--splitting", "chin4", "--json");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_assert_float_eq(json_num(r.out, "energy", 0), e_exact, 1e-5, "chin4: E = %.10g, expected %.10g: %s",
                        json_num(r.out, "energy", 0), e_exact, r.out);
     cli_free(&r);
     free_inputs(&in);

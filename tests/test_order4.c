@@ -45,7 +45,10 @@
 #define SUZUKI_Q 0.65796308717750294857   /* |1 - 4p| = 4^(1/3) / (4 - 4^(1/3)) */
 
 static const char *split_name(qdml_splitting s) {
-    return s == QDML_SPLIT_STRANG ? "strang" : s == QDML_SPLIT_YOSHIDA4 ? "yoshida4" : "suzuki4";
+    return s == QDML_SPLIT_STRANG     ? "strang"
+           : s == QDML_SPLIT_YOSHIDA4 ? "yoshida4"
+           : s == QDML_SPLIT_SUZUKI4  ? "suzuki4"
+                                      : "chin4";
 }
 
 /* ---- the oscillator and its closed forms --------------------------------------------------------- */
@@ -167,11 +170,15 @@ static double ho_error(const ho_case *c, qdml_splitting split, double dt) {
     return err;
 }
 
-/* Errors at dt, dt/2, dt/4 for the three splittings; asserts the ratios and the gain of order 4. */
+/* Errors at dt, dt/2, dt/4 for the four splittings; asserts the ratios and the gain of order 4. Chin's
+ * step runs where its modified potential is written (the CPU backend; UNAVAILABLE elsewhere, checked in
+ * chin4_is_refused_where_it_is_not_written). */
 static void order_ratios(const char *what, const ho_case *c, const double dt[3]) {
-    static const qdml_splitting splits[3] = {QDML_SPLIT_STRANG, QDML_SPLIT_YOSHIDA4, QDML_SPLIT_SUZUKI4};
-    double e[3][3];
-    for (int s = 0; s < 3; ++s) {
+    static const qdml_splitting splits[4] = {QDML_SPLIT_STRANG, QDML_SPLIT_YOSHIDA4, QDML_SPLIT_SUZUKI4,
+                                             QDML_SPLIT_CHIN4};
+    const int nsplit = qt_backend() == QDML_BACKEND_CPU ? 4 : 3;
+    double e[4][3];
+    for (int s = 0; s < nsplit; ++s) {
         for (int k = 0; k < 3; ++k)
             e[s][k] = ho_error(c, splits[s], dt[k]);
         const double r1 = e[s][0] / e[s][1], r2 = e[s][1] / e[s][2];
@@ -189,7 +196,7 @@ static void order_ratios(const char *what, const ho_case *c, const double dt[3])
     }
     /* At the same step the 4th-order errors are far below Strang's: 16x or more already at the
      * largest step (measured: 30x to 4000x), growing 4x with each halving. */
-    for (int s = 1; s < 3; ++s)
+    for (int s = 1; s < nsplit; ++s)
         for (int k = 0; k < 3; ++k)
             cr_assert_leq(e[s][k] * 16.0, e[0][k], "%s: %s error %.3g at dt %g is not far below Strang's %.3g", what,
                           split_name(splits[s]), e[s][k], dt[k], e[0][k]);
@@ -294,7 +301,8 @@ Test(order4, free_packets_are_exact_at_any_step) {
      * 0.25 (8 of them to t = 2; Theta = hbar t / 2 m s0^2 = 0.54 on axis 0) are exact in time for
      * V = 0; what is left is rounding: 40 FFT pairs at ~1e-16 log2 N each, ~1e-14. Bound 1e-12.
      * Imaginary time: the heat kernel, not renormalised (renormalize = 0). */
-    static const qdml_splitting splits[2] = {QDML_SPLIT_YOSHIDA4, QDML_SPLIT_SUZUKI4};
+    static const qdml_splitting splits[3] = {QDML_SPLIT_YOSHIDA4, QDML_SPLIT_SUZUKI4, QDML_SPLIT_CHIN4};
+    const int nsplit = qt_backend() == QDML_BACKEND_CPU ? 3 : 2; /* (Chin's: the CPU backend) */
     static const qdml_time_mode modes[2] = {QDML_REAL_TIME, QDML_IMAGINARY_TIME};
     for (int dim = 1; dim <= 2; ++dim) {
         const int64_t n[2] = {dim == 1 ? 128 : 96, 64};
@@ -303,7 +311,7 @@ Test(order4, free_packets_are_exact_at_any_step) {
         const int64_t npts = qdml_grid_points(&g);
         double *psi0 = qt_calloc(2 * (size_t)npts, sizeof(double)), *ex = qt_calloc(2 * (size_t)npts, sizeof(double));
         for (int mi = 0; mi < 2; ++mi)
-            for (int si = 0; si < 2; ++si) {
+            for (int si = 0; si < nsplit; ++si) {
                 qdml_context *ctx = qt_context();
                 qdml_problem *p = qt_problem(ctx, &g, 1);
                 qt_set_zero_potential(p);
@@ -357,8 +365,8 @@ Test(order4, real_time_conserves_norm_in_random_potential) {
         psi0[2 * i + 1] = qt_normal(&rng);
     }
     const double dv = qdml_grid_dv(&g), norm0 = qt_norm(psi0, npts, dv);
-    static const qdml_splitting splits[2] = {QDML_SPLIT_YOSHIDA4, QDML_SPLIT_SUZUKI4};
-    for (int si = 0; si < 2; ++si) {
+    static const qdml_splitting splits[3] = {QDML_SPLIT_YOSHIDA4, QDML_SPLIT_SUZUKI4, QDML_SPLIT_CHIN4};
+    for (int si = 0; si < (qt_backend() == QDML_BACKEND_CPU ? 3 : 2); ++si) {
         qdml_context *ctx = qt_context();
         qdml_problem *p = qt_problem(ctx, &g, 1);
         cr_assert_eq(qdml_problem_set_potential(p, 0, v), QDML_OK);
@@ -472,8 +480,11 @@ Test(order4, imaginary_time_refuses_too_large_a_step_with_the_largest_that_passe
         cr_assert_eq(evolve_once(p, QDML_IMAGINARY_TIME, QDML_SPLIT_SUZUKI4, dt_s * (1.0 + 1e-9), 3, 0),
                      QDML_ERR_INVALID_ARGUMENT);
         cr_assert_not_null(strstr(qdml_context_last_error(ctx), "QDML_SPLIT_SUZUKI4"));
-        /* Strang has no limit, nor does real time (unitary). */
+        /* Strang has no limit, nor has Chin's forward step, nor does real time (unitary). */
         cr_assert_eq(evolve_once(p, QDML_IMAGINARY_TIME, QDML_SPLIT_STRANG, 10.0 * dt_y, 3, 0), QDML_OK);
+        if (qt_backend() == QDML_BACKEND_CPU)
+            cr_assert_eq(evolve_once(p, QDML_IMAGINARY_TIME, QDML_SPLIT_CHIN4, 10.0 * dt_y, 3, 0), QDML_OK, "%s",
+                         qdml_context_last_error(ctx));
         cr_assert_eq(evolve_once(p, QDML_REAL_TIME, QDML_SPLIT_YOSHIDA4, 10.0 * dt_y, 3, 0), QDML_OK, "%s",
                      qdml_context_last_error(ctx));
         /* Without the kinetic step only the potential's range counts. */
@@ -539,9 +550,11 @@ Test(order4, kept_substep_tables_follow_every_change) {
         cr_assert_eq(qdml_problem_set_potential(kept, m, v1), QDML_OK);
         cr_assert_eq(qdml_problem_set_state(kept, m, psi + 2 * m * N), QDML_OK);
     }
-    static const qdml_splitting sp[3] = {QDML_SPLIT_YOSHIDA4, QDML_SPLIT_SUZUKI4, QDML_SPLIT_STRANG};
+    /* Chin's step (the CPU backend) keeps |grad V|^2 of each member besides: it must follow too. */
+    static const qdml_splitting sp[4] = {QDML_SPLIT_YOSHIDA4, QDML_SPLIT_SUZUKI4, QDML_SPLIT_STRANG, QDML_SPLIT_CHIN4};
+    const int nsp = qt_backend() == QDML_BACKEND_CPU ? 4 : 3;
     for (int mode = 0; mode < 2; ++mode)
-        for (int k = 0; k < 3; ++k)
+        for (int k = 0; k < nsp; ++k)
             cr_assert_eq(evolve_once(kept, mode ? QDML_IMAGINARY_TIME : QDML_REAL_TIME, sp[k], 0.004, 3, 0), QDML_OK, "%s",
                          qdml_context_last_error(ctx));
     /* The changes, each followed by runs compared with a fresh problem. */
@@ -577,7 +590,7 @@ Test(order4, kept_substep_tables_follow_every_change) {
             cr_assert_eq(qdml_problem_set_mass(fresh, 1, 1.7), QDML_OK);
         }
         for (int mode = 0; mode < 2; ++mode)
-            for (int k = 0; k < 3; ++k) {
+            for (int k = 0; k < nsp; ++k) {
                 const qdml_time_mode md = mode ? QDML_IMAGINARY_TIME : QDML_REAL_TIME;
                 for (int64_t m = 0; m < B; ++m) {
                     random_fill(&rng, a, 2 * N, -1.0, 1.0);
@@ -604,5 +617,22 @@ Test(order4, kept_substep_tables_follow_every_change) {
     free(v2);
     free(a);
     free(b);
+    qdml_context_destroy(ctx);
+}
+
+Test(order4, chin4_is_refused_where_it_is_not_written) {
+    if (qt_backend() == QDML_BACKEND_CPU) cr_skip_test("the CPU backend has Chin's step (the other tests run it)");
+    const int64_t n[1] = {32};
+    const double lo[1] = {-5}, hi[1] = {5};
+    const qdml_grid g = qt_grid(1, n, lo, hi);
+    qdml_context *ctx = qt_context();
+    qdml_problem *p = qt_problem(ctx, &g, 1);
+    double v[32], psi[64];
+    for (int i = 0; i < 32; ++i) v[i] = 0.1 * i, psi[2 * i] = 1.0, psi[2 * i + 1] = 0.0;
+    cr_assert_eq(qdml_problem_set_potential(p, 0, v), QDML_OK);
+    cr_assert_eq(qdml_problem_set_state(p, 0, psi), QDML_OK);
+    cr_assert_eq(evolve_once(p, QDML_REAL_TIME, QDML_SPLIT_CHIN4, 0.01, 2, 0), QDML_ERR_UNAVAILABLE);
+    cr_assert_not_null(strstr(qdml_context_last_error(ctx), "QDML_SPLIT_CHIN4"), "%s", qdml_context_last_error(ctx));
+    qdml_problem_destroy(p);
     qdml_context_destroy(ctx);
 }

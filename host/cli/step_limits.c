@@ -33,6 +33,7 @@ static double largest_substep(qdml_splitting sp) {
     switch (sp) {
     case QDML_SPLIT_YOSHIDA4: return 1.70241438391931526810; /* |1 - 2 w1|, w1 = 1/(2 - 2^(1/3)) */
     case QDML_SPLIT_SUZUKI4: return 0.65796308717750294857;  /* |1 - 4 p|, p = 1/(4 - 4^(1/3)) */
+    case QDML_SPLIT_CHIN4: return 2.0 / 3.0; /* its middle potential factor (the kinetic ones are dt/2) */
     default: return 1.0;
     }
 }

@@ -283,7 +283,12 @@ typedef enum qdml_time_mode {
 typedef enum qdml_splitting {
     QDML_SPLIT_STRANG = 0,   /* 2nd order, one FFT pair per step (default) */
     QDML_SPLIT_YOSHIDA4 = 1, /* 4th order, 3 Strang substeps per step (one negative) */
-    QDML_SPLIT_SUZUKI4 = 2   /* 4th order, 5 Strang substeps per step, smaller negative substep */
+    QDML_SPLIT_SUZUKI4 = 2,  /* 4th order, 5 Strang substeps per step, smaller negative substep */
+    QDML_SPLIT_CHIN4 = 3     /* 4th order with every substep forward (S. A. Chin, Phys. Lett. A 226, 344
+                                (1997)): e^{-V/6} e^{-T/2} e^{-2 V~/3} e^{-T/2} e^{-V/6} in units of the step,
+                                V~ = V +- (dt^2 / 48 m) |grad V|^2 (+ imaginary, - real time); two FFT pairs
+                                per step, no backward diffusion, so no step limit in imaginary time. The CPU
+                                backend (|grad V|^2 by 8th-order central differences); UNAVAILABLE on CUDA */
 } qdml_splitting;
 
 typedef struct qdml_evolve_options {
