@@ -57,6 +57,18 @@ static qdml_status check_slot(const qdml_backend_state *s, int k, const char *op
 /* dst := transform of src multiplied, member b, by f(b, |k|^2) / N, then transformed back. */
 typedef enum { MUL_KINETIC, MUL_PRECOND } kmul;
 
+/* out = D^1/2 in, D = shift / (V - vmin + shift) at each point (<= 1, small where V is high). */
+static void weigh(const qdml_backend_state *s, const qdml_c64 *in, qdml_c64 *out, const double *shift,
+                  const double *vmin) {
+    const double *v = s->v;
+    const int64_t N = s->d.npoints;
+#pragma omp parallel for num_threads(s->nt) schedule(static)
+    for (int64_t i = 0; i < s->total; ++i) {
+        const int64_t b = i / N;
+        out[i] = qdml_cscale(in[i], sqrt(shift[b] / (v[i] - vmin[b] + shift[b])));
+    }
+}
+
 static qdml_status spectral(qdml_backend_state *s, int src, int dst, kmul kind, const double *hbar, const double *mass,
                             const double *shift, const double *vmin, const char *op) {
     qdml_status st;
@@ -66,13 +78,7 @@ static qdml_status spectral(qdml_backend_state *s, int src, int dst, kmul kind, 
     qdml_c64 *in = slot_ptr(s, src), *out = slot_ptr(s, dst);
     const int64_t total = s->total, N = s->d.npoints, n1 = s->d.n[1], n2 = s->d.n[2];
     if (kind == MUL_PRECOND) {
-        /* out = D^1/2 in, D = shift / (V - vmin + shift) per point (<= 1, small where V is high) */
-        const double *v = s->v;
-#pragma omp parallel for num_threads(s->nt) schedule(static)
-        for (int64_t i = 0; i < total; ++i) {
-            const int64_t b = i / N;
-            out[i] = qdml_cscale(in[i], sqrt(shift[b] / (v[i] - vmin[b] + shift[b])));
-        }
+        weigh(s, in, out, shift, vmin);
     } else if (out != in) {
         memcpy(out, in, (size_t)total * sizeof(qdml_c64));
     }
@@ -93,12 +99,7 @@ static qdml_status spectral(qdml_backend_state *s, int src, int dst, kmul kind, 
     }
     fftw_execute_dft(s->bwd, (fftw_complex *)out, (fftw_complex *)out);
     if (kind == MUL_PRECOND) {
-        const double *v = s->v;
-#pragma omp parallel for num_threads(s->nt) schedule(static)
-        for (int64_t i = 0; i < total; ++i) {
-            const int64_t b = i / N;
-            out[i] = qdml_cscale(out[i], sqrt(shift[b] / (v[i] - vmin[b] + shift[b])));
-        }
+        weigh(s, out, out, shift, vmin);
     } else {
         const double *v = s->v;
 #pragma omp parallel for num_threads(s->nt) schedule(static)

@@ -516,10 +516,6 @@ qdml_status qdml_lobpcg_check(qdml_problem *p, const qdml_ground_options *o, con
                          "schedule; LOBPCG starts from the current states anyway (give resume = 0, or method = "
                          "QDML_GROUND_IMAGINARY_TIME)",
                          fn, o->resume);
-    if (o->guard_states < -1 || o->guard_states > 64)
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                         "%s: options.guard_states = %lld: give 0 (automatic), -1 (none) or 1 .. 64", fn,
-                         (long long)o->guard_states);
     if (!qdml_lobpcg_available(p))
         return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
                          "%s: options.method = LOBPCG needs the block-vector ops and float64, which the %s backend "

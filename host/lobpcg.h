@@ -8,8 +8,8 @@
 /* Whether p's backend has the block-vector ops (and the problem is float64). */
 int qdml_lobpcg_available(const qdml_problem *p);
 
-/* INVALID_ARGUMENT (naming fn) where LOBPCG cannot run with these options on p: resume, guard_states out
- * of range, no block-vector ops or not float64. */
+/* INVALID_ARGUMENT (naming fn) where LOBPCG cannot run with these options on p: resume, no block-vector
+ * ops or not float64 (guard_states is checked with the other options, in ground.c). */
 qdml_status qdml_lobpcg_check(qdml_problem *p, const qdml_ground_options *o, const char *fn);
 
 /* The ground state of every member (block NULL), or the lowest B states of the one Hamiltonian the

@@ -183,6 +183,14 @@ static int substep_sets(const double *c, int m, unsigned char *sub, double *othe
     return 1;
 }
 
+/* After the last kick of a call: the members scaled back to norm 1 (renormalised imaginary time). */
+static qdml_status close_renorm(qdml_run *r, const double *norms, const char *fn) {
+    qdml_problem *p = r->p;
+    if (!norms || !renorm_scales(r, norms, p->desc.dv)) return QDML_OK;
+    const qdml_status st = p->ops->scale(p->bs, r->scale, r->active);
+    return st == QDML_OK ? st : qdml_run_backend_error(r, st, fn, "scale");
+}
+
 /* Chin's tables for every active member, step dt = p->dt[b]: set A (`mid` 0) has the potential step
  * dt/3 (a half kick is e^{-V dt/6}, a full one, where two steps meet, e^{-V dt/3}); set B (`mid` 1) the
  * potential step 2 dt/3 of V~ = V + s (dt^2 / 48 m) |grad V|^2 (its full kick is the middle factor;
@@ -239,11 +247,7 @@ static qdml_status chin_advance(qdml_run *r, int64_t n, const char *fn) {
             return qdml_run_backend_error(r, st, fn, "kick");
         count_steps(r, 1);
     }
-    if (norms) {
-        if (!renorm_scales(r, norms, dv)) return QDML_OK;
-        if ((st = ops->scale(p->bs, r->scale, r->active)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "scale");
-    }
-    return QDML_OK;
+    return close_renorm(r, norms, fn);
 }
 
 /* Advance every active member by n >= 1 whole steps, ending on a closing half kick. A step is the
@@ -321,11 +325,7 @@ qdml_status qdml_run_advance(qdml_run *r, int64_t n, const char *fn) {
         }
         count_steps(r, 1);
     }
-    if (norms) {
-        if (!renorm_scales(r, norms, dv)) return QDML_OK;
-        if ((st = ops->scale(p->bs, r->scale, r->active)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "scale");
-    }
-    return QDML_OK;
+    return close_renorm(r, norms, fn);
 }
 
 /* Statistics of the members in `want`; sets r->bad_member on a non-finite state. */
