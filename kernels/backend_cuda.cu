@@ -24,10 +24,11 @@
  * they launch. Elsewhere: the private state and shared declarations (cuda_private.cuh), errors and
  * device selection (backend_cuda_errors.cu), sizes, geometry and device queries
  * (backend_cuda_geometry.cu), gram / combine and the cuBLAS loader (backend_cuda_blas.cu), the
- * steps op (backend_cuda_steps.cu), the exported ops table (backend_cuda_table.cu), the
- * benchmarks' reference times (backend_cuda_reference.cu). The files use each other one way, without circles: errors, then
- * geometry, then this file, then blas and steps, then the table; the reference uses the geometry
- * and the errors only.
+ * steps op (backend_cuda_steps.cu), the block-vector ops of LOBPCG (backend_cuda_vectors.cu), the
+ * exported ops table (backend_cuda_table.cu), the benchmarks' reference times
+ * (backend_cuda_reference.cu). The files use each other one way, without circles: errors, then
+ * geometry, then this file, then blas, steps and vectors, then the table; the reference uses the
+ * geometry and the errors only.
  */
 #include <cuda_runtime.h>
 #include <cufft.h>
@@ -210,6 +211,9 @@ void destroy_state(qdml_backend_state *s) {
     if (s->have_plan) (void)cufftDestroy(s->plan);
     if (s->have_blas) (void)s->blas_destroy(s->blas);
     if (s->dsmall) (void)cudaFree(s->dsmall);
+    if (s->vmem) (void)cudaFree(s->vmem);
+    if (s->vscratch) (void)cudaFree(s->vscratch);
+    if (s->vhost) (void)cudaFreeHost(s->vhost);
     if (s->dmem) (void)cudaFree(s->dmem);
     if (s->hmem) (void)cudaFreeHost(s->hmem);
     for (int k = 0; k < 2; ++k)

@@ -1,5 +1,6 @@
 /* CUDA backend: the exported ops table, the one place that gathers the ops of backend_cuda.cu,
- * backend_cuda_blas.cu and backend_cuda_steps.cu (and the queries of backend_cuda_geometry.cu). */
+ * backend_cuda_blas.cu, backend_cuda_steps.cu and backend_cuda_vectors.cu (and the queries of
+ * backend_cuda_geometry.cu). */
 #include "cuda_private.cuh"
 
 /* Positional initialisation of the ops table below: a new op in backend.h must be added here. */
@@ -27,13 +28,10 @@ extern "C" const qdml_backend_ops qdml_backend_cuda_ops = {
     cu_combine,
     cu_fill_objective,
     cu_steps,
-    /* The block-vector ops (vectors, apply_h, precondition, vdot, vcombine, vset) are not written for
-     * this backend yet: the ground-state searches use imaginary time on it (QDML_GROUND_AUTO), and
-     * QDML_GROUND_LOBPCG is refused with a message. */
-    nullptr,
-    nullptr,
-    nullptr,
-    nullptr,
-    nullptr,
-    nullptr,
+    cu_vectors,
+    cu_apply_h,
+    cu_precondition,
+    cu_vdot,
+    cu_vcombine,
+    cu_vset,
 };

@@ -162,6 +162,15 @@ struct qdml_backend_state {
 
     /* Block orthonormalisation (gram / combine, excited states): a cuBLAS handle on the stream and a
      * small device buffer of count x count complex values, made on first use and grown as needed. */
+    /* Block vectors of the LOBPCG eigensolver (backend_cuda_vectors.cu; float64): nvslot work slots of B
+     * members beside the state in one allocation; a device scratch for the list ops (pointer lists,
+     * coefficients, partial sums, combinations) and a pinned host buffer for their uploads and
+     * results, both grown as needed. */
+    void *vmem;
+    int nvslot;
+    void *vscratch, *vhost;
+    size_t vscratch_bytes, vhost_bytes;
+
     cublasHandle_t blas;
     int have_blas;
     decltype(&cublasDestroy_v2) blas_destroy; /* the loaded cublasDestroy, set with have_blas (for destroy) */
@@ -324,6 +333,17 @@ qdml_status cu_fill_objective(qdml_backend_state *s, int64_t b, const qdml_objec
 /* backend_cuda_blas.cu */
 qdml_status cu_gram(qdml_backend_state *s, int64_t count, double *g);
 qdml_status cu_combine(qdml_backend_state *s, int64_t count, const double *t);
+
+/* backend_cuda_vectors.cu */
+qdml_status cu_vectors(qdml_backend_state *s, int n);
+qdml_status cu_apply_h(qdml_backend_state *s, int src, int dst, const double *hbar, const double *mass);
+qdml_status cu_precondition(qdml_backend_state *s, int src, int dst, const double *hbar, const double *mass,
+                            const double *shift, const double *vmin);
+qdml_status cu_vdot(qdml_backend_state *s, int ni, const int *uslot, const int64_t *umem, int nj, const int *wslot,
+                    const int64_t *wmem, int hermitian, double *g);
+qdml_status cu_vcombine(qdml_backend_state *s, int ni, const int *uslot, const int64_t *umem, int nj, const int *wslot,
+                        const int64_t *wmem, const double *c);
+qdml_status cu_vset(qdml_backend_state *s, int slot, int64_t member, const double *psi);
 
 /* backend_cuda_steps.cu */
 qdml_status cu_steps(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub, const unsigned char *active,

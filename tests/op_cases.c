@@ -81,6 +81,7 @@ static void case_set_step(op_env *e) {
         p.vshift = p.imaginary ? -3.0 : 0.0;
         p.potential_only = m % 3 == 0;
         p.flush_tiny = p.imaginary && m % 4 == 0;
+        if (m % 2 == 1) p.kdt = p.dt * (0.3 + qt_uniform(&e->rng)); /* a kinetic step of its own (Chin's step) */
         OP_BOTH(e, set_step, m, &p);
         e->scale[m] = 1.0;
     }
@@ -285,6 +286,97 @@ static void case_combine(op_env *e) {
     }
 }
 
+/* ---- block vectors (the LOBPCG eigensolver; float64 only) ------------------------------------- */
+
+/* Work slots on both backends over op_start's inputs; 0 in float32, which the ops refuse. */
+static int vectors_start(op_env *e) {
+    if (e->prec == QDML_FLOAT32) return 0;
+    op_start(e);
+    OP_BOTH(e, vectors, 2);
+    return 1;
+}
+
+/* Member m of slot `slot` -> member m of the state, every member, on both backends (an identity
+ * combination: exact), so that op_expect_states sees the slot. */
+static void slot_to_state(op_env *e, int slot) {
+    for (int64_t m = 0; m < e->B; ++m) {
+        const int us[1] = {slot}, ws[1] = {0};
+        const int64_t um[1] = {m}, wm[1] = {m};
+        const double one[2] = {1.0, 0.0};
+        OP_BOTH(e, vcombine, 1, us, um, 1, ws, wm, one);
+    }
+}
+
+static void case_vectors_apply_h(op_env *e) {
+    if (!vectors_start(e)) return;
+    OP_BOTH(e, apply_h, 0, 1, e->hbar, e->mass);
+    slot_to_state(e, 1);
+    op_expect_states(e, "H psi");
+}
+
+static void case_vectors_precondition(op_env *e) {
+    if (!vectors_start(e)) return;
+    double *vmin = qt_calloc((size_t)e->B, sizeof(double));
+    for (int64_t m = 0; m < e->B; ++m) vmin[m] = -3.0; /* op_start's potentials lie in [-3, 3) */
+    OP_BOTH(e, precondition, 0, 1, e->hbar, e->mass, e->scale, vmin);
+    slot_to_state(e, 1);
+    op_expect_states(e, "preconditioned psi");
+    free(vmin);
+}
+
+/* Products of every member of the state with every member of its image under H. */
+static void case_vectors_vdot(op_env *e) {
+    if (!vectors_start(e)) return;
+    OP_BOTH(e, apply_h, 0, 1, e->hbar, e->mass);
+    const int n = (int)e->B;
+    int *sl = qt_calloc(2 * (size_t)n, sizeof(int));
+    int64_t *me = qt_calloc(2 * (size_t)n, sizeof(int64_t));
+    for (int i = 0; i < n; ++i) sl[i] = 0, sl[n + i] = 1, me[i] = me[n + i] = i;
+    double *g1 = qt_calloc(2 * (size_t)(n * n), sizeof(double)), *g2 = qt_calloc(2 * (size_t)(n * n), sizeof(double));
+    OP_REF(e, vdot, n, sl, me, n, sl + n, me + n, 0, g1);
+    OP_TESTED(e, vdot, n, sl, me, n, sl + n, me + n, 0, g2);
+    double gmax = 0.0, gdiff = 0.0;
+    for (int k = 0; k < 2 * n * n; ++k) {
+        gmax = fmax(gmax, fabs(g1[k]));
+        gdiff = fmax(gdiff, fabs(g1[k] - g2[k]));
+    }
+    cr_assert(gdiff <= e->tol * gmax, "%s: vdot: difference %.3g of the largest product %.3g > %.3g", e->where, gdiff,
+              gmax, e->tol);
+    free(sl);
+    free(me);
+    free(g1);
+    free(g2);
+}
+
+/* Random combinations of the state's members and slot 1's, written over the state itself (outputs
+ * among the inputs). */
+static void case_vectors_vcombine(op_env *e) {
+    if (!vectors_start(e)) return;
+    OP_BOTH(e, apply_h, 0, 1, e->hbar, e->mass);
+    const int ni = 2 * (int)e->B, nj = (int)e->B;
+    int *sl = qt_calloc((size_t)(ni + nj), sizeof(int));
+    int64_t *me = qt_calloc((size_t)(ni + nj), sizeof(int64_t));
+    for (int i = 0; i < ni; ++i) sl[i] = i < nj ? 0 : 1, me[i] = i % nj;
+    for (int j = 0; j < nj; ++j) sl[ni + j] = 0, me[ni + j] = j;
+    double *c = qt_calloc(2 * (size_t)(ni * nj), sizeof(double));
+    for (int k = 0; k < 2 * ni * nj; ++k) c[k] = qt_normal(&e->rng) * (k % 2 ? 1.0 : 1e-3);
+    OP_BOTH(e, vcombine, ni, sl, me, nj, sl + ni, me + ni, c);
+    op_expect_states(e, "combination");
+    free(sl);
+    free(me);
+    free(c);
+}
+
+static void case_vectors_vset(op_env *e) {
+    if (!vectors_start(e)) return;
+    for (int64_t m = 0; m < e->B; ++m) {
+        for (int64_t i = 0; i < 2 * e->N; ++i) e->a[i] = qt_normal(&e->rng);
+        OP_BOTH(e, vset, 1, m, e->a);
+    }
+    slot_to_state(e, 1);
+    op_expect_states(e, "vset");
+}
+
 /* ---- objectives ------------------------------------------------------------------------------ */
 
 /* Every kind on every grid dimension the shape allows (a shape with n0 = 1 is also a 2D grid, and so
@@ -443,6 +535,17 @@ const op_case op_cases[] = {
      OP_GRIDS_STEPS, op_case_steps_renorm, op_case_steps_late_stops},
     {"steps_composition_declined", "steps", 0, 0, "one table set: m = 3 declined, the state untouched exactly",
      OP_GRIDS_ALL, op_case_steps_composition, NULL},
+    {"vectors_apply_h", "vectors, apply_h", F64, 0,
+     "two FFTs and a product per value, then + V psi: about u log2 N of the largest value; float64 only",
+     OP_GRIDS_ALL, case_vectors_apply_h, NULL},
+    {"vectors_precondition", "vectors, precondition", F64, 0,
+     "two weighings, two FFTs and a division per value; float64 only", OP_GRIDS_ALL, case_vectors_precondition,
+     NULL},
+    {"vectors_vdot", "vectors, vdot", F64, 0, "sums of N products in another order: about u log2 N of the largest",
+     OP_GRIDS_ALL, case_vectors_vdot, NULL},
+    {"vectors_vcombine", "vectors, vcombine", F64, 0, "sums of 2B complex products per value, outputs among inputs",
+     OP_GRIDS_ALL, case_vectors_vcombine, NULL},
+    {"vectors_vset", "vectors, vset", 0, 0, "a copy: exact", OP_GRIDS_ALL, case_vectors_vset, NULL},
     /* members past the staging chunk, and kernels whose grid-stride loops wrap */
     {"set_state_get_state_large", "set_state, get_state", 0, 0, COPY " (3e-201 becomes 0)", OP_GRIDS_LARGE,
      case_state_round_trip, NULL},

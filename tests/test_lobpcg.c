@@ -16,8 +16,8 @@
  * sums (about 1e-16 times the largest kinetic energy, 4e3 on these grids: 1e-12). The degenerate
  * level's states are only defined as a subspace: their energies are asserted, not their shapes.
  *
- * Backend: the CPU (qt_cpu_context): the block-vector ops the method needs exist there only (the
- * CUDA backend's table leaves them out, and QDML_GROUND_AUTO uses imaginary time there).
+ * Backend: the one QDML_TEST_BACKEND selects (qt_context; the CPU by default): the method runs on the
+ * block-vector ops of either backend, with float64 bounds (its CUDA ops have not run on a device yet).
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -236,7 +236,7 @@ static void dense_levels(const qdml_grid *g, const pot *q, int K, double *e) {
 }
 
 Test(lobpcg, oscillator_ground_state_in_one_two_and_three_dimensions) {
-    qdml_context *ctx = qt_cpu_context();
+    qdml_context *ctx = qt_context();
     const struct {
         int dim;
         int64_t n;
@@ -269,7 +269,7 @@ Test(lobpcg, oscillator_ground_state_in_one_two_and_three_dimensions) {
 }
 
 Test(lobpcg, degenerate_levels_of_the_2d_oscillator) {
-    qdml_context *ctx = qt_cpu_context();
+    qdml_context *ctx = qt_context();
     int64_t n[2] = {48, 48};
     double lo[2] = {-8, -8}, hi[2] = {8, 8};
     const qdml_grid g = qt_grid(2, n, lo, hi);
@@ -313,7 +313,7 @@ Test(lobpcg, near_degenerate_double_well_within_5000_applications) {
     /* V = 4 (x^2 - 2)^2 on [-6, 6): E0 = 3.86366928, E1 = 3.86518565 on 512 points (a tunnelling
      * splitting of 1.5e-3); the reference is the same Hamiltonian's dense spectrum on 128 points (whose
      * two lowest levels differ from 512 points' by < 1e-3: the box is resolved from 96 points on). */
-    qdml_context *ctx = qt_cpu_context();
+    qdml_context *ctx = qt_context();
     const int64_t npts[2] = {512, 128};
     for (int c = 0; c < 2; ++c) {
         int64_t n = npts[c];
@@ -352,7 +352,7 @@ Test(lobpcg, near_degenerate_double_well_within_5000_applications) {
 }
 
 Test(lobpcg, random_potentials_match_the_dense_spectrum) {
-    qdml_context *ctx = qt_cpu_context();
+    qdml_context *ctx = qt_context();
     qt_rng rng;
     qt_rng_seed(&rng, 41);
     for (int rep = 0; rep < 4; ++rep) {
@@ -385,7 +385,7 @@ Test(lobpcg, random_potentials_match_the_dense_spectrum) {
 }
 
 Test(lobpcg, batch_members_are_solved_as_alone) {
-    qdml_context *ctx = qt_cpu_context();
+    qdml_context *ctx = qt_context();
     int64_t n = 96;
     double lo = -8, hi = 8;
     const qdml_grid g = qt_grid(1, &n, &lo, &hi);
@@ -422,7 +422,7 @@ static int stop_at_first(const qdml_stats *s, int64_t n, void *user) {
 }
 
 Test(lobpcg, options_are_checked_and_auto_chooses) {
-    qdml_context *ctx = qt_cpu_context();
+    qdml_context *ctx = qt_context();
     int64_t n = 64;
     double lo = -8, hi = 8;
     const qdml_grid g = qt_grid(1, &n, &lo, &hi);

@@ -365,7 +365,7 @@ typedef enum qdml_ground_method {
                                        Rayleigh-Ritz over the block, its residuals preconditioned by an
                                        approximate inverse of H in Fourier and real space, and the previous
                                        directions (docs/numerics.md); results[b].steps counts its
-                                       iterations. Needs the block-vector ops (the CPU backend) and float64;
+                                       iterations. Needs the block-vector ops (both backends) and float64;
                                        not resumable (it starts from the current states) */
     QDML_GROUND_AUTO = 2            /* LOBPCG where it is available and options.resume is 0, else imaginary
                                        time (what `qdml ground` uses) */
