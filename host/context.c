@@ -1,6 +1,7 @@
 /* Contexts: the backend chosen from the registry, threads, planning effort, precision, the last
  * error message. */
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,19 @@ const char *qdml_backend_name(qdml_backend backend) {
 
 int qdml_backend_available(qdml_backend backend) {
     return backend == QDML_BACKEND_AUTO || qdml_registry_usable(qdml_registry_find(backend));
+}
+
+int qdml_backend_unavailable_reason(qdml_backend backend, char *buf, size_t len) {
+    const qdml_backend_entry *e = qdml_registry_find(backend);
+    if (!buf || !len || (!e && backend != QDML_BACKEND_AUTO)) return -1;
+    buf[0] = '\0';
+    if (backend == QDML_BACKEND_AUTO) return 0; /* the CPU backend is always there */
+    if (!e->ops) {
+        snprintf(buf, len, "not compiled into this build (%s)", e->how_to_build ? e->how_to_build : "no build option");
+        return 1;
+    }
+    if (!e->why_none) return 0;
+    return e->why_none(buf, len) ? 1 : 0;
 }
 
 /* Devices of every device backend in registry order: device `index` of the whole list is device
@@ -63,17 +77,21 @@ static qdml_status choose_backend(qdml_backend backend, const qdml_backend_entry
     }
     const qdml_backend_entry *e = qdml_registry_find(backend);
     if (!e)
-        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "backend = %d: expected QDML_BACKEND_CPU (0), CUDA (1) or AUTO (2)",
-                         (int)backend);
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                         "backend = %d: expected QDML_BACKEND_CPU (0), CUDA (1) or AUTO (2)", (int)backend);
     if (!e->ops)
         return qdml_fail(NULL, QDML_ERR_UNAVAILABLE,
                          "backend '%s' is not compiled into this build of qdml (%s); use QDML_BACKEND_CPU or "
                          "QDML_BACKEND_AUTO",
                          e->name, e->how_to_build);
-    if (!qdml_registry_usable(e))
+    if (!qdml_registry_usable(e)) {
+        char why[384] = "";
+        if (e->why_none) (void)e->why_none(why, sizeof why);
         return qdml_fail(NULL, QDML_ERR_UNAVAILABLE,
-                         "backend '%s': this build has the %s backend but %s; use QDML_BACKEND_CPU or QDML_BACKEND_AUTO",
-                         e->name, e->name, e->no_device_hint);
+                         "backend '%s': this build has the %s backend but %s%s%s; use QDML_BACKEND_CPU or "
+                         "QDML_BACKEND_AUTO",
+                         e->name, e->name, e->no_device_hint, why[0] ? ": " : "", why);
+    }
     *out = e;
     return QDML_OK;
 }
@@ -85,7 +103,8 @@ qdml_status qdml_context_create(qdml_context **out, qdml_backend backend, int nt
     const qdml_status st = choose_backend(backend, &entry);
     if (st != QDML_OK) return st;
     qdml_context *ctx = calloc(1, sizeof *ctx);
-    if (!ctx) return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "qdml_context_create: cannot allocate %zu bytes", sizeof *ctx);
+    if (!ctx)
+        return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "qdml_context_create: cannot allocate %zu bytes", sizeof *ctx);
     ctx->backend = entry->id;
     ctx->ops = entry->ops;
     ctx->nthreads = nthreads > 0 ? nthreads : omp_get_max_threads();
@@ -130,8 +149,9 @@ qdml_status qdml_context_set_fft_wisdom(qdml_context *ctx, const char *path) {
     if (!path) path = "";
     size_t len = strlen(path);
     if (len >= sizeof ctx->wisdom)
-        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "qdml_context_set_fft_wisdom: path is %zu bytes long (at most %zu)",
-                         len, sizeof ctx->wisdom - 1);
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT,
+                         "qdml_context_set_fft_wisdom: path is %zu bytes long (at most %zu)", len,
+                         sizeof ctx->wisdom - 1);
     memcpy(ctx->wisdom, path, len + 1);
     qdml_clear_error(ctx);
     return QDML_OK;

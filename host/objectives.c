@@ -286,6 +286,40 @@ static qdml_status parse_item(parse_state *ps, const char *tok, size_t len, unsi
     return QDML_OK;
 }
 
+/* A name's character as names compare: lower case, '-' as '_' ("Double-Well" is double_well). */
+static int name_char(char c) {
+    if (c == '-') return '_';
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : (unsigned char)c;
+}
+
+static int same_name(const char *name, const char *s, size_t n) {
+    if (strlen(name) != n) return 0;
+    for (size_t i = 0; i < n; ++i)
+        if (name_char(name[i]) != name_char(s[i])) return 0;
+    return 1;
+}
+
+/* Edit distance (insertions, deletions, substitutions, as names compare) of name and s[0..n), capped
+ * at 64 characters of s. */
+static int name_distance(const char *name, const char *s, size_t n) {
+    int row[65];
+    const size_t m = strlen(name);
+    if (n > 64) n = 64;
+    for (size_t j = 0; j <= n; ++j) row[j] = (int)j;
+    for (size_t i = 1; i <= m; ++i) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= n; ++j) {
+            const int up = row[j];
+            const int sub = diag + (name_char(name[i - 1]) != name_char(s[j - 1]));
+            int best = up + 1 < row[j - 1] + 1 ? up + 1 : row[j - 1] + 1;
+            row[j] = sub < best ? sub : best;
+            diag = up;
+        }
+    }
+    return row[n];
+}
+
 qdml_status qdml_objective_parse(const char *spec, int dim, qdml_objective *out) {
     static const char fn[] = "qdml_objective_parse";
     if (!spec) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: spec is NULL", fn);
@@ -296,12 +330,21 @@ qdml_status qdml_objective_parse(const char *spec, int dim, qdml_objective *out)
     const size_t nlen = colon ? (size_t)(colon - spec) : strlen(spec);
     int kind = -1;
     for (int k = 0; k < QDML_OBJECTIVE_COUNT; ++k)
-        if (strlen(kinds[k].name) == nlen && strncmp(kinds[k].name, spec, nlen) == 0) kind = k;
+        if (same_name(kinds[k].name, spec, nlen)) kind = k;
     if (kind < 0) {
-        char names[512];
+        char names[512], hint[96] = "";
         list_names(names, sizeof names);
-        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: unknown objective '%.*s' (valid: %s)", fn,
-                         (int)(nlen > 200 ? 200 : nlen), spec, names);
+        /* The closest name, where it is close: a few letters off. */
+        int best = -1, bestd = 1 << 30;
+        for (int k = 0; k < QDML_OBJECTIVE_COUNT; ++k) {
+            const int d = name_distance(kinds[k].name, spec, nlen);
+            if (d < bestd) bestd = d, best = k;
+        }
+        const size_t bl = best >= 0 ? strlen(kinds[best].name) : 0;
+        if (best >= 0 && bestd <= (bl > 9 ? 3 : 2))
+            snprintf(hint, sizeof hint, "; did you mean '%s'?", kinds[best].name);
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: unknown objective '%.*s'%s (valid: %s)", fn,
+                         (int)(nlen > 200 ? 200 : nlen), spec, hint, names);
     }
     qdml_objective o;
     memset(&o, 0, sizeof o);

@@ -4,15 +4,15 @@
 
 #ifdef QDML_HAVE_CUDA
 #include "backend_cuda.h"
-#define QDML_CUDA_ENTRY &qdml_backend_cuda_ops, qdml_cuda_device_count, qdml_cuda_device_info
+#define QDML_CUDA_ENTRY &qdml_backend_cuda_ops, qdml_cuda_device_count, qdml_cuda_device_info, qdml_cuda_why_none
 #else
-#define QDML_CUDA_ENTRY NULL, NULL, NULL
+#define QDML_CUDA_ENTRY NULL, NULL, NULL, NULL
 #endif
 
 static const qdml_backend_entry entries[] = {
     {QDML_BACKEND_CUDA, "cuda", QDML_CUDA_ENTRY, "configure with nvcc on PATH and -DQDML_ENABLE_CUDA=ON",
      "no usable CUDA device or driver was found"},
-    {QDML_BACKEND_CPU, "cpu", &qdml_backend_cpu_ops, NULL, NULL, NULL, NULL},
+    {QDML_BACKEND_CPU, "cpu", &qdml_backend_cpu_ops, NULL, NULL, NULL, NULL, NULL},
 };
 
 const qdml_backend_entry *qdml_registry(size_t *count) {

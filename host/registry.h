@@ -16,6 +16,8 @@ typedef struct qdml_backend_entry {
     int (*device_count)(void);
     /* Name and total memory of device `index` (as qdml_device_info); 0 or -1. NULL: no devices. */
     int (*device_info)(int index, char *name, size_t namelen, size_t *total_bytes);
+    /* Why no device is usable now (as qdml_cuda_why_none); NULL: a host backend. */
+    int (*why_none)(char *buf, size_t len);
     const char *how_to_build;   /* what builds it in, for a message when it is not (NULL: always) */
     const char *no_device_hint; /* why it may have no device, for a message (NULL: host backend) */
 } qdml_backend_entry;

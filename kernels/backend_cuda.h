@@ -28,6 +28,9 @@ int qdml_cuda_device_count(void);
  * total memory in bytes (total_bytes may be NULL) of device `index`. Returns 0 on success, -1 for
  * an index out of range or a CUDA error (then name is "" where it has room and *total_bytes 0). */
 int qdml_cuda_device_info(int index, char *name, size_t namelen, size_t *total_bytes);
+/* Why no device is usable, into buf (len bytes): the driver's error by name and text, or "no CUDA
+ * device"; returns 0 (buf "") where a device is. */
+int qdml_cuda_why_none(char *buf, size_t len);
 
 /* Device bytes a problem of this shape and precision needs on the current device: five complex
  * buffers (state, work, backup, half- and full-step potential factors; 16 bytes per element in

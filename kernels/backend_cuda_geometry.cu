@@ -155,6 +155,24 @@ extern "C" int qdml_cuda_device_count(void) {
     return n > 0 ? n : 0;
 }
 
+extern "C" int qdml_cuda_why_none(char *buf, size_t len) {
+    if (buf && len) buf[0] = '\0';
+    int n = 0;
+    const cudaError_t e = cudaGetDeviceCount(&n);
+    if (e == cudaSuccess && n > 0) return 0;
+    if (buf && len) {
+        if (e == cudaSuccess || e == cudaErrorNoDevice)
+            snprintf(buf, len, "no CUDA device: the driver reports none");
+        else if (e == cudaErrorInsufficientDriver)
+            snprintf(buf, len, "no CUDA driver, or one older than this CUDA runtime (%s: %s)", cudaGetErrorName(e),
+                     cudaGetErrorString(e));
+        else
+            snprintf(buf, len, "the CUDA driver failed (%s: %s)", cudaGetErrorName(e), cudaGetErrorString(e));
+    }
+    (void)cudaGetLastError();
+    return 1;
+}
+
 extern "C" int qdml_cuda_device_info(int index, char *name, size_t namelen, size_t *total_bytes) {
     if (name && namelen) name[0] = '\0';
     if (total_bytes) *total_bytes = 0;

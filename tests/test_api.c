@@ -102,6 +102,23 @@ Test(api, backend_names_and_context_creation) {
     cr_assert_str_eq(qdml_backend_name(QDML_BACKEND_AUTO), "auto");
     cr_assert_null(qdml_backend_name((qdml_backend)42));
     cr_assert(qdml_backend_available(QDML_BACKEND_CPU), "the CPU backend must always be available");
+    /* Why a backend is not usable: "" and 0 where it is; a reason naming the build, the driver or the
+     * device where it is not. */
+    char why[512] = "x";
+    cr_assert_eq(qdml_backend_unavailable_reason(QDML_BACKEND_CPU, why, sizeof why), 0);
+    cr_assert_str_eq(why, "");
+    cr_assert_eq(qdml_backend_unavailable_reason((qdml_backend)42, why, sizeof why), -1);
+    cr_assert_eq(qdml_backend_unavailable_reason(QDML_BACKEND_CUDA, NULL, 8), -1);
+    const int r = qdml_backend_unavailable_reason(QDML_BACKEND_CUDA, why, sizeof why);
+    cr_assert_eq(r, qdml_backend_available(QDML_BACKEND_CUDA) ? 0 : 1, "reason %d: '%s'", r, why);
+    if (r == 1)
+        cr_assert(strstr(why, "not compiled into this build") || strstr(why, "driver") || strstr(why, "no CUDA device"),
+                  "the reason names the build, the driver or the device: '%s'", why);
+    char tiny[8];
+    if (r == 1) {
+        cr_assert_eq(qdml_backend_unavailable_reason(QDML_BACKEND_CUDA, tiny, sizeof tiny), 1);
+        cr_assert_eq(strlen(tiny), sizeof tiny - 1, "truncated to the buffer: '%s'", tiny);
+    }
 
     EXPECT_STATUS(qdml_context_create(NULL, QDML_BACKEND_CPU, 1), QDML_ERR_INVALID_ARGUMENT, NULL, "out");
     qdml_context *ctx = (qdml_context *)&ctx; /* non-NULL garbage: must be reset to NULL on failure */

@@ -122,9 +122,19 @@ Test(cli_objective, bad_usage_exits_2_with_a_message) {
     expect_fail(RUN(dir, "ground", "--objective", "harmonic", "--potential", vp, "--dim", "1", "--n", "8"), 2,
                 "--objective and --potential are mutually exclusive");
     expect_fail(RUN(dir, "ground", "--objective", "rastrign", "--dim", "2", "--n", "8"), 2,
-                "unknown objective 'rastrign' (valid: harmonic, double_well, gaussian_wells");
-    expect_fail(RUN(dir, "ground", "--objective", "Rastrigin", "--dim", "2", "--n", "8"), 2,
-                "unknown objective 'Rastrigin'");
+                "unknown objective 'rastrign'; did you mean 'rastrigin'? (valid: harmonic, double_well, gaussian_wells");
+    expect_fail(RUN(dir, "ground", "--objective", "xyz", "--dim", "2", "--n", "8"), 2,
+                "unknown objective 'xyz' (valid: harmonic");
+    expect_fail(RUN(dir, "ground", "--objective", "Styblinski_Tang_", "--dim", "2", "--n", "8"), 2,
+                "did you mean 'styblinski_tang'?");
+    /* Names in any case, '-' for '_'. */
+    cli_result ok = RUN(dir, "ground", "--objective", "Double-Well", "--dim", "1", "--n", "64", "--json");
+    expect_ok(&ok);
+    cli_result ref = RUN(dir, "ground", "--objective", "double_well", "--dim", "1", "--n", "64", "--json");
+    expect_ok(&ref);
+    cr_assert_eq(json_num(ok.out, "energy", 0), json_num(ref.out, "energy", 0), "Double-Well is double_well");
+    cli_free(&ok);
+    cli_free(&ref);
     expect_fail(RUN(dir, "ground", "--objective", "rastrigin:B=1", "--dim", "2", "--n", "8"), 2,
                 "rastrigin has no parameter 'B' (valid: A)");
     expect_fail(RUN(dir, "ground", "--objective", "rastrigin:A=ten", "--dim", "2", "--n", "8"), 2,

@@ -22,8 +22,13 @@ int cli_cmd_info(int argc, char **argv) {
     printf("qdml %s\n", qdml_version_string());
     printf("backends:\n");
     printf("  cpu   %s\n", cpu ? "available (FFTW + OpenMP, float64)" : "not available");
-    printf("  cuda  %s\n",
-           cuda ? "available (cuFFT, float64 and float32)" : "not available (not compiled in, or no device)");
+    char why[512];
+    if (cuda)
+        printf("  cuda  available (cuFFT, float64 and float32)\n");
+    else if (qdml_backend_unavailable_reason(QDML_BACKEND_CUDA, why, sizeof why) == 1)
+        printf("  cuda  not available: %s\n", why);
+    else
+        printf("  cuda  not available\n");
     printf("devices:\n");
     if (cpu) {
         qdml_context *ctx = NULL;

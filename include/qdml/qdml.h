@@ -144,6 +144,10 @@ QDML_API const char *qdml_last_error_message(void);
 QDML_API const char *qdml_backend_name(qdml_backend backend);
 /* Nonzero if `backend` is compiled into this build and usable now (CUDA: a device is present). */
 QDML_API int qdml_backend_available(qdml_backend backend);
+/* Why `backend` is not usable now, into buf (len bytes, truncated; "" where it is): not compiled into
+ * this build (and how to build it in), no driver, no device, or the driver's error by name and text.
+ * Returns 0 where the backend is usable, 1 where it is not, -1 for an unknown backend or buf NULL. */
+QDML_API int qdml_backend_unavailable_reason(qdml_backend backend, char *buf, size_t len);
 
 /* Devices this build can use: 0 without the CUDA backend, a driver or a device. */
 QDML_API int qdml_device_count(void);
@@ -510,10 +514,11 @@ QDML_API const char *qdml_objective_name(qdml_objective_kind kind);
 /* `kind` with every parameter at its default. Errors: INVALID_ARGUMENT (unknown kind, out NULL, dim
  * outside 1..QDML_MAX_DIM or below the kind's least dimension: rosenbrock needs 2). */
 QDML_API qdml_status qdml_objective_default(qdml_objective_kind kind, int dim, qdml_objective *out);
-/* Parse "NAME" or "NAME:KEY=V,KEY=V,..." for `dim` dimensions, starting from the defaults. A
- * per-axis key takes one value for every axis or exactly dim values, the further ones as bare items:
- * "harmonic:k=1,4,c=0.5,-1" is k = (1, 4), c = (0.5, -1) in 2D. Errors: INVALID_ARGUMENT naming
- * what is wrong and listing the valid names or keys (unknown name or key, a key given twice, a value
+/* Parse "NAME" or "NAME:KEY=V,KEY=V,..." for `dim` dimensions, starting from the defaults. NAME in
+ * any case, '-' for '_' ("Double-Well" is double_well). A per-axis key takes one value for every axis
+ * or exactly dim values, the further ones as bare items: "harmonic:k=1,4,c=0.5,-1" is k = (1, 4),
+ * c = (0.5, -1) in 2D. Errors: INVALID_ARGUMENT naming what is wrong and listing the valid names or
+ * keys, with the closest name where one is a few letters off (unknown name or key, a key given twice, a value
  * not a finite decimal number, the wrong number of values, a broken constraint, dim out of range, NULL).
  * *out is written only on success. */
 QDML_API qdml_status qdml_objective_parse(const char *spec, int dim, qdml_objective *out);
