@@ -281,6 +281,10 @@ Test(objectives, parse_reads_values_per_axis_and_broadcasts) {
     cr_assert(o.p[0] == 2.5 && o.p[1] == 3.0 && o.p[2] == 0.5 && o.p[3] == 2.0);
     o = parse("ackley:c=-1.5", 1);
     cr_assert(o.p[2] == -1.5 && o.p[0] == 20.0 && o.p[1] == 0.2);
+    /* Names in any case, '-' for '_'. */
+    cr_assert_eq(parse("Rastrigin", 2).kind, QDML_OBJECTIVE_RASTRIGIN);
+    cr_assert_eq(parse("Double-Well:a=3", 1).kind, QDML_OBJECTIVE_DOUBLE_WELL);
+    cr_assert_eq(parse("STYBLINSKI-TANG", 2).kind, QDML_OBJECTIVE_STYBLINSKI_TANG);
 }
 
 /* A failing call's status, and its message containing every '|'-separated needle. */
@@ -301,7 +305,8 @@ Test(objectives, parse_refuses_bad_specs_naming_them) {
         const char *needles;
     } bad[] = {
         {"rastrign", 2, "'rastrign'|valid|rastrigin|schwefel|gaussian_wells"},
-        {"Rastrigin", 2, "'Rastrigin'|valid: harmonic"},
+        {"Rastrgin", 2, "'Rastrgin'|did you mean 'rastrigin'?|valid: harmonic"},
+        {"zzzzzz", 2, "'zzzzzz' (valid: harmonic"},
         {"", 1, "unknown objective ''"},
         {"rastrigin:B=1", 2, "'B'|valid: A"},
         {"harmonic:kk=1", 2, "'kk'|valid: k (per axis), c (per axis)"},
