@@ -788,3 +788,56 @@ Test(cli_run, unwritable_output_exits_2_before_the_run) {
     qt_rm_rf(dir);
     free(dir);
 }
+
+/* FFTW wisdom: kept in the user's cache by default, in --wisdom FILE when given, nowhere with
+ * --no-wisdom; a wisdom file that cannot be written costs nothing but the timing; one that is another
+ * file of the run is refused. */
+static int exists(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+Test(cli_wisdom, default_cache_explicit_file_and_none) {
+    char *dir = qt_tmpdir("cliwisdom");
+    cr_assert_eq(setenv("HOME", dir, 1), 0);
+    cr_assert_eq(unsetenv("XDG_CACHE_HOME"), 0);
+    cr_assert_eq(unsetenv("QDML_WISDOM"), 0);
+    char *cached = qt_path(dir, ".cache/qdml/fftw-wisdom");
+    cli_result r = RUN(dir, "ground", "--objective", "harmonic", "--dim", "2", "--n", "32", "--no-wisdom", "--json");
+    expect_ok(&r);
+    cli_free(&r);
+    cr_assert(!exists(cached), "--no-wisdom wrote %s", cached);
+    r = RUN(dir, "ground", "--objective", "harmonic", "--dim", "2", "--n", "32", "--json");
+    expect_ok(&r);
+    cli_free(&r);
+    cr_assert(exists(cached), "the default run left no wisdom in %s", cached);
+    char *mine = qt_path(dir, "mine.wisdom"), *paths = qt_path(dir, "mine.wisdom.paths");
+    r = RUN(dir, "minimize", "--objective", "harmonic", "--dim", "2", "--n", "32", "--stages", "2", "--wisdom", mine,
+            "--json");
+    expect_ok(&r);
+    cli_free(&r);
+    cr_assert(exists(mine), "--wisdom %s was not written", mine);
+    char *text = slurp(mine);
+    cr_assert_not_null(strstr(text, "fftw_wisdom"), "not FFTW wisdom: %.80s", text);
+    free(text);
+    (void)paths;
+    /* Unwritable: the run goes on. */
+    r = RUN(dir, "ground", "--objective", "harmonic", "--dim", "1", "--n", "32", "--wisdom", "/nonexistent/dir/w",
+            "--json");
+    expect_ok(&r);
+    cli_free(&r);
+    char *out = qt_path(dir, "psi.npy");
+    expect_fail(RUN(dir, "ground", "--objective", "harmonic", "--dim", "1", "--n", "32", "--out", out, "--wisdom", out),
+                2, "is the same file as the input --wisdom");
+    expect_fail(RUN(dir, "ground", "--objective", "harmonic", "--dim", "1", "--n", "32", "--wisdom", mine,
+                    "--no-wisdom"),
+                2, "--wisdom and --no-wisdom exclude each other");
+    expect_fail(RUN(dir, "minimize", "--objective", "harmonic", "--dim", "1", "--n", "32", "--wisdom", ""), 2,
+                "--wisdom: the file name is empty");
+    free(out);
+    free(mine);
+    free(paths);
+    free(cached);
+    qt_rm_rf(dir);
+    free(dir);
+}

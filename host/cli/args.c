@@ -293,6 +293,8 @@ static const struct shared_opt {
     {"threads", 1, 0},
     {"backend", 1, 0},
     {"precision", 1, 0},
+    {"wisdom", 1, 0},
+    {"no-wisdom", 0, 0},
     {"batch", 0, CLI_WITH_BATCH},
     {"hbar", 1, CLI_WITH_HBAR},
     {"tol", 1, CLI_WITH_STOPPING},
@@ -405,11 +407,30 @@ int cli_shared_numbers(cli_shared *sh, double *tolerance, int64_t *max_steps) {
 }
 
 int cli_shared_context(cli_shared *sh) {
+    sh->wisdom = cli_shared_value(sh, "wisdom");
+    sh->no_wisdom = cli_shared_value(sh, "no-wisdom") != NULL;
+    if (sh->wisdom && sh->no_wisdom) {
+        cli_error(sh->cmd, "--wisdom and --no-wisdom exclude each other");
+        return CLI_USAGE;
+    }
+    if (sh->wisdom && !sh->wisdom[0]) {
+        cli_error(sh->cmd, "--wisdom: the file name is empty (--no-wisdom keeps no wisdom)");
+        return CLI_USAGE;
+    }
     if (cli_parse_threads(sh->cmd, cli_shared_value(sh, "threads"), &sh->threads)) return CLI_USAGE;
     if (cli_parse_backend(sh->cmd, cli_shared_value(sh, "backend"), &sh->backend)) return CLI_USAGE;
     if (cli_parse_precision(sh->cmd, cli_shared_value(sh, "precision"), &sh->precision)) return CLI_USAGE;
     return CLI_OK;
 }
+
+const char cli_wisdom_help[] =
+    "\nFFT plans:\n"
+    "  --wisdom FILE      keep FFTW's wisdom (plans timed once per machine and shape) and the CPU\n"
+    "                     backend's path choices (FILE.paths) in FILE; default ~/.cache/qdml/fftw-wisdom\n"
+    "                     (under $XDG_CACHE_HOME where set; $QDML_WISDOM=FILE or none). Never fatal when\n"
+    "                     it cannot be read or written; safe when runs share it (written atomically)\n"
+    "  --no-wisdom        time the plans in this run only\n"
+    "                     Runs with --checkpoint or --resume plan with FFTW_ESTIMATE and use no wisdom\n";
 
 /* The --objective options, printed after the help of every subcommand that takes them (a separate
  * string: C limits the length of one literal). */

@@ -66,6 +66,8 @@ typedef struct cli_shared {
     int threads;              /* cli_shared_context: 0 (all cores), auto, float64 */
     qdml_backend backend;
     qdml_precision precision;
+    const char *wisdom; /* cli_shared_context: --wisdom FILE, or NULL */
+    int no_wisdom;      /* cli_shared_context: --no-wisdom given */
 } cli_shared;
 
 /* Parses argv against the shared options (those of `with` included) and the subcommand's `own`
@@ -86,12 +88,14 @@ int cli_shared_check_checkpoint(cli_shared *sh);
 /* --hbar, --mass, and where tolerance and max_steps are not NULL --tol and --max-steps into them
  * (each keeps its value when the option is absent). */
 int cli_shared_numbers(cli_shared *sh, double *tolerance, int64_t *max_steps);
-/* --threads, --backend, --precision. */
+/* --threads, --backend, --precision, --wisdom / --no-wisdom. */
 int cli_shared_context(cli_shared *sh);
 
 /* The help of the --objective options, printed after a subcommand's own: cli_objective_help for
  * qdml evolve, cli_objective_batch_help (which adds how --batch takes several) for ground and minimize. */
 extern const char cli_objective_help[], cli_objective_batch_help[];
+/* --wisdom and --no-wisdom, printed in the help of ground, evolve and minimize before the outputs'. */
+extern const char cli_wisdom_help[];
 /* How the output files are checked and written, printed last in the help of ground, evolve, minimize. */
 extern const char cli_outputs_help[];
 

@@ -297,6 +297,8 @@ static int evolve_inputs(const evolve_args *a, cli_setup *s) {
     qdml_npy_array psi0;
     memset(&psi0, 0, sizeof psi0);
     if (rc == CLI_OK) rc = cli_setup_read_state(s, cli_shared_value(sh, "psi0"), &psi0);
+    s->wisdom = sh->wisdom;
+    s->no_wisdom = sh->no_wisdom;
     if (rc == CLI_OK) rc = cli_setup_make_problem(s, sh->backend, sh->threads, sh->precision, sh->hbar, sh->mass);
     if (rc == CLI_OK) rc = cli_setup_set_state(s, &psi0);
     if (rc == CLI_OK && a->eo.mode == QDML_REAL_TIME)
@@ -421,6 +423,7 @@ int cli_cmd_evolve(int argc, char **argv) {
         fputs(evolve_help, stdout);
         fputs(evolve_help_more, stdout);
         fputs(cli_objective_help, stdout);
+        fputs(cli_wisdom_help, stdout);
         fputs(cli_outputs_help, stdout);
         return CLI_OK;
     }

@@ -292,6 +292,8 @@ static int ground_inputs(const ground_args *a, cli_setup *s) {
         s->batch = a->states;
         s->same_potential = 1;
     }
+    s->wisdom = sh->wisdom;
+    s->no_wisdom = sh->no_wisdom;
     if (rc == CLI_OK) rc = cli_setup_make_problem(s, sh->backend, sh->threads, sh->precision, sh->hbar, sh->mass);
     if (rc == CLI_OK) rc = cli_setup_start_states(s, a->lowest);
     return rc;
@@ -542,6 +544,7 @@ int cli_cmd_ground(int argc, char **argv) {
         fputs(ground_help, stdout);
         fputs(ground_help_more, stdout);
         fputs(cli_objective_batch_help, stdout);
+        fputs(cli_wisdom_help, stdout);
         fputs(cli_outputs_help, stdout);
         return CLI_OK;
     }

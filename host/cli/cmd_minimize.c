@@ -114,6 +114,8 @@ static int minimize_setup(const minimize_args *a, cli_setup *s) {
         rc = cli_setup_load_potential(s, sh->potential, sh->batch);
         if (rc == CLI_OK) rc = cli_parse_box(cmd, sh->box, s->dim, s->lo, s->hi);
     }
+    s->wisdom = sh->wisdom;
+    s->no_wisdom = sh->no_wisdom;
     if (rc == CLI_OK)
         rc = cli_setup_make_problem(s, sh->backend, sh->threads, sh->precision, a->mo.hbar_start, sh->mass);
     if (rc == CLI_OK) rc = cli_setup_start_states(s, 0);
@@ -264,6 +266,7 @@ int cli_cmd_minimize(int argc, char **argv) {
     if (help) {
         fputs(minimize_help, stdout);
         fputs(cli_objective_batch_help, stdout);
+        fputs(cli_wisdom_help, stdout);
         fputs(cli_outputs_help, stdout);
         return CLI_OK;
     }

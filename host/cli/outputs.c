@@ -81,8 +81,11 @@ int cli_shared_check_outputs(const cli_shared *sh, const char *psi0, int64_t mem
         }
         out[n++] = (cli_file){"--png", png[b], NULL};
     }
-    const cli_file in[] = {
-        {"--potential", sh->potential, NULL}, {"--psi0", psi0, NULL}, {"--resume", sh->resume, "--checkpoint"}};
+    /* (--wisdom is written too, but never fatally: it only must not be one of these files.) */
+    const cli_file in[] = {{"--potential", sh->potential, NULL},
+                           {"--psi0", psi0, NULL},
+                           {"--resume", sh->resume, "--checkpoint"},
+                           {"--wisdom", sh->wisdom, NULL}};
     rc = cli_check_outputs(sh->cmd, out, n, in, sizeof in / sizeof in[0]);
 done:
     if (png)

@@ -184,8 +184,9 @@ int cli_setup_load_objectives(cli_setup *s, const char *spec, const char *dim_tx
     return CLI_OK;
 }
 
-/* The FFTW wisdom file the program keeps (qdml_context_set_fft_wisdom): $QDML_WISDOM when set ("" or
- * "none": no file), else fftw-wisdom in $XDG_CACHE_HOME/qdml or ~/.cache/qdml, the folder made when
+/* The FFTW wisdom file the program keeps by default (qdml_context_set_fft_wisdom; --wisdom FILE and
+ * --no-wisdom choose otherwise): $QDML_WISDOM when set ("" or "none": no file), else fftw-wisdom in
+ * $XDG_CACHE_HOME/qdml or ~/.cache/qdml, the folder made when
  * missing. Plans (and the CPU backend's path choices, kept beside it) are then timed once per machine
  * and shape instead of in every run. Returns "" where there is none (no home, a folder that cannot be
  * made, a path too long): the run plans as before. */
@@ -233,7 +234,7 @@ int cli_setup_make_problem(cli_setup *s, qdml_backend backend, int threads, qdml
         return cli_exit_for_status(st);
     }
     char wisdom[4096];
-    const char *wpath = s->estimate ? "" : wisdom_path(wisdom, sizeof wisdom);
+    const char *wpath = s->estimate || s->no_wisdom ? "" : s->wisdom ? s->wisdom : wisdom_path(wisdom, sizeof wisdom);
     if (wpath[0] && qdml_context_set_fft_wisdom(s->ctx, wpath) != QDML_OK)
         (void)qdml_context_set_fft_wisdom(s->ctx, NULL); /* a path the library refuses: plan as without one */
     st = qdml_problem_create(s->ctx, &s->grid, s->batch, &s->problem);

@@ -22,7 +22,9 @@ typedef struct cli_setup {
     qdml_grid grid;
     qdml_context *ctx;
     qdml_problem *problem;
-    int estimate;        /* plan FFTs with QDML_FFT_ESTIMATE (reproducible plans) */
+    int estimate;        /* plan FFTs with QDML_FFT_ESTIMATE (reproducible plans; no wisdom) */
+    const char *wisdom;  /* --wisdom FILE, or NULL: the default file (wisdom_path in setup.c) */
+    int no_wisdom;       /* --no-wisdom: plans timed in this run only */
     qdml_objective *obj; /* --objective: one per member (batch of them), instead of V */
     int same_potential;  /* every member gets the potential (or objective) of member 0 (--states) */
 } cli_setup;
