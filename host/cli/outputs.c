@@ -1,5 +1,7 @@
 /* The outputs of a run checked before it computes anything (outputs.h). */
 #include "outputs.h"
+#include "io_hdf5.h"
+#include "setup.h"
 #include "atomic_file.h"
 #include "density_png.h"
 #include "output.h"
@@ -58,6 +60,12 @@ int cli_check_outputs(const char *cmd, const cli_file *out, size_t nout, const c
 
 int cli_shared_check_outputs(const cli_shared *sh, const char *psi0, int64_t members) {
     enum { MAX_PNG = 4096 }; /* members checked one by one; beyond, the first MAX_PNG (all in one folder) */
+    if (sh->out && cli_path_is_h5(sh->out) && !qdml_h5_available()) {
+        cli_error(sh->cmd, "--out %s: this build of qdml writes no HDF5: install HDF5's C library and headers "
+                           "(Debian: libhdf5-dev) and build again, or write .npy",
+                  sh->out);
+        return CLI_USAGE;
+    }
     const int64_t npng = !sh->png ? 0 : members == 1 ? 1 : members < 1 ? 1 : members > MAX_PNG ? MAX_PNG : members;
     cli_file *out = calloc((size_t)(3 + npng), sizeof *out);
     char **png = calloc((size_t)(npng > 0 ? npng : 1), sizeof *png);

@@ -568,6 +568,7 @@ int cli_setup_resume(cli_setup *s, const char *path, qdml_backend backend, int t
 /* Copies the states of all members out and writes them as one complex128 array. */
 int cli_setup_write_states(cli_setup *s, const char *path, int batch_axis) {
     const char *cmd = s->cmd;
+    if (cli_path_is_h5(path)) return cli_setup_write_h5(s, path, batch_axis);
     if ((uint64_t)s->points > SIZE_MAX / 16 / (uint64_t)s->batch) {
         cli_error(cmd, "--out %s: state too large to copy", path);
         return CLI_RUN_FAILED;

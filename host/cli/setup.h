@@ -29,6 +29,11 @@ typedef struct cli_setup {
     int same_potential;  /* every member gets the potential (or objective) of member 0 (--states) */
 } cli_setup;
 
+/* --out FILE.h5 (or .hdf5): every member's state, density and potential, the grid's axes and the run's
+ * parameters and statistics in one HDF5 file (output_h5.c); cli_path_is_h5 says which paths that is. */
+int cli_path_is_h5(const char *path);
+int cli_setup_write_h5(cli_setup *s, const char *path, int batch_axis);
+
 /* Frees the problem, the context, the potential and the objectives. */
 void cli_setup_free(cli_setup *s);
 
