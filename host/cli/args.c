@@ -462,4 +462,7 @@ const char cli_outputs_help[] =
     "a file with several hard links, a read-only file, an input or another output (exit 2). A file is\n"
     "written beside itself and renamed over the old one (which keeps its mode and owner); a symbolic\n"
     "link is followed to its target; a character device or FIFO (/dev/null, a pipe) is written as it\n"
-    "is. The results are printed even when writing a file fails at the end (exit 1, naming the file).\n";
+    "is. The results are printed even when writing a file fails at the end (exit 1, naming the file).\n"
+    "--out FILE.h5 (or .hdf5) writes HDF5 instead of .npy: datasets psi (complex128), density,\n"
+    "potential and the axes x, y, z; attributes with the grid, hbar, mass, the energies, residuals and\n"
+    "the run (h5py: f = h5py.File(FILE); f['psi'][()], f.attrs['energy']).\n";
