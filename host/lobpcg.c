@@ -48,6 +48,10 @@ typedef struct lob {
     int64_t *happ;       /* per group: vectors H was applied to */
     unsigned char *done; /* per group: converged (1), stalled (2) or at max_steps (3) */
     int stopped;         /* the monitor callback asked to stop */
+    int m_max;           /* the scratch is sized for this many vectors per group */
+    int upgrade_to;      /* automatic guards of the ground search: the block grows to this many vectors
+                            when a group converges slowly (0: it does not grow) */
+    double *mark;        /* per group: the largest wanted residual at the last check of the pace */
     int *haveP;          /* per group: P holds directions */
     double *shift;       /* per member: preconditioner shift */
     int *sl;             /* list scratch (3m slots, 3m members, twice) */
@@ -340,6 +344,7 @@ static void lob_free(lob *l) {
     free(l->done);
     free(l->haveP);
     free(l->shift);
+    free(l->mark);
     free(l->sl);
     free(l->me);
     free(l->S);
@@ -360,15 +365,23 @@ static qdml_status lob_init(lob *l, qdml_problem *p, const qdml_ground_options *
     const int64_t B = p->batch;
     l->G = block ? 1 : B;
     l->K = block ? (int)B : 1;
-    int64_t guards = o->guard_states;
-    if (guards == 0) guards = block ? (B / 4 > 2 ? B / 4 : 2) : 2;
+    int64_t guards = o->guard_states, later = 0;
+    if (guards == 0 && !block) {
+        /* The ground search starts alone and takes 2 guards on where it converges slowly (search). */
+        later = 2;
+    } else if (guards == 0) {
+        guards = B / 4 > 2 ? B / 4 : 2;
+    }
     if (guards < 0) guards = 0;
     /* No more vectors than the grid has points (as many states as points: no guards). */
     if (guards > p->desc.npoints - l->K) guards = p->desc.npoints - l->K;
+    if (later > p->desc.npoints - l->K) later = p->desc.npoints - l->K;
     l->m = l->K + (int)guards;
+    l->upgrade_to = later > 0 ? l->K + (int)later : 0;
+    l->m_max = l->upgrade_to > l->m ? l->upgrade_to : l->m;
     l->R = block ? (int)B : 1;
     l->rows = (l->m + l->R - 1) / l->R;
-    const size_t G = (size_t)l->G, m = (size_t)l->m, n3 = 3 * m;
+    const size_t G = (size_t)l->G, m = (size_t)l->m_max, n3 = 3 * m;
     l->lambda = qdml_calloc_array(G * m, sizeof(double));
     l->res = qdml_calloc_array(G * m, sizeof(double));
     l->best = qdml_calloc_array(G, sizeof(double));
@@ -378,6 +391,7 @@ static qdml_status lob_init(lob *l, qdml_problem *p, const qdml_ground_options *
     l->done = qdml_calloc_array(G, 1);
     l->haveP = qdml_calloc_array(G, sizeof(int));
     l->shift = qdml_calloc_array((size_t)B, sizeof(double));
+    l->mark = qdml_calloc_array(G, sizeof(double));
     l->sl = qdml_calloc_array(2 * n3, sizeof(int));
     l->me = qdml_calloc_array(2 * n3, sizeof(int64_t));
     l->S = qdml_calloc_array(n3 * n3, 2 * sizeof(double));
@@ -386,12 +400,12 @@ static qdml_status lob_init(lob *l, qdml_problem *p, const qdml_ground_options *
     l->w = qdml_calloc_array(n3, sizeof(double));
     l->D = qdml_calloc_array(n3, sizeof(double));
     if (!l->lambda || !l->res || !l->best || !l->since_best || !l->iters || !l->happ || !l->done || !l->haveP ||
-        !l->shift || !l->sl || !l->me || !l->S || !l->A || !l->C || !l->w || !l->D) {
+        !l->shift || !l->mark || !l->sl || !l->me || !l->S || !l->A || !l->C || !l->w || !l->D) {
         lob_free(l);
         return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate the eigensolver's scratch", fn);
     }
     for (size_t g = 0; g < G; ++g)
-        l->best[g] = INFINITY;
+        l->best[g] = l->mark[g] = INFINITY;
     return QDML_OK;
 }
 
@@ -426,24 +440,52 @@ static void set_shifts(lob *l) {
     }
 }
 
-static qdml_status search(lob *l) {
+/* H X, and the first Rayleigh-Ritz on X alone, of every group still searching. */
+static qdml_status start_block(lob *l) {
+    qdml_status st;
+    if ((st = rows_h(l, KX, KHX)) != QDML_OK) return st;
+    for (int64_t g = 0; g < l->G; ++g) {
+        if (l->done[g]) continue;
+        int rank = 0, kx[1] = {KX};
+        if ((st = ritz(l, g, kx, 1, &rank)) != QDML_OK) return st;
+        if (rank < l->m)
+            return qdml_fail(l->p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                             "%s: the initial states of %s are (nearly) linearly dependent once %d guard states are "
+                             "added: set states that overlap the wanted ones and differ from one another",
+                             l->fn, l->R == 1 ? "a member" : "the block", l->m - l->K);
+        if ((st = rotate_block(l, g)) != QDML_OK) return st;
+        l->haveP[g] = 0;
+        l->best[g] = l->mark[g] = INFINITY;
+        l->since_best[g] = 0;
+    }
+    return QDML_OK;
+}
+
+/* The ground search's block grows from the state alone to upgrade_to vectors: guard states made from
+ * the states as they are now (the work slots are made anew; slot 0, the states, stays). */
+static qdml_status grow_block(lob *l, double *buf) {
+    qdml_problem *p = l->p;
+    l->m = l->upgrade_to;
+    l->upgrade_to = 0;
+    l->rows = l->m; /* (R = 1) */
+    qdml_status st = p->ops->vectors(p->bs, KINDS * l->rows - 1);
+    if (st != QDML_OK) return backend(l, st, "vectors");
+    for (int64_t g = 0; g < l->G; ++g)
+        if ((st = make_guards(l, g, buf)) != QDML_OK) return st;
+    return start_block(l);
+}
+
+/* The pace check of the automatic guards, every PACE_ITERATIONS: a group whose largest wanted residual
+ * fell less than 10 times since the last check converges slowly (a small gap above the state). */
+#define PACE_ITERATIONS 20
+
+static qdml_status search(lob *l, double *buf) {
     qdml_problem *p = l->p;
     qdml_run *r = &l->r;
     const qdml_ground_options *o = l->o;
     const int64_t every = o->monitor_every > 0 ? o->monitor_every : 10;
     qdml_status st;
-    /* The start, and the first Rayleigh-Ritz on X alone. */
-    if ((st = rows_h(l, KX, KHX)) != QDML_OK) return st;
-    for (int64_t g = 0; g < l->G; ++g) {
-        int rank = 0, kx[1] = {KX};
-        if ((st = ritz(l, g, kx, 1, &rank)) != QDML_OK) return st;
-        if (rank < l->m)
-            return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                             "%s: the initial states of %s are (nearly) linearly dependent once %d guard states are "
-                             "added: set states that overlap the wanted ones and differ from one another",
-                             l->fn, l->R == 1 ? "a member" : "the block", l->m - l->K);
-        if ((st = rotate_block(l, g)) != QDML_OK) return st;
-    }
+    if ((st = start_block(l)) != QDML_OK) return st;
     int fresh = 0, stop = 0;
     int64_t it = 0;
     for (;;) {
@@ -477,6 +519,20 @@ static qdml_status search(lob *l) {
             any_left |= !l->done[g];
         }
         if (!any_left || stop) break;
+        if (l->upgrade_to > l->m && it > 0 && it % PACE_ITERATIONS == 0 && !fresh) {
+            int slow = 0;
+            for (int64_t g = 0; g < l->G; ++g) {
+                if (l->done[g]) continue;
+                const double res = wanted_residual(l, g);
+                if (res > 0.1 * l->mark[g] && isfinite(l->mark[g])) slow = 1;
+                l->mark[g] = res;
+            }
+            if (slow) {
+                if ((st = grow_block(l, buf)) != QDML_OK) return st;
+                fresh = 1;
+                continue;
+            }
+        }
         if (any_candidate || (it > 0 && it % REFRESH_EVERY == 0 && !fresh)) {
             if ((st = rows_h(l, KX, KHX)) != QDML_OK) return st;
             fresh = 1;
@@ -555,7 +611,7 @@ qdml_status qdml_lobpcg_run(qdml_problem *p, const qdml_ground_options *o, qdml_
         st = make_guards(&l, g, buf);
     /* The start in the history (the end is recorded by search). */
     if (st == QDML_OK) st = qdml_run_record(r, NULL);
-    if (st == QDML_OK) st = search(&l);
+    if (st == QDML_OK) st = search(&l, buf);
     if (st == QDML_OK && results)
         for (int64_t b = 0; b < p->batch; ++b) {
             const int64_t g = l.R == 1 ? b : 0;

@@ -262,7 +262,7 @@ Test(lobpcg, oscillator_ground_state_in_one_two_and_three_dimensions) {
                            cases[c].e);
         cr_assert_float_eq(r.final.norm, 1.0, 1e-12, "normalised");
         cr_assert_gt(r.steps, 0);
-        cr_assert_geq(r.hamiltonian_applications, 3 * r.steps, "H on the block, its residuals and directions");
+        cr_assert_geq(r.hamiltonian_applications, 2 * r.steps, "H on the residuals and directions, every iteration");
         qdml_problem_destroy(p);
     }
     qdml_context_destroy(ctx);

@@ -390,8 +390,9 @@ typedef struct qdml_ground_options {
     int method;            /* qdml_ground_method (default QDML_GROUND_IMAGINARY_TIME) */
     int64_t guard_states;  /* LOBPCG: states carried above the wanted ones, so that a small gap among them
                               costs nothing (convergence goes at the gap above the whole block); 0 =
-                              automatic (default: 2 for the ground state, max(2, B / 4) for the lowest B
-                              states), -1 = none, else 1 .. 64 */
+                              automatic (default: the ground search starts without and takes 2 on where
+                              its residual falls slowly; max(2, B / 4) for the lowest B states), -1 =
+                              none, else 1 .. 64 */
     int resume;            /* 0 (default): start a new search. 1: continue the search the previous call on
                               this problem left (ended by max_steps or the callback, nothing set or evolved
                               since, or restored by qdml_checkpoint_load), with its step sizes, stall counts
