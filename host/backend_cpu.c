@@ -60,6 +60,10 @@ static void cpu_destroy(qdml_backend_state *s) {
     free(s->fwd_set);
     free(s->grad2);
     free(s->grad2_ok);
+    free(s->pweight);
+    free(s->pw_shift);
+    free(s->pw_vmin);
+    free(s->pw_ok);
     free(s);
 }
 

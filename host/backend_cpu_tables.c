@@ -13,6 +13,7 @@ void qdml_cpu_forget_tables(qdml_backend_state *s, int64_t b) {
     s->held_ok[2 * b] = s->held_ok[2 * b + 1] = 0;
     s->evicted_ok[b] = 0;
     if (s->grad2_ok) s->grad2_ok[b] = 0;
+    if (s->pw_ok) s->pw_ok[b] = 0;
 }
 
 static int same_params(const qdml_step_params *a, const qdml_step_params *b) {

@@ -57,16 +57,45 @@ static qdml_status check_slot(const qdml_backend_state *s, int k, const char *op
 /* dst := transform of src multiplied, member b, by f(b, |k|^2) / N, then transformed back. */
 typedef enum { MUL_KINETIC, MUL_PRECOND } kmul;
 
-/* out = D^1/2 in, D = shift / (V - vmin + shift) at each point (<= 1, small where V is high). */
-static void weigh(const qdml_backend_state *s, const qdml_c64 *in, qdml_c64 *out, const double *shift,
-                  const double *vmin) {
-    const double *v = s->v;
-    const int64_t N = s->d.npoints;
-#pragma omp parallel for num_threads(s->nt) schedule(static)
-    for (int64_t i = 0; i < s->total; ++i) {
-        const int64_t b = i / N;
-        out[i] = qdml_cscale(in[i], sqrt(shift[b] / (v[i] - vmin[b] + shift[b])));
+/* The weights D^1/2, D = shift / (V - vmin + shift) at each point (<= 1, small where V is high), of
+ * every member, made where the member's shift, minimum or potential changed since they were made. */
+static qdml_status weights(qdml_backend_state *s, const double *shift, const double *vmin) {
+    const int64_t N = s->d.npoints, B = s->d.batch;
+    if (!s->pweight) {
+        s->pweight = qdml_calloc_array((size_t)s->total, sizeof(double));
+        s->pw_shift = qdml_calloc_array((size_t)B, sizeof(double));
+        s->pw_vmin = qdml_calloc_array((size_t)B, sizeof(double));
+        s->pw_ok = qdml_calloc_array((size_t)B, 1);
+        if (!s->pweight || !s->pw_shift || !s->pw_vmin || !s->pw_ok) {
+            free(s->pweight);
+            free(s->pw_shift);
+            free(s->pw_vmin);
+            free(s->pw_ok);
+            s->pweight = s->pw_shift = s->pw_vmin = NULL;
+            s->pw_ok = NULL;
+            return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "precondition: cannot allocate %lld weights",
+                             (long long)s->total);
+        }
     }
+    for (int64_t b = 0; b < B; ++b) {
+        if (s->pw_ok[b] && s->pw_shift[b] == shift[b] && s->pw_vmin[b] == vmin[b]) continue;
+        const double *v = s->v + b * N;
+        double *w = s->pweight + b * N;
+        const double sh = shift[b], vm = vmin[b];
+#pragma omp parallel for num_threads(s->nt) schedule(static)
+        for (int64_t i = 0; i < N; ++i) w[i] = sqrt(sh / (v[i] - vm + sh));
+        s->pw_shift[b] = sh;
+        s->pw_vmin[b] = vm;
+        s->pw_ok[b] = 1;
+    }
+    return QDML_OK;
+}
+
+/* out = D^1/2 in (weights() made first). */
+static void weigh(const qdml_backend_state *s, const qdml_c64 *in, qdml_c64 *out) {
+    const double *w = s->pweight;
+#pragma omp parallel for num_threads(s->nt) schedule(static)
+    for (int64_t i = 0; i < s->total; ++i) out[i] = qdml_cscale(in[i], w[i]);
 }
 
 static qdml_status spectral(qdml_backend_state *s, int src, int dst, kmul kind, const double *hbar, const double *mass,
@@ -78,7 +107,8 @@ static qdml_status spectral(qdml_backend_state *s, int src, int dst, kmul kind, 
     qdml_c64 *in = slot_ptr(s, src), *out = slot_ptr(s, dst);
     const int64_t total = s->total, N = s->d.npoints, n1 = s->d.n[1], n2 = s->d.n[2];
     if (kind == MUL_PRECOND) {
-        weigh(s, in, out, shift, vmin);
+        if ((st = weights(s, shift, vmin)) != QDML_OK) return st;
+        weigh(s, in, out);
     } else if (out != in) {
         memcpy(out, in, (size_t)total * sizeof(qdml_c64));
     }
@@ -99,7 +129,7 @@ static qdml_status spectral(qdml_backend_state *s, int src, int dst, kmul kind, 
     }
     fftw_execute_dft(s->bwd, (fftw_complex *)out, (fftw_complex *)out);
     if (kind == MUL_PRECOND) {
-        weigh(s, out, out, shift, vmin);
+        weigh(s, out, out);
     } else {
         const double *v = s->v;
 #pragma omp parallel for num_threads(s->nt) schedule(static)

@@ -165,6 +165,9 @@ struct qdml_backend_state {
     double *grad2;       /* B * N: |grad V|^2 of each member (made on first use by a set_step with vgrad) */
     unsigned char *grad2_ok; /* per member: grad2 holds the current potential's */
     qdml_c64 **vslot;    /* the work slots of the block-vector ops (slot k >= 1 is vslot[k - 1]) */
+    double *pweight;     /* B * N: the preconditioner's point-wise weights D^1/2 (backend_cpu_vectors.c), */
+    double *pw_shift, *pw_vmin; /* made for these shifts and minima per member, */
+    unsigned char *pw_ok;       /* and valid (cleared with the member's potential) */
     int nvslot;
 };
 

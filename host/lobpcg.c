@@ -436,7 +436,9 @@ static void set_shifts(lob *l) {
         const int64_t g = l->R == 1 ? b : 0;
         double s = SHIFT_FACTOR * (l->lambda[g * l->m + l->m - 1] - p->vmin[b]);
         if (!(s > 0) || !isfinite(s)) s = fabs(l->lambda[g * l->m + l->m - 1]) + 1.0;
-        l->shift[b] = s;
+        /* Kept while within 25 % (the preconditioner's quality hardly depends on it), so that the backend
+         * can keep the point-wise weights it makes from it. */
+        if (!(l->shift[b] > 0) || fabs(s - l->shift[b]) > 0.25 * l->shift[b]) l->shift[b] = s;
     }
 }
 
