@@ -30,8 +30,11 @@ static void expect_energy(const char *out, int nth, double want, const char *wha
 
 Test(cli_objective, ground_harmonic_energy_matches_closed_form) {
     char *dir = qt_tmpdir("cliobj");
-    /* V = x^2 / 2 + 2 y^2: omega = (1, 2), E0 = (1 + 2) / 2 on the default box [-6, 6)^2. */
-    cli_result r = RUN(dir, "ground", "--objective", "harmonic:k=1,4", "--dim", "2", "--n", "64", "--json");
+    /* V = x^2 / 2 + 2 y^2: omega = (1, 2), E0 = (1 + 2) / 2 on the default box [-6, 6)^2. <x> is
+     * first order in the state's error: |<x>| <= 2 |c1| |<0|x|1>| with |c1| <= residual / gap, so the
+     * residual asked for, 1e-10, bounds it by 1.5e-10 (the assertion: 1e-9). */
+    cli_result r = RUN(dir, "ground", "--objective", "harmonic:k=1,4", "--dim", "2", "--n", "64", "--tol", "1e-10",
+                       "--json");
     expect_ok(&r);
     expect_energy(r.out, 0, 1.5, "harmonic:k=1,4");
     double mean[2];
@@ -157,7 +160,7 @@ Test(cli_objective, bad_usage_exits_2_with_a_message) {
     expect_fail(RUN(dir, "ground", "--potential", vp, "--box", "-1:1", "--dim", "1"), 2, "--dim goes with --objective");
     expect_fail(RUN(dir, "ground", "--potential", vp, "--box", "-1:1", "--n", "8"), 2, "--n goes with --objective");
     expect_fail(RUN(dir, "ground", "--resume", "nothing.ckpt", "--objective", "levy", "--dim", "1", "--n", "8"), 2,
-                "--objective cannot be given with --resume");
+                "nothing.ckpt");
     /* k = 1e308: 0.5 k x^2 overflows from |x| = 2 on, the first grid point x = -4 here. */
     expect_fail(RUN(dir, "ground", "--objective", "harmonic:k=1e308", "--dim", "1", "--n", "16", "--box", "-4:4"), 2,
                 "at grid point 0, x = (-4), is inf");
@@ -190,6 +193,42 @@ Test(cli_objective, help_describes_the_objective_options) {
         cr_assert_not_null(strstr(r.out, "--n N[,N...]"), "%s --help", cmds[k]);
         cli_free(&r);
     }
+    qt_rm_rf(dir);
+    free(dir);
+}
+
+/* The same command line with --resume added: accepted when its problem options describe the
+ * checkpoint's problem (and the result is the uninterrupted run's, bit for bit), refused naming the
+ * first difference when they do not. */
+Test(cli_objective, resume_takes_the_same_command_line) {
+    char *dir = qt_tmpdir("cliobj");
+    char *ck = qt_path(dir, "run.ckpt");
+#define BASE "ground", "--objective", "double_well:a=3", "--dim", "1", "--n", "96", "--box", "-3:3", "--hbar", "0.7"
+    /* (runs with a checkpoint plan with FFTW_ESTIMATE: the uninterrupted one checkpoints too, elsewhere) */
+    char *ck2 = qt_path(dir, "whole.ckpt");
+    cli_result whole = RUN(dir, BASE, "--checkpoint", ck2, "--max-steps", "400", "--json");
+    expect_ok(&whole);
+    cli_result first = RUN(dir, BASE, "--checkpoint", ck, "--max-steps", "200", "--json");
+    expect_ok(&first);
+    cli_free(&first);
+    cli_result again = RUN(dir, BASE, "--checkpoint", ck, "--resume", ck, "--max-steps", "400", "--json");
+    expect_ok(&again);
+    cr_assert_eq(json_num(again.out, "energy", 0), json_num(whole.out, "energy", 0),
+                 "resumed %.17g, uninterrupted %.17g", json_num(again.out, "energy", 0), json_num(whole.out, "energy", 0));
+    cli_free(&again);
+    cli_free(&whole);
+    expect_fail(RUN(dir, "ground", "--objective", "double_well:a=2", "--dim", "1", "--n", "96", "--box", "-3:3",
+                    "--hbar", "0.7", "--resume", ck, "--max-steps", "400"),
+                2, "--objective differs from the checkpoint's potential of member 0");
+    expect_fail(RUN(dir, "ground", "--objective", "double_well:a=3", "--dim", "1", "--n", "64", "--box", "-3:3",
+                    "--hbar", "0.7", "--resume", ck, "--max-steps", "400"),
+                2, "axis 0 has 64 points in --objective; the checkpoint's has 96");
+    expect_fail(RUN(dir, "ground", "--objective", "double_well:a=3", "--dim", "1", "--n", "96", "--box", "-3:3",
+                    "--hbar", "0.5", "--resume", ck, "--max-steps", "400"),
+                2, "--hbar 0.5; the checkpoint's member 0 has hbar = 0.69999999999999996");
+#undef BASE
+    free(ck);
+    free(ck2);
     qt_rm_rf(dir);
     free(dir);
 }

@@ -80,8 +80,8 @@ const char *cli_shared_value(const cli_shared *sh, const char *name);
 int cli_shared_check_inputs(const cli_shared *sh);
 /* --potential (or --objective) and --box (unless --objective) are required, but for --resume. */
 int cli_shared_check_required(const cli_shared *sh);
-/* With --resume, no option whose value comes from the checkpoint (--potential, --box, --psi0, --hbar,
- * --mass, --objective, --dim, --n). */
+/* With --resume the problem options are allowed (checked against the checkpoint by
+ * cli_setup_match_resumed, setup.h): always CLI_OK, kept where the checks run in order. */
 int cli_shared_check_resume(const cli_shared *sh);
 /* --checkpoint-every needs --checkpoint; its value into checkpoint_every. */
 int cli_shared_check_checkpoint(cli_shared *sh);

@@ -73,9 +73,11 @@ static const char evolve_help_more[] =
     "  --resume FILE      continue the run saved in FILE (grid, potential, state, hbar, mass, steps\n"
     "                     taken and history come from it: give --mode, --time, --dt and --splitting\n"
     "                     as for the original run (--mode, --dt, --splitting and --precision are\n"
-    "                     checked against it: exit 2 naming both values), the same --threads and\n"
-    "                     --backend, and no\n"
-    "                     --potential/--objective, --box, --psi0, --hbar or --mass); takes the\n"
+    "                     checked against it: exit 2 naming both values) and the same --threads and\n"
+    "                     --backend. The same command line with --resume added is accepted:\n"
+    "                     --potential/--objective, --box, --hbar and --mass, where given, must\n"
+    "                     describe the checkpoint's problem (exit 2 naming the first difference);\n"
+    "                     --psi0 is not read (the state comes from the checkpoint). Takes the\n"
     "                     remaining round(T/DT) - (steps taken) steps. Combine with --checkpoint to\n"
     "                     keep saving.\n"
     "  -h, --help         this text\n"
@@ -254,6 +256,10 @@ static int evolve_resume(evolve_args *a, cli_setup *s, int64_t *start_step) {
     cli_shared *sh = &a->sh;
     const char *resume = sh->resume;
     int rc = cli_setup_resume(s, resume, sh->backend, sh->threads, sh->precision);
+    if (rc == CLI_OK) rc = cli_setup_match_resumed(s, sh, 0);
+    if (rc == CLI_OK && cli_shared_value(sh, "psi0"))
+        fprintf(stderr, "qdml evolve: note: --psi0 is not read with --resume: the state comes from the checkpoint %s\n",
+                resume);
     if (rc == CLI_OK && s->batch != 1) {
         cli_error(cmd, "--resume %s: the checkpoint has %lld members; qdml evolve runs one", resume,
                   (long long)s->batch);

@@ -69,8 +69,10 @@ static const char ground_help_more[] =
     "  --checkpoint-every N  steps between checkpoints (default 200), rounded up to a multiple of the\n"
     "                     monitoring interval (20 steps)\n"
     "  --resume FILE      continue the search saved in FILE: grid, potentials, states, hbar, mass, step\n"
-    "                     sizes and convergence come from it (no --potential/--objective, --box, --hbar or\n"
-    "                     --mass; --batch when it holds more than one member); give the same --tol,\n"
+    "                     sizes and convergence come from it. The same command line with --resume\n"
+    "                     added is accepted: --potential/--objective, --box, --hbar and --mass, where\n"
+    "                     given, must describe the checkpoint's problem (exit 2 naming the first\n"
+    "                     difference); --batch when it holds more than one member; give the same --tol,\n"
     "                     --dt-initial, --dt-min, --precision and --states (checked against the\n"
     "                     checkpoint: exit 2 naming both values), --threads and --backend.\n"
     "                     --max-steps counts from the search's start.\n"
@@ -241,6 +243,7 @@ static int ground_resume(ground_args *a, cli_setup *s, int64_t *start_step) {
     cli_shared *sh = &a->sh;
     const char *resume = sh->resume;
     int rc = cli_setup_resume(s, resume, sh->backend, sh->threads, sh->precision);
+    if (rc == CLI_OK) rc = cli_setup_match_resumed(s, sh, a->lowest);
     if (rc == CLI_OK && a->lowest && s->batch != a->states) {
         cli_error(cmd, "--resume %s: the checkpoint holds %lld members, not the %lld of --states", resume,
                   (long long)s->batch, (long long)a->states);

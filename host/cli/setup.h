@@ -5,6 +5,7 @@
 #ifndef QDML_CLI_SETUP_H
 #define QDML_CLI_SETUP_H
 
+#include "args.h"
 #include "cli.h"
 #include "io_npy.h"
 
@@ -28,6 +29,12 @@ typedef struct cli_setup {
     qdml_objective *obj; /* --objective: one per member (batch of them), instead of V */
     int same_potential;  /* every member gets the potential (or objective) of member 0 (--states) */
 } cli_setup;
+
+/* The same command line with --resume added: the problem options given (--potential, or --objective
+ * with --dim and --n; --box; --hbar; --mass) must describe the problem the checkpoint holds (loaded in
+ * s): the grid exactly, every member's potential value for value, hbar and mass; otherwise exit 2
+ * naming the first difference. same_potential: every member has the inputs' one potential (--states). */
+int cli_setup_match_resumed(cli_setup *s, const cli_shared *sh, int same_potential);
 
 /* --out FILE.h5 (or .hdf5): every member's state, density and potential, the grid's axes and the run's
  * parameters and statistics in one HDF5 file (output_h5.c); cli_path_is_h5 says which paths that is. */
