@@ -8,6 +8,7 @@
 #include "cli_support.h"
 #include "io_npy.h"
 #include "io_png.h"
+#include "io_figure.h"
 #include "support.h"
 
 #include <criterion/criterion.h>
@@ -327,10 +328,15 @@ static double *bowl_2d(double scale) {
     return v;
 }
 
+/* The picture --png draws: with cairo in the build, a 720 x 560 figure (io_figure.c) whose plot of
+ * this 32 x 24 grid on [-6, 6) x [-5, 5) is 490 x 408 pixels from (80, 82), x across and y up, one
+ * cell 15.3 x 17 pixels; without, the bare 192 x 256 picture (upscaled 8 times, axis 0 downwards). */
+static const unsigned fig_w = 720, fig_h = 560;
+
 Test(cli_demo, png_of_a_2d_ground_state) {
-    /* 32 x 24 grid, automatic upscaling ceil(256 / 32) = 8: a 192 x 256 (width x height) picture.
-     * The density peaks at the grid point nearest x = 1, y = 0, (i, j) = (19, 12), drawn as pixel
-     * rows 152..159 and columns 96..103 (axis 0 downwards): the brightest colour is there. */
+    /* The density peaks at the grid point nearest x = 1, y = 0, (i, j) = (19, 12): drawn in the brightest
+     * colour there (figure: pixel columns 371..385 and rows 269..286; bare picture: rows 152..159,
+     * columns 96..103), and the corner of the grid, far from the minimum, in the first colour. */
     char *dir = qt_tmpdir("demo");
     const int64_t shape[2] = {32, 24};
     double *v = bowl_2d(1.0);
@@ -339,13 +345,18 @@ Test(cli_demo, png_of_a_2d_ground_state) {
     cli_result r = RUN(dir, "ground", "--potential", vp, "--box", "-6:6,-5:5", "--png", png, "--threads", "1");
     expect_ok(&r);
     cli_free(&r);
-    unsigned char *rgb = check_png(png, 192, 256);
+    const int fig = qdml_figure_available();
+    const unsigned pw = fig ? fig_w : 192, phh = fig ? fig_h : 256;
+    unsigned char *rgb = check_png(png, pw, phh);
     int found = 0;
-    for (unsigned y = 140; y < 160 && !found; ++y)
-        for (unsigned x = 88; x < 104 && !found; ++x)
-            found = memcmp(rgb + 3 * (y * 192 + x), qdml_png_viridis[255], 3) == 0;
+    const unsigned ya = fig ? 268 : 140, yb = fig ? 288 : 160, xa = fig ? 369 : 88, xb = fig ? 387 : 104;
+    for (unsigned y = ya; y < yb && !found; ++y)
+        for (unsigned x = xa; x < xb && !found; ++x)
+            found = memcmp(rgb + 3 * (y * pw + x), qdml_png_viridis[255], 3) == 0;
     cr_assert(found, "the density maximum is not drawn at x = 1, y = 0");
-    cr_assert_eq(memcmp(rgb, qdml_png_viridis[0], 3), 0, "the corner (far from the minimum) is not the first colour");
+    const unsigned cx = fig ? 82 : 0, cy = fig ? 84 : 0;
+    cr_assert_eq(memcmp(rgb + 3 * (cy * pw + cx), qdml_png_viridis[0], 3), 0,
+                 "the corner (far from the minimum) is not the first colour");
     free(rgb);
 
     /* A batch of two: one picture per member, FILE_0.png and FILE_1.png; FILE itself is not written. */
@@ -363,7 +374,7 @@ Test(cli_demo, png_of_a_2d_ground_state) {
         char name[32];
         snprintf(name, sizeof name, "batch_%d.png", b);
         char *p = qt_path(dir, name);
-        free(check_png(p, 192, 256));
+        free(check_png(p, pw, phh));
         free(p);
     }
     cr_assert(!file_exists(bpng), "with two members the unnumbered file should not be written");
@@ -378,7 +389,7 @@ Test(cli_demo, png_of_a_2d_ground_state) {
             "--dt", "0.05", "--png", epng, "--threads", "1");
     expect_ok(&r);
     cli_free(&r);
-    free(check_png(epng, 192, 256));
+    free(check_png(epng, pw, phh));
     free(epng);
     free(pp);
     free(psi);
@@ -393,33 +404,27 @@ Test(cli_demo, png_of_a_2d_ground_state) {
     free(dir);
 }
 
-Test(cli_demo, png_refuses_a_1d_grid) {
+
+Test(cli_demo, png_of_a_1d_grid_is_a_chart_and_3d_is_refused) {
     char *dir = qt_tmpdir("demo");
-    double v[64], psi[64];
-    for (int j = 0; j < 64; ++j) {
-        const double x = -8.0 + 16.0 * j / 64;
-        v[j] = 0.5 * x * x;
-        psi[j] = exp(-0.5 * x * x);
+    char *png = qt_path(dir, "rho.png"), *hpng = qt_path(dir, "hist.png");
+    cli_result r = RUN(dir, "ground", "--objective", "double_well", "--dim", "1", "--n", "64", "--png", png,
+                       "--history-png", hpng, "--method", "imaginary-time", "--threads", "1");
+    if (qdml_figure_available()) {
+        expect_ok(&r);
+        free(check_png(png, fig_w, fig_h));
+        free(check_png(hpng, fig_w, fig_h));
+    } else {
+        cr_assert_eq(r.status, 2, "exit %d; stderr: %s", r.status, r.err);
+        cr_assert_not_null(strstr(r.err, "--history-png"), "%s", r.err);
     }
-    const int64_t shape[1] = {64};
-    char *vp = write_f64(dir, "V.npy", 1, shape, v);
-    char *pp = write_f64(dir, "psi0.npy", 1, shape, psi);
-    char *png = qt_path(dir, "rho.png");
-    cli_result r = RUN(dir, "ground", "--potential", vp, "--box", "-8:8", "--png", png);
-    cr_assert_eq(r.status, 2, "exit %d; stderr: %s", r.status, r.err);
-    cr_assert_not_null(strstr(r.err, "2D grids only"), "%s", r.err);
-    cr_assert_not_null(strstr(r.err, "1 dimension"), "%s", r.err);
     cli_free(&r);
-    r = RUN(dir, "evolve", "--mode", "real", "--potential", vp, "--box", "-8:8", "--psi0", pp, "--time", "0.1", "--dt",
-            "0.01", "--png", png);
+    r = RUN(dir, "ground", "--objective", "harmonic", "--dim", "3", "--n", "8", "--png", png);
     cr_assert_eq(r.status, 2, "exit %d; stderr: %s", r.status, r.err);
-    cr_assert_not_null(strstr(r.err, "2D grids only"), "%s", r.err);
-    cr_assert_eq(r.out[0], '\0', "a refused run printed results: %s", r.out);
+    cr_assert_not_null(strstr(r.err, "1D and 2D grids"), "%s", r.err);
     cli_free(&r);
-    cr_assert(!file_exists(png), "a refused run wrote %s", png);
     free(png);
-    free(pp);
-    free(vp);
+    free(hpng);
     qt_rm_rf(dir);
     free(dir);
 }

@@ -289,6 +289,7 @@ static const struct shared_opt {
     {"out", 1, 0},
     {"history", 1, 0},
     {"png", 1, 0},
+    {"history-png", 1, 0},
     {"json", 0, 0},
     {"threads", 1, 0},
     {"backend", 1, 0},
@@ -332,6 +333,7 @@ int cli_shared_parse(const char *cmd, int argc, char **argv, unsigned with, cons
     sh->out = cli_shared_value(sh, "out");
     sh->history = cli_shared_value(sh, "history");
     sh->png = cli_shared_value(sh, "png");
+    sh->history_png = cli_shared_value(sh, "history-png");
     sh->checkpoint = cli_shared_value(sh, "checkpoint");
     sh->resume = cli_shared_value(sh, "resume");
     sh->batch = cli_shared_value(sh, "batch") != NULL;
@@ -417,6 +419,14 @@ int cli_shared_context(cli_shared *sh) {
     if (cli_parse_precision(sh->cmd, cli_shared_value(sh, "precision"), &sh->precision)) return CLI_USAGE;
     return CLI_OK;
 }
+
+const char cli_figures_help[] =
+    "\nFigures (--png, --history-png; drawn with cairo):\n"
+    "  2D grids: a map of |psi|^2 with x across and y up in the box's units, ticks, a colour bar with its\n"
+    "  scale and the energy in the title; the known minimiser of a built-in objective marked (+).\n"
+    "  1D grids: |psi|^2 and V against x, one panel each, the minimiser marked (dashed line).\n"
+    "  --history-png: energy and residual (log scale) at every monitoring point. A build without cairo\n"
+    "  draws the bare picture of a 2D density (viridis, axis 0 downwards) and refuses --history-png.\n";
 
 const char cli_wisdom_help[] =
     "\nFFT plans:\n"

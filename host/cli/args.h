@@ -58,7 +58,7 @@ typedef struct cli_shared {
     cli_opt opts[CLI_MAX_OPTS]; /* the shared options taken, then the subcommand's own, as parsed */
     size_t nopts;
     /* As given (NULL when absent). */
-    const char *potential, *box, *objective, *dim, *n, *out, *history, *png, *checkpoint, *resume;
+    const char *potential, *box, *objective, *dim, *n, *out, *history, *png, *history_png, *checkpoint, *resume;
     int batch, json; /* --batch, --json given */
     /* Values, defaults until the check that parses them. */
     double hbar, mass;        /* cli_shared_numbers: 1 and 1 */
@@ -94,6 +94,8 @@ int cli_shared_context(cli_shared *sh);
 /* The help of the --objective options, printed after a subcommand's own: cli_objective_help for
  * qdml evolve, cli_objective_batch_help (which adds how --batch takes several) for ground and minimize. */
 extern const char cli_objective_help[], cli_objective_batch_help[];
+/* How --png and --history-png draw, printed in the help of ground, evolve and minimize. */
+extern const char cli_figures_help[];
 /* --wisdom and --no-wisdom, printed in the help of ground, evolve and minimize before the outputs'. */
 extern const char cli_wisdom_help[];
 /* How the output files are checked and written, printed last in the help of ground, evolve, minimize. */

@@ -3,6 +3,7 @@
 #include "args.h"
 #include "commands.h"
 #include "density_png.h"
+#include "figures.h"
 #include "output.h"
 #include "outputs.h"
 #include "setup.h"
@@ -52,9 +53,9 @@ static const char evolve_help[] =
     "  --mass M           mass, > 0 (default 1)\n"
     "  --out PSI.npy      write the final state, complex128\n"
     "  --history H.csv    write the monitored statistics (about 100 points) as CSV\n"
-    "  --png FILE.png     2D grids: draw the final density |psi|^2 as a PNG (viridis, linear from its\n"
-    "                     minimum to its maximum; axis 0 downwards, axis 1 rightwards; small grids\n"
-    "                     upscaled)\n"
+    "  --png FILE.png     a figure of the final density (see Figures below); FILE_0.png, FILE_1.png, ...\n"
+    "                     with more than one member\n"
+    "  --history-png H.png  the monitored energy and residual against steps (log scale), per member\n"
     "  --json             print the final statistics as a JSON object instead of a summary\n"
     "  --threads N        CPU threads (default: all cores)\n"
     "  --backend B        cpu, cuda or auto (default auto)\n"
@@ -320,7 +321,7 @@ static int evolve_setup(evolve_args *a, cli_setup *s, int64_t *start_step) {
     s->estimate = a->sh.resume || a->sh.checkpoint;
     int rc = a->sh.resume ? evolve_resume(a, s, start_step) : evolve_inputs(a, s);
     qdml_npy_free(&s->V);
-    if (rc == CLI_OK && a->sh.png) rc = cli_png_check_dim(cmd, a->sh.png, s->dim);
+    if (rc == CLI_OK) rc = cli_figures_check(cmd, a->sh.png, a->sh.history_png, s->dim);
     if (rc == CLI_OK && a->eo.mode == QDML_REAL_TIME)
         rc = cli_check_real_time_step(cmd, s->problem, a->dt, a->eo.splitting, a->strict);
     return rc;
@@ -429,6 +430,7 @@ int cli_cmd_evolve(int argc, char **argv) {
         fputs(evolve_help, stdout);
         fputs(evolve_help_more, stdout);
         fputs(cli_objective_help, stdout);
+        fputs(cli_figures_help, stdout);
         fputs(cli_wisdom_help, stdout);
         fputs(cli_outputs_help, stdout);
         return CLI_OK;

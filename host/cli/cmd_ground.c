@@ -3,6 +3,7 @@
 #include "args.h"
 #include "commands.h"
 #include "density_png.h"
+#include "figures.h"
 #include "output.h"
 #include "outputs.h"
 #include "setup.h"
@@ -48,10 +49,9 @@ static const char ground_help[] =
     "  --out PSI.npy      write the ground state(s), complex128 of the grid's shape (batch axis first\n"
     "                     with --batch)\n"
     "  --history H.csv    write the monitored statistics of every member as CSV\n"
-    "  --png FILE.png     2D grids: draw the final density |psi|^2 as a PNG (viridis, linear from its\n"
-    "                     minimum to its maximum; axis 0 downwards, axis 1 rightwards; small grids\n"
-    "                     upscaled). With --batch and more than one member, one picture per member:\n"
-    "                     FILE_0.png, FILE_1.png, ...\n"
+    "  --png FILE.png     a figure of the final density (see Figures below); FILE_0.png, FILE_1.png, ...\n"
+    "                     with more than one member\n"
+    "  --history-png H.png  the monitored energy and residual against steps (log scale), per member\n"
     "  --json             print a JSON object (an array of them with --batch) instead of a summary\n"
     "  --threads N        CPU threads (default: all cores)\n"
     "  --backend B        cpu, cuda or auto (default auto: CUDA where a device is present)\n"
@@ -306,7 +306,7 @@ static int ground_setup(ground_args *a, cli_setup *s, int64_t *start_step) {
     s->cmd = cmd;
     s->estimate = a->sh.resume || a->sh.checkpoint; /* reproducible FFT plans (see evolve_setup) */
     int rc = a->sh.resume ? ground_resume(a, s, start_step) : ground_inputs(a, s);
-    if (rc == CLI_OK && a->sh.png) rc = cli_png_check_dim(cmd, a->sh.png, s->dim);
+    if (rc == CLI_OK) rc = cli_figures_check(cmd, a->sh.png, a->sh.history_png, s->dim);
     /* The large potential array is no longer needed once copied into the problem. */
     if (rc == CLI_OK) qdml_npy_free(&s->V);
     return rc;
@@ -547,6 +547,7 @@ int cli_cmd_ground(int argc, char **argv) {
         fputs(ground_help, stdout);
         fputs(ground_help_more, stdout);
         fputs(cli_objective_batch_help, stdout);
+        fputs(cli_figures_help, stdout);
         fputs(cli_wisdom_help, stdout);
         fputs(cli_outputs_help, stdout);
         return CLI_OK;

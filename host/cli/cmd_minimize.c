@@ -3,6 +3,7 @@
 #include "args.h"
 #include "commands.h"
 #include "density_png.h"
+#include "figures.h"
 #include "output.h"
 #include "outputs.h"
 #include "setup.h"
@@ -37,7 +38,9 @@ static const char minimize_help[] =
     "                     (default 0.01; 0 for none)\n"
     "  --out PSI.npy      write the final state(s), complex128 (batch axis first with --batch)\n"
     "  --history H.csv    write the monitored statistics of every member (all stages) as CSV\n"
-    "  --png FILE.png     2D grids: the final density as a PNG (FILE_0.png, ... with --batch)\n"
+    "  --png FILE.png     a figure of the final density (see Figures below); FILE_0.png, FILE_1.png, ...\n"
+    "                     with more than one member\n"
+    "  --history-png H.png  the monitored energy and residual against steps (log scale), per member\n"
     "  --json             print a JSON object (an array with --batch): argmin, f_min and the stages\n"
     "  --threads N        CPU threads (default: all cores)\n"
     "  --backend B        cpu, cuda or auto (default auto)\n"
@@ -119,7 +122,7 @@ static int minimize_setup(const minimize_args *a, cli_setup *s) {
     if (rc == CLI_OK)
         rc = cli_setup_make_problem(s, sh->backend, sh->threads, sh->precision, a->mo.hbar_start, sh->mass);
     if (rc == CLI_OK) rc = cli_setup_start_states(s, 0);
-    if (rc == CLI_OK && sh->png) rc = cli_png_check_dim(cmd, sh->png, s->dim);
+    if (rc == CLI_OK) rc = cli_figures_check(cmd, sh->png, sh->history_png, s->dim);
     if (rc == CLI_OK) qdml_npy_free(&s->V);
     return rc;
 }
@@ -266,6 +269,7 @@ int cli_cmd_minimize(int argc, char **argv) {
     if (help) {
         fputs(minimize_help, stdout);
         fputs(cli_objective_batch_help, stdout);
+        fputs(cli_figures_help, stdout);
         fputs(cli_wisdom_help, stdout);
         fputs(cli_outputs_help, stdout);
         return CLI_OK;

@@ -4,6 +4,7 @@
 #include "setup.h"
 #include "atomic_file.h"
 #include "density_png.h"
+#include "figures.h"
 #include "output.h"
 
 #include <stdio.h>
@@ -66,7 +67,9 @@ int cli_shared_check_outputs(const cli_shared *sh, const char *psi0, int64_t mem
                   sh->out);
         return CLI_USAGE;
     }
-    const int64_t npng = !sh->png ? 0 : members == 1 ? 1 : members < 1 ? 1 : members > MAX_PNG ? MAX_PNG : members;
+    const int64_t npm = members == 1 ? 1 : members < 1 ? 1 : members > MAX_PNG ? MAX_PNG : members;
+    const char *const pics[2] = {sh->png, sh->history_png}, *const pic_opt[2] = {"--png", "--history-png"};
+    const int64_t npng = (sh->png ? npm : 0) + (sh->history_png ? npm : 0);
     cli_file *out = calloc((size_t)(3 + npng), sizeof *out);
     char **png = calloc((size_t)(npng > 0 ? npng : 1), sizeof *png);
     int rc = CLI_OK;
@@ -79,16 +82,18 @@ int cli_shared_check_outputs(const cli_shared *sh, const char *psi0, int64_t mem
     out[n++] = (cli_file){"--out", sh->out, NULL};
     out[n++] = (cli_file){"--history", sh->history, NULL};
     out[n++] = (cli_file){"--checkpoint", sh->checkpoint, NULL};
-    for (int64_t b = 0; b < npng; ++b) {
-        /* members 0: not known yet; the first of several pictures, FILE_0.png, stands for them. */
-        png[b] = cli_png_member_path(sh->png, b, members == 1 ? 1 : members < 1 ? 2 : members);
-        if (!png[b]) {
-            cli_error(sh->cmd, "out of memory");
-            rc = CLI_RUN_FAILED;
-            goto done;
+    int64_t k = 0;
+    for (int q = 0; q < 2; ++q)
+        for (int64_t b = 0; pics[q] && b < npm; ++b, ++k) {
+            /* members 0: not known yet; the first of several pictures, FILE_0.png, stands for them. */
+            png[k] = cli_png_member_path(pics[q], b, members == 1 ? 1 : members < 1 ? 2 : members);
+            if (!png[k]) {
+                cli_error(sh->cmd, "out of memory");
+                rc = CLI_RUN_FAILED;
+                goto done;
+            }
+            out[n++] = (cli_file){pic_opt[q], png[k], NULL};
         }
-        out[n++] = (cli_file){"--png", png[b], NULL};
-    }
     /* (--wisdom is written too, but never fatally: it only must not be one of these files.) */
     const cli_file in[] = {{"--potential", sh->potential, NULL},
                            {"--psi0", psi0, NULL},
@@ -114,6 +119,7 @@ int cli_write_outputs(const cli_shared *sh, cli_setup *s, int batch_axis, int *o
             rc = CLI_RUN_FAILED;
     }
     if (sh->history && cli_write_history(sh->cmd, sh->history, s->problem) != CLI_OK) rc = CLI_RUN_FAILED;
-    if (sh->png && cli_write_density_pngs(sh->cmd, sh->png, s->problem) != CLI_OK) rc = CLI_RUN_FAILED;
+    if (sh->png && cli_write_png_figures(s, sh->png) != CLI_OK) rc = CLI_RUN_FAILED;
+    if (sh->history_png && cli_write_history_pngs(s, sh->history_png) != CLI_OK) rc = CLI_RUN_FAILED;
     return rc;
 }
