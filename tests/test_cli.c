@@ -411,12 +411,31 @@ Test(cli_misc, help_for_program_and_commands) {
         expect_ok(&r);
         cli_free(&r);
     }
-    r = RUN(dir, "ground", "--help");
-    cr_assert_not_null(strstr(r.out, "uniform"), "ground --help must state the initial state");
+    r = RUN(dir, "ground", "--help-all");
+    cr_assert_not_null(strstr(r.out, "uniform"), "ground --help-all must state the initial state");
     cli_free(&r);
     r = RUN(dir, "evolve", "--help");
     cr_assert_not_null(strstr(r.out, "renormalised"), "evolve --help must state the imag-time normalisation");
     cli_free(&r);
+    /* --help fits a screen and gives an example; --help-all has every option (and the brief's are among them). */
+    static const char *const full[] = {"ground", "evolve", "minimize"};
+    static const char *const opts[][4] = {{"--states", "--method", "--guards", "--dt-min"},
+                                          {"--splitting", "--psi0", "--strict", "--checkpoint-every"},
+                                          {"--hbar-start", "--stages", "--reseed", "--max-steps"}};
+    for (size_t i = 0; i < 3; ++i) {
+        r = RUN(dir, full[i], "--help");
+        expect_ok(&r);
+        cr_assert_leq(count_substr(r.out, "\n"), 25, "%s --help is %d lines", full[i], count_substr(r.out, "\n"));
+        cr_assert_not_null(strstr(r.out, "Example:\n  qdml "), "%s --help has no example", full[i]);
+        cr_assert_not_null(strstr(r.out, "--help-all"), "%s --help does not point at --help-all", full[i]);
+        cli_free(&r);
+        r = RUN(dir, full[i], "--help-all");
+        expect_ok(&r);
+        for (int k = 0; k < 4; ++k)
+            cr_assert_not_null(strstr(r.out, opts[i][k]), "%s --help-all lacks %s", full[i], opts[i][k]);
+        cr_assert_not_null(strstr(r.out, "FFT plans"), "%s --help-all", full[i]);
+        cli_free(&r);
+    }
     qt_rm_rf(dir);
     free(dir);
 }

@@ -104,7 +104,7 @@ Test(cli_minimize, refusals) {
     expect_fail(RUN(dir, "minimize", "--objective", "nosuch", "--dim", "1", "--n", "8"), 2, "nosuch");
     expect_fail(RUN(dir, "minimize", "--objective", "harmonic", "--dim", "3", "--n", "8", "--png", "x.png"), 2,
                 "1D and 2D grids");
-    cli_result r = RUN(dir, "minimize", "--help");
+    cli_result r = RUN(dir, "minimize", "--help-all");
     expect_ok(&r);
     cr_assert_not_null(strstr(r.out, "--hbar-start"));
     cr_assert_not_null(strstr(r.out, "--objective"));

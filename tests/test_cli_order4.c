@@ -121,7 +121,7 @@ Test(cli_order4, unknown_splitting_exits_2_with_the_list) {
     cr_assert_not_null(strstr(r.err, "strang, yoshida4, suzuki4 or chin4"), "%s", r.err);
     cr_assert_eq(r.out[0], '\0', "nothing on stdout: %s", r.out);
     cli_free(&r);
-    r = RUN(dir, "evolve", "--help");
+    r = RUN(dir, "evolve", "--help-all");
     cr_assert_eq(r.status, 0);
     cr_assert_not_null(strstr(r.out, "--splitting"), "%s", r.out);
     cli_free(&r);

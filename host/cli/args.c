@@ -30,6 +30,10 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, size_t nopt
             *help = 1;
             return CLI_OK;
         }
+        if (strcmp(arg, "--help-all") == 0) {
+            *help = 2;
+            return CLI_OK;
+        }
         if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
             cli_error(cmd, "unexpected argument '%s' (options start with --; see 'qdml %s --help')", arg, cmd);
             return CLI_USAGE;

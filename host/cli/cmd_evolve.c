@@ -14,6 +14,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char evolve_brief[] =
+    "Usage: qdml evolve --mode real|imag --objective SPEC --dim D --n N[,N...] --psi0 PSI0.npy\n"
+    "                   --time T --dt DT [options]\n"
+    "       qdml evolve --mode real|imag --potential V.npy --box SPEC --psi0 PSI0.npy --time T --dt DT\n"
+    "\n"
+    "Evolves a state in real time (Schrodinger) or imaginary time (diffusion, renormalised) by split steps.\n"
+    "\n"
+    "  --psi0 PSI0.npy    the initial state (complex128 or float64 of the grid's shape)\n"
+    "  --splitting S      strang (default), yoshida4, suzuki4 or chin4 (4th order)\n"
+    "  --hbar H, --mass M (default 1)                   --strict   a --dt too large is an error\n"
+    "  --out FILE.npy|FILE.h5   the final state         --history H.csv   the monitored statistics\n"
+    "  --png F.png        a figure of the density       --history-png H.png  energy against steps\n"
+    "  --json             a JSON object on stdout       --checkpoint FILE, --resume FILE\n"
+    "  --threads N, --backend cpu|cuda|auto, --precision float64|float32, --wisdom FILE\n"
+    "\n"
+    "Example:\n"
+    "  qdml evolve --mode real --objective harmonic --dim 1 --n 256 --psi0 psi0.npy --time 10 --dt 0.01\n"
+    "\n"
+    "qdml evolve --help-all: every option in detail, the objectives, figures, FFT plans and outputs.\n";
+
 static const char evolve_help[] =
     "Usage: qdml evolve --mode real|imag --potential V.npy --box SPEC --psi0 PSI0.npy --time T --dt DT\n"
     "                   [options]\n"
@@ -426,6 +446,10 @@ int cli_cmd_evolve(int argc, char **argv) {
     evolve_args a;
     int help = 0;
     if (evolve_parse(argc, argv, &a, &help) != CLI_OK) return CLI_USAGE;
+    if (help == 1) {
+        fputs(evolve_brief, stdout);
+        return CLI_OK;
+    }
     if (help) {
         fputs(evolve_help, stdout);
         fputs(evolve_help_more, stdout);

@@ -12,6 +12,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char ground_brief[] =
+    "Usage: qdml ground --objective SPEC --dim D --n N[,N...] [--box SPEC] [options]\n"
+    "       qdml ground --potential V.npy --box SPEC [options]\n"
+    "\n"
+    "The ground state (or the lowest K states) of H = -(hbar^2/2m) lap + V, by LOBPCG or imaginary time.\n"
+    "\n"
+    "  --objective SPEC   a built-in potential: harmonic, double_well, rastrigin, ... (NAME:KEY=V,...)\n"
+    "  --potential V.npy  a potential sampled on the grid (float64), with --box LO:HI[,LO:HI...]\n"
+    "  --states K         the lowest K states          --batch   several potentials, solved together\n"
+    "  --tol T            residual ||H psi - E psi|| to reach (default 1e-6)\n"
+    "  --hbar H, --mass M (default 1)                   --method auto|lobpcg|imaginary-time\n"
+    "  --out FILE.npy|FILE.h5   the state(s)            --history H.csv   the monitored statistics\n"
+    "  --png F.png        a figure of the density       --history-png H.png  energy and residual\n"
+    "  --json             a JSON object on stdout       --checkpoint FILE, --resume FILE\n"
+    "  --threads N, --backend cpu|cuda|auto, --precision float64|float32, --wisdom FILE\n"
+    "\n"
+    "Example:\n"
+    "  qdml ground --objective double_well --dim 2 --n 128 --png density.png --out psi.h5 --json\n"
+    "\n"
+    "qdml ground --help-all: every option in detail, the objectives, figures, FFT plans and outputs.\n";
+
 static const char ground_help[] =
     "Usage: qdml ground --potential V.npy --box SPEC [options]\n"
     "       qdml ground --objective SPEC --dim D --n N[,N...] [--box SPEC] [options]\n"
@@ -543,6 +564,10 @@ int cli_cmd_ground(int argc, char **argv) {
     ground_args a;
     int help = 0;
     if (ground_parse(argc, argv, &a, &help) != CLI_OK) return CLI_USAGE;
+    if (help == 1) {
+        fputs(ground_brief, stdout);
+        return CLI_OK;
+    }
     if (help) {
         fputs(ground_help, stdout);
         fputs(ground_help_more, stdout);

@@ -14,6 +14,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char minimize_brief[] =
+    "Usage: qdml minimize --objective SPEC --dim D --n N[,N...] [--box SPEC] [options]\n"
+    "       qdml minimize --potential V.npy --box SPEC [options]\n"
+    "\n"
+    "Finds the global minimiser of an objective by annealing: ground states at hbar falling stage by stage.\n"
+    "\n"
+    "  --hbar-start H, --hbar-end H   the first and last stage's hbar (default: 1 and 1/100 of it)\n"
+    "  --stages K         stages (default 8)            --tol T   the first stage's residual (1e-5)\n"
+    "  --batch            several objectives at once    --reseed F   uniform state mixed in per stage\n"
+    "  --out FILE.npy|FILE.h5   the final state(s)      --history H.csv   the monitored statistics\n"
+    "  --png F.png        a figure of the density       --history-png H.png  energy and residual\n"
+    "  --json             argmin, f_min and the stages  --threads N, --backend, --wisdom FILE\n"
+    "\n"
+    "Example:\n"
+    "  qdml minimize --objective rastrigin --dim 2 --n 128 --png rastrigin.png --json\n"
+    "\n"
+    "qdml minimize --help-all: every option in detail, the objectives, figures, FFT plans and outputs.\n";
+
 static const char minimize_help[] =
     "Usage: qdml minimize (--potential V.npy --box SPEC | --objective SPEC --dim D --n N) [options]\n"
     "\n"
@@ -266,6 +284,10 @@ int cli_cmd_minimize(int argc, char **argv) {
     minimize_args a;
     int help = 0;
     if (minimize_parse(argc, argv, &a, &help) != CLI_OK) return CLI_USAGE;
+    if (help == 1) {
+        fputs(minimize_brief, stdout);
+        return CLI_OK;
+    }
     if (help) {
         fputs(minimize_help, stdout);
         fputs(cli_objective_batch_help, stdout);
