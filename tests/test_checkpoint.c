@@ -568,17 +568,19 @@ Test(checkpoint_cli, sigkill_then_resume_equals_uninterrupted_run, .timeout = 30
 
     /* 40000 steps (monitoring every 1000) on 1024 points: about half a second, of which the run killed
      * after its first checkpoint (2000 steps) still has 95% ahead of it. The uninterrupted run saves
-     * checkpoints too (to another file), which changes no number: with checkpoints, the program chooses
-     * FFT plans without timing them, so both runs compute with the same plans. The runs are on the CPU
-     * backend (--backend cpu): bit for bit is its guarantee. */
-    char *full = qt_path(dir, "full.ckpt");
+     * checkpoints too (to another file), which changes no number. A checkpointed run keeps its measured
+     * plans beside the checkpoint (FILE.wisdom), which its resumption plans from; the uninterrupted run
+     * and the killed one, two processes, plan alike where they share a wisdom file: this test's own, so
+     * that no other run of the suite can change it between them. The runs are on the CPU backend
+     * (--backend cpu): bit for bit is its guarantee. */
+    char *full = qt_path(dir, "full.ckpt"), *wis = qt_path(dir, "shared.wisdom");
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = wait_cli(
         start_cli(dir, "whole",
                   CLI_ARGS("evolve", "--mode", "real", "--time", "8", "--dt", "0.0002", "--threads", "1", "--backend",
                            "cpu", "--potential", vpath, "--box", "-20:20", "--psi0", ppath, "--out", whole, "--history",
-                           whole_csv, "--json", "--checkpoint", full, "--checkpoint-every", "2000")));
+                           whole_csv, "--json", "--checkpoint", full, "--checkpoint-every", "2000", "--wisdom", wis)));
     clock_gettime(CLOCK_MONOTONIC, &t1);
     char *e = text_of(dir, "whole.err");
     cr_assert_eq(rc, 0, "uninterrupted run: exit %d: %s", rc, e);
@@ -590,7 +592,7 @@ Test(checkpoint_cli, sigkill_then_resume_equals_uninterrupted_run, .timeout = 30
     pid_t pid = start_cli(dir, "killed",
                           CLI_ARGS("evolve", "--mode", "real", "--time", "8", "--dt", "0.0002", "--threads", "1",
                                    "--backend", "cpu", "--potential", vpath, "--box", "-20:20", "--psi0", ppath,
-                                   "--checkpoint", ck, "--checkpoint-every", "2000", "--json"));
+                                   "--checkpoint", ck, "--checkpoint-every", "2000", "--json", "--wisdom", wis));
     struct stat sb;
     for (int i = 0; i < 600000 && stat(ck, &sb) != 0; ++i) {
         struct timespec ms = {0, 100000};
@@ -664,6 +666,7 @@ Test(checkpoint_cli, sigkill_then_resume_equals_uninterrupted_run, .timeout = 30
     free(resumed);
     free(whole_csv);
     free(resumed_csv);
+    free(wis);
     qt_rm_rf(dir);
     free(dir);
 }
@@ -684,9 +687,11 @@ Test(checkpoint_cli, ground_sigkill_then_resume_equals_uninterrupted_search, .ti
     free(v);
     /* A fixed small step: 30000 steps of a batch of two on 1024 points, under a second, unconverged at
      * the end (tau = 15, the gap 0.32 leaves exp(-4.7) of the excited states). On the CPU backend. */
+    /* (one wisdom file for the uninterrupted and the killed run, as in the evolve test above) */
+    char *wis = qt_path(dir, "shared.wisdom");
 #define GROUND_ARGS                                                                                                    \
     "ground", "--batch", "--threads", "1", "--backend", "cpu", "--tol", "1e-12", "--max-steps", "30000",               \
-        "--dt-initial", "0.0005", "--dt-min", "0.0005", "--json"
+        "--dt-initial", "0.0005", "--dt-min", "0.0005", "--wisdom", wis, "--json"
     int rc = wait_cli(start_cli(dir, "whole",
                                 CLI_ARGS(GROUND_ARGS, "--potential", vpath, "--box", "-20:20", "--out", whole,
                                          "--history", whole_csv, "--checkpoint", full, "--checkpoint-every", "1000")));
@@ -736,6 +741,7 @@ Test(checkpoint_cli, ground_sigkill_then_resume_equals_uninterrupted_search, .ti
     free(resumed);
     free(whole_csv);
     free(resumed_csv);
+    free(wis);
     qt_rm_rf(dir);
     free(dir);
 }

@@ -204,11 +204,12 @@ Test(cli_objective, resume_takes_the_same_command_line) {
     char *dir = qt_tmpdir("cliobj");
     char *ck = qt_path(dir, "run.ckpt");
 #define BASE "ground", "--objective", "double_well:a=3", "--dim", "1", "--n", "96", "--box", "-3:3", "--hbar", "0.7"
-    /* (runs with a checkpoint plan with FFTW_ESTIMATE: the uninterrupted one checkpoints too, elsewhere) */
-    char *ck2 = qt_path(dir, "whole.ckpt");
-    cli_result whole = RUN(dir, BASE, "--checkpoint", ck2, "--max-steps", "400", "--json");
+    /* (the uninterrupted run checkpoints too, elsewhere, and shares a wisdom file with the first part:
+     * two processes plan alike where they share one) */
+    char *ck2 = qt_path(dir, "whole.ckpt"), *wis = qt_path(dir, "shared.wisdom");
+    cli_result whole = RUN(dir, BASE, "--checkpoint", ck2, "--max-steps", "400", "--wisdom", wis, "--json");
     expect_ok(&whole);
-    cli_result first = RUN(dir, BASE, "--checkpoint", ck, "--max-steps", "200", "--json");
+    cli_result first = RUN(dir, BASE, "--checkpoint", ck, "--max-steps", "200", "--wisdom", wis, "--json");
     expect_ok(&first);
     cli_free(&first);
     cli_result again = RUN(dir, BASE, "--checkpoint", ck, "--resume", ck, "--max-steps", "400", "--json");
@@ -229,6 +230,7 @@ Test(cli_objective, resume_takes_the_same_command_line) {
 #undef BASE
     free(ck);
     free(ck2);
+    free(wis);
     qt_rm_rf(dir);
     free(dir);
 }

@@ -439,7 +439,10 @@ const char cli_wisdom_help[] =
     "                     (under $XDG_CACHE_HOME where set; $QDML_WISDOM=FILE or none). Never fatal when\n"
     "                     it cannot be read or written; safe when runs share it (written atomically)\n"
     "  --no-wisdom        time the plans in this run only\n"
-    "                     Runs with --checkpoint or --resume plan with FFTW_ESTIMATE and use no wisdom\n";
+    "                     A run with --checkpoint FILE keeps its plans in FILE.wisdom (started from the\n"
+    "                     default file's, and shared back with it), which --resume FILE plans from; with\n"
+    "                     --no-wisdom, or resuming a checkpoint without FILE.wisdom, it plans with\n"
+    "                     FFTW_ESTIMATE (the same plans in every process, slower steps)\n";
 
 /* The --objective options, printed after the help of every subcommand that takes them (a separate
  * string: C limits the length of one literal). */

@@ -85,9 +85,9 @@ static const char evolve_help[] =
 /* The rest of the help (C limits the length of one literal). */
 static const char evolve_help_more[] =
     "  --checkpoint FILE  save the whole state of the run to FILE (atomically: FILE always holds a\n"
-    "                     complete checkpoint) every --checkpoint-every steps and at the end. Runs\n"
-    "                     with --checkpoint or --resume choose FFT plans without timing them\n"
-    "                     (FFTW_ESTIMATE), so that every run of them uses the same plans\n"
+    "                     complete checkpoint) every --checkpoint-every steps and at the end. Its\n"
+    "                     measured FFT plans and path choices go beside it (FILE.wisdom and\n"
+    "                     FILE.wisdom.paths), and --resume FILE plans from them: the same plans\n"
     "  --checkpoint-every N  steps between checkpoints (default: 10 monitoring intervals); rounded up to\n"
     "                     a multiple of the monitoring interval (about T/DT/100 steps), so that a run\n"
     "                     with checkpoints, or resumed from one, gives bit for bit the same result\n"
@@ -337,8 +337,9 @@ static int evolve_inputs(const evolve_args *a, cli_setup *s) {
 static int evolve_setup(evolve_args *a, cli_setup *s, int64_t *start_step) {
     s->cmd = cmd;
     /* FFTW_MEASURE times candidate plans and may pick another one in another process, which rounds
-     * differently: runs that checkpoint or resume plan with FFTW_ESTIMATE, the same plans every time. */
-    s->estimate = a->sh.resume || a->sh.checkpoint;
+     * differently: runs that checkpoint keep the plans beside the checkpoint (cli_setup_make_problem). */
+    s->ckpt_in = a->sh.resume;
+    s->ckpt_out = a->sh.checkpoint;
     int rc = a->sh.resume ? evolve_resume(a, s, start_step) : evolve_inputs(a, s);
     qdml_npy_free(&s->V);
     if (rc == CLI_OK) rc = cli_figures_check(cmd, a->sh.png, a->sh.history_png, s->dim);

@@ -85,8 +85,8 @@ static const char ground_help[] =
 static const char ground_help_more[] =
     "\n"
     "  --checkpoint FILE  save the whole search to FILE (atomically) every --checkpoint-every steps and\n"
-    "                     at the end; runs with --checkpoint or --resume choose FFT plans without timing\n"
-    "                     them (FFTW_ESTIMATE), so that every run of them uses the same plans\n"
+    "                     at the end; its measured FFT plans and path choices go beside it (FILE.wisdom,\n"
+    "                     FILE.wisdom.paths), and --resume FILE plans from them: the same plans\n"
     "  --checkpoint-every N  steps between checkpoints (default 200), rounded up to a multiple of the\n"
     "                     monitoring interval (20 steps)\n"
     "  --resume FILE      continue the search saved in FILE: grid, potentials, states, hbar, mass, step\n"
@@ -325,7 +325,8 @@ static int ground_inputs(const ground_args *a, cli_setup *s) {
 
 static int ground_setup(ground_args *a, cli_setup *s, int64_t *start_step) {
     s->cmd = cmd;
-    s->estimate = a->sh.resume || a->sh.checkpoint; /* reproducible FFT plans (see evolve_setup) */
+    s->ckpt_in = a->sh.resume; /* plans a resumption can repeat (cli_setup_make_problem) */
+    s->ckpt_out = a->sh.checkpoint;
     int rc = a->sh.resume ? ground_resume(a, s, start_step) : ground_inputs(a, s);
     if (rc == CLI_OK) rc = cli_figures_check(cmd, a->sh.png, a->sh.history_png, s->dim);
     /* The large potential array is no longer needed once copied into the problem. */

@@ -3,7 +3,9 @@
  * --states), and the states written out (--out). Shared by qdml ground, evolve and minimize. */
 #include "setup.h"
 #include "args.h"
+#include "atomic_file.h"
 #include "output.h"
+#include "status.h"
 
 #include <errno.h>
 #include <math.h>
@@ -210,6 +212,80 @@ static const char *wisdom_path(char *buf, size_t len) {
     return n < 0 || (size_t)n >= len ? "" : buf;
 }
 
+/* FILE.wisdom, beside a checkpoint FILE that is a regular file or not there yet (not a device or FIFO);
+ * 0 where there is none. */
+static int sidecar(const char *ckpt, char *out, size_t len) {
+    struct stat sb;
+    if (stat(ckpt, &sb) == 0 && !S_ISREG(sb.st_mode)) return 0;
+    const int n = snprintf(out, len, "%s.wisdom", ckpt);
+    return n > 0 && (size_t)n + 8 < len; /* (room for ".paths") */
+}
+
+static int exists(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* Copy from to `to` (written atomically); nothing where `from` cannot be read. Never fatal. */
+static void copy_file(const char *from, const char *to) {
+    FILE *f = fopen(from, "rb");
+    if (!f) return;
+    char before[QDML_ERRLEN];
+    qdml_save_error(before);
+    qdml_atomic_file af;
+    if (qdml_atomic_open(&af, to, 1, to) == QDML_OK) {
+        char buf[65536];
+        size_t n;
+        int ok = 1;
+        while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0) ok = fwrite(buf, 1, n, af.f) == n;
+        (void)qdml_atomic_commit(&af, ok && !ferror(f));
+    }
+    fclose(f);
+    qdml_restore_error(before);
+}
+
+/* A wisdom file and its paths file (the CPU backend's path choices), copied. */
+static void copy_wisdom(const char *from, const char *to) {
+    char pf[4120], pt[4120];
+    copy_file(from, to);
+    snprintf(pf, sizeof pf, "%s.paths", from);
+    snprintf(pt, sizeof pt, "%s.paths", to);
+    copy_file(pf, pt);
+}
+
+/* The wisdom file of this run, or "" (then *estimate says whether to plan with FFTW_ESTIMATE). A run that
+ * checkpoints keeps its measured plans and path choices beside the checkpoint, FILE.wisdom and
+ * FILE.wisdom.paths (started from the default file's), and its resumption plans from them: FFTW and the
+ * CPU backend then choose as the original run did, and the resumed run's result is the uninterrupted
+ * one's bit for bit. Where that cannot be — --no-wisdom, a checkpoint without its wisdom (one written
+ * before qdml kept it, planned with FFTW_ESTIMATE), a checkpoint that is a device or FIFO — the run plans
+ * with FFTW_ESTIMATE, the same plans in every process. */
+static const char *run_wisdom(cli_setup *s, char *side, size_t len, char *dflt_buf, size_t dlen, int *estimate,
+                              const char **share) {
+    *share = NULL;
+    const char *dflt = s->no_wisdom ? "" : s->wisdom ? s->wisdom : wisdom_path(dflt_buf, dlen);
+    *estimate = 0;
+    if (!s->ckpt_in && !s->ckpt_out) return dflt;
+    char in[4096] = "", out[4096] = "";
+    const int in_ok = s->ckpt_in && sidecar(s->ckpt_in, in, sizeof in) && exists(in);
+    const int out_ok = s->ckpt_out && sidecar(s->ckpt_out, out, sizeof out);
+    if (s->no_wisdom || (s->ckpt_in && !in_ok) || (s->ckpt_out && !out_ok)) {
+        *estimate = 1;
+        return "";
+    }
+    if (s->ckpt_in) {
+        if (out_ok && strcmp(in, out) != 0) copy_wisdom(in, out);
+        snprintf(side, len, "%s", out_ok ? out : in);
+    } else {
+        if (dflt[0]) copy_wisdom(dflt, out);
+        snprintf(side, len, "%s", out);
+        /* What this run measures goes back to the default file too, so that the next run of this shape
+         * (a rerun, the uninterrupted run a resumption is compared with) plans as this one did. */
+        *share = dflt[0] ? dflt : NULL;
+    }
+    return side;
+}
+
 /* Grid, context and problem, with the potential and hbar/mass set on every member. */
 int cli_setup_make_problem(cli_setup *s, qdml_backend backend, int threads, qdml_precision precision, double hbar,
                            double mass) {
@@ -229,12 +305,14 @@ int cli_setup_make_problem(cli_setup *s, qdml_backend backend, int threads, qdml
         cli_error(cmd, "--precision: %s", qdml_context_last_error(s->ctx));
         return cli_exit_for_status(st);
     }
-    if (s->estimate && (st = qdml_context_set_fft_effort(s->ctx, QDML_FFT_ESTIMATE)) != QDML_OK) {
+    char wisdom[4096], side[4096];
+    int estimate = 0;
+    const char *share = NULL;
+    const char *wpath = run_wisdom(s, side, sizeof side, wisdom, sizeof wisdom, &estimate, &share);
+    if (estimate && (st = qdml_context_set_fft_effort(s->ctx, QDML_FFT_ESTIMATE)) != QDML_OK) {
         cli_error(cmd, "%s", qdml_context_last_error(s->ctx));
         return cli_exit_for_status(st);
     }
-    char wisdom[4096];
-    const char *wpath = s->estimate || s->no_wisdom ? "" : s->wisdom ? s->wisdom : wisdom_path(wisdom, sizeof wisdom);
     if (wpath[0] && qdml_context_set_fft_wisdom(s->ctx, wpath) != QDML_OK)
         (void)qdml_context_set_fft_wisdom(s->ctx, NULL); /* a path the library refuses: plan as without one */
     st = qdml_problem_create(s->ctx, &s->grid, s->batch, &s->problem);
@@ -251,6 +329,7 @@ int cli_setup_make_problem(cli_setup *s, qdml_backend backend, int threads, qdml
         }
         return cli_exit_for_status(st);
     }
+    if (share) copy_wisdom(wpath, share);
     if (!s->V.data && !s->obj) return CLI_OK; /* resuming: everything else comes from the checkpoint */
     for (int64_t b = 0; b < s->batch; ++b) {
         const int64_t src = s->same_potential ? 0 : b;

@@ -23,7 +23,8 @@ typedef struct cli_setup {
     qdml_grid grid;
     qdml_context *ctx;
     qdml_problem *problem;
-    int estimate;        /* plan FFTs with QDML_FFT_ESTIMATE (reproducible plans; no wisdom) */
+    const char *ckpt_in;  /* --resume FILE, or NULL */
+    const char *ckpt_out; /* --checkpoint FILE, or NULL: with ckpt_in, how the FFTs are planned (setup.c) */
     const char *wisdom;  /* --wisdom FILE, or NULL: the default file (wisdom_path in setup.c) */
     int no_wisdom;       /* --no-wisdom: plans timed in this run only */
     qdml_objective *obj; /* --objective: one per member (batch of them), instead of V */
