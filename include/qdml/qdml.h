@@ -370,7 +370,9 @@ typedef enum qdml_ground_method {
                                        approximate inverse of H in Fourier and real space, and the previous
                                        directions (docs/numerics.md); results[b].steps counts its
                                        iterations. Needs the block-vector ops (both backends) and float64;
-                                       not resumable (it starts from the current states) */
+                                       not resumable (it starts from the current states). A residual that
+                                       turns non-finite ends the call with DIVERGED, every member left as
+                                       the last iteration made it (no member is restored or taken out) */
     QDML_GROUND_AUTO = 2            /* LOBPCG where it is available and options.resume is 0, else imaginary
                                        time (what `qdml ground` uses) */
 } qdml_ground_method;
