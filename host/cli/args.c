@@ -294,6 +294,7 @@ static const struct shared_opt {
     {"history", 1, 0},
     {"png", 1, 0},
     {"history-png", 1, 0},
+    {"radius", 1, 0},
     {"json", 0, 0},
     {"threads", 1, 0},
     {"backend", 1, 0},
@@ -408,6 +409,17 @@ int cli_shared_numbers(cli_shared *sh, double *tolerance, int64_t *max_steps) {
 }
 
 int cli_shared_context(cli_shared *sh) {
+    const char *rad = cli_shared_value(sh, "radius");
+    sh->radius = -1.0;
+    if (rad) {
+        if (cli_positive_double(sh->cmd, "--radius", rad, &sh->radius)) return CLI_USAGE;
+        if (!sh->objective) {
+            cli_error(sh->cmd, "--radius %s needs --objective: the success probability is measured around the "
+                               "objective's known global minimiser",
+                      rad);
+            return CLI_USAGE;
+        }
+    }
     sh->wisdom = cli_shared_value(sh, "wisdom");
     sh->no_wisdom = cli_shared_value(sh, "no-wisdom") != NULL;
     if (sh->wisdom && sh->no_wisdom) {

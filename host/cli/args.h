@@ -66,6 +66,7 @@ typedef struct cli_shared {
     int threads;              /* cli_shared_context: 0 (all cores), auto, float64 */
     qdml_backend backend;
     qdml_precision precision;
+    double radius;      /* cli_shared_context: --radius R, or -1 */
     const char *wisdom; /* cli_shared_context: --wisdom FILE, or NULL */
     int no_wisdom;      /* cli_shared_context: --no-wisdom given */
 } cli_shared;

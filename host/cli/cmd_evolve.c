@@ -421,6 +421,7 @@ static void evolve_report(const evolve_args *a, const cli_setup *s, const qdml_r
         cli_json_number(stdout, a->sh.mass);
         printf(",\n");
         cli_json_stats_fields(stdout, &result->final, s->dim, "  ");
+        cli_json_success(stdout, s, 0, a->sh.radius, "  ");
         if (!real) {
             printf(",\n  \"split_energy\": ");
             cli_json_number(stdout, est->energy);

@@ -467,6 +467,7 @@ static void ground_json_states(const ground_args *a, const cli_setup *s, const q
     fputs("],\n", stdout);
     /* The rest describes the lowest state, as for one state. */
     cli_json_stats_fields(stdout, &results[0].final, s->dim, "  ");
+    cli_json_success(stdout, s, 0, a->sh.radius, "  ");
     fputs("\n}\n", stdout);
 }
 
@@ -507,6 +508,7 @@ static void ground_json(const ground_args *a, const cli_setup *s, const qdml_run
         cli_json_number(stdout, a->go.tolerance);
         fputs(",\n", stdout);
         cli_json_stats_fields(stdout, &r->final, s->dim, in);
+        cli_json_success(stdout, s, b, a->sh.radius, in);
         fprintf(stdout, "\n%s}%s\n", batch_mode ? "  " : "", batch_mode && b + 1 < s->batch ? "," : "");
     }
     if (batch_mode) fputs("]\n", stdout);

@@ -207,6 +207,7 @@ static void minimize_json_member(const minimize_args *a, const cli_setup *s, con
             cli_json_number(stdout, fs);
             fprintf(stdout, ",\n%s\"argmin_error\": ", in);
             cli_json_number(stdout, dist);
+            cli_json_success(stdout, s, b, a->sh.radius, in);
         }
     }
     fprintf(stdout, ",\n%s\"stages\": [\n", in);

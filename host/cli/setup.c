@@ -759,6 +759,21 @@ int cli_setup_match_resumed(cli_setup *s, const cli_shared *sh, int same_potenti
     return rc;
 }
 
+/* ---- --radius ---------------------------------------------------------------------------------- */
+
+void cli_json_success(FILE *f, const cli_setup *s, int64_t b, double radius, const char *in) {
+    if (radius < 0 || !s->obj) return;
+    double xmin[QDML_MAX_DIM], prob = NAN;
+    const qdml_objective *o = &s->obj[s->same_potential ? 0 : b];
+    if (qdml_objective_minimum(o, s->dim, xmin, NULL) != QDML_OK ||
+        qdml_problem_success_probability(s->problem, b, xmin, 1, radius, &prob) != QDML_OK)
+        prob = NAN;
+    fprintf(f, ",\n%s\"radius\": ", in);
+    cli_json_number(f, radius);
+    fprintf(f, ",\n%s\"success_probability\": ", in);
+    cli_json_number(f, prob);
+}
+
 /* ---- --out ------------------------------------------------------------------------------------ */
 
 /* Copies the states of all members out and writes them as one complex128 array. */

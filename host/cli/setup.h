@@ -11,6 +11,7 @@
 
 #include <qdml/qdml.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct cli_setup {
     const char *cmd;
@@ -36,6 +37,12 @@ typedef struct cli_setup {
  * s): the grid exactly, every member's potential value for value, hbar and mass; otherwise exit 2
  * naming the first difference. same_potential: every member has the inputs' one potential (--states). */
 int cli_setup_match_resumed(cli_setup *s, const cli_shared *sh, int same_potential);
+
+/* --radius R: member b's success probability (qdml_problem_success_probability around its built-in
+ * objective's known minimiser) as JSON fields after the ones written before: `,\n<in>"radius": R,\n<in>
+ * "success_probability": p` (null where it cannot be computed). Nothing where radius < 0 or there is no
+ * objective. */
+void cli_json_success(FILE *f, const cli_setup *s, int64_t b, double radius, const char *in);
 
 /* --out FILE.h5 (or .hdf5): every member's state, density and potential, the grid's axes and the run's
  * parameters and statistics in one HDF5 file (output_h5.c); cli_path_is_h5 says which paths that is. */

@@ -238,6 +238,15 @@ QDML_API qdml_status qdml_problem_set_state(qdml_problem *problem, int64_t membe
 QDML_API qdml_status qdml_problem_get_state(const qdml_problem *problem, int64_t member, double *psi_interleaved);
 /* Copy |psi|^2 of one member out: qdml_problem_points() doubles. */
 QDML_API qdml_status qdml_problem_get_density(const qdml_problem *problem, int64_t member, double *density);
+/* The success probability of one member: the share of its density sum |psi|^2 dV / norm at the grid
+ * points within Euclidean distance `radius` (box units, no periodic wrap) of the nearest of `ncenters`
+ * points (centers: ncenters x dim coordinates), such as an objective's known global minimisers
+ * (qdml_objective_minimum). Errors: INVALID_ARGUMENT (NULL, member out of range, ncenters outside
+ * 1 .. 10^6, radius not finite or negative, a center not finite, a zero or non-finite state),
+ * OUT_OF_MEMORY, BACKEND. */
+QDML_API qdml_status qdml_problem_success_probability(const qdml_problem *problem, int64_t member,
+                                                      const double *centers, int64_t ncenters, double radius,
+                                                      double *probability);
 
 /* ---------------------------------------------------------------------------------------------
  * Statistics: what monitoring computes per member.
