@@ -3,17 +3,14 @@
  * --states), and the states written out (--out). Shared by qdml ground, evolve and minimize. */
 #include "setup.h"
 #include "args.h"
-#include "atomic_file.h"
 #include "output.h"
-#include "status.h"
+#include "plans.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* ---- messages about arrays -------------------------------------------------------------------- */
 
@@ -186,106 +183,6 @@ int cli_setup_load_objectives(cli_setup *s, const char *spec, const char *dim_tx
     return CLI_OK;
 }
 
-/* The FFTW wisdom file the program keeps by default (qdml_context_set_fft_wisdom; --wisdom FILE and
- * --no-wisdom choose otherwise): $QDML_WISDOM when set ("" or "none": no file), else fftw-wisdom in
- * $XDG_CACHE_HOME/qdml or ~/.cache/qdml, the folder made when
- * missing. Plans (and the CPU backend's path choices, kept beside it) are then timed once per machine
- * and shape instead of in every run. Returns "" where there is none (no home, a folder that cannot be
- * made, a path too long): the run plans as before. */
-static const char *wisdom_path(char *buf, size_t len) {
-    const char *env = getenv("QDML_WISDOM");
-    if (env) return strcmp(env, "none") == 0 ? "" : env;
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    char dir[4096];
-    int n;
-    if (xdg && xdg[0] == '/') {
-        n = snprintf(dir, sizeof dir, "%s/qdml", xdg);
-    } else if (home && home[0] == '/') {
-        n = snprintf(dir, sizeof dir, "%s/.cache", home);
-        if (n < 0 || (size_t)n >= sizeof dir || (mkdir(dir, 0755) != 0 && errno != EEXIST)) return "";
-        n = snprintf(dir, sizeof dir, "%s/.cache/qdml", home);
-    } else {
-        return "";
-    }
-    if (n < 0 || (size_t)n >= sizeof dir || (mkdir(dir, 0755) != 0 && errno != EEXIST)) return "";
-    n = snprintf(buf, len, "%s/fftw-wisdom", dir);
-    return n < 0 || (size_t)n >= len ? "" : buf;
-}
-
-/* FILE.wisdom, beside a checkpoint FILE that is a regular file or not there yet (not a device or FIFO);
- * 0 where there is none. */
-static int sidecar(const char *ckpt, char *out, size_t len) {
-    struct stat sb;
-    if (stat(ckpt, &sb) == 0 && !S_ISREG(sb.st_mode)) return 0;
-    const int n = snprintf(out, len, "%s.wisdom", ckpt);
-    return n > 0 && (size_t)n + 8 < len; /* (room for ".paths") */
-}
-
-static int exists(const char *path) {
-    struct stat sb;
-    return stat(path, &sb) == 0;
-}
-
-/* Copy from to `to` (written atomically); nothing where `from` cannot be read. Never fatal. */
-static void copy_file(const char *from, const char *to) {
-    FILE *f = fopen(from, "rb");
-    if (!f) return;
-    char before[QDML_ERRLEN];
-    qdml_save_error(before);
-    qdml_atomic_file af;
-    if (qdml_atomic_open(&af, to, 1, to) == QDML_OK) {
-        char buf[65536];
-        size_t n;
-        int ok = 1;
-        while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0) ok = fwrite(buf, 1, n, af.f) == n;
-        (void)qdml_atomic_commit(&af, ok && !ferror(f));
-    }
-    fclose(f);
-    qdml_restore_error(before);
-}
-
-/* A wisdom file and its paths file (the CPU backend's path choices), copied. */
-static void copy_wisdom(const char *from, const char *to) {
-    char pf[4120], pt[4120];
-    copy_file(from, to);
-    snprintf(pf, sizeof pf, "%s.paths", from);
-    snprintf(pt, sizeof pt, "%s.paths", to);
-    copy_file(pf, pt);
-}
-
-/* The wisdom file of this run, or "" (then *estimate says whether to plan with FFTW_ESTIMATE). A run that
- * checkpoints keeps its measured plans and path choices beside the checkpoint, FILE.wisdom and
- * FILE.wisdom.paths (started from the default file's), and its resumption plans from them: FFTW and the
- * CPU backend then choose as the original run did, and the resumed run's result is the uninterrupted
- * one's bit for bit. Where that cannot be — --no-wisdom, a checkpoint without its wisdom (one written
- * before qdml kept it, planned with FFTW_ESTIMATE), a checkpoint that is a device or FIFO — the run plans
- * with FFTW_ESTIMATE, the same plans in every process. */
-static const char *run_wisdom(cli_setup *s, char *side, size_t len, char *dflt_buf, size_t dlen, int *estimate,
-                              const char **share) {
-    *share = NULL;
-    const char *dflt = s->no_wisdom ? "" : s->wisdom ? s->wisdom : wisdom_path(dflt_buf, dlen);
-    *estimate = 0;
-    if (!s->ckpt_in && !s->ckpt_out) return dflt;
-    char in[4096] = "", out[4096] = "";
-    const int in_ok = s->ckpt_in && sidecar(s->ckpt_in, in, sizeof in) && exists(in);
-    const int out_ok = s->ckpt_out && sidecar(s->ckpt_out, out, sizeof out);
-    if (s->no_wisdom || (s->ckpt_in && !in_ok) || (s->ckpt_out && !out_ok)) {
-        *estimate = 1;
-        return "";
-    }
-    if (s->ckpt_in) {
-        if (out_ok && strcmp(in, out) != 0) copy_wisdom(in, out);
-        snprintf(side, len, "%s", out_ok ? out : in);
-    } else {
-        if (dflt[0]) copy_wisdom(dflt, out);
-        snprintf(side, len, "%s", out);
-        /* What this run measures goes back to the default file too, so that the next run of this shape
-         * (a rerun, the uninterrupted run a resumption is compared with) plans as this one did. */
-        *share = dflt[0] ? dflt : NULL;
-    }
-    return side;
-}
-
 /* Grid, context and problem, with the potential and hbar/mass set on every member. */
 int cli_setup_make_problem(cli_setup *s, qdml_backend backend, int threads, qdml_precision precision, double hbar,
                            double mass) {
@@ -308,7 +205,7 @@ int cli_setup_make_problem(cli_setup *s, qdml_backend backend, int threads, qdml
     char wisdom[4096], side[4096];
     int estimate = 0;
     const char *share = NULL;
-    const char *wpath = run_wisdom(s, side, sizeof side, wisdom, sizeof wisdom, &estimate, &share);
+    const char *wpath = cli_plans_wisdom(s, side, sizeof side, wisdom, sizeof wisdom, &estimate, &share);
     if (estimate && (st = qdml_context_set_fft_effort(s->ctx, QDML_FFT_ESTIMATE)) != QDML_OK) {
         cli_error(cmd, "%s", qdml_context_last_error(s->ctx));
         return cli_exit_for_status(st);
@@ -329,7 +226,7 @@ int cli_setup_make_problem(cli_setup *s, qdml_backend backend, int threads, qdml
         }
         return cli_exit_for_status(st);
     }
-    if (share) copy_wisdom(wpath, share);
+    if (share) cli_plans_copy(wpath, share);
     if (!s->V.data && !s->obj) return CLI_OK; /* resuming: everything else comes from the checkpoint */
     for (int64_t b = 0; b < s->batch; ++b) {
         const int64_t src = s->same_potential ? 0 : b;
@@ -640,123 +537,6 @@ int cli_setup_resume(cli_setup *s, const char *path, qdml_backend backend, int t
         return cli_exit_for_status(st);
     }
     return CLI_OK;
-}
-
-/* ---- the same command line with --resume added ------------------------------------------------- */
-
-/* The grid and potentials of the inputs t against the checkpoint's problem in s. */
-static int match_inputs(cli_setup *s, cli_setup *t, const cli_shared *sh, int same_potential) {
-    const char *cmd = s->cmd, *resume = sh->resume;
-    const char *what = sh->objective ? "--objective" : "--potential";
-    if (t->dim != s->dim) {
-        cli_error(cmd, "--resume %s: %s gives a %d-dimensional grid; the checkpoint's is %d-dimensional", resume,
-                  what, t->dim, s->dim);
-        return CLI_USAGE;
-    }
-    for (int d = 0; d < s->dim; ++d) {
-        if (t->n[d] != s->n[d]) {
-            cli_error(cmd, "--resume %s: axis %d has %lld points in %s; the checkpoint's has %lld", resume, d,
-                      (long long)t->n[d], what, (long long)s->n[d]);
-            return CLI_USAGE;
-        }
-        if (t->lo[d] != s->lo[d] || t->hi[d] != s->hi[d]) {
-            cli_error(cmd, "--resume %s: --box gives axis %d as %.17g:%.17g; the checkpoint's is %.17g:%.17g",
-                      resume, d, t->lo[d], t->hi[d], s->lo[d], s->hi[d]);
-            return CLI_USAGE;
-        }
-    }
-    const int64_t given = same_potential ? 1 : t->batch;
-    if (!same_potential && given != s->batch) {
-        cli_error(cmd, "--resume %s: %s gives %lld members; the checkpoint holds %lld", resume, what,
-                  (long long)given, (long long)s->batch);
-        return CLI_USAGE;
-    }
-    double *mine = malloc((size_t)s->points * sizeof(double)), *theirs = malloc((size_t)s->points * sizeof(double));
-    int rc = CLI_OK;
-    if (!mine || !theirs) {
-        cli_error(cmd, "--resume: out of memory");
-        rc = CLI_RUN_FAILED;
-    }
-    for (int64_t b = 0; b < s->batch && rc == CLI_OK; ++b) {
-        const int64_t src = same_potential ? 0 : b;
-        if (sh->objective) {
-            for (int64_t i = 0; i < s->points; ++i) {
-                double x[QDML_MAX_DIM];
-                int64_t q = i;
-                for (int d = s->dim - 1; d >= 0; --d) {
-                    /* x_j = lo + j (hi - lo) / n, as the backends form it (core/pointwise.h) */
-                    x[d] = t->lo[d] + (double)(q % t->n[d]) * (t->hi[d] - t->lo[d]) / (double)t->n[d];
-                    q /= t->n[d];
-                }
-                if (qdml_objective_eval(&t->obj[src], x, s->dim, &mine[i]) != QDML_OK) mine[i] = NAN;
-            }
-        } else {
-            memcpy(mine, t->V.data + src * s->points, (size_t)s->points * sizeof(double));
-        }
-        if (qdml_problem_get_potential(s->problem, b, theirs) != QDML_OK) {
-            cli_error(cmd, "--resume: %s", qdml_context_last_error(s->ctx));
-            rc = CLI_RUN_FAILED;
-            break;
-        }
-        for (int64_t i = 0; i < s->points; ++i)
-            if (!(mine[i] == theirs[i])) {
-                cli_error(cmd, "--resume %s: %s differs from the checkpoint's potential of member %lld at index %lld "
-                               "(%.17g against %.17g)",
-                          resume, what, (long long)b, (long long)i, mine[i], theirs[i]);
-                rc = CLI_USAGE;
-                break;
-            }
-    }
-    free(mine);
-    free(theirs);
-    return rc;
-}
-
-int cli_setup_match_resumed(cli_setup *s, const cli_shared *sh, int same_potential) {
-    const char *cmd = s->cmd, *resume = sh->resume;
-    int rc = CLI_OK;
-    if (sh->potential || sh->objective) {
-        cli_setup t;
-        memset(&t, 0, sizeof t);
-        t.cmd = cmd;
-        rc = sh->objective ? cli_setup_load_objectives(&t, sh->objective, sh->dim, sh->n, sh->box, sh->batch)
-                           : cli_setup_load_potential(&t, sh->potential, sh->batch);
-        if (rc == CLI_OK && !sh->objective) {
-            if (!sh->box) {
-                cli_error(cmd, "--potential needs --box LO:HI[,LO:HI...] (the box the potential is sampled on)");
-                rc = CLI_USAGE;
-            } else {
-                rc = cli_parse_box(cmd, sh->box, t.dim, t.lo, t.hi);
-            }
-        }
-        if (rc == CLI_OK) rc = match_inputs(s, &t, sh, same_potential);
-        cli_setup_free(&t);
-    } else if (sh->box) {
-        double lo[QDML_MAX_DIM], hi[QDML_MAX_DIM];
-        rc = cli_parse_box(cmd, sh->box, s->dim, lo, hi);
-        for (int d = 0; d < s->dim && rc == CLI_OK; ++d)
-            if (lo[d] != s->lo[d] || hi[d] != s->hi[d]) {
-                cli_error(cmd, "--resume %s: --box gives axis %d as %.17g:%.17g; the checkpoint's is %.17g:%.17g",
-                          resume, d, lo[d], hi[d], s->lo[d], s->hi[d]);
-                rc = CLI_USAGE;
-            }
-    }
-    static const char *const names[2] = {"hbar", "mass"};
-    for (int k = 0; k < 2 && rc == CLI_OK; ++k) {
-        if (!cli_shared_value(sh, names[k])) continue;
-        const double want = k == 0 ? sh->hbar : sh->mass;
-        for (int64_t b = 0; b < s->batch; ++b) {
-            double have = 0.0;
-            (void)(k == 0 ? qdml_problem_get_hbar(s->problem, b, &have) : qdml_problem_get_mass(s->problem, b, &have));
-            if (have != want) {
-                cli_error(cmd, "--resume %s: --%s %.17g; the checkpoint's member %lld has %s = %.17g", resume,
-                          names[k], want, (long long)b, names[k], have);
-                rc = CLI_USAGE;
-                break;
-            }
-        }
-    }
-    return rc;
 }
 
 /* ---- --radius ---------------------------------------------------------------------------------- */
