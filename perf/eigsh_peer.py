@@ -32,6 +32,8 @@ import scipy
 import scipy.fft as sfft
 from scipy.sparse.linalg import LinearOperator, eigsh
 
+from results_md import put_section
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOL = 1e-9
 
@@ -192,19 +194,7 @@ def main():
         f.write(table)
     print(table)
     if not a.no_results_md and not a.quick:
-        path = os.path.join(ROOT, "perf", "RESULTS.md")
-        text = open(path).read()
-        begin, end = "<!-- eigsh-peer:begin -->", "<!-- eigsh-peer:end -->"
-        block = f"{begin}\n{table}{end}"
-        if begin in text and end in text:
-            text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
-        else:
-            at = text.index("## Machine and settings")
-            text = text[:at] + block + "\n\n" + text[at:]
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        put_section("eigsh-peer", table)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import tempfile
 import time
 
 import h5py
+from results_md import put_section
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -88,19 +89,7 @@ def main():
         f.write(table)
     print(table)
     if not a.no_results_md:
-        path = os.path.join(ROOT, "perf", "RESULTS.md")
-        text = open(path).read()
-        begin, end = "<!-- xmds2-peer:begin -->", "<!-- xmds2-peer:end -->"
-        block = f"{begin}\n{table}{end}"
-        if begin in text and end in text:
-            text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
-        else:
-            at = text.index("<!-- eigsh-peer:begin -->") if "<!-- eigsh-peer:begin -->" in text else text.index(
-                "## Machine and settings")
-            text = text[:at] + block + "\n\n" + text[at:]
-        with open(path + ".tmp", "w") as f:
-            f.write(text)
-        os.replace(path + ".tmp", path)
+        put_section("xmds2-peer", table)
 
 
 if __name__ == "__main__":
