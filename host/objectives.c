@@ -637,9 +637,22 @@ qdml_status qdml_objective_minimum(const qdml_objective *o, int dim, double *xmi
     }
     default: return qdml_fail(NULL, QDML_ERR_INTERNAL, "%s: kind %d has no minimum", fn, (int)o->kind);
     }
+    /* Extreme parameters (double_well with c = 1e308) put the minimiser or the minimum beyond double:
+     * refused rather than answered with an infinity or a NaN (inf - inf). */
+    const double f = exact_zero ? 0.0 : qdml_objective_value(o, x, dim);
+    for (int d = 0; d < dim; ++d)
+        if (!isfinite(x[d]))
+            return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                             "%s: the minimiser of this %s overflows on axis %d; scale its parameters down", fn,
+                             kinds[o->kind].name, d);
+    if (!isfinite(f))
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: the minimum of this %s overflows (the value at its minimiser is %g); scale its "
+                         "parameters down",
+                         fn, kinds[o->kind].name, f);
     if (xmin)
         for (int d = 0; d < dim; ++d)
             xmin[d] = x[d];
-    if (fmin) *fmin = exact_zero ? 0.0 : qdml_objective_value(o, x, dim);
+    if (fmin) *fmin = f;
     return QDML_OK;
 }

@@ -373,6 +373,13 @@ Test(objectives, functions_refuse_bad_arguments) {
     expect_refused(qdml_objective_default(QDML_OBJECTIVE_LEVY, 2, NULL), "default NULL", "out is NULL");
     expect_refused(qdml_objective_default(QDML_OBJECTIVE_ROSENBROCK, 1, &o), "rosenbrock 1D", "at least 2");
     expect_refused(qdml_objective_minimum(NULL, 2, x, &f), "minimum NULL", "objective is NULL");
+    /* A tilt of 1e308 puts the minimiser near -2e102 where a y^4 overflows and c x is -inf: no finite
+     * minimum, refused (it was once a NaN); 1e154 still has one, finite and negative. */
+    o = parse("double_well:c=1e308", 2);
+    expect_refused(qdml_objective_minimum(&o, 2, x, &f), "minimum c=1e308", "overflows");
+    o = parse("double_well:c=1e154", 2);
+    cr_assert_eq(qdml_objective_minimum(&o, 2, x, &f), QDML_OK, "%s", qdml_last_error_message());
+    cr_assert(isfinite(f) && f < 0 && isfinite(x[0]), "c=1e154: f %g at %g", f, x[0]);
 }
 
 /* ---- grids filled by the backend ------------------------------------------------------------------ */

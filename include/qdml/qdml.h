@@ -544,7 +544,8 @@ QDML_API qdml_status qdml_objective_eval(const qdml_objective *objective, const 
 QDML_API qdml_status qdml_objective_domain(const qdml_objective *objective, int dim, double *lo, double *hi);
 /* The known global minimiser (xmin, dim values; may be NULL) and minimum (fmin; may be NULL): exact
  * where a closed form gives it, else computed to rounding; fmin is qdml_objective_eval at xmin.
- * Errors: as validate. */
+ * Errors: as validate; INVALID_ARGUMENT where parameters so extreme that the minimiser or the
+ * minimum overflows double (a double_well with c = 1e308) leave no finite answer. */
 QDML_API qdml_status qdml_objective_minimum(const qdml_objective *objective, int dim, double *xmin, double *fmin);
 
 /* Set the potential of one member (or all) to the objective at the grid points, evaluated by the
