@@ -55,6 +55,8 @@ struct qdml_problem {
     qdml_ground_member *ground; /* per member: the last ground-state search's schedule */
     int ground_valid;         /* `ground` describes the current states (cleared by any other change) */
     qdml_run_info last_run;   /* the options of the last run that started (qdml_problem_last_run) */
+    qdml_schedule *sched;     /* NULL, or per member its kinetic and potential schedules (2 b, 2 b + 1) */
+    unsigned char *scheduled; /* NULL, or per member: a schedule other than the constant 1 is set */
     int start_known;          /* the states are as a successful qdml_problem_evolve left them, measured
                                * finite with positive norms, and no potential, hbar or mass has changed
                                * since: the next evolve need not measure its start again */

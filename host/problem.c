@@ -44,6 +44,8 @@ void qdml_problem_destroy(qdml_problem *p) {
     free(p->built);
     free(p->built_ok);
     free(p->ground);
+    free(p->sched);
+    free(p->scheduled);
     free(p);
 }
 

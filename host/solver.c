@@ -30,6 +30,7 @@ void qdml_run_free(qdml_run *r) {
     free(r->stop);
     free(r->div);
     free(r->happ);
+    free(r->sched);
 }
 
 qdml_status qdml_run_init(qdml_run *r, qdml_problem *p, const char *fn) {
@@ -79,9 +80,9 @@ qdml_status qdml_run_backend_error(qdml_run *r, qdml_status st, const char *fn, 
     return qdml_fail_from(r->p->ctx, st, "%s: the %s backend failed in %s", fn, r->p->ops->name, what);
 }
 
-/* Member b's tables for a potential step dt, a kinetic step kdt (0: dt) and the potential V + vgrad
- * |grad V|^2 (vgrad 0: V); p->dt[b], the step in force, is left as it is. */
-static qdml_status set_tables(qdml_run *r, int64_t b, double dt, double kdt, double vgrad) {
+/* Member b's tables for a potential step dt, a kinetic step kdt (0: dt; no_kinetic: none) and the
+ * potential V + vgrad |grad V|^2 (vgrad 0: V); p->dt[b], the step in force, is left as it is. */
+static qdml_status set_tables(qdml_run *r, int64_t b, double dt, double kdt, double vgrad, int no_kinetic) {
     qdml_problem *p = r->p;
     qdml_step_params sp;
     memset(&sp, 0, sizeof sp); /* compared bytewise below */
@@ -92,7 +93,7 @@ static qdml_status set_tables(qdml_run *r, int64_t b, double dt, double kdt, dou
     /* Renormalised imaginary time may shift V freely; shifting by min V keeps every potential
      * factor <= 1, so no amount of negative potential can overflow (Chin's V~ >= V there). */
     sp.vshift = (r->imaginary && r->renorm) ? p->vmin[b] : 0.0;
-    sp.potential_only = r->potential_only;
+    sp.potential_only = r->potential_only || no_kinetic;
     sp.flush_tiny = r->imaginary && r->renorm;
     sp.kdt = kdt;
     sp.vgrad = vgrad;
@@ -109,7 +110,7 @@ static qdml_status set_tables(qdml_run *r, int64_t b, double dt, double kdt, dou
 
 qdml_status qdml_run_set_member_step(qdml_run *r, int64_t b, double dt) {
     r->p->dt[b] = dt;
-    return set_tables(r, b, dt, 0.0, 0.0);
+    return set_tables(r, b, dt, 0.0, 0.0, 0);
 }
 
 static void save_clocks(qdml_run *r) {
@@ -204,7 +205,7 @@ static qdml_status chin_tables(qdml_run *r, int mid, const char *fn) {
         const double dt = p->dt[b];
         const double vgrad =
             mid && !r->potential_only ? (r->imaginary ? 1.0 : -1.0) * dt * dt / (48.0 * p->mass[b]) : 0.0;
-        const qdml_status st = set_tables(r, b, mid ? 2.0 * dt / 3.0 : dt / 3.0, 0.5 * dt, vgrad);
+        const qdml_status st = set_tables(r, b, mid ? 2.0 * dt / 3.0 : dt / 3.0, 0.5 * dt, vgrad, 0);
         if (st != QDML_OK) return qdml_run_backend_error(r, st, fn, "set_step");
     }
     return QDML_OK;
@@ -250,6 +251,80 @@ static qdml_status chin_advance(qdml_run *r, int64_t n, const char *fn) {
     return close_renorm(r, norms, fn);
 }
 
+/* The schedules' values at the midpoints of the next k <= QDML_SCHED_BLOCK steps of every active
+ * member: r->sched[2 (b K + s)] = a, [... + 1] = b, K = QDML_SCHED_BLOCK (1 and 1 for a member without
+ * schedules). The midpoints are taken on the clock as count_steps moves it. Fails, naming the member,
+ * the step and the time, before any of these steps is taken. */
+static qdml_status schedule_block(qdml_run *r, int64_t k, const char *fn) {
+    qdml_problem *p = r->p;
+    for (int64_t b = 0; b < r->B; ++b) {
+        if (!r->active[b]) continue;
+        double *v = r->sched + 2 * b * QDML_SCHED_BLOCK;
+        double t = p->time[b];
+        const double dt = p->dt[b];
+        for (int64_t s = 0; s < k; ++s, t += dt) {
+            v[2 * s] = v[2 * s + 1] = 1.0;
+            if (!p->scheduled[b]) continue;
+            const double mid = t + 0.5 * dt;
+            for (int i = 0; i < 2; ++i) {
+                const qdml_status st = qdml_schedule_value(&p->sched[2 * b + i], mid, &v[2 * s + i]);
+                if (st != QDML_OK)
+                    return qdml_fail_from(p->ctx, st,
+                                          "%s: member %lld's %s schedule at its step %lld (midpoint t = %.17g); the "
+                                          "run stopped after its step %lld",
+                                          fn, (long long)b, i ? "potential" : "kinetic", (long long)(p->steps[b] + s),
+                                          mid, (long long)p->steps[b]);
+            }
+        }
+    }
+    return QDML_OK;
+}
+
+/* Every active member's tables for step s of the block: the kinetic step a_s dt and the potential step
+ * (b_s + b_u) dt / 2, so that a full kick is the closing half of step s and the opening half of step
+ * u = s + 1 in one (u = s: step s's own half kicks). */
+static qdml_status schedule_tables(qdml_run *r, int64_t s, int64_t u, const char *fn) {
+    qdml_problem *p = r->p;
+    for (int64_t b = 0; b < r->B; ++b) {
+        if (!r->active[b]) continue;
+        const double *v = r->sched + 2 * b * QDML_SCHED_BLOCK, dt = p->dt[b];
+        const double kdt = v[2 * s] * dt, vdt = 0.5 * (v[2 * s + 1] + v[2 * u + 1]) * dt;
+        const qdml_status st = set_tables(r, b, vdt, kdt, 0.0, kdt == 0.0);
+        if (st != QDML_OK) return qdml_run_backend_error(r, st, fn, "set_step");
+    }
+    return QDML_OK;
+}
+
+/* n Strang steps under H(t) = a(t) T + b(t) V (qdml.h), in blocks of QDML_SCHED_BLOCK steps whose
+ * schedule values are all taken before the block starts: a block opens with a half kick of b_0 and
+ * closes with one of its last b; between two steps of a block, one full kick of (b_s + b_{s+1}) / 2,
+ * with the tables rebuilt for each step's coefficients (set_tables skips a member whose did not
+ * change). Renormalised as qdml_run_advance does, from the norms of each kick. */
+static qdml_status scheduled_advance(qdml_run *r, int64_t n, const char *fn) {
+    qdml_problem *p = r->p;
+    const double dv = p->desc.dv;
+    double *norms = (r->imaginary && r->renorm) ? r->norms : NULL;
+    qdml_status st;
+    for (int64_t done = 0; done < n;) {
+        const int64_t k = n - done < QDML_SCHED_BLOCK ? n - done : QDML_SCHED_BLOCK;
+        if ((st = schedule_block(r, k, fn)) != QDML_OK) return st;
+        if ((st = schedule_tables(r, 0, 0, fn)) != QDML_OK) return st;
+        if ((st = p->ops->kick(p->bs, 0, r->active, norms)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "kick");
+        for (int64_t s = 0; s < k; ++s) {
+            if (norms && !renorm_scales(r, norms, dv)) return QDML_OK;
+            const int last = s + 1 == k;
+            if ((st = schedule_tables(r, s, last ? s : s + 1, fn)) != QDML_OK) return st;
+            if ((st = kinetic_substep(r, fn)) != QDML_OK) return st;
+            if ((st = p->ops->kick(p->bs, !last, r->active, norms)) != QDML_OK)
+                return qdml_run_backend_error(r, st, fn, "kick");
+            count_steps(r, 1);
+        }
+        if ((st = close_renorm(r, norms, fn)) != QDML_OK || r->bad_member >= 0) return st;
+        done += k;
+    }
+    return QDML_OK;
+}
+
 /* Advance every active member by n >= 1 whole steps, ending on a closing half kick. A step is the
  * composition S(c_1 dt) ... S(c_m dt) of r->coef (m = 1: Strang), each substep a Strang step of its
  * own length; the potential half-steps of consecutive substeps of equal length (across steps, too)
@@ -264,6 +339,7 @@ qdml_status qdml_run_advance(qdml_run *r, int64_t n, const char *fn) {
     double *norms = (r->imaginary && r->renorm) ? r->norms : NULL;
     qdml_status st;
     if (r->chin) return chin_advance(r, n, fn);
+    if (r->sched) return scheduled_advance(r, n, fn);
     if (!r->potential_only && ops->steps && !r->steps_declined) {
         /* The same steps in one op, where the backend gains by it (the CPU: members through all n
          * steps while in cache; CUDA: no host round trip per step, steps replayed from a graph); a

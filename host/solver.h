@@ -9,6 +9,9 @@
 
 #include "internal.h"
 
+/* Steps per block of a run with schedules (scheduled_advance in solver.c). */
+enum { QDML_SCHED_BLOCK = 256 };
+
 typedef struct qdml_run {
     qdml_problem *p;
     int64_t B;
@@ -28,6 +31,8 @@ typedef struct qdml_run {
     int steps_declined;    /* the steps op answered done = 0 in this run: the single ops from then on */
     double *lognorm;       /* when not NULL (single ops only): per member, the sum of ln(norm dv) of every
                               renormalisation, the log of the norm the steps took away (split energy) */
+    double *sched;         /* NULL, or (a run with schedules, qdml.h) per member the values of a(t) and b(t)
+                              at the midpoints of the steps of a block (QDML_SCHED_BLOCK steps) */
     int64_t *happ;         /* per member: H psi computed in this run (qdml_run_result.hamiltonian_applications) */
     int64_t bad_member;    /* first member found non-finite, or -1 */
     int runaway;           /* bad_member's energy ran away (real time) rather than turned non-finite */

@@ -323,6 +323,53 @@ typedef struct qdml_evolve_options {
 /* Defaults listed above. */
 QDML_API void qdml_evolve_options_default(qdml_evolve_options *options);
 
+/* ---------------------------------------------------------------------------------------------
+ * Time-dependent Hamiltonians: H(t) = a(t) T + b(t) V per member, for qdml_problem_evolve with
+ * QDML_SPLIT_STRANG. a and b are schedules, evaluated at the midpoint t_s + dt/2 of each step on the
+ * member's clock (qdml_stats.time: the time since its state was last set):
+ *     e^{-i b(t_s + dt/2) V dt / 2 hbar} e^{-i a(t_s + dt/2) T dt / hbar} e^{-i b(t_s + dt/2) V dt / 2 hbar}
+ * (e^{-...} without i in imaginary time), the exponential midpoint rule split by Strang: second order
+ * in dt for schedules with two bounded derivatives, as without a schedule (docs/numerics.md). The
+ * tables a step needs are rebuilt only where a coefficient changed, by the backend (on a GPU with no
+ * copy to or from the host). Statistics report the unscaled T and V (<V> is the expected objective
+ * <f>), energy = <T> + <V>. The ground-state searches and qdml_problem_minimize ignore schedules;
+ * checkpoints do not keep them (set them again before resuming: the clock is kept).
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum qdml_schedule_kind {
+    QDML_SCHEDULE_CONSTANT = 0,      /* p[0] */
+    QDML_SCHEDULE_LINEAR = 1,        /* p[0] + (p[1] - p[0]) min(t / p[2], 1): p[0] to p[1] over p[2] > 0, held */
+    QDML_SCHEDULE_GEOMETRIC = 2,     /* p[0] (p[1] / p[0])^min(t / p[2], 1), p[0], p[1] > 0, p[2] > 0 */
+    QDML_SCHEDULE_QHD_KINETIC = 3,   /* p[0] / (p[1] + t^3); QHD's e^phi(t) = 2 / (1e-3 + t^3) with p = {2, 1e-3}
+                                        (Leng, Hickman, Li, Wu, arXiv:2303.01471, 2023) */
+    QDML_SCHEDULE_QHD_POTENTIAL = 4, /* p[0] t^3; QHD's e^chi(t) = 2 t^3 with p[0] = 2 */
+    QDML_SCHEDULE_CALLBACK = 5       /* fn(t, user) */
+} qdml_schedule_kind;
+
+typedef double (*qdml_schedule_fn)(double t, void *user);
+
+/* A coefficient of time. Every value a run uses must be finite and >= 0 (a negative kinetic coefficient
+ * runs diffusion backwards in imaginary time; a negative potential one turns minima into maxima). The
+ * built-ins' parameters are checked when set; a callback's values as the run takes them (see evolve). */
+typedef struct qdml_schedule {
+    qdml_schedule_kind kind;
+    double p[3];
+    qdml_schedule_fn fn; /* QDML_SCHEDULE_CALLBACK: called on the calling thread, in time order per member */
+    void *user;
+} qdml_schedule;
+
+/* The schedule of that kind with the defaults above (CONSTANT 1; LINEAR 0 to 1 over 1; GEOMETRIC 1 to
+ * 1e-3 over 1; QHD's), into *out. Errors: INVALID_ARGUMENT (NULL, an unknown kind, CALLBACK: set fn). */
+QDML_API qdml_status qdml_schedule_default(qdml_schedule_kind kind, qdml_schedule *out);
+/* *value = the schedule at time t >= 0. Errors: INVALID_ARGUMENT (NULL, unknown kind, parameters out
+ * of range, t negative or not finite, a value not finite or negative: the message gives t and it). */
+QDML_API qdml_status qdml_schedule_value(const qdml_schedule *schedule, double t, double *value);
+/* Give one member (or QDML_ALL_MEMBERS) the schedules of its kinetic (a) and potential (b) terms; NULL
+ * for either is the constant 1, so (NULL, NULL) returns the member to H = T + V. Errors: INVALID_ARGUMENT
+ * (NULL problem, member out of range, a schedule qdml_schedule_value refuses at t = 0). */
+QDML_API qdml_status qdml_problem_set_schedule(qdml_problem *problem, int64_t member, const qdml_schedule *kinetic,
+                                               const qdml_schedule *potential);
+
 /* Outcome of a run, per member. */
 typedef struct qdml_run_result {
     qdml_stats final;        /* statistics at the end of the run (of the last good state on DIVERGED) */
@@ -348,7 +395,11 @@ typedef struct qdml_run_result {
  * message gives the largest dt that passes; a start state whose norm overflows double precision, or
  * whose energy sums overflow at its scale though not at norm 1: the member named), NOT_READY (no
  * potential), DIVERGED (a zero start state, or one whose sums the potential overflows, is taken out
- * at step 0), BACKEND. */
+ * at step 0), BACKEND. With schedules (qdml_problem_set_schedule): QDML_SPLIT_STRANG only (else
+ * INVALID_ARGUMENT), the real-time energy check skips the members that have them (H(t) does not
+ * conserve <H>), and the schedules are evaluated block by block (256 steps) before each block: a
+ * callback value that is not finite and >= 0 ends the run with INVALID_ARGUMENT naming the member,
+ * step and time, every member left after the last whole block it completed. */
 QDML_API qdml_status qdml_problem_evolve(qdml_problem *problem, const qdml_evolve_options *options, qdml_run_result *results);
 
 /* The energy the imaginary-time split-step operator S of step dt (and `splitting`) assigns to the
