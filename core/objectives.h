@@ -156,6 +156,160 @@ QDML_HD double qdml_obj_schwefel(const double *p, const double *x, int dim) {
     return f;
 }
 
+/* ---- the functions of QHD's benchmark (Leng et al. 2023) that the ones above do not cover; formulas
+ * as in Jamil & Yang, "A literature survey of benchmark functions for global optimization problems",
+ * Int. J. Math. Model. Numer. Optim. 4, 150 (2013), and the Virtual Library of Simulation Experiments
+ * (Surjanovic & Bingham), with the parameters QHD varies (docs/objectives.md) ---- */
+
+/* -a exp(-b |x|); p = a (200), b (0.02). */
+QDML_HD double qdml_obj_ackley2(const double *p, const double *x, int dim) {
+    double r2 = 0.0;
+    for (int d = 0; d < dim; ++d)
+        r2 += x[d] * x[d];
+    return -p[0] * exp(-p[1] * sqrt(r2));
+}
+
+/* sum_d |x_d sin x_d + 0.1 x_d|. */
+QDML_HD double qdml_obj_alpine1(const double *p, const double *x, int dim) {
+    (void)p;
+    double f = 0.0;
+    for (int d = 0; d < dim; ++d)
+        f += fabs(x[d] * sin(x[d]) + 0.1 * x[d]);
+    return f;
+}
+
+/* -prod_d sqrt(|x_d|) sin x_d (Alpine 2 made a minimisation; |x| under the root keeps it defined off
+ * its domain [0, 10]). */
+QDML_HD double qdml_obj_alpine2(const double *p, const double *x, int dim) {
+    (void)p;
+    double f = -1.0;
+    for (int d = 0; d < dim; ++d)
+        f *= sqrt(fabs(x[d])) * sin(x[d]);
+    return f;
+}
+
+/* x0^2 + 2 x1^2 - 0.3 cos(3 pi x0) cos(4 pi x1) + 0.3 (2D). */
+QDML_HD double qdml_obj_bohachevsky2(const double *p, const double *x, int dim) {
+    (void)p, (void)dim;
+    return x[0] * x[0] + 2.0 * x[1] * x[1] - 0.3 * cos(3.0 * QDML_OBJ_PI * x[0]) * cos(4.0 * QDML_OBJ_PI * x[1]) +
+           0.3;
+}
+
+/* Three-hump camel: 2 x0^2 - 1.05 x0^4 + x0^6 / 6 + x0 x1 + x1^2 (2D). */
+QDML_HD double qdml_obj_camel3(const double *p, const double *x, int dim) {
+    (void)p, (void)dim;
+    const double a = x[0] * x[0];
+    return 2.0 * a - 1.05 * a * a + a * a * a / 6.0 + x[0] * x[1] + x[1] * x[1];
+}
+
+/* sum_d x_d^6 (2 + sin(1 / x_d)), each term 0 at x_d = 0 (its limit). */
+QDML_HD double qdml_obj_csendes(const double *p, const double *x, int dim) {
+    (void)p;
+    double f = 0.0;
+    for (int d = 0; d < dim; ++d) {
+        if (x[d] == 0.0) continue;
+        const double a = x[d] * x[d];
+        f += a * a * a * (2.0 + sin(1.0 / x[d]));
+    }
+    return f;
+}
+
+/* Deflected corrugated spring: 0.1 r^2 - cos(K r), r = |x - alpha|; p = alpha (5), K (5). */
+QDML_HD double qdml_obj_defl_corr_spring(const double *p, const double *x, int dim) {
+    double r2 = 0.0;
+    for (int d = 0; d < dim; ++d)
+        r2 += (x[d] - p[0]) * (x[d] - p[0]);
+    return 0.1 * r2 - cos(p[1] * sqrt(r2));
+}
+
+/* Drop-wave: -(1 + cos(12 |x|)) / (|x|^2 / 2 + 2). */
+QDML_HD double qdml_obj_dropwave(const double *p, const double *x, int dim) {
+    (void)p;
+    double r2 = 0.0;
+    for (int d = 0; d < dim; ++d)
+        r2 += x[d] * x[d];
+    return -(1.0 + cos(12.0 * sqrt(r2))) / (0.5 * r2 + 2.0);
+}
+
+/* Easom: -prod_d cos(x_d - c_d) exp(-|x - c|^2); p = c[3] (pi: in 2D the literature's
+ * -cos x0 cos x1 exp(-(x0 - pi)^2 - (x1 - pi)^2)). */
+QDML_HD double qdml_obj_easom(const double *p, const double *x, int dim) {
+    double prod = -1.0, r2 = 0.0;
+    for (int d = 0; d < dim; ++d) {
+        const double u = x[d] - p[d];
+        prod *= cos(u);
+        r2 += u * u;
+    }
+    return prod * exp(-r2);
+}
+
+/* Hoelder table: -|sin x0 cos x1 exp(|1 - |x| / pi|)| (2D). */
+QDML_HD double qdml_obj_holder(const double *p, const double *x, int dim) {
+    (void)p, (void)dim;
+    const double r = sqrt(x[0] * x[0] + x[1] * x[1]);
+    return -fabs(sin(x[0]) * cos(x[1]) * exp(fabs(1.0 - r / QDML_OBJ_PI)));
+}
+
+/* Hosaki: (1 - 8 x0 + 7 x0^2 - 7 x0^3 / 3 + x0^4 / 4) x1^2 exp(-x1) (2D). */
+QDML_HD double qdml_obj_hosaki(const double *p, const double *x, int dim) {
+    (void)p, (void)dim;
+    const double a = x[0];
+    const double poly = 1.0 - 8.0 * a + 7.0 * a * a - 7.0 / 3.0 * a * a * a + 0.25 * a * a * a * a;
+    return poly * x[1] * x[1] * exp(-x[1]);
+}
+
+/* Levy N. 13: sin^2(3 pi x0) + (x0 - 1)^2 (1 + sin^2(3 pi x1)) + (x1 - 1)^2 (1 + sin^2(2 pi x1)) (2D). */
+QDML_HD double qdml_obj_levy13(const double *p, const double *x, int dim) {
+    (void)p, (void)dim;
+    const double s0 = sin(3.0 * QDML_OBJ_PI * x[0]), s1 = sin(3.0 * QDML_OBJ_PI * x[1]);
+    const double s2 = sin(QDML_OBJ_TWO_PI * x[1]);
+    return s0 * s0 + (x[0] - 1.0) * (x[0] - 1.0) * (1.0 + s1 * s1) + (x[1] - 1.0) * (x[1] - 1.0) * (1.0 + s2 * s2);
+}
+
+/* Michalewicz: -sum_d sin x_d sin^(2m)((d + 1) x_d^2 / pi); p = m (10). */
+QDML_HD double qdml_obj_michalewicz(const double *p, const double *x, int dim) {
+    double f = 0.0;
+    for (int d = 0; d < dim; ++d) {
+        const double s = sin((double)(d + 1) * x[d] * x[d] / QDML_OBJ_PI);
+        f -= sin(x[d]) * pow(s * s, p[0]);
+    }
+    return f;
+}
+
+/* Shubert: prod_d sum_{j=1}^{5} j cos((j + 1) x_d + j). */
+QDML_HD double qdml_obj_shubert(const double *p, const double *x, int dim) {
+    (void)p;
+    double f = 1.0;
+    for (int d = 0; d < dim; ++d) {
+        double g = 0.0;
+        for (int j = 1; j <= 5; ++j)
+            g += (double)j * cos((double)(j + 1) * x[d] + (double)j);
+        f *= g;
+    }
+    return f;
+}
+
+/* Sum of squares: sum_d (d + 1) x_d^2. */
+QDML_HD double qdml_obj_sumofsquares(const double *p, const double *x, int dim) {
+    (void)p;
+    double f = 0.0;
+    for (int d = 0; d < dim; ++d)
+        f += (double)(d + 1) * x[d] * x[d];
+    return f;
+}
+
+/* Xin-She Yang N. 3: exp(-sum_d (x_d / beta)^(2m)) - 2 exp(-|x|^2) prod_d cos^2 x_d; p = beta (15), m (5). */
+QDML_HD double qdml_obj_xinsheyang3(const double *p, const double *x, int dim) {
+    double s = 0.0, r2 = 0.0, prod = 2.0;
+    for (int d = 0; d < dim; ++d) {
+        const double u = x[d] / p[0], c = cos(x[d]);
+        s += pow(u * u, p[1]);
+        r2 += x[d] * x[d];
+        prod *= c * c;
+    }
+    return exp(-s) - prod * exp(-r2);
+}
+
 /* The objective at x. `o` must have passed qdml_objective_validate for this dim; an unknown kind
  * gives NaN (which the fills report as a non-finite value). */
 QDML_HD double qdml_objective_value(const qdml_objective *o, const double *x, int dim) {
@@ -173,6 +327,22 @@ QDML_HD double qdml_objective_value(const qdml_objective *o, const double *x, in
     case QDML_OBJECTIVE_STYBLINSKI_TANG: return qdml_obj_styblinski_tang(p, x, dim);
     case QDML_OBJECTIVE_LEVY: return qdml_obj_levy(p, x, dim);
     case QDML_OBJECTIVE_SCHWEFEL: return qdml_obj_schwefel(p, x, dim);
+    case QDML_OBJECTIVE_ACKLEY2: return qdml_obj_ackley2(p, x, dim);
+    case QDML_OBJECTIVE_ALPINE1: return qdml_obj_alpine1(p, x, dim);
+    case QDML_OBJECTIVE_ALPINE2: return qdml_obj_alpine2(p, x, dim);
+    case QDML_OBJECTIVE_BOHACHEVSKY2: return qdml_obj_bohachevsky2(p, x, dim);
+    case QDML_OBJECTIVE_CAMEL3: return qdml_obj_camel3(p, x, dim);
+    case QDML_OBJECTIVE_CSENDES: return qdml_obj_csendes(p, x, dim);
+    case QDML_OBJECTIVE_DEFL_CORR_SPRING: return qdml_obj_defl_corr_spring(p, x, dim);
+    case QDML_OBJECTIVE_DROPWAVE: return qdml_obj_dropwave(p, x, dim);
+    case QDML_OBJECTIVE_EASOM: return qdml_obj_easom(p, x, dim);
+    case QDML_OBJECTIVE_HOLDER: return qdml_obj_holder(p, x, dim);
+    case QDML_OBJECTIVE_HOSAKI: return qdml_obj_hosaki(p, x, dim);
+    case QDML_OBJECTIVE_LEVY13: return qdml_obj_levy13(p, x, dim);
+    case QDML_OBJECTIVE_MICHALEWICZ: return qdml_obj_michalewicz(p, x, dim);
+    case QDML_OBJECTIVE_SHUBERT: return qdml_obj_shubert(p, x, dim);
+    case QDML_OBJECTIVE_SUMOFSQUARES: return qdml_obj_sumofsquares(p, x, dim);
+    case QDML_OBJECTIVE_XINSHEYANG3: return qdml_obj_xinsheyang3(p, x, dim);
     default: return nan("");
     }
 }

@@ -34,7 +34,10 @@ typedef struct kind_info {
     int nparams;
     param_info params[MAX_KIND_PARAMS];
     double defaults[QDML_OBJECTIVE_MAX_PARAMS];
+    int max_dim; /* 0: up to QDML_MAX_DIM */
 } kind_info;
+
+#define NO_PARAMS 0, {{NULL, 0, 0, C_ANY}}, {0.0}
 
 /* Defaults and constraints as documented in qdml.h ("Objectives"). */
 static const kind_info kinds[QDML_OBJECTIVE_COUNT] = {
@@ -80,6 +83,30 @@ static const kind_info kinds[QDML_OBJECTIVE_COUNT] = {
     [QDML_OBJECTIVE_STYBLINSKI_TANG] = {"styblinski_tang", 1, 0, {{NULL, 0, 0, C_ANY}}, {0.0}},
     [QDML_OBJECTIVE_LEVY] = {"levy", 1, 0, {{NULL, 0, 0, C_ANY}}, {0.0}},
     [QDML_OBJECTIVE_SCHWEFEL] = {"schwefel", 1, 1, {{"c", 0, 0, C_ANY}}, {418.9829}},
+    [QDML_OBJECTIVE_ACKLEY2] = {"ackley2", 1, 2, {{"a", 0, 0, C_POSITIVE}, {"b", 1, 0, C_POSITIVE}}, {200.0, 0.02}},
+    [QDML_OBJECTIVE_ALPINE1] = {"alpine1", 1, NO_PARAMS},
+    [QDML_OBJECTIVE_ALPINE2] = {"alpine2", 1, NO_PARAMS},
+    [QDML_OBJECTIVE_BOHACHEVSKY2] = {"bohachevsky2", 2, NO_PARAMS, 2},
+    [QDML_OBJECTIVE_CAMEL3] = {"camel3", 2, NO_PARAMS, 2},
+    [QDML_OBJECTIVE_CSENDES] = {"csendes", 1, NO_PARAMS},
+    [QDML_OBJECTIVE_DEFL_CORR_SPRING] = {"defl_corr_spring",
+                                         1,
+                                         2,
+                                         {{"alpha", 0, 0, C_ANY}, {"K", 1, 0, C_POSITIVE}},
+                                         {5.0, 5.0}},
+    [QDML_OBJECTIVE_DROPWAVE] = {"dropwave", 1, NO_PARAMS},
+    [QDML_OBJECTIVE_EASOM] = {"easom", 1, 1, {{"c", 0, 1, C_ANY}}, {QDML_OBJ_PI, QDML_OBJ_PI, QDML_OBJ_PI}},
+    [QDML_OBJECTIVE_HOLDER] = {"holder", 2, NO_PARAMS, 2},
+    [QDML_OBJECTIVE_HOSAKI] = {"hosaki", 2, NO_PARAMS, 2},
+    [QDML_OBJECTIVE_LEVY13] = {"levy13", 2, NO_PARAMS, 2},
+    [QDML_OBJECTIVE_MICHALEWICZ] = {"michalewicz", 1, 1, {{"m", 0, 0, C_POSITIVE}}, {10.0}},
+    [QDML_OBJECTIVE_SHUBERT] = {"shubert", 1, NO_PARAMS},
+    [QDML_OBJECTIVE_SUMOFSQUARES] = {"sumofsquares", 1, NO_PARAMS},
+    [QDML_OBJECTIVE_XINSHEYANG3] = {"xinsheyang3",
+                                    1,
+                                    2,
+                                    {{"beta", 0, 0, C_POSITIVE}, {"m", 1, 0, C_POSITIVE}},
+                                    {15.0, 5.0}},
 };
 
 static int kind_ok(qdml_objective_kind kind) { return (int)kind >= 0 && (int)kind < QDML_OBJECTIVE_COUNT; }
@@ -146,6 +173,9 @@ qdml_status qdml_objective_check(qdml_context *ctx, const qdml_objective *o, int
     if (dim < k->min_dim)
         return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: dim = %d: %s needs at least %d dimensions", fn, dim,
                          k->name, k->min_dim);
+    if (k->max_dim && dim > k->max_dim)
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: dim = %d: %s is defined in %d dimensions only", fn, dim,
+                         k->name, k->max_dim);
     for (int i = 0; i < k->nparams; ++i) {
         const param_info *pi = &k->params[i];
         const int axes = pi->per_axis ? dim : 1;
@@ -353,6 +383,9 @@ qdml_status qdml_objective_parse(const char *spec, int dim, qdml_objective *out)
     if (dim < kinds[kind].min_dim)
         return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: dim = %d: %s needs at least %d dimensions", fn, dim,
                          kinds[kind].name, kinds[kind].min_dim);
+    if (kinds[kind].max_dim && dim > kinds[kind].max_dim)
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: dim = %d: %s is defined in %d dimensions only", fn, dim,
+                         kinds[kind].name, kinds[kind].max_dim);
     if (colon) {
         if (colon[1] == '\0') {
             char keys[256];
@@ -444,6 +477,22 @@ qdml_status qdml_objective_domain(const qdml_objective *o, int dim, double *lo, 
         case QDML_OBJECTIVE_STYBLINSKI_TANG: a = -5.0, b = 5.0; break;
         case QDML_OBJECTIVE_LEVY: a = -10.0, b = 10.0; break;
         case QDML_OBJECTIVE_SCHWEFEL: a = -500.0, b = 500.0; break;
+        case QDML_OBJECTIVE_ACKLEY2: a = -32.0, b = 32.0; break;
+        case QDML_OBJECTIVE_ALPINE1: a = -10.0, b = 10.0; break;
+        case QDML_OBJECTIVE_ALPINE2: a = 0.0, b = 10.0; break;
+        case QDML_OBJECTIVE_BOHACHEVSKY2: a = -100.0, b = 100.0; break;
+        case QDML_OBJECTIVE_CAMEL3: a = -5.0, b = 5.0; break;
+        case QDML_OBJECTIVE_CSENDES: a = -1.0, b = 1.0; break;
+        case QDML_OBJECTIVE_DEFL_CORR_SPRING: a = p[0] - 5.0, b = p[0] + 5.0; break;
+        case QDML_OBJECTIVE_DROPWAVE: a = -5.12, b = 5.12; break;
+        case QDML_OBJECTIVE_EASOM: a = p[d] - QDML_OBJ_PI - 100.0, b = p[d] - QDML_OBJ_PI + 100.0; break;
+        case QDML_OBJECTIVE_HOLDER: a = -10.0, b = 10.0; break;
+        case QDML_OBJECTIVE_HOSAKI: a = 0.0, b = d == 0 ? 5.0 : 6.0; break;
+        case QDML_OBJECTIVE_LEVY13: a = -10.0, b = 10.0; break;
+        case QDML_OBJECTIVE_MICHALEWICZ: a = 0.0, b = QDML_OBJ_PI; break;
+        case QDML_OBJECTIVE_SHUBERT: a = -10.0, b = 10.0; break;
+        case QDML_OBJECTIVE_SUMOFSQUARES: a = -10.0, b = 10.0; break;
+        case QDML_OBJECTIVE_XINSHEYANG3: a = -20.0, b = 20.0; break;
         default: return qdml_fail(NULL, QDML_ERR_INTERNAL, "%s: kind %d has no domain", fn, (int)o->kind);
         }
         if (!(a < b) || !isfinite(a) || !isfinite(b))
@@ -456,203 +505,3 @@ qdml_status qdml_objective_domain(const qdml_objective *o, int dim, double *lo, 
     return QDML_OK;
 }
 
-/* The leftmost root of y^3 + p y + q = 0 for q > 0 (it lies below -sqrt(-p/3) when p < 0, and is
- * the only real root below 0 in any case). Left of it the cubic is negative, increasing and concave,
- * so Newton's method from a point there climbs monotonically to the root: iterate until a step makes
- * no progress (the root to rounding). */
-static double cubic_leftmost_root(double p, double q) {
-    double y = -2.0;
-    for (int i = 0; i < 2100 && y * y * y + p * y + q >= 0.0; ++i)
-        y *= 2.0;
-    for (int i = 0; i < 500; ++i) {
-        const double h = y * y * y + p * y + q, dh = 3.0 * y * y + p;
-        const double next = y - h / dh;
-        if (!(next > y)) break;
-        y = next;
-    }
-    return y;
-}
-
-/* A root of g in [a, b] where g(a) and g(b) have opposite signs (or one is 0): Newton's method
- * kept inside the shrinking bracket, bisecting when a Newton step would leave it or converge slowly
- * (Numerical Recipes, rtsafe); runs until the bracket or the step reaches rounding. */
-typedef void (*fdf_fn)(double t, const void *ctx, double *f, double *df);
-
-static double bracketed_newton(fdf_fn g, const void *ctx, double a, double b) {
-    double fa, fb, df;
-    g(a, ctx, &fa, &df);
-    g(b, ctx, &fb, &df);
-    if (fa == 0.0) return a;
-    if (fb == 0.0) return b;
-    double xl = fa < 0.0 ? a : b, xh = fa < 0.0 ? b : a; /* g(xl) < 0 < g(xh) */
-    double x = 0.5 * (a + b), dxold = fabs(b - a), dx = dxold, f;
-    g(x, ctx, &f, &df);
-    for (int it = 0; it < 400 && f != 0.0; ++it) {
-        if (((x - xh) * df - f) * ((x - xl) * df - f) > 0.0 || fabs(2.0 * f) > fabs(dxold * df)) {
-            dxold = dx;
-            dx = 0.5 * (xh - xl);
-            const double prev = x;
-            x = xl + dx;
-            if (x == prev || x == xl || x == xh) break;
-        } else {
-            dxold = dx;
-            dx = f / df;
-            const double prev = x;
-            x -= dx;
-            if (x == prev) break;
-        }
-        g(x, ctx, &f, &df);
-        if (f < 0.0)
-            xl = x;
-        else
-            xh = x;
-    }
-    return x;
-}
-
-/* Schwefel, one axis: x sin(sqrt(x)) is largest on [0, 500] where sin u + (u/2) cos u = 0, u = sqrt(x);
- * on [20, 21] that function falls from +5 to -4.9, its derivative staying below -7: one root. */
-static void schwefel_fdf(double u, const void *ctx, double *f, double *df) {
-    (void)ctx;
-    *f = sin(u) + 0.5 * u * cos(u);
-    *df = 1.5 * cos(u) - 0.5 * u * sin(u);
-}
-
-/* Gaussian wells along the segment x(t) = c1 + t (c2 - c1): the derivative of the potential in t,
- * divided by |c2 - c1|^2 > 0, and its derivative. */
-typedef struct gw_line {
-    double d1, w1, d2, w2, D2; /* D2 = |c2 - c1|^2 */
-} gw_line;
-
-static void gw_fdf(double t, const void *ctx, double *f, double *df) {
-    const gw_line *l = ctx;
-    const double a1 = l->D2 / (l->w1 * l->w1), a2 = l->D2 / (l->w2 * l->w2);
-    const double e1 = exp(-0.5 * t * t * a1), e2 = exp(-0.5 * (1.0 - t) * (1.0 - t) * a2);
-    *f = l->d1 * t * e1 / (l->w1 * l->w1) - l->d2 * (1.0 - t) * e2 / (l->w2 * l->w2);
-    *df = l->d1 * e1 / (l->w1 * l->w1) * (1.0 - t * t * a1) +
-          l->d2 * e2 / (l->w2 * l->w2) * (1.0 - (1.0 - t) * (1.0 - t) * a2);
-}
-
-/* Gaussian wells: every critical point x solves (x - c1) a + (x - c2) b = 0 with a, b > 0, so it lies
- * on the segment from c1 to c2 and the global minimum is the least of the minima along it. The
- * derivative along the segment is sampled finely enough to separate the wells (50 samples per
- * smaller width), every sign change refined by bracketed Newton; the ends (where the far well's
- * tail has underflowed) are candidates too. */
-static void gaussian_wells_minimum(const qdml_objective *o, int dim, double *x) {
-    const double *p = o->p;
-    double D2 = 0.0;
-    for (int d = 0; d < dim; ++d)
-        D2 += (p[7 + d] - p[2 + d]) * (p[7 + d] - p[2 + d]);
-    double best_t = 0.0, best_f = INFINITY;
-    double xt[QDML_MAX_DIM] = {0.0, 0.0, 0.0};
-#define GW_TRY(tt)                                                                                                     \
-    do {                                                                                                               \
-        const double t_ = (tt);                                                                                        \
-        for (int d = 0; d < dim; ++d)                                                                                  \
-            xt[d] = p[2 + d] + t_ * (p[7 + d] - p[2 + d]);                                                             \
-        const double f_ = qdml_objective_value(o, xt, dim);                                                            \
-        if (f_ < best_f) best_f = f_, best_t = t_;                                                                     \
-    } while (0)
-    GW_TRY(0.0);
-    if (D2 > 0.0) {
-        GW_TRY(1.0);
-        const gw_line line = {p[0], p[1], p[5], p[6], D2};
-        const double ratio = sqrt(D2) / fmin(p[1], p[6]);
-        const double msamples = fmin(100.0 + 50.0 * ratio, 2e6);
-        const int64_t M = (int64_t)msamples;
-        double tprev = 0.0, fprev, df;
-        gw_fdf(0.0, &line, &fprev, &df);
-        for (int64_t j = 1; j <= M; ++j) {
-            const double t = (double)j / (double)M;
-            double f;
-            gw_fdf(t, &line, &f, &df);
-            if (f == 0.0)
-                GW_TRY(t);
-            else if ((fprev < 0.0 && f > 0.0) || (fprev > 0.0 && f < 0.0))
-                GW_TRY(bracketed_newton(gw_fdf, &line, tprev, t));
-            tprev = t;
-            fprev = f;
-        }
-    }
-#undef GW_TRY
-    for (int d = 0; d < dim; ++d)
-        x[d] = p[2 + d] + best_t * (p[7 + d] - p[2 + d]);
-}
-
-qdml_status qdml_objective_minimum(const qdml_objective *o, int dim, double *xmin, double *fmin) {
-    static const char fn[] = "qdml_objective_minimum";
-    qdml_status st = qdml_objective_check(NULL, o, dim, fn);
-    if (st != QDML_OK) return st;
-    const double *p = o->p;
-    double x[QDML_MAX_DIM] = {0.0, 0.0, 0.0};
-    int exact_zero = 0; /* the minimum is 0 exactly (the formula may round to a few ulps off) */
-    switch (o->kind) {
-    case QDML_OBJECTIVE_HARMONIC:
-        for (int d = 0; d < dim; ++d)
-            x[d] = p[3 + d];
-        exact_zero = 1;
-        break;
-    case QDML_OBJECTIVE_DOUBLE_WELL: {
-        /* In y = x0 / s: y^3 - y + c s / (4 a) = 0; c > 0 puts the global minimum on the left. */
-        const double a = p[0], s = p[1], c = p[2];
-        if (c == 0.0)
-            x[0] = -s;
-        else if (c > 0.0)
-            x[0] = s * cubic_leftmost_root(-1.0, c * s / (4.0 * a));
-        else
-            x[0] = -s * cubic_leftmost_root(-1.0, -c * s / (4.0 * a));
-        break;
-    }
-    case QDML_OBJECTIVE_GAUSSIAN_WELLS: gaussian_wells_minimum(o, dim, x); break;
-    case QDML_OBJECTIVE_POSCHL_TELLER:
-        for (int d = 0; d < dim; ++d)
-            x[d] = p[4 + d];
-        break;
-    case QDML_OBJECTIVE_MORSE:
-        for (int d = 0; d < dim; ++d)
-            x[d] = p[2 + d];
-        exact_zero = 1;
-        break;
-    case QDML_OBJECTIVE_RASTRIGIN:
-    case QDML_OBJECTIVE_ACKLEY:
-    case QDML_OBJECTIVE_GRIEWANK: exact_zero = 1; break;
-    case QDML_OBJECTIVE_ROSENBROCK:
-    case QDML_OBJECTIVE_LEVY:
-        for (int d = 0; d < dim; ++d)
-            x[d] = 1.0;
-        exact_zero = 1;
-        break;
-    case QDML_OBJECTIVE_STYBLINSKI_TANG: {
-        /* d/dx (x^4 - 16 x^2 + 5 x) / 2 = 2 (x^3 - 8 x + 5/4): the left root is the lower minimum. */
-        const double r = cubic_leftmost_root(-8.0, 1.25);
-        for (int d = 0; d < dim; ++d)
-            x[d] = r;
-        break;
-    }
-    case QDML_OBJECTIVE_SCHWEFEL: {
-        const double u = bracketed_newton(schwefel_fdf, NULL, 20.0, 21.0);
-        for (int d = 0; d < dim; ++d)
-            x[d] = u * u;
-        break;
-    }
-    default: return qdml_fail(NULL, QDML_ERR_INTERNAL, "%s: kind %d has no minimum", fn, (int)o->kind);
-    }
-    /* Extreme parameters (double_well with c = 1e308) put the minimiser or the minimum beyond double:
-     * refused rather than answered with an infinity or a NaN (inf - inf). */
-    const double f = exact_zero ? 0.0 : qdml_objective_value(o, x, dim);
-    for (int d = 0; d < dim; ++d)
-        if (!isfinite(x[d]))
-            return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
-                             "%s: the minimiser of this %s overflows on axis %d; scale its parameters down", fn,
-                             kinds[o->kind].name, d);
-    if (!isfinite(f))
-        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT,
-                         "%s: the minimum of this %s overflows (the value at its minimiser is %g); scale its "
-                         "parameters down",
-                         fn, kinds[o->kind].name, f);
-    if (xmin)
-        for (int d = 0; d < dim; ++d)
-            xmin[d] = x[d];
-    if (fmin) *fmin = f;
-    return QDML_OK;
-}

@@ -562,7 +562,24 @@ typedef enum qdml_objective_kind {
     QDML_OBJECTIVE_STYBLINSKI_TANG = 9,
     QDML_OBJECTIVE_LEVY = 10,
     QDML_OBJECTIVE_SCHWEFEL = 11,       /* minimum over its domain [-500, 500] */
-    QDML_OBJECTIVE_COUNT = 12 /* number of kinds (not a kind) */
+    /* The rest of QHD's 22-function benchmark (Leng et al. 2023; formulas after Jamil & Yang 2013) */
+    QDML_OBJECTIVE_ACKLEY2 = 12,        /* -a exp(-b |x|) */
+    QDML_OBJECTIVE_ALPINE1 = 13,
+    QDML_OBJECTIVE_ALPINE2 = 14,        /* -prod sqrt(|x_d|) sin x_d */
+    QDML_OBJECTIVE_BOHACHEVSKY2 = 15,   /* dim 2 */
+    QDML_OBJECTIVE_CAMEL3 = 16,         /* three-hump camel, dim 2 */
+    QDML_OBJECTIVE_CSENDES = 17,
+    QDML_OBJECTIVE_DEFL_CORR_SPRING = 18,
+    QDML_OBJECTIVE_DROPWAVE = 19,
+    QDML_OBJECTIVE_EASOM = 20,
+    QDML_OBJECTIVE_HOLDER = 21,         /* Hoelder table, dim 2, four global minimisers */
+    QDML_OBJECTIVE_HOSAKI = 22,         /* dim 2, minimum over its domain */
+    QDML_OBJECTIVE_LEVY13 = 23,         /* dim 2 */
+    QDML_OBJECTIVE_MICHALEWICZ = 24,
+    QDML_OBJECTIVE_SHUBERT = 25,        /* dim 3^dim global minimisers in [-10, 10]^dim */
+    QDML_OBJECTIVE_SUMOFSQUARES = 26,
+    QDML_OBJECTIVE_XINSHEYANG3 = 27,
+    QDML_OBJECTIVE_COUNT = 28 /* number of kinds (not a kind) */
 } qdml_objective_kind;
 
 #define QDML_OBJECTIVE_MAX_PARAMS 16
@@ -598,6 +615,12 @@ QDML_API qdml_status qdml_objective_domain(const qdml_objective *objective, int 
  * Errors: as validate; INVALID_ARGUMENT where parameters so extreme that the minimiser or the
  * minimum overflows double (a double_well with c = 1e308) leave no finite answer. */
 QDML_API qdml_status qdml_objective_minimum(const qdml_objective *objective, int dim, double *xmin, double *fmin);
+/* Every known global minimiser within the usual domain (qdml_objective_domain; one for most kinds, four
+ * for holder, dim 3^dim for shubert): up to `capacity` of them into xs (capacity x dim values; NULL when
+ * capacity is 0), *count = all. They share the minimum qdml_objective_minimum gives, whose xmin is the
+ * first. Errors: as qdml_objective_minimum; NULL count. */
+QDML_API qdml_status qdml_objective_minimizers(const qdml_objective *objective, int dim, double *xs, int64_t capacity,
+                                               int64_t *count);
 
 /* Set the potential of one member (or all) to the objective at the grid points, evaluated by the
  * backend where the state lives (on CUDA the GPU computes it; no host array of the grid's size) and

@@ -7,7 +7,7 @@
  * lo >= hi, zero points, a domain with lo > hi, a known minimum that is NaN). Built and run by
  * scripts/sanitize:
  *   clang -fsanitize=fuzzer,address,undefined tests/fuzz/fuzz_cli_args.c host/cli/args.c
- *         host/objectives.c host/status.c
+ *         host/objectives.c host/objective_minima.c host/status.c
  * Inputs kept in tests/fuzz/cli-regressions/ are replayed in every build by the ctest entry
  * fuzz_cli_regressions (tests/fuzz/replay.c). */
 #include "args.h"
