@@ -46,4 +46,11 @@ typedef struct qdml_figure_lines {
 
 qdml_status qdml_figure_lines_png(const char *path, const qdml_figure_lines *l);
 
+/* npanels (1 .. 64) small maps in a grid of tiles, each with its title, its box's ends, its marks (rings,
+ * so that a density peaked under one shows), and
+ * its own colour scale from 0 to its largest value (densities: one bar from 0 to 1 of each panel's
+ * maximum, labelled bar_label); the panels' bar_label, xlabel and ylabel are not drawn. */
+qdml_status qdml_figure_montage_png(const char *path, const char *title, const char *bar_label, int npanels,
+                                    const qdml_figure_map *panels);
+
 #endif

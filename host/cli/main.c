@@ -42,7 +42,9 @@ static const command commands[] = {{"demo", cli_demo},
                                    {"ground", cli_cmd_ground},
                                    {"evolve", cli_cmd_evolve},
                                    {"minimize", cli_cmd_minimize},
-                                   {"info", cli_cmd_info}};
+                                   {"info", cli_cmd_info},
+                                   {"qhd", cli_cmd_qhd},
+                                   {"bench-opt", cli_cmd_bench_opt}};
 
 int main(int argc, char **argv) {
     if (argc < 2) {
@@ -63,7 +65,7 @@ int main(int argc, char **argv) {
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; ++k)
         if (strcmp(c, commands[k].name) == 0) cmd = &commands[k];
     if (!cmd) {
-        cli_error(NULL, "unknown command '%s' (expected demo, ground, evolve, minimize or info; see 'qdml --help')", c);
+        cli_error(NULL, "unknown command '%s' (expected demo, ground, evolve, minimize, qhd, bench-opt or info; see 'qdml --help')", c);
         return CLI_USAGE;
     }
     int rc = cmd->run(argc - 1, argv + 1);
