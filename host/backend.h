@@ -132,6 +132,15 @@ typedef struct qdml_backend_ops {
      */
     qdml_status (*steps)(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub, const unsigned char *active,
                          int renorm, double dv, int64_t *stop, int *done);
+    /* Optional (NULL: the solver issues the single ops, with a set_step per step). n >= 1 Strang steps of the
+     * members with active[b] (NULL: all) under time-dependent coefficients (qdml.h, schedules), as the solver's
+     * scheduled_advance issues them: with the member's current step parameters, dt and kdt replaced step by
+     * step, a half kick of potential step vh[0]; then for step i the kinetic factor of step kdt[i] (0: none) times
+     * scale_b, and a kick, a half one of vh[i] after the last step, else a full one of (vh[i] + vh[i + 1]) / 2.
+     * Member b's values are kdt[b n + i] and vh[b n + i]. renorm, dv, stop and done as for steps (m = 1); the
+     * tables left behind are the last step's (the solver builds again before it uses them). */
+    qdml_status (*steps_scheduled)(qdml_backend_state *s, int64_t n, const unsigned char *active, const double *kdt,
+                                   const double *vh, int renorm, double dv, int64_t *stop, int *done);
 
     /* ---- Block vectors: optional, all or none (NULL: the block eigensolver, lobpcg.c, is unavailable
      * on this backend and the searches use imaginary time). A vector is one member of one slot: slot 0 is

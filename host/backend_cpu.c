@@ -372,6 +372,7 @@ const qdml_backend_ops qdml_backend_cpu_ops = {
     .combine = qdml_cpu_combine,
     .fill_objective = cpu_fill_objective,
     .steps = qdml_cpu_steps,
+    .steps_scheduled = qdml_cpu_steps_scheduled,
     .vectors = qdml_cpu_vectors,
     .apply_h = qdml_cpu_apply_h,
     .precondition = qdml_cpu_precondition,

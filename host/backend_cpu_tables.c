@@ -89,8 +89,8 @@ static int second_tables(qdml_backend_state *s) {
     return 0;
 }
 
-/* Member b's tables in set t for the parameters p: a transcendental function per point. */
-static void build_tables(qdml_backend_state *s, const table_set *t, int64_t b, const qdml_step_params *p) {
+/* Member b's tables in set t for the parameters p: a transcendental function per point, on nt threads. */
+static void build_tables(qdml_backend_state *s, const table_set *t, int64_t b, const qdml_step_params *p, int nt) {
     const int64_t N = s->d.npoints;
     const double *v = s->v + b * N;
     const double *g = p->vgrad != 0.0 ? s->grad2 + b * N : NULL; /* made by the caller */
@@ -100,7 +100,7 @@ static void build_tables(qdml_backend_state *s, const table_set *t, int64_t b, c
     const double shift = p->vshift;
     if (imag) {
         double *restrict evh = (double *)(t->evh + b * N), *restrict evf = (double *)(t->evf + b * N);
-#pragma omp parallel for num_threads(s->nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(static)
         for (int64_t i = 0; i < N; ++i) {
             const double h = qdml_potential_factor(1, g ? v[i] + vg * g[i] : v[i], shift, c).re;
             evh[i] = h;
@@ -108,7 +108,7 @@ static void build_tables(qdml_backend_state *s, const table_set *t, int64_t b, c
         }
     } else {
         qdml_c64 *evh = t->evh + b * N, *evf = t->evf + b * N;
-#pragma omp parallel for num_threads(s->nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(static)
         for (int64_t i = 0; i < N; ++i) {
             const qdml_c64 h = qdml_potential_factor(0, g ? v[i] + vg * g[i] : v[i], shift, c);
             evh[i] = h;
@@ -155,7 +155,7 @@ qdml_status qdml_cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_step_
                 s->evicted_ok[b] = 1;
             }
         }
-        build_tables(s, &s->tab[target], b, p);
+        build_tables(s, &s->tab[target], b, p, s->nt);
         s->held[2 * b + target] = *p;
         s->held_ok[2 * b + target] = 1;
     }
@@ -164,4 +164,11 @@ qdml_status qdml_cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_step_
     s->imag[b] = (unsigned char)(p->imaginary != 0);
     qdml_cpu_use_path(s);
     return QDML_OK;
+}
+
+void qdml_cpu_rebuild_tables(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
+    const int slot = s->slot[b];
+    build_tables(s, &s->tab[slot], b, p, 1);
+    s->held[2 * b + slot] = *p;
+    s->held_ok[2 * b + slot] = 1;
 }

@@ -231,6 +231,9 @@ const kernel_set *qdml_cpu_choose_kernels(void);
 qdml_status qdml_cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_step_params *p);
 /* Tables built from member b's old potential are of no further use. */
 void qdml_cpu_forget_tables(qdml_backend_state *s, int64_t b);
+/* Member b's tables in the set in use rebuilt for p by the calling thread alone, p recorded as what
+ * the set holds (the scheduled steps: inside their parallel region). */
+void qdml_cpu_rebuild_tables(qdml_backend_state *s, int64_t b, const qdml_step_params *p);
 
 /* ---- backend_cpu_fused.c: fused passes ------------------------------------------------------ */
 
@@ -262,6 +265,8 @@ qdml_status qdml_cpu_kinetic(qdml_backend_state *s, const double *scale, const u
 qdml_status qdml_cpu_scale(qdml_backend_state *s, const double *scale, const unsigned char *active);
 qdml_status qdml_cpu_steps(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub,
                            const unsigned char *active, int renorm, double dv, int64_t *stop, int *done);
+qdml_status qdml_cpu_steps_scheduled(qdml_backend_state *s, int64_t n, const unsigned char *active, const double *kdt,
+                                     const double *vh, int renorm, double dv, int64_t *stop, int *done);
 /* The kind of step the members are set up for: imaginary time (1) if every member is, else real time (0). */
 int qdml_cpu_step_kind(const qdml_backend_state *s);
 

@@ -170,7 +170,9 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
     r.nsub = nsub;
     r.coef = coef;
     r.chin = o->splitting == QDML_SPLIT_CHIN4;
-    if (scheduled >= 0 && (r.sched = qdml_calloc_array((size_t)r.B * 2 * QDML_SCHED_BLOCK, sizeof(double))) == NULL) {
+    if (scheduled >= 0 && ((r.sched = qdml_calloc_array((size_t)r.B * 2 * QDML_SCHED_BLOCK, sizeof(double))) == NULL ||
+                           (r.sched_kdt = qdml_calloc_array((size_t)r.B * QDML_SCHED_BLOCK, sizeof(double))) == NULL ||
+                           (r.sched_vh = qdml_calloc_array((size_t)r.B * QDML_SCHED_BLOCK, sizeof(double))) == NULL)) {
         qdml_run_free(&r);
         return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate the schedules' values of a block", fn);
     }

@@ -31,6 +31,8 @@ void qdml_run_free(qdml_run *r) {
     free(r->div);
     free(r->happ);
     free(r->sched);
+    free(r->sched_kdt);
+    free(r->sched_vh);
 }
 
 qdml_status qdml_run_init(qdml_run *r, qdml_problem *p, const char *fn) {
@@ -295,6 +297,43 @@ static qdml_status schedule_tables(qdml_run *r, int64_t s, int64_t u, const char
     return QDML_OK;
 }
 
+/* A block of k scheduled steps through the backend's steps_scheduled op (backend.h), where it has one
+ * and takes it (*done): the op starts from each member's plain tables (the run's parameters), gets the
+ * per-step kinetic and potential steps, and leaves tables the solver's record no longer describes. A
+ * bad norm is reported as qdml_run_advance reports the steps op's. */
+static qdml_status scheduled_op(qdml_run *r, int64_t k, int *done, const char *fn) {
+    qdml_problem *p = r->p;
+    *done = 0;
+    if (!p->ops->steps_scheduled || r->steps_declined || r->potential_only) return QDML_OK;
+    qdml_status st;
+    for (int64_t b = 0; b < r->B; ++b) {
+        if (!r->active[b]) continue;
+        if ((st = set_tables(r, b, p->dt[b], 0.0, 0.0, 0)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "set_step");
+        const double *v = r->sched + 2 * b * QDML_SCHED_BLOCK, dt = p->dt[b];
+        for (int64_t i = 0; i < k; ++i) {
+            r->sched_kdt[b * k + i] = v[2 * i] * dt;
+            r->sched_vh[b * k + i] = v[2 * i + 1] * dt;
+        }
+    }
+    double *norms = (r->imaginary && r->renorm) ? r->norms : NULL;
+    st = p->ops->steps_scheduled(p->bs, k, r->active, r->sched_kdt, r->sched_vh, norms != NULL, p->desc.dv, r->stop,
+                                 done);
+    if (st != QDML_OK) return qdml_run_backend_error(r, st, fn, "steps_scheduled");
+    r->steps_declined = !*done;
+    if (!*done) return QDML_OK;
+    int64_t first = -1;
+    for (int64_t b = 0; b < r->B; ++b) {
+        if (!r->active[b]) continue;
+        p->built_ok[b] = 0;
+        if (r->stop[b] >= 0 && (r->bad_member < 0 || r->stop[b] < first)) {
+            r->bad_member = b;
+            first = r->stop[b];
+        }
+    }
+    count_steps(r, r->bad_member < 0 ? k : first);
+    return QDML_OK;
+}
+
 /* n Strang steps under H(t) = a(t) T + b(t) V (qdml.h), in blocks of QDML_SCHED_BLOCK steps whose
  * schedule values are all taken before the block starts: a block opens with a half kick of b_0 and
  * closes with one of its last b; between two steps of a block, one full kick of (b_s + b_{s+1}) / 2,
@@ -308,6 +347,13 @@ static qdml_status scheduled_advance(qdml_run *r, int64_t n, const char *fn) {
     for (int64_t done = 0; done < n;) {
         const int64_t k = n - done < QDML_SCHED_BLOCK ? n - done : QDML_SCHED_BLOCK;
         if ((st = schedule_block(r, k, fn)) != QDML_OK) return st;
+        int op_done = 0;
+        if ((st = scheduled_op(r, k, &op_done, fn)) != QDML_OK) return st;
+        if (op_done) {
+            if (r->bad_member >= 0) return QDML_OK;
+            done += k;
+            continue;
+        }
         if ((st = schedule_tables(r, 0, 0, fn)) != QDML_OK) return st;
         if ((st = p->ops->kick(p->bs, 0, r->active, norms)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "kick");
         for (int64_t s = 0; s < k; ++s) {

@@ -33,6 +33,8 @@ typedef struct qdml_run {
                               renormalisation, the log of the norm the steps took away (split energy) */
     double *sched;         /* NULL, or (a run with schedules, qdml.h) per member the values of a(t) and b(t)
                               at the midpoints of the steps of a block (QDML_SCHED_BLOCK steps) */
+    double *sched_kdt, *sched_vh; /* with sched: the block's kinetic and potential steps per member, as the
+                              backend's steps_scheduled op takes them (B x QDML_SCHED_BLOCK each) */
     int64_t *happ;         /* per member: H psi computed in this run (qdml_run_result.hamiltonian_applications) */
     int64_t bad_member;    /* first member found non-finite, or -1 */
     int runaway;           /* bad_member's energy ran away (real time) rather than turned non-finite */

@@ -543,10 +543,11 @@ int cli_setup_resume(cli_setup *s, const char *path, qdml_backend backend, int t
 
 void cli_json_success(FILE *f, const cli_setup *s, int64_t b, double radius, const char *in) {
     if (radius < 0 || !s->obj) return;
-    double xmin[QDML_MAX_DIM], prob = NAN;
+    double xmin[81 * QDML_MAX_DIM], prob = NAN; /* 81: the most global minimisers a kind has (shubert, 3D) */
+    int64_t count = 0;
     const qdml_objective *o = &s->obj[s->same_potential ? 0 : b];
-    if (qdml_objective_minimum(o, s->dim, xmin, NULL) != QDML_OK ||
-        qdml_problem_success_probability(s->problem, b, xmin, 1, radius, &prob) != QDML_OK)
+    if (qdml_objective_minimizers(o, s->dim, xmin, 81, &count) != QDML_OK || count < 1 || count > 81 ||
+        qdml_problem_success_probability(s->problem, b, xmin, count, radius, &prob) != QDML_OK)
         prob = NAN;
     fprintf(f, ",\n%s\"radius\": ", in);
     cli_json_number(f, radius);

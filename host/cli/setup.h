@@ -38,8 +38,8 @@ typedef struct cli_setup {
  * naming the first difference. same_potential: every member has the inputs' one potential (--states). */
 int cli_setup_match_resumed(cli_setup *s, const cli_shared *sh, int same_potential);
 
-/* --radius R: member b's success probability (qdml_problem_success_probability around its built-in
- * objective's known minimiser) as JSON fields after the ones written before: `,\n<in>"radius": R,\n<in>
+/* --radius R: member b's success probability (qdml_problem_success_probability around the nearest of
+ * its built-in objective's known global minimisers) as JSON fields after the ones written before: `,\n<in>"radius": R,\n<in>
  * "success_probability": p` (null where it cannot be computed). Nothing where radius < 0 or there is no
  * objective. */
 void cli_json_success(FILE *f, const cli_setup *s, int64_t b, double radius, const char *in);

@@ -330,8 +330,8 @@ QDML_API void qdml_evolve_options_default(qdml_evolve_options *options);
  *     e^{-i b(t_s + dt/2) V dt / 2 hbar} e^{-i a(t_s + dt/2) T dt / hbar} e^{-i b(t_s + dt/2) V dt / 2 hbar}
  * (e^{-...} without i in imaginary time), the exponential midpoint rule split by Strang: second order
  * in dt for schedules with two bounded derivatives, as without a schedule (docs/numerics.md). The
- * tables a step needs are rebuilt only where a coefficient changed, by the backend (on a GPU with no
- * copy to or from the host). Statistics report the unscaled T and V (<V> is the expected objective
+ * tables a step needs are rebuilt only where a coefficient changed, by the backend (the CUDA backend's
+ * set_step launches kernels and copies nothing to or from the host). Statistics report the unscaled T and V (<V> is the expected objective
  * <f>), energy = <T> + <V>. The ground-state searches and qdml_problem_minimize ignore schedules;
  * checkpoints do not keep them (set them again before resuming: the clock is kept).
  * ------------------------------------------------------------------------------------------- */
