@@ -8,13 +8,14 @@
  *   backend_cpu_fused.c    the fused passes of two- and three-dimensional grids, and materialize
  *   backend_cpu_paths.c    which path a shape takes (geometry, QDML_CPU_PATH, timing, paths file)
  *   backend_cpu_steps.c    the step ops (kick, fft, kinetic, scale) and the steps op
+ *   backend_cpu_sched.c    the steps under time-dependent coefficients (steps_scheduled)
  *   backend_cpu_moments.c  the monitoring sums and the distance to the backup
  *   backend_cpu_block.c    gram and combine (orthonormalising a block of states)
  *   backend_cpu_vectors.c  work slots, H and the kinetic preconditioner on them, list products
  * Functions called from another file carry the prefix qdml_cpu_ (the static library exports them);
  * none of this is public. The files call each other in one direction only (no circles): backend_cpu.c
- * calls the others; tables calls paths, paths calls steps, and these and moments, block and vectors
- * call fused; tables, paths and backend_cpu.c call fftw, which calls simd; fused and simd call none.
+ * calls the others; sched calls tables and steps, tables calls paths, paths calls steps, and these and
+ * moments, block and vectors call fused; tables, paths and backend_cpu.c call fftw, which calls simd; fused and simd call none.
  */
 #ifndef QDML_CPU_PRIVATE_H
 #define QDML_CPU_PRIVATE_H
@@ -265,6 +266,11 @@ qdml_status qdml_cpu_kinetic(qdml_backend_state *s, const double *scale, const u
 qdml_status qdml_cpu_scale(qdml_backend_state *s, const double *scale, const unsigned char *active);
 qdml_status qdml_cpu_steps(qdml_backend_state *s, int64_t n, int m, const unsigned char *sub,
                            const unsigned char *active, int renorm, double dv, int64_t *stop, int *done);
+/* Whether a renormalisation norm is one the steps can go on with (finite and positive). */
+int qdml_cpu_norm_ok(double norm);
+/* Whether `a` active members would leave threads idle on the member path (backend_cpu_steps.c). */
+int qdml_cpu_too_few_members(const qdml_backend_state *s, int64_t a);
+/* backend_cpu_sched.c */
 qdml_status qdml_cpu_steps_scheduled(qdml_backend_state *s, int64_t n, const unsigned char *active, const double *kdt,
                                      const double *vh, int renorm, double dv, int64_t *stop, int *done);
 /* The kind of step the members are set up for: imaginary time (1) if every member is, else real time (0). */
