@@ -45,6 +45,9 @@ typedef struct qdml_step_params {
     double vgrad;        /* the potential factors use V + vgrad |grad V|^2 instead of V (0: V); Chin's
                             modified potential. A backend without it fails UNAVAILABLE. |grad V|^2 by
                             8th-order central differences on the periodic grid */
+    int fast_phases;     /* the tables are rebuilt every step (schedules): the real-time potential factors may
+                            come from a faster sine and cosine, within 2^-52 of libm's (the CPU backend's
+                            phases kernel); 0: as qdml_potential_factor computes them */
 } qdml_step_params;
 
 /* Raw per-member monitoring sums; the solver turns them into qdml_stats. */

@@ -3,6 +3,7 @@
  * parameters (a transcendental function per point) and kept, where a 4th-order composition
  * alternates between two sets of parameters, in a second table set (see table_set in
  * cpu_private.h), so that each switch selects a set instead of building the tables again. */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@ void qdml_cpu_forget_tables(qdml_backend_state *s, int64_t b) {
 static int same_params(const qdml_step_params *a, const qdml_step_params *b) {
     return a->imaginary == b->imaginary && a->dt == b->dt && a->hbar == b->hbar && a->mass == b->mass &&
            a->vshift == b->vshift && a->potential_only == b->potential_only && a->flush_tiny == b->flush_tiny &&
-           a->kdt == b->kdt && a->vgrad == b->vgrad;
+           a->kdt == b->kdt && a->vgrad == b->vgrad && a->fast_phases == b->fast_phases;
 }
 
 /* |grad V|^2 of member b into s->grad2, by 8th-order central differences along each axis of more than
@@ -89,8 +90,11 @@ static int second_tables(qdml_backend_state *s) {
     return 0;
 }
 
-/* Member b's tables in set t for the parameters p: a transcendental function per point, on nt threads. */
-static void build_tables(qdml_backend_state *s, const table_set *t, int64_t b, const qdml_step_params *p, int nt) {
+/* Member b's tables in set t for the parameters p: a transcendental function per point, on nt threads;
+ * with `fast` the real-time potential factors by the vectorised phases kernel (within 2^-52 of libm's
+ * sine and cosine, not their bits: the scheduled steps, which rebuild every step). */
+static void build_tables(qdml_backend_state *s, const table_set *t, int64_t b, const qdml_step_params *p, int nt,
+                         int fast) {
     const int64_t N = s->d.npoints;
     const double *v = s->v + b * N;
     const double *g = p->vgrad != 0.0 ? s->grad2 + b * N : NULL; /* made by the caller */
@@ -105,6 +109,15 @@ static void build_tables(qdml_backend_state *s, const table_set *t, int64_t b, c
             const double h = qdml_potential_factor(1, g ? v[i] + vg * g[i] : v[i], shift, c).re;
             evh[i] = h;
             evf[i] = h * h;
+        }
+    } else if (fast && !g) {
+        qdml_c64 *evh = t->evh + b * N, *evf = t->evf + b * N;
+        const kernel_set *k = s->k;
+#pragma omp parallel num_threads(nt)
+        {
+            int64_t a, e;
+            chunk(N, omp_get_thread_num(), omp_get_num_threads(), &a, &e);
+            k->phases(v + a, e - a, shift, c, evh + a, evf + a);
         }
     } else {
         qdml_c64 *evh = t->evh + b * N, *evf = t->evf + b * N;
@@ -155,7 +168,7 @@ qdml_status qdml_cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_step_
                 s->evicted_ok[b] = 1;
             }
         }
-        build_tables(s, &s->tab[target], b, p, s->nt);
+        build_tables(s, &s->tab[target], b, p, s->nt, p->fast_phases);
         s->held[2 * b + target] = *p;
         s->held_ok[2 * b + target] = 1;
     }
@@ -168,7 +181,7 @@ qdml_status qdml_cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_step_
 
 void qdml_cpu_rebuild_tables(qdml_backend_state *s, int64_t b, const qdml_step_params *p) {
     const int slot = s->slot[b];
-    build_tables(s, &s->tab[slot], b, p, 1);
+    build_tables(s, &s->tab[slot], b, p, 1, 1);
     s->held[2 * b + slot] = *p;
     s->held_ok[2 * b + slot] = 1;
 }

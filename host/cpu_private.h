@@ -86,7 +86,14 @@ typedef struct kernel_set {
                      const double *restrict t, int64_t w, int flush);
     void (*kin_real)(double *restrict p, int64_t stride, int64_t rows, const double *ko, double rp,
                      const double *restrict t, int64_t w, int flush);
+    /* evh[i] = exp(-i theta) = (cos theta, -sin theta) and evf[i] = evh[i]^2, theta = (v[i] - shift) rate,
+     * by a vectorised sine and cosine (backend_cpu_simd.c; within 2^-52 of libm's, not its bits) */
+    void (*phases)(const double *restrict v, int64_t n, double shift, double rate, qdml_c64 *restrict evh,
+                   qdml_c64 *restrict evf);
 } kernel_set;
+
+/* cos theta and sin theta as the phases kernels compute them (for the tests). */
+void qdml_cpu_phase_point(double theta, double *co, double *si);
 
 /* Block sizes of the fused passes and FFTW plans for one block (single-threaded: a thread runs
  * one block at a time). */
@@ -232,8 +239,9 @@ const kernel_set *qdml_cpu_choose_kernels(void);
 qdml_status qdml_cpu_set_step(qdml_backend_state *s, int64_t b, const qdml_step_params *p);
 /* Tables built from member b's old potential are of no further use. */
 void qdml_cpu_forget_tables(qdml_backend_state *s, int64_t b);
-/* Member b's tables in the set in use rebuilt for p by the calling thread alone, p recorded as what
- * the set holds (the scheduled steps: inside their parallel region). */
+/* Member b's tables in the set in use rebuilt for p by the calling thread alone, the real-time potential
+ * factors by the phases kernel, p recorded as what the set holds (the scheduled steps: inside their
+ * parallel region). */
 void qdml_cpu_rebuild_tables(qdml_backend_state *s, int64_t b, const qdml_step_params *p);
 
 /* ---- backend_cpu_fused.c: fused passes ------------------------------------------------------ */

@@ -83,8 +83,10 @@ qdml_status qdml_run_backend_error(qdml_run *r, qdml_status st, const char *fn, 
 }
 
 /* Member b's tables for a potential step dt, a kinetic step kdt (0: dt; no_kinetic: none) and the
- * potential V + vgrad |grad V|^2 (vgrad 0: V); p->dt[b], the step in force, is left as it is. */
-static qdml_status set_tables(qdml_run *r, int64_t b, double dt, double kdt, double vgrad, int no_kinetic) {
+ * potential V + vgrad |grad V|^2 (vgrad 0: V), with fast_phases where they are rebuilt every step
+ * (backend.h); p->dt[b], the step in force, is left as it is. */
+static qdml_status set_tables(qdml_run *r, int64_t b, double dt, double kdt, double vgrad, int no_kinetic,
+                              int fast_phases) {
     qdml_problem *p = r->p;
     qdml_step_params sp;
     memset(&sp, 0, sizeof sp); /* compared bytewise below */
@@ -99,6 +101,7 @@ static qdml_status set_tables(qdml_run *r, int64_t b, double dt, double kdt, dou
     sp.flush_tiny = r->imaginary && r->renorm;
     sp.kdt = kdt;
     sp.vgrad = vgrad;
+    sp.fast_phases = fast_phases;
     /* Building the tables costs a transcendental function per point: skip it when nothing changed. */
     if (p->built_ok[b] && memcmp(&p->built[b], &sp, sizeof sp) == 0) return QDML_OK;
     p->built_ok[b] = 0;
@@ -112,7 +115,7 @@ static qdml_status set_tables(qdml_run *r, int64_t b, double dt, double kdt, dou
 
 qdml_status qdml_run_set_member_step(qdml_run *r, int64_t b, double dt) {
     r->p->dt[b] = dt;
-    return set_tables(r, b, dt, 0.0, 0.0, 0);
+    return set_tables(r, b, dt, 0.0, 0.0, 0, 0);
 }
 
 static void save_clocks(qdml_run *r) {
@@ -207,7 +210,7 @@ static qdml_status chin_tables(qdml_run *r, int mid, const char *fn) {
         const double dt = p->dt[b];
         const double vgrad =
             mid && !r->potential_only ? (r->imaginary ? 1.0 : -1.0) * dt * dt / (48.0 * p->mass[b]) : 0.0;
-        const qdml_status st = set_tables(r, b, mid ? 2.0 * dt / 3.0 : dt / 3.0, 0.5 * dt, vgrad, 0);
+        const qdml_status st = set_tables(r, b, mid ? 2.0 * dt / 3.0 : dt / 3.0, 0.5 * dt, vgrad, 0, 0);
         if (st != QDML_OK) return qdml_run_backend_error(r, st, fn, "set_step");
     }
     return QDML_OK;
@@ -291,7 +294,7 @@ static qdml_status schedule_tables(qdml_run *r, int64_t s, int64_t u, const char
         if (!r->active[b]) continue;
         const double *v = r->sched + 2 * b * QDML_SCHED_BLOCK, dt = p->dt[b];
         const double kdt = v[2 * s] * dt, vdt = 0.5 * (v[2 * s + 1] + v[2 * u + 1]) * dt;
-        const qdml_status st = set_tables(r, b, vdt, kdt, 0.0, kdt == 0.0);
+        const qdml_status st = set_tables(r, b, vdt, kdt, 0.0, kdt == 0.0, 1);
         if (st != QDML_OK) return qdml_run_backend_error(r, st, fn, "set_step");
     }
     return QDML_OK;
@@ -308,7 +311,8 @@ static qdml_status scheduled_op(qdml_run *r, int64_t k, int *done, const char *f
     qdml_status st;
     for (int64_t b = 0; b < r->B; ++b) {
         if (!r->active[b]) continue;
-        if ((st = set_tables(r, b, p->dt[b], 0.0, 0.0, 0)) != QDML_OK) return qdml_run_backend_error(r, st, fn, "set_step");
+        if ((st = set_tables(r, b, p->dt[b], 0.0, 0.0, 0, 1)) != QDML_OK)
+            return qdml_run_backend_error(r, st, fn, "set_step");
         const double *v = r->sched + 2 * b * QDML_SCHED_BLOCK, dt = p->dt[b];
         for (int64_t i = 0; i < k; ++i) {
             r->sched_kdt[b * k + i] = v[2 * i] * dt;
