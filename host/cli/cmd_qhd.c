@@ -148,27 +148,33 @@ static int qhd_png(const qhd_args *a, cli_setup *s, const cli_opt_fn *f) {
     return rc;
 }
 
+/* ,\n  "name": value (a number, null where not finite; or per-axis values). */
+static void num_field(const char *name, double v) {
+    printf(",\n  \"%s\": ", name);
+    cli_json_number(stdout, v);
+}
+
+static void axes_field(const char *name, const double *v, int dim) {
+    printf(",\n  \"%s\": ", name);
+    cli_json_axes(stdout, v, dim);
+}
+
 static void qhd_report(const qhd_args *a, const cli_opt_fn *f, const cli_opt_outcome *o, double seconds) {
     if (a->json) {
         printf("{\n  \"objective\": ");
         cli_json_string(stdout, a->spec);
         printf(",\n  \"dim\": %d,\n  \"n\": [", a->dim);
         for (int d = 0; d < a->dim; ++d) printf("%s%lld", d ? ", " : "", (long long)a->n[d]);
-        printf("],\n  \"box_lo\": ");
-        cli_json_axes(stdout, f->lo, a->dim);
-        printf(",\n  \"box_hi\": ");
-        cli_json_axes(stdout, f->hi, a->dim);
-        printf(",\n  \"scale\": ");
-        cli_json_number(stdout, a->scale);
+        printf("]");
+        axes_field("box_lo", f->lo, a->dim);
+        axes_field("box_hi", f->hi, a->dim);
+        num_field("scale", a->scale);
         printf(",\n  \"schedule\": ");
         cli_json_string(stdout, a->schedule);
-        printf(",\n  \"time\": ");
-        cli_json_number(stdout, a->T);
-        printf(",\n  \"dt\": ");
-        cli_json_number(stdout, a->dt);
-        printf(",\n  \"steps\": %lld,\n  \"diverged\": %s,\n  \"f_min\": ", (long long)o->steps,
-               o->diverged ? "true" : "false");
-        cli_json_number(stdout, f->fstar);
+        num_field("time", a->T);
+        num_field("dt", a->dt);
+        printf(",\n  \"steps\": %lld,\n  \"diverged\": %s", (long long)o->steps, o->diverged ? "true" : "false");
+        num_field("f_min", f->fstar);
         printf(",\n  \"minimizers\": [");
         for (int64_t k = 0; k < f->nmin; ++k) {
             double x[QDML_MAX_DIM];
@@ -176,24 +182,16 @@ static void qhd_report(const qhd_args *a, const cli_opt_fn *f, const cli_opt_out
             printf("%s", k ? ", " : "");
             cli_json_axes(stdout, x, a->dim);
         }
-        printf("],\n  \"radius\": ");
-        cli_json_number(stdout, a->radius);
-        printf(",\n  \"success_probability\": ");
-        cli_json_number(stdout, o->success);
-        printf(",\n  \"expected_V\": ");
-        cli_json_number(stdout, o->expected);
-        printf(",\n  \"expected_f\": ");
-        cli_json_number(stdout, o->expected_f);
-        printf(",\n  \"density_max\": ");
-        cli_json_number(stdout, o->density_max);
-        printf(",\n  \"argmax_unit\": ");
-        cli_json_axes(stdout, o->argmax_u, a->dim);
-        printf(",\n  \"argmax\": ");
-        cli_json_axes(stdout, o->argmax_x, a->dim);
-        printf(",\n  \"f_argmax\": ");
-        cli_json_number(stdout, o->f_argmax);
-        printf(",\n  \"wall_seconds\": ");
-        cli_json_number(stdout, seconds);
+        printf("]");
+        num_field("radius", a->radius);
+        num_field("success_probability", o->success);
+        num_field("expected_V", o->expected);
+        num_field("expected_f", o->expected_f);
+        num_field("density_max", o->density_max);
+        axes_field("argmax_unit", o->argmax_u, a->dim);
+        axes_field("argmax", o->argmax_x, a->dim);
+        num_field("f_argmax", o->f_argmax);
+        num_field("wall_seconds", seconds);
         printf("\n}\n");
         return;
     }

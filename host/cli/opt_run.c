@@ -61,17 +61,30 @@ static int outcome(cli_setup *s, const cli_opt_fn *f, int64_t b, const qdml_stat
     return CLI_OK;
 }
 
+/* Every member at the uniform state, and room for `size` bytes of results per member (free it); NULL,
+ * printed, on failure. */
+static void *start(cli_setup *s, size_t size) {
+    if (qdml_problem_set_state_uniform(s->problem, QDML_ALL_MEMBERS) != QDML_OK) {
+        cli_error(s->cmd, "%s", qdml_context_last_error(s->ctx));
+        return NULL;
+    }
+    void *res = calloc((size_t)s->batch, size);
+    if (!res) cli_error(s->cmd, "cannot allocate the results of %lld members", (long long)s->batch);
+    return res;
+}
+
 int cli_opt_qhd(cli_setup *s, const cli_opt_fn *fns, const char *schedule, double T, double dt, double radius,
                 cli_opt_outcome *out) {
     qdml_schedule ka, vb;
     int rc = cli_parse_schedule(s->cmd, schedule, T, &ka, &vb);
     if (rc != CLI_OK) return rc;
-    qdml_status st = qdml_problem_set_state_uniform(s->problem, QDML_ALL_MEMBERS);
-    if (st == QDML_OK) st = qdml_problem_set_schedule(s->problem, QDML_ALL_MEMBERS, &ka, &vb);
+    qdml_status st = qdml_problem_set_schedule(s->problem, QDML_ALL_MEMBERS, &ka, &vb);
     if (st != QDML_OK) {
         cli_error(s->cmd, "%s", qdml_context_last_error(s->ctx));
         return cli_exit_for_status(st);
     }
+    qdml_run_result *res = start(s, sizeof *res);
+    if (!res) return CLI_RUN_FAILED;
     qdml_evolve_options eo;
     qdml_evolve_options_default(&eo);
     eo.mode = QDML_REAL_TIME;
@@ -83,11 +96,6 @@ int cli_opt_qhd(cli_setup *s, const cli_opt_fn *fns, const char *schedule, doubl
     cli_progress_init(&prog, s->cmd);
     eo.monitor = cli_progress_monitor;
     eo.monitor_user = &prog;
-    qdml_run_result *res = calloc((size_t)s->batch, sizeof *res);
-    if (!res) {
-        cli_error(s->cmd, "cannot allocate the results of %lld members", (long long)s->batch);
-        return CLI_RUN_FAILED;
-    }
     st = qdml_problem_evolve(s->problem, &eo, res);
     cli_progress_finish(&prog);
     if (st != QDML_OK && st != QDML_ERR_DIVERGED) {
@@ -107,11 +115,8 @@ int cli_opt_qhd(cli_setup *s, const cli_opt_fn *fns, const char *schedule, doubl
 
 int cli_opt_anneal(cli_setup *s, const cli_opt_fn *fns, double hbar_start, double hbar_end, int64_t stages,
                    int64_t max_steps, double radius, cli_opt_outcome *out) {
-    qdml_status st = qdml_problem_set_state_uniform(s->problem, QDML_ALL_MEMBERS);
-    if (st != QDML_OK) {
-        cli_error(s->cmd, "%s", qdml_context_last_error(s->ctx));
-        return cli_exit_for_status(st);
-    }
+    qdml_minimize_result *res = start(s, sizeof *res);
+    if (!res) return CLI_RUN_FAILED;
     qdml_minimize_options mo;
     qdml_minimize_options_default(&mo);
     mo.hbar_start = hbar_start;
@@ -122,12 +127,7 @@ int cli_opt_anneal(cli_setup *s, const cli_opt_fn *fns, double hbar_start, doubl
     cli_progress_init(&prog, s->cmd);
     mo.monitor = cli_progress_monitor;
     mo.monitor_user = &prog;
-    qdml_minimize_result *res = calloc((size_t)s->batch, sizeof *res);
-    if (!res) {
-        cli_error(s->cmd, "cannot allocate the results of %lld members", (long long)s->batch);
-        return CLI_RUN_FAILED;
-    }
-    st = qdml_problem_minimize(s->problem, &mo, res, NULL);
+    qdml_status st = qdml_problem_minimize(s->problem, &mo, res, NULL);
     cli_progress_finish(&prog);
     int rc = CLI_OK;
     if (st != QDML_OK && st != QDML_ERR_DIVERGED) {
