@@ -594,6 +594,10 @@ static void check_fill_objective(const qdml_backend_ops *ops, qdml_backend_state
     for (int dim = dim_min; dim <= 3; ++dim)
         for (int kind = 0; kind < QDML_OBJECTIVE_COUNT; ++kind) {
             if (kind == QDML_OBJECTIVE_ROSENBROCK && dim < 2) continue;
+            const bool only_2d = kind == QDML_OBJECTIVE_BOHACHEVSKY2 || kind == QDML_OBJECTIVE_CAMEL3 ||
+                                 kind == QDML_OBJECTIVE_HOLDER || kind == QDML_OBJECTIVE_HOSAKI ||
+                                 kind == QDML_OBJECTIVE_LEVY13;
+            if (only_2d && dim != 2) continue; /* defined in 2D only: they read x[0] and x[1] */
             qdml_objective o;
             memset(&o, 0, sizeof o);
             o.kind = (qdml_objective_kind)kind;
