@@ -42,7 +42,8 @@ static const char bench_help[] =
     "                     (default 1e-3)\n"
     "  --one-by-one       also time QHD on each function as a problem of its own, one after another\n"
     "  --out-dir DIR      where the files go (default bench-opt-SUITE); made if missing:\n"
-    "                     results.csv, results.md, densities_qhd.png, densities_anneal.png\n"
+    "                     results.csv (per function; the methods' batch times, and with --one-by-one\n"
+    "                     the function's own), results.md, densities_qhd.png, densities_anneal.png\n"
     "  --threads N, --backend cpu|cuda|auto, --precision float64|float32\n"
     "\n"
     "Example:\n"
@@ -158,6 +159,7 @@ typedef struct bench_state {
     cli_opt_outcome *qhd, *anneal;
     double *rho_qhd, *rho_anneal; /* final densities, (x0, x1) marginals in 3D: count x n0 n1 */
     double t_qhd, t_anneal, t_single;
+    double *t_each; /* --one-by-one: each function's QHD run alone, seconds */
     const char *backend; /* the backend the runs used */
 } bench_state;
 
@@ -215,7 +217,8 @@ static int run_one_by_one(const bench_args *a, bench_state *b) {
         int rc = cli_opt_make(&s, &b->fns[k], 1, a->n, a->backend, a->threads, a->precision);
         const double t0 = cli_opt_now();
         if (rc == CLI_OK) rc = cli_opt_qhd(&s, &b->fns[k], a->schedule, a->T, a->dt, a->radius, &o);
-        b->t_single += cli_opt_now() - t0;
+        b->t_each[k] = cli_opt_now() - t0;
+        b->t_single += b->t_each[k];
         cli_setup_free(&s);
         if (rc != CLI_OK) return rc;
     }
@@ -246,7 +249,8 @@ static int write_csv(const bench_args *a, const bench_state *b, const char *path
     qdml_atomic_file af;
     if (open_out(path, &af) != CLI_OK) return CLI_RUN_FAILED;
     FILE *f = af.f;
-    fprintf(f, "function,spec,box_lo,box_hi,scale,f_min,minimizers,radius");
+    fprintf(f, "function,spec,box_lo,box_hi,scale,f_min,minimizers,radius,seconds_batch_qhd,seconds_batch_anneal,"
+               "seconds_alone_qhd");
     static const char *const pre[2] = {"qhd", "anneal"};
     for (int m = 0; m < 2; ++m)
         fprintf(f, ",success_%s,expected_V_%s,expected_f_%s,density_max_%s,argmax_%s,f_argmax_%s,steps_%s", pre[m],
@@ -254,8 +258,13 @@ static int write_csv(const bench_args *a, const bench_state *b, const char *path
     fprintf(f, "\n");
     for (int k = 0; k < b->count; ++k) {
         const cli_opt_fn *fn = &b->fns[k];
-        fprintf(f, "%s,%s,%.10g,%.10g,%.10g,%.17g,%lld,%g", fn->label, fn->spec[0] ? fn->spec : "qhd-variant", fn->lo[0],
+        fprintf(f, "%s,%s,%.10g,%.10g,%.10g,%.17g,%lld,%g,", fn->label, fn->spec[0] ? fn->spec : "qhd-variant", fn->lo[0],
                 fn->hi[0], fn->scale, fn->fstar, (long long)fn->nmin, a->radius);
+        if (a->run_qhd) fprintf(f, "%.4f", b->t_qhd);
+        fprintf(f, ",");
+        if (a->run_anneal) fprintf(f, "%.4f", b->t_anneal);
+        fprintf(f, ",");
+        if (a->one_by_one) fprintf(f, "%.4f", b->t_each[k]);
         for (int m = 0; m < 2; ++m) {
             const cli_opt_outcome *o = m ? (a->run_anneal ? &b->anneal[k] : NULL) : (a->run_qhd ? &b->qhd[k] : NULL);
             if (!o) {
@@ -372,7 +381,8 @@ int cli_cmd_bench_opt(int argc, char **argv) {
     b.anneal = calloc((size_t)b.count, sizeof *b.anneal);
     b.rho_qhd = calloc(plane, sizeof(double));
     b.rho_anneal = calloc(plane, sizeof(double));
-    if (rc == CLI_OK && (!b.qhd || !b.anneal || !b.rho_qhd || !b.rho_anneal)) {
+    b.t_each = calloc((size_t)b.count, sizeof(double));
+    if (rc == CLI_OK && (!b.qhd || !b.anneal || !b.rho_qhd || !b.rho_anneal || !b.t_each)) {
         cli_error(cmd, "cannot allocate the results of %d functions", b.count);
         rc = CLI_RUN_FAILED;
     }
@@ -405,5 +415,6 @@ int cli_cmd_bench_opt(int argc, char **argv) {
     free(b.anneal);
     free(b.rho_qhd);
     free(b.rho_anneal);
+    free(b.t_each);
     return rc;
 }
