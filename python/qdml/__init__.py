@@ -26,7 +26,7 @@ from . import _qdml
 from ._errors import (BackendError, Diverged, Error, FileError, InternalError, InvalidArgument, NotReady,
                       OutOfMemory, Overflow, Unavailable)
 
-__all__ = ["Context", "Grid", "Problem", "Stats", "RunResult", "MinimizeResult", "objectives", "objective_minimum",
+__all__ = ["Context", "Grid", "Problem", "Stats", "RunResult", "MinimizeResult", "LowestStates", "objectives", "objective_minimum",
            "objective_domain", "objective_value", "version", "Error", "InvalidArgument", "OutOfMemory", "Overflow",
            "BackendError", "Unavailable", "Diverged", "NotReady", "InternalError", "FileError"]
 
@@ -167,6 +167,16 @@ class MinimizeResult:
         return MinimizeResult(**{**d, "argmin": tuple(d["argmin"]), "final_argmax": tuple(d["final_argmax"])})
 
 
+@dataclasses.dataclass(frozen=True)
+class LowestStates:
+    """The lowest states of a Hamiltonian: energies and residuals ascending (k values), the states as
+    an array (k, *grid shape), and each member's RunResult."""
+    energies: np.ndarray
+    residuals: np.ndarray
+    psi: np.ndarray
+    results: List[RunResult]
+
+
 Monitor = Callable[[List[Stats]], Optional[bool]]
 
 
@@ -279,13 +289,31 @@ class Problem:
                            int(guard_states), 0, _monitor(monitor))
         return [RunResult._of(d) for d in r]
 
-    def lowest_states(self, tol: float = 1e-6, method: str = "auto", max_steps: int = 0, monitor_every: int = 0,
-                      guard_states: int = 0, monitor: Optional[Monitor] = None) -> List[RunResult]:
-        """The batch's lowest states of one Hamiltonian (every member the same potential, hbar and mass),
-        member b the b-th, from linearly independent starting states; result b's final.energy is E_b."""
-        r = self._p.ground(float(tol), int(max_steps), _choice("method", method, _METHODS), int(monitor_every),
+    def lowest_states(self, k: Optional[int] = None, tol: float = 1e-6, method: str = "auto", max_steps: int = 0,
+                      monitor_every: int = 0, guard_states: int = 0, seed: int = 0,
+                      monitor: Optional[Monitor] = None) -> "LowestStates":
+        """The k lowest states of member 0's Hamiltonian (its potential, hbar and mass), until each
+        residual is <= tol. With k: on a problem of k members made for it, started from seeded random
+        states (independent, overlapping every low state); this problem is left as it was. Without k:
+        this problem's members, which must share potential, hbar and mass, from their current states
+        (linearly independent), member b becoming the b-th state."""
+        prob = self
+        if k is not None:
+            if int(k) < 1:
+                raise InvalidArgument(f"lowest_states: k = {k}: at least 1")
+            prob = Problem(self.ctx, self.grid, batch=int(k))
+            prob.set_potential(self.get_potential(0))
+            prob.set_hbar(self._p.get_hbar(0))
+            prob.set_mass(self._p.get_mass(0))
+            rng = np.random.default_rng(seed)
+            for b in range(int(k)):
+                prob.set_psi(1.0 + rng.normal(size=self.grid.shape) + 1j * rng.normal(size=self.grid.shape), member=b)
+        r = prob._p.ground(float(tol), int(max_steps), _choice("method", method, _METHODS), int(monitor_every),
                            int(guard_states), 1, _monitor(monitor))
-        return [RunResult._of(d) for d in r]
+        results = [RunResult._of(d) for d in r]
+        return LowestStates(energies=np.array([x.final.energy for x in results]),
+                            residuals=np.array([x.final.residual for x in results]),
+                            psi=np.stack([prob.get_psi(b) for b in range(prob.batch)]), results=results)
 
     def minimize(self, hbar_start: float = 0.0, hbar_end: float = 0.0, stages: int = 0, tol: float = 0.0,
                  max_steps: int = 0, reseed: float = -1.0, monitor: Optional[Monitor] = None) -> List[MinimizeResult]:

@@ -55,7 +55,8 @@ def test_free_packet_spreads_as_the_closed_form(ctx):
 
 
 def test_lowest_states_of_the_oscillator(ctx):
-    # E_n = n + 1/2 for n = 0, 1, 2, from random independent starts.
+    # E_n = n + 1/2 for n = 0, 1, 2: from the batch's own independent starts, and by k from seeded ones
+    # (the problem itself left as it was).
     grid = qdml.Grid(n=128, box=[(-10, 10)])
     p = qdml.Problem(ctx, grid, batch=3)
     p.set_objective("harmonic")
@@ -64,7 +65,17 @@ def test_lowest_states_of_the_oscillator(ctx):
     for b in range(3):
         p.set_psi(np.exp(-x ** 2 / 4) * (1 + rng.normal(size=x.shape) * 0.1) * x ** b, member=b)
     res = p.lowest_states(tol=1e-8)
-    assert [round(r.final.energy, 7) for r in res] == [0.5, 1.5, 2.5]
+    assert np.max(np.abs(res.energies - [0.5, 1.5, 2.5])) < 1e-8
+    q = qdml.Problem(ctx, grid)
+    q.set_objective("harmonic")
+    q.set_gaussian(center=(0.0,), width=(1.0,))
+    before = q.psi
+    four = q.lowest_states(4, tol=1e-8)
+    assert np.max(np.abs(four.energies - [0.5, 1.5, 2.5, 3.5])) < 1e-8 and four.psi.shape == (4, 128)
+    assert np.array_equal(q.psi, before)
+    # the states are orthonormal (norm 1 with the volume element)
+    gram = four.psi.conj() @ four.psi.T * grid.dv
+    assert np.max(np.abs(gram - np.eye(4))) < 1e-8
 
 
 def test_minimize_finds_the_deeper_well(ctx):
