@@ -139,6 +139,11 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
                          "QDML_SPLIT_SUZUKI4 (2) or QDML_SPLIT_CHIN4 (3)",
                          fn, (int)o->splitting);
     }
+    if (o->no_statistics && (o->monitor_every != 0 || o->monitor))
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: options.no_statistics takes no monitoring: set monitor_every = 0 and monitor = NULL "
+                         "(got monitor_every = %lld%s)",
+                         fn, (long long)o->monitor_every, o->monitor ? " and a monitor" : "");
     qdml_status st = qdml_solver_check_ready(p, fn);
     if (st != QDML_OK) return st;
     int64_t scheduled = -1; /* a member with schedules (qdml_problem_set_schedule), or -1 */
@@ -182,20 +187,22 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
      * first substep (c_1 = 1 for Strang). */
     for (int64_t b = 0; b < r.B; ++b) p->dt[b] = o->dt;
     if ((st = qdml_run_set_substeps(&r, coef[0], fn)) != QDML_OK) goto done;
-    if ((st = qdml_run_save_backup(&r, fn)) != QDML_OK) goto done;
+    /* options.no_statistics: the steps alone (no start check, backup, measurement or record). */
+    const int measured = !o->no_statistics;
+    if (measured && (st = qdml_run_save_backup(&r, fn)) != QDML_OK) goto done;
 
     /* <H> is conserved by real-time evolution (Strang and its compositions conserve a nearby
      * energy): a change of the order of the energy scale itself means the step is far too large for
      * the potential, and the run is stopped as diverged. Checked at monitoring points, against the
      * start. */
-    const int check_energy = !r.imaginary && o->monitor_every > 0 && o->steps > 0;
+    const int check_energy = measured && !r.imaginary && o->monitor_every > 0 && o->steps > 0;
     /* The start measured: a state at fault (a norm beyond double precision, a scale its sums overflow
      * at) is bad input, refused before any step; a zero state, or one whose sums the potential
      * overflows, is taken out at step 0 as it always was (found again at the first monitoring point).
      * A start the last successful evolve left (nothing set since) was measured at its end: a caller
      * that evolves a few steps per call pays no extra moments pass, unless the energy check needs
      * the start's energies. */
-    if (!start_known || check_energy) {
+    if (measured && (!start_known || check_energy)) {
         if ((st = qdml_run_measure(&r, NULL, fn)) != QDML_OK) goto done;
         for (int64_t b = 0; b < r.B; ++b)
             if ((!r.mom[b].finite || !(r.mom[b].s0 > 0)) && (st = qdml_run_bad_start(&r, b, 0, fn)) != QDML_OK)
@@ -223,6 +230,17 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
         int64_t chunk = o->steps - done_steps;
         if (o->monitor_every > 0 && o->monitor_every < chunk) chunk = o->monitor_every;
         if ((st = qdml_run_advance(&r, chunk, fn)) != QDML_OK) goto done;
+        if (!measured) {
+            if (r.bad_member >= 0) { /* a renormalisation norm turned bad: nothing to restore */
+                st = qdml_fail(p->ctx, QDML_ERR_DIVERGED,
+                               "%s: the norm of member %lld turned zero or non-finite near step %lld (with "
+                               "options.no_statistics no backup was kept: its state is as the steps left it)",
+                               fn, (long long)r.bad_member, (long long)p->steps[r.bad_member]);
+                goto done;
+            }
+            done_steps += chunk;
+            continue;
+        }
         if (r.bad_member < 0 && (st = qdml_run_measure(&r, NULL, fn)) != QDML_OK) goto done;
         for (int64_t b = 0; check_energy && r.bad_member < 0 && b < r.B; ++b) {
             if (!r.active[b] || (p->scheduled && p->scheduled[b])) continue; /* H(t) does not conserve <H> */
@@ -245,7 +263,7 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
         if ((st = qdml_run_record(&r, NULL)) != QDML_OK) goto done;
         if (o->monitor && o->monitor(r.stats, r.B, o->monitor_user)) stopped = 1;
     }
-    if (o->steps == 0) {
+    if (o->steps == 0 && measured) {
         if ((st = qdml_run_measure(&r, NULL, fn)) != QDML_OK) goto done;
         if (r.bad_member >= 0) {
             st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: the state of member %lld has zero norm", fn,
@@ -255,7 +273,18 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
     }
     if (results)
         for (int64_t b = 0; b < r.B; ++b) {
-            results[b].final = r.stats[b];
+            if (measured) {
+                results[b].final = r.stats[b];
+            } else { /* the clocks only */
+                qdml_stats *f = &results[b].final;
+                const double nan = NAN;
+                f->norm = f->kinetic = f->potential = f->energy = f->residual = f->density_max = nan;
+                for (int d = 0; d < QDML_MAX_DIM; ++d) f->mean[d] = f->width[d] = f->argmax[d] = nan;
+                f->argmax_index = -1;
+                f->step = p->steps[b];
+                f->time = p->time[b];
+                f->dt = p->dt[b];
+            }
             results[b].steps = r.run_steps[b];
             results[b].stopped_by_callback = stopped;
         }
@@ -265,8 +294,8 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
     }
     /* Every member was measured at the end (the last stretch, or steps = 0): finite with a positive
      * norm, or the run would have reported it. */
-    int all_sound = 1;
-    for (int64_t b = 0; b < r.B; ++b) all_sound &= r.mom[b].finite && r.mom[b].s0 > 0;
+    int all_sound = measured;
+    for (int64_t b = 0; all_sound && b < r.B; ++b) all_sound &= r.mom[b].finite && r.mom[b].s0 > 0;
     p->start_known = all_sound;
     qdml_clear_error(p->ctx);
 done:

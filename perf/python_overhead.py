@@ -47,12 +47,16 @@ def main():
     for name, n in CASES:
         p = problem(ctx, n)
         p.evolve(dt=1e-3, steps=50)  # plans, caches
-        loop, one, cloop, cone = [], [], [], []
+        loop, one, cloop, cone, bare = [], [], [], [], []
         for _ in range(a.repeats):
             t0 = time.perf_counter()
             for _ in range(1000):
                 p.evolve(dt=1e-3, steps=1)
             loop.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for _ in range(1000):
+                p.evolve(dt=1e-3, steps=1, statistics=False)
+            bare.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             p.evolve(dt=1e-3, steps=1000)
             one.append(time.perf_counter() - t0)
@@ -61,7 +65,8 @@ def main():
             cone.append(co)
         med = statistics.median
         rows.append((name, med(loop), med(one), med(cloop), med(cone), med([x / y for x, y in zip(loop, one)]),
-                     med([x / y for x, y in zip(loop, cloop)]), (med(loop) - med(cloop)) / 1000))
+                     med([x / y for x, y in zip(loop, cloop)]), med([x - y for x, y in zip(loop, cloop)]) / 1000, med(bare),
+                     med([x / y for x, y in zip(bare, one)])))
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip() or "?"
     text = (f"### The Python binding's overhead (`perf/python-overhead`)\n\n"
@@ -69,14 +74,16 @@ def main():
             f"CPU backend, {a.threads} threads, Python {platform.python_version()}: 1000 calls of "
             f"`evolve(steps=1)` against one `evolve(steps=1000)` (real time, the oscillator), in Python and in C "
             f"(`qdml_bench_calls`), medians of {a.repeats} alternating runs. The binding's own cost per call is "
-            f"(Python loop − C loop) / 1000; the rest of a loop's excess over one call is what every call of "
+            f"the median over the runs of (Python loop − C loop) / 1000 (where a call costs far more than the binding, "
+            f"as at 256², it is within the machine's run-to-run noise, of either sign); the rest of a loop's excess over one call is what every call of "
             f"`qdml_problem_evolve` does (its backup of the start and its closing statistics, an FFT pair), the "
-            f"same from C.\n\n"
+            f"same from C; `statistics=False` (the steps alone) leaves that out.\n\n"
             f"| grid | Python: 1000 calls | Python: one call | ratio | C: 1000 calls | C: one call | Python loop / C loop "
-            f"| binding per call |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
-    for name, l, o, cl, co, r, rc, per in rows:
+            f"| binding per call | Python: 1000 calls, statistics=False | ratio |\n"
+            f"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+    for name, l, o, cl, co, r, rc, per, b, rb in rows:
         text += (f"| {name} | {l * 1e3:.1f} ms | {o * 1e3:.1f} ms | {r:.2f} | {cl * 1e3:.1f} ms | {co * 1e3:.1f} ms | "
-                 f"{rc:.2f} | {per * 1e6:.1f} µs |\n")
+                 f"{rc:.2f} | {per * 1e6:.1f} µs | {b * 1e3:.1f} ms | {rb:.2f} |\n")
     if not a.no_results_md:
         put_section("python-overhead", text)
     print(text)

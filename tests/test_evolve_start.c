@@ -200,3 +200,59 @@ Test(evolve_start, evolving_in_pieces_is_evolving_at_once) {
     free(psi);
     qdml_context_destroy(ctx);
 }
+
+/* options.no_statistics: a loop of one-step calls without statistics leaves the states a loop with
+ * them leaves, bit for bit (measuring and backing up never touch a state), in real and in renormalised
+ * imaginary time; its results carry the clocks and NaN; a measured call after it measures again; it
+ * refuses monitoring. */
+Test(evolve_start, steps_without_statistics_are_the_same_steps) {
+    for (int mode = 0; mode < 2; ++mode) {
+        qdml_context *ctx = qt_context();
+        int64_t n = N;
+        double lo = -8, hi = 8;
+        qdml_grid g = qt_grid(1, &n, &lo, &hi);
+        qdml_problem *p = qt_problem(ctx, &g, 2);
+        qt_set_potential_fn(p, QDML_ALL_MEMBERS, bowl, NULL);
+        double *psi = qt_calloc(2 * N, sizeof(double)), *a = qt_calloc(2 * N, sizeof(double)),
+               *b = qt_calloc(2 * N, sizeof(double));
+        qt_rng rng;
+        qt_rng_seed(&rng, 11);
+        for (int i = 0; i < 2 * N; ++i) psi[i] = qt_uniform(&rng) - 0.3;
+        cr_assert_eq(qdml_problem_set_state(p, QDML_ALL_MEMBERS, psi), QDML_OK);
+        qdml_evolve_options with, without;
+        qdml_evolve_options_default(&with);
+        with.mode = mode ? QDML_IMAGINARY_TIME : QDML_REAL_TIME;
+        with.dt = 0.01;
+        with.steps = 1;
+        without = with;
+        without.no_statistics = 1;
+        qdml_run_result res[2];
+        for (int k = 0; k < 40; ++k) {
+            /* calls with and without statistics in turn, against all measured on q below */
+            cr_assert_eq(qdml_problem_evolve(p, k % 2 ? &without : &with, res), QDML_OK, "%s",
+                         qdml_context_last_error(ctx));
+        }
+        cr_assert(isnan(res[0].final.energy) && res[0].final.step == 40 && fabs(res[0].final.time - 0.4) < 1e-12,
+                  "unmeasured results: energy %g step %lld time %g", res[0].final.energy, (long long)res[0].final.step,
+                  res[0].final.time);
+        /* the same 40 steps on a fresh copy, all measured */
+        qdml_problem *q = qt_problem(ctx, &g, 2);
+        qt_set_potential_fn(q, QDML_ALL_MEMBERS, bowl, NULL);
+        cr_assert_eq(qdml_problem_set_state(q, QDML_ALL_MEMBERS, psi), QDML_OK);
+        for (int k = 0; k < 40; ++k) cr_assert_eq(qdml_problem_evolve(q, &with, NULL), QDML_OK);
+        cr_assert_eq(qdml_problem_get_state(p, 1, a), QDML_OK);
+        cr_assert_eq(qdml_problem_get_state(q, 1, b), QDML_OK);
+        cr_assert(memcmp(a, b, 2 * N * sizeof(double)) == 0, "mode %d: the states differ", mode);
+        cr_assert_eq(qdml_problem_evolve(p, &with, res), QDML_OK);
+        cr_assert(isfinite(res[0].final.energy) && res[0].final.step == 41, "measured again after");
+        without.monitor_every = 5;
+        cr_assert_eq(qdml_problem_evolve(p, &without, NULL), QDML_ERR_INVALID_ARGUMENT);
+        cr_assert_not_null(strstr(qdml_last_error_message(), "no_statistics takes no monitoring"));
+        free(psi);
+        free(a);
+        free(b);
+        qdml_problem_destroy(p);
+        qdml_problem_destroy(q);
+        qdml_context_destroy(ctx);
+    }
+}

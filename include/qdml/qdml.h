@@ -318,6 +318,12 @@ typedef struct qdml_evolve_options {
     qdml_splitting splitting; /* default QDML_SPLIT_STRANG (0). One composed step counts as one step and
                                  advances time by dt; statistics, histories and checkpoints record dt.
                                  Give the same splitting again when resuming from a checkpoint. */
+    int no_statistics;     /* 1: take the steps only, for loops of a few steps a call: the start is not
+                              checked, no backup is kept, nothing is measured or recorded, a member that
+                              turns non-finite is not noticed (qdml_problem_stats measures the state when
+                              wanted), and results[b].final has step, time and dt, the rest NaN; needs
+                              monitor_every = 0 and no monitor. The states are those of the same steps with
+                              statistics, bit for bit. Default 0. */
 } qdml_evolve_options;
 
 /* Defaults listed above. */

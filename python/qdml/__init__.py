@@ -274,11 +274,16 @@ class Problem:
 
     # ---- runs ---------------------------------------------------------------------------------
     def evolve(self, dt: float, steps: int, mode: str = "real", splitting: str = "strang", monitor_every: int = 0,
-               renormalize: bool = True, monitor: Optional[Monitor] = None) -> List[RunResult]:
+               renormalize: bool = True, monitor: Optional[Monitor] = None, statistics: bool = True) -> List[RunResult]:
         """`steps` split steps of `dt` in real ("real") or imaginary ("imag") time; statistics every
-        `monitor_every` steps (0: at the end) passed to `monitor` (return True to stop)."""
+        `monitor_every` steps (0: at the end) passed to `monitor` (return True to stop).
+
+        statistics=False takes the steps only, for loops of a few steps a call: no check of the start, no
+        backup, nothing measured (final's energies are NaN; stats() measures when wanted), a state that
+        turns non-finite is not noticed, Ctrl-C waits for the call's end; the states are the same, bit for
+        bit. Needs monitor_every=0 and no monitor."""
         r = self._p.evolve(_choice("mode", mode, _MODES), float(dt), int(steps), int(monitor_every), int(renormalize),
-                           _choice("splitting", splitting, _SPLITTINGS), _monitor(monitor))
+                           _choice("splitting", splitting, _SPLITTINGS), int(not statistics), _monitor(monitor))
         return [RunResult._of(d, search=False) for d in r]
 
     def ground(self, tol: float = 1e-6, method: str = "auto", max_steps: int = 0, monitor_every: int = 0,

@@ -290,7 +290,7 @@ struct Problem {
     }
 
     nb::list evolve(int mode, double dt, int64_t steps, int64_t monitor_every, int renormalize, int splitting,
-                    nb::object callback) {
+                    int no_statistics, nb::object callback) {
         qdml_evolve_options o;
         qdml_evolve_options_default(&o);
         o.mode = (qdml_time_mode)mode;
@@ -299,11 +299,14 @@ struct Problem {
         o.monitor_every = monitor_every;
         o.renormalize = renormalize;
         o.splitting = (qdml_splitting)splitting;
+        o.no_statistics = no_statistics;
         monitor_state ms;
         ms.callback = callback;
         ms.dim = grid.dim;
-        o.monitor = monitor_trampoline;
-        o.monitor_user = &ms;
+        if (!no_statistics) { // no_statistics takes no monitor (nor Ctrl-C: a short call)
+            o.monitor = monitor_trampoline;
+            o.monitor_user = &ms;
+        }
         std::vector<qdml_run_result> res((size_t)batch);
         qdml_status st;
         {
@@ -485,7 +488,7 @@ NB_MODULE(_qdml, m) {
         .def("history", &Problem::history)
         .def("success_probability", &Problem::success_probability)
         .def("evolve", &Problem::evolve, "mode"_a, "dt"_a, "steps"_a, "monitor_every"_a, "renormalize"_a, "splitting"_a,
-             "callback"_a.none())
+             "no_statistics"_a, "callback"_a.none())
         .def("ground", &Problem::ground, "tol"_a, "max_steps"_a, "method"_a, "monitor_every"_a, "guards"_a, "lowest"_a,
              "callback"_a.none())
         .def("minimize", &Problem::minimize, "hbar_start"_a, "hbar_end"_a, "stages"_a, "tol"_a, "max_steps"_a,

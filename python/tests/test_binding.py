@@ -148,3 +148,18 @@ def test_the_gil_is_released_during_a_run():
         count += 1
     th.join()
     assert count > 10_000, f"the main thread ran {count} iterations during the run"
+
+
+def test_steps_without_statistics():
+    p, _ = problem()
+    q, _ = problem()
+    for r in (p, q):
+        r.set_objective("harmonic")
+        r.set_gaussian(center=(1.0,), width=(1.0,), momentum=(0.5,))
+    for _ in range(20):
+        p.evolve(dt=0.01, steps=1)
+        last = q.evolve(dt=0.01, steps=1, statistics=False)[0]
+    assert np.array_equal(p.psi, q.psi)
+    assert np.isnan(last.final.energy) and last.final.step == 20
+    with pytest.raises(qdml.InvalidArgument, match="no monitoring"):
+        q.evolve(dt=0.01, steps=5, monitor_every=1, statistics=False)
