@@ -114,6 +114,26 @@ void rethrow_monitor(monitor_state &m) {
     throw nb::python_error();
 }
 
+// A run with the monitor installed (monitored: the options take it) and the GIL released while the
+// library computes; what the monitor caught is raised once the GIL is back.
+template <typename Options, typename Run>
+qdml_status run_monitored(Options &o, nb::object callback, int dim, bool monitored, Run run) {
+    monitor_state ms;
+    ms.callback = callback;
+    ms.dim = dim;
+    if (monitored) {
+        o.monitor = monitor_trampoline;
+        o.monitor_user = &ms;
+    }
+    qdml_status st;
+    {
+        nb::gil_scoped_release release;
+        st = run();
+    }
+    rethrow_monitor(ms);
+    return st;
+}
+
 // ---- handles ------------------------------------------------------------------------------------
 
 struct Context {
@@ -300,20 +320,10 @@ struct Problem {
         o.renormalize = renormalize;
         o.splitting = (qdml_splitting)splitting;
         o.no_statistics = no_statistics;
-        monitor_state ms;
-        ms.callback = callback;
-        ms.dim = grid.dim;
-        if (!no_statistics) { // no_statistics takes no monitor (nor Ctrl-C: a short call)
-            o.monitor = monitor_trampoline;
-            o.monitor_user = &ms;
-        }
         std::vector<qdml_run_result> res((size_t)batch);
-        qdml_status st;
-        {
-            nb::gil_scoped_release release;
-            st = qdml_problem_evolve(p, &o, res.data());
-        }
-        rethrow_monitor(ms);
+        // no_statistics takes no monitor (nor Ctrl-C: a short call)
+        const qdml_status st =
+            run_monitored(o, callback, grid.dim, !no_statistics, [&] { return qdml_problem_evolve(p, &o, res.data()); });
         check(st, "evolve", ctx);
         nb::list out;
         for (auto &r : res) out.append(result_dict(r, grid.dim));
@@ -329,18 +339,10 @@ struct Problem {
         o.method = method;
         o.monitor_every = monitor_every;
         o.guard_states = guards;
-        monitor_state ms;
-        ms.callback = callback;
-        ms.dim = grid.dim;
-        o.monitor = monitor_trampoline;
-        o.monitor_user = &ms;
         std::vector<qdml_run_result> res((size_t)batch);
-        qdml_status st;
-        {
-            nb::gil_scoped_release release;
-            st = lowest ? qdml_problem_lowest_states(p, &o, res.data()) : qdml_problem_ground(p, &o, res.data());
-        }
-        rethrow_monitor(ms);
+        const qdml_status st = run_monitored(o, callback, grid.dim, true, [&] {
+            return lowest ? qdml_problem_lowest_states(p, &o, res.data()) : qdml_problem_ground(p, &o, res.data());
+        });
         check(st, lowest ? "lowest_states" : "ground", ctx);
         nb::list out;
         for (auto &r : res) out.append(result_dict(r, grid.dim));
@@ -357,18 +359,9 @@ struct Problem {
         if (tol > 0) o.tolerance = tol;
         if (max_steps > 0) o.max_steps = max_steps;
         if (reseed >= 0) o.reseed = reseed;
-        monitor_state ms;
-        ms.callback = callback;
-        ms.dim = grid.dim;
-        o.monitor = monitor_trampoline;
-        o.monitor_user = &ms;
         std::vector<qdml_minimize_result> res((size_t)batch);
-        qdml_status st;
-        {
-            nb::gil_scoped_release release;
-            st = qdml_problem_minimize(p, &o, res.data(), nullptr);
-        }
-        rethrow_monitor(ms);
+        const qdml_status st = run_monitored(o, callback, grid.dim, true,
+                                             [&] { return qdml_problem_minimize(p, &o, res.data(), nullptr); });
         check(st, "minimize", ctx);
         nb::list out;
         for (auto &r : res) {
