@@ -73,6 +73,18 @@ static void *start(cli_setup *s, size_t size) {
     return res;
 }
 
+/* After a run: 0 to read the members' outcomes (a DIVERGED run too, its message printed: its members
+ * hold their last good states), else the exit status, printed. */
+static int run_failed(cli_setup *s, qdml_status st, const char *what) {
+    if (st == QDML_OK) return 0;
+    if (st == QDML_ERR_DIVERGED) {
+        cli_error(s->cmd, "%s", qdml_context_last_error(s->ctx));
+        return 0;
+    }
+    cli_error(s->cmd, "%s failed: %s", what, qdml_context_last_error(s->ctx));
+    return cli_exit_for_status(st);
+}
+
 int cli_opt_qhd(cli_setup *s, const cli_opt_fn *fns, const char *schedule, double T, double dt, double radius,
                 cli_opt_outcome *out) {
     qdml_schedule ka, vb;
@@ -98,12 +110,11 @@ int cli_opt_qhd(cli_setup *s, const cli_opt_fn *fns, const char *schedule, doubl
     eo.monitor_user = &prog;
     st = qdml_problem_evolve(s->problem, &eo, res);
     cli_progress_finish(&prog);
-    if (st != QDML_OK && st != QDML_ERR_DIVERGED) {
-        cli_error(s->cmd, "qdml_problem_evolve failed: %s", qdml_context_last_error(s->ctx));
+    const int failed = run_failed(s, st, "qdml_problem_evolve");
+    if (failed) {
         free(res);
-        return cli_exit_for_status(st);
+        return failed;
     }
-    if (st == QDML_ERR_DIVERGED) cli_error(s->cmd, "%s", qdml_context_last_error(s->ctx));
     for (int64_t b = 0; b < s->batch && rc == CLI_OK; ++b) {
         rc = outcome(s, &fns[b], b, &res[b].final, radius, &out[b]);
         out[b].steps = res[b].steps;
@@ -130,12 +141,11 @@ int cli_opt_anneal(cli_setup *s, const cli_opt_fn *fns, double hbar_start, doubl
     qdml_status st = qdml_problem_minimize(s->problem, &mo, res, NULL);
     cli_progress_finish(&prog);
     int rc = CLI_OK;
-    if (st != QDML_OK && st != QDML_ERR_DIVERGED) {
-        cli_error(s->cmd, "qdml_problem_minimize failed: %s", qdml_context_last_error(s->ctx));
+    const int failed = run_failed(s, st, "qdml_problem_minimize");
+    if (failed) {
         free(res);
-        return cli_exit_for_status(st);
+        return failed;
     }
-    if (st == QDML_ERR_DIVERGED) cli_error(s->cmd, "%s", qdml_context_last_error(s->ctx));
     for (int64_t b = 0; b < s->batch && rc == CLI_OK; ++b) {
         qdml_stats now;
         if (qdml_problem_stats(s->problem, b, &now) != QDML_OK) {
