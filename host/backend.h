@@ -17,6 +17,21 @@
 #include <stdint.h>
 
 typedef struct qdml_backend_state qdml_backend_state;
+typedef struct qdml_backend_ops qdml_backend_ops;
+
+/* The ranks of a context made from an MPI communicator (qdml_mpi.h; host/mpi/), as the plain library
+ * sees them: which rank this process is and how many there are, and one collective, so that nothing
+ * outside host/mpi/ needs MPI. Every rank runs the same calls in the same order (SPMD); where a rank's
+ * own circumstances decide something (a callback's answer, a file written on rank 0 alone, free
+ * memory), the library agrees on it with max_int first. */
+typedef struct qdml_par qdml_par;
+struct qdml_par {
+    int rank, size;
+    /* The largest of v over the ranks; every rank calls it. */
+    int (*max_int)(const qdml_par *par, int v);
+    /* Releases what the MPI library made for the context (qdml_context_destroy calls it). */
+    void (*release)(qdml_par *par);
+};
 
 /* What a backend needs to know about a problem; fixed at creation. */
 typedef struct qdml_backend_desc {
@@ -30,6 +45,8 @@ typedef struct qdml_backend_desc {
     qdml_fft_effort effort;
     qdml_precision precision;
     const char *wisdom_path; /* FFTW wisdom file or NULL; valid during create only */
+    const qdml_par *par; /* the ranks of an MPI context (the ops table is then host/mpi/'s), or NULL */
+    int device;          /* the device a device backend uses: -1 the calling thread's current one */
 } qdml_backend_desc;
 
 /* Per-member step parameters, fixed until the next set_step of that member. */
@@ -69,7 +86,7 @@ typedef struct qdml_fill_result {
                           storage precision, or -1 */
 } qdml_fill_result;
 
-typedef struct qdml_backend_ops {
+struct qdml_backend_ops {
     const char *name;
     /* Bytes create() would allocate for this problem (FFT work areas included). */
     qdml_status (*bytes_needed)(const qdml_backend_desc *desc, size_t *bytes);
@@ -170,7 +187,7 @@ typedef struct qdml_backend_ops {
                             const int *wslot, const int64_t *wmem, const double *c);
     /* Member `member` of slot `slot` := psi (N interleaved complex values from the host). */
     qdml_status (*vset)(qdml_backend_state *s, int slot, int64_t member, const double *psi);
-} qdml_backend_ops;
+};
 
 extern const qdml_backend_ops qdml_backend_cpu_ops;
 

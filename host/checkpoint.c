@@ -132,7 +132,7 @@ typedef struct writer {
 } writer;
 
 static void w_flush(writer *w) {
-    if (w->ok && w->used && fwrite(w->buf, 1, w->used, w->f) != w->used) w->ok = 0;
+    if (w->ok && w->used && w->f && fwrite(w->buf, 1, w->used, w->f) != w->used) w->ok = 0;
     w->used = 0;
 }
 static void w_bytes(writer *w, const unsigned char *p, size_t n) {
@@ -188,14 +188,21 @@ qdml_status qdml_checkpoint_save(const qdml_problem *p, const char *path) {
         return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate a host buffer of %lld complex points", fn,
                          (long long)p->npoints);
     }
+    /* On an MPI context rank 0 writes, and every rank takes part in copying the members out (the copies
+     * are collective); each step that can fail on one rank alone is agreed on. */
+    const int writer_rank = qdml_par_rank(p->ctx) == 0;
     qdml_atomic_file af;
-    qdml_status st = qdml_atomic_open(&af, path, 1, fn);
-    if (st != QDML_OK) {
+    qdml_status st = writer_rank ? qdml_atomic_open(&af, path, 1, fn) : QDML_OK;
+    if (qdml_par_max(p->ctx, st != QDML_OK)) {
         free(buf);
         free(w);
+        if (st == QDML_OK) {
+            qdml_atomic_abort(&af);
+            st = qdml_fail(p->ctx, QDML_ERR_IO, "%s: rank 0 could not open '%s' (its message says why)", fn, path);
+        }
         return qdml_keep_error(p->ctx, st);
     }
-    w->f = af.f;
+    w->f = writer_rank ? af.f : NULL;
     w->hash = FNV_OFFSET;
     w->ok = 1;
     /* header */
@@ -276,11 +283,15 @@ qdml_status qdml_checkpoint_save(const qdml_problem *p, const char *path) {
     unsigned char trailer[8];
     put_u64(trailer, w->hash);
     w_flush(w);
-    if (w->ok && fwrite(trailer, 1, sizeof trailer, w->f) != sizeof trailer) w->ok = 0;
-    if (st != QDML_OK)
+    if (w->ok && w->f && fwrite(trailer, 1, sizeof trailer, w->f) != sizeof trailer) w->ok = 0;
+    if (!writer_rank)
+        ;
+    else if (st != QDML_OK)
         qdml_atomic_abort(&af);
     else if ((st = qdml_atomic_commit(&af, w->ok)) != QDML_OK)
         (void)qdml_keep_error(p->ctx, st);
+    if (qdml_par_max(p->ctx, st != QDML_OK) && st == QDML_OK)
+        st = qdml_fail(p->ctx, QDML_ERR_IO, "%s: rank 0 failed to write '%s' (its message says why)", fn, path);
     free(buf);
     free(w);
     if (st == QDML_OK) qdml_clear_error(p->ctx);
@@ -521,7 +532,13 @@ qdml_status qdml_checkpoint_load(qdml_problem *p, const char *path) {
     if (!path || !path[0]) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: path is NULL or empty", fn);
     ckpt c;
     qdml_status st = ck_read(p->ctx, fn, path, &c);
-    if (st != QDML_OK) return st;
+    /* Every rank reads the file (a file system they share); what one rank cannot read stops them all. */
+    if (qdml_par_max(p->ctx, st != QDML_OK)) {
+        if (st != QDML_OK) return st;
+        free(c.data);
+        return qdml_fail(p->ctx, QDML_ERR_IO, "%s: another rank could not read '%s' (its message says why)", fn,
+                         path);
+    }
     if (c.batch != p->batch || !same_grid(&c.grid, &p->grid)) {
         char have[512], want[512];
         describe_grid(&c.grid, c.batch, have, sizeof have);

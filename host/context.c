@@ -111,11 +111,23 @@ qdml_status qdml_context_create(qdml_context **out, qdml_backend backend, int nt
     if (ctx->nthreads < 1) ctx->nthreads = 1;
     ctx->effort = QDML_FFT_MEASURE;
     ctx->precision = QDML_FLOAT64;
+    ctx->device = -1;
     *out = ctx;
     return QDML_OK;
 }
 
-void qdml_context_destroy(qdml_context *ctx) { free(ctx); }
+void qdml_context_destroy(qdml_context *ctx) {
+    if (ctx && ctx->par && ctx->par->release) ctx->par->release(ctx->par);
+    free(ctx);
+}
+
+int qdml_par_max(const qdml_context *ctx, int v) { return ctx && ctx->par ? ctx->par->max_int(ctx->par, v) : v; }
+
+int qdml_par_rank(const qdml_context *ctx) { return ctx && ctx->par ? ctx->par->rank : 0; }
+
+int qdml_context_rank(const qdml_context *ctx) { return qdml_par_rank(ctx); }
+
+int qdml_context_ranks(const qdml_context *ctx) { return ctx && ctx->par ? ctx->par->size : 1; }
 
 qdml_backend qdml_context_backend(const qdml_context *ctx) { return ctx ? ctx->backend : QDML_BACKEND_CPU; }
 

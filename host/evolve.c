@@ -261,7 +261,7 @@ qdml_status qdml_problem_evolve(qdml_problem *p, const qdml_evolve_options *o, q
         done_steps += chunk;
         if ((st = qdml_run_save_backup(&r, fn)) != QDML_OK) goto done;
         if ((st = qdml_run_record(&r, NULL)) != QDML_OK) goto done;
-        if (o->monitor && o->monitor(r.stats, r.B, o->monitor_user)) stopped = 1;
+        if (o->monitor && qdml_par_max(p->ctx, o->monitor(r.stats, r.B, o->monitor_user) != 0)) stopped = 1;
     }
     if (o->steps == 0 && measured) {
         if ((st = qdml_run_measure(&r, NULL, fn)) != QDML_OK) goto done;

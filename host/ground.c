@@ -276,7 +276,7 @@ static qdml_status monitor_loop(search *s) {
             return qdml_run_backend_error(r, st, fn, "distance");
         if ((st = qdml_run_save_backup(r, fn)) != QDML_OK) return st;
         if ((st = qdml_run_record(r, r->active)) != QDML_OK) return st;
-        if (o->monitor && o->monitor(r->stats, r->B, o->monitor_user)) s->stopped = 1;
+        if (o->monitor && qdml_par_max(p->ctx, o->monitor(r->stats, r->B, o->monitor_user) != 0)) s->stopped = 1;
         for (int64_t b = 0; b < r->B; ++b)
             if (r->active[b] && (st = schedule_member(s, b, chunk)) != QDML_OK) return st;
         if (s->block && (st = s->block->sync(r, s->converged, s->stalled)) != QDML_OK)

@@ -17,6 +17,8 @@ struct qdml_context {
     qdml_precision precision;
     const qdml_backend_ops *ops;
     char wisdom[4096]; /* FFTW wisdom file ("" = none) */
+    qdml_par *par;     /* the ranks of a context made by qdml_context_create_mpi, else NULL */
+    int device;        /* the device of a device backend (-1: the calling thread's current one) */
     char error[QDML_ERRLEN];
 };
 
@@ -61,6 +63,13 @@ struct qdml_problem {
                                * finite with positive norms, and no potential, hbar or mass has changed
                                * since: the next evolve need not measure its start again */
 };
+
+/* The largest of v over the ranks of ctx's communicator (v itself for a context of one process): what
+ * one rank alone can know (a callback's answer, a file's fate, its free memory) made the same on every
+ * rank, so that all take the same branch. */
+int qdml_par_max(const qdml_context *ctx, int v);
+/* This process's rank (0 for a context of one process): only rank 0 writes files. */
+int qdml_par_rank(const qdml_context *ctx);
 
 /* Check an objective for `dim` dimensions (objectives.c); on failure the message (in ctx, when not
  * NULL, and the thread-local slot) starts with fn. */

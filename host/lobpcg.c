@@ -423,7 +423,8 @@ static qdml_status monitor(lob *l, int *stop) {
     qdml_status st = qdml_run_measure(r, NULL, l->fn);
     if (st != QDML_OK) return st;
     if ((st = qdml_run_record(r, NULL)) != QDML_OK) return st;
-    if (l->o->monitor && l->o->monitor(r->stats, r->B, l->o->monitor_user)) *stop = l->stopped = 1;
+    if (l->o->monitor && qdml_par_max(l->p->ctx, l->o->monitor(r->stats, r->B, l->o->monitor_user) != 0))
+        *stop = l->stopped = 1;
     return QDML_OK;
 }
 

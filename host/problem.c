@@ -70,6 +70,8 @@ static void fill_desc(const qdml_context *ctx, const qdml_grid *grid, int64_t ba
     d->effort = ctx->effort;
     d->precision = ctx->precision;
     d->wisdom_path = ctx->wisdom[0] ? ctx->wisdom : NULL;
+    d->par = ctx->par;
+    d->device = ctx->device;
 }
 
 /* Checks shared by create and bytes_needed. */
@@ -140,7 +142,12 @@ qdml_status qdml_problem_create(qdml_context *ctx, const qdml_grid *grid, int64_
         size_t need = 0;
         fill_desc(ctx, grid, batch, &d);
         const uint64_t avail = host_memory_available();
-        if (ctx->ops->bytes_needed(&d, &need) == QDML_OK && avail > 0 && (uint64_t)need > avail)
+        const int short_here = ctx->ops->bytes_needed(&d, &need) == QDML_OK && avail > 0 && (uint64_t)need > avail;
+        if (qdml_par_max(ctx, short_here) && !short_here) /* every rank refuses, or none */
+            return qdml_fail(ctx, QDML_ERR_OUT_OF_MEMORY,
+                             "qdml_problem_create: another rank has too little host memory for its part of this "
+                             "problem (its message says how much)");
+        if (short_here)
             return qdml_fail(ctx, QDML_ERR_OUT_OF_MEMORY,
                              "qdml_problem_create: this problem needs %zu bytes (%.2f GiB) of host memory; %llu bytes "
                              "(%.2f GiB) are available (MemAvailable + SwapFree)",

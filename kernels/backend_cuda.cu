@@ -252,6 +252,9 @@ qdml_status create_body(qdml_backend_state *s) {
     const geometry &g = s->g;
     const qdml_backend_desc *d = &s->d;
 
+    /* A context that names its device (an MPI rank takes the device of its node-local rank) makes it the
+     * calling thread's current device; otherwise the current one is used. */
+    if (d->device >= 0) CUDA_TRY(cudaSetDevice, (d->device));
     CUDA_TRY(cudaGetDevice, (&s->dev));
     int sms = 0;
     CUDA_TRY(cudaDeviceGetAttribute, (&sms, cudaDevAttrMultiProcessorCount, s->dev));

@@ -122,6 +122,12 @@ QDML_API void qdml_context_destroy(qdml_context *ctx);
 QDML_API qdml_backend qdml_context_backend(const qdml_context *ctx);
 /* Threads the CPU backend uses. */
 QDML_API int qdml_context_threads(const qdml_context *ctx);
+/* This process's rank among the context's (0 .. ranks - 1) and how many there are: 0 and 1 for a context
+ * of one process; for one made from an MPI communicator (qdml_mpi.h), its rank and size. Every rank makes
+ * the same calls; a problem's getters, statistics and results are the whole problem's on every rank, and
+ * qdml_checkpoint_save writes on rank 0 alone. */
+QDML_API int qdml_context_rank(const qdml_context *ctx);
+QDML_API int qdml_context_ranks(const qdml_context *ctx);
 /* Planning effort for problems created afterwards (default QDML_FFT_MEASURE). */
 QDML_API qdml_status qdml_context_set_fft_effort(qdml_context *ctx, qdml_fft_effort effort);
 /* Precision of problems created afterwards (default QDML_FLOAT64). QDML_FLOAT32 needs the CUDA
