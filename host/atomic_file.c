@@ -339,11 +339,24 @@ static qdml_status open_temporary(qdml_atomic_file *a, const struct stat *old, i
     return QDML_OK;
 }
 
+static int discard_all = 0;
+
+void qdml_atomic_discard(int on) { discard_all = on != 0; }
+
 qdml_status qdml_atomic_open(qdml_atomic_file *a, const char *path, int binary, const char *who) {
     memset(a, 0, sizeof *a);
     if (!who) who = "write";
     if (!path || !path[0]) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: the path is NULL or empty", who);
     a->who = who;
+    if (discard_all) { /* the files of another process (qdml_atomic_discard) */
+        a->path = strdup("/dev/null");
+        a->direct = 1;
+        if (!a->path || !(a->f = fopen("/dev/null", binary ? "wb" : "w"))) {
+            release(a);
+            return qdml_fail(NULL, QDML_ERR_IO, "%s: cannot open /dev/null", who);
+        }
+        return QDML_OK;
+    }
     int err = 0;
     a->path = follow_links(path, &err);
     if (!a->path) {

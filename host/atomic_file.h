@@ -46,6 +46,10 @@ typedef struct qdml_atomic_file {
  * INVALID_ARGUMENT (path NULL or empty), OUT_OF_MEMORY, IO (a refused kind of path, or "cannot
  * create '<tmp>': <OS error>"). On failure *a owns nothing. */
 qdml_status qdml_atomic_open(qdml_atomic_file *a, const char *path, int binary, const char *who);
+/* From now on, in this process, every qdml_atomic_open writes to /dev/null and every path is left as it
+ * is (on = 1), or writes again (0): the ranks of an MPI job other than the one that writes the files
+ * (the program under mpirun) still run the code that writes. Not thread-safe: set it before any write. */
+void qdml_atomic_discard(int on);
 /* Finish: flush, fsync and close; a temporary is renamed over the path and the directory synced.
  * ok == 0 says an earlier write failed; then, or on any failure here, the temporary is removed and a
  * file already at the path is left as it was (a device or FIFO has had whatever was written).

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,15 +13,14 @@
 #include <unistd.h>
 
 #include "cli_support.h"
+#include "io_npy.h"
 #include "support.h"
 
 #ifdef QDML_TEST_MPIRUN
 
-/* Runs mpirun -np np with args (NULL-terminated) in a temporary directory, root allowed and the ranks
- * allowed to outnumber the cores; returns its stdout (free() it) and exit status. */
-static char *run_mpi(int np, int *status, const char *const *args) {
-    char dir[] = "/tmp/qdml-mpi-XXXXXX";
-    cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+/* Runs mpirun -np np with args (NULL-terminated) in dir, root allowed and the ranks allowed to outnumber
+ * the cores; returns its stdout (free() it) and exit status. */
+static char *run_mpi_in(const char *dir, int np, int *status, const char *const *args) {
     char out[300], err[300], npbuf[16];
     snprintf(out, sizeof out, "%s/out", dir);
     snprintf(err, sizeof err, "%s/err", dir);
@@ -46,9 +46,20 @@ static char *run_mpi(int np, int *status, const char *const *args) {
     char *text = slurp(out), *etext = slurp(err);
     if (*status != 0) cr_log_error("mpirun -np %d %s: exit %d\nstdout:\n%s\nstderr:\n%s", np, args[0], *status, text, etext);
     free(etext);
+    return text;
+}
+
+static void remove_dir(const char *dir) {
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) cr_log_warn("could not remove %s", dir);
+}
+
+static char *run_mpi(int np, int *status, const char *const *args) {
+    char dir[] = "/tmp/qdml-mpi-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+    char *text = run_mpi_in(dir, np, status, args);
+    remove_dir(dir);
     return text;
 }
 
@@ -101,6 +112,63 @@ Test(mpi, checkpoint_written_on_2_ranks_resumes_on_2_ranks, .timeout = 300) {
 
 Test(mpi, what_a_layout_cannot_do_fails_on_every_rank, .timeout = 120) {
     expect_checks(2, 5, (const char *const[]){CASES, "refusals", NULL});
+}
+
+/* The program under mpirun: rank 0 alone prints and writes; the ground state of a 3D double well on 2 and
+ * 3 ranks (slabs: a batch of one) equals the program's run in one process. */
+Test(mpi, program_under_mpirun_equals_one_process, .timeout = 300) {
+    char dir[] = "/tmp/qdml-mpi-cli-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char one[300], two[300];
+    snprintf(one, sizeof one, "%s/one.npy", dir);
+    cli_result r = RUN(dir, "ground", "--objective", "double_well", "--dim", "3", "--n", "25,16,16", "--json", "--out",
+                       one, "--threads", "1", "--method", "imaginary-time", "--tol", "1e-7");
+    expect_ok(&r);
+    qdml_npy_array a;
+    cr_assert_eq(qdml_npy_read(one, &a), QDML_OK, "%s", qdml_last_error_message());
+    const double e1 = json_num(r.out, "energy", 0);
+    for (int np = 2; np <= 3; ++np) {
+        snprintf(two, sizeof two, "%s/ranks%d.npy", dir, np);
+        int status = 0;
+        char *text = run_mpi_in(dir, np, &status,
+                                (const char *const[]){QDML_CLI_PATH, "ground", "--objective", "double_well", "--dim",
+                                                      "3", "--n", "25,16,16", "--json", "--out", two, "--threads",
+                                                      "1", "--method", "imaginary-time", "--tol", "1e-7", NULL});
+        cr_assert_eq(status, 0, "mpirun -np %d qdml ground: exit %d", np, status);
+        cr_assert_eq(count_substr(text, "\"energy\""), 1, "-np %d: one JSON object expected (rank 0 prints):\n%s",
+                     np, text);
+        const double e2 = json_num(text, "energy", 0);
+        cr_log_info("-np %d: E = %.17g, one process %.17g", np, e2, e1);
+        cr_assert_leq(fabs(e2 - e1), 1e-12 * fabs(e1), "-np %d: E %.17g, one process %.17g", np, e2, e1);
+        qdml_npy_array b;
+        cr_assert_eq(qdml_npy_read(two, &b), QDML_OK, "%s", qdml_last_error_message());
+        cr_assert_eq(b.count, a.count);
+        double d = 0, m = 0;
+        for (int64_t i = 0; i < 2 * a.count; ++i) {
+            d = fmax(d, fabs(a.data[i] - b.data[i]));
+            m = fmax(m, fabs(a.data[i]));
+        }
+        cr_log_info("-np %d: states differ by %.3g of max |psi| %.3g", np, d, m);
+        cr_assert_leq(d, 1e-12 * m, "-np %d: states differ by %.3g (max %.3g)", np, d, m);
+        free(b.data);
+        free(text);
+        /* no temporary of another rank left behind */
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "ls '%s' | grep -c tmp", dir);
+        FILE *f = popen(cmd, "r");
+        int tmps = -1;
+        cr_assert(f && fscanf(f, "%d", &tmps) == 1);
+        pclose(f);
+        cr_assert_eq(tmps, 0, "temporary files left in %s", dir);
+    }
+    free(a.data);
+    cli_free(&r);
+    int status = 0;
+    char *info = run_mpi_in(dir, 2, &status, (const char *const[]){QDML_CLI_PATH, "info", NULL});
+    cr_assert_eq(status, 0);
+    cr_assert(strstr(info, "mpi: 2 ranks") && strstr(info, "rank 1:"), "qdml info under mpirun:\n%s", info);
+    free(info);
+    remove_dir(dir);
 }
 
 #else

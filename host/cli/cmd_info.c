@@ -1,6 +1,7 @@
 /* `qdml info`: the version, the backends compiled into this build and the devices they see. */
 #include "args.h"
 #include "commands.h"
+#include "mpi_launch.h"
 
 #include <stdio.h>
 
@@ -49,5 +50,6 @@ int cli_cmd_info(int argc, char **argv) {
             printf("  cuda %d: %s\n", i, qdml_last_error_message());
     }
     if (!cuda || ndev == 0) printf("  no CUDA devices\n");
+    cli_mpi_describe(cuda && ndev > 0);
     return CLI_OK;
 }

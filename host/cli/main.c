@@ -3,6 +3,7 @@
  * holds the usage and the dispatch to the subcommands (commands.h). */
 #include "cli.h"
 #include "commands.h"
+#include "mpi_launch.h"
 
 #include <errno.h>
 #include <qdml/qdml.h>
@@ -68,7 +69,10 @@ int main(int argc, char **argv) {
         cli_error(NULL, "unknown command '%s' (expected demo, ground, evolve, minimize, qhd, bench-opt or info; see 'qdml --help')", c);
         return CLI_USAGE;
     }
+    /* Under mpirun every rank runs the command; rank 0 prints and writes (mpi_launch.h). */
+    if (cli_mpi_start(&argc, &argv) != 0) return CLI_RUN_FAILED;
     int rc = cmd->run(argc - 1, argv + 1);
+    cli_mpi_finish();
     /* A result that never reached its reader (a full disk, a closed pipe) is a failed run. */
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_error(c, "writing to standard output failed: %s", strerror(errno));

@@ -2,6 +2,7 @@
  * grid, the context and problem made from them or from a checkpoint, the initial states (--psi0,
  * --states), and the states written out (--out). Shared by qdml ground, evolve and minimize. */
 #include "setup.h"
+#include "mpi_launch.h"
 #include "args.h"
 #include "output.h"
 #include "plans.h"
@@ -192,7 +193,7 @@ int cli_setup_make_problem(cli_setup *s, qdml_backend backend, int threads, qdml
         cli_error(cmd, "invalid grid: %s", qdml_last_error_message());
         return cli_exit_for_status(st);
     }
-    st = qdml_context_create(&s->ctx, backend, threads);
+    st = cli_context_create(&s->ctx, backend, threads);
     if (st != QDML_OK) {
         cli_error(cmd, "cannot create a %s context: %s", qdml_backend_name(backend), qdml_last_error_message());
         return st == QDML_ERR_UNAVAILABLE ? CLI_RUN_FAILED : cli_exit_for_status(st);
