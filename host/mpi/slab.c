@@ -292,8 +292,9 @@ qdml_status slab_kick(qdml_backend_state *bs, int full, const unsigned char *act
         }
         if (part) part[b] = acc;
     }
-    qdml_status st = norms ? sum_over_ranks(s, part, B) : QDML_OK;
-    if (st == QDML_OK && norms)
+    if (!norms) return QDML_OK; /* nothing here can fail on one rank alone */
+    qdml_status st = sum_over_ranks(s, part, B);
+    if (st == QDML_OK)
         for (int64_t b = 0; b < B; ++b)
             if (!active || active[b]) norms[b] = part[b];
     free(part);
@@ -323,17 +324,25 @@ qdml_status slab_kinetic(qdml_backend_state *bs, const double *scale, const unsi
         const qdml_c64 *t0 = s->ktab + b * ks, *t1 = t0 + s->n0, *t2 = t1 + s->n1;
         const double c = (scale ? scale[b] : 1.0) * invn;
         const int fl = s->flush[b], im = s->imag[b];
+        const int64_t rows = (int64_t)s->ln1 * s->n0, n2 = s->n2;
+        /* Row r of the transposed layout: second-axis bin l1 + r / n0, first-axis bin r % n0. */
 #pragma omp parallel for num_threads(s->nt) schedule(static)
-        for (int64_t j = 0; j < K; ++j) {
-            int64_t k0, k1, k2;
-            slab_kidx(s, j, &k0, &k1, &k2);
-            qdml_c64 z;
+        for (int64_t r = 0; r < rows; ++r) {
+            const int64_t k1 = s->l1 + r / s->n0, k0 = r % s->n0;
+            qdml_c64 *q = p + r * n2;
             if (im) {
-                z = qdml_cscale(p[j], t0[k0].re * t1[k1].re * t2[k2].re * c);
+                const double f01 = t0[k0].re * t1[k1].re * c;
+                for (int64_t j = 0; j < n2; ++j) {
+                    const qdml_c64 z = qdml_cscale(q[j], f01 * t2[j].re);
+                    q[j] = fl ? qdml_flush_tiny(z) : z;
+                }
             } else {
-                z = qdml_cscale(qdml_cmul(p[j], qdml_cmul(qdml_cmul(t0[k0], t1[k1]), t2[k2])), c);
+                const qdml_c64 f01 = qdml_cscale(qdml_cmul(t0[k0], t1[k1]), c);
+                for (int64_t j = 0; j < n2; ++j) {
+                    const qdml_c64 z = qdml_cmul(q[j], qdml_cmul(f01, t2[j]));
+                    q[j] = fl ? qdml_flush_tiny(z) : z;
+                }
             }
-            p[j] = fl ? qdml_flush_tiny(z) : z;
         }
     }
     return QDML_OK;
