@@ -25,7 +25,8 @@
  *    is one-dimensional or the backend is CUDA; SLABS otherwise.
  *
  * On the CUDA backend each rank uses the device of its node-local rank modulo the node's devices (ranks
- * sharing a device is allowed). */
+ * sharing a device is allowed). qdml_problem_bytes_needed on an MPI context gives this rank's bytes.
+ * Details, guarantees and what is missing: docs/mpi.md. */
 #ifndef QDML_MPI_H
 #define QDML_MPI_H
 
