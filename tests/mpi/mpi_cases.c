@@ -79,6 +79,17 @@ static void setup_member(qdml_problem *p, const qdml_grid *g, int b, int pm, dou
     must(qdml_problem_set_state_gaussian(p, pm, c, s, k), "set_state_gaussian", NULL);
 }
 
+/* The same B members on a problem of each context: *pm on the MPI one, *pp in one process. */
+static void make_pair(qdml_context *cm, qdml_context *cp, const qdml_grid *g, int B, qdml_problem **pm,
+                      qdml_problem **pp, double *buf) {
+    must(qdml_problem_create(cm, g, B, pm), "create (MPI)", cm);
+    must(qdml_problem_create(cp, g, B, pp), "create (one process)", cp);
+    for (int b = 0; b < B; ++b) {
+        setup_member(*pm, g, b, b, buf);
+        setup_member(*pp, g, b, b, buf);
+    }
+}
+
 static double max_abs_diff(const double *a, const double *b, int64_t n, double *scale) {
     double d = 0.0, m = 0.0;
     for (int64_t i = 0; i < n; ++i) {
@@ -127,17 +138,12 @@ static void case_batch(void) {
     const int64_t N = qdml_grid_points(&g);
     qdml_context *cm = mpi_ctx(QDML_MPI_BATCH), *cp = plain_ctx();
     qdml_problem *pm = NULL, *pp = NULL;
-    must(qdml_problem_create(cm, &g, B, &pm), "create (MPI)", cm);
-    must(qdml_problem_create(cp, &g, B, &pp), "create (one process)", cp);
+    double *buf = xcalloc((size_t)N, 2 * sizeof(double)), *a = xcalloc((size_t)N, 2 * sizeof(double));
+    make_pair(cm, cp, &g, B, &pm, &pp, buf);
     qdml_mpi_layout lay;
     int64_t first, count;
     must(qdml_mpi_problem_part(pm, &lay, &first, &count), "part", cm);
     check("batch_layout_is_batch", lay == QDML_MPI_BATCH ? 0 : 1, 0);
-    double *buf = xcalloc((size_t)N, 2 * sizeof(double)), *a = xcalloc((size_t)N, 2 * sizeof(double));
-    for (int b = 0; b < B; ++b) {
-        setup_member(pm, &g, b, b, buf);
-        setup_member(pp, &g, b, b, buf);
-    }
     qdml_ground_options go;
     qdml_ground_options_default(&go);
     go.tolerance = 1e-8;
@@ -274,8 +280,8 @@ static void case_slabs_dim(int dim, int64_t n0) {
     const int64_t N = qdml_grid_points(&g);
     qdml_context *cm = mpi_ctx(QDML_MPI_SLABS), *cp = plain_ctx();
     qdml_problem *pm = NULL, *pp = NULL;
-    must(qdml_problem_create(cm, &g, B, &pm), "create (MPI)", cm);
-    must(qdml_problem_create(cp, &g, B, &pp), "create (one process)", cp);
+    double *buf = xcalloc((size_t)N, 2 * sizeof(double));
+    make_pair(cm, cp, &g, B, &pm, &pp, buf);
     qdml_mpi_layout lay;
     int64_t first, count, total = 0;
     must(qdml_mpi_problem_part(pm, &lay, &first, &count), "part", cm);
@@ -285,11 +291,6 @@ static void case_slabs_dim(int dim, int64_t n0) {
     char name[128];
     snprintf(name, sizeof name, "%s_planes_missing", tag);
     check(name, lay == QDML_MPI_SLABS && total == n0 ? 0 : 1, 0);
-    double *buf = xcalloc((size_t)N, 2 * sizeof(double));
-    for (int b = 0; b < B; ++b) {
-        setup_member(pm, &g, b, b, buf);
-        setup_member(pp, &g, b, b, buf);
-    }
     qdml_ground_options go;
     qdml_ground_options_default(&go);
     go.tolerance = 1e-7;
