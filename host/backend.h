@@ -162,6 +162,18 @@ struct qdml_backend_ops {
     qdml_status (*steps_scheduled)(qdml_backend_state *s, int64_t n, const unsigned char *active, const double *kdt,
                                    const double *vh, int renorm, double dv, int64_t *stop, int *done);
 
+    /* Optional, both or neither (NULL: the whole-member copies above): a member's points [first, first + count)
+     * in its flat C order, of its state (which = 0: 2 count interleaved doubles) or potential (which = 1:
+     * count doubles), so that a file of a member no rank holds whole can be streamed. get_part delivers them
+     * to rank 0 of an MPI context only (the others' buf is left as it was); set_part takes them from buf
+     * given on every rank, each keeping what it holds. A sequence of calls covering one member in order
+     * (first = 0, then first + count of the last, to the member's end) with no other op between them is what
+     * the checkpoints make; a backend may rely on it. */
+    qdml_status (*get_part)(qdml_backend_state *s, int64_t member, int which, int64_t first, int64_t count,
+                            double *buf);
+    qdml_status (*set_part)(qdml_backend_state *s, int64_t member, int which, int64_t first, int64_t count,
+                            const double *buf);
+
     /* ---- Block vectors: optional, all or none (NULL: the block eigensolver, lobpcg.c, is unavailable
      * on this backend and the searches use imaginary time). A vector is one member of one slot: slot 0 is
      * the state, slots 1 .. n are work slots of B members each that vectors(s, n) makes exist (their

@@ -35,6 +35,16 @@
 #define CK_MEMBER_BYTES (7u * 8u)
 #define CK_GROUND_MEMBER_BYTES ((4u + CK_STATS_WORDS) * 8u)
 #define CK_STATS_WORDS 19u
+#define CK_PART (INT64_C(1) << 20) /* points a time of a member streamed in parts (backend.h get_part) */
+
+/* Points a part: CK_PART, or for the tests QDML_CHECKPOINT_PART (a positive integer), so that small grids
+ * stream in several parts too. */
+static int64_t part_points(void) {
+    const char *e = getenv("QDML_CHECKPOINT_PART");
+    const long long v = e ? atoll(e) : 0;
+    return v > 0 ? (int64_t)v : CK_PART;
+}
+#define CK_CHUNK ((size_t)1 << 20)  /* bytes a read while checking or loading a file */
 
 /* ---- byte encoding and the checksum ----------------------------------------------------------- */
 
@@ -180,7 +190,11 @@ qdml_status qdml_checkpoint_save(const qdml_problem *p, const char *path) {
     if (!path || !path[0]) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: path is NULL or empty", fn);
     const uint64_t payload = payload_bytes(p);
     if (payload == 0) return qdml_fail(p->ctx, QDML_ERR_OVERFLOW, "%s: the checkpoint's size overflows", fn);
-    double *buf = qdml_calloc_array((size_t)p->npoints, 2 * sizeof(double));
+    /* A backend that streams members in parts (an MPI context) is asked for CK_PART points at a time, so that
+     * no rank holds a whole member; otherwise a member is copied out whole. */
+    const int parts = p->ops->get_part != NULL;
+    const int64_t part = part_points(), chunk = parts && p->npoints > part ? part : p->npoints;
+    double *buf = qdml_calloc_array((size_t)chunk, 2 * sizeof(double));
     writer *w = calloc(1, sizeof *w);
     if (!buf || !w) {
         free(buf);
@@ -257,22 +271,22 @@ qdml_status qdml_checkpoint_save(const qdml_problem *p, const char *path) {
     w_u32(w, 0);
     /* per-member arrays */
     for (int64_t b = 0; b < p->batch && st == QDML_OK; ++b) {
-        if (p->has_potential[b]) {
-            st = p->ops->get_potential(p->bs, b, buf);
-            if (st != QDML_OK) {
-                st = qdml_fail_from(p->ctx, st, "%s: the %s backend failed to copy out the potential of member %lld",
-                                    fn, p->ops->name, (long long)b);
-                break;
+        for (int which = p->has_potential[b] ? 1 : 0; which >= 0 && st == QDML_OK; --which) {
+            const int per = which ? 1 : 2; /* the potential, then the state */
+            for (int64_t first = 0; first < p->npoints && st == QDML_OK; first += chunk) {
+                const int64_t k = p->npoints - first < chunk ? p->npoints - first : chunk;
+                if (parts)
+                    st = p->ops->get_part(p->bs, b, which, first, k, buf);
+                else
+                    st = which ? p->ops->get_potential(p->bs, b, buf) : p->ops->get_state(p->bs, b, buf);
+                if (st != QDML_OK)
+                    st = qdml_fail_from(p->ctx, st, "%s: the %s backend failed to copy out the %s of member %lld", fn,
+                                        p->ops->name, which ? "potential" : "state", (long long)b);
+                else
+                    w_f64s(w, buf, per * k);
             }
-            w_f64s(w, buf, p->npoints);
         }
-        st = p->ops->get_state(p->bs, b, buf);
-        if (st != QDML_OK) {
-            st = qdml_fail_from(p->ctx, st, "%s: the %s backend failed to copy out the state of member %lld", fn,
-                                p->ops->name, (long long)b);
-            break;
-        }
-        w_f64s(w, buf, 2 * p->npoints);
+        if (st != QDML_OK) break;
         uint64_t words[CK_STATS_WORDS];
         for (size_t k = 0; k < p->history[b].count; ++k) {
             stats_words(&p->history[b].items[k], words);
@@ -300,18 +314,75 @@ qdml_status qdml_checkpoint_save(const qdml_problem *p, const char *path) {
 
 /* ---- reading ----------------------------------------------------------------------------------- */
 
-/* A checkpoint read into memory and checked: size, magic, version, checksum, and the layout. */
+/* A checkpoint checked (size, magic, version, checksum, the layout) with its header and metadata in memory
+ * and the file left open for its arrays, which are read a chunk at a time (a file larger than memory loads). */
 typedef struct ckpt {
-    unsigned char *data;
-    size_t size;
+    unsigned char *data;   /* the header and everything before the arrays */
+    size_t size;           /* bytes of data: the arrays start at this offset of the file */
+    FILE *f;
+    uint64_t want;         /* the trailer's checksum */
+    uint64_t want_len;     /* bytes of the arrays (from the end of data to the trailer) */
     qdml_grid grid;
     uint32_t precision;
     int64_t batch, npoints;
     const unsigned char *members; /* batch x CK_MEMBER_BYTES */
     const unsigned char *ground;  /* u64 valid, then batch x CK_GROUND_MEMBER_BYTES */
     qdml_run_info run;            /* the record of the last run; kind NONE in version 1 */
-    const unsigned char *arrays;  /* start of the per-member arrays */
 } ckpt;
+
+static void ck_release(ckpt *c) {
+    free(c->data);
+    if (c->f) fclose(c->f);
+    c->data = NULL;
+    c->f = NULL;
+}
+
+/* Reading the arrays in order from a file offset, a chunk at a time, the checksum going along. */
+typedef struct ck_stream {
+    FILE *f;
+    unsigned char *buf;
+    size_t len, pos;
+    uint64_t hash;
+    uint64_t left; /* bytes of the region not yet read */
+    int ok;
+} ck_stream;
+
+static int cs_start(ck_stream *s, FILE *f, uint64_t offset, uint64_t length, uint64_t hash) {
+    memset(s, 0, sizeof *s);
+    s->f = f;
+    s->hash = hash;
+    s->left = length;
+    s->buf = malloc(CK_CHUNK);
+    s->ok = s->buf && fseeko(f, (off_t)offset, SEEK_SET) == 0;
+    return s->ok;
+}
+
+static uint64_t cs_u64(ck_stream *s) {
+    if (s->pos + 8 > s->len) {
+        const size_t keep = s->len - s->pos; /* chunks are multiples of 8 from a multiple of 8: keep is 0 */
+        if (!s->ok || keep) {
+            s->ok = 0;
+            return 0;
+        }
+        const size_t want = s->left < CK_CHUNK ? (size_t)s->left : CK_CHUNK;
+        s->len = want ? fread(s->buf, 1, want, s->f) : 0;
+        s->left -= s->len;
+        s->pos = 0;
+        s->hash = fnv1a(s->hash, s->buf, s->len);
+        if (s->len < 8) {
+            s->ok = 0;
+            return 0;
+        }
+    }
+    const uint64_t v = get_u64(s->buf + s->pos);
+    s->pos += 8;
+    return v;
+}
+
+static void cs_end(ck_stream *s) {
+    free(s->buf);
+    s->buf = NULL;
+}
 
 /* The record of the last run (version 2), checked field by field. */
 static qdml_status read_run(qdml_context *ctx, const char *fn, const char *path, const unsigned char *q,
@@ -389,30 +460,55 @@ static qdml_status ck_read(qdml_context *ctx, const char *fn, const char *path, 
                                                   ? payload + CK_HEADER + CK_TRAILER
                                                   : UINT64_MAX));
     }
-    c->data = malloc((size_t)size);
+    /* The checksum of everything before the trailer, read a chunk at a time. */
+    ck_stream cs;
+    if (!cs_start(&cs, f, 0, size - CK_TRAILER, FNV_OFFSET)) {
+        cs_end(&cs);
+        fclose(f);
+        return qdml_fail(ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot start reading '%s'", fn, path);
+    }
+    for (uint64_t i = 0; i < (size - CK_TRAILER) / 8 && cs.ok; ++i) (void)cs_u64(&cs);
+    unsigned char tail[CK_TRAILER];
+    const int tail_ok = cs.ok && fread(tail, 1, CK_TRAILER, f) == CK_TRAILER;
+    const uint64_t have = cs.hash;
+    cs_end(&cs);
+    if (!tail_ok) {
+        fclose(f);
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' is truncated: it ended before its %llu bytes", fn,
+                         path, (unsigned long long)size);
+    }
+    c->want = get_u64(tail);
+    if (c->want != have) {
+        fclose(f);
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' is corrupt: checksum %016llx, the file says %016llx",
+                         fn, path, (unsigned long long)have, (unsigned long long)c->want);
+    }
+    /* The header and the metadata before the arrays, in memory: the batch first, then all of it. */
+    unsigned char gridb[CK_GRID_BYTES];
+    if (payload < CK_GRID_BYTES || fseeko(f, CK_HEADER, SEEK_SET) != 0 || fread(gridb, 1, CK_GRID_BYTES, f) != CK_GRID_BYTES) {
+        fclose(f);
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' describes an invalid grid or batch", fn, path);
+    }
+    const uint64_t batch = get_u64(gridb + 80);
+    if (batch < 1 || payload < CK_GRID_BYTES + 8 + run_bytes ||
+        batch > (payload - CK_GRID_BYTES - 8 - run_bytes) / (CK_MEMBER_BYTES + CK_GROUND_MEMBER_BYTES)) {
+        fclose(f);
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s': batch %lld does not fit in the file", fn, path,
+                         (long long)batch);
+    }
+    const uint64_t meta = CK_HEADER + CK_GRID_BYTES + 8 + batch * (CK_MEMBER_BYTES + CK_GROUND_MEMBER_BYTES) + run_bytes;
+    c->data = malloc((size_t)meta);
     if (!c->data) {
         fclose(f);
         return qdml_fail(ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate %llu bytes to read '%s'", fn,
-                         (unsigned long long)size, path);
+                         (unsigned long long)meta, path);
     }
-    memcpy(c->data, head, CK_HEADER);
-    const size_t rest = (size_t)size - CK_HEADER;
-    size_t got = fread(c->data + CK_HEADER, 1, rest, f);
-    fclose(f);
-    c->size = (size_t)size;
-    if (got != rest) {
-        free(c->data);
-        c->data = NULL;
-        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' is truncated: read %zu of %zu bytes", fn, path,
-                         got + CK_HEADER, (size_t)size);
-    }
-    const uint64_t want = get_u64(c->data + size - CK_TRAILER);
-    const uint64_t have = fnv1a(FNV_OFFSET, c->data, (size_t)size - CK_TRAILER);
-    if (want != have) {
-        free(c->data);
-        c->data = NULL;
-        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' is corrupt: checksum %016llx, the file says %016llx",
-                         fn, path, (unsigned long long)have, (unsigned long long)want);
+    c->size = (size_t)meta;
+    c->want_len = size - CK_TRAILER - meta;
+    c->f = f;
+    if (fseeko(f, 0, SEEK_SET) != 0 || fread(c->data, 1, (size_t)meta, f) != (size_t)meta) {
+        ck_release(c);
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' is truncated", fn, path);
     }
     /* The checksum matched; still check the layout so a crafted file cannot mislead the reader. */
     const unsigned char *q = c->data + CK_HEADER;
@@ -443,7 +539,6 @@ static qdml_status ck_read(qdml_context *ctx, const char *fn, const char *path, 
     c->members = q + CK_GRID_BYTES;
     c->ground = c->members + (size_t)c->batch * CK_MEMBER_BYTES;
     const unsigned char *run = c->ground + 8 + (size_t)c->batch * CK_GROUND_MEMBER_BYTES;
-    c->arrays = run + run_bytes;
     uint64_t total = CK_GRID_BYTES + 8 + (uint64_t)c->batch * (CK_MEMBER_BYTES + CK_GROUND_MEMBER_BYTES) + run_bytes;
     if (run_bytes && (st = read_run(ctx, fn, path, run, &c->run)) != QDML_OK) goto bad;
     if (get_u64(c->ground) > 1) {
@@ -484,8 +579,7 @@ static qdml_status ck_read(qdml_context *ctx, const char *fn, const char *path, 
     }
     return QDML_OK;
 bad:
-    free(c->data);
-    c->data = NULL;
+    ck_release(c);
     return st;
 }
 
@@ -497,7 +591,7 @@ qdml_status qdml_checkpoint_info(const char *path, qdml_grid *grid, int64_t *bat
     if (st != QDML_OK) return st;
     if (grid) *grid = c.grid;
     if (batch) *batch = c.batch;
-    free(c.data);
+    ck_release(&c);
     return QDML_OK;
 }
 
@@ -535,7 +629,7 @@ qdml_status qdml_checkpoint_load(qdml_problem *p, const char *path) {
     /* Every rank reads the file (a file system they share); what one rank cannot read stops them all. */
     if (qdml_par_max(p->ctx, st != QDML_OK)) {
         if (st != QDML_OK) return st;
-        free(c.data);
+        ck_release(&c);
         return qdml_fail(p->ctx, QDML_ERR_IO, "%s: another rank could not read '%s' (its message says why)", fn,
                          path);
     }
@@ -543,45 +637,44 @@ qdml_status qdml_checkpoint_load(qdml_problem *p, const char *path) {
         char have[512], want[512];
         describe_grid(&c.grid, c.batch, have, sizeof have);
         describe_grid(&p->grid, p->batch, want, sizeof want);
-        free(c.data);
+        ck_release(&c);
         return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
                          "%s: '%s' does not match this problem: the checkpoint is %s; the problem is %s", fn, path,
                          have, want);
     }
     const int64_t B = p->batch, N = p->npoints;
-    /* Everything that can fail before the problem is touched: the buffers, and the values. */
-    double *buf = qdml_calloc_array((size_t)N, 2 * sizeof(double));
+    /* A backend that takes members in parts (an MPI context) gets CK_PART points at a time: no rank then holds
+     * a whole member; otherwise each member is handed over whole. */
+    const int parts = p->ops->set_part != NULL;
+    const int64_t part = part_points(), chunk = parts && N > part ? part : N;
+    const uint64_t arrays = (uint64_t)c.size, arrays_len = c.want_len;
+    /* Everything that can fail before the problem is touched: the buffers, and the values (read once, the
+     * checksum computed again on the way, so that a file changed since it was checked is refused). */
+    double *buf = qdml_calloc_array((size_t)chunk, 2 * sizeof(double));
     qdml_history *hist = qdml_calloc_array((size_t)B, sizeof *hist);
     double *vmin = qdml_calloc_array((size_t)B, sizeof *vmin);
-    if (!buf || !hist || !vmin) {
+    ck_stream cs;
+    memset(&cs, 0, sizeof cs);
+    if (!buf || !hist || !vmin || !cs_start(&cs, c.f, arrays, arrays_len, fnv1a(FNV_OFFSET, c.data, c.size))) {
         st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate host buffers", fn);
         goto done;
     }
-    const unsigned char *a = c.arrays;
     for (int64_t b = 0; b < B && st == QDML_OK; ++b) {
         const unsigned char *m = c.members + (size_t)b * CK_MEMBER_BYTES;
         const int has_v = get_u64(m + 16) != 0;
         const size_t count = (size_t)get_u64(m + 48);
         vmin[b] = INFINITY;
-        if (has_v) {
-            for (int64_t i = 0; i < N; ++i) {
-                double v = bitsd(get_u64(a + 8 * (size_t)i));
-                if (!isfinite(v)) {
-                    st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                                   "%s: '%s': potential of member %lld is not finite at %lld", fn, path, (long long)b,
-                                   (long long)i);
-                    break;
-                }
-                if (v < vmin[b]) vmin[b] = v;
-            }
-            a += 8 * (size_t)N;
+        for (int64_t i = 0; has_v && i < N; ++i) {
+            const double v = bitsd(cs_u64(&cs));
+            if (!isfinite(v) && st == QDML_OK)
+                st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s': potential of member %lld is not finite at %lld",
+                               fn, path, (long long)b, (long long)i);
+            if (v < vmin[b]) vmin[b] = v;
         }
-        for (int64_t i = 0; i < 2 * N && st == QDML_OK; ++i)
-            if (!isfinite(bitsd(get_u64(a + 8 * (size_t)i))))
-                st =
-                    qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s': state of member %lld is not finite at %lld",
-                              fn, path, (long long)b, (long long)(i / 2));
-        a += 16 * (size_t)N;
+        for (int64_t i = 0; i < 2 * N; ++i)
+            if (!isfinite(bitsd(cs_u64(&cs))) && st == QDML_OK)
+                st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s': state of member %lld is not finite at %lld",
+                               fn, path, (long long)b, (long long)(i / 2));
         if (st == QDML_OK && count > 0) {
             hist[b].items = qdml_calloc_array(count, sizeof(qdml_stats));
             if (!hist[b].items) {
@@ -592,30 +685,41 @@ qdml_status qdml_checkpoint_load(qdml_problem *p, const char *path) {
             uint64_t words[CK_STATS_WORDS];
             for (size_t k = 0; k < count; ++k) {
                 for (unsigned i = 0; i < CK_STATS_WORDS; ++i)
-                    words[i] = get_u64(a + 8 * (k * CK_STATS_WORDS + i));
+                    words[i] = cs_u64(&cs);
                 words_stats(words, &hist[b].items[k]);
             }
         }
-        a += 8 * count * CK_STATS_WORDS;
     }
+    if (st == QDML_OK && (!cs.ok || cs.left != 0 || cs.pos != cs.len || cs.hash != c.want))
+        st = qdml_fail(p->ctx, QDML_ERR_IO, "%s: '%s' changed while it was read (its checksum no longer matches)", fn,
+                       path);
+    cs_end(&cs);
     if (st != QDML_OK) goto done;
     /* Into the backend. A backend failure here leaves the problem partly loaded (reported). */
-    a = c.arrays;
+    if (!cs_start(&cs, c.f, arrays, arrays_len, 0)) {
+        cs_end(&cs);
+        st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate host buffers", fn);
+        goto done;
+    }
     for (int64_t b = 0; b < B; ++b) {
         const unsigned char *m = c.members + (size_t)b * CK_MEMBER_BYTES;
         const int has_v = get_u64(m + 16) != 0;
         const size_t count = (size_t)get_u64(m + 48);
-        if (has_v) {
-            for (int64_t i = 0; i < N; ++i)
-                buf[i] = bitsd(get_u64(a + 8 * (size_t)i));
-            a += 8 * (size_t)N;
-            if ((st = p->ops->set_potential(p->bs, b, buf)) != QDML_OK) break;
+        for (int which = has_v ? 1 : 0; which >= 0 && st == QDML_OK; --which) {
+            const int per = which ? 1 : 2; /* the potential, then the state */
+            for (int64_t first = 0; first < N && st == QDML_OK; first += chunk) {
+                const int64_t k = N - first < chunk ? N - first : chunk;
+                for (int64_t i = 0; i < per * k; ++i)
+                    buf[i] = bitsd(cs_u64(&cs));
+                if (parts)
+                    st = p->ops->set_part(p->bs, b, which, first, k, buf);
+                else
+                    st = which ? p->ops->set_potential(p->bs, b, buf) : p->ops->set_state(p->bs, b, buf);
+            }
         }
-        for (int64_t i = 0; i < 2 * N; ++i)
-            buf[i] = bitsd(get_u64(a + 8 * (size_t)i));
-        a += 16 * (size_t)N;
-        if ((st = p->ops->set_state(p->bs, b, buf)) != QDML_OK) break;
-        a += 8 * count * CK_STATS_WORDS;
+        if (st != QDML_OK) break;
+        for (size_t k = 0; k < count * CK_STATS_WORDS; ++k)
+            (void)cs_u64(&cs);
         p->hbar[b] = bitsd(get_u64(m));
         p->mass[b] = bitsd(get_u64(m + 8));
         p->has_potential[b] = (unsigned char)has_v;
@@ -637,6 +741,9 @@ qdml_status qdml_checkpoint_load(qdml_problem *p, const char *path) {
         p->history[b] = hist[b];
         memset(&hist[b], 0, sizeof hist[b]);
     }
+    if (st == QDML_OK && !cs.ok)
+        st = qdml_fail(NULL, QDML_ERR_IO, "'%s' changed while it was read", path);
+    cs_end(&cs);
     p->ground_valid = st == QDML_OK && get_u64(c.ground) != 0;
     p->start_known = 0;
     if (st == QDML_OK) p->last_run = c.run;
@@ -649,12 +756,13 @@ qdml_status qdml_checkpoint_load(qdml_problem *p, const char *path) {
     }
     qdml_clear_error(p->ctx);
 done:
+    cs_end(&cs);
     if (hist)
         for (int64_t b = 0; b < B; ++b)
             free(hist[b].items);
     free(hist);
     free(vmin);
     free(buf);
-    free(c.data);
+    ck_release(&c);
     return st;
 }

@@ -4,7 +4,7 @@
 #include "cuda_private.cuh"
 
 /* Positional initialisation of the ops table below: a new op in backend.h must be added here. */
-static_assert(sizeof(qdml_backend_ops) == 27 * sizeof(void *),
+static_assert(sizeof(qdml_backend_ops) == 29 * sizeof(void *),
               "backend.h ops table changed: update qdml_backend_cuda_ops");
 
 extern "C" const qdml_backend_ops qdml_backend_cuda_ops = {
@@ -29,6 +29,8 @@ extern "C" const qdml_backend_ops qdml_backend_cuda_ops = {
     cu_fill_objective,
     cu_steps,
     nullptr, /* steps_scheduled: the solver's single ops, a set_step per step */
+    nullptr, /* get_part, set_part: a member's whole copies (one process holds it whole) */
+    nullptr,
     cu_vectors,
     cu_apply_h,
     cu_precondition,

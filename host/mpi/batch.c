@@ -20,6 +20,7 @@ struct batch_state {
     int64_t B, N, first, count;
     int *cnt, *dsp;        /* per rank: members held and the first one (for the gathers) */
     comm_clock clk;
+    double *part;          /* get_part / set_part: the member being streamed, whole, on its rank */
 };
 
 void batch_part(int64_t B, int rank, int size, int64_t *first, int64_t *count) {
@@ -60,6 +61,7 @@ qdml_status batch_bytes_needed(const qdml_backend_desc *d, size_t *bytes) {
 static void batch_destroy(qdml_backend_state *bs) {
     batch_state *m = (batch_state *)bs;
     if (m->s) m->in->destroy(m->s);
+    free(m->part);
     free(m->cnt);
     free(m->dsp);
     free(m);
@@ -248,6 +250,64 @@ static qdml_status b_fill_objective(qdml_backend_state *bs, int64_t b, const qdm
     return agree(m, rc == MPI_SUCCESS ? QDML_OK : mpi_failed("MPI_Bcast", rc), "fill_objective");
 }
 
+/* A member streamed in parts (backend.h): its rank holds it whole anyway, so it copies the whole member out
+ * (in) at the first part (the last), and each part goes to rank 0 from there (comes from every rank's buf). */
+static qdml_status b_get_part(qdml_backend_state *bs, int64_t b, int which, int64_t first, int64_t count, double *buf) {
+    batch_state *m = (batch_state *)bs;
+    const int per = which ? 1 : 2, own = owner(m, b);
+    qdml_status st = QDML_OK;
+    if (mine(m, b) && first == 0) {
+        free(m->part);
+        m->part = qdml_calloc_array((size_t)m->N, (size_t)per * sizeof(double));
+        if (!m->part)
+            st = qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "get_part: cannot allocate a member (%lld points)",
+                           (long long)m->N);
+        else
+            st = which ? m->in->get_potential(m->s, b - m->first, m->part) : m->in->get_state(m->s, b - m->first, m->part);
+    }
+    if (mine(m, b) && st == QDML_OK && !m->part) st = qdml_fail(NULL, QDML_ERR_INTERNAL, "get_part: not from the start");
+    if ((st = agree(m, st, "get_part")) != QDML_OK) return st;
+    const int n = (int)(per * count);
+    int rc = MPI_SUCCESS;
+    if (own == 0 && m->rank == 0)
+        memcpy(buf, m->part + per * first, (size_t)n * sizeof(double));
+    else if (m->rank == own)
+        COMM_TIMED(&m->clk, rc = MPI_Send(m->part + per * first, n, MPI_DOUBLE, 0, 0, m->comm));
+    else if (m->rank == 0)
+        COMM_TIMED(&m->clk, rc = MPI_Recv(buf, n, MPI_DOUBLE, own, 0, m->comm, MPI_STATUS_IGNORE));
+    if (mine(m, b) && first + count >= m->N) {
+        free(m->part);
+        m->part = NULL;
+    }
+    return agree(m, rc == MPI_SUCCESS ? QDML_OK : mpi_failed("MPI_Send/MPI_Recv", rc), "get_part");
+}
+
+static qdml_status b_set_part(qdml_backend_state *bs, int64_t b, int which, int64_t first, int64_t count,
+                              const double *buf) {
+    batch_state *m = (batch_state *)bs;
+    const int per = which ? 1 : 2;
+    qdml_status st = QDML_OK;
+    if (mine(m, b)) {
+        if (first == 0) {
+            free(m->part);
+            m->part = qdml_calloc_array((size_t)m->N, (size_t)per * sizeof(double));
+        }
+        if (!m->part) {
+            st = qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "set_part: cannot allocate a member (%lld points)",
+                           (long long)m->N);
+        } else {
+            memcpy(m->part + per * first, buf, (size_t)(per * count) * sizeof(double));
+            if (first + count >= m->N) {
+                st = which ? m->in->set_potential(m->s, b - m->first, m->part)
+                           : m->in->set_state(m->s, b - m->first, m->part);
+                free(m->part);
+                m->part = NULL;
+            }
+        }
+    }
+    return agree(m, st, "set_part");
+}
+
 const qdml_backend_ops batch_ops = {
     .name = "batch",
     .bytes_needed = batch_bytes_needed,
@@ -267,4 +327,6 @@ const qdml_backend_ops batch_ops = {
     .gram = b_gram,
     .combine = b_combine,
     .fill_objective = b_fill_objective,
+    .get_part = b_get_part,
+    .set_part = b_set_part,
 };

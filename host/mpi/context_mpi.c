@@ -105,13 +105,22 @@ static qdml_status m_fill_objective(qdml_backend_state *s, int64_t b, const qdml
     return impl(s)->fill_objective(s, b, o, dim, out);
 }
 
+static qdml_status m_get_part(qdml_backend_state *s, int64_t b, int which, int64_t first, int64_t count, double *buf) {
+    return impl(s)->get_part(s, b, which, first, count, buf);
+}
+static qdml_status m_set_part(qdml_backend_state *s, int64_t b, int which, int64_t first, int64_t count,
+                              const double *buf) {
+    return impl(s)->set_part(s, b, which, first, count, buf);
+}
+
 #define MPI_OPS(label)                                                                                                 \
     {                                                                                                                  \
         .name = label, .bytes_needed = m_bytes_needed, .create = m_create, .destroy = m_destroy,                      \
         .set_state = m_set_state, .get_state = m_get_state, .set_potential = m_set_potential,                          \
         .get_potential = m_get_potential, .set_step = m_set_step, .kick = m_kick, .fft = m_fft,                        \
         .kinetic = m_kinetic, .scale = m_scale, .moments = m_moments, .distance = m_distance, .backup = m_backup,       \
-        .gram = m_gram, .combine = m_combine, .fill_objective = m_fill_objective,                                      \
+        .gram = m_gram, .combine = m_combine, .fill_objective = m_fill_objective, .get_part = m_get_part,              \
+        .set_part = m_set_part,                                                                                        \
     }
 /* No multi-step ops: a rank may decline one where another would not (each rank's CPU backend measures
  * its own paths), and the ranks must issue the same ops; no block-vector ops (the block eigensolver). */

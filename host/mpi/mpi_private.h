@@ -114,6 +114,9 @@ qdml_status slab_fft(qdml_backend_state *bs, int forward);
 qdml_status slab_kinetic(qdml_backend_state *bs, const double *scale, const unsigned char *active);
 qdml_status slab_scale(qdml_backend_state *bs, const double *scale, const unsigned char *active);
 qdml_status slab_backup(qdml_backend_state *bs, int restore, const unsigned char *mask);
+qdml_status slab_get_part(qdml_backend_state *bs, int64_t b, int which, int64_t first, int64_t count, double *buf);
+qdml_status slab_set_part(qdml_backend_state *bs, int64_t b, int which, int64_t first, int64_t count,
+                          const double *buf);
 qdml_status slab_moments(qdml_backend_state *bs, const double *hbar, const double *mass, const unsigned char *want,
                          qdml_moments *out);
 qdml_status slab_distance(qdml_backend_state *bs, const unsigned char *mask, double *out);

@@ -233,6 +233,56 @@ qdml_status slab_get_potential(qdml_backend_state *bs, int64_t b, double *v) {
     return mpi_agree(s->comm, &s->clk, gather_planes(s, v, 1), "get_potential");
 }
 
+/* This rank's points of [first, first + count) of a member, as [*a, *e) (empty where *a >= *e). */
+static void part_of_rank(const slab_state *s, int r, int64_t first, int64_t count, int64_t *a, int64_t *e) {
+    const int64_t P = s->n1 * s->n2, lo = (int64_t)s->firsts[r] * P, hi = lo + (int64_t)s->planes[r] * P;
+    *a = first > lo ? first : lo;
+    *e = first + count < hi ? first + count : hi;
+}
+
+qdml_status slab_get_part(qdml_backend_state *bs, int64_t b, int which, int64_t first, int64_t count, double *buf) {
+    slab_state *s = (slab_state *)bs;
+    const int per = which ? 1 : 2;
+    int *cnt = calloc((size_t)s->size, sizeof *cnt), *dsp = calloc((size_t)s->size, sizeof *dsp);
+    qdml_status st = cnt && dsp ? QDML_OK : qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "get_part: cannot allocate");
+    for (int r = 0; st == QDML_OK && r < s->size; ++r) {
+        int64_t a, e;
+        part_of_rank(s, r, first, count, &a, &e);
+        cnt[r] = a < e ? (int)(per * (e - a)) : 0;
+        dsp[r] = a < e ? (int)(per * (a - first)) : 0;
+    }
+    if ((st = mpi_agree(s->comm, &s->clk, st, "get_part")) == QDML_OK) {
+        int64_t a, e;
+        part_of_rank(s, s->rank, first, count, &a, &e);
+        const int64_t lo = (int64_t)s->l0 * s->n1 * s->n2;
+        const double *src = which ? s->v + b * s->xpts + (a - lo) : (const double *)(s->psi + b * s->local + (a - lo));
+        int rc;
+        COMM_TIMED(&s->clk, rc = MPI_Gatherv(a < e ? src : NULL, a < e ? (int)(per * (e - a)) : 0, MPI_DOUBLE, buf, cnt,
+                                             dsp, MPI_DOUBLE, 0, s->comm));
+        st = mpi_agree(s->comm, &s->clk, rc == MPI_SUCCESS ? QDML_OK : mpi_failed("MPI_Gatherv", rc), "get_part");
+    }
+    free(cnt);
+    free(dsp);
+    return st;
+}
+
+qdml_status slab_set_part(qdml_backend_state *bs, int64_t b, int which, int64_t first, int64_t count, const double *buf) {
+    slab_state *s = (slab_state *)bs;
+    const int per = which ? 1 : 2;
+    int64_t a, e;
+    part_of_rank(s, s->rank, first, count, &a, &e);
+    if (a < e) {
+        const int64_t lo = (int64_t)s->l0 * s->n1 * s->n2;
+        double *dst = which ? s->v + b * s->xpts + (a - lo) : (double *)(s->psi + b * s->local + (a - lo));
+        memcpy(dst, buf + per * (a - first), (size_t)(per * (e - a)) * sizeof(double));
+    }
+    if (which)
+        s->built[b] = 0;
+    else
+        s->kspace = 0;
+    return QDML_OK;
+}
+
 /* ---- the step ops ------------------------------------------------------------------------------ */
 
 qdml_status slab_set_step(qdml_backend_state *bs, int64_t b, const qdml_step_params *p) {

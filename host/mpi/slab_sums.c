@@ -294,4 +294,6 @@ const qdml_backend_ops slab_ops = {
     .gram = slab_gram,
     .combine = slab_combine,
     .fill_objective = slab_fill_objective,
+    .get_part = slab_get_part,
+    .set_part = slab_set_part,
 };

@@ -686,10 +686,11 @@ QDML_API qdml_status qdml_problem_last_run(const qdml_problem *problem, qdml_run
  * previous file at path is left as it was). */
 QDML_API qdml_status qdml_checkpoint_save(const qdml_problem *problem, const char *path);
 /* Replace the state of `problem` by the checkpoint at `path`, which must have the same grid and
- * batch. The whole file is read and checked first. Errors: INVALID_ARGUMENT saying which check
- * failed (not a checkpoint, version, size, checksum, layout, non-finite values, grid or batch),
- * IO, OUT_OF_MEMORY (the file is read whole), BACKEND (the only one that can leave the problem
- * partly loaded). */
+ * batch. The whole file is read and checked first, a chunk at a time (docs/checkpoints.md). Errors:
+ * INVALID_ARGUMENT saying which check failed (not a checkpoint, version, size, checksum, layout,
+ * non-finite values, grid or batch), IO (also: the file changed while it was read), OUT_OF_MEMORY,
+ * BACKEND (the only one, with a file changed between the reads, that can leave the problem partly
+ * loaded). */
 QDML_API qdml_status qdml_checkpoint_load(qdml_problem *problem, const char *path);
 /* Read and check the checkpoint at `path` and report its grid and batch (either may be NULL), to
  * create the problem to load it into. Errors as load; message in qdml_last_error_message(). */
