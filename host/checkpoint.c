@@ -37,10 +37,10 @@
 #define CK_STATS_WORDS 19u
 #define CK_PART (INT64_C(1) << 20) /* points a time of a member streamed in parts (backend.h get_part) */
 
-/* Points a part: CK_PART, or for the tests QDML_CHECKPOINT_PART (a positive integer), so that small grids
- * stream in several parts too. */
+/* Points a part: CK_PART, or for the tests QDML_PART_POINTS (a positive integer; the program's --out reads
+ * it too), so that small grids stream in several parts. */
 static int64_t part_points(void) {
-    const char *e = getenv("QDML_CHECKPOINT_PART");
+    const char *e = getenv("QDML_PART_POINTS");
     const long long v = e ? atoll(e) : 0;
     return v > 0 ? (int64_t)v : CK_PART;
 }

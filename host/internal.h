@@ -59,6 +59,8 @@ struct qdml_problem {
     qdml_run_info last_run;   /* the options of the last run that started (qdml_problem_last_run) */
     qdml_schedule *sched;     /* NULL, or per member its kinetic and potential schedules (2 b, 2 b + 1) */
     unsigned char *scheduled; /* NULL, or per member: a schedule other than the constant 1 is set */
+    double *part;             /* qdml_problem_get_state_part on a backend without get_part: the member whole */
+    int64_t part_member;
     int start_known;          /* the states are as a successful qdml_problem_evolve left them, measured
                                * finite with positive norms, and no potential, hbar or mass has changed
                                * since: the next evolve need not measure its start again */

@@ -425,7 +425,9 @@ void qdml_npy_free(qdml_npy_array *array) {
 
 static int write_all(FILE *f, const void *buf, size_t n) { return fwrite(buf, 1, n, f) == n ? 0 : -1; }
 
-qdml_status qdml_npy_write(const char *path, qdml_npy_dtype dtype, int ndim, const int64_t *shape, const double *data) {
+qdml_status qdml_npy_writer_open(qdml_npy_writer *w, const char *path, qdml_npy_dtype dtype, int ndim,
+                                 const int64_t *shape) {
+    memset(w, 0, sizeof *w);
     if (!path) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "qdml_npy_write: path is NULL");
     if (dtype != QDML_NPY_F64 && dtype != QDML_NPY_C128)
         return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: unknown dtype %d", path, (int)dtype);
@@ -448,9 +450,6 @@ qdml_status qdml_npy_write(const char *path, qdml_npy_dtype dtype, int ndim, con
     const size_t per_doubles = dtype == QDML_NPY_C128 ? 2 : 1;
     if ((uint64_t)count > (uint64_t)SIZE_MAX / (8 * per_doubles))
         return qdml_fail(NULL, QDML_ERR_OVERFLOW, "%s: %lld elements are too many to write", path, (long long)count);
-    const size_t ndoubles = (size_t)count * per_doubles;
-    if (ndoubles > 0 && !data)
-        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: data is NULL for %lld elements", path, (long long)count);
 
     char shape_txt[QDML_NPY_MAX_NDIM * 24 + 8];
     qdml_npy_format_shape(shape_txt, sizeof shape_txt, ndim, shape);
@@ -473,23 +472,61 @@ qdml_status qdml_npy_write(const char *path, qdml_npy_dtype dtype, int ndim, con
     memset(head + 10 + dl, ' ', padded - total);
     head[padded - 1] = '\n';
 
-    qdml_atomic_file af;
-    const qdml_status st = qdml_atomic_open(&af, path, 1, path);
+    const qdml_status st = qdml_atomic_open(&w->af, path, 1, path);
     if (st != QDML_OK) return st;
-    FILE *f = af.f;
-    int ok = write_all(f, head, padded) == 0;
-    if (ok && ndoubles > 0) {
-        if (host_is_little_endian()) {
-            ok = write_all(f, data, ndoubles * sizeof(double)) == 0;
-        } else {
-            double chunk[512];
-            for (size_t i = 0; ok && i < ndoubles; i += 512) {
-                size_t n = ndoubles - i < 512 ? ndoubles - i : 512;
-                memcpy(chunk, data + i, n * sizeof(double));
-                swap8_inplace(chunk, n);
-                ok = write_all(f, chunk, n * sizeof(double)) == 0;
-            }
+    w->path = path;
+    w->left = (size_t)count * per_doubles;
+    w->ok = write_all(w->af.f, head, padded) == 0;
+    return QDML_OK;
+}
+
+qdml_status qdml_npy_writer_put(qdml_npy_writer *w, const double *data, size_t ndoubles) {
+    if (ndoubles > w->left) {
+        w->ok = 0;
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: %zu more values than the shape holds", w->path,
+                         ndoubles - w->left);
+    }
+    if (ndoubles > 0 && !data) {
+        w->ok = 0;
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: data is NULL for %zu values", w->path, ndoubles);
+    }
+    w->left -= ndoubles;
+    if (!w->ok || ndoubles == 0) return QDML_OK;
+    if (host_is_little_endian()) {
+        w->ok = write_all(w->af.f, data, ndoubles * sizeof(double)) == 0;
+    } else {
+        double chunk[512];
+        for (size_t i = 0; w->ok && i < ndoubles; i += 512) {
+            size_t n = ndoubles - i < 512 ? ndoubles - i : 512;
+            memcpy(chunk, data + i, n * sizeof(double));
+            swap8_inplace(chunk, n);
+            w->ok = write_all(w->af.f, chunk, n * sizeof(double)) == 0;
         }
     }
-    return qdml_atomic_commit(&af, ok);
+    return QDML_OK;
+}
+
+qdml_status qdml_npy_writer_close(qdml_npy_writer *w) {
+    if (w->left != 0) {
+        qdml_atomic_abort(&w->af);
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: %zu values short of the shape: not written", w->path,
+                         w->left);
+    }
+    return qdml_atomic_commit(&w->af, w->ok);
+}
+
+void qdml_npy_writer_abort(qdml_npy_writer *w) { qdml_atomic_abort(&w->af); }
+
+qdml_status qdml_npy_write(const char *path, qdml_npy_dtype dtype, int ndim, const int64_t *shape, const double *data) {
+    qdml_npy_writer w;
+    qdml_status st = qdml_npy_writer_open(&w, path, dtype, ndim, shape);
+    if (st != QDML_OK) return st;
+    if (w.left > 0 && !data) {
+        qdml_npy_writer_abort(&w);
+        int64_t count = 1;
+        for (int d = 0; d < ndim; ++d) count *= shape[d];
+        return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: data is NULL for %lld elements", path, (long long)count);
+    }
+    (void)qdml_npy_writer_put(&w, data, w.left);
+    return qdml_npy_writer_close(&w);
 }

@@ -5,6 +5,8 @@
 #define QDML_IO_NPY_H
 
 #include <qdml/qdml.h>
+
+#include "atomic_file.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +37,22 @@ qdml_status qdml_npy_read(const char *path, qdml_npy_array *out);
  * (atomic_file.h). Errors: INVALID_ARGUMENT (NULL path, shape or data, unknown dtype, ndim outside
  * 0..QDML_NPY_MAX_NDIM, a negative extent), OVERFLOW, OUT_OF_MEMORY, IO. */
 qdml_status qdml_npy_write(const char *path, qdml_npy_dtype dtype, int ndim, const int64_t *shape, const double *data);
+
+/* The same written a piece at a time (a state streamed from ranks that each hold a part): open checks the
+ * shape and writes the header, put appends ndoubles values (C order; 2 per complex element), close commits
+ * the file if exactly prod(shape) elements came, else refuses it (INVALID_ARGUMENT) and leaves the path as
+ * it was; abort gives up. Errors as qdml_npy_write. */
+typedef struct qdml_npy_writer {
+    qdml_atomic_file af;
+    const char *path;
+    size_t left; /* doubles still to come */
+    int ok;      /* every write so far succeeded */
+} qdml_npy_writer;
+qdml_status qdml_npy_writer_open(qdml_npy_writer *w, const char *path, qdml_npy_dtype dtype, int ndim,
+                                 const int64_t *shape);
+qdml_status qdml_npy_writer_put(qdml_npy_writer *w, const double *data, size_t ndoubles);
+qdml_status qdml_npy_writer_close(qdml_npy_writer *w);
+void qdml_npy_writer_abort(qdml_npy_writer *w);
 
 /* A shape as Python prints the tuple ("(3,)", "(2, 4)"), for headers and messages; truncated to len. */
 void qdml_npy_format_shape(char *buf, size_t len, int ndim, const int64_t *shape);

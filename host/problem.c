@@ -46,6 +46,7 @@ void qdml_problem_destroy(qdml_problem *p) {
     free(p->ground);
     free(p->sched);
     free(p->scheduled);
+    free(p->part);
     free(p);
 }
 
@@ -408,6 +409,40 @@ qdml_status qdml_problem_get_state(const qdml_problem *p, int64_t member, double
     if (st != QDML_OK) return st;
     if (!psi) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: psi_interleaved is NULL", fn);
     st = p->ops->get_state(p->bs, member, psi);
+    if (st != QDML_OK) return qdml_fail_from(p->ctx, st, "%s: the %s backend failed", fn, p->ops->name);
+    return QDML_OK;
+}
+
+qdml_status qdml_problem_get_state_part(qdml_problem *p, int64_t member, int64_t first, int64_t count, double *psi) {
+    const char *fn = "qdml_problem_get_state_part";
+    if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
+    qdml_status st = check_member(p, member, 0, fn);
+    if (st != QDML_OK) return st;
+    if (first < 0 || count < 1 || first >= p->npoints || count > p->npoints - first)
+        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                         "%s: points [%lld, %lld + %lld) are not within the member's %lld points", fn, (long long)first,
+                         (long long)first, (long long)count, (long long)p->npoints);
+    if (!psi) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: psi_interleaved is NULL", fn);
+    if (p->ops->get_part) {
+        st = p->ops->get_part(p->bs, member, 0, first, count, psi);
+    } else {
+        /* The member whole, copied out at its first part and kept to its last. */
+        if (first == 0 || !p->part || p->part_member != member) {
+            free(p->part);
+            p->part = qdml_calloc_array((size_t)p->npoints, 2 * sizeof(double));
+            if (!p->part) return qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate a host buffer", fn);
+            p->part_member = member;
+            if ((st = p->ops->get_state(p->bs, member, p->part)) != QDML_OK) {
+                free(p->part);
+                p->part = NULL;
+            }
+        }
+        if (st == QDML_OK) memcpy(psi, p->part + 2 * first, (size_t)count * 2 * sizeof(double));
+        if (first + count == p->npoints) {
+            free(p->part);
+            p->part = NULL;
+        }
+    }
     if (st != QDML_OK) return qdml_fail_from(p->ctx, st, "%s: the %s backend failed", fn, p->ops->name);
     return QDML_OK;
 }

@@ -855,3 +855,47 @@ Test(api, real_time_energy_runaway_is_divergence) {
     qdml_problem_destroy(p);
     qdml_context_destroy(ctx);
 }
+
+/* qdml_problem_get_state_part: parts of random sizes in order give the member's state bit for bit; ranges
+ * outside the member are refused. */
+Test(api, state_parts_cover_the_member) {
+    qdml_context *ctx = qt_context();
+    const int64_t n[2] = {12, 9};
+    const double lo[2] = {-3, -2}, hi[2] = {3, 2};
+    qdml_grid g;
+    cr_assert_eq(qdml_grid_init(&g, 2, n, lo, hi), QDML_OK);
+    qdml_problem *p = qt_problem(ctx, &g, 2);
+    qt_rng r;
+    qt_rng_seed(&r, 77);
+    const int64_t N = qdml_grid_points(&g);
+    for (int b = 0; b < 2; ++b) {
+        double *psi = qt_random_state(&g, &r);
+        cr_assert_eq(qdml_problem_set_state(p, b, psi), QDML_OK);
+        free(psi);
+    }
+    double *parts = calloc((size_t)(2 * N), sizeof(double));
+    for (int b = 0; b < 2; ++b) {
+        double *whole = qt_get_state(p, b);
+        int64_t first = 0;
+        while (first < N) {
+            int64_t k = 1 + (int64_t)(qt_uniform(&r) * 20);
+            if (k > N - first) k = N - first;
+            cr_assert_eq(qdml_problem_get_state_part(p, b, first, k, parts + 2 * first), QDML_OK, "%s",
+                         qdml_context_last_error(ctx));
+            first += k;
+        }
+        cr_assert(memcmp(parts, whole, (size_t)(2 * N) * sizeof(double)) == 0, "member %d: parts differ", b);
+        free(whole);
+    }
+    cr_assert_eq(qdml_problem_get_state_part(p, 0, N - 2, 3, parts), QDML_ERR_INVALID_ARGUMENT);
+    cr_assert_not_null(strstr(qdml_context_last_error(ctx), "not within"), "%s", qdml_context_last_error(ctx));
+    cr_assert_eq(qdml_problem_get_state_part(p, 0, -1, 3, parts), QDML_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(qdml_problem_get_state_part(p, 0, 0, 0, parts), QDML_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(qdml_problem_get_state_part(p, 2, 0, 1, parts), QDML_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(qdml_problem_get_state_part(p, 0, 0, 1, NULL), QDML_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(qdml_problem_get_state_part(NULL, 0, 0, 1, parts), QDML_ERR_INVALID_ARGUMENT);
+    free(parts);
+    qdml_problem_destroy(p);
+    qdml_context_destroy(ctx);
+}
+

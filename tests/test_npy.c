@@ -617,3 +617,54 @@ Test(npy, fuzz_regressions_are_rejected_cleanly) {
     cr_assert_gt(files, 0, "no inputs in %s", dirpath);
     free(dirpath);
 }
+
+/* ---- the writer a piece at a time ---------------------------------------------------------- */
+
+/* Pieces of random sizes make the same file as one write, byte for byte; too few or too many values are
+ * refused and leave the path as it was. */
+Test(npy, writer_in_pieces_equals_one_write) {
+    char *dir = qt_tmpdir("npy");
+    qt_rng r;
+    qt_rng_seed(&r, 2026);
+    const int64_t shape[2] = {7, 13};
+    double data[2 * 7 * 13];
+    for (int i = 0; i < 2 * 7 * 13; ++i) data[i] = qt_normal(&r);
+    char *whole = qt_path(dir, "whole.npy"), *pieces = qt_path(dir, "pieces.npy");
+    cr_assert_eq(qdml_npy_write(whole, QDML_NPY_C128, 2, shape, data), QDML_OK, "%s", qdml_last_error_message());
+    qdml_npy_writer w;
+    cr_assert_eq(qdml_npy_writer_open(&w, pieces, QDML_NPY_C128, 2, shape), QDML_OK, "%s", qdml_last_error_message());
+    size_t done = 0;
+    while (done < 2 * 7 * 13) {
+        size_t k = 1 + (size_t)(qt_uniform(&r) * 17);
+        if (k > 2 * 7 * 13 - done) k = 2 * 7 * 13 - done;
+        cr_assert_eq(qdml_npy_writer_put(&w, data + done, k), QDML_OK);
+        done += k;
+    }
+    cr_assert_eq(qdml_npy_writer_close(&w), QDML_OK, "%s", qdml_last_error_message());
+    unsigned char *a = NULL, *b = NULL;
+    size_t la = 0, lb = 0;
+    cr_assert_eq(read_file(whole, &a, &la), 0);
+    cr_assert_eq(read_file(pieces, &b, &lb), 0);
+    cr_assert(la == lb && memcmp(a, b, la) == 0, "the pieces made another file (%zu and %zu bytes)", la, lb);
+    free(a);
+    free(b);
+    /* one value short: refused, the file left as it was */
+    cr_assert_eq(qdml_npy_writer_open(&w, pieces, QDML_NPY_F64, 1, shape), QDML_OK);
+    cr_assert_eq(qdml_npy_writer_put(&w, data, 6), QDML_OK);
+    cr_assert_neq(qdml_npy_writer_close(&w), QDML_OK);
+    cr_assert_not_null(strstr(qdml_last_error_message(), "short"), "%s", qdml_last_error_message());
+    qdml_npy_array back;
+    cr_assert_eq(qdml_npy_read(pieces, &back), QDML_OK);
+    cr_assert_eq(back.dtype, QDML_NPY_C128, "the refused write replaced the file");
+    qdml_npy_free(&back);
+    /* one value too many: refused at put, and at close */
+    cr_assert_eq(qdml_npy_writer_open(&w, pieces, QDML_NPY_F64, 1, shape), QDML_OK);
+    cr_assert_eq(qdml_npy_writer_put(&w, data, 7), QDML_OK);
+    cr_assert_neq(qdml_npy_writer_put(&w, data, 1), QDML_OK);
+    cr_assert_not_null(strstr(qdml_last_error_message(), "more values"), "%s", qdml_last_error_message());
+    cr_assert_neq(qdml_npy_writer_close(&w), QDML_OK);
+    free(whole);
+    free(pieces);
+    qt_rm_rf(dir);
+    free(dir);
+}

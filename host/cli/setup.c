@@ -558,37 +558,46 @@ void cli_json_success(FILE *f, const cli_setup *s, int64_t b, double radius, con
 
 /* ---- --out ------------------------------------------------------------------------------------ */
 
-/* Copies the states of all members out and writes them as one complex128 array. */
+/* Writes the states of all members as one complex128 array, streamed a part of a member at a time (on an MPI
+ * context no rank holds a whole member: rank 0 writes the parts it gathers). */
 int cli_setup_write_states(cli_setup *s, const char *path, int batch_axis) {
     const char *cmd = s->cmd;
     if (cli_path_is_h5(path)) return cli_setup_write_h5(s, path, batch_axis);
-    if ((uint64_t)s->points > SIZE_MAX / 16 / (uint64_t)s->batch) {
-        cli_error(cmd, "--out %s: state too large to copy", path);
-        return CLI_RUN_FAILED;
-    }
-    double *psi = malloc((size_t)s->points * (size_t)s->batch * 2 * sizeof(double));
+    /* 2^20 points a part, or QDML_PART_POINTS (for the tests: small grids in several parts too) */
+    const char *pe = getenv("QDML_PART_POINTS");
+    const int64_t want = pe && atoll(pe) > 0 ? (int64_t)atoll(pe) : (INT64_C(1) << 20);
+    const int64_t part = s->points < want ? s->points : want;
+    double *psi = malloc((size_t)part * 2 * sizeof(double));
     if (!psi) {
         cli_error(cmd, "--out %s: out of memory", path);
         return CLI_RUN_FAILED;
-    }
-    for (int64_t b = 0; b < s->batch; ++b) {
-        qdml_status st = qdml_problem_get_state(s->problem, b, psi + 2 * b * s->points);
-        if (st != QDML_OK) {
-            cli_error(cmd, "--out: reading the state failed: %s", qdml_context_last_error(s->ctx));
-            free(psi);
-            return CLI_RUN_FAILED;
-        }
     }
     int64_t shape[QDML_MAX_DIM + 1];
     int ndim = 0;
     if (batch_axis) shape[ndim++] = s->batch;
     for (int d = 0; d < s->dim; ++d)
         shape[ndim++] = s->n[d];
-    int rc = CLI_OK;
-    if (qdml_npy_write(path, QDML_NPY_C128, ndim, shape, psi) != QDML_OK) {
+    qdml_npy_writer w;
+    if (qdml_npy_writer_open(&w, path, QDML_NPY_C128, ndim, shape) != QDML_OK) {
         cli_error(cmd, "--out: %s", qdml_last_error_message());
-        rc = CLI_RUN_FAILED;
+        free(psi);
+        return CLI_RUN_FAILED;
     }
+    for (int64_t b = 0; b < s->batch; ++b)
+        for (int64_t first = 0; first < s->points; first += part) {
+            const int64_t k = s->points - first < part ? s->points - first : part;
+            if (qdml_problem_get_state_part(s->problem, b, first, k, psi) != QDML_OK) {
+                cli_error(cmd, "--out: reading the state failed: %s", qdml_context_last_error(s->ctx));
+                qdml_npy_writer_abort(&w);
+                free(psi);
+                return CLI_RUN_FAILED;
+            }
+            (void)qdml_npy_writer_put(&w, psi, (size_t)k * 2);
+        }
     free(psi);
-    return rc;
+    if (qdml_npy_writer_close(&w) != QDML_OK) {
+        cli_error(cmd, "--out: %s", qdml_last_error_message());
+        return CLI_RUN_FAILED;
+    }
+    return CLI_OK;
 }

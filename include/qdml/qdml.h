@@ -242,6 +242,14 @@ QDML_API qdml_status qdml_problem_set_state_uniform(qdml_problem *problem, int64
 QDML_API qdml_status qdml_problem_set_state(qdml_problem *problem, int64_t member, const double *psi_interleaved);
 /* Copy the current state of one member out: 2 * qdml_problem_points() interleaved doubles. */
 QDML_API qdml_status qdml_problem_get_state(const qdml_problem *problem, int64_t member, double *psi_interleaved);
+/* Points [first, first + count) of a member's state (2 count interleaved doubles, the member's flat C order),
+ * to write a state that no process holds whole: call it for parts that cover the member in order, from
+ * first = 0, with no other call on the problem in between (the first part copies the member out where the
+ * backend cannot give parts, and the last releases it). On an MPI context (qdml_mpi.h) it is collective and
+ * fills psi on rank 0 alone, each part gathered from the ranks that hold it. Errors: INVALID_ARGUMENT (NULL,
+ * member, a range outside the member), OUT_OF_MEMORY, BACKEND. */
+QDML_API qdml_status qdml_problem_get_state_part(qdml_problem *problem, int64_t member, int64_t first, int64_t count,
+                                                 double *psi_interleaved);
 /* Copy |psi|^2 of one member out: qdml_problem_points() doubles. */
 QDML_API qdml_status qdml_problem_get_density(const qdml_problem *problem, int64_t member, double *density);
 /* The success probability of one member: the share of its density sum |psi|^2 dV / norm at the grid

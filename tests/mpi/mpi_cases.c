@@ -371,7 +371,7 @@ static void case_checkpoint(const char *layout, const char *path) {
     const int slabs = strcmp(layout, "slabs") == 0;
     /* Members of 8000 points streamed in parts of 1000 (host/checkpoint.c), which cross the ranks' slabs (320
      * points a plane): the file is written and read without any rank holding a whole member (SLABS). */
-    setenv("QDML_CHECKPOINT_PART", "1000", 1);
+    setenv("QDML_PART_POINTS", "1000", 1);
     const int B = slabs ? 2 : 5;
     qdml_grid g;
     slab_grid(&g, slabs ? 3 : 2, 25);
