@@ -185,8 +185,16 @@ Test(mpi, program_under_mpirun_equals_one_process) {
     remove_dir(dir);
 }
 
+/* The batch layout on the CUDA backend, every rank on the node's devices (two ranks sharing one GPU where
+ * there is one): a ctest entry of its own (test_mpi_device), skipped without a device. */
+Test(mpi_device, batch_of_7_on_2_ranks_on_cuda_equals_one_process) {
+    if (!qdml_backend_available(QDML_BACKEND_CUDA)) cr_skip_test("no CUDA device (or no CUDA backend in this build)");
+    expect_checks(2, 7, (const char *const[]){CASES, "batch", "--cuda", NULL});
+}
+
 #else
 
 Test(mpi, not_built) { cr_skip_test("this build has no MPI (QDML_ENABLE_MPI, libopenmpi-dev, libfftw3-mpi-dev)"); }
+Test(mpi_device, not_built) { cr_skip_test("this build has no MPI (QDML_ENABLE_MPI, libopenmpi-dev, libfftw3-mpi-dev)"); }
 
 #endif
