@@ -86,6 +86,7 @@ void slab_destroy(qdml_backend_state *bs) {
     free(s->imag);
     free(s->flush);
     free(s->built);
+    free(s->eref);
     free(s->planes);
     free(s->firsts);
     free(s);
@@ -108,10 +109,11 @@ static qdml_status slab_alloc(slab_state *s) {
     s->imag = calloc(B, 1);
     s->flush = calloc(B, 1);
     s->built = calloc(B, 1);
+    s->eref = calloc(B, sizeof(double));
     s->planes = calloc((size_t)s->size, sizeof(int));
     s->firsts = calloc((size_t)s->size, sizeof(int));
     int ok = s->psi && s->backup && s->work && s->v && s->evh && s->evf && s->ktab && s->imag && s->flush &&
-             s->built && s->planes && s->firsts;
+             s->built && s->eref && s->planes && s->firsts;
     const int64_t nn[3] = {s->n0, s->n1, s->n2};
     for (int a = 0; a < 3 && ok; ++a) {
         s->k2[a] = calloc((size_t)nn[a], sizeof(double));

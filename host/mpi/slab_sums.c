@@ -1,7 +1,7 @@
 /* SLABS: the ops that sum over the grid, each rank over its slab and then over the ranks: the monitoring
- * sums (as the CPU backend's, backend.h: two reductions per member, one for the sums and the density's
- * maximum, one for the residual, which needs the energy first), the distance to the backup, the Gram
- * matrix of a block and its combination, and the objective's fill with its range. */
+ * sums (as the CPU backend's, backend.h: one reduction for every member's sums, the density's maximum and
+ * the residual about a reference energy; see slab_moments), the distance to the backup, the Gram matrix of
+ * a block and its combination, and the objective's fill with its range. */
 #include <fftw3-mpi.h>
 #include <math.h>
 #include <omp.h>
@@ -15,6 +15,7 @@
 /* A member's position-space sums and the density's maximum, reduced over the ranks by red_op. */
 typedef struct red {
     double s0, sv, st, sx[3], sxx[3];
+    double s1;   /* sum |H psi - eref psi|^2 (slab_moments) */
     double bad;  /* points whose |psi|^2 is not finite */
     double rmax; /* +inf where a value was NaN */
     int64_t imax;
@@ -32,6 +33,7 @@ static void red_combine(void *in, void *inout, int *len, MPI_Datatype *type) {
             b[k].sx[d] += a[k].sx[d];
             b[k].sxx[d] += a[k].sxx[d];
         }
+        b[k].s1 += a[k].s1;
         b[k].bad += a[k].bad;
         if (a[k].rmax > b[k].rmax || (a[k].rmax == b[k].rmax && a[k].imax < b[k].imax)) {
             b[k].rmax = a[k].rmax;
@@ -40,7 +42,7 @@ static void red_combine(void *in, void *inout, int *len, MPI_Datatype *type) {
     }
 }
 
-static qdml_status reduce_red(slab_state *s, red *r) {
+static qdml_status reduce_red(slab_state *s, red *r, int64_t count) {
     MPI_Datatype t;
     MPI_Op op;
     int rc = MPI_Type_contiguous((int)sizeof(red), MPI_BYTE, &t);
@@ -48,7 +50,7 @@ static qdml_status reduce_red(slab_state *s, red *r) {
     if (rc != MPI_SUCCESS) return mpi_failed("MPI_Type_contiguous", rc);
     rc = MPI_Op_create(red_combine, 1, &op);
     if (rc == MPI_SUCCESS) {
-        COMM_TIMED(&s->clk, rc = MPI_Allreduce(MPI_IN_PLACE, r, 1, t, op, s->comm));
+        COMM_TIMED(&s->clk, rc = MPI_Allreduce(MPI_IN_PLACE, r, (int)count, t, op, s->comm));
         MPI_Op_free(&op);
     }
     MPI_Type_free(&t);
@@ -64,15 +66,18 @@ static qdml_status sum_doubles(slab_state *s, double *a, int64_t n) {
 /* The internal axis of this file's axis a (2D: axes 0, 1 are internal 1, 2; the one-point axis 2 is 0). */
 static int internal_axis(const slab_state *s, int a) { return s->dim2 ? (a == 2 ? 0 : a + 1) : a; }
 
-static qdml_status member_moments(slab_state *s, int64_t b, double hbar, double mass, qdml_moments *out) {
+static double residual_about(const slab_state *s, int64_t b, double e);
+
+/* Passes 1 and 2 of a member's sums into *r (position moments, maximum, the kinetic sum spectrally), leaving
+ * T psi in the work buffer; then r->s1 = sum |T psi + (V - eref) psi|^2, the residual about eref. */
+static void local_sums(slab_state *s, int64_t b, double hbar, double mass, double eref, red *r) {
     const int64_t X = s->xpts, K = s->kpts, P = s->n1 * s->n2, base = (int64_t)s->l0 * P;
     const qdml_c64 *psi = s->psi + b * s->local;
     const double *v = s->v + b * X;
     qdml_c64 *w = s->work;
-    red r;
-    memset(&r, 0, sizeof r);
-    r.rmax = -1.0;
-    r.imax = INT64_MAX;
+    memset(r, 0, sizeof *r);
+    r->rmax = -1.0;
+    r->imax = INT64_MAX;
     double s0 = 0, sv = 0, sx0 = 0, sx1 = 0, sx2 = 0, sxx0 = 0, sxx1 = 0, sxx2 = 0, bad = 0;
 #pragma omp parallel num_threads(s->nt) reduction(+ : s0, sv, sx0, sx1, sx2, sxx0, sxx1, sxx2, bad)
     {
@@ -100,16 +105,16 @@ static qdml_status member_moments(slab_state *s, int64_t b, double hbar, double 
             }
         }
 #pragma omp critical(qdml_slab_max)
-        if (lmax > r.rmax || (lmax == r.rmax && limax < r.imax)) {
-            r.rmax = lmax;
-            r.imax = limax;
+        if (lmax > r->rmax || (lmax == r->rmax && limax < r->imax)) {
+            r->rmax = lmax;
+            r->imax = limax;
         }
     }
-    r.s0 = s0;
-    r.sv = sv;
-    r.sx[0] = sx0, r.sx[1] = sx1, r.sx[2] = sx2;
-    r.sxx[0] = sxx0, r.sxx[1] = sxx1, r.sxx[2] = sxx2;
-    r.bad = bad;
+    r->s0 = s0;
+    r->sv = sv;
+    r->sx[0] = sx0, r->sx[1] = sx1, r->sx[2] = sx2;
+    r->sxx[0] = sxx0, r->sxx[1] = sxx1, r->sxx[2] = sxx2;
+    r->bad = bad;
     /* The kinetic sum, spectrally; the copy becomes T psi. */
     slab_transform(s, w, 1);
     const double c = qdml_kinetic_coefficient(hbar, mass), invn = 1.0 / (double)s->d.npoints;
@@ -122,42 +127,105 @@ static qdml_status member_moments(slab_state *s, int64_t b, double hbar, double 
         st += ek * qdml_abs2(w[j]);
         w[j] = qdml_cscale(w[j], ek * invn);
     }
-    r.st = st;
+    r->st = st;
     slab_transform(s, w, 0);
-    qdml_status status = reduce_red(s, &r);
-    if (status != QDML_OK) return status;
-    out->s0 = r.s0;
-    out->sv = r.sv;
-    out->st = r.st * invn;
-    for (int a = 0; a < 3; ++a) {
-        out->sx[internal_axis(s, a)] = r.sx[a];
-        out->sxx[internal_axis(s, a)] = r.sxx[a];
-    }
-    out->rmax = r.rmax == INFINITY && r.bad > 0 ? NAN : r.rmax;
-    out->imax = r.imax;
-    const double energy = out->s0 > 0 ? (out->st + out->sv) / out->s0 : 0.0;
+    r->s1 = residual_about(s, b, eref);
+}
+
+/* sum over this rank's points of |T psi + (V - e) psi|^2, T psi in the work buffer. */
+static double residual_about(const slab_state *s, int64_t b, double e) {
+    const int64_t X = s->xpts;
+    const qdml_c64 *psi = s->psi + b * s->local, *w = s->work;
+    const double *v = s->v + b * X;
     double res = 0.0;
 #pragma omp parallel for num_threads(s->nt) schedule(static) reduction(+ : res)
     for (int64_t i = 0; i < X; ++i) {
-        const double f = v[i] - energy;
+        const double f = v[i] - e;
         const double re = w[i].re + f * psi[i].re, im = w[i].im + f * psi[i].im;
         res += re * re + im * im;
     }
-    if ((status = sum_doubles(s, &res, 1)) != QDML_OK) return status;
-    out->sres = res;
-    out->finite = r.bad == 0 && isfinite(out->s0) && isfinite(out->sv) && isfinite(out->st) && isfinite(out->sres);
-    return QDML_OK;
+    return res;
 }
 
+/* The monitoring sums of the wanted members with ONE MPI_Allreduce: the residual needs the energy, which is
+ * known only after the reduction, so each rank sums it about a reference energy eref (the member's energy at
+ * the last monitoring point) and the exact identity sum |H psi - E psi|^2 = S1 - (E - eref)^2 sum |psi|^2,
+ * S1 = sum |H psi - eref psi|^2, gives it. That subtraction loses accuracy where (E - eref)^2 sum |psi|^2 is
+ * not small next to S1; there (a first monitoring point, a large change of energy) the member's residual is
+ * summed again directly about E, in a second reduction for those members alone. */
 qdml_status slab_moments(qdml_backend_state *bs, const double *hbar, const double *mass, const unsigned char *want,
                          qdml_moments *out) {
     slab_state *s = (slab_state *)bs;
-    qdml_status st = QDML_OK;
-    for (int64_t b = 0; b < s->d.batch && st == QDML_OK; ++b) {
-        if (want && !want[b]) continue;
-        memset(&out[b], 0, sizeof out[b]);
-        st = member_moments(s, b, hbar[b], mass[b], &out[b]);
+    const int64_t B = s->d.batch;
+    red *r = calloc((size_t)B, sizeof *r);
+    double *again = calloc((size_t)B, sizeof *again);
+    unsigned char *need = calloc((size_t)B, 1);
+    qdml_status st = r && again && need ? QDML_OK : qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "moments: cannot allocate");
+    if ((st = mpi_agree(s->comm, &s->clk, st, "moments")) != QDML_OK) {
+        free(r);
+        free(again);
+        free(need);
+        return st;
     }
+    for (int64_t b = 0; b < B; ++b)
+        if (!want || want[b]) local_sums(s, b, hbar[b], mass[b], s->eref[b], &r[b]);
+    st = reduce_red(s, r, B);
+    const double invn = 1.0 / (double)s->d.npoints;
+    int redo = 0;
+    for (int64_t b = 0; st == QDML_OK && b < B; ++b) {
+        if (want && !want[b]) continue;
+        qdml_moments *o = &out[b];
+        memset(o, 0, sizeof *o);
+        o->s0 = r[b].s0;
+        o->sv = r[b].sv;
+        o->st = r[b].st * invn;
+        for (int a = 0; a < 3; ++a) {
+            o->sx[internal_axis(s, a)] = r[b].sx[a];
+            o->sxx[internal_axis(s, a)] = r[b].sxx[a];
+        }
+        o->rmax = r[b].rmax == INFINITY && r[b].bad > 0 ? NAN : r[b].rmax;
+        o->imax = r[b].imax;
+        const double energy = o->s0 > 0 ? (o->st + o->sv) / o->s0 : 0.0, de = energy - s->eref[b];
+        const double shift = de * de * o->s0;
+        if (isfinite(shift) && isfinite(r[b].s1) && shift <= 0.5 * r[b].s1) {
+            o->sres = r[b].s1 - shift > 0 ? r[b].s1 - shift : 0.0;
+        } else {
+            need[b] = 1; /* summed again below */
+            redo = 1;
+        }
+        if (isfinite(energy)) s->eref[b] = energy;
+    }
+    if (st == QDML_OK && redo) {
+        for (int64_t b = 0; b < B; ++b) {
+            if (!need[b]) continue;
+            const qdml_moments *o = &out[b];
+            /* T psi again in the work buffer (it holds the last member's) */
+            qdml_c64 *w = s->work;
+            const qdml_c64 *psi = s->psi + b * s->local;
+            memcpy(w, psi, (size_t)s->xpts * sizeof *w);
+            slab_transform(s, w, 1);
+            const double c = qdml_kinetic_coefficient(hbar[b], mass[b]);
+#pragma omp parallel for num_threads(s->nt) schedule(static)
+            for (int64_t j = 0; j < s->kpts; ++j) {
+                int64_t k0, k1, k2;
+                slab_kidx(s, j, &k0, &k1, &k2);
+                w[j] = qdml_cscale(w[j], c * (s->k2[0][k0] + s->k2[1][k1] + s->k2[2][k2]) * invn);
+            }
+            slab_transform(s, w, 0);
+            again[b] = residual_about(s, b, o->s0 > 0 ? (o->st + o->sv) / o->s0 : 0.0);
+        }
+        st = sum_doubles(s, again, B);
+        for (int64_t b = 0; st == QDML_OK && b < B; ++b)
+            if (need[b]) out[b].sres = again[b];
+    }
+    for (int64_t b = 0; st == QDML_OK && b < B; ++b) {
+        if (want && !want[b]) continue;
+        qdml_moments *o = &out[b];
+        o->finite = r[b].bad == 0 && isfinite(o->s0) && isfinite(o->sv) && isfinite(o->st) && isfinite(o->sres);
+    }
+    free(r);
+    free(again);
+    free(need);
     return mpi_agree(s->comm, &s->clk, st, "moments");
 }
 
