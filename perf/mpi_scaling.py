@@ -35,16 +35,16 @@ RESULTS = os.path.join(ROOT, "perf", "RESULTS.md")
 BEGIN, END = "<!-- mpi-scaling:begin -->", "<!-- mpi-scaling:end -->"
 
 
-def run(kind, n, steps):
+def run(kind, n, steps, extra=()):
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMP_NUM_THREADS="2")
-    base = [PROG, "--n", str(n), "--steps", str(steps)]
+    base = [PROG, "--n", str(n), "--steps", str(steps)] + list(extra)
     if kind == "plain":
         cmd = base + ["--threads", "2", "--plain"]
     elif kind == "1 rank":
         cmd = ["mpirun", "-np", "1", "--bind-to", "none"] + base + ["--threads", "2"]
     else:
         cmd = ["mpirun", "-np", "2", "--oversubscribe", "--bind-to", "none"] + base + ["--threads", "1"]
-    print(f"  {kind:8s} {n}^3: {' '.join(cmd)}", file=sys.stderr, flush=True)
+    print(f"  {kind:8s} n = {n}: {' '.join(cmd)}", file=sys.stderr, flush=True)
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     line = [l for l in out.splitlines() if l.startswith("{")][-1]
     r = json.loads(line)
@@ -126,6 +126,11 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", default="5,2", help="steps per run for each size")
     ap.add_argument("--no-results-md", action="store_true")
+    ap.add_argument("--batch", default="16:256:2",
+                    help="members:points per axis:dim of the batch-layout comparison (FFTW_MEASURE), or 'none'")
+    ap.add_argument("--batch-steps", type=int, default=100)
+    ap.add_argument("--batch-only", action="store_true",
+                    help="run the batch comparison only; the slab tables come from perf/results/mpi-scaling/runs.csv")
     ap.add_argument("--from-runs", action="store_true",
                     help="no runs: rebuild the tables from perf/results/mpi-scaling/runs.csv (the commit is then unknown)")
     a = ap.parse_args()
@@ -134,6 +139,9 @@ def main():
     steps += [steps[-1]] * (len(sizes) - len(steps))
     os.makedirs(OUT, exist_ok=True)
     runs = []
+    batch_repeats = a.repeats
+    if a.batch_only:
+        a.from_runs = True
     if a.from_runs:
         with open(os.path.join(OUT, "runs.csv")) as f:
             for r in csv.DictReader(f):
@@ -150,6 +158,32 @@ def main():
             order = ["plain", "1 rank", "2 ranks"] if r % 2 == 0 else ["2 ranks", "1 rank", "plain"]
             for kind in order:
                 runs.append(run(kind, n, st))
+    # The batch layout against one process: B members, MEASURE plans (one process then takes its member path
+    # and multi-step op; the ranks issue single ops, docs/mpi.md).
+    batch_runs = []
+    bpath = os.path.join(OUT, "batch_runs.csv")
+    if a.batch != "none" and (a.batch_only or not a.from_runs):
+        bm, bn, bd = (int(x) for x in a.batch.split(":"))
+        extra = ["--batch", str(bm), "--dim", str(bd), "--effort", "measure"]
+        for r in range(batch_repeats):
+            print(f"batch {bm} x {bn}^{bd}, round {r + 1} of {batch_repeats}", file=sys.stderr, flush=True)
+            order = ["plain", "1 rank", "2 ranks"] if r % 2 == 0 else ["2 ranks", "1 rank", "plain"]
+            for kind in order:
+                batch_runs.append(run(kind, bn, a.batch_steps, extra))
+        with open(bpath, "w", newline="") as f:
+            keys = ["kind", "n", "dim", "batch", "ranks", "threads", "steps", "step_s", "qdml_comm_s", "max_rss_kib"]
+            w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
+            w.writeheader()
+            w.writerows(batch_runs)
+        open(os.path.join(OUT, "batch_commit"), "w").write(git_commit() + "\n")
+    elif os.path.exists(bpath):
+        with open(bpath) as f:
+            for r in csv.DictReader(f):
+                for k in ("n", "dim", "batch", "ranks", "threads", "steps", "max_rss_kib"):
+                    r[k] = int(float(r[k]))
+                for k in ("step_s", "qdml_comm_s"):
+                    r[k] = float(r[k])
+                batch_runs.append(r)
     commit = git_commit() if not a.from_runs else open(os.path.join(OUT, "commit")).read().strip()
     if not a.from_runs:
         open(os.path.join(OUT, "commit"), "w").write(commit + "\n")
@@ -198,6 +232,25 @@ def main():
     md.append("Runs (seconds per step): " + "; ".join(
         f"{k}: " + ", ".join(f"{x:.3g}" for x in v["runs"]) for k, v in summary.items()) + ".")
     md.append("")
+    if batch_runs:
+        b0 = batch_runs[0]
+        bcommit = open(os.path.join(OUT, "batch_commit")).read().strip() if os.path.exists(
+            os.path.join(OUT, "batch_commit")) else commit
+        med = {k: statistics.median(r["step_s"] for r in batch_runs if r["kind"] == k) for k in ("plain", "1 rank", "2 ranks")}
+        runs_txt = "; ".join(k + ": " + ", ".join(f"{r['step_s'] * 1e3:.3g}" for r in batch_runs if r["kind"] == k)
+                             for k in ("plain", "1 rank", "2 ranks"))
+        md.append(f"**The batch layout** (commit {bcommit}): {b0['batch']} members of {b0['n']}"
+                  f"{'²' if b0['dim'] == 2 else '³'}, FFTW_MEASURE, {b0['steps']} real-time steps with statistics off, "
+                  f"medians of {len([r for r in batch_runs if r['kind'] == 'plain'])} alternating runs. One process "
+                  "takes the CPU backend's member path and its multi-step op; the batch layout's ranks issue the single "
+                  "ops (each rank's backend chooses its own path), so the comparison includes that loss.\n")
+        md.append("| one process, CPU backend (2 threads) | batch layout, 1 rank (2 threads) | batch layout, 2 ranks (1 thread each) | 2 ranks / one process |")
+        md.append("|---:|---:|---:|---:|")
+        md.append(f"| {med['plain'] * 1e3:.3f} ms | {med['1 rank'] * 1e3:.3f} ms | {med['2 ranks'] * 1e3:.3f} ms | "
+                  f"{med['2 ranks'] / med['plain']:.2f} |")
+        md.append("")
+        md.append(f"Runs (ms per step): {runs_txt}.")
+        md.append("")
     md.append(model_tables(per_point, bytes_per_point))
     md.append(END)
     text = "\n".join(md)

@@ -3,8 +3,11 @@
  * reference on the plain CPU backend (--plain).
  *
  *   qdml_mpi_steps --n N [--dim 2|3] [--steps S] [--threads T] [--effort estimate|measure] [--plain]
+ *                  [--batch B]
  *
- * One member, the oscillator, a Gaussian start; S real-time Strang steps (after one step of warm-up,
+ * With --batch B (B > 1): B members on the batch layout (QDML_MPI_BATCH; --plain: the CPU backend in one
+ * process), each rank's members on its own CPU backend; otherwise one member on the slab layout.
+ * The oscillator, a Gaussian start; S real-time Strang steps (after one step of warm-up,
  * which also builds the step tables) with statistics off (qdml_evolve_options.no_statistics: the steps
  * alone). Rank 0 prints one JSON object:
  *   step_s          wall seconds per step (MPI_Wtime around the call, after a barrier; max over ranks)
@@ -41,6 +44,7 @@ int main(int argc, char **argv) {
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     int64_t n = 64, steps = 5;
     int dim = 3, threads = 1, plain = 0;
+    int64_t batch = 1;
     qdml_fft_effort effort = QDML_FFT_ESTIMATE;
     for (int i = 1; i < argc; ++i) {
         if (strcmp(argv[i], "--n") == 0 && i + 1 < argc) n = atoll(argv[++i]);
@@ -50,12 +54,13 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--effort") == 0 && i + 1 < argc)
             effort = strcmp(argv[++i], "measure") == 0 ? QDML_FFT_MEASURE : QDML_FFT_ESTIMATE;
         else if (strcmp(argv[i], "--plain") == 0) plain = 1;
+        else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = atoll(argv[++i]);
         else {
             if (rank == 0) fprintf(stderr, "qdml_mpi_steps: unknown argument '%s'\n", argv[i]);
             MPI_Abort(MPI_COMM_WORLD, 2);
         }
     }
-    if (n < 8 || steps < 1 || (dim != 2 && dim != 3) || threads < 1 || (plain && size != 1)) {
+    if (n < 8 || steps < 1 || (dim != 2 && dim != 3) || threads < 1 || (plain && size != 1) || batch < 1) {
         if (rank == 0) fprintf(stderr, "qdml_mpi_steps: bad arguments (--plain runs on one rank)\n");
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
@@ -64,7 +69,7 @@ int main(int argc, char **argv) {
         need(qdml_context_create(&ctx, QDML_BACKEND_CPU, threads), "qdml_context_create");
     else {
         need(qdml_context_create_mpi(&ctx, MPI_COMM_WORLD, QDML_BACKEND_CPU, threads), "qdml_context_create_mpi");
-        need(qdml_mpi_set_layout(ctx, QDML_MPI_SLABS), "qdml_mpi_set_layout");
+        need(qdml_mpi_set_layout(ctx, batch > 1 ? QDML_MPI_BATCH : QDML_MPI_SLABS), "qdml_mpi_set_layout");
     }
     need(qdml_context_set_fft_effort(ctx, effort), "set_fft_effort");
     int64_t nn[3] = {n, n, n};
@@ -73,13 +78,15 @@ int main(int argc, char **argv) {
     need(qdml_grid_init(&g, dim, nn, lo, hi), "grid");
     qdml_problem *p = NULL;
     const double t_create = MPI_Wtime();
-    need(qdml_problem_create(ctx, &g, 1, &p), "qdml_problem_create");
+    need(qdml_problem_create(ctx, &g, batch, &p), "qdml_problem_create");
     const double create_s = MPI_Wtime() - t_create;
     qdml_objective o;
     need(qdml_objective_parse("harmonic", dim, &o), "objective");
-    need(qdml_problem_set_objective(p, 0, &o), "set_objective");
     double c[3] = {0.5, -0.3, 0.2}, s[3] = {1.0, 1.0, 1.0}, k[3] = {1.0, 0.0, 0.5};
-    need(qdml_problem_set_state_gaussian(p, 0, c, s, k), "gaussian");
+    for (int64_t b = 0; b < batch; ++b) {
+        need(qdml_problem_set_objective(p, b, &o), "set_objective");
+        need(qdml_problem_set_state_gaussian(p, b, c, s, k), "gaussian");
+    }
     qdml_evolve_options eo;
     qdml_evolve_options_default(&eo);
     eo.dt = 1e-3;
@@ -96,13 +103,13 @@ int main(int argc, char **argv) {
     MPI_Allreduce(MPI_IN_PLACE, &comm, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     /* One transform's exchange: this rank's slab, in `size` pieces, to every rank. */
     int64_t first = 0, count = n;
-    if (!plain) need(qdml_mpi_problem_part(p, NULL, &first, &count), "part");
+    if (!plain && batch == 1) need(qdml_mpi_problem_part(p, NULL, &first, &count), "part");
     int64_t planes = count, maxplanes = 0;
     MPI_Allreduce(&planes, &maxplanes, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
     const int64_t per_plane = dim == 3 ? n * n : n;
     const double slab_bytes = 16.0 * (double)maxplanes * (double)per_plane;
     double a2a = 0.0;
-    if (size > 1) {
+    if (size > 1 && batch == 1) {
         const int64_t piece = (int64_t)(slab_bytes / size);
         char *sb = malloc((size_t)(piece * size)), *rb = malloc((size_t)(piece * size));
         if (!sb || !rb || piece > 0x7fffffff) {
@@ -128,10 +135,11 @@ int main(int argc, char **argv) {
     long rss = ru.ru_maxrss, maxrss = 0;
     MPI_Allreduce(&rss, &maxrss, 1, MPI_LONG, MPI_MAX, MPI_COMM_WORLD);
     if (rank == 0)
-        printf("{\"n\": %lld, \"dim\": %d, \"ranks\": %d, \"threads\": %d, \"layout\": \"%s\", \"steps\": %lld, "
+        printf("{\"n\": %lld, \"dim\": %d, \"batch\": %lld, \"ranks\": %d, \"threads\": %d, \"layout\": \"%s\", \"steps\": %lld, "
                "\"step_s\": %.6g, \"qdml_comm_s\": %.6g, \"alltoall_s\": %.6g, \"slab_bytes\": %.6g, "
                "\"create_s\": %.4g, \"max_rss_kib\": %ld}\n",
-               (long long)n, dim, size, threads, plain ? "plain" : "slabs", (long long)steps, wall / (double)steps,
+               (long long)n, dim, (long long)batch, size, threads, plain ? "plain" : batch > 1 ? "batch" : "slabs",
+               (long long)steps, wall / (double)steps,
                comm / (double)steps, a2a, slab_bytes, create_s, maxrss);
     qdml_problem_destroy(p);
     qdml_context_destroy(ctx);
