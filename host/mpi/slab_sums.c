@@ -68,10 +68,29 @@ static int internal_axis(const slab_state *s, int a) { return s->dim2 ? (a == 2 
 
 static double residual_about(const slab_state *s, int64_t b, double e);
 
+/* The work buffer (a copy of a member) made T psi, spectrally: returns sum over this rank's wavenumbers of
+ * (hbar^2 |k|^2 / 2m) |psi_hat|^2 (times N: the kinetic sum before its 1/N). */
+static double kinetic_in_work(slab_state *s, double hbar, double mass) {
+    qdml_c64 *w = s->work;
+    slab_transform(s, w, 1);
+    const double c = qdml_kinetic_coefficient(hbar, mass), invn = 1.0 / (double)s->d.npoints;
+    double st = 0.0;
+#pragma omp parallel for num_threads(s->nt) schedule(static) reduction(+ : st)
+    for (int64_t j = 0; j < s->kpts; ++j) {
+        int64_t k0, k1, k2;
+        slab_kidx(s, j, &k0, &k1, &k2);
+        const double ek = c * (s->k2[0][k0] + s->k2[1][k1] + s->k2[2][k2]);
+        st += ek * qdml_abs2(w[j]);
+        w[j] = qdml_cscale(w[j], ek * invn);
+    }
+    slab_transform(s, w, 0);
+    return st;
+}
+
 /* Passes 1 and 2 of a member's sums into *r (position moments, maximum, the kinetic sum spectrally), leaving
  * T psi in the work buffer; then r->s1 = sum |T psi + (V - eref) psi|^2, the residual about eref. */
 static void local_sums(slab_state *s, int64_t b, double hbar, double mass, double eref, red *r) {
-    const int64_t X = s->xpts, K = s->kpts, P = s->n1 * s->n2, base = (int64_t)s->l0 * P;
+    const int64_t X = s->xpts, P = s->n1 * s->n2, base = (int64_t)s->l0 * P;
     const qdml_c64 *psi = s->psi + b * s->local;
     const double *v = s->v + b * X;
     qdml_c64 *w = s->work;
@@ -115,20 +134,7 @@ static void local_sums(slab_state *s, int64_t b, double hbar, double mass, doubl
     r->sx[0] = sx0, r->sx[1] = sx1, r->sx[2] = sx2;
     r->sxx[0] = sxx0, r->sxx[1] = sxx1, r->sxx[2] = sxx2;
     r->bad = bad;
-    /* The kinetic sum, spectrally; the copy becomes T psi. */
-    slab_transform(s, w, 1);
-    const double c = qdml_kinetic_coefficient(hbar, mass), invn = 1.0 / (double)s->d.npoints;
-    double st = 0.0;
-#pragma omp parallel for num_threads(s->nt) schedule(static) reduction(+ : st)
-    for (int64_t j = 0; j < K; ++j) {
-        int64_t k0, k1, k2;
-        slab_kidx(s, j, &k0, &k1, &k2);
-        const double ek = c * (s->k2[0][k0] + s->k2[1][k1] + s->k2[2][k2]);
-        st += ek * qdml_abs2(w[j]);
-        w[j] = qdml_cscale(w[j], ek * invn);
-    }
-    r->st = st;
-    slab_transform(s, w, 0);
+    r->st = kinetic_in_work(s, hbar, mass);
     r->s1 = residual_about(s, b, eref);
 }
 
@@ -200,18 +206,8 @@ qdml_status slab_moments(qdml_backend_state *bs, const double *hbar, const doubl
             if (!need[b]) continue;
             const qdml_moments *o = &out[b];
             /* T psi again in the work buffer (it holds the last member's) */
-            qdml_c64 *w = s->work;
-            const qdml_c64 *psi = s->psi + b * s->local;
-            memcpy(w, psi, (size_t)s->xpts * sizeof *w);
-            slab_transform(s, w, 1);
-            const double c = qdml_kinetic_coefficient(hbar[b], mass[b]);
-#pragma omp parallel for num_threads(s->nt) schedule(static)
-            for (int64_t j = 0; j < s->kpts; ++j) {
-                int64_t k0, k1, k2;
-                slab_kidx(s, j, &k0, &k1, &k2);
-                w[j] = qdml_cscale(w[j], c * (s->k2[0][k0] + s->k2[1][k1] + s->k2[2][k2]) * invn);
-            }
-            slab_transform(s, w, 0);
+            memcpy(s->work, s->psi + b * s->local, (size_t)s->xpts * sizeof *s->work);
+            (void)kinetic_in_work(s, hbar[b], mass[b]);
             again[b] = residual_about(s, b, o->s0 > 0 ? (o->st + o->sv) / o->s0 : 0.0);
         }
         st = sum_doubles(s, again, B);
