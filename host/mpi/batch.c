@@ -21,6 +21,7 @@ struct batch_state {
     int *cnt, *dsp;        /* per rank: members held and the first one (for the gathers) */
     comm_clock clk;
     double *part;          /* get_part / set_part: the member being streamed, whole, on its rank */
+    MPI_Datatype moments_type; /* one qdml_moments, as bytes (the gathers of the monitoring sums) */
 };
 
 void batch_part(int64_t B, int rank, int size, int64_t *first, int64_t *count) {
@@ -61,6 +62,7 @@ qdml_status batch_bytes_needed(const qdml_backend_desc *d, size_t *bytes) {
 static void batch_destroy(qdml_backend_state *bs) {
     batch_state *m = (batch_state *)bs;
     if (m->s) m->in->destroy(m->s);
+    if (m->moments_type != MPI_DATATYPE_NULL) MPI_Type_free(&m->moments_type);
     free(m->part);
     free(m->cnt);
     free(m->dsp);
@@ -80,6 +82,15 @@ qdml_status batch_create(const qdml_backend_desc *d, batch_state **out) {
         m->in = mp->inner;
         m->B = d->batch;
         m->N = d->npoints;
+        m->moments_type = MPI_DATATYPE_NULL;
+        MPI_Datatype t;
+        if (MPI_Type_contiguous((int)sizeof(qdml_moments), MPI_BYTE, &t) == MPI_SUCCESS) {
+            if (MPI_Type_commit(&t) == MPI_SUCCESS)
+                m->moments_type = t;
+            else
+                MPI_Type_free(&t);
+        }
+        if (m->moments_type == MPI_DATATYPE_NULL) st = qdml_fail(NULL, QDML_ERR_BACKEND, "MPI_Type_contiguous failed");
         m->cnt = calloc((size_t)m->size, sizeof *m->cnt);
         m->dsp = calloc((size_t)m->size, sizeof *m->dsp);
         if (!m->cnt || !m->dsp) st = qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "cannot allocate the rank tables");
@@ -110,23 +121,12 @@ qdml_status batch_create(const qdml_backend_desc *d, batch_state **out) {
     return QDML_OK;
 }
 
-/* Every rank's entries of an array of B elements of `elem` bytes, from the ranks that hold them. */
-static qdml_status gather(batch_state *m, void *a, size_t elem, const char *fn) {
-    int *c = malloc((size_t)m->size * sizeof *c), *o = malloc((size_t)m->size * sizeof *o);
-    qdml_status st = QDML_OK;
-    if (!c || !o) st = qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate the gather tables", fn);
-    for (int r = 0; st == QDML_OK && r < m->size; ++r) {
-        c[r] = m->cnt[r] * (int)elem;
-        o[r] = m->dsp[r] * (int)elem;
-    }
-    if (st == QDML_OK) {
-        int rc;
-        COMM_TIMED(&m->clk, rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, a, c, o, MPI_BYTE, m->comm));
-        if (rc != MPI_SUCCESS) st = mpi_failed("MPI_Allgatherv", rc);
-    }
-    free(c);
-    free(o);
-    return st;
+/* Every rank's entries of an array of B elements of `type` (MPI_DOUBLE, or m->moments_type), from the ranks
+ * that hold them: the per-rank counts and displacements are the member tables themselves. */
+static qdml_status gather(batch_state *m, void *a, MPI_Datatype type) {
+    int rc;
+    COMM_TIMED(&m->clk, rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, a, m->cnt, m->dsp, type, m->comm));
+    return rc == MPI_SUCCESS ? QDML_OK : mpi_failed("MPI_Allgatherv", rc);
 }
 
 /* n doubles from root to every rank, in pieces an int counts. */
@@ -182,7 +182,7 @@ static qdml_status b_kick(qdml_backend_state *bs, int full, const unsigned char 
     batch_state *m = (batch_state *)bs;
     qdml_status st = m->s ? m->in->kick(m->s, full, SLICE(m, active), SLICE(m, norms)) : QDML_OK;
     if ((st = agree(m, st, "kick")) != QDML_OK || !norms) return st;
-    return agree(m, gather(m, norms, sizeof *norms, "kick"), "kick");
+    return agree(m, gather(m, norms, MPI_DOUBLE), "kick");
 }
 
 static qdml_status b_fft(qdml_backend_state *bs, int forward) {
@@ -206,14 +206,14 @@ static qdml_status b_moments(qdml_backend_state *bs, const double *hbar, const d
     qdml_status st =
         m->s ? m->in->moments(m->s, SLICE(m, hbar), SLICE(m, mass), SLICE(m, want), SLICE(m, out)) : QDML_OK;
     if ((st = agree(m, st, "moments")) != QDML_OK) return st;
-    return agree(m, gather(m, out, sizeof *out, "moments"), "moments");
+    return agree(m, gather(m, out, m->moments_type), "moments");
 }
 
 static qdml_status b_distance(qdml_backend_state *bs, const unsigned char *mask, double *out) {
     batch_state *m = (batch_state *)bs;
     qdml_status st = m->s ? m->in->distance(m->s, SLICE(m, mask), SLICE(m, out)) : QDML_OK;
     if ((st = agree(m, st, "distance")) != QDML_OK) return st;
-    return agree(m, gather(m, out, sizeof *out, "distance"), "distance");
+    return agree(m, gather(m, out, MPI_DOUBLE), "distance");
 }
 
 static qdml_status b_backup(qdml_backend_state *bs, int restore, const unsigned char *mask) {

@@ -87,6 +87,7 @@ typedef struct slab_state {
     double *x[3];            /* coordinates per axis */
     unsigned char *imag, *flush, *built;
     double *eref;            /* per member: its energy at the last monitoring point (slab_moments), 0 at first */
+    double *norm_part;       /* per member: this rank's norm sums of a kick (reduced over the ranks) */
     int *planes, *firsts;    /* per rank: its planes of the first axis and the first one (the gathers) */
     void *fwd, *bwd;         /* fftw_plan: one member, in place, TRANSPOSED_OUT / TRANSPOSED_IN */
     int kspace;              /* the last fft left psi in Fourier space (transposed layout) */

@@ -87,6 +87,7 @@ void slab_destroy(qdml_backend_state *bs) {
     free(s->flush);
     free(s->built);
     free(s->eref);
+    free(s->norm_part);
     free(s->planes);
     free(s->firsts);
     free(s);
@@ -110,10 +111,11 @@ static qdml_status slab_alloc(slab_state *s) {
     s->flush = calloc(B, 1);
     s->built = calloc(B, 1);
     s->eref = calloc(B, sizeof(double));
+    s->norm_part = calloc(B, sizeof(double));
     s->planes = calloc((size_t)s->size, sizeof(int));
     s->firsts = calloc((size_t)s->size, sizeof(int));
     int ok = s->psi && s->backup && s->work && s->v && s->evh && s->evf && s->ktab && s->imag && s->flush &&
-             s->built && s->eref && s->planes && s->firsts;
+             s->built && s->eref && s->norm_part && s->planes && s->firsts;
     const int64_t nn[3] = {s->n0, s->n1, s->n2};
     for (int a = 0; a < 3 && ok; ++a) {
         s->k2[a] = calloc((size_t)nn[a], sizeof(double));
@@ -327,8 +329,7 @@ static qdml_status sum_over_ranks(slab_state *s, double *a, int64_t n) {
 qdml_status slab_kick(qdml_backend_state *bs, int full, const unsigned char *active, double *norms) {
     slab_state *s = (slab_state *)bs;
     const int64_t B = s->d.batch, X = s->xpts;
-    double *part = norms ? qdml_calloc_array((size_t)B, sizeof(double)) : NULL;
-    if (norms && !part) return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "kick: cannot allocate %lld norms", (long long)B);
+    double *part = s->norm_part;
     for (int64_t b = 0; b < B; ++b) {
         if (active && !active[b]) continue;
         qdml_c64 *p = s->psi + b * s->local;
@@ -342,14 +343,15 @@ qdml_status slab_kick(qdml_backend_state *bs, int full, const unsigned char *act
             p[i] = z;
             acc += qdml_abs2(z);
         }
-        if (part) part[b] = acc;
+        part[b] = acc;
     }
     if (!norms) return QDML_OK; /* nothing here can fail on one rank alone */
+    for (int64_t b = 0; b < B; ++b)
+        if (active && !active[b]) part[b] = 0.0;
     qdml_status st = sum_over_ranks(s, part, B);
     if (st == QDML_OK)
         for (int64_t b = 0; b < B; ++b)
             if (!active || active[b]) norms[b] = part[b];
-    free(part);
     return mpi_agree(s->comm, &s->clk, st, "kick");
 }
 
