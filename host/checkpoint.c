@@ -322,6 +322,7 @@ typedef struct ckpt {
     FILE *f;
     uint64_t want;         /* the trailer's checksum */
     uint64_t want_len;     /* bytes of the arrays (from the end of data to the trailer) */
+    int sized;             /* magic, version and size are a checkpoint's: a later failure may be corruption */
     qdml_grid grid;
     uint32_t precision;
     int64_t batch, npoints;
@@ -409,7 +410,51 @@ static qdml_status read_run(qdml_context *ctx, const char *fn, const char *path,
     return QDML_OK;
 }
 
-static qdml_status ck_read(qdml_context *ctx, const char *fn, const char *path, ckpt *c) {
+/* The FNV-1a checksum of a file's first size - CK_TRAILER bytes, read a chunk at a time, and its trailer:
+ * 0, -1 where no buffer could be had, 1 where the file ended early. */
+static int file_checksum(FILE *f, uint64_t size, uint64_t *have, uint64_t *want) {
+    ck_stream cs;
+    if (!cs_start(&cs, f, 0, size - CK_TRAILER, FNV_OFFSET)) {
+        cs_end(&cs);
+        return -1;
+    }
+    for (uint64_t i = 0; i < (size - CK_TRAILER) / 8 && cs.ok; ++i) (void)cs_u64(&cs);
+    unsigned char tail[CK_TRAILER];
+    const int ok = cs.ok && fread(tail, 1, CK_TRAILER, f) == CK_TRAILER;
+    *have = cs.hash;
+    cs_end(&cs);
+    if (!ok) return 1;
+    *want = get_u64(tail);
+    return 0;
+}
+
+static qdml_status corrupt(qdml_context *ctx, const char *fn, const char *path, uint64_t have, uint64_t want) {
+    return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' is corrupt: checksum %016llx, the file says %016llx", fn,
+                     path, (unsigned long long)have, (unsigned long long)want);
+}
+
+/* A load that failed before it touched the problem, on a file whose magic, version and size are a
+ * checkpoint's, reports a checksum that does not match as corrupt first, whatever else it found (ck_read
+ * without `verify` and the values' pass check the layout and the values before the checksum is known), as
+ * ck_read with `verify` does; otherwise st and its message stand. */
+static qdml_status corrupt_first(qdml_context *ctx, const char *fn, const char *path, qdml_status st) {
+    char msg[QDML_ERRLEN];
+    qdml_save_error(msg);
+    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    uint64_t have = 0, want = 0;
+    const int mismatch = f && fstat(fileno(f), &sb) == 0 && (uint64_t)sb.st_size >= CK_HEADER + CK_TRAILER &&
+                         file_checksum(f, (uint64_t)sb.st_size, &have, &want) == 0 && have != want;
+    if (f) fclose(f);
+    if (mismatch) return corrupt(ctx, fn, path, have, want);
+    qdml_restore_error(msg);
+    return qdml_keep_error(ctx, st);
+}
+
+/* Header, metadata and layout of a checkpoint, checked; with `verify` the checksum first (a pass over the
+ * whole file), without it the load's pass over the values computes it (and corrupt_first puts a mismatch
+ * before any other failure). */
+static qdml_status ck_read(qdml_context *ctx, const char *fn, const char *path, ckpt *c, int verify) {
     memset(c, 0, sizeof *c);
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -460,28 +505,30 @@ static qdml_status ck_read(qdml_context *ctx, const char *fn, const char *path, 
                                                   ? payload + CK_HEADER + CK_TRAILER
                                                   : UINT64_MAX));
     }
-    /* The checksum of everything before the trailer, read a chunk at a time. */
-    ck_stream cs;
-    if (!cs_start(&cs, f, 0, size - CK_TRAILER, FNV_OFFSET)) {
-        cs_end(&cs);
-        fclose(f);
-        return qdml_fail(ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot start reading '%s'", fn, path);
-    }
-    for (uint64_t i = 0; i < (size - CK_TRAILER) / 8 && cs.ok; ++i) (void)cs_u64(&cs);
-    unsigned char tail[CK_TRAILER];
-    const int tail_ok = cs.ok && fread(tail, 1, CK_TRAILER, f) == CK_TRAILER;
-    const uint64_t have = cs.hash;
-    cs_end(&cs);
-    if (!tail_ok) {
-        fclose(f);
-        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' is truncated: it ended before its %llu bytes", fn,
-                         path, (unsigned long long)size);
-    }
-    c->want = get_u64(tail);
-    if (c->want != have) {
-        fclose(f);
-        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' is corrupt: checksum %016llx, the file says %016llx",
-                         fn, path, (unsigned long long)have, (unsigned long long)c->want);
+    c->sized = 1;
+    if (verify) {
+        /* The checksum of everything before the trailer, read a chunk at a time. */
+        uint64_t have = 0;
+        const int r = file_checksum(f, size, &have, &c->want);
+        if (r != 0) {
+            fclose(f);
+            return r < 0 ? qdml_fail(ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot start reading '%s'", fn, path)
+                         : qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT,
+                                     "%s: '%s' is truncated: it ended before its %llu bytes", fn, path,
+                                     (unsigned long long)size);
+        }
+        if (c->want != have) {
+            fclose(f);
+            return corrupt(ctx, fn, path, have, c->want);
+        }
+    } else {
+        unsigned char tail[CK_TRAILER];
+        if (fseeko(f, (off_t)(size - CK_TRAILER), SEEK_SET) != 0 || fread(tail, 1, CK_TRAILER, f) != CK_TRAILER) {
+            fclose(f);
+            return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' is truncated: it ended before its %llu bytes",
+                             fn, path, (unsigned long long)size);
+        }
+        c->want = get_u64(tail);
     }
     /* The header and the metadata before the arrays, in memory: the batch first, then all of it. */
     unsigned char gridb[CK_GRID_BYTES];
@@ -587,7 +634,7 @@ qdml_status qdml_checkpoint_info(const char *path, qdml_grid *grid, int64_t *bat
     static const char fn[] = "qdml_checkpoint_info";
     if (!path || !path[0]) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: path is NULL or empty", fn);
     ckpt c;
-    qdml_status st = ck_read(NULL, fn, path, &c);
+    qdml_status st = ck_read(NULL, fn, path, &c, 1);
     if (st != QDML_OK) return st;
     if (grid) *grid = c.grid;
     if (batch) *batch = c.batch;
@@ -625,7 +672,9 @@ qdml_status qdml_checkpoint_load(qdml_problem *p, const char *path) {
     if (!p) return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: problem is NULL", fn);
     if (!path || !path[0]) return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: path is NULL or empty", fn);
     ckpt c;
-    qdml_status st = ck_read(p->ctx, fn, path, &c);
+    /* Read once for the values and the checksum together (below), not once more for the checksum alone. */
+    qdml_status st = ck_read(p->ctx, fn, path, &c, 0);
+    if (st != QDML_OK && c.sized) st = corrupt_first(p->ctx, fn, path, st);
     /* Every rank reads the file (a file system they share); what one rank cannot read stops them all. */
     if (qdml_par_max(p->ctx, st != QDML_OK)) {
         if (st != QDML_OK) return st;
@@ -638,9 +687,10 @@ qdml_status qdml_checkpoint_load(qdml_problem *p, const char *path) {
         describe_grid(&c.grid, c.batch, have, sizeof have);
         describe_grid(&p->grid, p->batch, want, sizeof want);
         ck_release(&c);
-        return qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
-                         "%s: '%s' does not match this problem: the checkpoint is %s; the problem is %s", fn, path,
-                         have, want);
+        return corrupt_first(p->ctx, fn, path,
+                             qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT,
+                                       "%s: '%s' does not match this problem: the checkpoint is %s; the problem is %s",
+                                       fn, path, have, want));
     }
     const int64_t B = p->batch, N = p->npoints;
     /* A backend that takes members in parts (an MPI context) gets CK_PART points at a time: no rank then holds
@@ -648,8 +698,8 @@ qdml_status qdml_checkpoint_load(qdml_problem *p, const char *path) {
     const int parts = p->ops->set_part != NULL;
     const int64_t part = part_points(), chunk = parts && N > part ? part : N;
     const uint64_t arrays = (uint64_t)c.size, arrays_len = c.want_len;
-    /* Everything that can fail before the problem is touched: the buffers, and the values (read once, the
-     * checksum computed again on the way, so that a file changed since it was checked is refused). */
+    /* Everything that can fail before the problem is touched: the buffers, the values and the checksum (one
+     * pass over the arrays). */
     double *buf = qdml_calloc_array((size_t)chunk, 2 * sizeof(double));
     qdml_history *hist = qdml_calloc_array((size_t)B, sizeof *hist);
     double *vmin = qdml_calloc_array((size_t)B, sizeof *vmin);
@@ -690,13 +740,18 @@ qdml_status qdml_checkpoint_load(qdml_problem *p, const char *path) {
             }
         }
     }
-    if (st == QDML_OK && (!cs.ok || cs.left != 0 || cs.pos != cs.len || cs.hash != c.want))
-        st = qdml_fail(p->ctx, QDML_ERR_IO, "%s: '%s' changed while it was read (its checksum no longer matches)", fn,
+    if (st == QDML_OK && (!cs.ok || cs.left != 0 || cs.pos != cs.len))
+        st = qdml_fail(p->ctx, QDML_ERR_INVALID_ARGUMENT, "%s: '%s' is truncated: it ended before its arrays did", fn,
                        path);
+    else if (st == QDML_OK && cs.hash != c.want)
+        st = corrupt(p->ctx, fn, path, cs.hash, c.want);
     cs_end(&cs);
-    if (st != QDML_OK) goto done;
+    if (st != QDML_OK) {
+        st = corrupt_first(p->ctx, fn, path, st);
+        goto done;
+    }
     /* Into the backend. A backend failure here leaves the problem partly loaded (reported). */
-    if (!cs_start(&cs, c.f, arrays, arrays_len, 0)) {
+    if (!cs_start(&cs, c.f, arrays, arrays_len, fnv1a(FNV_OFFSET, c.data, c.size))) {
         cs_end(&cs);
         st = qdml_fail(p->ctx, QDML_ERR_OUT_OF_MEMORY, "%s: cannot allocate host buffers", fn);
         goto done;
@@ -741,8 +796,8 @@ qdml_status qdml_checkpoint_load(qdml_problem *p, const char *path) {
         p->history[b] = hist[b];
         memset(&hist[b], 0, sizeof hist[b]);
     }
-    if (st == QDML_OK && !cs.ok)
-        st = qdml_fail(NULL, QDML_ERR_IO, "'%s' changed while it was read", path);
+    if (st == QDML_OK && (!cs.ok || cs.hash != c.want))
+        st = qdml_fail(NULL, QDML_ERR_IO, "'%s' changed while it was read (its checksum no longer matches)", path);
     cs_end(&cs);
     p->ground_valid = st == QDML_OK && get_u64(c.ground) != 0;
     p->start_known = 0;
