@@ -23,12 +23,12 @@
 #define QDML_OBJ_TWO_PI 6.283185307179586476925286766559
 #define QDML_OBJ_E 2.718281828459045235360287471352
 
-/* sum_d (k_d / 2) (x_d - c_d)^2; p = k[3], c[3]. */
-QDML_HD double qdml_obj_harmonic(const double *p, const double *x, int dim) {
+/* sum_d (k_d / 2) (x_d - c_d)^2; p = k[3], c[3] (k and c: one value per axis, dim each). */
+QDML_HD double qdml_obj_harmonic(const double *k, const double *c, const double *x, int dim) {
     double f = 0.0;
     for (int d = 0; d < dim; ++d) {
-        const double u = x[d] - p[3 + d];
-        f += 0.5 * p[d] * u * u;
+        const double u = x[d] - c[d];
+        f += 0.5 * k[d] * u * u;
     }
     return f;
 }
@@ -43,11 +43,13 @@ QDML_HD double qdml_obj_double_well(const double *p, const double *x, int dim) {
     return f;
 }
 
-/* -d1 exp(-|x - c1|^2 / (2 w1^2)) - d2 exp(-|x - c2|^2 / (2 w2^2)); p = d1, w1, c1[3], d2, w2, c2[3]. */
-QDML_HD double qdml_obj_gaussian_wells(const double *p, const double *x, int dim) {
+/* -d1 exp(-|x - c1|^2 / (2 w1^2)) - d2 exp(-|x - c2|^2 / (2 w2^2)); p = d1, w1, c1[3], d2, w2, c2[3]
+ * (c1 and c2: dim values each). */
+QDML_HD double qdml_obj_gaussian_wells(const double *p, const double *c1, const double *c2, const double *x,
+                                       int dim) {
     double r1 = 0.0, r2 = 0.0;
     for (int d = 0; d < dim; ++d) {
-        const double u1 = x[d] - p[2 + d], u2 = x[d] - p[7 + d];
+        const double u1 = x[d] - c1[d], u2 = x[d] - c2[d];
         r1 += u1 * u1;
         r2 += u2 * u2;
     }
@@ -59,22 +61,22 @@ QDML_HD double qdml_obj_poschl_teller_depth(const double *p) {
     return p[2] * p[2] * p[1] * p[1] / (2.0 * p[3]) * p[0] * (p[0] - 1.0);
 }
 
-/* -depth sum_d sech^2(alpha (x_d - c_d)); p = lambda, alpha, hbar, mass, c[3]. */
-QDML_HD double qdml_obj_poschl_teller(const double *p, const double *x, int dim) {
+/* -depth sum_d sech^2(alpha (x_d - c_d)); p = lambda, alpha, hbar, mass, c[3] (c: dim values). */
+QDML_HD double qdml_obj_poschl_teller(const double *p, const double *c, const double *x, int dim) {
     const double depth = qdml_obj_poschl_teller_depth(p);
     double f = 0.0;
     for (int d = 0; d < dim; ++d) {
-        const double sech = 1.0 / cosh(p[1] * (x[d] - p[4 + d]));
+        const double sech = 1.0 / cosh(p[1] * (x[d] - c[d]));
         f -= depth * sech * sech;
     }
     return f;
 }
 
-/* sum_d D (1 - exp(-a (x_d - re_d)))^2; p = D, a, re[3]. */
-QDML_HD double qdml_obj_morse(const double *p, const double *x, int dim) {
+/* sum_d D (1 - exp(-a (x_d - re_d)))^2; p = D, a, re[3] (re: dim values). */
+QDML_HD double qdml_obj_morse(const double *p, const double *re, const double *x, int dim) {
     double f = 0.0;
     for (int d = 0; d < dim; ++d) {
-        const double u = 1.0 - exp(-p[1] * (x[d] - p[2 + d]));
+        const double u = 1.0 - exp(-p[1] * (x[d] - re[d]));
         f += p[0] * u * u;
     }
     return f;
@@ -233,10 +235,10 @@ QDML_HD double qdml_obj_dropwave(const double *p, const double *x, int dim) {
 
 /* Easom: -prod_d cos(x_d - c_d) exp(-|x - c|^2); p = c[3] (pi: in 2D the literature's
  * -cos x0 cos x1 exp(-(x0 - pi)^2 - (x1 - pi)^2)). */
-QDML_HD double qdml_obj_easom(const double *p, const double *x, int dim) {
+QDML_HD double qdml_obj_easom(const double *c, const double *x, int dim) {
     double prod = -1.0, r2 = 0.0;
     for (int d = 0; d < dim; ++d) {
-        const double u = x[d] - p[d];
+        const double u = x[d] - c[d];
         prod *= cos(u);
         r2 += u * u;
     }
@@ -315,11 +317,11 @@ QDML_HD double qdml_obj_xinsheyang3(const double *p, const double *x, int dim) {
 QDML_HD double qdml_objective_value(const qdml_objective *o, const double *x, int dim) {
     const double *p = o->p;
     switch (o->kind) {
-    case QDML_OBJECTIVE_HARMONIC: return qdml_obj_harmonic(p, x, dim);
+    case QDML_OBJECTIVE_HARMONIC: return qdml_obj_harmonic(p, p + 3, x, dim);
     case QDML_OBJECTIVE_DOUBLE_WELL: return qdml_obj_double_well(p, x, dim);
-    case QDML_OBJECTIVE_GAUSSIAN_WELLS: return qdml_obj_gaussian_wells(p, x, dim);
-    case QDML_OBJECTIVE_POSCHL_TELLER: return qdml_obj_poschl_teller(p, x, dim);
-    case QDML_OBJECTIVE_MORSE: return qdml_obj_morse(p, x, dim);
+    case QDML_OBJECTIVE_GAUSSIAN_WELLS: return qdml_obj_gaussian_wells(p, p + 2, p + 7, x, dim);
+    case QDML_OBJECTIVE_POSCHL_TELLER: return qdml_obj_poschl_teller(p, p + 4, x, dim);
+    case QDML_OBJECTIVE_MORSE: return qdml_obj_morse(p, p + 2, x, dim);
     case QDML_OBJECTIVE_RASTRIGIN: return qdml_obj_rastrigin(p, x, dim);
     case QDML_OBJECTIVE_ACKLEY: return qdml_obj_ackley(p, x, dim);
     case QDML_OBJECTIVE_GRIEWANK: return qdml_obj_griewank(p, x, dim);
@@ -344,6 +346,21 @@ QDML_HD double qdml_objective_value(const qdml_objective *o, const double *x, in
     case QDML_OBJECTIVE_SUMOFSQUARES: return qdml_obj_sumofsquares(p, x, dim);
     case QDML_OBJECTIVE_XINSHEYANG3: return qdml_obj_xinsheyang3(p, x, dim);
     default: return nan("");
+    }
+}
+
+/* The objective at x in any dimension, for the walkers: the per-axis parameters come from `ax`
+ * (param j's dim values at ax + j dim, in the order of the kind's per-axis parameters: harmonic k, c;
+ * gaussian_wells c1, c2; poschl_teller c; morse re; easom c), the rest from o->p. */
+QDML_HD double qdml_objective_value_axes(const qdml_objective *o, const double *ax, const double *x, int dim) {
+    const double *p = o->p;
+    switch (o->kind) {
+    case QDML_OBJECTIVE_HARMONIC: return qdml_obj_harmonic(ax, ax + dim, x, dim);
+    case QDML_OBJECTIVE_GAUSSIAN_WELLS: return qdml_obj_gaussian_wells(p, ax, ax + dim, x, dim);
+    case QDML_OBJECTIVE_POSCHL_TELLER: return qdml_obj_poschl_teller(p, ax, x, dim);
+    case QDML_OBJECTIVE_MORSE: return qdml_obj_morse(p, ax, x, dim);
+    case QDML_OBJECTIVE_EASOM: return qdml_obj_easom(ax, x, dim);
+    default: return qdml_objective_value(o, x, dim);
     }
 }
 

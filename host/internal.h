@@ -76,6 +76,12 @@ int qdml_par_rank(const qdml_context *ctx);
 /* Check an objective for `dim` dimensions (objectives.c); on failure the message (in ctx, when not
  * NULL, and the thread-local slot) starts with fn. */
 qdml_status qdml_objective_check(qdml_context *ctx, const qdml_objective *o, int dim, const char *fn);
+/* The walkers' objectives in any dim: the number of per-axis parameters of a kind, and the check of o in dim
+ * dimensions with its per-axis values from axes (NULL: from the slots, equal ones in dim > 3) written to out
+ * (qdml_objective_axis_params x dim values; walkers.c). */
+int qdml_objective_axis_params(qdml_objective_kind kind);
+qdml_status qdml_objective_check_axes(qdml_context *ctx, const qdml_objective *o, int dim, const double *axes,
+                                      double *out, const char *fn);
 
 /* Statistics from raw moments. */
 void qdml_stats_from_moments(const qdml_problem *p, int64_t member, const qdml_moments *m, qdml_stats *out);

@@ -505,3 +505,54 @@ qdml_status qdml_objective_domain(const qdml_objective *o, int dim, double *lo, 
     return QDML_OK;
 }
 
+
+/* ---- the walkers' objectives in any dimension ------------------------------------------------ */
+
+int qdml_objective_axis_params(qdml_objective_kind kind) {
+    if (!kind_ok(kind)) return 0;
+    int n = 0;
+    for (int i = 0; i < kinds[kind].nparams; ++i)
+        n += kinds[kind].params[i].per_axis;
+    return n;
+}
+
+qdml_status qdml_objective_check_axes(qdml_context *ctx, const qdml_objective *o, int dim, const double *axes,
+                                      double *out, const char *fn) {
+    if (!o) return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: objective is NULL", fn);
+    if (!kind_ok(o->kind))
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: objective kind = %d: not a qdml_objective_kind (0..%d)",
+                         fn, (int)o->kind, QDML_OBJECTIVE_COUNT - 1);
+    const kind_info *k = &kinds[o->kind];
+    if (k->max_dim && dim != k->max_dim)
+        return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: dim = %d: %s is defined in %d dimensions only", fn, dim,
+                         k->name, k->max_dim);
+    /* the scalar parameters, and the slots where axes is NULL, as for a grid of min(dim, 3) axes */
+    qdml_status st = qdml_objective_check(ctx, o, dim < QDML_MAX_DIM ? dim : QDML_MAX_DIM, fn);
+    if (st != QDML_OK) return st;
+    int j = 0;
+    for (int i = 0; i < k->nparams; ++i) {
+        const param_info *pi = &k->params[i];
+        if (!pi->per_axis) continue;
+        for (int a = 0; a < dim; ++a) {
+            double v;
+            if (axes) {
+                v = axes[(size_t)j * (size_t)dim + (size_t)a];
+                if (!constraint_holds(pi->check, v))
+                    return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT, "%s: %s parameter %s[%d] = %g (axes[%lld]): must be %s",
+                                     fn, k->name, pi->name, a, v, (long long)j * dim + a, constraint_text(pi->check));
+            } else if (a < QDML_MAX_DIM) {
+                v = o->p[pi->slot + a];
+                if (dim > QDML_MAX_DIM && v != o->p[pi->slot])
+                    return qdml_fail(ctx, QDML_ERR_INVALID_ARGUMENT,
+                                     "%s: %s parameter %s differs between its slots (p[%d] = %g, p[%d] = %g), which "
+                                     "gives no value for the axes past %d of %d: pass one value per axis in axes",
+                                     fn, k->name, pi->name, pi->slot, o->p[pi->slot], pi->slot + a, v, QDML_MAX_DIM, dim);
+            } else {
+                v = o->p[pi->slot];
+            }
+            out[(size_t)j * (size_t)dim + (size_t)a] = v;
+        }
+        ++j;
+    }
+    return QDML_OK;
+}

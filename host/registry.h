@@ -20,6 +20,7 @@ typedef struct qdml_backend_entry {
     int (*why_none)(char *buf, size_t len);
     const char *how_to_build;   /* what builds it in, for a message when it is not (NULL: always) */
     const char *no_device_hint; /* why it may have no device, for a message (NULL: host backend) */
+    const struct qdml_walker_ops *walkers; /* the walkers (walkers_private.h); NULL: none */
 } qdml_backend_entry;
 
 /* Every backend qdml knows, compiled in or not, in the order QDML_BACKEND_AUTO prefers them. */

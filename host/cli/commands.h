@@ -9,6 +9,7 @@ int cli_cmd_evolve(int argc, char **argv);   /* cmd_evolve.c */
 int cli_cmd_minimize(int argc, char **argv); /* cmd_minimize.c */
 int cli_cmd_info(int argc, char **argv);     /* cmd_info.c */
 int cli_cmd_qhd(int argc, char **argv);      /* cmd_qhd.c */
+int cli_cmd_walkers(int argc, char **argv);  /* cmd_walkers.c */
 int cli_cmd_bench_opt(int argc, char **argv); /* cmd_bench_opt.c */
 
 #endif

@@ -45,6 +45,7 @@ static const command commands[] = {{"demo", cli_demo},
                                    {"minimize", cli_cmd_minimize},
                                    {"info", cli_cmd_info},
                                    {"qhd", cli_cmd_qhd},
+                                   {"walkers", cli_cmd_walkers},
                                    {"bench-opt", cli_cmd_bench_opt}};
 
 int main(int argc, char **argv) {
@@ -66,7 +67,7 @@ int main(int argc, char **argv) {
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; ++k)
         if (strcmp(c, commands[k].name) == 0) cmd = &commands[k];
     if (!cmd) {
-        cli_error(NULL, "unknown command '%s' (expected demo, ground, evolve, minimize, qhd, bench-opt or info; see 'qdml --help')", c);
+        cli_error(NULL, "unknown command '%s' (expected demo, ground, evolve, minimize, walkers, qhd, bench-opt or info; see 'qdml --help')", c);
         return CLI_USAGE;
     }
     /* Under mpirun every rank runs the command; rank 0 prints and writes (mpi_launch.h). */
