@@ -476,3 +476,89 @@ Test(walkers, a_dying_population_is_diverged_and_kept) {
     qdml_walkers_destroy(w);
     qdml_context_destroy(ctx);
 }
+
+/* ---- on a CUDA device (skipped without one) -------------------------------------------------------- */
+
+#define REQUIRE_CUDA_DEVICE()                                                                                          \
+    do {                                                                                                               \
+        if (!qdml_backend_available(QDML_BACKEND_CUDA))                                                                \
+            cr_skip_test("no CUDA device: qdml_backend_available(QDML_BACKEND_CUDA) is 0");                           \
+    } while (0)
+
+static qdml_context *cuda_context(void) {
+    qdml_context *ctx = NULL;
+    cr_assert_eq(qdml_context_create(&ctx, QDML_BACKEND_CUDA, 0), QDML_OK, "%s", qdml_last_error_message());
+    return ctx;
+}
+
+/* With the exact trial function every weight is exp(0) = 1 and every walker leaves one copy, so the CPU
+ * and the GPU keep the same walkers in the same order: after 40 steps their positions differ only by the
+ * rounding of the normals (device log, sin, cos against glibc's), below 1e-9; the energies are d hbar w / 2
+ * on both to 1e-10. The same seed twice on the GPU: the same bits. */
+Test(walkers_device, exact_trial_matches_the_cpu_walker_for_walker) {
+    REQUIRE_CUDA_DEVICE();
+    const int dim = 10;
+    double k[10], lo[10], hi[10];
+    for (int a = 0; a < dim; ++a)
+        k[a] = 2.0, lo[a] = -1, hi[a] = 1;
+    double *x[3];
+    int64_t n[3];
+    qdml_walkers_result r[3];
+    for (int run = 0; run < 3; ++run) {
+        qdml_context *ctx = run == 0 ? qt_cpu_context() : cuda_context();
+        qdml_walkers *w = make(ctx, dim, 1, 4096, 5, sqrt(1.0 / 2.0));
+        set_harmonic(w, dim, k);
+        cr_assert_eq(qdml_walkers_place(w, -1, 0, NULL, lo, hi), QDML_OK, "%s", qdml_last_error_message());
+        qdml_walkers_run_options o = {0.05, 1.0, 1.0, 30, 10, 0, NULL, 0, NULL};
+        cr_assert_eq(qdml_walkers_run(w, &o, &r[run], NULL), QDML_OK, "%s", qdml_last_error_message());
+        x[run] = malloc(4 * 4096 * (size_t)dim * sizeof(double));
+        cr_assert_eq(qdml_walkers_positions(w, 0, x[run], 4 * 4096, &n[run]), QDML_OK);
+        qdml_walkers_destroy(w);
+        qdml_context_destroy(ctx);
+    }
+    cr_expect_eq(n[0], 4096);
+    cr_expect_eq(n[1], n[0]);
+    double dmax = 0.0;
+    for (int64_t i = 0; i < n[0] * dim; ++i)
+        dmax = fmax(dmax, fabs(x[0][i] - x[1][i]));
+    cr_log_info("cpu and cuda walkers: max |x_cpu - x_gpu| %.3g after 40 steps; energies %.15g, %.15g", dmax,
+                r[0].energy, r[1].energy);
+    cr_expect(dmax < 1e-9, "the walkers differ by %g", dmax);
+    cr_expect(fabs(r[1].energy - 5.0) < 1e-10 && fabs(r[1].mixed_energy - 5.0) < 1e-10, "gpu energy %.15g",
+              r[1].energy);
+    cr_expect(memcmp(x[1], x[2], (size_t)n[1] * dim * sizeof(double)) == 0, "the same seed twice on the GPU differs");
+    cr_expect(memcmp(&r[1], &r[2], sizeof r[1]) == 0);
+    for (int run = 0; run < 3; ++run)
+        free(x[run]);
+}
+
+/* Plain diffusion on the GPU, d = 3 anisotropic and two members: each within 4 errors plus 0.2 % of the
+ * exact finite-dt energy (as on the CPU above). */
+Test(walkers_device, plain_harmonic_energy) {
+    REQUIRE_CUDA_DEVICE();
+    qdml_context *ctx = cuda_context();
+    const int dim = 3;
+    const double k[2][3] = {{0.5, 1.0, 2.0}, {1.5, 1.5, 0.7}}, hbar = 0.8, m = 1.3, dt = 0.05;
+    qdml_walkers *w = make(ctx, dim, 2, 20000, 17, 0.0);
+    double lo[3] = {-1, -1, -1}, hi[3] = {1, 1, 1};
+    for (int b = 0; b < 2; ++b) {
+        qdml_objective o;
+        cr_assert_eq(qdml_objective_default(QDML_OBJECTIVE_HARMONIC, 3, &o), QDML_OK);
+        double ax[6] = {k[b][0], k[b][1], k[b][2], 0, 0, 0};
+        cr_assert_eq(qdml_walkers_set_objective(w, b, &o, ax), QDML_OK);
+    }
+    cr_assert_eq(qdml_walkers_place(w, -1, 0, NULL, lo, hi), QDML_OK, "%s", qdml_last_error_message());
+    qdml_walkers_run_options o = {dt, hbar, m, 4000, 400, 0, NULL, 0, NULL};
+    qdml_walkers_result r[2];
+    cr_assert_eq(qdml_walkers_run(w, &o, r, NULL), QDML_OK, "%s", qdml_last_error_message());
+    for (int b = 0; b < 2; ++b) {
+        double eg, em, e0;
+        exact_plain(k[b], dim, hbar, m, dt, &eg, &em, &e0);
+        cr_log_info("gpu member %d: growth %.6f +- %.6f (exact %.6f), mixed %.6f +- %.6f (exact %.6f)", b, r[b].energy,
+                    r[b].energy_error, eg, r[b].mixed_energy, r[b].mixed_error, em);
+        cr_expect(fabs(r[b].energy - eg) < 4 * r[b].energy_error + 2e-3 * e0);
+        cr_expect(fabs(r[b].mixed_energy - em) < 4 * r[b].mixed_error + 2e-3 * e0);
+    }
+    qdml_walkers_destroy(w);
+    qdml_context_destroy(ctx);
+}
