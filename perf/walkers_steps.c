@@ -6,9 +6,10 @@
  * "steps": a placed population (equilibrated for K steps first) runs K steps; walker-steps/s is the sum of
  * the populations over the steps divided by the wall time.
  * "floor": what a step cannot avoid, per walker: the d normals of its move (Philox4x32-10 and Box-Muller,
- * core/philox.h) and one evaluation of the objective at the moved point (core/objectives.h; with alpha,
- * its gradient and Laplacian too), on the same threads, over the same number of walkers, nothing stored
- * but the values. CPU only (on CUDA the floor is not timed).
+ * core/philox.h) from the walker's position and one evaluation of the objective at the moved point
+ * (core/objectives.h; with alpha, its gradient and Laplacian too), on the same threads, over the same
+ * number of walkers at the population's own positions (the cost of cos and exp depends on where they are
+ * taken), nothing stored but the values. CPU only (on CUDA the floor is not timed).
  * The two alternate R times; the medians and their ratio are printed as one JSON line per run and a
  * summary line (perf/walkers_throughput.py reads them). */
 #include <math.h>
@@ -22,14 +23,13 @@
 #include "../core/walkers.h"
 #include "bench_common.h"
 
-static double floor_seconds(const qdml_objective *o, const double *ax, int dim, int64_t n, int64_t steps, double alpha,
-                            int threads) {
+static double floor_seconds(const qdml_objective *o, const double *ax, const double *xs, int64_t nx, int dim,
+                            int64_t n, int64_t steps, double alpha, int threads) {
     double sink = 0.0;
     const double t0 = bench_now();
 #pragma omp parallel num_threads(threads) reduction(+ : sink)
     {
-        double *x = calloc((size_t)dim, sizeof *x), *xn = malloc((size_t)dim * sizeof *xn),
-               *g = malloc((size_t)dim * sizeof *g);
+        double *xn = malloc((size_t)dim * sizeof *xn), *g = malloc((size_t)dim * sizeof *g);
         qdml_walk_step c;
         memset(&c, 0, sizeof c);
         c.s = 0.1, c.s2 = 0.01, c.key0 = 7;
@@ -37,13 +37,13 @@ static double floor_seconds(const qdml_objective *o, const double *ax, int dim, 
             c.step = (uint32_t)t;
 #pragma omp for schedule(static)
             for (int64_t i = 0; i < n; ++i) {
-                qdml_walk_propose(&c, (uint32_t)i, dim, x, NULL, xn);
+                qdml_walk_propose(&c, (uint32_t)i, dim, xs + (i % nx) * dim, NULL, xn);
                 double lap = 0.0;
                 sink += alpha > 0.0 ? qdml_objective_grad(o, ax, xn, dim, g, &lap) + lap
                                     : qdml_objective_value_axes(o, ax, xn, dim);
             }
         }
-        free(x), free(xn), free(g);
+        free(xn), free(g);
     }
     const double s = bench_now() - t0;
     if (sink == 42.0) printf("#\n"); /* keep the sum */
@@ -99,11 +99,19 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s\n", qdml_last_error_message());
         return 1;
     }
+    /* the equilibrated walkers' positions, for the floor */
+    int64_t nx = 0;
+    qdml_walkers_positions(w, 0, NULL, 0, &nx);
+    double *xs = malloc((size_t)nx * (size_t)dim * sizeof *xs);
+    if (!xs || qdml_walkers_positions(w, 0, xs, nx, &nx) != QDML_OK) {
+        fprintf(stderr, "no memory for the positions\n");
+        return 1;
+    }
     double *ts = malloc((size_t)repeats * sizeof *ts), *tf = malloc((size_t)repeats * sizeof *tf);
     double rate_steps = 0, rate_floor = 0;
     int64_t wsteps = 0;
     for (int k = 0; k < repeats; ++k) {
-        tf[k] = !strcmp(backend, "cpu") ? floor_seconds(&o, ax, dim, walkers, steps, alpha, threads) : NAN;
+        tf[k] = !strcmp(backend, "cpu") ? floor_seconds(&o, ax, xs, nx, dim, walkers, steps, alpha, threads) : NAN;
         const double t0 = bench_now();
         if (qdml_walkers_run(w, &r, NULL, hist) != QDML_OK) {
             fprintf(stderr, "%s\n", qdml_last_error_message());
@@ -124,7 +132,7 @@ int main(int argc, char **argv) {
            "\"floor_walker_steps_per_s\": %.6g, \"step_over_floor\": %.4g}\n",
            name, dim, (long long)walkers, alpha, backend, threads, (long long)steps, repeats, rate_steps,
            rate_steps / threads, rate_floor, rate_floor / rate_steps);
-    free(ts), free(tf), free(hist), free(ax);
+    free(ts), free(tf), free(hist), free(ax), free(xs);
     qdml_walkers_destroy(w);
     qdml_context_destroy(ctx);
     return 0;

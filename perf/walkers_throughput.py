@@ -60,11 +60,12 @@ def main():
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-    lines = [f"## {when}: walkers, walker-steps per second against the floor (perf/walkers_throughput.py)\n", "",
+    lines = [f"## {when}: walkers, walker-steps per second against the floor (perf/walkers_throughput.py)", "",
              f"Machine: {platform.node()}, {a.threads} threads, backend {a.backend}, commit {commit}; medians of "
              f"{a.repeats} runs, floor and steps alternating. A walker-step is one walker's move, evaluation, weight "
              "and branching; the floor is its d normals (Philox4x32-10, Box-Muller) and one evaluation of the "
-             "objective, nothing else. Plain diffusion (no trial function).", "",
+             "objective at the population's own positions, nothing else. Plain diffusion (no trial function). "
+             "Ratios below 1 are this shared machine's noise: the step does the floor's work and more.", "",
              "| objective | d | W | walker-steps/s | per core | floor | step / floor |", "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['objective']} | {r['dim']} | {r['walkers']:.0e} | {r['walker_steps_per_s']:.3g} | "

@@ -15,6 +15,7 @@ cmake --build "$tmp/examples" -j 2 >/dev/null
 "$tmp/examples/harmonic"
 "$tmp/examples/harmonic_static"
 "$tmp/examples/free_packet"
+"$tmp/examples/walkers"
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 cc -std=c11 "$src/examples/harmonic.c" $(pkg-config --cflags --libs qdml) -lm -o "$tmp/harmonic_pc"
 "$tmp/harmonic_pc"

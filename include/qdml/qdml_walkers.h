@@ -122,10 +122,12 @@ typedef struct qdml_walkers_result {
 /* Run equilibration + steps steps of every member from where it stands (a further run continues the
  * same walkers, E_ref and step counter), then estimate from the measured steps. results: batch entries
  * (may be NULL); history: (equilibration + steps) x batch entries, step-major (may be NULL).
- * Errors: INVALID_ARGUMENT (options), NOT_READY (a member not placed), DIVERGED (a population died
- * out or grew past its capacity: the message names the member and step, and a smaller dt or a larger
- * population is the remedy; the walkers are as they were before the failing step), BACKEND. A
- * monitor's stop returns QDML_OK with the estimators of the steps run so far. */
+ * The errors need 16 measured steps (NaN with fewer: a monitor's early stop). Errors: INVALID_ARGUMENT
+ * (options), NOT_READY (a member not placed), DIVERGED (a population died out or grew past its capacity:
+ * the message names the member and step, and a smaller dt or a larger population is the remedy; that
+ * member's walkers are as they were before its failing step, while the other members may have made that
+ * step, and on CUDA the rest of the call's steps), BACKEND. A monitor's stop returns QDML_OK with the
+ * estimators of the steps run so far. */
 QDML_API qdml_status qdml_walkers_run(qdml_walkers *w, const qdml_walkers_run_options *options,
                                       qdml_walkers_result *results, qdml_walkers_step *history);
 
