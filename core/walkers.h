@@ -123,11 +123,17 @@ QDML_HD void qdml_walk_record(qdml_walkers_step *rec, double eref, double hbar, 
 }
 
 /* Population control after a step: the energy estimate follows the mixed energy over `feedback` steps,
- * and E_ref = estimate - (hbar / (feedback dt)) ln(population / target). */
-QDML_HD void qdml_walk_feedback(double *est, double *eref, double mixed, double hbar, double dt, double feedback,
-                                int64_t total, int64_t target) {
-    *est += (mixed - *est) / feedback;
-    *eref = *est - hbar / (feedback * dt) * log((double)total / (double)target);
+ * and E_ref = estimate - (hbar / (feedback dt)) ln(population / target). Where the step's copies needed
+ * a factor lambda != 1 (the population was running away, as after a start or a change of hbar), the
+ * estimate jumps to the step's growth energy, the E_ref that would have kept the population: the next
+ * steps then start near balance instead of swinging between W and 2W while the average catches up. */
+QDML_HD void qdml_walk_feedback(double *est, double *eref, const qdml_walkers_step *rec, int rescaled, double hbar,
+                                double dt, double feedback, int64_t target) {
+    if (rescaled && rec->growth == rec->growth)
+        *est = rec->growth;
+    else
+        *est += (rec->mixed - *est) / feedback;
+    *eref = *est - hbar / (feedback * dt) * log((double)rec->population / (double)target);
 }
 
 #endif

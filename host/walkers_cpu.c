@@ -375,7 +375,7 @@ static qdml_status step_member(qdml_walk_state *s, int64_t b, const qdml_walk_ru
     }
     /* 4. the record and E_ref */
     qdml_walk_record(rec, m->eref, r->hbar, r->dt, sw, swel, swf, acc, n, total);
-    qdml_walk_feedback(&m->est, &m->eref, rec->mixed, r->hbar, r->dt, r->feedback, total, s->d.target);
+    qdml_walk_feedback(&m->est, &m->eref, rec, lambda != 1.0, r->hbar, r->dt, r->feedback, s->d.target);
     m->n = total;
     m->step++;
     return QDML_OK;

@@ -265,7 +265,7 @@ __global__ void k_member(wbuf B, wrun r, ll batch, ll nblk, ll t_local) {
     qdml_walkers_step *rec = &B.rec[t_local * batch + b];
     qdml_walk_record(rec, m.eref, r.hbar, r.dt, m.sw, m.swel, m.swf, m.sacc, m.n, total);
     if (mini >= 0 && minf < m.best_f) m.best_f = minf, m.mini = mini, m.improved = 1;
-    qdml_walk_feedback(&m.est, &m.eref, rec->mixed, r.hbar, r.dt, r.feedback, total, r.target);
+    qdml_walk_feedback(&m.est, &m.eref, rec, m.lambda != 1.0, r.hbar, r.dt, r.feedback, r.target);
     m.nsrc = m.n;
     m.n = total;
     m.step++;

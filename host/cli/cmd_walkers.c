@@ -4,6 +4,7 @@
 #include "args.h"
 #include "atomic_file.h"
 #include "commands.h"
+#include "io_figure.h"
 #include "io_npy.h"
 #include "opt_run.h"
 #include "output.h"
@@ -43,6 +44,8 @@ static const char walkers_help[] =
     "                     default the objective's usual domain\n"
     "  --out FILE.npy     the final walkers (N x D, float64)\n"
     "  --history FILE.csv the steps: E_ref, growth and mixed energy, <f>, acceptance, population\n"
+    "  --png FILE.png     the steps drawn: growth energy, <f> and population against the step (with --anneal,\n"
+    "                     every stage's steps in turn)\n"
     "  --json             a JSON object on stdout instead of a summary\n"
     "  --threads N, --backend cpu|cuda|auto\n"
     "\n"
@@ -55,10 +58,10 @@ static const char walkers_help[] =
 static const char *const cmd = "walkers";
 
 enum { O_OBJ, O_DIM, O_W, O_DT, O_STEPS, O_EQ, O_HBAR, O_MASS, O_SEED, O_ALPHA, O_ANNEAL, O_EXTRA, O_BOX, O_OUT,
-       O_HIST, O_JSON, O_THREADS, O_BACKEND, O_COUNT };
+       O_HIST, O_PNG, O_JSON, O_THREADS, O_BACKEND, O_COUNT };
 
 typedef struct walkers_args {
-    const char *spec, *out, *history;
+    const char *spec, *out, *history, *png;
     int dim, json, threads, stages, extrapolate;
     int64_t walkers, steps, eq;
     double dt, hbar, mass, alpha, hbar_end;
@@ -81,8 +84,8 @@ static int walkers_parse(int argc, char **argv, walkers_args *a, int *help) {
     cli_opt o[O_COUNT] = {{"objective", 1, NULL}, {"dim", 1, NULL},     {"walkers", 1, NULL}, {"dt", 1, NULL},
                           {"steps", 1, NULL},     {"equilibration", 1, NULL}, {"hbar", 1, NULL}, {"mass", 1, NULL},
                           {"seed", 1, NULL},      {"alpha", 1, NULL},   {"anneal", 1, NULL},  {"extrapolate", 1, NULL},
-                          {"box", 1, NULL},       {"out", 1, NULL},     {"history", 1, NULL}, {"json", 0, NULL},
-                          {"threads", 1, NULL},   {"backend", 1, NULL}};
+                          {"box", 1, NULL},       {"out", 1, NULL},     {"history", 1, NULL}, {"png", 1, NULL},
+                          {"json", 0, NULL},      {"threads", 1, NULL}, {"backend", 1, NULL}};
     if (cli_parse(cmd, argc, argv, o, O_COUNT, help) != CLI_OK) return CLI_USAGE;
     if (*help) return CLI_OK;
     a->spec = o[O_OBJ].value;
@@ -161,28 +164,52 @@ static int walkers_parse(int argc, char **argv, walkers_args *a, int *help) {
     }
     a->out = o[O_OUT].value;
     a->history = o[O_HIST].value;
+    a->png = o[O_PNG].value;
+    if (a->png && !qdml_figure_available()) {
+        cli_error(cmd, "--png: this build draws no figures (it needs cairo: scripts/setup installs libcairo2-dev)");
+        return CLI_USAGE;
+    }
     a->json = o[O_JSON].value != NULL;
     if (cli_parse_threads(cmd, o[O_THREADS].value, &a->threads) || cli_parse_backend(cmd, o[O_BACKEND].value, &a->backend))
         return CLI_USAGE;
-    const cli_file outs[2] = {{"--out", a->out, NULL}, {"--history", a->history, NULL}};
-    return cli_check_outputs(cmd, outs, 2, NULL, 0);
+    const cli_file outs[3] = {{"--out", a->out, NULL}, {"--history", a->history, NULL}, {"--png", a->png, NULL}};
+    return cli_check_outputs(cmd, outs, 3, NULL, 0);
 }
 
-/* progress on a terminal: the step, E_ref, the growth energy and the population */
+/* progress on a terminal (the step, E_ref, the growth energy, <f>, the population), and every step's
+ * record kept for --png (the monitor runs every step then) */
 typedef struct progress {
     int enabled;
     double last;
     int64_t total;
     const char *what;
+    qdml_walkers_step *kept;
+    int64_t nkept, capkept, done, every;
+    int failed;
 } progress;
 
 static int monitor(int64_t step, const qdml_walkers_step *s, void *user) {
     progress *p = user;
+    if (p->capkept >= 0) {
+        if (p->nkept == p->capkept) {
+            const int64_t cap = p->capkept ? 2 * p->capkept : 1024;
+            qdml_walkers_step *k = realloc(p->kept, (size_t)cap * sizeof *k);
+            if (!k) {
+                p->failed = 1;
+                return 1;
+            }
+            p->kept = k, p->capkept = cap;
+        }
+        p->kept[p->nkept++] = *s;
+    }
+    (void)step;
+    p->done += p->every; /* (the last call of a run may cover fewer) */
+    if (!p->enabled) return 0;
     const double t = cli_opt_now();
     if (t - p->last < 0.2) return 0;
     p->last = t;
     fprintf(stderr, "\r\033[Kwalkers%s: step %lld of %lld  E_ref=%.8g  growth=%.8g  <f>=%.6g  population=%lld", p->what,
-            (long long)step, (long long)p->total, s->eref, s->growth, s->mean_f, (long long)s->population);
+            (long long)p->done, (long long)p->total, s->eref, s->growth, s->mean_f, (long long)s->population);
     fflush(stderr);
     return 0;
 }
@@ -200,7 +227,31 @@ typedef struct outcome {
     double seconds;
     /* --extrapolate */
     double dts[3], es[3], errs[3], e0, e0_err, extra_seconds;
+    qdml_walkers_step *drawn; /* --png: every step of the run (all stages) */
+    int64_t ndrawn, eq;
 } outcome;
+
+static int write_png(const walkers_args *a, const outcome *o) {
+    const int64_t n = o->ndrawn;
+    double *buf = malloc(4 * (size_t)(n > 0 ? n : 1) * sizeof *buf);
+    if (!buf) return cli_error(cmd, "--png: out of memory"), CLI_RUN_FAILED;
+    double *x = buf, *e = buf + n, *f = buf + 2 * n, *pop = buf + 3 * n;
+    for (int64_t t = 0; t < n; ++t)
+        x[t] = (double)t, e[t] = o->drawn[t].growth, f[t] = o->drawn[t].mean_f, pop[t] = (double)o->drawn[t].population;
+    char title[200];
+    snprintf(title, sizeof title, "qdml walkers: %s in %d dimensions, %lld walkers, dt %g%s", a->spec, a->dim,
+             (long long)a->walkers, a->dt, a->hbar_end > 0.0 ? " (annealing)" : "");
+    const qdml_figure_panel panels[3] = {{"growth energy", e, 0}, {"<f>", f, 0}, {"walkers", pop, 0}};
+    const qdml_figure_lines l = {title, a->hbar_end > 0.0 ? "step (all stages)" : "step", x, n, 3, panels,
+                                 a->hbar_end > 0.0 ? NAN : (double)o->eq};
+    int rc = CLI_OK;
+    if (qdml_figure_lines_png(a->png, &l) != QDML_OK) {
+        cli_error(cmd, "--png: %s", qdml_last_error_message());
+        rc = CLI_RUN_FAILED;
+    }
+    free(buf);
+    return rc;
+}
 
 static int write_history(const char *path, const qdml_walkers_step *h, int64_t n) {
     qdml_atomic_file af;
@@ -219,7 +270,8 @@ static int write_history(const char *path, const qdml_walkers_step *h, int64_t n
     return CLI_OK;
 }
 
-/* One run (or the stages of annealing) at dt from a fresh start; the history of the last run kept. */
+/* One run (or the stages of annealing) at dt / scale from a fresh start; keep: the main run, whose steps
+ * --history and --png want and whose walkers are handed back in *keepw. */
 static int run_once(const walkers_args *a, qdml_context *ctx, int64_t scale, int keep, outcome *o,
                     qdml_walkers **keepw) {
     const double dt = a->dt / (double)scale;
@@ -229,24 +281,30 @@ static int run_once(const walkers_args *a, qdml_context *ctx, int64_t scale, int
     int rc = CLI_OK;
     if (qdml_walkers_set_objective(w, -1, &a->obj, NULL) != QDML_OK) rc = CLI_USAGE, fail(ctx, "--objective");
     if (rc == CLI_OK && qdml_walkers_place(w, -1, 0, NULL, a->lo, a->hi) != QDML_OK) rc = fail(ctx, "placing the walkers");
-    progress p = {isatty(STDERR_FILENO), 0.0, 0, ""};
+    progress p = {isatty(STDERR_FILENO), 0.0, 0, "", NULL, 0, keep && a->png ? 0 : -1, 0, 1, 0};
     /* a smaller dt runs proportionally more steps: the same imaginary time */
     const int64_t steps = a->steps * scale, eq = (a->eq < 0 ? a->steps / 4 : a->eq) * scale;
     p.total = (eq + steps) * (a->hbar_end > 0.0 ? a->stages : 1);
-    qdml_walkers_run_options r = {dt, a->hbar, a->mass, steps, eq, 0.0, p.enabled ? monitor : NULL, 50, &p};
+    const int collect = p.capkept >= 0;
+    p.every = collect ? 1 : 50;
+    qdml_walkers_run_options r = {dt,  a->hbar, a->mass, steps, eq, 0.0, p.enabled || collect ? monitor : NULL,
+                                  collect ? 1 : 50, &p};
+    o->eq = eq;
     const double t0 = cli_opt_now();
     if (rc == CLI_OK && a->hbar_end > 0.0) {
         if (qdml_walkers_anneal(w, &r, a->hbar_end, a->stages, &o->r) != QDML_OK) rc = fail(ctx, "annealing");
     } else if (rc == CLI_OK) {
-        if (keep) {
+        if (keep && a->history) {
             o->nhistory = eq + steps;
             o->history = calloc((size_t)o->nhistory, sizeof *o->history);
             if (!o->history) rc = CLI_RUN_FAILED, cli_error(cmd, "out of memory");
         }
-        if (rc == CLI_OK && qdml_walkers_run(w, &r, &o->r, keep ? o->history : NULL) != QDML_OK) rc = fail(ctx, "the run");
+        if (rc == CLI_OK && qdml_walkers_run(w, &r, &o->r, o->history) != QDML_OK) rc = fail(ctx, "the run");
     }
     o->seconds = cli_opt_now() - t0;
     if (p.enabled) fputs("\r\033[K", stderr);
+    if (rc == CLI_OK && p.failed) rc = CLI_RUN_FAILED, cli_error(cmd, "--png: out of memory for the steps");
+    o->drawn = p.kept, o->ndrawn = p.nkept;
     if (rc == CLI_OK && keepw) {
         *keepw = w;
         return CLI_OK;
@@ -363,12 +421,13 @@ int cli_cmd_walkers(int argc, char **argv) {
     o.width = calloc(d, sizeof(double)), o.mode = calloc(d, sizeof(double));
     if (!o.best_x || !o.mean || !o.width || !o.mode) rc = CLI_RUN_FAILED, cli_error(cmd, "out of memory");
     qdml_walkers *w = NULL;
-    if (rc == CLI_OK) rc = run_once(&a, ctx, 1, a.history != NULL, &o, &w);
+    if (rc == CLI_OK) rc = run_once(&a, ctx, 1, 1, &o, &w);
     if (rc == CLI_OK && (qdml_walkers_best(w, 0, o.best_x, NULL) != QDML_OK ||
                          qdml_walkers_summary(w, 0, o.mean, o.width, o.mode) != QDML_OK))
         rc = fail(ctx, "the summary");
     if (rc == CLI_OK && a.out) rc = write_walkers(a.out, w, a.dim, ctx);
     if (rc == CLI_OK && a.history) rc = write_history(a.history, o.history, o.nhistory);
+    if (rc == CLI_OK && a.png) rc = write_png(&a, &o);
     if (rc == CLI_OK && a.extrapolate) {
         o.dts[0] = a.dt, o.es[0] = o.r.energy, o.errs[0] = o.r.energy_error;
         for (int k = 1; rc == CLI_OK && k < a.extrapolate; ++k) {
@@ -390,10 +449,11 @@ int cli_cmd_walkers(int argc, char **argv) {
         report(&a, &o, qdml_backend_name(qdml_context_backend(ctx)));
         if (!a.json && a.out) printf("walkers written to %s\n", a.out);
         if (!a.json && a.history) printf("history written to %s\n", a.history);
+        if (!a.json && a.png) printf("figure written to %s\n", a.png);
     }
     qdml_walkers_destroy(w);
     qdml_context_destroy(ctx);
-    free(o.history), free(o.best_x), free(o.mean), free(o.width), free(o.mode);
+    free(o.history), free(o.drawn), free(o.best_x), free(o.mean), free(o.width), free(o.mode);
     free(a.lo), free(a.hi);
     return rc;
 }
