@@ -25,18 +25,15 @@ qdml_status qdml_blocking_error(const double *x, int64_t n, double *mean, double
         ++d;
     if (d > 40) d = 40;
     const int64_t m = (int64_t)1 << d;
+    for (int64_t i = 0; i < n; ++i)
+        if (!isfinite(x[i]))
+            return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: x[%lld] = %g is not finite", fn, (long long)i, x[i]);
     double *y = malloc((size_t)m * sizeof *y);
     if (!y) return qdml_fail(NULL, QDML_ERR_OUT_OF_MEMORY, "%s: no memory for %lld values", fn, (long long)m);
     memcpy(y, x + (n - m), (size_t)m * sizeof *y);
     double mu = 0.0;
-    for (int64_t i = 0; i < m; ++i) {
-        if (!isfinite(y[i])) {
-            free(y);
-            return qdml_fail(NULL, QDML_ERR_INVALID_ARGUMENT, "%s: x[%lld] = %g is not finite", fn,
-                             (long long)(n - m + i), y[i]);
-        }
+    for (int64_t i = 0; i < m; ++i)
         mu += y[i];
-    }
     mu /= (double)m;
     double s[40], gam[40];
     int64_t len = m;
