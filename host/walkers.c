@@ -22,6 +22,8 @@ struct qdml_walkers {
 
 int qdml_walkers_has_gradient(qdml_objective_kind kind) { return qdml_objective_has_grad(kind); }
 
+int qdml_walkers_axis_parameters(qdml_objective_kind kind) { return qdml_objective_axis_params(kind); }
+
 void qdml_walkers_destroy(qdml_walkers *w) {
     if (!w) return;
     if (w->s) w->ops->destroy(w->s);

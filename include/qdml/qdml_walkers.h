@@ -58,6 +58,11 @@ QDML_API void qdml_walkers_destroy(qdml_walkers *w);
  * harmonic, double_well, poschl_teller, morse, rastrigin, styblinski_tang, sumofsquares). */
 QDML_API int qdml_walkers_has_gradient(qdml_objective_kind kind);
 
+/* How many per-axis parameters `kind` has (each takes dim values in qdml_walkers_set_objective's axes):
+ * 2 for harmonic (k, c) and gaussian_wells (c1, c2), 1 for poschl_teller, morse and easom, else 0 (also for
+ * a value that is not a kind). */
+QDML_API int qdml_walkers_axis_parameters(qdml_objective_kind kind);
+
 /* Member `member`'s objective (-1: every member): a built-in in dim dimensions. Its per-axis
  * parameters (harmonic k and c, gaussian_wells c1 and c2, poschl_teller c, morse re, easom c) come from
  * `axes` when it is not NULL: each such parameter's dim values in turn (harmonic: k[0..dim), then

@@ -25,8 +25,10 @@ import numpy as np
 from . import _qdml
 from ._errors import (BackendError, Diverged, Error, FileError, InternalError, InvalidArgument, NotReady,
                       OutOfMemory, Overflow, Unavailable)
+from ._walkers import Walkers, WalkersResult, blocking_error, extrapolate
 
-__all__ = ["Context", "Grid", "Problem", "Stats", "RunResult", "MinimizeResult", "LowestStates", "objectives", "objective_minimum",
+__all__ = ["Context", "Grid", "Problem", "Stats", "RunResult", "MinimizeResult", "LowestStates", "Walkers", "WalkersResult",
+           "blocking_error", "extrapolate", "objectives", "objective_minimum",
            "objective_domain", "objective_value", "version", "Error", "InvalidArgument", "OutOfMemory", "Overflow",
            "BackendError", "Unavailable", "Diverged", "NotReady", "InternalError", "FileError"]
 

@@ -17,38 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "binding.h"
+
 namespace nb = nanobind;
 using namespace nb::literals;
+using namespace qdml_binding;
 
 namespace {
-
-// A failed call: its status and the library's message (raised as qdml._errors.from_status(status)).
-struct qdml_failure {
-    qdml_status status;
-    std::string message;
-};
-
-void check(qdml_status st, const char *what, const qdml_context *ctx = nullptr) {
-    if (st == QDML_OK) return;
-    const char *msg = ctx ? qdml_context_last_error(ctx) : qdml_last_error_message();
-    if (!msg || !msg[0]) msg = qdml_last_error_message();
-    throw qdml_failure{st, std::string(what) + ": " + (msg && msg[0] ? msg : qdml_status_string(st))};
-}
-
-[[noreturn]] void invalid(const std::string &msg) { throw qdml_failure{QDML_ERR_INVALID_ARGUMENT, msg}; }
-
-using f64_in = nb::ndarray<const double, nb::c_contig, nb::device::cpu>;
-using c128_in = nb::ndarray<const std::complex<double>, nb::c_contig, nb::device::cpu>;
-using f64_out = nb::ndarray<double, nb::c_contig, nb::device::cpu>;
-
-// A new NumPy array of `shape` owning `n` elements.
-template <typename T> nb::ndarray<nb::numpy, T> new_array(const std::vector<size_t> &shape) {
-    size_t n = 1;
-    for (size_t s : shape) n *= s;
-    T *data = new T[n ? n : 1]();
-    nb::capsule owner(data, [](void *p) noexcept { delete[] static_cast<T *>(p); });
-    return nb::ndarray<nb::numpy, T>(data, shape.size(), shape.data(), owner);
-}
 
 // ---- the monitor: Python callback and Ctrl-C at monitoring points -----------------------------
 
@@ -136,13 +111,6 @@ qdml_status run_monitored(Options &o, nb::object callback, int dim, bool monitor
 
 // ---- handles ------------------------------------------------------------------------------------
 
-struct Context {
-    qdml_context *ctx = nullptr;
-    Context(int backend, int threads) { check(qdml_context_create(&ctx, (qdml_backend)backend, threads), "Context"); }
-    ~Context() { qdml_context_destroy(ctx); }
-    Context(const Context &) = delete;
-    Context &operator=(const Context &) = delete;
-};
 
 nb::dict result_dict(const qdml_run_result &r, int dim) {
     nb::dict d;
@@ -446,6 +414,7 @@ NB_MODULE(_qdml, m) {
     m.def("objective_minimum", &objective_minimum, "spec"_a, "dim"_a);
     m.def("objective_domain", &objective_domain, "spec"_a, "dim"_a);
     m.def("objective_eval", &objective_eval, "spec"_a, "x"_a);
+    register_walkers(m);
 
     nb::class_<Context>(m, "Context")
         .def(nb::init<int, int>(), "backend"_a, "threads"_a)
